@@ -1,0 +1,57 @@
+// The `tessera` command: dispatches to the subcommands registered in sim/cmd_*.cpp.
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "common/util/error.h"
+#include "sim/command.h"
+
+namespace tessera::cli {
+
+std::map<std::string, CommandInfo>& command_registry() {
+  static std::map<std::string, CommandInfo> registry;
+  return registry;
+}
+
+}  // namespace tessera::cli
+
+namespace {
+
+void print_usage(FILE* out) {
+  std::fprintf(out, "usage: tessera <command> [options]   (tessera <command> --help for its options)\n\ncommands:\n");
+  for (const auto& [name, info] : tessera::cli::command_registry()) {
+    std::fprintf(out, "  %-14s %s\n", name.c_str(), info.summary.c_str());
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto& registry = tessera::cli::command_registry();
+  if (argc < 2) {
+    print_usage(stderr);
+    return 2;
+  }
+  const std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    print_usage(stdout);
+    return 0;
+  }
+  auto it = registry.find(name);
+  if (it == registry.end()) {
+    std::fprintf(stderr, "tessera: unknown command '%s'\n", name.c_str());
+    print_usage(stderr);
+    return 2;
+  }
+  std::string prog = "tessera " + name;
+  argv[1] = prog.data();
+  try {
+    return it->second.fn(argc - 1, argv + 1);
+  } catch (const tessera::InputError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "internal error: %s\n", e.what());
+    return 1;
+  }
+}
