@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The main job on the embedded defaults: builds Tessera, validates the architecture
+# presets, shows the datacenter preset's derived figures, assembles and disassembles a
+# program covering every opcode, writes a fixed-seed tiny Llama-style model and runs
+# the reference Transformer on it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/build.sh
+t=build/bin/tessera
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "== tessera config check configs/arch/*.yaml"
+$t config check configs/arch/*.yaml
+echo
+echo "== tessera config show --arch sohu-like"
+$t config show --arch sohu-like
+echo
+echo "== tessera asm / disasm (every opcode, tiny preset)"
+$t asm tests/common/isa/data/all_opcodes.s -o "$work/all.tbin"
+$t disasm "$work/all.tbin" | head -n 12
+echo "..."
+echo
+echo "== tessera gen-model --family llama (dim 64, 2 layers, 4 query / 2 KV heads, vocab 512)"
+$t gen-model --family llama --out "$work/tiny-llama"
+echo
+echo "== tessera ref --model tiny-llama --prompt 1,10,20,30 --steps 16"
+$t ref --model "$work/tiny-llama" --prompt 1,10,20,30 --steps 16
