@@ -1,0 +1,117 @@
+// Processing element of the systolic array (docs/architecture.md, matrix engine).
+// Weight-stationary: holds two weight registers (double buffering: the tile's buffer
+// bit travels with its activations), multiplies the activation passing left to right
+// and adds the product to the partial sum passing top to bottom; rows at or below the
+// tile's k pass the sum through untouched, so the sum is exactly the ascending-k fold of
+// docs/numerics.md. Output-stationary: the activation (from A^T) passes left to right,
+// B passes top to bottom and the product accumulates in one of two output registers;
+// a drain shifts a register set down the column. INT8 uses an int32 path that wraps.
+module pe #(
+  parameter int unsigned Row = 0
+) (
+  input  logic        clk_i,
+  input  logic        rst_ni,
+  // Activation and the tile's control, left to right.
+  input  logic        a_valid_i,
+  input  logic [15:0] a_i,
+  input  logic        a_os_i,
+  input  logic        a_buf_i,
+  input  logic        a_first_i,
+  input  logic [2:0]  a_fmt_i,
+  input  logic [2:0]  b_fmt_i,
+  input  logic [15:0] k_i,
+  output logic        a_valid_o,
+  output logic [15:0] a_o,
+  output logic        a_os_o,
+  output logic        a_buf_o,
+  output logic        a_first_o,
+  output logic [2:0]  a_fmt_o,
+  output logic [2:0]  b_fmt_o,
+  output logic [15:0] k_o,
+  // Weight-stationary partial sum, top to bottom.
+  input  logic [31:0] psum_i,
+  output logic [31:0] psum_o,
+  // Weight write for this PE's column (already skewed by the array).
+  input  logic        ww_valid_i,
+  input  logic [15:0] ww_row_i,
+  input  logic        ww_buf_i,
+  input  logic [15:0] ww_data_i,
+  // Output-stationary B operand, top to bottom.
+  input  logic [15:0] b_i,
+  output logic [15:0] b_o,
+  // Output-stationary drain chain: shift register set drain_set_i down one row.
+  input  logic        drain_i,
+  input  logic        drain_set_i,
+  input  logic [31:0] acc_chain_i,
+  output logic [31:0] acc_chain_o
+);
+  localparam logic [2:0] FmtInt8 = 3'd0;
+
+  logic [15:0] w_q [2];
+  logic [31:0] acc_q [2];
+
+  logic [15:0] b_operand;
+  logic [31:0] a_f32, b_f32, a_int, b_int;
+  logic [31:0] prod_f32, prod_int;
+  logic [31:0] sum_in, fsum;
+  logic        is_int, row_active;
+
+  assign b_operand = a_os_i ? b_i : w_q[a_buf_i];
+  fp_decode u_dec_a (.fmt_i(a_fmt_i), .raw_i(a_i),       .f32_o(a_f32), .int_o(a_int));
+  fp_decode u_dec_b (.fmt_i(b_fmt_i), .raw_i(b_operand), .f32_o(b_f32), .int_o(b_int));
+  fp32_mul  u_mul   (.a_i(a_f32), .b_i(b_f32), .y_o(prod_f32));
+  assign prod_int = a_int * b_int;
+  assign is_int = (a_fmt_i == FmtInt8);
+  assign row_active = (16'(Row) < k_i);
+
+  // The sum this product is added to: the incoming partial sum (ws) or the output
+  // register, restarted from +0.0 at a tile's first k (os).
+  assign sum_in = a_os_i ? (a_first_i ? 32'd0 : acc_q[a_buf_i]) : psum_i;
+  fp32_add  u_add   (.a_i(sum_in), .b_i(prod_f32), .y_o(fsum));
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      a_valid_o <= 1'b0;
+      a_o       <= '0;
+      a_os_o    <= 1'b0;
+      a_buf_o   <= 1'b0;
+      a_first_o <= 1'b0;
+      a_fmt_o   <= '0;
+      b_fmt_o   <= '0;
+      k_o       <= '0;
+      psum_o    <= '0;
+      b_o       <= '0;
+      w_q[0]    <= '0;
+      w_q[1]    <= '0;
+      acc_q[0]  <= '0;
+      acc_q[1]  <= '0;
+    end else begin
+      a_valid_o <= a_valid_i;
+      a_o       <= a_i;
+      a_os_o    <= a_os_i;
+      a_buf_o   <= a_buf_i;
+      a_first_o <= a_first_i;
+      a_fmt_o   <= a_fmt_i;
+      b_fmt_o   <= b_fmt_i;
+      k_o       <= k_i;
+      b_o       <= b_i;
+      if (ww_valid_i && (ww_row_i == 16'(Row))) begin
+        w_q[ww_buf_i] <= ww_data_i;
+      end
+      if (a_valid_i && !a_os_i && row_active) begin
+        psum_o <= is_int ? (psum_i + prod_int) : fsum;
+      end else begin
+        psum_o <= psum_i;
+      end
+      if (a_valid_i && a_os_i) begin
+        acc_q[a_buf_i] <= is_int ? (sum_in + prod_int) : fsum;
+      end
+      // A drain never touches the set the current tile accumulates into (timing.md).
+      if (drain_i) begin
+        acc_q[drain_set_i] <= acc_chain_i;
+      end
+    end
+  end
+
+  assign acc_chain_o = acc_q[drain_set_i];
+endmodule
