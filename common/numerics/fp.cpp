@@ -4,6 +4,14 @@
 
 #include <array>
 #include <bit>
+#include <cfloat>
+
+// The contract is host float arithmetic: one IEEE rounding per operation, no fusion,
+// no reassociation, no excess precision (docs/numerics.md, "FP32 arithmetic").
+#if defined(__FAST_MATH__)
+#error "tessera_numerics must not be built with -ffast-math"
+#endif
+static_assert(FLT_EVAL_METHOD == 0, "float expressions must be evaluated in float (x86-64 SSE)");
 
 namespace tessera::num {
 
@@ -194,6 +202,23 @@ void NumericEvents::add(const NumericEvents& o) {
 
 float canonical_nan() { return std::bit_cast<float>(kFP32NaN); }
 float canonicalize(float x) { return x != x ? canonical_nan() : x; }
+float add_f32(float a, float b) { return canonicalize(a + b); }
+float mul_f32(float a, float b) { return canonicalize(a * b); }
+
+bool host_fp_environment_ok() {
+  // volatile: the checks must run on the host's arithmetic unit at run time, not be folded.
+  volatile float min_normal = std::bit_cast<float>(0x00800000u);
+  volatile float half = 0.5f;
+  volatile float min_sub = std::bit_cast<float>(0x00000001u);
+  volatile float one = 1.0f;
+  volatile float tie = std::bit_cast<float>(0x33800000u);        // 2^-24: half an ulp of 1
+  volatile float three_halves = std::bit_cast<float>(0x34400000u);  // 1.5 * 2^-23
+  const bool no_ftz = std::bit_cast<uint32_t>(static_cast<float>(min_normal * half)) == 0x00400000u;
+  const bool no_daz = std::bit_cast<uint32_t>(static_cast<float>(min_sub + min_sub)) == 0x00000002u;
+  const bool rne_tie_down = static_cast<float>(one + tie) == 1.0f;                       // 1 + half ulp -> 1 (even)
+  const bool rne_tie_up = std::bit_cast<uint32_t>(static_cast<float>(one + three_halves)) == 0x3F800002u;  // 1 + 1.5 ulp -> 1 + 2 ulp
+  return no_ftz && no_daz && rne_tie_down && rne_tie_up;
+}
 
 float e4m3_to_f32(uint8_t b) { return std::bit_cast<float>(decode_bits(kE4M3, b)); }
 float e5m2_to_f32(uint8_t b) { return std::bit_cast<float>(decode_bits(kE5M2, b)); }

@@ -57,6 +57,16 @@ inline constexpr uint32_t kFP32NaN = 0x7FC00000u;   // quiet
 float canonical_nan();
 float canonicalize(float x);
 
+// FP32 arithmetic of the contract (rtl/fp32_add.sv, rtl/fp32_mul.sv): IEEE 754 binary32,
+// RNE, subnormal inputs and outputs, every NaN result canonical.
+float add_f32(float a, float b);
+float mul_f32(float a, float b);
+
+// True when the host's FP32 arithmetic is the contract: round to nearest even and no
+// flush-to-zero / denormals-are-zero (e.g. a library built with -ffast-math can set FTZ
+// for the whole process). The model and the tests check it once at start-up.
+bool host_fp_environment_ok();
+
 // ---- Decoders (exact) ----
 float e4m3_to_f32(uint8_t);
 float e5m2_to_f32(uint8_t);
