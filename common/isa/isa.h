@@ -1,0 +1,85 @@
+#pragma once
+// The Tessera instruction set as a library: the binary encoding of one instruction
+// (encode/decode), its assembly text (format_instr/parse_instr), whole programs
+// (assemble/disassemble), the .tbin program file (write_tbin/read_tbin) and the
+// per-architecture rules a program must obey (check_arch/validate).
+//
+// Everything about opcodes, formats, fields and enumerations comes from the tables
+// that scripts/gen_isa.py generates from spec/isa.yaml (isa_gen.h); this library
+// never spells an opcode value or a field width. docs/isa.md describes the
+// encoding, the assembly syntax, the .tbin layout and the validation rules.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tessera/isa/isa_gen.h"
+
+namespace tessera::config {
+struct ArchConfig;
+}
+
+namespace tessera::isa {
+
+// ---- One instruction ----
+
+// Throws InputError if a value does not fit its field, an enum field holds an
+// undefined code, or a field outside the opcode's format is nonzero.
+Word encode(const Instr&);
+// Throws InputError naming the instruction index: unknown opcode, undefined enum
+// code, nonzero reserved bits.
+Instr decode(const Word&, size_t index);
+// One line of assembly: `opcode unit [wait=a|b] [signal=c] field=value ...`, every
+// field of the format written out; parse_instr(format_instr(x)) == x.
+std::string format_instr(const Instr&);
+// Parses one instruction line (no comment, no directive). `where` prefixes every
+// error message, e.g. "prog.s:12". Checks syntax and field ranges, not the
+// architecture (that is validate()).
+Instr parse_instr(std::string_view line, const std::string& where);
+
+// ---- Programs ----
+
+struct TextSection {
+  uint32_t chip = 0, core = 0;
+  std::vector<Instr> code;
+};
+// Initial contents of a chip's shared memory (hbm or l2).
+struct DataSection {
+  uint32_t chip = 0;
+  Space space = Space::hbm;
+  uint64_t addr = 0;
+  std::vector<uint8_t> bytes;
+};
+struct Program {
+  std::string arch_name;
+  uint64_t arch_fingerprint = 0;
+  std::vector<TextSection> text;  // one per (chip, core) that runs code
+  std::vector<DataSection> data;  // may be empty (timing-only programs)
+};
+
+// Assembles program text for `arch`; `filename` names the text in messages and is
+// the directory `.data ... file=` paths are relative to. Errors: "FILE:LINE: ...".
+// The result is not validated: call validate() (the `tessera asm` command does).
+Program assemble(const std::string& text, const std::string& filename, const config::ArchConfig& arch);
+// Assembly text that assembles back to the same program (same .tbin bytes).
+std::string disassemble(const Program&);
+
+// ---- The .tbin file (layout in docs/isa.md) ----
+
+inline constexpr uint32_t kTbinVersion = 1;
+std::vector<uint8_t> write_tbin(const Program&);
+// Refuses, each with its own message: not a Tessera program (magic), unsupported
+// format version, truncated (expected N bytes, file has M), corrupted (checksum),
+// malformed section table, undecodable instruction.
+Program read_tbin(const std::vector<uint8_t>& bytes, const std::string& filename);
+// The program's architecture fingerprint must equal `arch`'s.
+void check_arch(const Program&, const config::ArchConfig& arch, const std::string& filename);
+
+// ---- Architecture rules ----
+
+// Every rule of spec/isa.yaml `checks` that is not a decode rule. Throws InputError
+// "text section chip C core K, instruction #I (opcode): ... [check: id]" for the first
+// violation.
+void validate(const Program&, const config::ArchConfig& arch);
+
+}  // namespace tessera::isa
