@@ -1,0 +1,595 @@
+// Loading an architecture file: parse (yaml-cpp, for line numbers), resolve `base:` and section
+// presets into one layer of key values that remember their file and line, convert every value
+// against the generated key table, then run the consistency checks. Every problem is collected
+// and reported together.
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "common/config/checks.h"
+#include "common/config/config.h"
+#include "common/config/derived.h"
+#include "common/config/embedded.h"
+
+namespace tessera::config {
+
+namespace {
+
+using detail::Origin;
+using schema::Key;
+using schema::KeyType;
+using schema::kKeys;
+using schema::kSections;
+
+constexpr int kMaxBaseDepth = 16;
+
+struct Source {
+  std::string name;  // shown in messages: the path as given, or configs/arch/NAME.yaml
+  std::string text;
+  std::string dir;   // directory for relative references; empty for embedded presets
+  bool embedded = false;
+};
+
+struct Entry {
+  YAML::Node value;
+  Origin origin;
+};
+
+// The resolved configuration before conversion: one value per leaf path, plus where each
+// section was last written (for keys left at their default).
+struct Layer {
+  std::map<std::string, Entry> leaves;
+  std::map<std::string, Origin> sections;
+};
+
+struct State {
+  std::vector<Diagnostic> diags;
+  std::vector<std::string> chain;  // files being resolved, outermost first
+  void add(const Origin& o, const std::string& path, std::string expected, std::string got) {
+    diags.push_back(Diagnostic{o.file, o.line, path, std::move(expected), std::move(got)});
+  }
+};
+
+Origin origin_of(const Source& src, const YAML::Node& node) {
+  const YAML::Mark m = node.Mark();
+  return Origin{src.name, m.line >= 0 ? m.line + 1 : 0};
+}
+
+std::string join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
+  return out;
+}
+
+std::string child_path(const std::string& section, const std::string& key) {
+  return section.empty() ? key : section + "." + key;
+}
+
+std::string shown_path(const std::string& path) { return path.empty() ? "(top level)" : path; }
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+// Keys (leaves and subsections) a section may contain, in schema order.
+std::vector<std::string> section_children(int sec) {
+  std::vector<std::string> out;
+  // Schema order interleaves leaves and subsections; kKeys and kSections are each in DFS order,
+  // so merge by first appearance of a direct child.
+  std::set<std::string> seen;
+  for (const Key& k : kKeys) {
+    // Walk up from the key's section to the direct child of `sec`.
+    int s = k.section;
+    if (s == sec) {
+      if (seen.insert(k.name).second) out.push_back(k.name);
+      continue;
+    }
+    while (s >= 0 && kSections[size_t(s)].parent != sec) s = kSections[size_t(s)].parent;
+    if (s >= 0 && seen.insert(kSections[size_t(s)].name).second) out.push_back(kSections[size_t(s)].name);
+  }
+  return out;
+}
+
+int find_subsection(int sec, const std::string& name) {
+  for (size_t i = 0; i < kSections.size(); ++i) {
+    if (kSections[i].parent == sec && name == kSections[i].name) return int(i);
+  }
+  return -1;
+}
+
+int find_leaf(int sec, const std::string& name) {
+  for (size_t i = 0; i < kKeys.size(); ++i) {
+    if (kKeys[i].section == sec && name == kKeys[i].name) return int(i);
+  }
+  return -1;
+}
+
+std::string node_kind(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: return "a mapping";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Null: return "nothing (null)";
+    case YAML::NodeType::Scalar: return "'" + n.Scalar() + "'";
+    default: return "an undefined value";
+  }
+}
+
+bool is_quoted(const YAML::Node& n) { return n.IsScalar() && n.Tag() == "!"; }
+
+std::string describe_scalar(const YAML::Node& n) {
+  if (!n.IsScalar()) return node_kind(n);
+  return (is_quoted(n) ? "the string \"" : "'") + n.Scalar() + (is_quoted(n) ? "\"" : "'");
+}
+
+bool is_reference_path(const std::string& ref) {
+  return ref.find('/') != std::string::npos ||
+         (ref.size() > 5 && ref.compare(ref.size() - 5, 5, ".yaml") == 0);
+}
+
+std::string dirname_of(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+bool read_file(const std::string& path, std::string& text) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  text = ss.str();
+  return !in.bad();
+}
+
+const detail::EmbeddedFile* find_embedded(const std::string& dir, const std::string& name) {
+  for (const auto& f : detail::embedded_files()) {
+    if (dir == f.dir && name == f.name) return &f;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> embedded_names(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& f : detail::embedded_files()) {
+    if (dir == f.dir) out.push_back(f.name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Finds the file a `base:` or `preset:` value names. `kind` is the configs/ folder of presets.
+bool find_source(const std::string& ref, const std::string& kind, const Source* from, const Origin& where,
+                 const std::string& key_path, State& st, Source& out) {
+  if (is_reference_path(ref)) {
+    if (from && from->embedded) {
+      st.add(where, key_path, "the name of a preset (an embedded preset cannot name a file)",
+             "the path '" + ref + "'");
+      return false;
+    }
+    std::string path = ref;
+    if (from && !ref.empty() && ref[0] != '/') path = from->dir + "/" + ref;
+    if (!read_file(path, out.text)) {
+      st.add(where, key_path, "a readable file", "'" + path + "', which cannot be read");
+      return false;
+    }
+    out.name = path;
+    out.dir = dirname_of(path);
+    out.embedded = false;
+    return true;
+  }
+  const detail::EmbeddedFile* f = find_embedded(kind, ref);
+  if (!f) {
+    st.add(where, key_path, "one of the " + kind + " presets (" + join(embedded_names(kind), ", ") +
+           ") or a path containing '/' or ending in .yaml", "'" + ref + "'");
+    return false;
+  }
+  out.name = f->path;
+  out.text = f->text;
+  out.dir.clear();
+  out.embedded = true;
+  return true;
+}
+
+bool parse_yaml(const Source& src, State& st, YAML::Node& root) {
+  try {
+    root = YAML::Load(src.text);
+  } catch (const YAML::Exception& e) {
+    st.add(Origin{src.name, e.mark.line >= 0 ? e.mark.line + 1 : 0}, "(document)", "well-formed YAML",
+           "a syntax error: " + e.msg);
+    return false;
+  }
+  return true;
+}
+
+void resolve_section(const YAML::Node& map, int sec, const Source& src, Layer& layer, State& st);
+
+// Starts section `sec` from a preset named by its `preset` key: the section's earlier values
+// are dropped, the preset's keys applied, and the file's own keys of the section follow.
+void apply_section_preset(const YAML::Node& value, int sec, const Source& src, Layer& layer, State& st) {
+  const std::string sec_path = kSections[size_t(sec)].path;
+  const std::string key_path = child_path(sec_path, "preset");
+  if (!value.IsScalar() || value.Scalar().empty()) return;  // a wrong type is reported by the conversion
+  const Origin where = origin_of(src, value);
+  if (st.chain.size() >= kMaxBaseDepth) {
+    st.add(where, key_path, "at most " + std::to_string(kMaxBaseDepth) + " nested base/preset files",
+           "the chain " + join(st.chain, " -> "));
+    return;
+  }
+  Source preset;
+  if (!find_source(value.Scalar(), kSections[size_t(sec)].preset_dir, &src, where, key_path, st, preset)) return;
+  if (std::find(st.chain.begin(), st.chain.end(), preset.name) != st.chain.end()) {
+    st.add(where, key_path, "a chain of presets without a cycle", join(st.chain, " -> ") + " -> " + preset.name);
+    return;
+  }
+  YAML::Node root;
+  if (!parse_yaml(preset, st, root)) return;
+  const std::string prefix = sec_path + ".";
+  for (auto it = layer.leaves.begin(); it != layer.leaves.end();) {
+    it = it->first.compare(0, prefix.size(), prefix) == 0 ? layer.leaves.erase(it) : std::next(it);
+  }
+  st.chain.push_back(preset.name);
+  if (!root.IsMap()) {
+    st.add(origin_of(preset, root), sec_path, "a mapping of the keys of section " + sec_path, node_kind(root));
+  } else {
+    resolve_section(root, sec, preset, layer, st);
+  }
+  st.chain.pop_back();
+}
+
+void resolve_section(const YAML::Node& map, int sec, const Source& src, Layer& layer, State& st) {
+  const std::string sec_path = kSections[size_t(sec)].path;
+  layer.sections[sec_path] = origin_of(src, map);
+  std::set<std::string> seen;
+  std::vector<std::pair<YAML::Node, YAML::Node>> own;  // (key, value), duplicates and unknowns removed
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    const YAML::Node key = it->first;
+    const Origin where = origin_of(src, key);
+    if (!key.IsScalar()) {
+      st.add(where, shown_path(sec_path), "a plain key name", node_kind(key));
+      continue;
+    }
+    const std::string name = key.Scalar();
+    const std::string path = child_path(sec_path, name);
+    if (!seen.insert(name).second) {
+      st.add(where, path, "each key once per section", "a duplicate of an earlier '" + name + "'");
+      continue;
+    }
+    if (find_leaf(sec, name) < 0 && find_subsection(sec, name) < 0) {
+      const std::vector<std::string> known = section_children(sec);
+      std::string best;
+      size_t best_d = std::max<size_t>(2, name.size() / 3) + 1;
+      for (const auto& k : known) {
+        const size_t d = edit_distance(name, k);
+        if (d < best_d) best_d = d, best = k;
+      }
+      std::string got = "an unknown key '" + name + "'";
+      if (!best.empty()) got += "; did you mean '" + best + "'?";
+      st.add(where, path, "a key of " + (sec_path.empty() ? std::string("the top level") : "section " + sec_path) +
+             " (" + join(known, ", ") + ")", got);
+      continue;
+    }
+    own.emplace_back(key, it->second);
+  }
+  // A section preset goes first, so the file's own keys override it.
+  if (kSections[size_t(sec)].preset_dir[0] != '\0') {
+    for (const auto& [key, value] : own) {
+      if (key.Scalar() == "preset") apply_section_preset(value, sec, src, layer, st);
+    }
+  }
+  for (const auto& [key, value] : own) {
+    const std::string name = key.Scalar();
+    const std::string path = child_path(sec_path, name);
+    const int sub = find_subsection(sec, name);
+    if (sub >= 0) {
+      if (!value.IsMap()) {
+        st.add(origin_of(src, key), path, "a mapping (section " + path + ")", node_kind(value));
+        continue;
+      }
+      resolve_section(value, sub, src, layer, st);
+    } else {
+      layer.leaves[path] = Entry{value, origin_of(src, value.IsNull() ? key : value)};
+    }
+  }
+}
+
+// Resolves one file: its base first (recursively), then its own keys over it.
+void resolve_file(const Source& src, Layer& layer, State& st) {
+  st.chain.push_back(src.name);
+  YAML::Node root;
+  if (parse_yaml(src, st, root)) {
+    if (root.IsNull()) {
+      st.add(Origin{src.name, 1}, "(document)", "a mapping of configuration keys", "an empty document");
+    } else if (!root.IsMap()) {
+      st.add(origin_of(src, root), "(document)", "a mapping of configuration keys", node_kind(root));
+    } else {
+      const YAML::Node base = root["base"];
+      if (base && base.IsScalar() && !base.Scalar().empty()) {
+        const Origin where = origin_of(src, base);
+        Source parent;
+        if (st.chain.size() >= kMaxBaseDepth) {
+          st.add(where, "base", "at most " + std::to_string(kMaxBaseDepth) + " nested base files",
+                 "the chain " + join(st.chain, " -> "));
+        } else if (find_source(base.Scalar(), "arch", &src, where, "base", st, parent)) {
+          if (std::find(st.chain.begin(), st.chain.end(), parent.name) != st.chain.end()) {
+            st.add(where, "base", "a chain of base files without a cycle",
+                   join(st.chain, " -> ") + " -> " + parent.name);
+          } else {
+            resolve_file(parent, layer, st);
+          }
+        }
+      }
+      resolve_section(root, 0, src, layer, st);
+    }
+  }
+  st.chain.pop_back();
+}
+
+// ----- Conversion of one value against its key -----
+
+bool parse_int(const std::string& text, bool allow_size, int64_t& out) {
+  std::string t = text;
+  int shift = 0;
+  if (allow_size) {
+    static const std::pair<const char*, int> kSuffixes[] = {{"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"TiB", 40}};
+    for (const auto& [suffix, bits] : kSuffixes) {
+      const size_t n = std::string(suffix).size();
+      if (t.size() > n && t.compare(t.size() - n, n, suffix) == 0) {
+        t = t.substr(0, t.size() - n);
+        while (!t.empty() && t.back() == ' ') t.pop_back();
+        shift = bits;
+        break;
+      }
+    }
+  }
+  if (t.empty()) return false;
+  const char* b = t.data() + (t[0] == '+' ? 1 : 0);
+  const char* e = t.data() + t.size();
+  int64_t v = 0;
+  auto r = std::from_chars(b, e, v);
+  if (r.ec != std::errc() || r.ptr != e) return false;
+  if (shift) {
+    if (v < 0 || v > (INT64_MAX >> shift)) return false;
+    v <<= shift;
+  }
+  out = v;
+  return true;
+}
+
+bool parse_float(const std::string& text, double& out) {
+  if (text.empty()) return false;
+  const char* b = text.data() + (text[0] == '+' ? 1 : 0);
+  const char* e = text.data() + text.size();
+  double v = 0;
+  auto r = std::from_chars(b, e, v);
+  if (r.ec != std::errc() || r.ptr != e || !std::isfinite(v)) return false;
+  out = v;
+  return true;
+}
+
+std::string range_text(const Key& k) {
+  auto num = [&](bool is_min) {
+    return k.type == KeyType::Int ? std::to_string(is_min ? k.imin : k.imax) : format_double(is_min ? k.fmin : k.fmax);
+  };
+  if (k.has_min && k.has_max) return " in [" + num(true) + ", " + num(false) + "]";
+  if (k.has_min) return " >= " + num(true);
+  if (k.has_max) return " <= " + num(false);
+  return "";
+}
+
+std::string values_text(const Key& k) {
+  std::vector<std::string> v;
+  for (size_t i = 0; i < k.n_values; ++i) v.emplace_back(k.values[i]);
+  return join(v, ", ");
+}
+
+class Converter {
+ public:
+  Converter(const Layer& layer, State& st) : layer_(layer), st_(st) {}
+
+  template <class T>
+  void operator()(size_t index, T& member) {
+    const Key& k = kKeys[index];
+    auto it = layer_.leaves.find(k.path);
+    if (it == layer_.leaves.end()) {
+      if (k.required) {
+        st_.add(section_origin(k), k.path, "a value (required key without a default)", "nothing");
+      }
+      return;
+    }
+    convert(k, it->second, member);
+  }
+
+  Origin section_origin(const Key& k) const {
+    int s = k.section;
+    while (s >= 0) {
+      auto it = layer_.sections.find(kSections[size_t(s)].path);
+      if (it != layer_.sections.end()) return it->second;
+      s = kSections[size_t(s)].parent;
+    }
+    return Origin{};
+  }
+
+ private:
+  void bad(const Entry& e, const Key& k, std::string expected, const YAML::Node& got) {
+    st_.add(e.origin, k.path, std::move(expected), describe_scalar(got));
+  }
+
+  void convert(const Key& k, const Entry& e, int64_t& out) {
+    const bool sized = std::string(k.unit) == "B";
+    const std::string what =
+        std::string("an integer") + (sized ? " (optionally with KiB, MiB, GiB or TiB)" : "") + range_text(k);
+    int64_t v = 0;
+    if (!e.value.IsScalar() || is_quoted(e.value) || !parse_int(e.value.Scalar(), sized, v)) {
+      return bad(e, k, what, e.value);
+    }
+    if ((k.has_min && v < k.imin) || (k.has_max && v > k.imax)) {
+      return st_.add(e.origin, k.path, "an integer" + range_text(k), std::to_string(v));
+    }
+    out = v;
+  }
+  void convert(const Key& k, const Entry& e, double& out) {
+    double v = 0;
+    if (!e.value.IsScalar() || is_quoted(e.value) || !parse_float(e.value.Scalar(), v)) {
+      return bad(e, k, "a number" + range_text(k), e.value);
+    }
+    if ((k.has_min && v < k.fmin) || (k.has_max && v > k.fmax)) {
+      return st_.add(e.origin, k.path, "a number" + range_text(k), format_double(v));
+    }
+    out = v;
+  }
+  void convert(const Key& k, const Entry& e, bool& out) {
+    if (e.value.IsScalar() && !is_quoted(e.value) && (e.value.Scalar() == "true" || e.value.Scalar() == "false")) {
+      out = e.value.Scalar() == "true";
+      return;
+    }
+    bad(e, k, "true or false", e.value);
+  }
+  void convert(const Key& k, const Entry& e, std::string& out) {
+    if (!e.value.IsScalar()) return bad(e, k, "a string", e.value);
+    out = e.value.Scalar();
+  }
+  template <class E>
+  void convert(const Key& k, const Entry& e, E& out) requires std::is_enum_v<E> {
+    if (e.value.IsScalar() && !is_quoted(e.value)) {
+      if (auto v = enum_from_string<E>(e.value.Scalar())) {
+        out = *v;
+        return;
+      }
+    }
+    bad(e, k, "one of " + values_text(k), e.value);
+  }
+  template <class E>
+  void convert(const Key& k, const Entry& e, std::vector<E>& out) {
+    if (!e.value.IsSequence() || e.value.size() == 0) {
+      return bad(e, k, "a non-empty list of " + values_text(k), e.value);
+    }
+    std::vector<E> v;
+    bool ok = true;
+    for (const YAML::Node& item : e.value) {
+      const Origin where{e.origin.file, item.Mark().line + 1};
+      std::optional<E> x;
+      if (item.IsScalar() && !is_quoted(item)) x = enum_from_string<E>(item.Scalar());
+      if (!x) {
+        st_.add(where, k.path, "list items from " + values_text(k), describe_scalar(item));
+        ok = false;
+      } else if (std::find(v.begin(), v.end(), *x) != v.end()) {
+        st_.add(where, k.path, "each item once", "'" + item.Scalar() + "' a second time");
+        ok = false;
+      } else {
+        v.push_back(*x);
+      }
+    }
+    if (ok) out = std::move(v);
+  }
+
+  const Layer& layer_;
+  State& st_;
+};
+
+Arch load_source(const Source& src) {
+  State st;
+  Layer layer;
+  resolve_file(src, layer, st);
+  auto cfg = std::make_shared<ArchConfig>();
+  if (st.diags.empty()) {
+    Converter conv(layer, st);
+    schema::visit(*cfg, conv);
+    if (st.diags.empty()) {
+      detail::check_consistency(
+          *cfg,
+          [&](const std::string& path) {
+            auto it = layer.leaves.find(path);
+            if (it != layer.leaves.end()) return it->second.origin;
+            for (const Key& k : kKeys) {
+              if (path == k.path) return conv.section_origin(k);
+            }
+            return Origin{src.name, 1};
+          },
+          st.diags);
+    }
+  }
+  if (!st.diags.empty()) throw ConfigError(std::move(st.diags));
+  return cfg;
+}
+
+}  // namespace
+
+std::string Diagnostic::message() const {
+  std::string where = file;
+  if (line > 0) where += ":" + std::to_string(line);
+  return where + ": " + path + ": expected " + expected + ", got " + got;
+}
+
+namespace {
+std::string join_messages(const std::vector<Diagnostic>& d) {
+  std::string out;
+  for (size_t i = 0; i < d.size(); ++i) out += (i ? "\n" : "") + d[i].message();
+  return out;
+}
+}  // namespace
+
+ConfigError::ConfigError(std::vector<Diagnostic> diagnostics)
+    : InputError(join_messages(diagnostics)), diagnostics_(std::move(diagnostics)) {}
+
+Arch load_arch_text(const std::string& yaml, const std::string& filename) {
+  Source src;
+  src.name = filename;
+  src.text = yaml;
+  src.dir = dirname_of(filename);
+  return load_source(src);
+}
+
+Arch load_arch(const std::string& name_or_path) {
+  Source src;
+  if (is_reference_path(name_or_path)) {
+    if (!read_file(name_or_path, src.text)) {
+      throw ConfigError({Diagnostic{name_or_path, 0, "(file)", "a readable configuration file",
+                                    "a file that cannot be read"}});
+    }
+    src.name = name_or_path;
+    src.dir = dirname_of(name_or_path);
+    return load_source(src);
+  }
+  const detail::EmbeddedFile* f = find_embedded("arch", name_or_path);
+  if (!f) {
+    throw ConfigError({Diagnostic{"--arch", 0, "(preset)",
+                                  "one of the presets " + join(embedded_names("arch"), ", ") +
+                                      " or a file path (containing '/' or ending in .yaml)",
+                                  "'" + name_or_path + "'"}});
+  }
+  src.name = f->path;
+  src.text = f->text;
+  src.embedded = true;
+  return load_source(src);
+}
+
+std::vector<std::string> preset_names() { return embedded_names("arch"); }
+
+std::vector<std::string> section_preset_names(const std::string& preset_dir) { return embedded_names(preset_dir); }
+
+std::string embedded_text(const std::string& dir, const std::string& name) {
+  const detail::EmbeddedFile* f = find_embedded(dir, name);
+  if (!f) {
+    throw InputError("no embedded preset configs/" + dir + "/" + name + ".yaml (have: " +
+                     join(embedded_names(dir), ", ") + ")");
+  }
+  return f->text;
+}
+
+}  // namespace tessera::config
