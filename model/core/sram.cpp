@@ -1,0 +1,81 @@
+#include "model/core/sram.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace tessera::model {
+
+uint64_t contiguous_beat_cycles(const BankGeometry& g, uint64_t addr, uint64_t bytes) {
+  if (bytes == 0) return 1;
+  const uint64_t lines = (addr + bytes - 1) / g.width - addr / g.width + 1;
+  return (lines + g.banks - 1) / g.banks;
+}
+
+uint64_t multi_range_beat_cycles(const BankGeometry& g, std::span<const ByteRange> ranges,
+                                 std::vector<uint32_t>& scratch) {
+  if (ranges.size() == 1) return contiguous_beat_cycles(g, ranges[0].addr, ranges[0].bytes);
+  // Distinct lines: a line read for two ranges (a broadcast row, overlapping rows) is one
+  // bank access. Collect the line indices, deduplicate, then count per bank.
+  std::vector<uint64_t> lines;
+  for (const ByteRange& r : ranges) {
+    if (r.bytes == 0) continue;
+    for (uint64_t l = r.addr / g.width; l <= (r.addr + r.bytes - 1) / g.width; ++l) lines.push_back(l);
+  }
+  if (lines.empty()) return 1;
+  std::sort(lines.begin(), lines.end());
+  lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
+  scratch.assign(g.banks, 0);
+  uint32_t worst = 1;
+  for (uint64_t l : lines) worst = std::max(worst, ++scratch[l % g.banks]);
+  return worst;
+}
+
+uint8_t* SparseMemory::page_for_write(uint64_t page) {
+  if (page == last_page_) return last_ptr_;
+  auto& slot = pages_[page];
+  if (!slot) {
+    slot = std::make_unique<uint8_t[]>(kPageBytes);
+    std::memset(slot.get(), 0, kPageBytes);
+  }
+  last_page_ = page;
+  last_ptr_ = slot.get();
+  return last_ptr_;
+}
+
+const uint8_t* SparseMemory::page_for_read(uint64_t page) const {
+  if (page == last_page_) return last_ptr_;
+  auto it = pages_.find(page);
+  if (it == pages_.end()) return nullptr;
+  last_page_ = page;
+  last_ptr_ = it->second.get();
+  return last_ptr_;
+}
+
+void SparseMemory::read(uint64_t addr, uint8_t* out, uint64_t n) const {
+  while (n > 0) {
+    const uint64_t page = addr >> kPageBits, off = addr & (kPageBytes - 1);
+    const uint64_t chunk = std::min(n, kPageBytes - off);
+    const uint8_t* p = page_for_read(page);
+    if (p) {
+      std::memcpy(out, p + off, chunk);
+    } else {
+      std::memset(out, 0, chunk);
+    }
+    addr += chunk;
+    out += chunk;
+    n -= chunk;
+  }
+}
+
+void SparseMemory::write(uint64_t addr, const uint8_t* in, uint64_t n) {
+  while (n > 0) {
+    const uint64_t page = addr >> kPageBits, off = addr & (kPageBytes - 1);
+    const uint64_t chunk = std::min(n, kPageBytes - off);
+    std::memcpy(page_for_write(page) + off, in, chunk);
+    addr += chunk;
+    in += chunk;
+    n -= chunk;
+  }
+}
+
+}  // namespace tessera::model
