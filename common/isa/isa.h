@@ -61,6 +61,9 @@ struct Program {
 // the directory `.data ... file=` paths are relative to. Errors: "FILE:LINE: ...".
 // The result is not validated: call validate() (the `tessera asm` command does).
 Program assemble(const std::string& text, const std::string& filename, const config::ArchConfig& arch);
+// The NAME of the first `.arch NAME` line of program text, "" if there is none (the
+// `tessera asm` command loads the architecture from it when --arch is not given).
+std::string arch_directive(std::string_view text);
 // Assembly text that assembles back to the same program (same .tbin bytes).
 std::string disassemble(const Program&);
 
@@ -72,6 +75,8 @@ std::vector<uint8_t> write_tbin(const Program&);
 // format version, truncated (expected N bytes, file has M), corrupted (checksum),
 // malformed section table, undecodable instruction.
 Program read_tbin(const std::vector<uint8_t>& bytes, const std::string& filename);
+// The checksum the .tbin header uses: CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320).
+uint32_t tbin_crc32(const uint8_t* data, size_t n);
 // The program's architecture fingerprint must equal `arch`'s.
 void check_arch(const Program&, const config::ArchConfig& arch, const std::string& filename);
 

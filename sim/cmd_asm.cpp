@@ -1,0 +1,68 @@
+// `tessera asm`: assemble a program (docs/isa.md, "Assembly") into a .tbin file, validating
+// every instruction against the architecture it is built for.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+
+#include "common/config/config.h"
+#include "common/isa/isa.h"
+#include "sim/command.h"
+
+namespace {
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw tessera::InputError(path + ": cannot read the program");
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+int asm_main(int argc, char** argv) {
+  CLI::App app{"Assemble a Tessera program into a .tbin file (docs/isa.md)", argv[0]};
+  std::string input, output, arch;
+  app.add_option("input", input, "assembly source (.s)")->required();
+  app.add_option("-o,--output", output, "program file to write (.tbin)")->required();
+  app.add_option("--arch", arch,
+                 "preset name or architecture file; default: the source's .arch directive, else tiny");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "error: %s\n%s", e.what(), app.help().c_str());
+    return 2;
+  }
+
+  const std::string text = read_text(input);
+  if (arch.empty()) {
+    arch = tessera::isa::arch_directive(text);
+    // A relative architecture path in the source is relative to the source.
+    if (!arch.empty() && (arch.find('/') != std::string::npos || arch.ends_with(".yaml")) &&
+        std::filesystem::path(arch).is_relative()) {
+      arch = (std::filesystem::path(input).parent_path() / arch).string();
+    }
+  }
+  if (arch.empty()) arch = "tiny";
+  const tessera::config::Arch a = tessera::config::load_arch(arch);
+  const tessera::isa::Program program = tessera::isa::assemble(text, input, *a);
+  tessera::isa::validate(program, *a);
+  const std::vector<uint8_t> bytes = tessera::isa::write_tbin(program);
+
+  std::ofstream out(output, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.close();
+  if (!out) throw tessera::InputError(output + ": cannot write the program file");
+  size_t instructions = 0, data_bytes = 0;
+  for (const auto& t : program.text) instructions += t.code.size();
+  for (const auto& d : program.data) data_bytes += d.bytes.size();
+  std::printf("%s: %zu instructions in %zu text sections, %zu data bytes, for %s (%zu bytes)\n", output.c_str(),
+              instructions, program.text.size(), data_bytes, a->name.c_str(), bytes.size());
+  return 0;
+}
+
+}  // namespace
+
+TESSERA_COMMAND("asm", "assemble a program into a .tbin file (validated for --arch)", asm_main);

@@ -1,0 +1,50 @@
+// `tessera disasm`: print a .tbin program as assembly that `tessera asm` turns back into the
+// same bytes.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+
+#include "common/config/config.h"
+#include "common/isa/isa.h"
+#include "sim/command.h"
+
+namespace {
+
+int disasm_main(int argc, char** argv) {
+  CLI::App app{"Print a .tbin program as assembly (docs/isa.md)", argv[0]};
+  std::string input, output, arch;
+  app.add_option("input", input, "program file (.tbin)")->required();
+  app.add_option("-o,--output", output, "write the assembly here instead of standard output");
+  app.add_option("--arch", arch, "refuse the program unless it was built for this preset or architecture file");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "error: %s\n%s", e.what(), app.help().c_str());
+    return 2;
+  }
+
+  std::ifstream in(input, std::ios::binary);
+  if (!in) throw tessera::InputError(input + ": cannot read the program file");
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const tessera::isa::Program program = tessera::isa::read_tbin(bytes, input);
+  if (!arch.empty()) tessera::isa::check_arch(program, *tessera::config::load_arch(arch), input);
+  const std::string text = tessera::isa::disassemble(program);
+  if (output.empty()) {
+    std::fputs(text.c_str(), stdout);
+    return 0;
+  }
+  std::ofstream out(output, std::ios::binary);
+  out << text;
+  out.close();
+  if (!out) throw tessera::InputError(output + ": cannot write the assembly");
+  return 0;
+}
+
+}  // namespace
+
+TESSERA_COMMAND("disasm", "print a .tbin program as assembly that reassembles to the same bytes", disasm_main);
