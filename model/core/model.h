@@ -1,0 +1,65 @@
+#pragma once
+// The cycle-accurate model of a Tessera system (docs/model.md): run a program on an
+// architecture, in timing mode (no data; fastest) or functional mode (memories hold bytes
+// and every instruction computes its results with the numerics library), and read back
+// cycles, per-instruction timelines, statistics (JSON), a Chrome/Perfetto trace (JSON) and,
+// in functional mode, memory contents. Timing is identical in both modes.
+//
+// SystemC keeps one global simulation context per process; a Simulation installs a fresh
+// one and removes it when destroyed, so simulations run one after another in a process
+// (never two at once: constructing a second while one exists throws std::logic_error).
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <vector>
+
+#include "common/isa/isa.h"
+#include "model/core/params.h"
+#include "model/core/stats.h"
+
+namespace tessera::config {
+struct ArchConfig;
+}
+
+namespace tessera::model {
+
+struct RunOptions {
+  bool functional = false;
+};
+
+class Simulation {
+ public:
+  // Validates the program for the architecture (isa::validate): InputError names the
+  // instruction. Builds the SystemC modules. `prog` must outlive the Simulation (its text
+  // sections are executed in place).
+  Simulation(const config::ArchConfig& cfg, const isa::Program& prog, RunOptions opt = {});
+  ~Simulation();
+  Simulation(const Simulation&) = delete;
+  Simulation& operator=(const Simulation&) = delete;
+
+  // Runs to completion. InputError for program errors found while running: a deadlock (the
+  // message lists every blocked queue with the instruction at its head and what it waits
+  // for), a token counter beyond core.token_depth, a barrier id mismatch, a receive whose
+  // size differs from the matching send.
+  void run();
+
+  // Cycles of the run: the latest cycle at which a core's halt completed.
+  uint64_t cycles() const;
+  uint64_t instructions() const;
+  const ModelParams& params() const;
+  // Timelines of one core's instructions, in program order.
+  const std::vector<InstrRecord>& records(uint32_t chip, uint32_t core) const;
+  // Functional mode: bytes of a memory after the run (l1/acc of the given core).
+  std::vector<uint8_t> read_memory(uint32_t chip, uint32_t core, isa::Space space, uint32_t acc_engine, uint64_t addr,
+                                   uint64_t n) const;
+
+  void write_stats_json(std::ostream& os) const;
+  void write_trace_json(std::ostream& os) const;
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tessera::model

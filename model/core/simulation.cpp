@@ -1,0 +1,395 @@
+// Simulation: the SystemC context, the run, the deadlock report, statistics and trace output.
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <ostream>
+#include <sstream>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "common/config/config.h"
+#include "common/util/error.h"
+#include "model/core/model.h"
+#include "model/core/system.h"
+
+// libsystemc references sc_main; tessera never enters SystemC through it.
+int sc_main(int, char**) { return 1; }
+
+namespace tessera::model {
+
+namespace {
+std::atomic<bool> g_active{false};
+}
+
+class Simulation::Impl {
+ public:
+  ModelParams p;
+  sc_core::sc_simcontext* ctx = nullptr;
+  std::unique_ptr<System> sys;
+  bool ran = false;
+};
+
+Simulation::Simulation(const config::ArchConfig& cfg, const isa::Program& prog, RunOptions opt)
+    : impl_(std::make_unique<Impl>()) {
+  isa::validate(prog, cfg);
+  if (opt.functional && !num::host_fp_environment_ok())
+    throw std::runtime_error("host floating point is not round-to-nearest without flush-to-zero");
+  if (g_active.exchange(true)) throw std::logic_error("tessera::model::Simulation: another simulation is alive");
+  impl_->p = params_from_config(cfg);
+  // SystemC prints a banner on stdout when its first context starts; our outputs are ours.
+  ::setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "DISABLE", 1);
+  impl_->ctx = new sc_core::sc_simcontext();
+  sc_core::sc_curr_simcontext = impl_->ctx;
+  sc_core::sc_default_global_context = impl_->ctx;
+  try {
+    sc_core::sc_set_time_resolution(1, sc_core::SC_FS);
+    impl_->sys = std::make_unique<System>("system", cfg, impl_->p, prog,
+                                          opt.functional ? Mode::Functional : Mode::Timing);
+  } catch (...) {
+    impl_->sys.reset();
+    delete impl_->ctx;
+    sc_core::sc_curr_simcontext = nullptr;
+    sc_core::sc_default_global_context = nullptr;
+    g_active = false;
+    throw;
+  }
+}
+
+Simulation::~Simulation() {
+  impl_->sys.reset();
+  delete impl_->ctx;
+  sc_core::sc_curr_simcontext = nullptr;
+  sc_core::sc_default_global_context = nullptr;
+  g_active = false;
+}
+
+const ModelParams& Simulation::params() const { return impl_->p; }
+
+void Simulation::run() {
+  if (impl_->ran) throw std::logic_error("Simulation::run called twice");
+  impl_->ran = true;
+  System& sys = *impl_->sys;
+  try {
+    sc_core::sc_start();
+  } catch (const sc_core::sc_report& r) {
+    // An exception escaping a process arrives wrapped in a report; keep the user-error kind.
+    const std::string msg = r.what();
+    throw std::runtime_error("SystemC: " + msg);
+  }
+  if (sys.failed()) throw InputError(sys.error);
+  // Every core with a program must have halted; otherwise nothing can move any more.
+  std::ostringstream report;
+  bool stuck = false;
+  for (const auto& chip : sys.chips) {
+    for (const auto& core : chip->cores) {
+      if (!core->has_program() || core->seq->halted) continue;
+      stuck = true;
+      report << "\n  chip " << chip->index << " core " << core->index << ":";
+      report << "\n    " << core->seq->blocked_on();
+      for (const Unit* u : core->units) {
+        if (!u) continue;
+        const std::string b = u->blocked_on();
+        if (!b.empty()) report << "\n    " << b;
+      }
+    }
+  }
+  if (stuck) {
+    for (const std::string& s : sys.links->unmatched()) report << "\n  " << s;
+    for (const std::string& s : sys.barrier_waiters()) report << "\n  " << s;
+    throw InputError("deadlock: no unit can make progress (SystemC time " + sc_core::sc_time_stamp().to_string() +
+                     "); blocked queues and the instructions at their heads:" + report.str());
+  }
+  for (const auto& chip : sys.chips) {
+    for (const auto& core : chip->cores) {
+      for (int u = 0; u < 14; ++u) {
+        for (int v = 0; v < 14; ++v) {
+          if (auto over = core->tokens[u][v].final_check()) {
+            throw InputError("chip " + std::to_string(chip->index) + " core " + std::to_string(core->index) +
+                             ": token counter " + std::string(unit_name(u)) + "->" + std::string(unit_name(v)) +
+                             " exceeds core.token_depth = " + std::to_string(impl_->p.token_depth) + " at cycle " +
+                             std::to_string(*over) + " (tokens pushed and never popped)");
+          }
+        }
+      }
+    }
+  }
+}
+
+uint64_t Simulation::cycles() const {
+  uint64_t c = 0;
+  for (const auto& chip : impl_->sys->chips)
+    for (const auto& core : chip->cores)
+      if (core->has_program()) c = std::max(c, core->seq->halt_cycle);
+  return c;
+}
+
+uint64_t Simulation::instructions() const {
+  uint64_t n = 0;
+  for (const auto& chip : impl_->sys->chips)
+    for (const auto& core : chip->cores) n += core->code.size();
+  return n;
+}
+
+const std::vector<InstrRecord>& Simulation::records(uint32_t chip, uint32_t core) const {
+  return impl_->sys->chips.at(chip)->cores.at(core)->records;
+}
+
+std::vector<uint8_t> Simulation::read_memory(uint32_t chip, uint32_t core, isa::Space space, uint32_t acc_engine,
+                                             uint64_t addr, uint64_t n) const {
+  std::vector<uint8_t> out(n);
+  impl_->sys->chips.at(chip)->cores.at(core)->memory(space, acc_engine).read(addr, out.data(), n);
+  return out;
+}
+
+// ---- statistics -----------------------------------------------------------------------------
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json traffic_json(const SramTraffic& t) {
+  Json j;
+  j["read_bytes"] = t.read_bytes;
+  j["write_bytes"] = t.write_bytes;
+  j["read_accesses"] = t.read_accesses;
+  j["write_accesses"] = t.write_accesses;
+  Json rw = Json::object(), ww = Json::object();
+  for (const auto& [w, c] : t.read_widths) rw[std::to_string(w)] = c;
+  for (const auto& [w, c] : t.write_widths) ww[std::to_string(w)] = c;
+  j["read_widths"] = rw;
+  j["write_widths"] = ww;
+  return j;
+}
+
+Json unit_json(const UnitStats& s) {
+  Json j;
+  j["instructions"] = s.instructions;
+  j["busy_cycles"] = s.busy;
+  j["idle_cycles"] = s.idle;
+  Json stall;
+  Json tok = Json::object();
+  for (int u = 0; u < 16; ++u)
+    if (s.stall_token[u]) tok[std::string(unit_name(u))] = s.stall_token[u];
+  stall["token"] = tok;
+  stall["order"] = s.stall_order;
+  stall["dram"] = s.stall_dram;
+  stall["link"] = s.stall_link;
+  stall["bank_conflict"] = s.bank_conflict;
+  stall["outstanding_limit"] = s.throttle;
+  j["stall_cycles"] = stall;
+  Json ops = Json::object();
+  for (int o = 0; o < 256; ++o)
+    if (s.opcodes[o]) ops[std::string(isa::name(isa::Opcode(o)))] = s.opcodes[o];
+  j["opcodes"] = ops;
+  return j;
+}
+
+Json events_json(const num::NumericEvents& e) {
+  Json j;
+  j["saturated"] = e.saturated;
+  j["overflow_nonfinite"] = e.overflow_nonfinite;
+  j["nan_produced"] = e.nan_produced;
+  j["underflow_to_zero"] = e.underflow_to_zero;
+  j["int_overflow"] = e.int_overflow;
+  return j;
+}
+
+std::string mac_key(int a, int b) {
+  const std::string sa(num::dtype_name(num::DType(a))), sb(num::dtype_name(num::DType(b)));
+  return a == b ? sa : sa + "*" + sb;
+}
+
+}  // namespace
+
+void Simulation::write_stats_json(std::ostream& os) const {
+  const System& sys = *impl_->sys;
+  const ModelParams& p = impl_->p;
+  Json root;
+  root["arch"] = p.arch_name;
+  root["mode"] = sys.functional() ? "functional" : "timing";
+  root["cycles"] = cycles();
+  root["core_period_fs"] = p.period_fs;
+  root["instructions"] = instructions();
+  std::map<std::string, uint64_t> macs;
+  SramTraffic l1_all, acc_all, l2_all;
+  num::NumericEvents ev_all;
+  uint64_t link_bytes = 0;
+  Json hbm_total;
+  uint64_t hbm_read = 0, hbm_written = 0, hbm_act = 0, hbm_rd = 0, hbm_wr = 0, hbm_ref = 0;
+  Json chips = Json::array();
+  for (const auto& chip : sys.chips) {
+    Json cj;
+    cj["chip"] = chip->index;
+    Json cores = Json::array();
+    for (const auto& core : chip->cores) {
+      if (!core->has_program()) continue;
+      Json k;
+      k["core"] = core->index;
+      k["halt_cycle"] = core->seq->halt_cycle;
+      Json units;
+      {
+        const SeqStats& s = core->seq->st;
+        Json sj;
+        sj["dispatched"] = s.dispatched;
+        Json qf = Json::object();
+        for (int u = 0; u < 16; ++u)
+          if (s.stall_queue_full[u]) qf[std::string(unit_name(u))] = s.stall_queue_full[u];
+        sj["stall_queue_full"] = qf;
+        sj["drain_cycles"] = s.drain;
+        sj["barrier_wait_cycles"] = s.barrier_wait;
+        sj["barriers"] = s.barriers;
+        units["seq"] = sj;
+      }
+      for (const Unit* u : core->units)
+        if (u) units[std::string(unit_name(u->id))] = unit_json(u->st);
+      k["units"] = units;
+      Json macs_core = Json::object();
+      for (int a = 0; a < 4; ++a)
+        for (int b = 0; b < 4; ++b)
+          if (core->macs_by_type[a][b]) {
+            macs_core[mac_key(a, b)] = core->macs_by_type[a][b];
+            macs[mac_key(a, b)] += core->macs_by_type[a][b];
+          }
+      k["macs"] = macs_core;
+      k["sram"]["l1"] = traffic_json(core->l1_traffic);
+      k["sram"]["acc"] = traffic_json(core->acc_traffic);
+      k["numeric_events"] = events_json(core->numeric);
+      l1_all.add(core->l1_traffic);
+      acc_all.add(core->acc_traffic);
+      ev_all.add(core->numeric);
+      cores.push_back(std::move(k));
+    }
+    cj["cores"] = cores;
+    cj["l2"] = traffic_json(chip->l2_traffic);
+    l2_all.add(chip->l2_traffic);
+    std::ostringstream ds;
+    chip->dram->dram().stats().write_json(ds);
+    cj["hbm"] = Json::parse(ds.str());
+    cj["hbm"]["transfers"] = chip->dram->requests();
+    const auto& st = chip->dram->dram().stats();
+    hbm_read += st.bytes_read;
+    hbm_written += st.bytes_written;
+    using dram::Cmd;
+    hbm_act += st.count(Cmd::ACT);
+    hbm_rd += st.count(Cmd::RD) + st.count(Cmd::RDA);
+    hbm_wr += st.count(Cmd::WR) + st.count(Cmd::WRA);
+    hbm_ref += st.count(Cmd::REFab) + st.count(Cmd::REFpb);
+    Json lj;
+    const auto& ls = sys.links->link_stats()[chip->index];
+    for (int d = 0; d < 2; ++d) {
+      Json x;
+      x["bytes"] = ls[d].bytes_out;
+      x["messages"] = ls[d].messages;
+      x["busy_fs"] = ls[d].busy_fs;
+      lj[d == 0 ? "forward" : "backward"] = x;
+      link_bytes += ls[d].bytes_out;
+    }
+    cj["links"] = lj;
+    chips.push_back(std::move(cj));
+  }
+  Json totals;
+  Json mj = Json::object();
+  for (const auto& [k, v] : macs) mj[k] = v;
+  totals["macs"] = mj;
+  totals["sram"]["l1"] = traffic_json(l1_all);
+  totals["sram"]["l2"] = traffic_json(l2_all);
+  totals["sram"]["acc"] = traffic_json(acc_all);
+  hbm_total["bytes_read"] = hbm_read;
+  hbm_total["bytes_written"] = hbm_written;
+  hbm_total["activates"] = hbm_act;
+  hbm_total["reads"] = hbm_rd;
+  hbm_total["writes"] = hbm_wr;
+  hbm_total["refreshes"] = hbm_ref;
+  totals["hbm"] = hbm_total;
+  totals["link_bytes"] = link_bytes;
+  totals["numeric_events"] = events_json(ev_all);
+  root["totals"] = totals;
+  root["chips"] = chips;
+  os << root.dump(1) << "\n";
+}
+
+// ---- trace -----------------------------------------------------------------------------
+
+namespace {
+
+// Femtoseconds as microseconds with six decimals (picosecond resolution), exactly.
+void put_us(std::ostream& os, uint64_t fs) {
+  const uint64_t ps = fs / 1000;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%llu.%06llu", (unsigned long long)(ps / 1000000), (unsigned long long)(ps % 1000000));
+  os << buf;
+}
+
+}  // namespace
+
+void Simulation::write_trace_json(std::ostream& os) const {
+  const System& sys = *impl_->sys;
+  const uint64_t P = impl_->p.period_fs;
+  os << "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
+  bool first = true;
+  auto sep = [&]() {
+    if (!first) os << ",\n";
+    first = false;
+  };
+  // Track names: process = chip, thread = core x 32 + unit (+16 for a matrix engine's
+  // weight-load / drain track).
+  for (const auto& chip : sys.chips) {
+    sep();
+    os << "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":" << chip->index << ",\"args\":{\"name\":\"chip"
+       << chip->index << "\"}}";
+    for (const auto& core : chip->cores) {
+      if (!core->has_program()) continue;
+      for (int u = 0; u < 15; ++u) {
+        if (u < 14 && !core->units[u]) continue;
+        sep();
+        os << "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":" << chip->index << ",\"tid\":" << core->index * 32 + u
+           << ",\"args\":{\"name\":\"core" << core->index << "." << unit_name(u) << "\"}}";
+        if (u >= 4 && u < 12) {
+          sep();
+          os << "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":" << chip->index
+             << ",\"tid\":" << core->index * 32 + 16 + u << ",\"args\":{\"name\":\"core" << core->index << "."
+             << unit_name(u) << ".load\"}}";
+        }
+      }
+    }
+  }
+  auto event = [&](const char* name, uint32_t pid, uint64_t tid, uint64_t from, uint64_t to_incl, const InstrRecord& r) {
+    sep();
+    os << "{\"ph\":\"X\",\"name\":\"" << name << "\",\"pid\":" << pid << ",\"tid\":" << tid << ",\"ts\":";
+    put_us(os, from * P);
+    os << ",\"dur\":";
+    put_us(os, (to_incl + 1 - from) * P);
+    os << ",\"args\":{\"i\":" << r.index << ",\"dispatch\":" << r.dispatch << ",\"start\":" << r.start;
+    if (r.opcode == uint8_t(isa::Opcode::matmul)) os << ",\"W\":" << r.W << ",\"S\":" << r.S << ",\"D\":" << r.D;
+    os << ",\"E\":" << r.E << "}}";
+  };
+  for (const auto& chip : sys.chips) {
+    for (const auto& core : chip->cores) {
+      const uint64_t base = core->index * 32;
+      for (const InstrRecord& r : core->records) {
+        if (!r.done) continue;
+        const char* name = isa::name(isa::Opcode(r.opcode));
+        if (r.opcode == uint8_t(isa::Opcode::matmul)) {
+          // Non-overlapping views of overlapping tiles: the stream on the engine's track,
+          // the weight load (ws) or the drain (os) on its second track.
+          if (!r.os) {
+            event(name, chip->index, base + r.unit, r.S, r.S + r.m - 1, r);
+            event("wload", chip->index, base + 16 + r.unit, r.W, r.W + r.k - 1, r);
+          } else {
+            event(name, chip->index, base + r.unit, r.S, r.S + r.k - 1, r);
+            event("drain", chip->index, base + 16 + r.unit, r.D, r.E, r);
+          }
+        } else if (r.unit >= 4 && r.unit < 12) {
+          event(name, chip->index, base + 16 + r.unit, r.start, r.start, r);
+        } else {
+          event(name, chip->index, base + r.unit, r.start, r.E, r);
+        }
+      }
+    }
+  }
+  os << "\n]}\n";
+}
+
+}  // namespace tessera::model

@@ -1,0 +1,382 @@
+// Whole programs on the SystemC model: matmul tile timing against docs/timing.md recomputed
+// independently, dispatch and queue limits, token ordering, SRAM bank conflicts, DMA and
+// vector formulas, deadlock and error reports, determinism, and timing == functional cycles.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/config/config.h"
+#include "common/util/error.h"
+#include "model/core/gemm.h"
+#include "model/core/model.h"
+#include "model/core/timing.h"
+
+namespace tessera::model {
+namespace {
+
+using isa::Instr;
+using isa::Opcode;
+using isa::Space;
+
+uint16_t bit(int u) { return uint16_t(1u << u); }
+
+isa::Program program_of(const config::ArchConfig& cfg, std::vector<Instr> code) {
+  Instr h;
+  h.op = Opcode::halt;
+  h.unit = 14;  // seq
+  code.push_back(h);
+  isa::Program p;
+  p.arch_name = cfg.name;
+  p.arch_fingerprint = config::fingerprint(cfg);
+  p.text.push_back(isa::TextSection{0, 0, std::move(code)});
+  return p;
+}
+
+Instr matmul(int mx, bool os, uint64_t m, uint64_t k, uint64_t n, uint64_t cols) {
+  Instr in;
+  in.op = Opcode::matmul;
+  in.unit = uint8_t(mx);
+  in.a_type = in.b_type = uint64_t(isa::DType::fp8_e4m3);
+  in.dataflow = os ? 1 : 0;
+  in.m = m;
+  in.k = k;
+  in.n = n;
+  in.a_addr = 0;
+  in.b_addr = 4096;
+  in.a_stride = os ? m : k;
+  in.b_stride = n;
+  in.c_stride = 4 * cols;
+  return in;
+}
+
+Instr dma(Opcode op, int unit, Space dst, uint64_t da, Space src, uint64_t sa, uint64_t len, uint64_t n1 = 1,
+          uint64_t ds = 0, uint64_t ss = 0) {
+  Instr in;
+  in.op = op;
+  in.unit = uint8_t(unit);
+  in.dst_space = uint64_t(dst);
+  in.src_space = uint64_t(src);
+  in.dst_addr = da;
+  in.src_addr = sa;
+  in.len = len;
+  in.n1 = n1;
+  in.n2 = 1;
+  in.dst_stride1 = ds;
+  in.src_stride1 = ss;
+  return in;
+}
+
+config::Arch tiny_variant(const std::string& extra) {
+  return config::load_arch_text("base: tiny\nname: tiny-test\n" + extra, "test.yaml");
+}
+
+// docs/timing.md, "Matrix engine: matmul", recomputed from each tile's recorded Q.
+void check_matmul_records(const std::vector<InstrRecord>& recs, const std::vector<Instr>& code, uint64_t R, bool db,
+                          const std::string& ctx) {
+  struct Prev {
+    bool have = false, os = false;
+    uint64_t S = 0, len = 0, E = 0, E2 = 0, Elast = 0, Q = 0;
+  };
+  std::vector<Prev> eng(8);
+  for (size_t i = 0; i < recs.size(); ++i) {
+    if (code[i].op != Opcode::matmul) continue;
+    const InstrRecord& r = recs[i];
+    Prev& p = eng[code[i].unit - 4];
+    const bool os = code[i].dataflow == 1;
+    const uint64_t m = code[i].m, k = code[i].k, n = code[i].n;
+    // Q: after arrival (dispatch + 1), after the previous tile's S and Q.
+    ASSERT_GE(r.start, r.dispatch + 1) << ctx << " #" << i;
+    if (p.have) {
+      ASSERT_GE(r.start, std::max(p.S, p.Q + 1)) << ctx << " #" << i;
+    }
+    uint64_t W, S, D = 0, E;
+    const bool fresh = !p.have || p.os != os;
+    if (!os) {
+      W = fresh ? (p.have ? std::max(r.start, p.E + 1) : r.start) : db ? std::max(r.start, p.S) : std::max(r.start, p.E);
+      S = (!fresh && db) ? std::max(W + k, p.S + p.len) : W + k;
+      E = std::max(S + m + R + n - 1, p.Elast);
+    } else {
+      S = fresh ? (p.have ? std::max(r.start, p.E + 1) : r.start)
+                : db ? std::max({r.start, p.S + p.len, p.E2}) : std::max(r.start, p.E);
+      W = S;
+      D = std::max(S + k + m + n - 2, p.Elast);
+      E = D + R + 1;
+    }
+    ASSERT_EQ(r.W, W) << ctx << " #" << i;
+    ASSERT_EQ(r.S, S) << ctx << " #" << i;
+    ASSERT_EQ(r.D, D) << ctx << " #" << i;
+    ASSERT_EQ(r.E, E) << ctx << " #" << i;
+    p.E2 = fresh ? 0 : p.E;
+    p.have = true;
+    p.os = os;
+    p.S = S;
+    p.len = os ? k : m;
+    p.E = E;
+    p.Elast = std::max(p.Elast, E);
+    p.Q = r.start;
+  }
+}
+
+TEST(Model, MatmulTilesFollowTheDocumentedFormulas) {
+  const uint32_t seed = 7101;
+  std::printf("seed %u\n", seed);
+  std::mt19937_64 rng(seed);
+  for (int variant = 0; variant < 8; ++variant) {
+    const bool db = variant % 2;
+    const int mix = variant / 2 % 3;  // 0 ws, 1 os, 2 both
+    const uint32_t engines = variant >= 6 ? 4 : 1;
+    const std::string extra = "core: {matrix_engines: " + std::to_string(engines) +
+                              "}\nmatrix: {double_buffer_weights: " + (db ? "true" : "false") + "}\n";
+    config::Arch cfg = tiny_variant(extra);
+    const uint64_t R = 8, C = 8;
+    std::vector<Instr> code;
+    for (int i = 0; i < 200; ++i) {
+      const bool os = mix == 2 ? rng() % 3 == 0 : mix == 1;
+      const uint64_t m = os ? 1 + rng() % R : 1 + rng() % 40, k = os ? 1 + rng() % 40 : 1 + rng() % R;
+      code.push_back(matmul(4 + int(rng() % engines), os, m, k, 1 + rng() % C, C));
+    }
+    isa::Program prog = program_of(*cfg, code);
+    Simulation sim(*cfg, prog);
+    sim.run();
+    check_matmul_records(sim.records(0, 0), prog.text[0].code, R, db, "variant " + std::to_string(variant));
+    // One instruction dispatched per cycle while no queue is full.
+    const auto& recs = sim.records(0, 0);
+    EXPECT_EQ(recs[0].dispatch, 0u);
+    EXPECT_EQ(sim.cycles(), recs.back().start);
+  }
+}
+
+TEST(Model, GemmProgramMatmulsFollowTheFormulas) {
+  for (const char* arch : {"tiny", "tpu-v1"}) {
+    config::Arch cfg = config::load_arch(arch);
+    const bool int8 = std::string(arch) == "tpu-v1";
+    for (auto [m, k, n] : {std::tuple{256, 256, 256}, std::tuple{100, 300, 70}, std::tuple{17, 9, 33}}) {
+      GemmSpec spec;
+      spec.m = uint64_t(m);
+      spec.k = uint64_t(k);
+      spec.n = uint64_t(n);
+      spec.precision = int8 ? isa::DType::int8 : isa::DType::fp8_e4m3;
+      GemmProgram g = build_gemm(*cfg, spec);
+      Simulation sim(*cfg, g.program);
+      sim.run();
+      check_matmul_records(sim.records(0, 0), g.program.text[0].code, uint64_t(cfg->matrix.rows), true,
+                           std::string(arch) + " gemm");
+      EXPECT_GT(sim.cycles(), 0u);
+    }
+  }
+}
+
+TEST(Model, QueueDepthStallsDispatch) {
+  config::Arch cfg = tiny_variant("core: {queue_depth: 2}\n");
+  std::vector<Instr> code;
+  for (int i = 0; i < 6; ++i) code.push_back(matmul(4, false, 40, 8, 8, 8));
+  isa::Program prog = program_of(*cfg, code);
+  Simulation sim(*cfg, prog);
+  sim.run();
+  const auto& r = sim.records(0, 0);
+  // Instruction i >= 2 is dispatched the cycle after instruction i - 2 left the queue (its Q).
+  for (size_t i = 2; i < 6; ++i) EXPECT_EQ(r[i].dispatch, std::max(r[i - 1].dispatch + 1, r[i - 2].start + 1)) << i;
+  EXPECT_GT(r[5].dispatch, 5u);
+}
+
+TEST(Model, TokensOrderUnits) {
+  config::Arch cfg = config::load_arch("tiny");
+  // dma0 loads into L1, then mx0 may start; mx0 signals dma1, which stores the accumulator.
+  std::vector<Instr> code;
+  Instr ld = dma(Opcode::load, 0, Space::l1, 0, Space::l2, 0, 512);
+  ld.signal = bit(4);
+  code.push_back(ld);
+  Instr mm = matmul(4, false, 8, 8, 8, 8);
+  mm.wait = bit(0);
+  mm.signal = bit(1);
+  code.push_back(mm);
+  Instr st = dma(Opcode::store, 1, Space::l2, 4096, Space::acc, 0, 32, 8, 32, 32);
+  st.wait = bit(4);
+  code.push_back(st);
+  isa::Program prog = program_of(*cfg, code);
+  Simulation sim(*cfg, prog);
+  sim.run();
+  const auto& r = sim.records(0, 0);
+  EXPECT_EQ(r[1].start, r[0].E + 1);  // the token is visible the cycle after E
+  EXPECT_EQ(r[2].start, r[1].E + 1);
+  // L2 -> L1: 512 bytes at 16 B/cycle = 32 beats after 4 setup cycles, then the L2 read
+  // latency and the L1 write latency.
+  EXPECT_EQ(r[0].start, 1u);
+  EXPECT_EQ(r[0].E, 1 + 4 + 31 + 20 + 2u);
+  // The halt completes the cycle after the last instruction.
+  EXPECT_EQ(sim.cycles(), r[2].E + 1);
+}
+
+TEST(Model, TpushTpopCarryTokensAcrossQueues) {
+  config::Arch cfg = config::load_arch("tiny");
+  std::vector<Instr> code;
+  code.push_back(dma(Opcode::load, 0, Space::l1, 0, Space::l2, 0, 1024));
+  Instr push;
+  push.op = Opcode::tpush;
+  push.unit = 0;
+  push.signal = bit(12);
+  code.push_back(push);
+  Instr pop;
+  pop.op = Opcode::tpop;
+  pop.unit = 12;
+  pop.wait = bit(0);
+  code.push_back(pop);
+  Instr v;
+  v.op = Opcode::vfill;
+  v.unit = 12;
+  v.dst_space = uint64_t(Space::l1);
+  v.dst_type = uint64_t(isa::DType::fp32);
+  v.dst_addr = 8192;
+  v.rows = 4;
+  v.cols = 8;
+  v.dst_stride = 32;
+  code.push_back(v);
+  isa::Program prog = program_of(*cfg, code);
+  Simulation sim(*cfg, prog);
+  sim.run();
+  const auto& r = sim.records(0, 0);
+  EXPECT_EQ(r[1].E, r[1].start);
+  EXPECT_EQ(r[1].start, r[0].E + 1);  // tpush waits for the load to complete
+  EXPECT_EQ(r[2].start, r[1].E + 1);  // tpop holds the vector queue until the token is visible
+  EXPECT_EQ(r[3].start, r[2].E + 1);
+  // vfill of 4 rows x 8 fp32 on 8 lanes: 4 beats, then the pipeline latency (8).
+  EXPECT_EQ(r[3].E, r[3].start + 4 - 1 + 8);
+}
+
+TEST(Model, DeadlockIsReportedWithQueueHeads) {
+  config::Arch cfg = config::load_arch("tiny");
+  std::vector<Instr> code;
+  Instr mm = matmul(4, false, 8, 8, 8, 8);
+  mm.wait = bit(0);  // no dma0 instruction ever signals mx0
+  code.push_back(mm);
+  isa::Program prog = program_of(*cfg, code);
+  Simulation sim(*cfg, prog);
+  try {
+    sim.run();
+    FAIL() << "no deadlock reported";
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("deadlock"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("mx0: head chip 0 core 0 instruction #0 (matmul)"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("token dma0->mx0"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("halt"), std::string::npos) << msg;
+  }
+}
+
+TEST(Model, TokenDepthOverflowIsAnError) {
+  config::Arch cfg = tiny_variant("core: {token_depth: 2}\n");
+  std::vector<Instr> code;
+  for (int i = 0; i < 3; ++i) {
+    Instr v;
+    v.op = Opcode::tpush;
+    v.unit = 0;
+    v.signal = bit(12);
+    code.push_back(v);
+  }
+  isa::Program prog = program_of(*cfg, code);
+  Simulation sim(*cfg, prog);
+  try {
+    sim.run();
+    FAIL() << "no overflow reported";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("dma0->vec exceeds core.token_depth = 2"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Model, InvalidInstructionNamesItsIndex) {
+  config::Arch cfg = config::load_arch("tiny");
+  std::vector<Instr> code;
+  code.push_back(dma(Opcode::load, 0, Space::l1, 0, Space::l2, 0, 64));
+  code.push_back(dma(Opcode::load, 0, Space::l1, uint64_t(cfg->l1.bytes) - 8, Space::l2, 0, 64));
+  isa::Program prog = program_of(*cfg, code);
+  try {
+    Simulation sim(*cfg, prog);
+    FAIL() << "out-of-range address accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("instruction #1"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Model, BankConflictsSlowStridedVectorAccess) {
+  // tiny: L1 of 4 banks x 16 B; 8 lanes. A column of fp32 (cols = 1) packs 8 rows per beat.
+  config::Arch cfg = config::load_arch("tiny");
+  auto column = [&](uint64_t stride) {
+    Instr v;
+    v.op = Opcode::vscale;
+    v.unit = 12;
+    v.dst_space = v.src1_space = uint64_t(Space::l1);
+    v.dst_type = v.src1_type = uint64_t(isa::DType::fp32);
+    v.src1_addr = 0;
+    v.dst_addr = 32768;
+    v.rows = 64;
+    v.cols = 1;
+    v.src1_stride = stride;
+    v.dst_stride = 4;
+    v.imm = 1.0f;
+    return v;
+  };
+  uint64_t span[2];
+  for (int c = 0; c < 2; ++c) {
+    const uint64_t stride = c == 0 ? 64 : 20;  // 64 = banks x width: every row in bank 0
+    isa::Program prog = program_of(*cfg, {column(stride)});
+    Simulation sim(*cfg, prog);
+    sim.run();
+    const auto& r = sim.records(0, 0)[0];
+    span[c] = r.E - r.start;
+  }
+  // 8 beats; with stride 64 each beat needs 8 distinct lines of bank 0 (8 cycles). With
+  // stride 20 a beat's rows sit in lines 0, 1, 2, 3, 5, 6, 7, 8 (+ 10 per beat): two per bank,
+  // 2 cycles per beat.
+  EXPECT_EQ(span[0], 8 * 8 - 1 + 8u);
+  EXPECT_EQ(span[1], 8 * 2 - 1 + 8u);
+}
+
+TEST(Model, SameRunTwiceGivesIdenticalStatsAndTrace) {
+  config::Arch cfg = config::load_arch("tiny");
+  GemmSpec spec{100, 40, 30, isa::Dataflow::ws, isa::DType::fp8_e4m3};
+  GemmProgram g = build_gemm(*cfg, spec);
+  std::string stats[2], trace[2];
+  for (int i = 0; i < 2; ++i) {
+    Simulation sim(*cfg, g.program);
+    sim.run();
+    std::ostringstream s, t;
+    sim.write_stats_json(s);
+    sim.write_trace_json(t);
+    stats[i] = s.str();
+    trace[i] = t.str();
+  }
+  EXPECT_EQ(stats[0], stats[1]);
+  EXPECT_EQ(trace[0], trace[1]);
+  EXPECT_NE(stats[0].find("\"macs\""), std::string::npos);
+  EXPECT_NE(trace[0].find("\"traceEvents\""), std::string::npos);
+}
+
+TEST(Model, TimingModeEqualsFunctionalMode) {
+  config::Arch cfg = config::load_arch("tiny");
+  for (auto df : {isa::Dataflow::ws, isa::Dataflow::os}) {
+    GemmSpec spec{50, 30, 20, df, isa::DType::bf16};
+    GemmProgram g = build_gemm(*cfg, spec);
+    std::vector<InstrRecord> recs[2];
+    uint64_t cycles[2];
+    for (int f = 0; f < 2; ++f) {
+      Simulation sim(*cfg, g.program, RunOptions{f == 1});
+      sim.run();
+      recs[f] = sim.records(0, 0);
+      cycles[f] = sim.cycles();
+    }
+    EXPECT_EQ(cycles[0], cycles[1]);
+    ASSERT_EQ(recs[0].size(), recs[1].size());
+    for (size_t i = 0; i < recs[0].size(); ++i) {
+      EXPECT_EQ(recs[0][i].start, recs[1][i].start) << i;
+      EXPECT_EQ(recs[0][i].E, recs[1][i].E) << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tessera::model
