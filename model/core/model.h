@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/isa/isa.h"
+#include "common/numerics/fp.h"
 #include "model/core/params.h"
 #include "model/core/stats.h"
 
@@ -25,6 +26,15 @@ namespace tessera::model {
 
 struct RunOptions {
   bool functional = false;
+};
+
+// Totals over the whole system after a run (the `totals` object of the statistics).
+struct Totals {
+  uint64_t macs = 0;
+  uint64_t hbm_read = 0, hbm_written = 0;
+  SramTraffic l1, l2, acc;
+  uint64_t link_bytes = 0;
+  num::NumericEvents numeric;
 };
 
 class Simulation {
@@ -53,6 +63,7 @@ class Simulation {
   std::vector<uint8_t> read_memory(uint32_t chip, uint32_t core, isa::Space space, uint32_t acc_engine, uint64_t addr,
                                    uint64_t n) const;
 
+  Totals totals() const;
   void write_stats_json(std::ostream& os) const;
   void write_trace_json(std::ostream& os) const;
 

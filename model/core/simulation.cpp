@@ -203,6 +203,24 @@ std::string mac_key(int a, int b) {
 
 }  // namespace
 
+Totals Simulation::totals() const {
+  Totals t;
+  for (const auto& chip : impl_->sys->chips) {
+    for (const auto& core : chip->cores) {
+      for (int a = 0; a < 4; ++a)
+        for (int b = 0; b < 4; ++b) t.macs += core->macs_by_type[a][b];
+      t.l1.add(core->l1_traffic);
+      t.acc.add(core->acc_traffic);
+      t.numeric.add(core->numeric);
+    }
+    t.l2.add(chip->l2_traffic);
+    t.hbm_read += chip->dram->dram().stats().bytes_read;
+    t.hbm_written += chip->dram->dram().stats().bytes_written;
+    for (const auto& d : impl_->sys->links->link_stats()[chip->index]) t.link_bytes += d.bytes_out;
+  }
+  return t;
+}
+
 void Simulation::write_stats_json(std::ostream& os) const {
   const System& sys = *impl_->sys;
   const ModelParams& p = impl_->p;
