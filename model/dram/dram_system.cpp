@@ -51,6 +51,7 @@ struct Bank {
   uint32_t head_row[2] = {0, 0};  // row and age of the head request, kept here so that the
   uint64_t head_seq[2] = {0, 0};  // common case (the head hits) never touches the request pool
   bool refreshed = false;  // per-bank refresh: already refreshed in the current round
+  uint64_t last_use = 0;   // cycle after the bank's last column command (0: never used)
 };
 
 // Command buses of one channel, shared by its pseudo-channels [JESD235 pseudo-channel
@@ -471,19 +472,22 @@ void DramSystem::Impl::eval(uint32_t pci, uint64_t t) {
   agenda.set(pci, pc_key(pc));
 }
 
-// Per-bank refresh may refresh the banks of a round in any order; it takes first a bank
-// with nothing queued (closed before open), so a stream rarely waits for tRFCsb.
+// Per-bank refresh may refresh the banks of a round in any order. It takes a bank with
+// nothing queued, and among those the one used most recently: a sequential sweep has just
+// left it and will not be back for a while, whereas the bank idle the longest is the one
+// the sweep reaches next.
 uint32_t DramSystem::Impl::pick_refresh_bank(const Pc& pc) const {
   uint32_t best = kNoBank;
-  int best_score = 4;
+  bool best_busy = true;
+  uint64_t best_use = 0;
   for (uint32_t bi = 0; bi < pc.banks.size(); ++bi) {
     const Bank& b = pc.banks[bi];
     if (b.refreshed) continue;
-    const int score = (b.n[0] + b.n[1] ? 2 : 0) + (b.open_row != kClosed ? 1 : 0);
-    if (score < best_score) {
+    const bool busy = b.n[0] + b.n[1] > 0;
+    if (best == kNoBank || (!busy && best_busy) || (busy == best_busy && b.last_use > best_use)) {
       best = bi;
-      best_score = score;
-      if (score == 0) break;
+      best_busy = busy;
+      best_use = b.last_use;
     }
   }
   return best;
@@ -822,6 +826,7 @@ void DramSystem::Impl::issue_column(uint32_t pci, Bank& b, const Candidate& c, i
   }
   pc.bus_free = t + p.tburst;
   pc.st.busy += p.tburst;
+  b.last_use = t + 1;
   ++outcomes[r.outcome];
   bytes_rw[d] += p.burst_bytes;
   pc.done[d].push(Pending{t + (d ? p.cwl : p.cl) + p.tburst, r.arrival, r.transfer});
