@@ -456,6 +456,7 @@ def cmd_embed(args):
     for kind, name, rel, text in sorted(entries):
         out.append(f"      {{{c_str(kind)}, {c_str(name)}, {c_str(rel)}, R\"{delim}({text}){delim}\"}},")
     out += ["  };", "  return files;", "}", "", "}  // namespace tessera::config::detail", ""]
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     write_if_changed(args.out, "\n".join(out))
 
 

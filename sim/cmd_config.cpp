@@ -63,6 +63,7 @@ int check_main(const std::vector<std::string>& files, bool as_dram) {
       std::printf("%s: ok (%s, fingerprint %s)\n", file.c_str(), as_dram ? to_string(a->dram.standard).c_str()
                                                                         : a->name.c_str(),
                   hex64(cfg::fingerprint(*a)).c_str());
+      std::fflush(stdout);  // keep "ok" lines in order with the errors on stderr
     } catch (const cfg::ConfigError& e) {
       ++bad;
       for (const auto& d : e.diagnostics()) std::fprintf(stderr, "%s\n", d.message().c_str());

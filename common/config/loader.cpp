@@ -50,6 +50,7 @@ struct Layer {
 
 struct State {
   std::vector<Diagnostic> diags;
+  bool incomplete = false;  // a file failed to parse or a base/preset failed to load
   std::vector<std::string> chain;  // files being resolved, outermost first
   void add(const Origin& o, const std::string& path, std::string expected, std::string got) {
     diags.push_back(Diagnostic{o.file, o.line, path, std::move(expected), std::move(got)});
@@ -210,6 +211,7 @@ bool parse_yaml(const Source& src, State& st, YAML::Node& root) {
   try {
     root = YAML::Load(src.text);
   } catch (const YAML::Exception& e) {
+    st.incomplete = true;
     st.add(Origin{src.name, e.mark.line >= 0 ? e.mark.line + 1 : 0}, "(document)", "well-formed YAML",
            "a syntax error: " + e.msg);
     return false;
@@ -217,7 +219,7 @@ bool parse_yaml(const Source& src, State& st, YAML::Node& root) {
   return true;
 }
 
-void resolve_section(const YAML::Node& map, int sec, const Source& src, Layer& layer, State& st);
+void resolve_section(const YAML::Node& map, int sec, const Origin& at, const Source& src, Layer& layer, State& st);
 
 // Starts section `sec` from a preset named by its `preset` key: the section's earlier values
 // are dropped, the preset's keys applied, and the file's own keys of the section follow.
@@ -229,12 +231,17 @@ void apply_section_preset(const YAML::Node& value, int sec, const Source& src, L
   if (st.chain.size() >= kMaxBaseDepth) {
     st.add(where, key_path, "at most " + std::to_string(kMaxBaseDepth) + " nested base/preset files",
            "the chain " + join(st.chain, " -> "));
+    st.incomplete = true;
     return;
   }
   Source preset;
-  if (!find_source(value.Scalar(), kSections[size_t(sec)].preset_dir, &src, where, key_path, st, preset)) return;
+  if (!find_source(value.Scalar(), kSections[size_t(sec)].preset_dir, &src, where, key_path, st, preset)) {
+    st.incomplete = true;
+    return;
+  }
   if (std::find(st.chain.begin(), st.chain.end(), preset.name) != st.chain.end()) {
     st.add(where, key_path, "a chain of presets without a cycle", join(st.chain, " -> ") + " -> " + preset.name);
+    st.incomplete = true;
     return;
   }
   YAML::Node root;
@@ -247,14 +254,15 @@ void apply_section_preset(const YAML::Node& value, int sec, const Source& src, L
   if (!root.IsMap()) {
     st.add(origin_of(preset, root), sec_path, "a mapping of the keys of section " + sec_path, node_kind(root));
   } else {
-    resolve_section(root, sec, preset, layer, st);
+    resolve_section(root, sec, origin_of(preset, root), preset, layer, st);
   }
   st.chain.pop_back();
 }
 
-void resolve_section(const YAML::Node& map, int sec, const Source& src, Layer& layer, State& st) {
+// `at` is where the section starts: its key's line, or the first key of a whole file.
+void resolve_section(const YAML::Node& map, int sec, const Origin& at, const Source& src, Layer& layer, State& st) {
   const std::string sec_path = kSections[size_t(sec)].path;
-  layer.sections[sec_path] = origin_of(src, map);
+  layer.sections[sec_path] = at;
   std::set<std::string> seen;
   std::vector<std::pair<YAML::Node, YAML::Node>> own;  // (key, value), duplicates and unknowns removed
   for (auto it = map.begin(); it != map.end(); ++it) {
@@ -291,6 +299,7 @@ void resolve_section(const YAML::Node& map, int sec, const Source& src, Layer& l
     for (const auto& [key, value] : own) {
       if (key.Scalar() == "preset") apply_section_preset(value, sec, src, layer, st);
     }
+    layer.sections[sec_path] = at;
   }
   for (const auto& [key, value] : own) {
     const std::string name = key.Scalar();
@@ -301,7 +310,7 @@ void resolve_section(const YAML::Node& map, int sec, const Source& src, Layer& l
         st.add(origin_of(src, key), path, "a mapping (section " + path + ")", node_kind(value));
         continue;
       }
-      resolve_section(value, sub, src, layer, st);
+      resolve_section(value, sub, origin_of(src, key), src, layer, st);
     } else {
       layer.leaves[path] = Entry{value, origin_of(src, value.IsNull() ? key : value)};
     }
@@ -325,16 +334,20 @@ void resolve_file(const Source& src, Layer& layer, State& st) {
         if (st.chain.size() >= kMaxBaseDepth) {
           st.add(where, "base", "at most " + std::to_string(kMaxBaseDepth) + " nested base files",
                  "the chain " + join(st.chain, " -> "));
-        } else if (find_source(base.Scalar(), "arch", &src, where, "base", st, parent)) {
+          st.incomplete = true;
+        } else if (!find_source(base.Scalar(), "arch", &src, where, "base", st, parent)) {
+          st.incomplete = true;
+        } else {
           if (std::find(st.chain.begin(), st.chain.end(), parent.name) != st.chain.end()) {
             st.add(where, "base", "a chain of base files without a cycle",
                    join(st.chain, " -> ") + " -> " + parent.name);
+            st.incomplete = true;
           } else {
             resolve_file(parent, layer, st);
           }
         }
       }
-      resolve_section(root, 0, src, layer, st);
+      resolve_section(root, 0, origin_of(src, root), src, layer, st);
     }
   }
   st.chain.pop_back();
@@ -400,14 +413,16 @@ std::string values_text(const Key& k) {
 
 class Converter {
  public:
-  Converter(const Layer& layer, State& st) : layer_(layer), st_(st) {}
+  // After errors in resolution (an unknown key, a section that is not a mapping), a key may be
+  // "missing" only because of them, so missing required keys are then not reported.
+  Converter(const Layer& layer, State& st) : layer_(layer), st_(st), report_missing_(st.diags.empty()) {}
 
   template <class T>
   void operator()(size_t index, T& member) {
     const Key& k = kKeys[index];
     auto it = layer_.leaves.find(k.path);
     if (it == layer_.leaves.end()) {
-      if (k.required) {
+      if (k.required && report_missing_) {
         st_.add(section_origin(k), k.path, "a value (required key without a default)", "nothing");
       }
       return;
@@ -500,6 +515,7 @@ class Converter {
 
   const Layer& layer_;
   State& st_;
+  bool report_missing_;
 };
 
 Arch load_source(const Source& src) {
@@ -507,7 +523,7 @@ Arch load_source(const Source& src) {
   Layer layer;
   resolve_file(src, layer, st);
   auto cfg = std::make_shared<ArchConfig>();
-  if (st.diags.empty()) {
+  if (!st.incomplete) {
     Converter conv(layer, st);
     schema::visit(*cfg, conv);
     if (st.diags.empty()) {

@@ -1,0 +1,139 @@
+// `tessera config` as a user runs it: exit status 0 for good files, 2 for bad files and bad
+// arguments with FILE:LINE: key.path messages, and a SystemVerilog package that Verilator lints.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kSrc = TESSERA_SOURCE_DIR;
+const std::string kTessera = std::string(TESSERA_BINARY_DIR) + "/bin/tessera";
+
+struct CliRun {
+  int status = -1;
+  std::string output;  // stdout and stderr
+};
+
+CliRun run(const std::string& args) {
+  CliRun r;
+  const std::string cmd = "cd '" + kSrc + "' && '" + kTessera + "' " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
+  const int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST(ConfigCli, CheckAcceptsEveryPreset) {
+  const CliRun r = run("config check configs/arch/sohu-like.yaml configs/arch/tiny.yaml configs/arch/tpu-v1.yaml");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "configs/arch/tiny.yaml: ok (tiny, fingerprint 0x")) << r.output;
+  EXPECT_TRUE(contains(r.output, "configs/arch/sohu-like.yaml: ok (sohu-like, fingerprint 0x")) << r.output;
+  const CliRun d = run("config check --dram configs/dram/hbm2e.yaml configs/dram/hbm3.yaml configs/dram/hbm3e.yaml "
+                    "configs/dram/ddr3-2133.yaml");
+  EXPECT_EQ(d.status, 0) << d.output;
+}
+
+TEST(ConfigCli, CheckReportsEveryBadFileWithFileLineAndKeyPath) {
+  const std::string dir = "tests/common/config/data/";
+  const CliRun r = run("config check configs/arch/tiny.yaml " + dir + "unknown_key.yaml " + dir +
+                    "string_for_number.yaml " + dir + "small_l1.yaml");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_TRUE(contains(r.output, "configs/arch/tiny.yaml: ok")) << r.output;
+  EXPECT_TRUE(contains(r.output, dir + "unknown_key.yaml:6: l1.bank_widht: expected a key of section l1")) << r.output;
+  EXPECT_TRUE(contains(r.output, dir + "string_for_number.yaml:6: matrix.rows: expected an integer")) << r.output;
+  EXPECT_TRUE(contains(r.output, dir + "small_l1.yaml:10: l1.bytes: expected at least")) << r.output;
+  EXPECT_TRUE(contains(r.output, "3 of 4 file(s) have errors")) << r.output;
+}
+
+TEST(ConfigCli, ShowPrintsResolvedYamlAndDerivedFigures) {
+  const CliRun r = run("config show --arch sohu-like");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "\n  rows: 256\n")) << r.output;
+  EXPECT_TRUE(contains(r.output, "10.07 PFLOPS per chip")) << r.output;
+  EXPECT_TRUE(contains(r.output, "144 GiB per chip")) << r.output;
+  EXPECT_TRUE(contains(r.output, "7372.8 GB/s per chip")) << r.output;
+  EXPECT_TRUE(contains(r.output, "800 GB/s per chip per direction")) << r.output;
+  EXPECT_TRUE(contains(r.output, "fingerprint: 0x")) << r.output;
+  // The same preset from a file path, run from another directory, is the same configuration.
+  const CliRun f = run("config show --arch configs/arch/sohu-like.yaml");
+  EXPECT_EQ(f.output.substr(f.output.find('\n')), r.output.substr(r.output.find('\n')));
+}
+
+TEST(ConfigCli, SchemaListsEveryKey) {
+  const CliRun r = run("config schema");
+  EXPECT_EQ(r.status, 0);
+  for (const char* key : {"matrix.rows", "dram.timing.trcd", "dram.controller.address_map", "l2.bank_width",
+                          "dram.stack_bytes", "link.latency_ns"}) {
+    EXPECT_TRUE(contains(r.output, std::string("\n") + key + " ")) << key;
+  }
+}
+
+TEST(ConfigCli, BadArgumentsExitTwo) {
+  for (const char* args : {"config", "config frobnicate", "config show", "config check", "config sv",
+                           "config show --arch nosuchpreset", "config check no/such.yaml"}) {
+    SCOPED_TRACE(args);
+    const CliRun r = run(args);
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_FALSE(r.output.empty());
+  }
+  EXPECT_TRUE(contains(run("config show --arch nosuchpreset").output, "sohu-like, tiny, tpu-v1"));
+}
+
+// The package the RTL takes its parameters from: every preset's lints clean with -Wall.
+TEST(ConfigCli, SystemVerilogPackageLints) {
+  if (std::system("command -v verilator > /dev/null 2>&1") != 0) GTEST_SKIP() << "verilator not installed";
+  const fs::path dir = fs::temp_directory_path() / ("tessera_cfg_sv_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  for (const char* preset : {"tiny", "sohu-like", "tpu-v1"}) {
+    SCOPED_TRACE(preset);
+    const std::string file = (dir / "tessera_cfg_pkg.sv").string();
+    const CliRun r = run(std::string("config sv --arch ") + preset + " -o '" + file + "'");
+    ASSERT_EQ(r.status, 0) << r.output;
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    EXPECT_TRUE(contains(text.str(), "package tessera_cfg_pkg;"));
+    if (std::string(preset) == "tiny") {
+      EXPECT_TRUE(contains(text.str(), "localparam int unsigned MATRIX_ROWS = 32'd8;"));
+      EXPECT_TRUE(contains(text.str(), "localparam logic [3:0] MATRIX_PRECISIONS = 4'b1111;"));
+      EXPECT_TRUE(contains(text.str(), "localparam logic [1:0] MATRIX_DATAFLOWS = 2'b11;"));
+      EXPECT_TRUE(contains(text.str(), "localparam int unsigned ACCUMULATOR_BANKS = 32'd8;"));
+      EXPECT_TRUE(contains(text.str(), "localparam bit MATRIX_DOUBLE_BUFFER_WEIGHTS = 1'b1;"));
+    }
+    if (std::string(preset) == "tpu-v1") {
+      EXPECT_TRUE(contains(text.str(), "localparam logic [3:0] MATRIX_PRECISIONS = 4'b0001;"));
+    }
+    // A module that uses the package the way RTL does: qualified names and a mask test.
+    std::ofstream probe(dir / "cfg_pkg_probe.sv");
+    probe << "module cfg_pkg_probe (\n"
+             "  output logic [31:0] rows_o,\n"
+             "  output logic [63:0] l1_bytes_o,\n"
+             "  output logic        bf16_o\n"
+             ");\n"
+             "  assign rows_o = tessera_cfg_pkg::MATRIX_ROWS;\n"
+             "  assign l1_bytes_o = tessera_cfg_pkg::L1_BYTES;\n"
+             "  assign bf16_o = tessera_cfg_pkg::MATRIX_PRECISIONS[tessera_cfg_pkg::MATRIX_PRECISION_BF16];\n"
+             "endmodule\n";
+    probe.close();
+    const CliRun lint = run("config sv --arch " + std::string(preset) + " > /dev/null && cd '" + dir.string() +
+                            "' && verilator --lint-only -Wall tessera_cfg_pkg.sv cfg_pkg_probe.sv "
+                            "--top-module cfg_pkg_probe");
+    EXPECT_EQ(lint.status, 0) << lint.output;
+  }
+  fs::remove_all(dir);
+}
