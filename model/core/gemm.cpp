@@ -6,6 +6,7 @@
 #include "common/config/config.h"
 #include "common/numerics/fp.h"
 #include "common/util/error.h"
+#include "model/core/program_util.h"
 
 namespace tessera::model {
 
@@ -17,24 +18,7 @@ namespace {
 
 uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 uint64_t align(uint64_t a, uint64_t b) { return ceil_div(a, b) * b; }
-uint16_t bit(int unit) { return uint16_t(1u << unit); }
-
-Instr dma(Opcode op, int unit, Space dst, uint64_t dst_addr, Space src, uint64_t src_addr, uint64_t len, uint64_t n1,
-          uint64_t dst_stride, uint64_t src_stride) {
-  Instr in;
-  in.op = op;
-  in.unit = uint8_t(unit);
-  in.dst_space = uint64_t(dst);
-  in.src_space = uint64_t(src);
-  in.dst_addr = dst_addr;
-  in.src_addr = src_addr;
-  in.len = len;
-  in.n1 = n1;
-  in.n2 = 1;
-  in.dst_stride1 = n1 > 1 ? dst_stride : 0;
-  in.src_stride1 = n1 > 1 ? src_stride : 0;
-  return in;
-}
+uint16_t bit(int unit) { return unit_bit(unit); }
 
 }  // namespace
 
@@ -98,13 +82,13 @@ GemmProgram build_gemm(const config::ArchConfig& cfg, const GemmSpec& s) {
         const int mx = 4 + int(e);
         const uint64_t step = steps[e]++;
         // A (ws: mt rows of kt; os: A^T, kt rows of mt) and B (kt rows of nt) into this step's slots.
-        Instr la = os ? dma(Opcode::load, loader, Space::l1, a_slot(e, step), Space::hbm,
+        Instr la = os ? dma_copy(Opcode::load, loader, Space::l1, a_slot(e, step), Space::hbm,
                             g.a_addr + (q * g.k_t * s.m + i * g.m_t) * es, mt * es, kt, mt * es, s.m * es)
-                      : dma(Opcode::load, loader, Space::l1, a_slot(e, step), Space::hbm,
+                      : dma_copy(Opcode::load, loader, Space::l1, a_slot(e, step), Space::hbm,
                             g.a_addr + (i * g.m_t * s.k + q * g.k_t) * es, kt * es, mt, kt * es, s.k * es);
         if (step >= 2) la.wait = bit(mx);  // the slots were last read by step - 2
         code.push_back(la);
-        Instr lb = dma(Opcode::load, loader, Space::l1, b_slot(e, step), Space::hbm,
+        Instr lb = dma_copy(Opcode::load, loader, Space::l1, b_slot(e, step), Space::hbm,
                        g.b_addr + (q * g.k_t * s.n + j * g.n_t) * es, nt * es, kt, nt * es, s.n * es);
         lb.signal = bit(mx);
         code.push_back(lb);
@@ -134,7 +118,7 @@ GemmProgram build_gemm(const config::ArchConfig& cfg, const GemmSpec& s) {
     for (uint32_t e = 0; e < active; ++e) {
       const uint64_t t = t0 + e, i = t / nb, j = t % nb;
       const uint64_t mt = std::min(g.m_t, s.m - i * g.m_t), nt = std::min(g.n_t, s.n - j * g.n_t);
-      Instr st = dma(Opcode::store, storer, Space::hbm, g.c_addr + (i * g.m_t * s.n + j * g.n_t) * 4, Space::acc,
+      Instr st = dma_copy(Opcode::store, storer, Space::hbm, g.c_addr + (i * g.m_t * s.n + j * g.n_t) * 4, Space::acc,
                      (tiles[e] % 2) * tile_acc, nt * 4, mt, s.n * 4, C * 4);
       st.acc_engine = e;
       st.wait = bit(4 + int(e));

@@ -64,6 +64,10 @@ class Simulation {
                                    uint64_t n) const;
 
   Totals totals() const;
+  // Host nanoseconds the run spent in the DRAM model (benchmark breakdown; varies run to run).
+  uint64_t dram_host_ns() const;
+  // Transfers handed to the DRAM model, over all chips.
+  uint64_t dram_transfers() const;
   void write_stats_json(std::ostream& os) const;
   void write_trace_json(std::ostream& os) const;
 

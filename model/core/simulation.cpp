@@ -45,6 +45,8 @@ Simulation::Simulation(const config::ArchConfig& cfg, const isa::Program& prog, 
   sc_core::sc_default_global_context = impl_->ctx;
   try {
     sc_core::sc_set_time_resolution(1, sc_core::SC_FS);
+    // Errors are reported by Simulation::run; SystemC's own "stopped by user" note is noise.
+    sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
     impl_->sys = std::make_unique<System>("system", cfg, impl_->p, prog,
                                           opt.functional ? Mode::Functional : Mode::Timing);
   } catch (...) {
@@ -202,6 +204,18 @@ std::string mac_key(int a, int b) {
 }
 
 }  // namespace
+
+uint64_t Simulation::dram_host_ns() const {
+  uint64_t ns = 0;
+  for (const auto& chip : impl_->sys->chips) ns += chip->dram->host_ns();
+  return ns;
+}
+
+uint64_t Simulation::dram_transfers() const {
+  uint64_t n = 0;
+  for (const auto& chip : impl_->sys->chips) n += chip->dram->requests();
+  return n;
+}
 
 Totals Simulation::totals() const {
   Totals t;

@@ -14,19 +14,34 @@ uint64_t contiguous_beat_cycles(const BankGeometry& g, uint64_t addr, uint64_t b
 uint64_t multi_range_beat_cycles(const BankGeometry& g, std::span<const ByteRange> ranges,
                                  std::vector<uint32_t>& scratch) {
   if (ranges.size() == 1) return contiguous_beat_cycles(g, ranges[0].addr, ranges[0].bytes);
-  // Distinct lines: a line read for two ranges (a broadcast row, overlapping rows) is one
-  // bank access. Collect the line indices, deduplicate, then count per bank.
-  std::vector<uint64_t> lines;
+  // A line read for two ranges (a broadcast row, overlapping rows) is one bank access. With
+  // the ranges in address order (every caller's order), each range covers consecutive lines
+  // and the lines seen so far end at `seen`: only lines beyond it are new.
+  bool sorted = true;
+  for (size_t i = 1; i < ranges.size(); ++i) sorted &= ranges[i].addr >= ranges[i - 1].addr;
+  if (!sorted) {
+    std::vector<ByteRange> copy(ranges.begin(), ranges.end());
+    std::sort(copy.begin(), copy.end(), [](const ByteRange& a, const ByteRange& b) { return a.addr < b.addr; });
+    return multi_range_beat_cycles(g, copy, scratch);
+  }
+  if (scratch.size() < g.banks) scratch.assign(g.banks, 0);
+  static thread_local std::vector<uint32_t> touched;
+  touched.clear();
+  uint32_t worst = 1;
+  bool any = false;
+  uint64_t seen = 0;
   for (const ByteRange& r : ranges) {
     if (r.bytes == 0) continue;
-    for (uint64_t l = r.addr / g.width; l <= (r.addr + r.bytes - 1) / g.width; ++l) lines.push_back(l);
+    const uint64_t first = r.addr / g.width, last = (r.addr + r.bytes - 1) / g.width;
+    for (uint64_t l = any ? std::max(first, seen + 1) : first; l <= last; ++l) {
+      uint32_t& c = scratch[l % g.banks];
+      if (c == 0) touched.push_back(uint32_t(l % g.banks));
+      worst = std::max(worst, ++c);
+    }
+    if (!any || last > seen) seen = last;
+    any = true;
   }
-  if (lines.empty()) return 1;
-  std::sort(lines.begin(), lines.end());
-  lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
-  scratch.assign(g.banks, 0);
-  uint32_t worst = 1;
-  for (uint64_t l : lines) worst = std::max(worst, ++scratch[l % g.banks]);
+  for (uint32_t b : touched) scratch[b] = 0;
   return worst;
 }
 

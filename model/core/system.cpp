@@ -2,6 +2,7 @@
 #include "model/core/system.h"
 
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
 
 #include "common/config/config.h"
@@ -78,6 +79,7 @@ void DramPort::collect() {
 }
 
 void DramPort::pump() {
+  const auto host_start = std::chrono::steady_clock::now();
   const uint64_t now = uint64_t(sc_core::sc_time_stamp().value());
   // Every DRAM cycle t with t * tCK < now can be processed: no request can still arrive for it.
   const uint64_t until = now == 0 ? 0 : (now - 1) / xing_.tck_fs + 1;
@@ -96,6 +98,7 @@ void DramPort::pump() {
   }
   dram_.advance(until);
   collect();
+  host_ns_ += uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - host_start).count());
   uint64_t next = dram_.next_event_tck();
   if (!pending_.empty()) next = std::min(next, pending_.front().x);
   if (next != UINT64_MAX) {

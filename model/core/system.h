@@ -63,6 +63,8 @@ class DramPort : public sc_core::sc_module {
                uint64_t key, Callback done);
   const dram::DramSystem& dram() const { return dram_; }
   uint64_t requests() const { return requests_; }
+  // Host time spent inside the DRAM model (for the speed benchmark; not deterministic).
+  uint64_t host_ns() const { return host_ns_; }
 
  private:
   struct Pending {
@@ -79,7 +81,7 @@ class DramPort : public sc_core::sc_module {
   std::vector<Pending> pending_;  // min-heap on (x, key, seq)
   std::vector<std::pair<uint64_t, Callback>> inflight_;  // (transfer id, callback), ids ascending
   size_t inflight_head_ = 0;
-  uint64_t seq_ = 0, requests_ = 0;
+  uint64_t seq_ = 0, requests_ = 0, host_ns_ = 0;
   sc_core::sc_event kick_;
 };
 

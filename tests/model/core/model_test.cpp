@@ -13,6 +13,7 @@
 #include "common/config/config.h"
 #include "common/util/error.h"
 #include "model/core/gemm.h"
+#include "model/core/layer_program.h"
 #include "model/core/model.h"
 #include "model/core/timing.h"
 
@@ -374,6 +375,89 @@ TEST(Model, TimingModeEqualsFunctionalMode) {
     for (size_t i = 0; i < recs[0].size(); ++i) {
       EXPECT_EQ(recs[0][i].start, recs[1][i].start) << i;
       EXPECT_EQ(recs[0][i].E, recs[1][i].E) << i;
+    }
+  }
+}
+
+
+config::Arch two_chips() {
+  return tiny_variant("system: {chips: 2}\nlink: {count: 2, gbytes_per_s: 100.0, latency_ns: 500.0}\n");
+}
+
+TEST(Model, LinkTransferFollowsTheLinkFormula) {
+  config::Arch cfg = two_chips();  // 500 MHz: 2,000,000 fs per cycle
+  std::vector<uint8_t> payload(1024);
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = uint8_t(i * 13 + 1);
+  Instr send;
+  send.op = Opcode::csend;
+  send.unit = 13;
+  send.send_space = uint64_t(Space::l2);
+  send.send_addr = 0;
+  send.peer_send = 1;
+  send.bytes = 1024;
+  send.tag = 7;
+  Instr recv;
+  recv.op = Opcode::crecv;
+  recv.unit = 13;
+  recv.recv_space = uint64_t(Space::l2);
+  recv.recv_addr = 4096;
+  recv.peer_recv = 1;
+  recv.bytes = 1024;
+  recv.tag = 7;
+  Instr bar;
+  bar.op = Opcode::barrier;
+  bar.unit = 14;
+  bar.scope = uint64_t(isa::Scope::system);
+  bar.id = 3;
+  isa::Program prog = program_of(*cfg, {send, bar});
+  prog.text.push_back(program_of(*cfg, {recv, bar}).text[0]);
+  prog.text[1].chip = 1;
+  prog.data.push_back(isa::DataSection{0, Space::l2, 0, payload});
+  Simulation sim(*cfg, prog, RunOptions{true});
+  sim.run();
+  const auto& s0 = sim.records(0, 0);
+  const auto& s1 = sim.records(1, 0);
+  // Send: data read from L2 (20 cycles) from T = 1, then 1024 B over 2 links of 100 GB/s =
+  // 5.12 ns; the last byte leaves at 21 x 2 ns + 5.12 ns = 47.12 ns -> cycle 24; it arrives
+  // 500 ns later, 547.12 ns -> cycle 274; the receive writes L2 (20 cycles): E = 294.
+  EXPECT_EQ(s0[0].start, 1u);
+  EXPECT_EQ(s0[0].E, 24u);
+  EXPECT_EQ(s1[0].start, 1u);
+  EXPECT_EQ(s1[0].E, 294u);
+  // System barrier: both chips drained (25 and 295), released one link latency (250
+  // cycles) after the later one.
+  EXPECT_EQ(s0[1].start, 25u);
+  EXPECT_EQ(s1[1].start, 295u);
+  EXPECT_EQ(s0[1].E, 295u + 250);
+  EXPECT_EQ(s1[1].E, 295u + 250);
+  EXPECT_EQ(sim.read_memory(1, 0, Space::l2, 0, 4096, 1024), payload);
+  const Totals t = sim.totals();
+  EXPECT_EQ(t.link_bytes, 1024u);
+}
+
+LayerShape tiny_layer(uint64_t batch, uint64_t context) {
+  LayerShape sh;
+  sh.d_model = 32;
+  sh.q_heads = 4;
+  sh.kv_heads = 2;
+  sh.head_dim = 8;
+  sh.d_ff = 64;
+  sh.batch = batch;
+  sh.context = context;
+  return sh;
+}
+
+TEST(Model, LayerProgramRunsOnOneAndTwoChips) {
+  for (int chips = 1; chips <= 2; ++chips) {
+    config::Arch cfg = chips == 1 ? config::load_arch("tiny") : two_chips();
+    isa::Program prog = build_layer_program(*cfg, tiny_layer(2, 16));
+    Simulation sim(*cfg, prog);
+    sim.run();
+    EXPECT_GT(sim.cycles(), 0u);
+    const Totals t = sim.totals();
+    EXPECT_GT(t.macs, 0u);
+    if (chips == 2) {
+      EXPECT_GT(t.link_bytes, 0u);
     }
   }
 }

@@ -1,0 +1,85 @@
+// Speed of the cycle model (docs/validation.md, "Model"): simulated cycles, instructions and
+// DRAM transfers per host second, in timing mode, on a program shaped like one decoder layer
+// (model/core/layer_program.h), median over several runs. Not a test: host time varies.
+//
+//   model_bench [--arch sohu-like] [--batch 64] [--context 2048] [--runs 5] [--model llama3-70b|tiny]
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <vector>
+
+#include "common/config/config.h"
+#include "model/core/layer_program.h"
+#include "model/core/model.h"
+
+namespace {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Speed of the cycle model on a decoder-layer program"};
+  std::string arch = "sohu-like", model = "llama3-70b";
+  uint64_t batch = 64, context = 2048;
+  int runs = 5;
+  app.add_option("--arch", arch, "preset name or architecture file");
+  app.add_option("--model", model, "layer shape: llama3-70b, or tiny (for the tiny preset)")
+      ->check(CLI::IsMember({"llama3-70b", "tiny"}));
+  app.add_option("--batch", batch, "sequences per decode step");
+  app.add_option("--context", context, "KV-cache length per sequence");
+  app.add_option("--runs", runs, "runs to take the median of")->check(CLI::Range(1, 100));
+  CLI11_PARSE(app, argc, argv);
+  try {
+    const tessera::config::Arch a = tessera::config::load_arch(arch);
+    tessera::model::LayerShape shape = tessera::model::llama3_70b_decode(batch, context);
+    if (model == "tiny") {
+      shape.d_model = 32;
+      shape.q_heads = 4;
+      shape.kv_heads = 2;
+      shape.head_dim = 8;
+      shape.d_ff = 64;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    const tessera::isa::Program prog = tessera::model::build_layer_program(*a, shape);
+    const double gen_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::vector<double> cps, ips, tps, dram_share, secs;
+    uint64_t cycles = 0, instructions = 0, transfers = 0, hbm_bytes = 0;
+    for (int r = 0; r < runs; ++r) {
+      tessera::model::Simulation sim(*a, prog);
+      const auto s0 = std::chrono::steady_clock::now();
+      sim.run();
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+      cycles = sim.cycles();
+      instructions = sim.instructions();
+      transfers = sim.dram_transfers();
+      const tessera::model::Totals t = sim.totals();
+      hbm_bytes = t.hbm_read + t.hbm_written;
+      secs.push_back(s);
+      cps.push_back(double(cycles) / s);
+      ips.push_back(double(instructions) / s);
+      tps.push_back(double(transfers) / s);
+      dram_share.push_back(double(sim.dram_host_ns()) * 1e-9 / s);
+    }
+    std::printf("arch %s, %s layer, batch %llu, context %llu: %llu chips x %llu cores\n", a->name.c_str(), model.c_str(),
+                (unsigned long long)batch, (unsigned long long)context, (unsigned long long)a->system.chips,
+                (unsigned long long)a->chip.cores);
+    std::printf("program: %llu instructions (generated in %.3f s)\n", (unsigned long long)instructions, gen_s);
+    std::printf("simulated: %llu cycles (%.2f us), %llu DRAM transfers, %.1f MB of HBM traffic\n",
+                (unsigned long long)cycles, double(cycles) / a->clock.core_mhz,
+                (unsigned long long)transfers, double(hbm_bytes) * 1e-6);
+    std::printf("median of %d runs: %.3f s host, %.3g simulated cycles/s, %.3g instructions/s, %.3g DRAM transfers/s\n",
+                runs, median(secs), median(cps), median(ips), median(tps));
+    std::printf("share of host time in the DRAM model: %.1f %%\n", 100.0 * median(dram_share));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  }
+  return 0;
+}

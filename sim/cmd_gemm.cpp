@@ -1,0 +1,116 @@
+// `tessera gemm`: the single-GEMM microbenchmark (docs/model.md, "tessera gemm"): builds a
+// tiled C = A x B program for core 0 of an architecture, runs it on the cycle model and
+// prints the cycle count, MAC utilisation and memory traffic.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "common/config/config.h"
+#include "common/isa/isa.h"
+#include "model/core/gemm.h"
+#include "model/core/model.h"
+#include "sim/command.h"
+
+namespace {
+
+using tessera::InputError;
+
+tessera::isa::DType parse_precision(const std::string& s) {
+  if (s == "fp8" || s == "fp8_e4m3") return tessera::isa::DType::fp8_e4m3;
+  if (s == "fp8_e5m2") return tessera::isa::DType::fp8_e5m2;
+  if (s == "int8") return tessera::isa::DType::int8;
+  if (s == "bf16") return tessera::isa::DType::bf16;
+  throw InputError("--precision: expected fp8, fp8_e4m3, fp8_e5m2, int8 or bf16, got '" + s + "'");
+}
+
+int gemm_main(int argc, char** argv) {
+  CLI::App app{"Build and run one tiled GEMM on the cycle model (docs/model.md)", argv[0]};
+  std::string arch, dataflow = "ws", precision, stats, trace, mode = "timing";
+  uint64_t m = 0, k = 0, n = 0;
+  bool no_db = false;
+  app.add_option("--arch", arch, "preset name or architecture file")->required();
+  app.add_option("--m", m, "rows of A and C")->required()->check(CLI::Range(uint64_t(1), uint64_t(1) << 32));
+  app.add_option("--k", k, "columns of A, rows of B")->required()->check(CLI::Range(uint64_t(1), uint64_t(1) << 32));
+  app.add_option("--n", n, "columns of B and C")->required()->check(CLI::Range(uint64_t(1), uint64_t(1) << 32));
+  app.add_option("--dataflow", dataflow, "ws (weight-stationary) or os (output-stationary)")
+      ->check(CLI::IsMember({"ws", "os"}));
+  app.add_option("--precision", precision, "fp8 (= fp8_e4m3), fp8_e5m2, int8 or bf16; default: the first the array supports");
+  app.add_flag("--no-double-buffer", no_db, "run with matrix.double_buffer_weights: false");
+  app.add_option("--mode", mode, "timing or functional")->check(CLI::IsMember({"timing", "functional"}));
+  app.add_option("--stats", stats, "write the statistics (JSON)");
+  app.add_option("--trace", trace, "write a Chrome/Perfetto trace (JSON)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "error: %s\n%s", e.what(), app.help().c_str());
+    return 2;
+  }
+  tessera::config::Arch a = tessera::config::load_arch(arch);
+  if (no_db) {
+    // A variant of the same architecture: `base` resolves a preset name or a path.
+    a = tessera::config::load_arch_text("name: " + a->name + "-no-double-buffer\nbase: " + arch +
+                                            "\nmatrix: {double_buffer_weights: false}\n",
+                                        "--no-double-buffer");
+  }
+  tessera::model::GemmSpec spec;
+  spec.m = m;
+  spec.k = k;
+  spec.n = n;
+  spec.dataflow = dataflow == "os" ? tessera::isa::Dataflow::os : tessera::isa::Dataflow::ws;
+  if (precision.empty()) {
+    if (a->matrix.precisions.empty()) throw InputError(a->name + ": matrix.precisions is empty");
+    spec.precision = tessera::isa::DType(uint8_t(a->matrix.precisions.front()));
+  } else {
+    spec.precision = parse_precision(precision);
+  }
+  const tessera::model::GemmProgram g = tessera::model::build_gemm(*a, spec);
+  tessera::model::Simulation sim(*a, g.program, tessera::model::RunOptions{mode == "functional"});
+  sim.run();
+
+  const auto& p = sim.params();
+  const auto& recs = sim.records(0, 0);
+  uint64_t first_w = UINT64_MAX, last_e = 0;
+  for (const auto& r : recs) {
+    if (r.opcode != uint8_t(tessera::isa::Opcode::matmul)) continue;
+    first_w = std::min(first_w, r.W);
+    last_e = std::max(last_e, r.E);
+  }
+  const uint64_t cycles = sim.cycles();
+  const tessera::model::Totals t = sim.totals();
+  const double macs = double(m) * double(k) * double(n);
+  const double array = double(p.rows) * p.cols * g.engines;
+  std::printf("arch: %s, gemm m=%llu k=%llu n=%llu, %s, %s, weights %s\n", a->name.c_str(), (unsigned long long)m,
+              (unsigned long long)k, (unsigned long long)n, dataflow.c_str(),
+              std::string(tessera::isa::name(spec.precision)).c_str(),
+              p.double_buffer ? "double-buffered" : "single-buffered");
+  std::printf("tiles: m_t=%llu k_t=%llu n_t=%llu, %llu matmul instructions on %u engine(s)\n",
+              (unsigned long long)g.m_t, (unsigned long long)g.k_t, (unsigned long long)g.n_t,
+              (unsigned long long)g.matmuls, g.engines);
+  std::printf("cycles: %llu\n", (unsigned long long)cycles);
+  std::printf("matrix cycles: %llu (first weight load W to last completion E)\n",
+              (unsigned long long)(last_e + 1 - first_w));
+  std::printf("MAC utilisation: %.2f %% of the run, %.2f %% of the matrix cycles\n",
+              100.0 * macs / (double(cycles) * array), 100.0 * macs / (double(last_e + 1 - first_w) * array));
+  std::printf("HBM traffic: %llu bytes read, %llu bytes written\n", (unsigned long long)t.hbm_read,
+              (unsigned long long)t.hbm_written);
+  std::printf("L1 traffic: %llu bytes read, %llu bytes written; accumulator: %llu read, %llu written\n",
+              (unsigned long long)t.l1.read_bytes, (unsigned long long)t.l1.write_bytes,
+              (unsigned long long)t.acc.read_bytes, (unsigned long long)t.acc.write_bytes);
+  auto write = [](const std::string& path, auto fn) {
+    std::ofstream out(path, std::ios::binary);
+    if (!out) throw InputError(path + ": cannot write");
+    fn(out);
+  };
+  if (!stats.empty()) write(stats, [&](std::ostream& os) { sim.write_stats_json(os); });
+  if (!trace.empty()) write(trace, [&](std::ostream& os) { sim.write_trace_json(os); });
+  return 0;
+}
+
+}  // namespace
+
+TESSERA_COMMAND("gemm", "build and run one tiled GEMM on the cycle model (cycles, utilisation, traffic)", gemm_main);

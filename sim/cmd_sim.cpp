@@ -1,0 +1,80 @@
+// `tessera sim`: run a program (.tbin) on the cycle model of an architecture (docs/model.md).
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+
+#include "common/config/config.h"
+#include "common/isa/isa.h"
+#include "model/core/model.h"
+#include "sim/command.h"
+
+namespace {
+
+std::vector<uint8_t> read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw tessera::InputError(path + ": cannot read the program");
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void write_file(const std::string& path, const std::function<void(std::ostream&)>& fn) {
+  std::ofstream out(path, std::ios::binary);
+  if (!out) throw tessera::InputError(path + ": cannot write");
+  fn(out);
+  out.close();
+  if (!out) throw tessera::InputError(path + ": cannot write");
+}
+
+int sim_main(int argc, char** argv) {
+  CLI::App app{"Run a program on the cycle-accurate model (docs/model.md)", argv[0]};
+  std::string arch, program, mode = "timing", trace, stats;
+  app.add_option("--arch", arch, "preset name or architecture file")->required();
+  app.add_option("--program", program, "program file (.tbin, from tessera asm)")->required();
+  app.add_option("--mode", mode, "timing (no data) or functional (memories hold data)")
+      ->check(CLI::IsMember({"timing", "functional"}));
+  app.add_option("--trace", trace, "write a Chrome/Perfetto trace of every instruction (JSON)");
+  app.add_option("--stats", stats, "write the statistics (JSON)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "error: %s\n%s", e.what(), app.help().c_str());
+    return 2;
+  }
+  const tessera::config::Arch a = tessera::config::load_arch(arch);
+  const tessera::isa::Program prog = tessera::isa::read_tbin(read_bytes(program), program);
+  tessera::isa::check_arch(prog, *a, program);
+  tessera::model::Simulation sim(*a, prog, tessera::model::RunOptions{mode == "functional"});
+  sim.run();
+  const tessera::model::ModelParams& p = sim.params();
+  const tessera::model::Totals t = sim.totals();
+  const uint64_t cycles = sim.cycles();
+  const double peak = double(cycles) * p.rows * p.cols * p.matrix_engines * p.cores * p.chips;
+  std::printf("arch: %s, program: %s, mode: %s\n", a->name.c_str(), program.c_str(), mode.c_str());
+  std::printf("cycles: %llu\n", (unsigned long long)cycles);
+  std::printf("time: %.3f us\n", double(cycles) * double(p.period_fs) * 1e-9);
+  std::printf("instructions: %llu\n", (unsigned long long)sim.instructions());
+  std::printf("MACs: %llu (utilisation %.2f %% of every array of every core)\n", (unsigned long long)t.macs,
+              peak > 0 ? 100.0 * double(t.macs) / peak : 0.0);
+  std::printf("HBM: %llu bytes read, %llu bytes written\n", (unsigned long long)t.hbm_read,
+              (unsigned long long)t.hbm_written);
+  std::printf("L1: %llu bytes read, %llu bytes written; L2: %llu read, %llu written; links: %llu bytes\n",
+              (unsigned long long)t.l1.read_bytes, (unsigned long long)t.l1.write_bytes,
+              (unsigned long long)t.l2.read_bytes, (unsigned long long)t.l2.write_bytes,
+              (unsigned long long)t.link_bytes);
+  if (mode == "functional") {
+    std::printf("numeric events: %llu saturated, %llu overflowed to Inf/NaN, %llu NaN, %llu int32 wraps\n",
+                (unsigned long long)t.numeric.saturated, (unsigned long long)t.numeric.overflow_nonfinite,
+                (unsigned long long)t.numeric.nan_produced, (unsigned long long)t.numeric.int_overflow);
+  }
+  if (!stats.empty()) write_file(stats, [&](std::ostream& os) { sim.write_stats_json(os); });
+  if (!trace.empty()) write_file(trace, [&](std::ostream& os) { sim.write_trace_json(os); });
+  return 0;
+}
+
+}  // namespace
+
+TESSERA_COMMAND("sim", "run a program on the cycle-accurate model (cycles, stats, trace)", sim_main);
