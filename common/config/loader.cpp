@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -150,6 +151,8 @@ std::string dirname_of(const std::string& path) {
 }
 
 bool read_file(const std::string& path, std::string& text) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;  // a directory opens but does not read
   std::ifstream in(path, std::ios::binary);
   if (!in) return false;
   std::ostringstream ss;
@@ -576,7 +579,7 @@ Arch load_arch(const std::string& name_or_path) {
   if (is_reference_path(name_or_path)) {
     if (!read_file(name_or_path, src.text)) {
       throw ConfigError({Diagnostic{name_or_path, 0, "(file)", "a readable configuration file",
-                                    "a file that cannot be read"}});
+                                    "no regular file that can be read"}});
     }
     src.name = name_or_path;
     src.dir = dirname_of(name_or_path);
@@ -584,7 +587,7 @@ Arch load_arch(const std::string& name_or_path) {
   }
   const detail::EmbeddedFile* f = find_embedded("arch", name_or_path);
   if (!f) {
-    throw ConfigError({Diagnostic{"--arch", 0, "(preset)",
+    throw ConfigError({Diagnostic{name_or_path, 0, "(preset)",
                                   "one of the presets " + join(embedded_names("arch"), ", ") +
                                       " or a file path (containing '/' or ending in .yaml)",
                                   "'" + name_or_path + "'"}});
