@@ -52,6 +52,11 @@ struct Bank {
   uint64_t head_seq[2] = {0, 0};  // common case (the head hits) never touches the request pool
   bool refreshed = false;  // per-bank refresh: already refreshed in the current round
   uint64_t last_use = 0;   // cycle after the bank's last column command (0: never used)
+  // The open row's ACT went `late` cycles after its request could have had it but for
+  // tFAW, tRRD or the command bus; the first min(late, tRCD) cycles of its tRCD are
+  // charged to that cause, since without it the burst would have come that much sooner.
+  Cause late_cause = Cause::FAW;
+  uint64_t late_until = 0;
 };
 
 // Command buses of one channel, shared by its pseudo-channels [JESD235 pseudo-channel
@@ -556,6 +561,7 @@ Projection DramSystem::Impl::projection(const Pc& pc, uint32_t bi, int d, uint32
     bd.at_least(b.col_ready, Cause::RCD);
     bd.at_least(pc.col_ready[d][b.bg], pc.col_cause[d][b.bg]);
     bd.at_least(p.single_command_bus() ? bus.row : bus.col, Cause::CommandBus);
+    if (bd.c == Cause::RCD && b.late_until > t) pr.add(std::min(b.late_until, bd.t), b.late_cause);
     pr.add(bd.t, bd.c);
   } else if (b.open_row != kClosed) {
     bd.at_least(b.pre_ready, b.pre_cause);
@@ -699,6 +705,14 @@ void DramSystem::Impl::issue(uint32_t pci, const Candidate& c, int d, uint64_t t
     case Cmd::ACT: {
       Request& r = pc.pool[size_t(c.req)];
       if (r.outcome == kHit) r.outcome = kMiss;
+      const uint64_t free = std::max(r.arrival, b->act_ready);
+      if (t > free) {
+        const uint64_t faw = pc.acts >= 4 ? pc.faw[pc.faw_pos] + p.tfaw : 0, rrd = pc.rrd_ready[b->bg];
+        b->late_cause = faw > free && faw >= rrd ? Cause::FAW : rrd > free ? Cause::RRD : Cause::CommandBus;
+        b->late_until = t + std::min<uint64_t>(t - free, p.trcd);
+      } else {
+        b->late_until = 0;
+      }
       b->open_row = r.row;
       for (int dd = 0; dd < 2; ++dd) {
         b->hits[dd] = 0;
