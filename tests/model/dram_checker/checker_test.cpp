@@ -9,6 +9,7 @@
 #include <random>
 #include <sstream>
 
+#include "model/dram/traffic.h"
 #include "tests/model/dram/dram_test_util.h"
 
 namespace tessera::dram_checker {
@@ -155,44 +156,18 @@ TEST(DramChecker, RefreshScheduleAllowsEightPostponed) {
 // ------------------------------------------------------------------------------------------
 // The model, judged by the checker.
 
-struct Traffic {
-  enum Kind { Stream, Random, Mix } kind;
-  uint64_t bursts;
-  uint64_t span;  // random addresses fall in [0, span)
-};
+using Traffic = model::dram::TrafficSpec;
+constexpr auto kStream = Traffic::Kind::Stream;
+constexpr auto kRandom = Traffic::Kind::Random;
+constexpr auto kMix = Traffic::Kind::Mix;
 
-// Runs `traffic` on a model of `p`, keeping up to `window` transfers in flight, and
-// returns the trace. Random traffic is 64 B accesses from a fixed-seed generator.
-std::string run_model(const DramParams& p, const Traffic& traffic, uint64_t idle_until = 0) {
+// Runs `traffic` (random requests from seed 20240611) on a model of `p`, then lets it idle
+// until `idle_until`, and returns the trace.
+std::string run_model(const DramParams& p, Traffic traffic, uint64_t idle_until = 0) {
   std::ostringstream trace;
   model::dram::DramSystem m(p, model::dram::Options{&trace});
-  const uint64_t burst = m.params().burst_bytes;
-  if (traffic.kind == Traffic::Stream) {
-    model::dram::Pattern3D pat;
-    pat.len = traffic.bursts * burst;
-    m.submit(pat, false, 1u << 20, 0);
-    m.run_until_idle();
-  } else {
-    const uint32_t seed = 20240611;
-    SCOPED_TRACE("seed " + std::to_string(seed));
-    std::mt19937_64 rng(seed);
-    const uint64_t n = traffic.bursts / 2, window = 64;
-    uint64_t sent = 0;
-    auto one = [&](uint64_t at) {
-      model::dram::Pattern3D pat;
-      pat.base = (rng() % (traffic.span / 64)) * 64;
-      pat.len = 64;
-      const bool write = traffic.kind == Traffic::Mix && sent % 3 == 2;
-      m.submit(pat, write, 2, at);
-      ++sent;
-    };
-    while (sent < n && sent < window) one(0);
-    while (m.in_flight()) {
-      const uint64_t t = m.next_event_tck();
-      m.advance(t + 1);
-      for (size_t i = m.take_completed().size(); i > 0 && sent < n; --i) one(t + 1);
-    }
-  }
+  traffic.seed = 20240611;
+  model::dram::run_traffic(m, traffic);
   m.advance(std::max(idle_until, m.now_tck()));
   return trace.str();
 }
@@ -210,12 +185,12 @@ TEST(DramChecker, ModelTracesHaveNoViolations) {
     p.refresh = policy & 2 ? model::dram::Refresh::PerBank : model::dram::Refresh::AllBank;
     for (const auto sched : {model::dram::Sched::FrFcfs, model::dram::Sched::Fcfs}) {
       p.sched = sched;
-      for (const Traffic t : {Traffic{Traffic::Stream, 12000, 0}, Traffic{Traffic::Random, 6000, 1 << 16},
-                              Traffic{Traffic::Mix, 6000, 1 << 16}}) {
+      for (const Traffic t : {Traffic{kStream, 12000 * 32}, Traffic{kRandom, 6000 * 32},
+                              Traffic{kMix, 6000 * 32}}) {
         SCOPED_TRACE("policy " + std::to_string(policy) + " fcfs " + std::to_string(int(sched)) + " traffic " +
                      std::to_string(int(t.kind)));
         const CheckReport r = check_model(p, check_params(p), t, 30000);
-        EXPECT_GT(r.commands, t.bursts);
+        EXPECT_GT(r.commands, t.bytes / 32);
         EXPECT_EQ(r.total(), 0u) << describe(r);
       }
     }
@@ -228,7 +203,7 @@ TEST(DramChecker, Ddr3ModelTracesHaveNoViolations) {
   p.pcs = 1;
   p.bank_groups = 1;
   p.banks_per_group = 8;
-  for (const Traffic t : {Traffic{Traffic::Stream, 8000, 0}, Traffic{Traffic::Mix, 4000, 1 << 15}}) {
+  for (const Traffic t : {Traffic{kStream, 8000 * 32}, Traffic{kMix, 4000 * 32}}) {
     const CheckReport r = check_model(p, check_params(p), t, 30000);
     EXPECT_EQ(r.total(), 0u) << describe(r);
   }
@@ -245,8 +220,8 @@ TEST(DramChecker, AModelIgnoringAConstraintIsCaught) {
     bool per_bank = false;
     uint64_t idle_until = 0;
   };
-  const Traffic mix{Traffic::Mix, 4000, 1 << 14}, rnd{Traffic::Random, 4000, 1 << 14};
-  const Traffic stream{Traffic::Stream, 4000, 0};
+  const Traffic mix{kMix, 4000 * 32}, rnd{kRandom, 4000 * 32};
+  const Traffic stream{kStream, 4000 * 32};
   const std::vector<Case> cases = {
       {"trcd", Rule::tRCD, [](DramParams& p) { p.trcd = 3; }, rnd},
       {"trp", Rule::tRP, [](DramParams& p) { p.trp = 2; }, rnd},
@@ -265,8 +240,8 @@ TEST(DramChecker, AModelIgnoringAConstraintIsCaught) {
       {"cl", Rule::tRTW, [](DramParams& p) { p.cl = 8; }, mix},
       {"cwl", Rule::tWTR_L, [](DramParams& p) { p.cwl = 1; }, mix},
       {"tburst", Rule::tWTR_L, [](DramParams& p) { p.data_rate_mtps = 8000; }, mix},
-      {"trfc", Rule::tRFC, [](DramParams& p) { p.trfc = 20; }, Traffic{Traffic::Random, 8000, 1 << 14}},
-      {"trfcsb", Rule::tRFCsb, [](DramParams& p) { p.trfcsb = 5; }, Traffic{Traffic::Random, 8000, 1 << 14}, true},
+      {"trfc", Rule::tRFC, [](DramParams& p) { p.trfc = 20; }, Traffic{kRandom, 8000 * 32}},
+      {"trfcsb", Rule::tRFCsb, [](DramParams& p) { p.trfcsb = 5; }, Traffic{kRandom, 8000 * 32}, true},
       {"trefi", Rule::tREFI, [](DramParams& p) { p.trefi = 20000; }, rnd, false, 40000},
       {"trefi per bank", Rule::tREFI, [](DramParams& p) { p.trefi = 20000; }, rnd, true, 40000},
   };
