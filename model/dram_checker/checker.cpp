@@ -284,15 +284,21 @@ void TraceChecker::command(Op op, uint32_t stack, uint32_t channel, uint32_t pc,
       break;
     }
     case Op::REFab: {
+      // Every bank must be precharged (tRP) and out of its last refresh; each rule is
+      // judged once, against the bank that allows the command latest.
       bool open = false;
-      for (uint32_t i = 0; i < s.banks.size(); ++i) {
-        BankState& b = s.banks[i];
+      const BankState* last_pre = &s.banks[0];
+      const BankState* last_ref = &s.banks[0];
+      auto ref_end = [&](const BankState& b) { return b.refresh + int64_t(b.refresh_all ? p_.trfc : p_.trfcsb); };
+      for (const BankState& b : s.banks) {
         open = open || b.open;
-        after(b.pre, p_.trp, Rule::tRP, "a bank's precharge");
-        after(b.refresh, b.refresh_all ? p_.trfc : p_.trfcsb, b.refresh_all ? Rule::tRFC : Rule::tRFCsb,
-              b.refresh_all ? "REFab" : "REFpb");
+        if (b.pre > last_pre->pre) last_pre = &b;
+        if (ref_end(b) > ref_end(*last_ref)) last_ref = &b;
       }
       need(!open, Rule::RefOpen, "a bank has an open row");
+      after(last_pre->pre, p_.trp, Rule::tRP, "a bank's precharge");
+      after(last_ref->refresh, last_ref->refresh_all ? p_.trfc : p_.trfcsb,
+            last_ref->refresh_all ? Rule::tRFC : Rule::tRFCsb, last_ref->refresh_all ? "REFab" : "REFpb");
       for (uint32_t i = 0; i < s.banks.size(); ++i) {
         BankState& b = s.banks[i];
         check_refresh_schedule(b, t_, i);
