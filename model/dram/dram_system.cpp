@@ -127,6 +127,7 @@ struct Transfer {
   bool all_issued = false;
   uint32_t max_out = 0;
   uint32_t outstanding = 0;
+  uint64_t request_bytes = 0;  // aligned blocks whose same-row bursts enter together
   uint64_t i1 = 0, i2 = 0;
   uint64_t burst = 0, seg_last = 0;  // next burst of the current pattern row, and its last
   uint64_t last_emitted = kNever;
@@ -271,7 +272,8 @@ class DramSystem::Impl {
   void start_row(Transfer& tr);
   void advance_burst(Transfer& tr);
   void locate(Transfer& tr);
-  void inject(uint32_t slot, uint64_t t);
+  uint32_t group_size(const Transfer& tr, uint32_t limit);
+  void inject(uint32_t slot, uint64_t t, uint32_t front_pc = kNoBank);
   void finish(uint32_t slot, uint64_t t);
 
   // Controller.
@@ -374,29 +376,58 @@ void DramSystem::Impl::advance_burst(Transfer& tr) {
   locate(tr);
 }
 
-// Moves bursts of transfer `slot` into their queues until it runs out of bursts, of
-// outstanding credit, or meets a full queue (then it waits on that queue's blocked list).
-void DramSystem::Impl::inject(uint32_t slot, uint64_t t) {
+// Bursts from the transfer's next one on that lie in the same aligned request block and
+// share its pseudo-channel, bank and row, at most `limit`: they enter the controller
+// together, as one request does, so that a full queue never splits a request and makes
+// its second half open the row again.
+uint32_t DramSystem::Impl::group_size(const Transfer& tr, uint32_t limit) {
+  if (tr.request_bytes <= p.burst_bytes) return 1;
+  const uint64_t block_end = (tr.burst * p.burst_bytes / tr.request_bytes + 1) * tr.request_bytes;  // bytes
+  Transfer probe = tr;
+  uint32_t n = 1;
+  while (n < limit) {
+    advance_burst(probe);
+    if (probe.all_issued || probe.burst * p.burst_bytes >= block_end || probe.pc != tr.pc ||
+        probe.loc.bg != tr.loc.bg || probe.loc.bank != tr.loc.bank || probe.loc.row != tr.loc.row) {
+      break;
+    }
+    ++n;
+  }
+  return n;
+}
+
+// Moves bursts of transfer `slot` into their queues, a same-row group at a time, until it
+// runs out of bursts or of outstanding credit (it resumes when a burst completes), or
+// meets a queue without room for the group (it waits on that queue's blocked list, at the
+// front if that queue is `front_pc`'s, which is retrying it).
+void DramSystem::Impl::inject(uint32_t slot, uint64_t t, uint32_t front_pc) {
   for (;;) {
     Transfer& tr = transfers[slot];
-    if (tr.all_issued || tr.outstanding >= tr.max_out) return;
+    if (tr.all_issued) return;
     const uint32_t pci = tr.pc;
     Pc& pc = pcs[pci];
     const int d = tr.write ? 1 : 0;
-    if (pc.nq[d] >= (d ? p.write_queue : p.read_queue)) {
+    const uint32_t cap = d ? p.write_queue : p.read_queue;
+    const uint32_t g = group_size(tr, std::min(cap, tr.max_out));
+    if (tr.outstanding + g > tr.max_out) return;
+    if (pc.nq[d] + g > cap) {
       tr.blocked = true;
-      tr.next_blocked = kNil;
-      if (pc.blocked_tail[d] == kNil) {
+      if (pci == front_pc || pc.blocked_head[d] == kNil) {
+        tr.next_blocked = pc.blocked_head[d];
         pc.blocked_head[d] = int32_t(slot);
+        if (pc.blocked_tail[d] == kNil) pc.blocked_tail[d] = int32_t(slot);
       } else {
+        tr.next_blocked = kNil;
         transfers[size_t(pc.blocked_tail[d])].next_blocked = int32_t(slot);
+        pc.blocked_tail[d] = int32_t(slot);
       }
-      pc.blocked_tail[d] = int32_t(slot);
       return;
     }
-    enqueue(pci, tr, slot, t);
-    ++tr.outstanding;
-    advance_burst(tr);
+    for (uint32_t i = 0; i < g; ++i) {
+      enqueue(pci, tr, slot, t);
+      ++tr.outstanding;
+      advance_burst(tr);
+    }
   }
 }
 
@@ -857,13 +888,15 @@ void DramSystem::Impl::issue_column(uint32_t pci, Bank& b, const Candidate& c, i
   }
   r.next = pc.free_list;
   pc.free_list = ri;
-  // A queue slot is free: let blocked transfers of this direction in, in blocking order.
+  // A queue slot is free: let blocked transfers of this direction in, in blocking order,
+  // until the first whose group still does not fit (it stays first).
   while (pc.blocked_head[d] != kNil && pc.nq[d] < (d ? p.write_queue : p.read_queue)) {
     const uint32_t slot = uint32_t(pc.blocked_head[d]);
     pc.blocked_head[d] = transfers[slot].next_blocked;
     if (pc.blocked_head[d] == kNil) pc.blocked_tail[d] = kNil;
     transfers[slot].blocked = false;
-    inject(slot, t);
+    inject(slot, t, pci);
+    if (pc.blocked_head[d] == int32_t(slot)) break;
   }
 }
 
@@ -940,7 +973,8 @@ void DramSystem::Impl::build_stats() const {
 DramSystem::DramSystem(DramParams params, Options opt) : impl_(std::make_unique<Impl>(std::move(params), opt)) {}
 DramSystem::~DramSystem() = default;
 
-uint64_t DramSystem::submit(const Pattern3D& pat, bool write, uint32_t max_outstanding, uint64_t at_tck) {
+uint64_t DramSystem::submit(const Pattern3D& pat, bool write, uint32_t max_outstanding, uint64_t at_tck,
+                            uint64_t request_bytes) {
   Impl& m = *impl_;
   if (max_outstanding == 0) throw InputError("dram: a transfer needs max_outstanding >= 1");
   const bool empty = pat.len == 0 || pat.n1 == 0 || pat.n2 == 0;
@@ -967,6 +1001,7 @@ uint64_t DramSystem::submit(const Pattern3D& pat, bool write, uint32_t max_outst
   tr.pat = pat;
   tr.write = write;
   tr.max_out = max_outstanding;
+  tr.request_bytes = request_bytes;
   tr.all_issued = empty;
   if (!empty) {
     m.start_row(tr);

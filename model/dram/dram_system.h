@@ -53,9 +53,14 @@ class DramSystem {
   // between entering a controller queue and completing; bursts enter in pattern order,
   // and a burst whose queue is full holds back the rest of its transfer. The first burst
   // enters at `at_tck`, or at now_tck() if that is later. Returns the transfer id (0, 1,
-  // 2, ... in submission order). Throws InputError when the pattern reaches beyond the
-  // DRAM or max_outstanding is 0.
-  uint64_t submit(const Pattern3D& pat, bool write, uint32_t max_outstanding, uint64_t at_tck);
+  // 2, ... in submission order). The transfer is made of requests, the aligned blocks of
+  // `request_bytes` (a DMA engine's request size); the bursts of one request that fall in
+  // one row of one bank enter the controller together or wait together, as one request
+  // does in a controller, so a full queue never splits them. 0 (or a size up to one
+  // burst) makes every burst its own request. Throws InputError when the pattern reaches
+  // beyond the DRAM or max_outstanding is 0.
+  uint64_t submit(const Pattern3D& pat, bool write, uint32_t max_outstanding, uint64_t at_tck,
+                  uint64_t request_bytes = 0);
 
   // Processes every event with cycle < until_tck.
   void advance(uint64_t until_tck);

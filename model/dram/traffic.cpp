@@ -18,7 +18,7 @@ uint64_t run_traffic(DramSystem& m, const TrafficSpec& spec) {
     Pattern3D pat;
     pat.len = spec.bytes;
     const uint64_t out = spec.outstanding ? spec.outstanding : queue_bursts;
-    m.submit(pat, false, uint32_t(std::min<uint64_t>(out, UINT32_MAX)), m.now_tck());
+    m.submit(pat, false, uint32_t(std::min<uint64_t>(out, UINT32_MAX)), m.now_tck(), spec.request_bytes);
     m.run_until_idle();
     return 1;
   }
@@ -38,7 +38,7 @@ uint64_t run_traffic(DramSystem& m, const TrafficSpec& spec) {
     pat.base = rng() % slots * spec.request_bytes;
     pat.len = spec.request_bytes;
     const bool write = spec.kind == TrafficSpec::Kind::Mix && sent % 3 == 2;
-    m.submit(pat, write, uint32_t(std::min<uint64_t>(bursts_per_request, UINT32_MAX)), at);
+    m.submit(pat, write, uint32_t(std::min<uint64_t>(bursts_per_request, UINT32_MAX)), at, spec.request_bytes);
     ++sent;
   };
   const uint64_t start = m.now_tck();

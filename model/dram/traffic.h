@@ -10,13 +10,13 @@ namespace tessera::model::dram {
 
 struct TrafficSpec {
   enum class Kind : uint8_t {
-    Stream,  // one sequential read of `bytes` from address 0
+    Stream,  // one sequential read of `bytes` from address 0, in requests of `request_bytes`
     Random,  // `bytes` of reads in `request_bytes` pieces at uniformly random aligned addresses
     Mix,     // as Random, every third request a write (2:1 read/write)
   };
   Kind kind = Kind::Stream;
   uint64_t bytes = 0;
-  uint64_t request_bytes = 64;  // Random, Mix
+  uint64_t request_bytes = 64;  // size of one request (DramSystem::submit); Random, Mix: of each transfer
   // Stream: bursts of the transfer in flight; Random, Mix: requests in flight. 0 = enough
   // to fill every read queue (pseudo-channels x read_queue bursts).
   uint64_t outstanding = 0;
