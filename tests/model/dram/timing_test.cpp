@@ -342,6 +342,21 @@ TEST(DramTiming, ReadsGoFirstUntilWritesReachTheHighWatermark) {
   }
 }
 
+TEST(DramTiming, ARequestEntersTheQueueWhole) {
+  for (const uint64_t request_bytes : {uint64_t(0), uint64_t(64)}) {
+    Harness h(test_device());  // read queue of 16
+    for (uint32_t i = 0; i < 16; ++i) h.read(h.addr(0, 0, 0, 0, 1, i % 8), 0);
+    Pattern3D pat;
+    pat.base = h.addr(0, 0, 1, 0, 1);
+    pat.len = 64;
+    h.model().submit(pat, false, 2, 0, request_bytes);
+    h.run();
+    // Queue slots free as the RDs of the full queue issue at 7, 12, ...: a one-burst
+    // request enters at the first, a two-burst request needs two.
+    EXPECT_EQ(h.only("ACT")[1].cycle, request_bytes ? 12u : 7u) << request_bytes;
+  }
+}
+
 TEST(DramTiming, MaxOutstandingLimitsBurstsInFlight) {
   Harness h(test_device());
   Pattern3D pat;
