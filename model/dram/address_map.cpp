@@ -79,6 +79,7 @@ AddressMap::AddressMap(const std::string& spec, const DramParams& p) : spec_(spe
       if (bits < 1 || bits > 31) bad(spec, "piece '" + tok + "' needs a bit count from 1 to 31 after ':'");
     }
     parsed.push_back({Field(idx), bits});
+    if (parsed.size() > kMaxPieces) bad(spec, "more than " + std::to_string(kMaxPieces) + " pieces");
     pos = end + 1;
   }
 
@@ -147,6 +148,32 @@ Location AddressMap::decode(uint64_t addr) const {
     }
   }
   return loc;
+}
+
+void AddressMap::seek(uint64_t burst, Cursor& c) const {
+  c.burst = burst;
+  c.loc = Location{};
+  uint64_t x = burst;
+  for (size_t i = 0; i < pieces_.size(); ++i) {
+    const Piece& pc = pieces_[i];
+    c.digit[i] = uint32_t(x % pc.size);
+    x /= pc.size;
+    field_ref(c.loc, pc.field) += uint32_t(c.digit[i] * pc.field_mul);
+  }
+}
+
+void AddressMap::step(Cursor& c) const {
+  ++c.burst;
+  for (size_t i = 0; i < pieces_.size(); ++i) {
+    const Piece& pc = pieces_[i];
+    uint32_t& f = field_ref(c.loc, pc.field);
+    if (++c.digit[i] < pc.size) {
+      f += uint32_t(pc.field_mul);
+      return;
+    }
+    c.digit[i] = 0;
+    f -= uint32_t((pc.size - 1) * pc.field_mul);
+  }
 }
 
 uint64_t AddressMap::encode(const Location& loc) const {

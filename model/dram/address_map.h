@@ -6,6 +6,7 @@
 // low bit of the column, a bare `co` the rest), and the pieces are mixed-radix digits
 // of the burst index, so field sizes need not be powers of two (six stacks). The byte
 // offset inside one burst is always below the lowest piece.
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -31,6 +32,18 @@ class AddressMap {
   Location decode(uint64_t addr) const;
   // Lowest byte address of the burst at `loc` (the inverse of decode).
   uint64_t encode(const Location& loc) const;
+
+  static constexpr size_t kMaxPieces = 16;
+  // A burst index with its digits, so that walking to the next burst is a carry chain
+  // instead of one division per piece (six stacks make the divisions real).
+  struct Cursor {
+    uint64_t burst = 0;
+    Location loc;
+    std::array<uint32_t, kMaxPieces> digit{};
+  };
+  void seek(uint64_t burst, Cursor& c) const;
+  // To burst c.burst + 1, which must lie inside the DRAM.
+  void step(Cursor& c) const;
 
   const std::string& spec() const { return spec_; }
 

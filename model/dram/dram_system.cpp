@@ -131,7 +131,7 @@ struct Transfer {
   uint64_t i1 = 0, i2 = 0;
   uint64_t burst = 0, seg_last = 0;  // next burst of the current pattern row, and its last
   uint64_t last_emitted = kNever;
-  Location loc;     // decoded `burst`
+  AddressMap::Cursor at;  // `burst` decoded (at.loc)
   uint32_t pc = 0;  // its pseudo-channel
   bool blocked = false;  // waiting on pseudo-channel `pc`'s blocked list for a queue slot
   int32_t next_blocked = kNil;
@@ -271,7 +271,8 @@ class DramSystem::Impl {
   // Transfers.
   void start_row(Transfer& tr);
   void advance_burst(Transfer& tr);
-  void locate(Transfer& tr);
+  // Decodes tr.burst; `next`: it is the burst after the one decoded last.
+  void locate(Transfer& tr, bool next);
   uint32_t group_size(const Transfer& tr, uint32_t limit);
   void inject(uint32_t slot, uint64_t t, uint32_t front_pc = kNoBank);
   void finish(uint32_t slot, uint64_t t);
@@ -355,15 +356,22 @@ void DramSystem::Impl::start_row(Transfer& tr) {
   if (tr.burst == tr.last_emitted) ++tr.burst;  // shared with the previous row: moved once
 }
 
-void DramSystem::Impl::locate(Transfer& tr) {
-  tr.loc = map.decode(tr.burst * p.burst_bytes);
-  tr.pc = (tr.loc.stack * p.channels + tr.loc.channel) * p.pcs + tr.loc.pc;
+void DramSystem::Impl::locate(Transfer& tr, bool next) {
+  if (next) {
+    map.step(tr.at);
+  } else {
+    map.seek(tr.burst, tr.at);
+  }
+  const Location& l = tr.at.loc;
+  tr.pc = (l.stack * p.channels + l.channel) * p.pcs + l.pc;
 }
 
 void DramSystem::Impl::advance_burst(Transfer& tr) {
   tr.last_emitted = tr.burst;
   ++tr.burst;
+  bool next = true;
   while (tr.burst > tr.seg_last) {
+    next = false;
     if (++tr.i1 == tr.pat.n1) {
       tr.i1 = 0;
       if (++tr.i2 == tr.pat.n2) {
@@ -373,7 +381,7 @@ void DramSystem::Impl::advance_burst(Transfer& tr) {
     }
     start_row(tr);
   }
-  locate(tr);
+  locate(tr, next || tr.burst == tr.at.burst + 1);
 }
 
 // Bursts from the transfer's next one on that lie in the same aligned request block and
@@ -388,7 +396,7 @@ uint32_t DramSystem::Impl::group_size(const Transfer& tr, uint32_t limit) {
   while (n < limit) {
     advance_burst(probe);
     if (probe.all_issued || probe.burst * p.burst_bytes >= block_end || probe.pc != tr.pc ||
-        probe.loc.bg != tr.loc.bg || probe.loc.bank != tr.loc.bank || probe.loc.row != tr.loc.row) {
+        probe.at.loc.bg != tr.at.loc.bg || probe.at.loc.bank != tr.at.loc.bank || probe.at.loc.row != tr.at.loc.row) {
       break;
     }
     ++n;
@@ -443,8 +451,8 @@ void DramSystem::Impl::enqueue(uint32_t pci, Transfer& tr, uint32_t slot, uint64
   const int32_t ri = pc.free_list;
   Request& r = pc.pool[size_t(ri)];
   pc.free_list = r.next;
-  const uint16_t bi = uint16_t(tr.loc.bg * p.banks_per_group + tr.loc.bank);
-  r = Request{t, seq++, tr.loc.row, tr.loc.col, slot, bi, kHit, kNil};
+  const uint16_t bi = uint16_t(tr.at.loc.bg * p.banks_per_group + tr.at.loc.bank);
+  r = Request{t, seq++, tr.at.loc.row, tr.at.loc.col, slot, bi, kHit, kNil};
   Bank& b = pc.banks[bi];
   if (b.tail[d] == kNil) {
     b.head[d] = ri;
@@ -1005,7 +1013,7 @@ uint64_t DramSystem::submit(const Pattern3D& pat, bool write, uint32_t max_outst
   tr.all_issued = empty;
   if (!empty) {
     m.start_row(tr);
-    m.locate(tr);
+    m.locate(tr, false);
   }
   ++m.active;
   m.starts.emplace(std::max(at_tck, m.now), slot);

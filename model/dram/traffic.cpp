@@ -20,7 +20,7 @@ uint64_t run_traffic(DramSystem& m, const TrafficSpec& spec) {
     const uint64_t out = spec.outstanding ? spec.outstanding : queue_bursts;
     m.submit(pat, false, uint32_t(std::min<uint64_t>(out, UINT32_MAX)), m.now_tck(), spec.request_bytes);
     m.run_until_idle();
-    return 1;
+    return spec.request_bytes ? (spec.bytes + spec.request_bytes - 1) / spec.request_bytes : 1;
   }
   if (spec.request_bytes == 0 || spec.request_bytes > spec.bytes || p.capacity_bytes() % spec.request_bytes != 0) {
     throw InputError("traffic: the request size must be positive, at most the byte count and divide the capacity; got " +

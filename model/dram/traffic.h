@@ -24,7 +24,7 @@ struct TrafficSpec {
 };
 
 // Runs `spec` on `m` from its current cycle until every request has completed; returns the
-// number of requests (transfers) submitted. Throws InputError for sizes that do not fit.
+// number of requests: transfers for Random and Mix, request_bytes blocks of the Stream. Throws InputError for sizes that do not fit.
 uint64_t run_traffic(DramSystem& m, const TrafficSpec& spec);
 
 }  // namespace tessera::model::dram
