@@ -115,6 +115,25 @@ TEST(DramAddressMap, SplitColumnKeepsSmallBlocksTogetherAndInterleavesBankGroups
   EXPECT_EQ(m.decode(1024).bg, 0u);
 }
 
+TEST(DramAddressMap, CursorStepsMatchDecode) {
+  for (const std::string map : {"ro-ba-bg-ch-pc-st-co", "ro-ba-co-bg-ch-pc-st-co:1", "st-ro-co:2-ba-bg-ch-pc-co:1"}) {
+    SCOPED_TRACE(map);
+    const DramParams p = device(6, 48, map);
+    const AddressMap m(p.address_map, p);
+    AddressMap::Cursor c;
+    m.seek(0, c);
+    const uint64_t bursts = p.capacity_bytes() / p.burst_bytes;
+    for (uint64_t b = 0; b + 1 < bursts; ++b) {
+      m.step(c);
+      ASSERT_EQ(c.burst, b + 1);
+      const Location l = m.decode((b + 1) * p.burst_bytes);
+      ASSERT_EQ(std::vector<uint32_t>({c.loc.stack, c.loc.channel, c.loc.pc, c.loc.bg, c.loc.bank, c.loc.row, c.loc.col}),
+                std::vector<uint32_t>({l.stack, l.channel, l.pc, l.bg, l.bank, l.row, l.col}))
+          << "burst " << b + 1;
+    }
+  }
+}
+
 TEST(DramAddressMap, BadMapsAreInputErrors) {
   DramParams p = test_device();
   p.validate();
