@@ -6,7 +6,7 @@ module fp32_add (
   input  logic [31:0] b_i,
   output logic [31:0] y_o
 );
-  localparam logic [31:0] CanonicalNaN = 32'h7FC0_0000;
+  localparam logic [31:0] CanonicalNaN = tessera_num_pkg::CANONICAL_NAN;
 
   logic        a_nan, b_nan, a_inf, b_inf;
   logic        swap;

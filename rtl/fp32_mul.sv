@@ -8,7 +8,7 @@ module fp32_mul (
   input  logic [31:0] b_i,
   output logic [31:0] y_o
 );
-  localparam logic [31:0] CanonicalNaN = 32'h7FC0_0000;
+  localparam logic [31:0] CanonicalNaN = tessera_num_pkg::CANONICAL_NAN;
 
   logic        sa, sb, sy;
   logic [7:0]  ea, eb;

@@ -1,17 +1,21 @@
 // Decodes one matrix-engine input element (INT8, FP8 E4M3, FP8 E5M2 or BF16, raw
 // little-endian bits in the low byte or both bytes) into FP32 bits exactly, per
 // docs/numerics.md. INT8 is also returned sign-extended for the integer MAC path.
-// Format codes are the ISA's dtype encodings (spec/isa.yaml).
-module fp_decode (
+// Format codes are the ISA's dtype encodings (spec/isa.yaml). `Formats` is a mask of
+// the formats this instance must support (bit = dtype code); the others decode to zero,
+// so synthesis of a single-precision array drops the unused logic (docs/area.md).
+module fp_decode #(
+  parameter logic [3:0] Formats = 4'b1111
+) (
   input  logic [2:0]  fmt_i,
   input  logic [15:0] raw_i,
   output logic [31:0] f32_o,
   output logic [31:0] int_o
 );
-  localparam logic [2:0] FmtInt8 = 3'd0;
-  localparam logic [2:0] FmtE4M3 = 3'd1;
-  localparam logic [2:0] FmtE5M2 = 3'd2;
-  localparam logic [31:0] CanonicalNaN = 32'h7FC0_0000;
+  localparam logic [2:0] FmtInt8 = tessera_isa_pkg::DTYPE_INT8;
+  localparam logic [2:0] FmtE4M3 = tessera_isa_pkg::DTYPE_FP8_E4M3;
+  localparam logic [2:0] FmtE5M2 = tessera_isa_pkg::DTYPE_FP8_E5M2;
+  localparam logic [31:0] CanonicalNaN = tessera_num_pkg::CANONICAL_NAN;
 
   logic       s;
   logic [4:0] e;
@@ -27,13 +31,14 @@ module fp_decode (
     m2 = raw_i[1:0];
     lz3 = 3'd0;
     lz2 = 2'd0;
-    int_o = {{24{raw_i[7]}}, raw_i[7:0]};
+    int_o = (fmt_i == FmtInt8) ? {{24{raw_i[7]}}, raw_i[7:0]} : 32'd0;
     f32_o = '0;
     unique case (fmt_i)
       FmtInt8: begin
         f32_o = '0;  // the integer path uses int_o
+        if (!Formats[0]) int_o = '0;
       end
-      FmtE4M3: begin
+      FmtE4M3: if (Formats[1]) begin
         // bias 7, no infinities, S.1111.111 is NaN; subnormals m * 2^-9.
         e = {1'b0, raw_i[6:3]};
         if (raw_i[6:0] == 7'h7F) begin
@@ -50,7 +55,7 @@ module fp_decode (
           f32_o = {s, 8'({3'd0, e} + 8'd120), m3, 20'd0};
         end
       end
-      FmtE5M2: begin
+      FmtE5M2: if (Formats[2]) begin
         // bias 15, IEEE-like: exponent 31 is Inf (m = 0) or NaN; subnormals m * 2^-16.
         e = raw_i[6:2];
         if (e == 5'd31) begin
@@ -66,7 +71,7 @@ module fp_decode (
           f32_o = {s, 8'({3'd0, e} + 8'd112), m2, 21'd0};
         end
       end
-      default: begin
+      default: if (Formats[3]) begin
         // BF16: the upper half of an FP32 word; NaNs become the canonical NaN.
         if (raw_i[14:7] == 8'hFF && raw_i[6:0] != 7'd0) f32_o = CanonicalNaN;
         else f32_o = {raw_i, 16'd0};

@@ -8,26 +8,16 @@ module matrix_engine #(
   parameter int unsigned Rows = 8,
   parameter int unsigned Cols = 8,
   parameter int unsigned AccDepth = 64,   // accumulator rows (Cols x 4 bytes each)
-  parameter bit          DoubleBuffer = 1'b1
+  parameter bit          DoubleBuffer = 1'b1,
+  parameter logic [3:0]  Formats = 4'b1111      // supported input formats (fp_decode.sv)
 ) (
   input  logic                 clk_i,
   input  logic                 rst_ni,
-  // One matmul instruction (fields as in spec/isa.yaml).
+  // One matmul instruction: the 512-bit word of spec/isa.yaml, read through the generated
+  // package's matmul_instr_t so no field position or width is restated here.
   input  logic                 cmd_valid_i,
   output logic                 cmd_ready_o,
-  input  logic [2:0]           cmd_a_type_i,
-  input  logic [2:0]           cmd_b_type_i,
-  input  logic                 cmd_os_i,
-  input  logic                 cmd_accumulate_i,
-  input  logic [31:0]          cmd_a_addr_i,
-  input  logic [31:0]          cmd_b_addr_i,
-  input  logic [31:0]          cmd_c_addr_i,
-  input  logic [15:0]          cmd_m_i,
-  input  logic [15:0]          cmd_k_i,
-  input  logic [15:0]          cmd_n_i,
-  input  logic [31:0]          cmd_a_stride_i,
-  input  logic [31:0]          cmd_b_stride_i,
-  input  logic [31:0]          cmd_c_stride_i,
+  input  logic [tessera_isa_pkg::WordBits-1:0] cmd_word_i,
   // Number of instructions completing (E) this cycle, in order.
   output logic [3:0]           done_o,
   // Operand reads: data returns in the next cycle, bytes starting at the address.
@@ -42,38 +32,60 @@ module matrix_engine #(
   output logic [Cols*32-1:0]   acc_rdata_o
 );
   localparam int unsigned AW = $clog2(AccDepth);
-  localparam logic [2:0] FmtInt8 = 3'd0;
-  localparam logic [2:0] FmtBf16 = 3'd3;
+  localparam logic [2:0] FmtInt8 = tessera_isa_pkg::DTYPE_INT8;
+  localparam logic [2:0] FmtBf16 = tessera_isa_pkg::DTYPE_BF16;
   localparam int unsigned DelayWs = Rows + 1;   // A issue to the bottom of column 0
   // Tiles started but not complete: a weight-stationary tile can start every cycle (m = 1)
   // and completes about R + C cycles later.
   localparam int unsigned EqDepth = Rows + Cols + 4;
   localparam int unsigned EqW = $clog2(EqDepth + 1);
+  // Signed copies for loop bounds (Yosys 0.23 reads no int'() casts).
+  localparam int EqDepthI = EqDepth;
+  localparam int WbDepthI = DelayWs + Cols;
 
   typedef logic [47:0] cycle_t;
 
   // ---- the tile type shared by the slot, the arriving command and the streamer --------
   typedef struct packed {
-    logic [2:0]  a_type;
-    logic [2:0]  b_type;
+    logic [tessera_isa_pkg::MatmulATypeBits-1:0] a_type;
+    logic [tessera_isa_pkg::MatmulBTypeBits-1:0] b_type;
     logic        os;
     logic        acc;
-    logic [31:0] a_addr;
-    logic [31:0] b_addr;
-    logic [31:0] c_addr;
-    logic [31:0] a_stride;
-    logic [31:0] b_stride;
-    logic [31:0] c_stride;
-    logic [15:0] m;
-    logic [15:0] k;
-    logic [15:0] n;
+    logic [tessera_isa_pkg::MatmulAAddrBits-1:0] a_addr;
+    logic [tessera_isa_pkg::MatmulBAddrBits-1:0] b_addr;
+    logic [tessera_isa_pkg::MatmulCAddrBits-1:0] c_addr;
+    logic [tessera_isa_pkg::MatmulAStrideBits-1:0] a_stride;
+    logic [tessera_isa_pkg::MatmulBStrideBits-1:0] b_stride;
+    logic [tessera_isa_pkg::MatmulCStrideBits-1:0] c_stride;
+    logic [tessera_isa_pkg::MatmulMBits-1:0] m;
+    logic [tessera_isa_pkg::MatmulKBits-1:0] k;
+    logic [tessera_isa_pkg::MatmulNBits-1:0] n;
   } tile_t;
 
   tile_t incoming;
-  assign incoming = '{a_type: cmd_a_type_i, b_type: cmd_b_type_i, os: cmd_os_i, acc: cmd_accumulate_i,
-                      a_addr: cmd_a_addr_i, b_addr: cmd_b_addr_i, c_addr: cmd_c_addr_i,
-                      a_stride: cmd_a_stride_i, b_stride: cmd_b_stride_i, c_stride: cmd_c_stride_i,
-                      m: cmd_m_i, k: cmd_k_i, n: cmd_n_i};
+  // Field by field: Yosys 0.23 does not read assignment patterns.
+  // The header (opcode, unit, tokens) is the sequencer's; reserved bits are zero.
+  /* verilator lint_off UNUSEDSIGNAL */
+  tessera_isa_pkg::matmul_instr_t cmd;
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic cmd_os;
+  assign cmd = cmd_word_i;
+  assign cmd_os = (cmd.dataflow == tessera_isa_pkg::DATAFLOW_OS);
+  always_comb begin
+    incoming.a_type   = cmd.a_type;
+    incoming.b_type   = cmd.b_type;
+    incoming.os       = cmd_os;
+    incoming.acc      = cmd.accumulate;
+    incoming.a_addr   = cmd.a_addr;
+    incoming.b_addr   = cmd.b_addr;
+    incoming.c_addr   = cmd.c_addr;
+    incoming.a_stride = cmd.a_stride;
+    incoming.b_stride = cmd.b_stride;
+    incoming.c_stride = cmd.c_stride;
+    incoming.m        = cmd.m;
+    incoming.k        = cmd.k;
+    incoming.n        = cmd.n;
+  end
 
   // ---- slot: an accepted tile that has not started streaming (ws: loading weights) ----
   logic        slot_valid_q;
@@ -106,7 +118,7 @@ module matrix_engine #(
   cycle_t      e_new, d_new;
 
   always_comb begin
-    sc_valid = slot_valid_q || (cmd_valid_i && cmd_os_i);
+    sc_valid = slot_valid_q || (cmd_valid_i && cmd_os);
     sc = slot_valid_q ? slot_q : incoming;
     sc_loaded = slot_valid_q && slot_loading_q && (slot_row_q >= slot_q.k) && (now_q >= slot_w_q + 48'(slot_q.k));
     st_busy = st_active_q && (st_count_q < st_len_q);
@@ -158,7 +170,7 @@ module matrix_engine #(
   always_comb begin
     lc_new = !(slot_valid_q && !start_stream);
     lc = lc_new ? incoming : slot_q;
-    lc_valid = lc_new ? (accept && !cmd_os_i && !stream_from_input) : (!slot_q.os);
+    lc_valid = lc_new ? (accept && !cmd_os && !stream_from_input) : (!slot_q.os);
     lc_row = lc_new ? 16'd0 : slot_row_q;
     // The predecessor of the loading tile is the tile streaming now or most recently.
     lc_prev_exists = have_prev_q || start_stream;
@@ -212,13 +224,11 @@ module matrix_engine #(
   logic               drain, drain_set;
 
   // Element e of a row read sits at byte e (8-bit formats) or bytes 2e..2e+1 (BF16).
-  function automatic logic [15:0] element(input logic [2:0] fmt, input logic [Rows*16-1:0] bytes_in, input int e);
-    if (fmt == FmtBf16) return bytes_in[16*e +: 16];
-    return {8'd0, bytes_in[8*e +: 8]};
+  function automatic logic [15:0] element(input logic [2:0] fmt, input logic [Rows*16-1:0] bytes_in, input integer e);
+    element = (fmt == FmtBf16) ? bytes_in[16*e +: 16] : {8'd0, bytes_in[8*e +: 8]};
   endfunction
-  function automatic logic [15:0] element_b(input logic [2:0] fmt, input logic [Cols*16-1:0] bytes_in, input int e);
-    if (fmt == FmtBf16) return bytes_in[16*e +: 16];
-    return {8'd0, bytes_in[8*e +: 8]};
+  function automatic logic [15:0] element_b(input logic [2:0] fmt, input logic [Cols*16-1:0] bytes_in, input integer e);
+    element_b = (fmt == FmtBf16) ? bytes_in[16*e +: 16] : {8'd0, bytes_in[8*e +: 8]};
   endfunction
 
   always_comb begin
@@ -226,7 +236,7 @@ module matrix_engine #(
     for (int e = 0; e < Cols; e++) b_vec[16*e +: 16] = element_b(b_extract_fmt_q, b_data_i, e);
   end
 
-  systolic_array #(.Rows(Rows), .Cols(Cols)) u_array (
+  systolic_array #(.Rows(Rows), .Cols(Cols), .Formats(Formats)) u_array (
     .clk_i       (clk_i),
     .rst_ni      (rst_ni),
     .a_valid_i   (arr_a_valid_q),
@@ -270,6 +280,8 @@ module matrix_engine #(
     logic [31:0]   c_stride;
   } drain_t;
   drain_t      dq_q [2];
+  drain_t      dq_head;             // dq_q[0] (Yosys 0.23 reads no member of an array element)
+  assign dq_head = dq_q[0];
   logic [1:0]  dq_count_q;
   logic        dr_active_q;
   logic [15:0] dr_shift_q;          // shifts done
@@ -281,10 +293,9 @@ module matrix_engine #(
   logic [Cols*32-1:0] dw_data_q;
 
   assign drain     = dr_active_q;
-  assign drain_set = dq_q[0].reg_set;
+  assign drain_set = dq_head.reg_set;
 
   // ---- accumulator: one bank per column, combinational read, write at the clock edge --
-  logic [31:0] acc_mem [Cols][AccDepth];
   logic [31:0] acc_old [Cols];
   logic [31:0] acc_sum [Cols];
   logic [31:0] ws_in   [Cols];
@@ -292,23 +303,28 @@ module matrix_engine #(
   logic        ws_we   [Cols];
 
   for (genvar c = 0; c < Cols; c++) begin : gen_acc
-    wb_t wb_c;
-    assign wb_c = wb_pipe_q[DelayWs + c - 1];
-    assign ws_we[c]  = wb_c.valid && (16'(c) < wb_c.n);
-    assign ws_row[c] = dw_valid_q ? dw_row_q : wb_c.row;
+    logic [31:0]   bank_q [AccDepth];   // this column's bank
+    // The write-back entry reaching this column, unpacked into plain signals (Yosys 0.23
+    // cannot resolve struct members declared inside a generate block).
+    logic          wb_valid, wb_accumulate, wb_is_int;
+    logic [15:0]   wb_n;
+    logic [AW-1:0] wb_row;
+    assign {wb_valid, wb_accumulate, wb_is_int, wb_n, wb_row} = wb_pipe_q[DelayWs + c - 1];
+    assign ws_we[c]  = wb_valid && (16'(c) < wb_n);
+    assign ws_row[c] = dw_valid_q ? dw_row_q : wb_row;
     assign ws_in[c]  = dw_valid_q ? dw_data_q[32*c +: 32] : psum_bot[32*c +: 32];
-    assign acc_old[c] = acc_mem[c][ws_row[c]];
+    assign acc_old[c] = bank_q[ws_row[c]];
     fp32_add u_acc_add (.a_i(acc_old[c]), .b_i(ws_in[c]), .y_o(acc_sum[c]));
     always_ff @(posedge clk_i) begin
       if (dw_valid_q && (16'(c) < dw_n_q)) begin
-        acc_mem[c][dw_row_q] <= !dw_acc_q ? ws_in[c] :
-                                (dw_int_q ? acc_old[c] + ws_in[c] : acc_sum[c]);
+        bank_q[dw_row_q] <= !dw_acc_q ? ws_in[c] :
+                            (dw_int_q ? acc_old[c] + ws_in[c] : acc_sum[c]);
       end else if (ws_we[c]) begin
-        acc_mem[c][wb_c.row] <= !wb_c.accumulate ? ws_in[c] :
-                                (wb_c.is_int ? acc_old[c] + ws_in[c] : acc_sum[c]);
+        bank_q[wb_row] <= !wb_accumulate ? ws_in[c] :
+                          (wb_is_int ? acc_old[c] + ws_in[c] : acc_sum[c]);
       end
     end
-    assign acc_rdata_o[32*c +: 32] = acc_mem[c][acc_raddr_i];
+    assign acc_rdata_o[32*c +: 32] = bank_q[acc_raddr_i];
   end
 
   // ---- completion FIFO: E of each started tile, in order ------------------------------
@@ -318,7 +334,7 @@ module matrix_engine #(
   always_comb begin
     // E values are non-decreasing in start order, so those equal to now form a prefix.
     n_done = '0;
-    for (int i = 0; i < int'(EqDepth); i++) begin
+    for (int i = 0; i < EqDepthI; i++) begin
       if ((EqW'(i) < eq_count_q) && (eq_q[i] == now_q) && (EqW'(i) == n_done)) n_done = n_done + EqW'(1);
     end
   end
@@ -339,6 +355,20 @@ module matrix_engine #(
     end
   end
 
+  // The drain entry of the tile starting now (field by field: Yosys 0.23 reads no
+  // assignment patterns).
+  drain_t dq_new;
+  always_comb begin
+    dq_new.d          = d_new;
+    dq_new.reg_set    = sc_buf;
+    dq_new.accumulate = sc.acc;
+    dq_new.is_int     = (sc.a_type == FmtInt8);
+    dq_new.m          = sc.m;
+    dq_new.n          = sc.n;
+    dq_new.c_addr     = sc.c_addr;
+    dq_new.c_stride   = sc.c_stride;
+  end
+
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       now_q <= '0;
@@ -349,10 +379,10 @@ module matrix_engine #(
       arr_a_valid_q <= 1'b0; arr_os_q <= 1'b0; arr_buf_q <= 1'b0; arr_first_q <= 1'b0;
       arr_a_fmt_q <= '0; arr_b_fmt_q <= '0; arr_k_q <= '0;
       arr_ww_valid_q <= 1'b0; arr_ww_buf_q <= 1'b0; arr_ww_row_q <= '0; b_extract_fmt_q <= '0;
-      for (int i = 0; i < int'(DelayWs + Cols); i++) wb_pipe_q[i] <= '0;
+      for (int i = 0; i < WbDepthI; i++) wb_pipe_q[i] <= '0;
       dq_q[0] <= '0; dq_q[1] <= '0; dq_count_q <= '0; dr_active_q <= 1'b0; dr_shift_q <= '0;
       dw_valid_q <= 1'b0; dw_row_q <= '0; dw_n_q <= '0; dw_acc_q <= 1'b0; dw_int_q <= 1'b0; dw_data_q <= '0;
-      for (int i = 0; i < int'(EqDepth); i++) eq_q[i] <= '0;
+      for (int i = 0; i < EqDepthI; i++) eq_q[i] <= '0;
       eq_count_q <= '0;
     end else begin
       now_q <= now_q + 48'd1;
@@ -408,11 +438,11 @@ module matrix_engine #(
 
       // Weight-stationary write-back pipeline.
       wb_pipe_q[0] <= wb_in;
-      for (int i = 1; i < int'(DelayWs + Cols); i++) wb_pipe_q[i] <= wb_pipe_q[i-1];
+      for (int i = 1; i < WbDepthI; i++) wb_pipe_q[i] <= wb_pipe_q[i-1];
 
       // Completion FIFO: drop the entries completing now, append the tile starting now.
-      for (int i = 0; i < int'(EqDepth); i++) begin
-        if (i + int'(n_done) < int'(EqDepth)) eq_q[i] <= eq_q[i + int'(n_done)];
+      for (int i = 0; i < EqDepthI; i++) begin
+        if (i + 32'(n_done) < EqDepthI) eq_q[i] <= eq_q[i + 32'(n_done)];
       end
       if (start_stream) eq_q[eq_count_q - n_done] <= e_new;
       eq_count_q <= eq_count_q - n_done + (start_stream ? EqW'(1) : EqW'(0));
@@ -420,29 +450,25 @@ module matrix_engine #(
       // Output-stationary drain: shift in cycles D+1 .. D+R; the row leaving in a cycle is
       // written in the next one.
       if (dq_push) begin
-        dq_q[1'(dq_count_q - {1'b0, dq_pop})] <= '{
-          d: d_new, reg_set: sc_buf, accumulate: sc.acc, is_int: (sc.a_type == FmtInt8),
-          m: sc.m, n: sc.n, c_addr: sc.c_addr, c_stride: sc.c_stride};
+        dq_q[1'(dq_count_q - {1'b0, dq_pop})] <= dq_new;
       end
       dw_valid_q <= 1'b0;
       if (dr_active_q) begin
-        dw_valid_q <= ((16'(Rows - 1) - dr_shift_q) < dq_q[0].m);
-        dw_row_q   <= AW'((dq_q[0].c_addr + {16'd0, 16'(Rows - 1) - dr_shift_q} * dq_q[0].c_stride)
+        dw_valid_q <= ((16'(Rows - 1) - dr_shift_q) < dq_head.m);
+        dw_row_q   <= AW'((dq_head.c_addr + {16'd0, 16'(Rows - 1) - dr_shift_q} * dq_head.c_stride)
                           / (32'(Cols) * 32'd4));
-        dw_n_q     <= dq_q[0].n;
-        dw_acc_q   <= dq_q[0].accumulate;
-        dw_int_q   <= dq_q[0].is_int;
+        dw_n_q     <= dq_head.n;
+        dw_acc_q   <= dq_head.accumulate;
+        dw_int_q   <= dq_head.is_int;
         dw_data_q  <= acc_bot;
         dr_shift_q <= dq_pop ? 16'd0 : dr_shift_q + 16'd1;
         if (dq_pop) dr_active_q <= 1'b0;
-      end else if (dq_count_q != 2'd0 && now_q == dq_q[0].d) begin
+      end else if (dq_count_q != 2'd0 && now_q == dq_head.d) begin
         dr_active_q <= 1'b1;
       end
       if (dq_pop) begin
         dq_q[0] <= dq_q[1];
-        if (dq_push && dq_count_q == 2'd1) dq_q[0] <= '{
-          d: d_new, reg_set: sc_buf, accumulate: sc.acc, is_int: (sc.a_type == FmtInt8),
-          m: sc.m, n: sc.n, c_addr: sc.c_addr, c_stride: sc.c_stride};
+        if (dq_push && dq_count_q == 2'd1) dq_q[0] <= dq_new;
       end
       dq_count_q <= dq_count_q - {1'b0, dq_pop} + {1'b0, dq_push};
     end

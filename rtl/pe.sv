@@ -7,7 +7,8 @@
 // B passes top to bottom and the product accumulates in one of two output registers;
 // a drain shifts a register set down the column. INT8 uses an int32 path that wraps.
 module pe #(
-  parameter int unsigned Row = 0
+  parameter int unsigned Row = 0,
+  parameter logic [3:0]  Formats = 4'b1111   // supported input formats (fp_decode.sv)
 ) (
   input  logic        clk_i,
   input  logic        rst_ni,
@@ -45,7 +46,7 @@ module pe #(
   input  logic [31:0] acc_chain_i,
   output logic [31:0] acc_chain_o
 );
-  localparam logic [2:0] FmtInt8 = 3'd0;
+  localparam logic [2:0] FmtInt8 = tessera_isa_pkg::DTYPE_INT8;
 
   logic [15:0] w_q [2];
   logic [31:0] acc_q [2];
@@ -57,11 +58,13 @@ module pe #(
   logic        is_int, row_active;
 
   assign b_operand = a_os_i ? b_i : w_q[a_buf_i];
-  fp_decode u_dec_a (.fmt_i(a_fmt_i), .raw_i(a_i),       .f32_o(a_f32), .int_o(a_int));
-  fp_decode u_dec_b (.fmt_i(b_fmt_i), .raw_i(b_operand), .f32_o(b_f32), .int_o(b_int));
+  fp_decode #(.Formats(Formats)) u_dec_a (.fmt_i(a_fmt_i), .raw_i(a_i),       .f32_o(a_f32), .int_o(a_int));
+  fp_decode #(.Formats(Formats)) u_dec_b (.fmt_i(b_fmt_i), .raw_i(b_operand), .f32_o(b_f32), .int_o(b_int));
   fp32_mul  u_mul   (.a_i(a_f32), .b_i(b_f32), .y_o(prod_f32));
   assign prod_int = a_int * b_int;
-  assign is_int = (a_fmt_i == FmtInt8);
+  // Constant when the instance supports only integer or only floating-point formats, so
+  // synthesis drops the unused multiplier and adder (docs/area.md).
+  assign is_int = (Formats == 4'b0001) || (Formats[0] && (a_fmt_i == FmtInt8));
   assign row_active = (16'(Row) < k_i);
 
   // The sum this product is added to: the incoming partial sum (ws) or the output

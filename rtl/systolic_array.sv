@@ -5,7 +5,8 @@
 // sum of each column and the output-stationary drain chain.
 module systolic_array #(
   parameter int unsigned Rows = 8,
-  parameter int unsigned Cols = 8
+  parameter int unsigned Cols = 8,
+  parameter logic [3:0]  Formats = 4'b1111   // supported input formats (fp_decode.sv)
 ) (
   input  logic                 clk_i,
   input  logic                 rst_ni,
@@ -109,7 +110,7 @@ module systolic_array #(
 
   for (genvar r = 0; r < Rows; r++) begin : gen_pe_row
     for (genvar c = 0; c < Cols; c++) begin : gen_pe_col
-      pe #(.Row(r)) u_pe (
+      pe #(.Row(r), .Formats(Formats)) u_pe (
         .clk_i       (clk_i),
         .rst_ni      (rst_ni),
         .a_valid_i   (h_valid[r][c]),

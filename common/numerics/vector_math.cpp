@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/numerics/fp.h"
+#include "common/numerics/vector_constants.h"
 
 #if defined(__FAST_MATH__)
 #error "tessera_numerics must not be built with -ffast-math"
@@ -27,38 +28,34 @@ uint32_t bits(float x) { return std::bit_cast<uint32_t>(x); }
 constexpr uint32_t kSign = 0x80000000u;
 constexpr uint32_t kInfBits = 0x7F800000u;
 
-// ---- constants (exact FP32 values; docs/numerics.md lists the same hex codes) ----
-constexpr float kOne = f32(0x3F800000);       // 1.0
-constexpr float kHalf = f32(0x3F000000);      // 0.5
+// ---- constants: vector_constants.h holds the one list (shared with the RTL package) ----
+constexpr float kOne = f32(vc::kOne);
+constexpr float kHalf = f32(vc::kHalf);
 constexpr float kInf = f32(kInfBits);
-// exp
-constexpr float kExpHi = f32(0x42B20000);     // 89.0: above, e^x = +Inf
-constexpr float kExpLo = f32(0xC2D00000);     // -104.0: below, e^x = +0
-constexpr float kLog2e = f32(0x3FB8AA3B);     // 1.44269502 = RN(1/ln 2)
-constexpr float kRoundMagic = f32(0x4B400000);  // 1.5 * 2^23: x + M - M rounds x to an integer (RNE)
-constexpr float kLn2Hi = f32(0x3F317200);     // 0.693145751953125 (15 significant bits: n*kLn2Hi exact)
-constexpr float kLn2Lo = f32(0x35BFBE8E);     // 1.42860677e-6 = RN(ln 2 - kLn2Hi)
-constexpr float kExpC2 = f32(0x3F000000);     // e^r = 1 + r + r^2*(c2 + c3 r + c4 r^2 + c5 r^3 + c6 r^4)
-constexpr float kExpC3 = f32(0x3E2AAA6C);
-constexpr float kExpC4 = f32(0x3D2AAA8B);
-constexpr float kExpC5 = f32(0x3C090836);
-constexpr float kExpC6 = f32(0x3AB68B03);
-// recip / rsqrt seeds on the normalised significand
-constexpr uint32_t kRecipMagic = 0x7EF311C3u;
-constexpr uint32_t kRsqrtMagic = 0x5F3759DFu;
-constexpr int kRecipNewtonSteps = 3;
-constexpr int kRsqrtNewtonSteps = 3;
-// tanh: |x| < kTanhSplit uses T(a) = a + (a*y)*q(y), y = a*a
-constexpr float kTanhSplit = f32(0x3F200000);  // 0.625
-constexpr float kTanhQ0 = f32(0xBEAAAAAB);
-constexpr float kTanhQ1 = f32(0x3E088875);
-constexpr float kTanhQ2 = f32(0xBD5D0462);
-constexpr float kTanhQ3 = f32(0x3CB254BB);
-constexpr float kTanhQ4 = f32(0xBC08B50B);
-constexpr float kTanhQ5 = f32(0x3B1641E0);
-// gelu_new
-constexpr float kGeluK0 = f32(0x3F4C422A);    // 0.797884583 = RN(sqrt(2/pi))
-constexpr float kGeluK1 = f32(0x3D372713);    // 0.0447149985 = RN(0.044715)
+constexpr float kExpHi = f32(vc::kExpHi);
+constexpr float kExpLo = f32(vc::kExpLo);
+constexpr float kLog2e = f32(vc::kLog2e);
+constexpr float kRoundMagic = f32(vc::kRoundMagic);
+constexpr float kLn2Hi = f32(vc::kLn2Hi);
+constexpr float kLn2Lo = f32(vc::kLn2Lo);
+constexpr float kExpC2 = f32(vc::kExpC2);
+constexpr float kExpC3 = f32(vc::kExpC3);
+constexpr float kExpC4 = f32(vc::kExpC4);
+constexpr float kExpC5 = f32(vc::kExpC5);
+constexpr float kExpC6 = f32(vc::kExpC6);
+constexpr uint32_t kRecipMagic = vc::kRecipMagic;
+constexpr uint32_t kRsqrtMagic = vc::kRsqrtMagic;
+constexpr int kRecipNewtonSteps = static_cast<int>(vc::kRecipNewtonSteps);
+constexpr int kRsqrtNewtonSteps = static_cast<int>(vc::kRsqrtNewtonSteps);
+constexpr float kTanhSplit = f32(vc::kTanhSplit);
+constexpr float kTanhQ0 = f32(vc::kTanhQ0);
+constexpr float kTanhQ1 = f32(vc::kTanhQ1);
+constexpr float kTanhQ2 = f32(vc::kTanhQ2);
+constexpr float kTanhQ3 = f32(vc::kTanhQ3);
+constexpr float kTanhQ4 = f32(vc::kTanhQ4);
+constexpr float kTanhQ5 = f32(vc::kTanhQ5);
+constexpr float kGeluK0 = f32(vc::kGeluK0);
+constexpr float kGeluK1 = f32(vc::kGeluK1);
 
 bool is_nan(float x) { return (bits(x) & ~kSign) > kInfBits; }
 bool sign_bit(float x) { return (bits(x) & kSign) != 0; }

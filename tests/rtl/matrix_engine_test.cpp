@@ -20,16 +20,19 @@
 #include <vector>
 
 #include "Vmatrix_engine.h"
+#include "Vmatrix_engine_16.h"
+#include "Vmatrix_engine_sb.h"
+#include "common/isa/isa.h"
 #include "common/numerics/fp.h"
 #include "common/numerics/mac.h"
+#include "model/core/timing.h"
 
 namespace {
 
 namespace num = tessera::num;
+namespace isa = tessera::isa;
 
-constexpr int kRows = 8;          // the tiny preset's array (rtl/matrix_engine.sv defaults)
-constexpr int kCols = 8;
-constexpr int kAccDepth = 64;
+constexpr int kAccDepth = 64;     // accumulator rows of every verilated variant
 constexpr int kL1Bytes = 1 << 16;
 
 // ISA dtype codes (spec/isa.yaml) of the matrix input formats.
@@ -51,7 +54,7 @@ struct Expected {
   std::vector<uint64_t> q, e;
 };
 
-Expected expected_timing(const std::vector<Tile>& tiles, bool double_buffer) {
+Expected expected_timing(const std::vector<Tile>& tiles, int rows, bool double_buffer) {
   Expected x;
   bool have_prev = false, prev_os = false;
   uint64_t s_prev = 0, e_prev = 0, e_prev2 = 0, m_prev = 0, k_prev = 0;
@@ -65,7 +68,7 @@ Expected expected_timing(const std::vector<Tile>& tiles, bool double_buffer) {
       else if (have_prev && !double_buffer) w = std::max(w, e_prev);
       s = w + t.k;
       if (have_prev && !prev_os && double_buffer) s = std::max(s, s_prev + m_prev);
-      e = s + t.m + kRows + t.n - 1;
+      e = s + t.m + rows + t.n - 1;
       if (have_prev) e = std::max(e, e_prev);
     } else {
       s = q;
@@ -74,7 +77,7 @@ Expected expected_timing(const std::vector<Tile>& tiles, bool double_buffer) {
       else if (have_prev) s = std::max(s, e_prev);
       uint64_t d = s + t.k + t.m + t.n - 2;
       if (have_prev) d = std::max(d, e_prev);
-      e = d + kRows + 1;
+      e = d + rows + 1;
     }
     x.q.push_back(q);
     x.e.push_back(e);
@@ -135,10 +138,11 @@ void reference(const std::vector<Tile>& tiles, const std::vector<uint8_t>& l1, s
   }
 }
 
+template <typename V, int kRows, int kCols>
 class Bench {
  public:
   explicit Bench(const std::string& name) : ctx_(std::make_unique<VerilatedContext>()) {
-    top_ = std::make_unique<Vmatrix_engine>(ctx_.get());
+    top_ = std::make_unique<V>(ctx_.get());
     if (const char* w = std::getenv("TESSERA_WAVES"); w && std::string(w) == "1") {
       ctx_->traceEverOn(true);
       trace_ = std::make_unique<VerilatedFstC>();
@@ -208,23 +212,33 @@ class Bench {
     }
   }
   void drive(const Tile& t) {
-    top_->cmd_a_type_i = t.a_type;
-    top_->cmd_b_type_i = t.b_type;
-    top_->cmd_os_i = t.os;
-    top_->cmd_accumulate_i = t.accumulate;
-    top_->cmd_a_addr_i = t.a_addr;
-    top_->cmd_b_addr_i = t.b_addr;
-    top_->cmd_c_addr_i = t.c_addr;
-    top_->cmd_m_i = t.m;
-    top_->cmd_k_i = t.k;
-    top_->cmd_n_i = t.n;
-    top_->cmd_a_stride_i = t.a_stride;
-    top_->cmd_b_stride_i = t.b_stride;
-    top_->cmd_c_stride_i = t.c_stride;
+    // The engine reads the instruction word itself, so the bench encodes it with the ISA
+    // library: RTL and C++ agree on every field position by construction or fail here.
+    isa::Instr in;
+    in.op = isa::Opcode::matmul;
+    in.unit = static_cast<uint8_t>(isa::Unit::mx0);
+    in.a_type = t.a_type;
+    in.b_type = t.b_type;
+    in.dataflow = t.os ? 1 : 0;
+    in.accumulate = t.accumulate;
+    in.a_addr = t.a_addr;
+    in.b_addr = t.b_addr;
+    in.c_addr = t.c_addr;
+    in.m = t.m;
+    in.k = t.k;
+    in.n = t.n;
+    in.a_stride = t.a_stride;
+    in.b_stride = t.b_stride;
+    in.c_stride = t.c_stride;
+    const isa::Word w = isa::encode(in);
+    for (size_t i = 0; i < isa::kWordBytes / 4; ++i) {
+      top_->cmd_word_i[i] = uint32_t(w[4 * i]) | uint32_t(w[4 * i + 1]) << 8 | uint32_t(w[4 * i + 2]) << 16 |
+                            uint32_t(w[4 * i + 3]) << 24;
+    }
   }
 
   std::unique_ptr<VerilatedContext> ctx_;
-  std::unique_ptr<Vmatrix_engine> top_;
+  std::unique_ptr<V> top_;
   std::unique_ptr<VerilatedFstC> trace_;
 };
 
@@ -265,7 +279,8 @@ std::pair<Fmt, Fmt> random_formats(std::mt19937_64& rng) {
 
 // Random tiles on distinct L1 regions and accumulator rows; each accumulator region is
 // overwritten by its first tile, later tiles to it may accumulate.
-std::vector<Tile> random_tiles(std::mt19937_64& rng, int count, int os_mode /*0 ws, 1 os, 2 mixed*/) {
+std::vector<Tile> random_tiles(std::mt19937_64& rng, int count, int os_mode /*0 ws, 1 os, 2 mixed*/, int kRows,
+                               int kCols) {
   std::vector<Tile> tiles;
   uint32_t l1_next = 0;
   for (int i = 0; i < count; ++i) {
@@ -290,17 +305,17 @@ std::vector<Tile> random_tiles(std::mt19937_64& rng, int count, int os_mode /*0 
     l1_next += a_rows * t.a_stride + 16;
     t.b_addr = l1_next;
     l1_next += t.k * t.b_stride + 16;
-    // Accumulator: four 16-row regions, 32-byte (one bank row) aligned rows.
+    // Accumulator: four 16-row regions of rows aligned to one bank row (4 x cols bytes).
     const uint32_t region = rng() % 4;
-    t.c_stride = 32;
-    t.c_addr = region * 16 * 32;
+    t.c_stride = 4 * kCols;
+    t.c_addr = region * 16 * t.c_stride;
     tiles.push_back(t);
   }
   // A tile accumulates only into a region last written with the same format class (int
   // or float); words no tile wrote start as zero in both the reference and the RTL.
   std::vector<int> region_int(4, -1);
   for (Tile& t : tiles) {
-    const int region = t.c_addr / (16 * 32);
+    const int region = t.c_addr / (16 * t.c_stride);
     const int is_int = t.a_type == kInt8;
     t.accumulate = region_int[region] == is_int && (rng() % 2);
     region_int[region] = is_int;
@@ -308,16 +323,27 @@ std::vector<Tile> random_tiles(std::mt19937_64& rng, int count, int os_mode /*0 
   return tiles;
 }
 
-void check(const std::vector<Tile>& tiles, bool double_buffer, uint64_t seed, const std::string& name) {
+template <typename V, int kRows, int kCols, bool kDoubleBuffer>
+void check(const std::vector<Tile>& tiles, uint64_t seed, const std::string& name) {
   std::printf("%s: seed %llu, %zu tiles\n", name.c_str(), static_cast<unsigned long long>(seed), tiles.size());
   std::mt19937_64 rng(seed ^ 0x5eed);
   std::vector<uint8_t> l1(kL1Bytes, 0);
   for (const Tile& t : tiles) fill(rng, t, l1);
-  Bench bench(name);
+  Bench<V, kRows, kCols> bench(name);
   std::vector<uint64_t> q, e;
   bench.run(tiles, l1, q, e);
-  const Expected x = expected_timing(tiles, double_buffer);
+  const Expected x = expected_timing(tiles, kRows, kDoubleBuffer);
   ASSERT_EQ(e.size(), tiles.size()) << "not every tile completed; seed " << seed;
+  // The model's own implementation of the formulas (model/core/timing.h), fed the cycles
+  // at which the RTL accepted each tile, must predict the same completions.
+  tessera::model::MatmulTimer model_timer(kRows, kDoubleBuffer);
+  for (size_t i = 0; i < tiles.size(); ++i) {
+    // Every tile is presented from cycle 0, so the engine takes it as early as it allows.
+    EXPECT_EQ(q[i], model_timer.earliest_q()) << "tile " << i << ": RTL and model/core/timing.h disagree on Q; seed "
+                                               << seed;
+    const tessera::model::MatmulTimes mt = model_timer.tile(q[i], {tiles[i].os, tiles[i].m, tiles[i].k, tiles[i].n});
+    EXPECT_EQ(e[i], mt.E) << "tile " << i << ": RTL and model/core/timing.h disagree on E; seed " << seed;
+  }
   for (size_t i = 0; i < tiles.size(); ++i) {
     EXPECT_EQ(q[i], x.q[i]) << "tile " << i << " accepted at the wrong cycle; seed " << seed;
     EXPECT_EQ(e[i], x.e[i]) << "tile " << i << " (" << (tiles[i].os ? "os" : "ws") << " m=" << tiles[i].m
@@ -338,34 +364,55 @@ void check(const std::vector<Tile>& tiles, bool double_buffer, uint64_t seed, co
   }
 }
 
+// The tiny preset's 8x8 array, double-buffered.
+void check_tiny(const std::vector<Tile>& tiles, uint64_t seed, const std::string& name) {
+  check<Vmatrix_engine, 8, 8, true>(tiles, seed, name);
+}
+
 TEST(MatrixEngineRtl, SingleTilesMatchFormula) {
   // One tile per run: fill, stream and drain with nothing overlapping.
   std::mt19937_64 rng(1);
   for (int i = 0; i < 40; ++i) {
-    auto tiles = random_tiles(rng, 1, i % 2);
+    auto tiles = random_tiles(rng, 1, i % 2, 8, 8);
     tiles[0].accumulate = false;
-    check(tiles, true, 1000 + i, "single");
+    check_tiny(tiles, 1000 + i, "single");
   }
 }
 
 TEST(MatrixEngineRtl, WeightStationaryRunsMatchFormula) {
   for (uint64_t seed = 1; seed <= 30; ++seed) {
     std::mt19937_64 rng(seed);
-    check(random_tiles(rng, 6, 0), true, seed, "ws_run");
+    check_tiny(random_tiles(rng, 6, 0, 8, 8), seed, "ws_run");
   }
 }
 
 TEST(MatrixEngineRtl, OutputStationaryRunsMatchFormula) {
   for (uint64_t seed = 101; seed <= 130; ++seed) {
     std::mt19937_64 rng(seed);
-    check(random_tiles(rng, 6, 1), true, seed, "os_run");
+    check_tiny(random_tiles(rng, 6, 1, 8, 8), seed, "os_run");
   }
 }
 
 TEST(MatrixEngineRtl, MixedDataflowRunsMatchFormula) {
   for (uint64_t seed = 201; seed <= 230; ++seed) {
     std::mt19937_64 rng(seed);
-    check(random_tiles(rng, 8, 2), true, seed, "mixed_run");
+    check_tiny(random_tiles(rng, 8, 2, 8, 8), seed, "mixed_run");
+  }
+}
+
+// matrix.double_buffer_weights: false — the weight load waits for the previous tile.
+TEST(MatrixEngineRtl, SingleBufferedRunsMatchFormula) {
+  for (uint64_t seed = 301; seed <= 320; ++seed) {
+    std::mt19937_64 rng(seed);
+    check<Vmatrix_engine_sb, 8, 8, false>(random_tiles(rng, 8, 2, 8, 8), seed, "single_buffer_run");
+  }
+}
+
+// The 16x16 variant.
+TEST(MatrixEngineRtl, Array16x16RunsMatchFormula) {
+  for (uint64_t seed = 401; seed <= 415; ++seed) {
+    std::mt19937_64 rng(seed);
+    check<Vmatrix_engine_16, 16, 16, true>(random_tiles(rng, 8, 2, 16, 16), seed, "array16_run");
   }
 }
 
