@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the embedded defaults: builds Tessera, validates the architecture
 # presets, shows the datacenter preset's derived figures, assembles and disassembles a
-# program covering every opcode, writes a fixed-seed tiny Llama-style model and runs
+# program covering every opcode, runs the standard GEMM microbenchmark and an HBM
+# streaming test on the cycle model, writes a fixed-seed tiny Llama-style model and runs
 # the reference Transformer on it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,12 @@ echo "== tessera asm / disasm (every opcode, tiny preset)"
 $t asm tests/common/isa/data/all_opcodes.s -o "$work/all.tbin"
 $t disasm "$work/all.tbin" | head -n 12
 echo "..."
+echo
+echo "== tessera gemm --arch tiny --m 256 --k 256 --n 256 (cycle model)"
+$t gemm --arch tiny --m 256 --k 256 --n 256
+echo
+echo "== tessera hbm --arch sohu-like --pattern stream (HBM3E model)"
+$t hbm --arch sohu-like --pattern stream
 echo
 echo "== tessera gen-model --family llama (dim 64, 2 layers, 4 query / 2 KV heads, vocab 512)"
 $t gen-model --family llama --out "$work/tiny-llama"
