@@ -153,43 +153,75 @@ void emit_proj(CoreCode& cc, Arena& l1, const Machine& m, const ProjArgs& a) {
   const uint64_t region = a.batch * 4 * m.C;
   if ((a.region0 + ntiles) * region > m.acc_bytes)
     throw InputError("layer program: projection outputs do not fit accumulator.bytes");
-  const uint64_t slot_bytes = align(m.R * ntw, 64);
+  // One DMA instruction brings `group` of an engine's K tiles (about 128 KiB), so the DRAM
+  // latency of each instruction is paid once per group.
+  const uint64_t tiles_per_engine = ceil_div(ktiles, m.E);
+  const uint64_t group = std::clamp<uint64_t>((128 << 10) / (m.R * ntw), 1, tiles_per_engine);
+  const uint64_t tile_bytes = m.R * ntw, slot_bytes = align(group * tile_bytes, 64);
   const uint64_t slots = l1.take(2 * m.E * slot_bytes);
-  std::vector<uint64_t> total(m.E, 0), step(m.E, 0);
+  // Groups per engine over the whole projection, for the slot-reuse tokens.
+  std::vector<uint64_t> total(m.E, 0), done(m.E, 0);
   for (uint64_t nt = 0; nt < ntiles; ++nt)
-    for (uint64_t kt = 0; kt < ktiles; ++kt) ++total[kt % m.E];
+    for (uint64_t e = 0; e < m.E && e < ktiles; ++e) total[e] += ceil_div(ceil_div(ktiles - e, m.E), group);
   const uint64_t engines_used = std::min<uint64_t>(m.E, ktiles);
   const uint64_t tmp = l1.take(engines_used * a.batch * ntw * 4);
   for (uint64_t nt = 0; nt < ntiles; ++nt) {
     const uint64_t n0 = nt * ntw, nw = std::min(ntw, a.Nc - n0);
-    for (uint64_t kt = 0; kt < ktiles; ++kt) {
-      const uint32_t e = uint32_t(kt % m.E);
-      const int mx = 4 + int(e), dma = int(e % 2);
-      const uint64_t k0 = kt * m.R, kw = std::min(m.R, a.K - k0);
-      const uint64_t s = step[e]++;
-      const uint64_t slot = slots + (e * 2 + s % 2) * slot_bytes;
-      Instr ld = dma_copy(Opcode::load, dma, Space::l1, slot, Space::hbm, a.w_hbm + k0 * a.Nc + n0, nw, kw, nw, a.Nc);
-      if (s >= 2) ld.wait = bit(mx);  // the slot's previous tile has been used
-      ld.signal = bit(mx);
-      cc.add(ld);
-      Instr mm;
-      mm.op = Opcode::matmul;
-      mm.unit = uint8_t(mx);
-      mm.a_type = mm.b_type = uint64_t(DType::fp8_e4m3);
-      mm.accumulate = kt >= m.E ? 1 : 0;
-      mm.a_addr = a.x_l1 + k0;
-      mm.a_stride = a.K;
-      mm.b_addr = slot;
-      mm.b_stride = nw;
-      mm.c_addr = (a.region0 + nt) * region;
-      mm.c_stride = 4 * m.C;
-      mm.m = a.batch;
-      mm.k = kw;
-      mm.n = nw;
-      mm.wait = bit(dma);
-      if (s + 2 < total[e]) mm.signal |= bit(dma);
-      if (kt + m.E >= ktiles) mm.signal |= bit(kVec);  // this engine's last K tile of the output tile
-      cc.add(mm);
+    // Engine e takes K tiles e, e + E, e + 2E, ...; its groups are loaded and multiplied in
+    // turn, the engines interleaved so that the two DMA engines alternate.
+    std::vector<uint64_t> next_kt(m.E);
+    for (uint64_t e = 0; e < m.E; ++e) next_kt[e] = e;
+    bool more = true;
+    while (more) {
+      more = false;
+      for (uint32_t e = 0; e < engines_used; ++e) {
+        if (next_kt[e] >= ktiles) continue;
+        const int mx = 4 + int(e), dma = int(e % 2);
+        const uint64_t g = done[e]++;
+        const uint64_t kt0 = next_kt[e];
+        const uint64_t n_in_group = std::min<uint64_t>(group, ceil_div(ktiles - kt0, m.E));
+        const uint64_t slot = slots + (e * 2 + g % 2) * slot_bytes;
+        // Full K tiles load as one 3-D copy (a plane per tile); a short last tile alone.
+        const uint64_t last_kt = kt0 + (n_in_group - 1) * m.E;
+        const bool short_last = last_kt * m.R + m.R > a.K;
+        const uint64_t full = short_last ? n_in_group - 1 : n_in_group;
+        auto load_tiles = [&](uint64_t first_kt, uint64_t count, uint64_t rows, uint64_t dst, bool first, bool last) {
+          Instr ld = dma_copy(Opcode::load, dma, Space::l1, dst, Space::hbm, a.w_hbm + first_kt * m.R * a.Nc + n0, nw,
+                              rows, nw, a.Nc);
+          ld.n2 = count;
+          ld.dst_stride2 = count > 1 ? tile_bytes : 0;
+          ld.src_stride2 = count > 1 ? m.E * m.R * a.Nc : 0;
+          if (first && g >= 2) ld.wait = bit(mx);  // the slot's previous group has been used
+          if (last) ld.signal = bit(mx);
+          cc.add(ld);
+        };
+        if (full) load_tiles(kt0, full, m.R, slot, true, !short_last);
+        if (short_last) load_tiles(last_kt, 1, a.K - last_kt * m.R, slot + full * tile_bytes, full == 0, true);
+        for (uint64_t j = 0; j < n_in_group; ++j) {
+          const uint64_t kt = kt0 + j * m.E;
+          const uint64_t k0 = kt * m.R, kw = std::min(m.R, a.K - k0);
+          Instr mm;
+          mm.op = Opcode::matmul;
+          mm.unit = uint8_t(mx);
+          mm.a_type = mm.b_type = uint64_t(DType::fp8_e4m3);
+          mm.accumulate = kt >= m.E ? 1 : 0;
+          mm.a_addr = a.x_l1 + k0;
+          mm.a_stride = a.K;
+          mm.b_addr = slot + j * tile_bytes;
+          mm.b_stride = nw;
+          mm.c_addr = (a.region0 + nt) * region;
+          mm.c_stride = 4 * m.C;
+          mm.m = a.batch;
+          mm.k = kw;
+          mm.n = nw;
+          if (j == 0) mm.wait = bit(dma);
+          if (j + 1 == n_in_group && g + 2 < total[e]) mm.signal |= bit(dma);  // slot free
+          if (kt + m.E >= ktiles) mm.signal |= bit(kVec);  // this engine's last K tile of the output tile
+          cc.add(mm);
+        }
+        next_kt[e] = kt0 + n_in_group * m.E;
+        more |= next_kt[e] < ktiles;
+      }
     }
     // Sum the engines' partials: copy engines 1.. to L1, add them to engine 0's, convert.
     const Operand acc0{Space::acc, (a.region0 + nt) * region, 4 * m.C, DType::fp32};
@@ -226,13 +258,13 @@ void emit_proj(CoreCode& cc, Arena& l1, const Machine& m, const ProjArgs& a) {
 
 
 // RMSNorm of `rows` rows of x (bf16 in L2) with a gain (bf16 in HBM), written as fp8 to L2.
-void emit_norm(CoreCode& cc, Arena& l1, uint64_t rows, uint64_t d, uint64_t x_l2, uint64_t gain_hbm, uint64_t out_l2) {
+void emit_norm(CoreCode& cc, Arena& l1, uint64_t rows, uint64_t d, uint64_t x_l2, uint64_t gain_l2, uint64_t out_l2) {
   const uint64_t xa = l1.take(rows * d * 2), ga = l1.take(d * 2), ss = l1.take(rows * 4), rs = l1.take(rows * 4);
   const uint64_t t32 = l1.take(rows * d * 4), y = l1.take(rows * d);
   Instr ld = dma_copy(Opcode::load, 0, Space::l1, xa, Space::l2, x_l2, rows * d * 2);
   ld.signal = bit(kVec);
   cc.add(ld);
-  ld = dma_copy(Opcode::load, 1, Space::l1, ga, Space::hbm, gain_hbm, d * 2);
+  ld = dma_copy(Opcode::load, 1, Space::l1, ga, Space::l2, gain_l2, d * 2);
   ld.signal = bit(kVec);
   cc.add(ld);
   const Operand x{Space::l1, xa, d * 2, DType::bf16}, col{Space::l1, ss, 4, DType::fp32}, r{Space::l1, rs, 4, DType::fp32};
@@ -380,11 +412,12 @@ isa::Program build_layer_program(const config::ArchConfig& cfg, const LayerShape
   const uint64_t w_qkv = hbm(m.Q * d * qkv_core), w_o = hbm(m.Q * hq * hd * dm_core);
   const uint64_t w_gate = hbm(m.Q * d * ff_core), w_up = hbm(m.Q * d * ff_core), w_down = hbm(m.Q * ff_c * dm_core);
   const uint64_t kT = hbm(B * kv * hd * ctx), vc = hbm(B * kv * ctx * hd), rope = hbm(B * hd * 4);
-  const uint64_t gain1 = hbm(d * 2), gain2 = hbm(d * 2);
   // L2 (per chip): the activations exchanged between cores.
   top = 0;
   const uint64_t x_in = hbm(B * d * 2), xn1 = hbm(B * d), qkv = hbm(B * qkv_c), attn = hbm(B * hq * hd);
   const uint64_t x1 = hbm(B * d * 2), xn2 = hbm(B * d), hbuf = hbm(B * ff_c), x2 = hbm(B * d * 2);
+  // The norm gains stay in L2 (every core reads them each step).
+  const uint64_t gain1 = hbm(d * 2), gain2 = hbm(d * 2);
 
   isa::Program prog;
   prog.arch_name = cfg.name;
@@ -478,19 +511,17 @@ isa::Program build_layer_program(const config::ArchConfig& cfg, const LayerShape
           v.iarg = g;
           v.signal = bit(mx);
           cc.add(v);
-          for (uint64_t t = 0; t < ntc; ++t) {
-            Instr ld = dma_copy(Opcode::load, dma, Space::l1, kbuf[b] + t * hd * tc, Space::hbm, it.k_cache + t * tc, tc, hd,
-                            tc, ctx);
-            if (t == 0 && i >= 2) ld.wait = bit(items[i - 2].mx);  // buffer b is free again
-            if (t + 1 == ntc) ld.signal = bit(mx);  // one token for the whole key block
-            cc.add(ld);
-          }
-          for (uint64_t t = 0; t < ntc; ++t) {
-            Instr ld = dma_copy(Opcode::load, dma, Space::l1, vbuf[b] + t * tc * hd, Space::hbm, it.v_cache + t * tc * hd,
-                            tc * hd);
-            if (t + 1 == ntc) ld.signal = bit(mx);  // and one for the value block
-            cc.add(ld);
-          }
+          // The key block as tiles of hd x tc (a plane per tile), then the value block (contiguous).
+          Instr ld = dma_copy(Opcode::load, dma, Space::l1, kbuf[b], Space::hbm, it.k_cache, tc, hd, tc, ctx);
+          ld.n2 = ntc;
+          ld.dst_stride2 = ntc > 1 ? hd * tc : 0;
+          ld.src_stride2 = ntc > 1 ? tc : 0;
+          if (i >= 2) ld.wait = bit(items[i - 2].mx);  // buffer b is free again
+          ld.signal = bit(mx);
+          cc.add(ld);
+          ld = dma_copy(Opcode::load, dma, Space::l1, vbuf[b], Space::hbm, it.v_cache, ctx * hd);
+          ld.signal = bit(mx);
+          cc.add(ld);
           if (i >= m.E) cc.tpop(mx, bit(kVec));  // the vector engine has read this engine's previous results
           for (uint64_t t = 0; t < ntc; ++t) {
             Instr mm;
