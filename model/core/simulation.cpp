@@ -223,11 +223,11 @@ Totals Simulation::totals() const {
     for (const auto& core : chip->cores) {
       for (int a = 0; a < 4; ++a)
         for (int b = 0; b < 4; ++b) t.macs += core->macs_by_type[a][b];
-      t.l1.add(core->l1_traffic);
-      t.acc.add(core->acc_traffic);
+      t.l1.add(core->l1.traffic);
+      t.acc.add(core->acc_traffic());
       t.numeric.add(core->numeric);
     }
-    t.l2.add(chip->l2_traffic);
+    t.l2.add(chip->l2.traffic);
     t.hbm_read += chip->dram->dram().stats().bytes_read;
     t.hbm_written += chip->dram->dram().stats().bytes_written;
     for (const auto& d : impl_->sys->links->link_stats()[chip->index]) t.link_bytes += d.bytes_out;
@@ -285,17 +285,17 @@ void Simulation::write_stats_json(std::ostream& os) const {
             macs[mac_key(a, b)] += core->macs_by_type[a][b];
           }
       k["macs"] = macs_core;
-      k["sram"]["l1"] = traffic_json(core->l1_traffic);
-      k["sram"]["acc"] = traffic_json(core->acc_traffic);
+      k["sram"]["l1"] = traffic_json(core->l1.traffic);
+      k["sram"]["acc"] = traffic_json(core->acc_traffic());
       k["numeric_events"] = events_json(core->numeric);
-      l1_all.add(core->l1_traffic);
-      acc_all.add(core->acc_traffic);
+      l1_all.add(core->l1.traffic);
+      acc_all.add(core->acc_traffic());
       ev_all.add(core->numeric);
       cores.push_back(std::move(k));
     }
     cj["cores"] = cores;
-    cj["l2"] = traffic_json(chip->l2_traffic);
-    l2_all.add(chip->l2_traffic);
+    cj["l2"] = traffic_json(chip->l2.traffic);
+    l2_all.add(chip->l2.traffic);
     std::ostringstream ds;
     chip->dram->dram().stats().write_json(ds);
     cj["hbm"] = Json::parse(ds.str());

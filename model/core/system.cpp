@@ -243,7 +243,7 @@ std::vector<std::string> LinkFabric::unmatched() const {
 // ---- Core ------------------------------------------------------------------------------------
 
 Core::Core(sc_core::sc_module_name name, Chip& c, uint32_t idx, const isa::TextSection* text)
-    : sc_module(name), chip(c), sys(c.sys), p(c.sys.p), index(idx) {
+    : sc_module(name), chip(c), sys(c.sys), p(c.sys.p), index(idx), l1("l1", c.sys.p.l1) {
   for (auto& row : tokens) row.fill(TokenCounter(p.token_depth));
   for (int u = 0; u < 14; ++u) {
     for (int v = 0; v < 14; ++v) {
@@ -291,11 +291,11 @@ SparseMemory& Core::memory(Space s, uint32_t acc_engine) {
     case Space::hbm:
       return chip.hbm;
     case Space::l2:
-      return chip.l2;
+      return chip.l2.mem;
     case Space::l1:
-      return l1;
+      return l1.mem;
     case Space::acc:
-      return static_cast<MatrixEngine*>(units[4 + acc_engine])->acc;
+      return engine(acc_engine).acc.mem;
   }
   throw std::logic_error("Core::memory: bad space");
 }
@@ -326,17 +326,23 @@ uint64_t Core::latency(Space s) const {
   }
 }
 
-SramTraffic* Core::traffic(Space s) {
+SramTraffic* Core::traffic(Space s, uint32_t acc_engine) {
   switch (s) {
     case Space::l1:
-      return &l1_traffic;
+      return &l1.traffic;
     case Space::l2:
-      return &chip.l2_traffic;
+      return &chip.l2.traffic;
     case Space::acc:
-      return &acc_traffic;
+      return &engine(acc_engine).acc.traffic;
     default:
       return nullptr;
   }
+}
+
+SramTraffic Core::acc_traffic() const {
+  SramTraffic t;
+  for (uint32_t e = 0; e < p.matrix_engines; ++e) t.add(static_cast<const MatrixEngine*>(units[4 + e])->acc.traffic);
+  return t;
 }
 
 uint64_t Core::key(int unit) const { return (uint64_t(chip.index) << 24) | (uint64_t(index) << 8) | uint64_t(unit); }
@@ -350,7 +356,7 @@ std::string Core::where(uint32_t i) const {
 
 Chip::Chip(sc_core::sc_module_name name, System& s, uint32_t idx, const config::ArchConfig& cfg,
            const std::vector<const isa::TextSection*>& texts)
-    : sc_module(name), sys(s), index(idx) {
+    : sc_module(name), sys(s), index(idx), l2("l2", s.p.l2) {
   dram = std::make_unique<DramPort>("hbm", cfg, s.p);
   for (uint32_t c = 0; c < s.p.cores; ++c) {
     cores.push_back(std::make_unique<Core>(("core" + std::to_string(c)).c_str(), *this, c, texts[c]));
@@ -377,7 +383,7 @@ System::System(sc_core::sc_module_name name, const config::ArchConfig& cfg, cons
   chip_groups_.resize(p.chips);
   if (functional()) {
     for (const isa::DataSection& d : prog.data) {
-      SparseMemory& mem = d.space == Space::hbm ? chips[d.chip]->hbm : chips[d.chip]->l2;
+      SparseMemory& mem = d.space == Space::hbm ? chips[d.chip]->hbm : chips[d.chip]->l2.mem;
       mem.write(d.addr, d.bytes.data(), d.bytes.size());
     }
   }

@@ -142,6 +142,20 @@ class LinkFabric : public sc_core::sc_module {
   sc_core::sc_event kick_;
 };
 
+// ---- SRAM tiers ---------------------------------------------------------------------------
+
+// One SRAM instance (a core's L1, a chip's L2, an engine's accumulator): its bank geometry
+// (docs/timing.md, "SRAM accesses and bank conflicts"), its bytes in functional mode and
+// the accesses made to it by width. It has no process: the units time their accesses with
+// the bank arithmetic of sram.h when they schedule an instruction.
+class Sram : public sc_core::sc_module {
+ public:
+  Sram(sc_core::sc_module_name name, const BankGeometry& g) : sc_module(name), geometry(g) {}
+  const BankGeometry& geometry;
+  SparseMemory mem;
+  SramTraffic traffic;
+};
+
 // ---- Units -------------------------------------------------------------------------------
 
 class Unit : public sc_core::sc_module {
@@ -193,7 +207,7 @@ class Unit : public sc_core::sc_module {
 class MatrixEngine : public Unit {
  public:
   MatrixEngine(sc_core::sc_module_name name, Core& core, int id);
-  SparseMemory acc;  // this engine's accumulator (functional mode)
+  Sram acc;  // this engine's accumulator
  private:
   bool step(const isa::Instr& in, uint32_t index, uint64_t arrival) override;
   MatmulTimer timer_;
@@ -275,17 +289,18 @@ class Core : public sc_core::sc_module {
   std::array<std::array<TokenCounter, 14>, 14> tokens;  // [from][to]
   std::array<std::array<sc_core::sc_event*, 14>, 14> token_ev{};
   std::vector<std::unique_ptr<sc_core::sc_event>> token_ev_owned;
-  SparseMemory l1;
-  SramTraffic l1_traffic, acc_traffic;
+  Sram l1;
   std::vector<InstrRecord> records;
   num::NumericEvents numeric;
   uint64_t macs_by_type[4][4] = {};  // [a_type][b_type] for the matrix input formats
 
   bool has_program() const { return !code.empty(); }
   SparseMemory& memory(isa::Space s, uint32_t acc_engine);
+  MatrixEngine& engine(uint32_t e) { return *static_cast<MatrixEngine*>(units[4 + e]); }
   const BankGeometry* tier(isa::Space s) const;  // null for hbm
   uint64_t latency(isa::Space s) const;
-  SramTraffic* traffic(isa::Space s);
+  SramTraffic* traffic(isa::Space s, uint32_t acc_engine);
+  SramTraffic acc_traffic() const;  // over the core's accumulators
   // Key ordering same-cycle requests to shared resources: chip, core, unit.
   uint64_t key(int unit) const;
   std::string where(uint32_t index) const;  // "chip C core K instruction #I (op)"
@@ -298,8 +313,8 @@ class Chip : public sc_core::sc_module {
   ~Chip() override;
   System& sys;
   const uint32_t index;
-  SparseMemory l2, hbm;
-  SramTraffic l2_traffic;
+  Sram l2;
+  SparseMemory hbm;
   std::unique_ptr<DramPort> dram;
   std::vector<std::unique_ptr<Core>> cores;
 };

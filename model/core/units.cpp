@@ -167,7 +167,7 @@ void Unit::complete(const isa::Instr& in, uint32_t index, uint64_t start, uint64
 // ---- Matrix engine ---------------------------------------------------------------------------
 
 MatrixEngine::MatrixEngine(sc_core::sc_module_name name, Core& c, int unit_id)
-    : Unit(name, c, unit_id), timer_(c.p.rows, c.p.double_buffer) {}
+    : Unit(name, c, unit_id), acc("acc", c.p.acc), timer_(c.p.rows, c.p.double_buffer) {}
 
 bool MatrixEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) {
   uint64_t vis;
@@ -198,14 +198,14 @@ bool MatrixEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) 
     // Operand rows read from L1 (A or A^T, and B), result rows in the accumulator.
     const uint64_t ea = dtype_size(in.a_type), eb = dtype_size(in.b_type);
     if (os) {
-      core.l1_traffic.read(in.m * ea, in.k);
+      core.l1.traffic.read(in.m * ea, in.k);
     } else {
-      core.l1_traffic.read(in.k * ea, in.m);
+      core.l1.traffic.read(in.k * ea, in.m);
     }
-    core.l1_traffic.read(in.n * eb, in.k);
-    if (in.accumulate) core.acc_traffic.read(in.n * 4, in.m);
-    core.acc_traffic.write(in.n * 4, in.m);
-    if (core.sys.functional()) fn_matmul(in, core.l1, static_cast<MatrixEngine&>(*this).acc, core.numeric);
+    core.l1.traffic.read(in.n * eb, in.k);
+    if (in.accumulate) acc.traffic.read(in.n * 4, in.m);
+    acc.traffic.write(in.n * 4, in.m);
+    if (core.sys.functional()) fn_matmul(in, core.l1.mem, acc.mem, core.numeric);
   } else {
     e = timer_.sync(Q, in.op == Opcode::tpush);
   }
@@ -357,15 +357,18 @@ bool VectorEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) 
     }
     // Traffic of the SRAM ports.
     const uint64_t L = core.p.lanes;
-    if (shape.has_src1) count_port(core.traffic(Space(in.src1_space)), false, in.rows, in.cols, L, shape.src1.elem_bytes, packed);
+    if (shape.has_src1) {
+      count_port(core.traffic(Space(in.src1_space), uint32_t(in.acc_engine)), false, in.rows, in.cols, L,
+                 shape.src1.elem_bytes, packed);
+    }
     if (shape.src2_mode != Src2Mode::None) {
       const OperandExtent x = src2_extent(in, shape);
-      SramTraffic* t = core.traffic(Space(in.src2_space));
+      SramTraffic* t = core.traffic(Space(in.src2_space), uint32_t(in.acc_engine));
       if (t) t->read(x.row_bytes, shape.src2_mode == Src2Mode::ColVector ? 1 : x.rows);
     }
     {
       const OperandExtent x = dst_extent(in, shape);
-      SramTraffic* t = core.traffic(Space(in.dst_space));
+      SramTraffic* t = core.traffic(Space(in.dst_space), uint32_t(in.acc_engine));
       if (shape.cls == VecClass::Reduce || shape.cls == VecClass::TopK) {
         if (t) t->write(x.row_bytes, x.rows);
       } else {
@@ -466,8 +469,8 @@ bool DmaEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) {
       add(bpc, rows * (in.len / bpc));
       add(in.len % bpc, rows);
     };
-    count(core.traffic(ss), false);
-    count(core.traffic(ds), true);
+    count(core.traffic(ss, uint32_t(in.acc_engine)), false);
+    count(core.traffic(ds, uint32_t(in.acc_engine)), true);
     if (core.sys.functional()) {
       fn_copy(in, [this, &in](Space s, uint32_t) -> SparseMemory& { return core.memory(s, uint32_t(in.acc_engine)); });
     }
@@ -541,7 +544,7 @@ bool CollectiveUnit::step(const isa::Instr& in, uint32_t index, uint64_t arrival
       const uint32_t dst = uint32_t((self + in.peer_send) % chips);
       std::vector<uint8_t> payload;
       if (sys.functional()) payload = fn_send_payload(in, mem);
-      if (SramTraffic* t = core.traffic(Space(in.send_space))) t->read(in.bytes, 1);
+      if (SramTraffic* t = core.traffic(Space(in.send_space), uint32_t(in.acc_engine))) t->read(in.bytes, 1);
       ++waits_;
       auto sent = [this](uint64_t depart_end_fs) {
         send_e_ = core.sys.clock.cycle_at_or_after(depart_end_fs);
@@ -602,7 +605,7 @@ bool CollectiveUnit::step(const isa::Instr& in, uint32_t index, uint64_t arrival
       if (sys.functional()) fn_receive(in, payload_, mem, core.numeric);
       payload_.clear();
       payload_.shrink_to_fit();
-      if (SramTraffic* t = core.traffic(rs)) {
+      if (SramTraffic* t = core.traffic(rs, uint32_t(in.acc_engine))) {
         if (reduce) t->read(in.bytes, 1);
         t->write(in.bytes, 1);
       }
