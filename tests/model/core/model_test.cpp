@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 #include <cstdio>
 #include <random>
 #include <sstream>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "common/config/config.h"
+#include "common/numerics/fp.h"
 #include "common/util/error.h"
 #include "model/core/gemm.h"
 #include "model/core/layer_program.h"
@@ -467,6 +470,74 @@ TEST(Model, LayerProgramRunsOnOneAndTwoChips) {
     EXPECT_GT(t.macs, 0u);
     if (chips == 2) {
       EXPECT_GT(t.link_bytes, 0u);
+    }
+  }
+}
+
+
+TEST(Model, VectorBeatsTailAndSpecialCycles) {
+  config::Arch cfg = tiny_variant("vector: {special_cycles: 4}\n");  // 8 lanes, latency 8
+  auto op = [](Opcode o, uint64_t rows, uint64_t cols, uint64_t dst, uint64_t dst_stride) {
+    Instr v;
+    v.op = o;
+    v.unit = 12;
+    v.dst_space = v.src1_space = uint64_t(Space::l1);
+    v.dst_type = v.src1_type = uint64_t(isa::DType::fp32);
+    v.src1_addr = 0;
+    v.src1_stride = cols * 4;
+    v.dst_addr = dst;
+    v.dst_stride = dst_stride;
+    v.rows = rows;
+    v.cols = cols;
+    return v;
+  };
+  isa::Program prog = program_of(*cfg, {op(Opcode::vrsum, 4, 20, 8192, 4), op(Opcode::vexp, 2, 8, 9216, 32)});
+  Simulation sim(*cfg, prog);
+  sim.run();
+  const auto& r = sim.records(0, 0);
+  // vrsum: 4 rows x ceil(20 / 8) = 12 beats, lane tree ceil(log2 8) = 3, latency 8.
+  EXPECT_EQ(r[0].E, r[0].start + 12 - 1 + 8 + 3);
+  // vexp: 2 beats of 8 lanes at 4 cycles each, then the latency; it starts after vrsum completes.
+  EXPECT_EQ(r[1].start, r[0].E + 1);
+  EXPECT_EQ(r[1].E, r[1].start + 8 - 1 + 8);
+}
+
+TEST(Model, CreduceAddsTheChunksOfBothChips) {
+  config::Arch cfg = two_chips();
+  const uint64_t n = 16;
+  std::vector<float> x[2];
+  std::vector<uint8_t> bytes[2];
+  for (int c = 0; c < 2; ++c) {
+    for (uint64_t i = 0; i < n; ++i) x[c].push_back(0.1f * float(i + 1) * (c ? -3.0f : 1.0f) + float(c));
+    bytes[c].resize(n * 4);
+    std::memcpy(bytes[c].data(), x[c].data(), n * 4);
+  }
+  Instr red;
+  red.op = Opcode::creduce;
+  red.unit = 13;
+  red.send_space = red.recv_space = uint64_t(Space::l2);
+  red.send_addr = 0;
+  red.recv_addr = 4096;
+  red.peer_send = red.peer_recv = 1;
+  red.dtype = uint64_t(isa::DType::fp32);
+  red.bytes = n * 4;
+  red.tag = 1;
+  // Each chip adds the other's chunk into its copy at 4096.
+  isa::Program prog = program_of(*cfg, {red});
+  prog.text.push_back(program_of(*cfg, {red}).text[0]);
+  prog.text[1].chip = 1;
+  for (uint32_t c = 0; c < 2; ++c) {
+    prog.data.push_back(isa::DataSection{c, Space::l2, 0, bytes[c]});
+    prog.data.push_back(isa::DataSection{c, Space::l2, 4096, bytes[c]});
+  }
+  Simulation sim(*cfg, prog, RunOptions{true});
+  sim.run();
+  for (uint32_t c = 0; c < 2; ++c) {
+    const std::vector<uint8_t> got = sim.read_memory(c, 0, Space::l2, 0, 4096, n * 4);
+    for (uint64_t i = 0; i < n; ++i) {
+      float v;
+      std::memcpy(&v, got.data() + 4 * i, 4);
+      EXPECT_EQ(std::bit_cast<uint32_t>(v), std::bit_cast<uint32_t>(num::add_f32(x[c][i], x[1 - c][i]))) << c << " " << i;
     }
   }
 }
