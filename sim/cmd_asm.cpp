@@ -26,15 +26,7 @@ int asm_main(int argc, char** argv) {
   app.add_option("-o,--output", output, "program file to write (.tbin)")->required();
   app.add_option("--arch", arch,
                  "preset name or architecture file; default: the source's .arch directive, else tiny");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "error: %s\n%s", e.what(), app.help().c_str());
-    return 2;
-  }
+  if (auto status = tessera::cli::parse_args(app, argc, argv)) return *status;
 
   const std::string text = read_text(input);
   if (arch.empty()) {

@@ -183,16 +183,7 @@ int config_main(int argc, char** argv) {
   sv->add_option("--arch", sv_arch, "preset name or architecture file")->required();
   sv->add_option("-o,--output", sv_out, "output file (default: standard output)");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    // Help of a subcommand arrives as CallForHelp too; everything else is a usage error.
-    std::fprintf(stderr, "error: %s\n%s", e.what(), app.help().c_str());
-    return 2;
-  }
+  if (auto status = tessera::cli::parse_args(app, argc, argv)) return *status;
 
   if (check->parsed()) return check_main(files, as_dram);
   if (show->parsed()) {

@@ -18,15 +18,7 @@ int disasm_main(int argc, char** argv) {
   app.add_option("input", input, "program file (.tbin)")->required();
   app.add_option("-o,--output", output, "write the assembly here instead of standard output");
   app.add_option("--arch", arch, "refuse the program unless it was built for this preset or architecture file");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "error: %s\n%s", e.what(), app.help().c_str());
-    return 2;
-  }
+  if (auto status = tessera::cli::parse_args(app, argc, argv)) return *status;
 
   std::ifstream in(input, std::ios::binary);
   if (!in) throw tessera::InputError(input + ": cannot read the program file");

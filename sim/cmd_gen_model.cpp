@@ -44,15 +44,7 @@ int gen_model_main(int argc, char** argv) {
   app.add_flag("--tie", o.tie_embeddings, "tie lm_head to the token embedding (GPT-2 always is)");
   app.add_flag("--llama3-rope", o.llama3_rope, "llama: rope_scaling llama3 (factor 8, low 1, high 4, original 32)");
   app.add_option("--sliding-window", sliding, "mistral/mixtral: attention window (mistral default 16; 0 = none)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "error: %s\n%s", e.what(), app.help().c_str());
-    return 2;
-  }
+  if (auto status = tessera::cli::parse_args(app, argc, argv)) return *status;
   o.architecture = families.at(family);
   o.dtype = dtypes.at(dtype);
   if (app.count("--kv-heads")) o.kv_heads = kv_heads;

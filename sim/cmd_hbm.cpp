@@ -115,15 +115,7 @@ int hbm_main(int argc, char** argv) {
   app.add_option("--address-map", map, "override dram.controller.address_map");
   app.add_flag("--bench", bench, "also time the run in host CPU seconds: median of --runs runs (host-dependent output)");
   app.add_option("--runs", runs, "runs for --bench (default 5)")->check(CLI::Range(1u, 1000u));
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "error: %s\n%s", e.what(), app.help().c_str());
-    return 2;
-  }
+  if (auto status = tessera::cli::parse_args(app, argc, argv)) return *status;
 
   const tessera::config::Arch cfg = tessera::config::load_arch(arch);
   DramParams p = params_from_config(*cfg);

@@ -50,15 +50,7 @@ int ref_main(int argc, char** argv) {
   app.add_flag("--no-kv-cache", no_cache, "recompute the whole sequence at every step (test path)");
   app.add_option("--force", force_text,
                  "teacher forcing: feed these ids (one per step) instead of the argmax; logits are still printed");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "error: %s\n%s", e.what(), app.help().c_str());
-    return 2;
-  }
+  if (auto status = tessera::cli::parse_args(app, argc, argv)) return *status;
   if (steps == 0) throw tessera::InputError("--steps must be at least 1");
   tessera::ref::GenerateOptions opt;
   opt.steps = steps;

@@ -5,7 +5,10 @@
 // process exit status; InputError escaping it becomes exit status 2.
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
+
+#include <CLI/CLI.hpp>
 
 namespace tessera::cli {
 
@@ -18,6 +21,11 @@ struct CommandInfo {
 
 // Sorted by name so that `tessera --help` is deterministic.
 std::map<std::string, CommandInfo>& command_registry();
+
+// Parses a command's arguments with `app`. Returns the status the command must exit with
+// right away: 0 after printing --help (of the command or a subcommand), 2 after printing a
+// usage error and the help text. std::nullopt: parsed, go on.
+std::optional<int> parse_args(CLI::App& app, int argc, char** argv);
 
 struct CommandRegistrar {
   CommandRegistrar(const char* name, const char* summary, CommandFn fn) {

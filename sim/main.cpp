@@ -1,6 +1,7 @@
 // The `tessera` command: dispatches to the subcommands registered in sim/cmd_*.cpp.
 #include <cstdio>
 #include <exception>
+#include <iostream>
 #include <string>
 
 #include "common/util/error.h"
@@ -11,6 +12,19 @@ namespace tessera::cli {
 std::map<std::string, CommandInfo>& command_registry() {
   static std::map<std::string, CommandInfo> registry;
   return registry;
+}
+
+std::optional<int> parse_args(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "error: %s\n%s", e.what(), app.help().c_str());
+    return 2;
+  }
+  return std::nullopt;
 }
 
 }  // namespace tessera::cli
