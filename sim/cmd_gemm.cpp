@@ -41,15 +41,7 @@ int gemm_main(int argc, char** argv) {
   app.add_option("--mode", mode, "timing or functional")->check(CLI::IsMember({"timing", "functional"}));
   app.add_option("--stats", stats, "write the statistics (JSON)");
   app.add_option("--trace", trace, "write a Chrome/Perfetto trace (JSON)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "error: %s\n%s", e.what(), app.help().c_str());
-    return 2;
-  }
+  if (auto status = tessera::cli::parse_args(app, argc, argv)) return *status;
   tessera::config::Arch a = tessera::config::load_arch(arch);
   if (no_db) {
     // A variant of the same architecture: `base` resolves a preset name or a path.

@@ -35,15 +35,7 @@ int sim_main(int argc, char** argv) {
       ->check(CLI::IsMember({"timing", "functional"}));
   app.add_option("--trace", trace, "write a Chrome/Perfetto trace of every instruction (JSON)");
   app.add_option("--stats", stats, "write the statistics (JSON)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "error: %s\n%s", e.what(), app.help().c_str());
-    return 2;
-  }
+  if (auto status = tessera::cli::parse_args(app, argc, argv)) return *status;
   const tessera::config::Arch a = tessera::config::load_arch(arch);
   const tessera::isa::Program prog = tessera::isa::read_tbin(read_bytes(program), program);
   tessera::isa::check_arch(prog, *a, program);
