@@ -1,0 +1,286 @@
+#include "compiler/codegen.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "common/numerics/fp.h"
+#include "common/util/error.h"
+
+namespace tessera::compiler {
+
+using isa::Instr;
+using isa::Opcode;
+using isa::Space;
+
+uint64_t Arena::take(uint64_t bytes, uint64_t align, const std::string& what) {
+  top = (top + align - 1) / align * align;
+  const uint64_t a = top;
+  if (a + bytes > limit)
+    throw InputError("code generation: " + what + " needs " + std::to_string(bytes) + " bytes of " + space + " at " +
+                     std::to_string(a) + ", beyond its " + std::to_string(limit) + " bytes");
+  top = a + bytes;
+  high = std::max(high, top);
+  return a;
+}
+
+// ---- weight stream -------------------------------------------------------------------
+
+void WeightStream::load(CoreStream& cs, const Hw& hw, size_t i) {
+  const WeightChunk& c = chunks_[i];
+  const uint64_t dst = ring_base_ + (i % slots_) * slot_;
+  cs.emit(Codegen::dma(true, int(i % hw.dmas), Space::l1, dst, Space::hbm, c.hbm, c.bytes));
+}
+
+uint64_t WeightStream::next(CoreStream& cs, const Hw& hw) {
+  if (next_ >= chunks_.size()) throw std::logic_error("weight stream: read past its end");
+  const size_t i = next_++;
+  while (loaded_ < chunks_.size() && loaded_ < i + slots_) load(cs, hw, loaded_++);
+  return ring_base_ + (i % slots_) * slot_;
+}
+
+void WeightStream::prefetch(CoreStream& cs, const Hw& hw) {
+  while (loaded_ < chunks_.size() && loaded_ < next_ + slots_ - (next_ ? 1 : 0) && loaded_ < next_ + slots_)
+    load(cs, hw, loaded_++);
+}
+
+// ---- instruction builders --------------------------------------------------------------
+
+Instr Codegen::dma(bool load, int unit, Space dst, uint64_t dst_addr, Space src, uint64_t src_addr, uint64_t len,
+                   uint64_t n1, uint64_t dst_stride1, uint64_t src_stride1, uint64_t n2, uint64_t dst_stride2,
+                   uint64_t src_stride2, uint32_t acc_engine) {
+  Instr in;
+  in.op = load ? Opcode::load : Opcode::store;
+  in.unit = uint8_t(unit);
+  in.dst_space = uint64_t(dst);
+  in.src_space = uint64_t(src);
+  in.dst_addr = dst_addr;
+  in.src_addr = src_addr;
+  in.len = len;
+  in.n1 = n1;
+  in.n2 = n2;
+  in.dst_stride1 = n1 > 1 ? dst_stride1 : 0;
+  in.src_stride1 = n1 > 1 ? src_stride1 : 0;
+  in.dst_stride2 = n2 > 1 ? dst_stride2 : 0;
+  in.src_stride2 = n2 > 1 ? src_stride2 : 0;
+  in.acc_engine = (dst == Space::acc || src == Space::acc) ? acc_engine : 0;
+  return in;
+}
+
+Instr Codegen::vec(Opcode op, uint64_t rows, uint64_t cols) {
+  Instr in;
+  in.op = op;
+  in.unit = uint8_t(isa::Unit::vec);
+  in.rows = rows;
+  in.cols = cols;
+  return in;
+}
+
+void Codegen::operand(Instr& in, int which, Space space, uint64_t addr, uint64_t stride, isa::DType type,
+                      uint32_t acc_engine) {
+  switch (which) {
+    case 0:
+      in.dst_space = uint64_t(space);
+      in.dst_addr = addr;
+      in.dst_stride = stride;
+      in.dst_type = uint64_t(type);
+      break;
+    case 1:
+      in.src1_space = uint64_t(space);
+      in.src1_addr = addr;
+      in.src1_stride = stride;
+      in.src1_type = uint64_t(type);
+      break;
+    default:
+      in.src2_space = uint64_t(space);
+      in.src2_addr = addr;
+      in.src2_stride = stride;
+      in.src2_type = uint64_t(type);
+      break;
+  }
+  if (space == Space::acc) in.acc_engine = acc_engine;
+}
+
+// ---- driver ---------------------------------------------------------------------------------
+
+Codegen::Codegen(const Graph& graph, const Hw& h, const CompileOptions& o, Compiled& c)
+    : g(graph), hw(h), opt(o), out(c) {
+  group_chips = g.tp;
+  for (uint32_t chip = 0; chip < group_chips; ++chip) {
+    for (uint32_t core = 0; core < hw.cores; ++core) {
+      streams.emplace_back(chip, core, 14);
+      wstreams.emplace_back();
+      Arena a;
+      a.base = a.top = g.ring_slot * g.ring_slots;
+      a.limit = hw.l1_bytes;
+      a.space = "l1";
+      l1.push_back(a);
+      std::vector<Arena> accs(hw.engines);
+      for (Arena& x : accs) {
+        x.limit = hw.acc_bytes;
+        x.space = "accumulator";
+      }
+      acc.push_back(accs);
+    }
+  }
+}
+
+const Tensor& Codegen::t(const std::string& name) const {
+  const int i = g.find_tensor(name);
+  if (i < 0) throw std::logic_error("codegen: no tensor " + name);
+  return g.tensors[size_t(i)];
+}
+
+uint64_t Codegen::es(isa::DType d) const { return num::dtype_bytes(num::DType(d)); }
+
+void Codegen::record_l1(uint32_t chip, uint32_t core, uint64_t a, uint64_t bytes, const std::string& what) {
+  if (chip != 0 || core != 0) return;  // core 0 of chip 0 stands for the others in the map
+  MemoryRegion r;
+  r.chip = 0;
+  r.core = 0;
+  r.space = Space::l1;
+  r.addr = a;
+  r.bytes = bytes;
+  r.what = what;
+  r.live = "phase " + phase_name;
+  out.memory.push_back(r);
+}
+
+void Codegen::end_phase(const std::string& name) {
+  const uint32_t id = next_barrier++;
+  for (uint32_t chip = 0; chip < group_chips; ++chip) {
+    for (uint32_t core = 0; core < hw.cores; ++core) {
+      ws_of(chip, core).prefetch(cs(chip, core), hw);
+      cs(chip, core).barrier(isa::Scope::chip, uint16_t(id & 0xffff));
+      l1_of(chip, core).reset();
+      for (Arena& a : acc[size_t(chip) * hw.cores + core]) a.reset();
+    }
+  }
+  Compiled::PhaseInfo info;
+  info.name = name;
+  info.barrier_id = id;
+  info.macs = phase_macs;
+  out.phases.push_back(info);
+  phase_macs = 0;
+}
+
+std::vector<const Op*> Codegen::ops_where(bool per_layer, bool head) const {
+  std::vector<const Op*> v;
+  bool after_layer = false;
+  for (const Op& op : g.ops) {
+    if (op.per_layer) after_layer = true;
+    if (op.per_layer != per_layer) continue;
+    if (!per_layer && (after_layer != head)) continue;
+    v.push_back(&op);
+  }
+  return v;
+}
+
+void Codegen::begin_segment(const std::vector<const Op*>& linears) {
+  for (uint32_t chip = 0; chip < group_chips; ++chip)
+    for (uint32_t core = 0; core < hw.cores; ++core) ws_of(chip, core).reset(0, g.ring_slot, g.ring_slots);
+  collect_weights(linears);
+}
+
+void Codegen::end_segment() {
+  for (WeightStream& w : wstreams)
+    if (!w.done()) throw std::logic_error("codegen: weight stream not consumed");
+}
+
+void Codegen::emit_segment_embed() {
+  begin_segment({});
+  for (const Op* op : ops_where(false, false)) {
+    phase_name = op->name;
+    emit_embed(*op);
+  }
+  end_segment();
+}
+
+void Codegen::emit_segment_layer() {
+  const std::vector<const Op*> ops = ops_where(true, false);
+  std::vector<const Op*> linears;
+  for (const Op* op : ops)
+    if (op->kind == OpKind::Linear) linears.push_back(op);
+  begin_segment(linears);
+  int pending_add = -1;  // all-reduced partial sums to add into x before the next norm
+  for (const Op* op : ops) {
+    phase_name = op->name;
+    switch (op->kind) {
+      case OpKind::Norm:
+        emit_norm(*op, pending_add, true);
+        pending_add = -1;
+        break;
+      case OpKind::Linear:
+        emit_linear(*op);
+        break;
+      case OpKind::Attention:
+        emit_attention(*op);
+        break;
+      case OpKind::AllReduce:
+        emit_all_reduce(*op);
+        pending_add = op->inputs[0];
+        break;
+      default:
+        throw std::logic_error("codegen: unexpected layer op " + op->name);
+    }
+  }
+  if (pending_add >= 0) {
+    phase_name = "mlp_residual";
+    Op res;
+    res.kind = OpKind::Residual;
+    res.name = "mlp_residual";
+    emit_norm(res, pending_add, false);
+  }
+  end_segment();
+}
+
+void Codegen::emit_segment_head() {
+  const std::vector<const Op*> ops = ops_where(false, true);
+  std::vector<const Op*> linears;
+  for (const Op* op : ops)
+    if (op->kind == OpKind::Linear) linears.push_back(op);
+  begin_segment(linears);
+  for (const Op* op : ops) {
+    phase_name = op->name;
+    if (op->kind == OpKind::Norm) {
+      emit_norm(*op, -1, true);
+    } else if (op->kind == OpKind::Linear) {
+      emit_linear(*op);
+    } else if (op->kind == OpKind::TopK) {
+      emit_top1(*op);
+    }
+  }
+  end_segment();
+}
+
+std::vector<isa::TextSection> Codegen::run() {
+  switch (opt.segment.kind) {
+    case Segment::Embed:
+      emit_segment_embed();
+      break;
+    case Segment::Layer:
+      layer = opt.segment.layer;
+      emit_segment_layer();
+      break;
+    case Segment::Head:
+      emit_segment_head();
+      break;
+    case Segment::Whole:
+      emit_segment_embed();
+      for (layer = 0; layer < g.model.num_layers; ++layer) emit_segment_layer();
+      layer = 0;
+      emit_segment_head();
+      break;
+  }
+  std::vector<isa::TextSection> text;
+  for (CoreStream& s : streams) {
+    s.halt();
+    isa::TextSection sec;
+    sec.chip = s.chip();
+    sec.core = s.core();
+    sec.code = s.take();
+    text.push_back(std::move(sec));
+  }
+  return text;
+}
+
+}  // namespace tessera::compiler

@@ -1,0 +1,140 @@
+#pragma once
+// The back end (internal to tessera_compiler): the placed, tiled graph becomes one
+// instruction stream per core of every chip of a tensor-parallel group. A segment (the
+// embedding, one decoder layer, the head) is a sequence of phases; every core of the
+// group takes part in every phase and the phases are separated by chip barriers, because
+// the next phase reads what other cores wrote. Inside a phase each core's work is
+// software-pipelined and its cross-unit order is carried by tokens (emitter.h).
+//
+// Weights reach the cores through the weight ring: each core's weight tiles of a whole
+// segment form one stream of contiguous HBM runs (chunks), loaded into ring slots in L1
+// ahead of the matmuls that read them, across phase barriers (a chunk's slot is reused
+// only after the matmuls of the chunk loaded S slots earlier have read it). Their DMA
+// requests walk each chunk a quarter DRAM row at a time over every pseudo-channel, which
+// keeps several bank groups of each pseudo-channel busy (docs/compiler.md, "Weight
+// stream").
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "compiler/compiler.h"
+#include "compiler/emitter.h"
+#include "compiler/hw.h"
+#include "compiler/ir.h"
+#include "compiler/schedule.h"
+
+namespace tessera::compiler {
+
+// A bump allocator over one memory range; reset at every phase.
+struct Arena {
+  uint64_t base = 0, top = 0, limit = 0;
+  uint64_t take(uint64_t bytes, uint64_t align, const std::string& what);
+  void reset() { top = base; }
+  uint64_t high = 0;  // high-water mark (memory map)
+  std::string space;  // for messages
+};
+
+struct WeightChunk {
+  uint64_t hbm = 0, bytes = 0;
+};
+
+class WeightStream {
+ public:
+  void reset(uint64_t ring_base, uint64_t slot, uint32_t slots) {
+    ring_base_ = ring_base;
+    slot_ = slot;
+    slots_ = slots;
+    chunks_.clear();
+    loaded_ = 0;
+    next_ = 0;
+  }
+  void add(WeightChunk c) { chunks_.push_back(c); }
+  size_t size() const { return chunks_.size(); }
+  // The L1 address of the next chunk in stream order; emits its load and the loads of the
+  // following slots - 1 chunks (the prefetch) if not yet emitted.
+  uint64_t next(CoreStream& cs, const Hw& hw);
+  // Loads every chunk that fits in the ring ahead of the current position (before a
+  // barrier, so the next phase's weights arrive while this one drains).
+  void prefetch(CoreStream& cs, const Hw& hw);
+  bool done() const { return next_ == chunks_.size(); }
+
+ private:
+  void load(CoreStream& cs, const Hw& hw, size_t i);
+  std::vector<WeightChunk> chunks_;
+  uint64_t ring_base_ = 0, slot_ = 0;
+  uint32_t slots_ = 0;
+  size_t loaded_ = 0, next_ = 0;
+};
+
+class Codegen {
+ public:
+  Codegen(const Graph& g, const Hw& hw, const CompileOptions& opt, Compiled& out);
+  // Emits the requested segment(s) and returns the text sections.
+  std::vector<isa::TextSection> run();
+
+  // ---- shared by the kernels ----
+  const Graph& g;
+  const Hw& hw;
+  const CompileOptions& opt;
+  Compiled& out;
+  uint32_t group_chips = 1;   // chips of the TP group that get code
+  uint64_t layer = 0;         // layer of the segment being emitted
+  std::vector<CoreStream> streams;  // [chip * cores + core]
+  std::vector<WeightStream> wstreams;
+  std::vector<Arena> l1;      // per core of each chip, phase scratch above the ring
+  std::vector<std::vector<Arena>> acc;  // per core, per engine
+  uint32_t next_barrier = 1;
+  uint32_t next_tag = 1;
+  std::string phase_name;
+  uint64_t phase_macs = 0;
+
+  CoreStream& cs(uint32_t chip, uint32_t core) { return streams[size_t(chip) * hw.cores + core]; }
+  Arena& l1_of(uint32_t chip, uint32_t core) { return l1[size_t(chip) * hw.cores + core]; }
+  Arena& acc_of(uint32_t chip, uint32_t core, uint32_t e) { return acc[size_t(chip) * hw.cores + core][e]; }
+  WeightStream& ws_of(uint32_t chip, uint32_t core) { return wstreams[size_t(chip) * hw.cores + core]; }
+
+  const Tensor& t(int i) const { return g.tensors[size_t(i)]; }
+  const Tensor& t(const std::string& name) const;
+  // HBM/L2 address of a tensor in the current layer (activations are shared by the layers).
+  uint64_t addr(const Tensor& x) const {
+    const bool layered = x.per_layer && x.kind != TensorKind::Activation && x.kind != TensorKind::Logits;
+    return x.addr + (layered ? layer * g.layer_stride : 0);
+  }
+  uint64_t es(isa::DType d) const;
+  // The DMA engine for activation traffic and for weight chunk i.
+  int dma_act() const { return hw.dmas > 1 ? int(hw.dmas) - 1 : 0; }
+
+  // Ends the current phase: every core of every chip of the group prefetches weights and
+  // waits at a chip barrier; scratch is released.
+  void end_phase(const std::string& name);
+  void record_l1(uint32_t chip, uint32_t core, uint64_t addr, uint64_t bytes, const std::string& what);
+
+  // Instruction builders.
+  static isa::Instr dma(bool load, int unit, isa::Space dst, uint64_t dst_addr, isa::Space src, uint64_t src_addr,
+                        uint64_t len, uint64_t n1 = 1, uint64_t dst_stride1 = 0, uint64_t src_stride1 = 0,
+                        uint64_t n2 = 1, uint64_t dst_stride2 = 0, uint64_t src_stride2 = 0, uint32_t acc_engine = 0);
+  static isa::Instr vec(isa::Opcode op, uint64_t rows, uint64_t cols);
+  // Sets an operand of a vector instruction: which = 0 dst, 1 src1, 2 src2.
+  static void operand(isa::Instr& in, int which, isa::Space space, uint64_t addr, uint64_t stride, isa::DType type,
+                      uint32_t acc_engine = 0);
+
+  // ---- kernels (kernels_*.cpp) ----
+  void emit_embed(const Op& op);
+  void emit_norm(const Op& op, int add_input, bool norm);
+  void emit_linear(const Op& op);
+  void emit_attention(const Op& op);
+  void emit_all_reduce(const Op& op);
+  void emit_top1(const Op& op);
+
+ private:
+  void collect_weights(const std::vector<const Op*>& linears);
+  void emit_segment_layer();
+  void emit_segment_embed();
+  void emit_segment_head();
+  void begin_segment(const std::vector<const Op*>& linears);
+  void end_segment();
+  std::vector<const Op*> ops_where(bool per_layer, bool head) const;
+};
+
+}  // namespace tessera::compiler

@@ -1,0 +1,247 @@
+// Causal (GQA) attention over the paged KV cache.
+//
+// Work units are (sequence, KV head, block of query positions); a unit's rows are the
+// query heads that share the KV head, position-major, so one K^T page is the stationary
+// operand for all of them. Units go to the least loaded core (by keys x rows), and a core
+// runs its units on its engines in turn. Per unit:
+//   S  = Q K^T page by page (weight-stationary: K^T page [head_dim x P] stationary, the
+//        unit's rows streamed), scaled into an FP32 row block in L1;
+//   causal mask (vmask; prefill only) or the sliding window (vfill -inf; decode);
+//   P  = softmax(S) in six vector instructions, written in the activation format;
+//   O  = P V page by page, accumulated in one accumulator region;
+//   O  -> the attention output rows of its heads.
+// K^T and V pages of a unit alternate between two L1 slots so the next page loads while
+// the current one is used.
+#include <algorithm>
+#include <cmath>
+
+#include "common/numerics/fp.h"
+#include "compiler/codegen.h"
+#include "compiler/layout.h"
+
+namespace tessera::compiler {
+
+using isa::DType;
+using isa::Instr;
+using isa::Opcode;
+using isa::Space;
+
+void Codegen::emit_attention(const Op& op) {
+  const hf::ModelConfig& m = g.model;
+  const uint64_t T = g.tokens, B = g.batch, KV = g.kv_heads, G = g.heads / g.kv_heads, hd = m.head_dim;
+  const uint64_t P = g.page_tokens, pos0 = g.position;
+  const DType at = g.precision.activations, kt = g.precision.kv;
+  // The probabilities P stay BF16 when activations are FP8: they span [0, 1] where E4M3
+  // keeps only 3 mantissa bits and flushes below 2^-9 (docs/compiler.md, "Precision policy").
+  const DType pt = es(at) == 1 && hw.supports(DType::bf16) ? DType::bf16 : at;
+  const uint64_t ea = es(at), ek = es(kt), ep = es(pt);
+  const uint32_t E = hw.engines;
+  const bool gpt2 = m.architecture == hf::Architecture::GPT2;
+  const float scale = gpt2 ? 1.0f / float(std::sqrt(double(hd))) : float(std::pow(double(hd), -0.5));
+  const Tensor& q = t("q");
+  const Tensor& att = t(op.outputs[0]);
+  const uint64_t pool = addr(t("layer.k_cache"));
+  const uint64_t keys_max = pos0 + T;
+  const uint64_t hd_blocks = (hd + hw.C - 1) / hw.C;
+  const uint64_t scratch = hw.l1_bytes - g.ring_slot * g.ring_slots;
+
+  // Positions per query block: rows G x tq within the streamed extent and one accumulator
+  // third, and the block's FP32 scores and probabilities within a third of the scratch.
+  uint64_t tq = T;
+  auto fits = [&](uint64_t n) {
+    const uint64_t rows = n * G;
+    const uint64_t lk = keys_max + P;
+    const uint64_t l1 = rows * lk * (4 + ep) + rows * hd * 2 * ea + 4 * hd * P * ek + rows * 16;
+    const uint64_t accb = rows * hw.C * 4 * 2 + rows * hd_blocks * hw.C * 4;
+    return rows <= hw.max_stream && accb <= hw.acc_bytes && l1 <= scratch / 2;
+  };
+  while (tq > 1 && !fits(tq)) tq = (tq + 1) / 2;
+  if (!fits(tq))
+    throw InputError("attention: one query position (" + std::to_string(G) + " heads) over " +
+                     std::to_string(keys_max) + " keys does not fit the L1 (" + std::to_string(scratch) +
+                     " bytes beside the weight ring) and accumulators of " + hw.name);
+  const uint64_t mq_max = tq * G;
+  const uint64_t blocks = (T + tq - 1) / tq;
+
+  struct Unit {
+    uint64_t s, j, t0, n, cost;
+  };
+  std::vector<Unit> units;
+  for (uint64_t s = 0; s < B; ++s)
+    for (uint64_t j = 0; j < KV; ++j)
+      for (uint64_t qb = 0; qb < blocks; ++qb) {
+        const uint64_t t0 = qb * tq, n = std::min(tq, T - t0);
+        units.push_back({s, j, t0, n, (pos0 + t0 + n) * n * G + 1000});
+      }
+  // Longest first to the least loaded core (ties: lowest core), a deterministic LPT.
+  std::vector<size_t> order(units.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return units[a].cost > units[b].cost; });
+  std::vector<std::vector<size_t>> per_core(hw.cores);
+  std::vector<uint64_t> load(hw.cores, 0);
+  for (size_t i : order) {
+    const uint32_t c = uint32_t(std::min_element(load.begin(), load.end()) - load.begin());
+    per_core[c].push_back(i);
+    load[c] += units[i].cost;
+  }
+  for (auto& v : per_core) std::sort(v.begin(), v.end());
+  phase_macs += 0;
+  for (uint32_t chip = 0; chip < group_chips; ++chip) {
+    for (uint32_t core = 0; core < hw.cores; ++core) {
+      if (per_core[core].empty()) continue;
+      CoreStream& s = cs(chip, core);
+      Arena& a = l1_of(chip, core);
+      const uint64_t lk_max = keys_max + P;
+      // Two sets of unit buffers, so consecutive units overlap.
+      struct Bufs {
+        uint64_t qb, sc, pr, mx, sm, o, kt[2], v[2];
+      } bufs[2];
+      for (Bufs& b : bufs) {
+        b.qb = a.take(mq_max * hd * ea, 64, "attention Q rows");
+        b.sc = a.take(mq_max * lk_max * 4, 64, "attention scores");
+        b.pr = a.take(mq_max * lk_max * ep, 64, "attention probabilities");
+        b.mx = a.take(mq_max * 4, 64, "row max");
+        b.sm = a.take(mq_max * 4, 64, "row sum");
+        b.o = a.take(mq_max * hd * ea, 64, "attention output rows");
+        for (int i = 0; i < 2; ++i) {
+          b.kt[i] = a.take(hd * P * ek, 64, "K^T page");
+          b.v[i] = a.take(P * hd * ek, 64, "V page");
+        }
+      }
+      record_l1(chip, core, bufs[0].qb, a.top - bufs[0].qb, "attention Q, scores, probabilities, K^T/V pages (x2)");
+      // Accumulators: per engine, two score regions and one output region.
+      std::vector<uint64_t> s_acc[2], o_acc;
+      for (uint32_t e = 0; e < E; ++e) {
+        Arena& ac = acc_of(chip, core, e);
+        for (auto& v : s_acc) v.push_back(ac.take(mq_max * hw.C * 4, hw.C * 4, "attention scores"));
+        o_acc.push_back(ac.take(mq_max * hd_blocks * hw.C * 4, hw.C * 4, "attention output"));
+      }
+      uint64_t page_i = 0;
+      for (size_t ui = 0; ui < per_core[core].size(); ++ui) {
+        const Unit& u = units[per_core[core][ui]];
+        const Bufs& b = bufs[ui % 2];
+        const uint32_t e = uint32_t(ui % E);
+        const uint8_t mx = uint8_t(uint8_t(isa::Unit::mx0) + e);
+        const uint64_t mq = u.n * G;
+        const uint64_t k_hi = pos0 + u.t0 + u.n;
+        uint64_t k_lo = 0;
+        if (T == 1 && m.sliding_window && k_hi > *m.sliding_window) k_lo = k_hi - *m.sliding_window;
+        const uint64_t pg_lo = k_lo / P, pg_hi = (k_hi - 1) / P, c0 = pg_lo * P, lk = k_hi - c0;
+        // Q rows: [token][query head][head_dim] of this (sequence, KV head).
+        s.emit(dma(true, dma_act(), Space::l1, b.qb, q.tier, addr(q) + ((u.s * KV + u.j) * T + u.t0) * G * hd * ea,
+                   mq * hd * ea));
+        // S = Q K^T, page by page, scaled into the score rows.
+        for (uint64_t pg = pg_lo; pg <= pg_hi; ++pg, ++page_i) {
+          const uint64_t n = std::min(P, k_hi - pg * P);
+          const uint64_t page = pool + kv_page(g, u.s, u.j, pg) * g.page_bytes;
+          const uint64_t ktile = b.kt[page_i % 2];
+          s.emit(dma(true, dma_act() == 0 ? 0 : int(page_i % hw.dmas), Space::l1, ktile, Space::hbm, page, n * ek, hd,
+                     n * ek, P * ek));
+          const uint64_t sa = s_acc[page_i % 2][e];
+          for (uint64_t k0 = 0; k0 < hd; k0 += hw.R) {
+            Instr mm;
+            mm.op = Opcode::matmul;
+            mm.unit = mx;
+            mm.a_type = uint64_t(at);
+            mm.b_type = uint64_t(kt);
+            mm.dataflow = uint64_t(isa::Dataflow::ws);
+            mm.accumulate = k0 ? 1 : 0;
+            mm.a_addr = b.qb + k0 * ea;
+            mm.a_stride = hd * ea;
+            mm.b_addr = ktile + k0 * n * ek;
+            mm.b_stride = n * ek;
+            mm.c_addr = sa;
+            mm.c_stride = hw.C * 4;
+            mm.m = mq;
+            mm.k = std::min(hw.R, hd - k0);
+            mm.n = n;
+            s.emit(mm);
+          }
+          Instr v = vec(Opcode::vscale, mq, n);
+          operand(v, 0, Space::l1, b.sc + (pg * P - c0) * 4, lk * 4, DType::fp32);
+          operand(v, 1, Space::acc, sa, hw.C * 4, DType::fp32, e);
+          v.imm = scale;
+          s.emit(v);
+          phase_macs += mq * hd * n;
+        }
+        if (T > 1) {
+          // Row (t, h) sees keys up to position pos0 + t0 + t.
+          Instr v = vec(Opcode::vmask, mq, lk);
+          operand(v, 0, Space::l1, b.sc, lk * 4, DType::fp32);
+          operand(v, 1, Space::l1, b.sc, lk * 4, DType::fp32);
+          v.iarg = ((pos0 + u.t0 - c0) << 16) | G;
+          s.emit(v);
+        }
+        if (k_lo > c0) {
+          Instr v = vec(Opcode::vfill, mq, k_lo - c0);
+          operand(v, 0, Space::l1, b.sc, lk * 4, DType::fp32);
+          v.imm = -INFINITY;
+          s.emit(v);
+        }
+        // P = softmax(S): max, subtract, exp, sum, reciprocal, scale.
+        auto v2 = [&](Opcode o, uint64_t rows, uint64_t cols, uint64_t d, uint64_t ds, DType dt, uint64_t s1,
+                      uint64_t s1s, uint64_t s2, uint64_t s2s) {
+          Instr v = vec(o, rows, cols);
+          operand(v, 0, Space::l1, d, ds, dt);
+          operand(v, 1, Space::l1, s1, s1s, DType::fp32);
+          if (s2s != ~uint64_t(0)) operand(v, 2, Space::l1, s2, s2s, DType::fp32);
+          s.emit(v);
+        };
+        const uint64_t none = ~uint64_t(0);
+        v2(Opcode::vrmax, mq, lk, b.mx, 4, DType::fp32, b.sc, lk * 4, 0, none);
+        v2(Opcode::vsub_row, mq, lk, b.sc, lk * 4, DType::fp32, b.sc, lk * 4, b.mx, 4);
+        v2(Opcode::vexp, mq, lk, b.sc, lk * 4, DType::fp32, b.sc, lk * 4, 0, none);
+        v2(Opcode::vrsum, mq, lk, b.sm, 4, DType::fp32, b.sc, lk * 4, 0, none);
+        v2(Opcode::vrecip, mq, 1, b.sm, 4, DType::fp32, b.sm, 4, 0, none);
+        v2(Opcode::vmul_row, mq, lk, b.pr, lk * ep, pt, b.sc, lk * 4, b.sm, 4);
+        // O = P V, page by page.
+        const uint64_t oa = o_acc[e];
+        bool first = true;
+        for (uint64_t pg = pg_lo; pg <= pg_hi; ++pg, ++page_i) {
+          const uint64_t n = std::min(P, k_hi - pg * P);
+          const uint64_t page = pool + kv_page(g, u.s, u.j, pg) * g.page_bytes;
+          const uint64_t vt = b.v[page_i % 2];
+          s.emit(dma(true, dma_act() == 0 ? 0 : int(page_i % hw.dmas), Space::l1, vt, Space::hbm, page + hd * P * ek,
+                     n * hd * ek));
+          for (uint64_t k0 = 0; k0 < n; k0 += hw.R) {
+            for (uint64_t n0 = 0; n0 < hd; n0 += hw.C) {
+              Instr mm;
+              mm.op = Opcode::matmul;
+              mm.unit = mx;
+              mm.a_type = uint64_t(pt);
+              mm.b_type = uint64_t(kt);
+              mm.dataflow = uint64_t(isa::Dataflow::ws);
+              mm.accumulate = first ? 0 : 1;
+              mm.a_addr = b.pr + (pg * P - c0 + k0) * ep;
+              mm.a_stride = lk * ep;
+              mm.b_addr = vt + (k0 * hd + n0) * ek;
+              mm.b_stride = hd * ek;
+              mm.c_addr = oa + (n0 / hw.C) * hw.C * 4;
+              mm.c_stride = hd_blocks * hw.C * 4;
+              mm.m = mq;
+              mm.k = std::min(hw.R, n - k0);
+              mm.n = std::min(hw.C, hd - n0);
+              s.emit(mm);
+            }
+            first = false;
+          }
+          phase_macs += mq * hd * n;
+        }
+        // O -> the attention output rows: (token t, head h) -> row t0 + t, column (j G + h) hd.
+        for (uint64_t n0 = 0; n0 < hd; n0 += hw.C) {
+          Instr v = vec(Opcode::vcvt, mq, std::min(hw.C, hd - n0));
+          operand(v, 0, Space::l1, b.o + n0 * ea, hd * ea, at);
+          operand(v, 1, Space::acc, oa + (n0 / hw.C) * hw.C * 4, hd_blocks * hw.C * 4, DType::fp32, e);
+          v.imm = 1.0f;
+          s.emit(v);
+        }
+        const uint64_t row_bytes = g.heads * hd * ea;
+        s.emit(dma(false, dma_act(), att.tier, addr(att) + (u.s * T + u.t0) * row_bytes + u.j * G * hd * ea, Space::l1,
+                   b.o, G * hd * ea, u.n, row_bytes, G * hd * ea));
+      }
+    }
+  }
+  end_phase(op.name);
+}
+
+}  // namespace tessera::compiler

@@ -1,0 +1,582 @@
+// The matmul kernel: one fused Linear on every core of the group, and its epilogues.
+//
+// Per core (schedule.h): for each pass, for each run of k-tiles, the activation tile
+// A[pass rows, run] is loaded (or the whole A once, when it fits), then for each column
+// group the run's weight chunk comes from the weight ring and every tile becomes one
+// weight-stationary matmul per row block on the engine the split names. The accumulator
+// regions of a pass sit in one half of each engine's accumulator; the next pass uses the
+// other half, so the epilogue of pass i runs on the vector engine while pass i+1 streams.
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "common/numerics/fp.h"
+#include "compiler/codegen.h"
+#include "compiler/cost_model.h"
+#include "compiler/layout.h"
+
+namespace tessera::compiler {
+
+using isa::DType;
+using isa::Instr;
+using isa::Opcode;
+using isa::Space;
+
+namespace {
+
+uint64_t es_of(DType t) { return num::dtype_bytes(num::DType(t)); }
+
+// Where the FP32 sums of a column group are: the accumulator of one engine, or L1 after
+// the split-K reduction. Column j of block b is at addr + b * block_stride + 4 j.
+struct Sums {
+  Space space = Space::acc;
+  uint32_t engine = 0;
+  uint64_t addr = 0, row_stride = 0, block_stride = 0;
+};
+
+// Accumulator region index of (row block sub, pass group index gi) on its engine.
+uint64_t region_index(const MatmulPlan& p, uint32_t E, uint64_t gi) {
+  return p.split == EngineSplit::N ? gi / E : gi;
+}
+
+}  // namespace
+
+// The weight chunks one core reads for a matmul, in the order emit_linear consumes them.
+std::vector<WeightChunk> linear_chunks(const Codegen& cg, const Op& op, uint32_t core) {
+  std::vector<WeightChunk> v;
+  const MatmulPlan& p = op.plan;
+  const CoreMatmulWork w = core_work(p, core, cg.hw.engines);
+  if (!w.active) return v;
+  const Tensor& wt = cg.g.tensors[size_t(op.weight)];
+  const uint64_t es = cg.es(wt.dtype), base = cg.addr(wt), Q = k_tiles(p);
+  for (const MatmulPass& pass : w.passes) {
+    for (uint64_t q0 = 0; q0 < Q; q0 += p.k_block) {
+      const uint64_t q1 = std::min(Q, q0 + p.k_block);
+      for (uint64_t g : pass.groups)
+        v.push_back(WeightChunk{base + packed_tile_offset(p, g, q0, 0, es), packed_run_bytes(p, g, q0, q1, es)});
+    }
+  }
+  return v;
+}
+
+void Codegen::collect_weights(const std::vector<const Op*>& linears) {
+  for (const Op* op : linears)
+    for (uint32_t chip = 0; chip < group_chips; ++chip)
+      for (uint32_t core = 0; core < hw.cores; ++core)
+        for (const WeightChunk& c : linear_chunks(*this, *op, core)) ws_of(chip, core).add(c);
+}
+
+namespace {
+
+// The epilogue of one (row block, column group) of a pass, on one core.
+struct Epi {
+  Codegen& cg;
+  const Op& op;
+  uint32_t chip, core;
+  CoreStream& s;
+  Arena& l1;
+  const MatmulPlan& p;
+  uint64_t identity = 0;       // L1 address of I [C x C] (prefill QKV), 0 = none
+  uint64_t scales = 0, biases = 0;  // L1: the core's packed scales / biases, from column col0
+  uint64_t col0 = 0;
+  uint64_t rope_rows = 0;      // L1: rope table rows of the step's positions
+  uint64_t transpose_acc = 0;  // engine 0 accumulator region for the K^T transposes
+
+  DType act() const { return cg.g.precision.activations; }
+  int dma() const { return cg.dma_act(); }
+
+
+  // FP32 values of block b (width w) with scale and bias applied, in L1 or still in acc.
+  Sums finish(const Sums& in, uint64_t rows, uint64_t g, uint64_t gw, bool with_bias) {
+    const bool scale = op.scale >= 0, bias = with_bias && op.bias >= 0;
+    if (!scale && !bias) return in;
+    const uint64_t first = g * p.group_blocks * p.n_t;
+    const uint64_t sc = scales + (first - col0) * 4, bi = biases + (first - col0) * 4;
+    Sums y{Space::l1, 0, l1.take(rows * gw * 4, 64, op.name + " epilogue values"), gw * 4, p.n_t * 4};
+    for (uint64_t b = 0; b < p.group_blocks; ++b) {
+      const BlockCols bc = block_cols(p, g, b);
+      if (!bc.width) continue;
+      Sums src = in;
+      if (scale) {
+        Instr v = Codegen::vec(Opcode::vmul_col, rows, bc.width);
+        Codegen::operand(v, 0, Space::l1, y.addr + b * y.block_stride, y.row_stride, DType::fp32);
+        Codegen::operand(v, 1, src.space, src.addr + b * src.block_stride, src.row_stride, DType::fp32, src.engine);
+        Codegen::operand(v, 2, Space::l1, sc + b * p.n_t * 4, 0, DType::fp32);
+        s.emit(v);
+        src = y;
+      }
+      if (bias) {
+        Instr v = Codegen::vec(Opcode::vadd_col, rows, bc.width);
+        Codegen::operand(v, 0, Space::l1, y.addr + b * y.block_stride, y.row_stride, DType::fp32);
+        Codegen::operand(v, 1, src.space, src.addr + b * src.block_stride, src.row_stride, DType::fp32, src.engine);
+        Codegen::operand(v, 2, Space::l1, bi + b * p.n_t * 4, 0, DType::fp32);
+        s.emit(v);
+      }
+    }
+    return y;
+  }
+
+  // Stores [rows x cols] FP32 or `type` values from `src` (L1 or acc) to a tensor row-major.
+  void store_rows(const Sums& src, uint64_t src_col_bytes, uint64_t rows, uint64_t width_bytes, const Tensor& dst,
+                  uint64_t row0, uint64_t col_byte) {
+    const uint64_t row_bytes = dst.bytes / std::max<uint64_t>(1, dst.shape[0]);
+    s.emit(Codegen::dma(false, dma(), dst.tier, cg.addr(dst) + row0 * row_bytes + col_byte, src.space,
+                        src.addr + src_col_bytes, width_bytes, rows, row_bytes, src.row_stride, 1, 0, 0, src.engine));
+  }
+
+  void unary(Opcode o, uint64_t rows, uint64_t cols, Space ds, uint64_t da, uint64_t dstride, DType dt, const Sums& x,
+             uint64_t xcol_bytes) {
+    Instr v = Codegen::vec(o, rows, cols);
+    Codegen::operand(v, 0, ds, da, dstride, dt);
+    Codegen::operand(v, 1, x.space, x.addr + xcol_bytes, x.row_stride, DType::fp32, x.engine);
+    s.emit(v);
+  }
+
+  void run(const Sums& sums, uint64_t row0, uint64_t rows, uint64_t g);
+  void qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g);
+  void router(const Sums& y, uint64_t row0, uint64_t rows);
+};
+
+void Epi::run(const Sums& sums, uint64_t row0, uint64_t rows, uint64_t g) {
+  const uint64_t gw = group_width(p, g);
+  const Graph& gr = cg.g;
+  switch (op.epilogue) {
+    case Epilogue::Partial:
+    case Epilogue::Logits: {
+      const bool bias = op.epilogue == Epilogue::Partial ? chip == 0 : true;
+      const Sums y = finish(sums, rows, g, gw, bias);
+      const Tensor& out = cg.t(op.outputs[0]);
+      for (uint64_t b = 0; b < p.group_blocks; ++b) {
+        const BlockCols bc = block_cols(p, g, b);
+        if (bc.width) store_rows(y, b * y.block_stride, rows, bc.width * 4, out, row0, bc.first * 4);
+      }
+      break;
+    }
+    case Epilogue::Residual: {
+      const Sums y = finish(sums, rows, g, gw, true);
+      const Tensor& x = cg.t("x");
+      const uint64_t xb = l1.take(rows * gw * 4, 64, "residual rows");
+      const uint64_t H = x.shape[1];
+      const uint64_t first = g * p.group_blocks * p.n_t;
+      s.emit(Codegen::dma(true, dma(), Space::l1, xb, x.tier, cg.addr(x) + (row0 * H + first) * 4, gw * 4, rows,
+                          gw * 4, H * 4));
+      for (uint64_t b = 0; b < p.group_blocks; ++b) {
+        const BlockCols bc = block_cols(p, g, b);
+        if (!bc.width) continue;
+        Instr v = Codegen::vec(Opcode::vadd, rows, bc.width);
+        Codegen::operand(v, 0, Space::l1, xb + b * p.n_t * 4, gw * 4, DType::fp32);
+        Codegen::operand(v, 1, Space::l1, xb + b * p.n_t * 4, gw * 4, DType::fp32);
+        Codegen::operand(v, 2, y.space, y.addr + b * y.block_stride, y.row_stride, DType::fp32, y.engine);
+        s.emit(v);
+      }
+      s.emit(Codegen::dma(false, dma(), x.tier, cg.addr(x) + (row0 * H + first) * 4, Space::l1, xb, gw * 4, rows,
+                          H * 4, gw * 4));
+      break;
+    }
+    case Epilogue::GeluUp: {
+      const Sums y = finish(sums, rows, g, gw, true);
+      const Tensor& h = cg.t(op.outputs[0]);
+      const uint64_t hb = l1.take(rows * gw * es_of(act()), 64, "activation rows");
+      unary(Opcode::vgelu, rows, gw, Space::l1, hb, gw * es_of(act()), act(), y, 0);
+      store_rows(Sums{Space::l1, 0, hb, gw * es_of(act()), 0}, 0, rows, gw * es_of(act()), h, row0,
+                 g * p.n_t * es_of(act()));
+      break;
+    }
+    case Epilogue::SwiGLU:
+    case Epilogue::MoEUp: {
+      const Sums y = finish(sums, rows, g, gw, true);
+      const uint64_t w = block_cols(p, g, 0).width;
+      const uint64_t tb = l1.take(rows * w * 4, 64, "silu(gate)");
+      unary(Opcode::vsilu, rows, w, Space::l1, tb, w * 4, DType::fp32, y, 0);
+      const Tensor& h = cg.t(op.outputs[0]);
+      const uint64_t ea = es_of(act());
+      const uint64_t hb = l1.take(rows * w * ea, 64, "activation rows");
+      Instr v = Codegen::vec(Opcode::vmul, rows, w);
+      const bool moe = op.epilogue == Epilogue::MoEUp;
+      Codegen::operand(v, 0, Space::l1, moe ? tb : hb, moe ? w * 4 : w * ea, moe ? DType::fp32 : act());
+      Codegen::operand(v, 1, Space::l1, tb, w * 4, DType::fp32);
+      Codegen::operand(v, 2, y.space, y.addr + y.block_stride, y.row_stride, DType::fp32, y.engine);
+      s.emit(v);
+      uint64_t col = g * p.n_t;
+      if (moe) {
+        // Weight of expert e for every row: column e of the routing weights.
+        const uint64_t per_expert = gr.inter / p.n_t, e = g / per_expert;
+        const Tensor& r = cg.t("routing");
+        const uint64_t E = gr.model.num_experts;
+        const uint64_t rb = l1.take(rows * 4, 64, "routing weights");
+        s.emit(Codegen::dma(true, dma(), Space::l1, rb, r.tier, cg.addr(r) + (row0 * E + e) * 4, 4, rows, 4, E * 4));
+        Instr m = Codegen::vec(Opcode::vmul_row, rows, w);
+        Codegen::operand(m, 0, Space::l1, hb, w * ea, act());
+        Codegen::operand(m, 1, Space::l1, tb, w * 4, DType::fp32);
+        Codegen::operand(m, 2, Space::l1, rb, 4, DType::fp32);
+        s.emit(m);
+        col = e * gr.inter + (g % per_expert) * p.n_t;
+      }
+      store_rows(Sums{Space::l1, 0, hb, w * ea, 0}, 0, rows, w * ea, h, row0, col * ea);
+      break;
+    }
+    case Epilogue::QKV:
+      qkv(finish(sums, rows, g, gw, true), row0, rows, g);
+      break;
+    case Epilogue::Router:
+      router(finish(sums, rows, g, gw, true), row0, rows);
+      break;
+    case Epilogue::None:
+      throw std::logic_error("matmul without an epilogue");
+  }
+}
+
+
+void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
+  const Graph& gr = cg.g;
+  const hf::ModelConfig& m = gr.model;
+  const uint64_t hd = m.head_dim, gw = group_width(p, g), first = g * p.group_blocks * p.n_t;
+  const uint64_t T = gr.tokens, kvh = gr.kv_heads, qpg = gr.heads / gr.kv_heads, P = gr.page_tokens;
+  const bool rope = m.position == hf::PositionKind::Rope;
+  const DType kvt = gr.precision.kv;
+  const uint64_t ek = es_of(kvt), ea = es_of(act());
+  // The block's rows as runs of one sequence: rows r0.. are tokens t0.. of sequence s.
+  struct Seg {
+    uint64_t r0, n, s, t0;
+    uint64_t table = 0;
+  };
+  std::vector<Seg> segs;
+  for (uint64_t r = row0; r < row0 + rows;) {
+    const uint64_t sq = r / T, t0 = r % T, n = std::min(row0 + rows - r, T - t0);
+    segs.push_back({r, n, sq, t0});
+    r += n;
+  }
+  // Rope rows of the step's positions were loaded once for the phase (row t: position + t).
+  for (Seg& sg : segs) sg.table = rope_rows + (T == 1 ? 0 : sg.t0 * hd * 4);
+  const uint64_t out = l1.take(rows * hd * std::max(ea, ek), 64, "q/k/v head rows");
+  const uint64_t pool = cg.addr(cg.t("layer.k_cache"));
+  for (uint64_t c = 0; c < gw; c += hd) {
+    const uint64_t head = (first + c) / hd;  // packed = logical for QKV
+    const bool is_q = head < gr.heads, is_k = !is_q && head < gr.heads + kvh;
+    const DType dt = is_q ? act() : kvt;
+    const uint64_t e = es_of(dt);
+    // The head's hd columns are contiguous in the sums (one block, or blocks of n_t = C).
+    const uint64_t col_bytes = (c / p.n_t) * y.block_stride + (c % p.n_t) * 4;
+    if (rope && (is_q || is_k)) {
+      for (const Seg& sg : segs) {
+        Instr v = Codegen::vec(Opcode::vrope, sg.n, hd);
+        Codegen::operand(v, 0, Space::l1, out + (sg.r0 - row0) * hd * e, hd * e, dt);
+        Codegen::operand(v, 1, y.space, y.addr + (sg.r0 - row0) * y.row_stride + col_bytes, y.row_stride,
+                         DType::fp32, y.engine);
+        Codegen::operand(v, 2, Space::l1, sg.table, hd * 4, DType::fp32);
+        v.iarg = T == 1 ? sg.n : 1;
+        s.emit(v);
+      }
+    } else {
+      Instr v = Codegen::vec(Opcode::vcvt, rows, hd);
+      Codegen::operand(v, 0, Space::l1, out, hd * e, dt);
+      Codegen::operand(v, 1, y.space, y.addr + col_bytes, y.row_stride, DType::fp32, y.engine);
+      v.imm = 1.0f;
+      s.emit(v);
+    }
+    if (is_q) {
+      // Attention layout: [sequence][KV head][token][query head of the group][head_dim].
+      const Tensor& qt = cg.t("q");
+      const uint64_t j = head / qpg, hg = head % qpg;
+      for (const Seg& sg : segs) {
+        const uint64_t dst = cg.addr(qt) + (((sg.s * kvh + j) * T + sg.t0) * qpg + hg) * hd * e;
+        s.emit(Codegen::dma(false, dma(), qt.tier, dst, Space::l1, out + (sg.r0 - row0) * hd * e, hd * e, sg.n,
+                            qpg * hd * e, hd * e));
+      }
+      continue;
+    }
+    const uint64_t j = is_k ? head - gr.heads : head - gr.heads - kvh;
+    if (T == 1) {
+      // Decode: row r is sequence row0 + r at `position`: one DMA for every row.
+      const uint64_t pos = gr.position, pg = pos / P, col = pos % P;
+      const uint64_t page0 = pool + kv_page(gr, row0, j, pg) * gr.page_bytes;
+      const uint64_t seq_stride = kvh * gr.page_bytes;  // kv_page(s + 1) - kv_page(s)
+      if (is_k) {  // a column of K^T: hd elements P apart
+        s.emit(Codegen::dma(false, dma(), Space::hbm, page0 + col * ek, Space::l1, out, ek, hd, P * ek, ek, rows,
+                            seq_stride, hd * ek));
+      } else {
+        s.emit(Codegen::dma(false, dma(), Space::hbm, page0 + hd * P * ek + col * hd * ek, Space::l1, out, hd * ek,
+                            rows, seq_stride, hd * ek));
+      }
+      continue;
+    }
+    // Prefill: the segment's tokens, page by page.
+    for (const Seg& sg : segs) {
+      for (uint64_t t = sg.t0; t < sg.t0 + sg.n;) {
+        const uint64_t pos = gr.position + t, pg = pos / P, col = pos % P, cnt = std::min(P - col, sg.t0 + sg.n - t);
+        const uint64_t page = pool + kv_page(gr, sg.s, j, pg) * gr.page_bytes;
+        const uint64_t src = out + (sg.r0 - row0 + (t - sg.t0)) * hd * ek;
+        if (!is_k) {
+          s.emit(Codegen::dma(false, dma(), Space::hbm, page + hd * P * ek + col * hd * ek, Space::l1, src,
+                              cnt * hd * ek));
+        } else if (identity) {
+          // K^T = (K rows)^T x I on engine 0, an output-stationary matmul whose A^T operand
+          // is the K rows themselves; R rows of K^T at a time.
+          const uint64_t kt = l1.take(std::min(hd, cg.hw.R) * cnt * ek, 64, "K^T rows");
+          for (uint64_t m0 = 0; m0 < hd; m0 += cg.hw.R) {
+            const uint64_t mr = std::min(cg.hw.R, hd - m0);
+            Instr mm;
+            mm.op = Opcode::matmul;
+            mm.unit = uint8_t(isa::Unit::mx0);
+            mm.a_type = mm.b_type = uint64_t(kvt);
+            mm.dataflow = uint64_t(isa::Dataflow::os);
+            mm.a_addr = src + m0 * ek;
+            mm.a_stride = hd * ek;
+            mm.b_addr = identity;
+            mm.b_stride = cg.hw.C * ek;
+            mm.c_addr = transpose_acc;
+            mm.c_stride = cg.hw.C * 4;
+            mm.m = mr;
+            mm.k = cnt;
+            mm.n = cnt;
+            s.emit(mm);
+            Instr v = Codegen::vec(Opcode::vcvt, mr, cnt);
+            Codegen::operand(v, 0, Space::l1, kt, cnt * ek, kvt);
+            Codegen::operand(v, 1, Space::acc, transpose_acc, cg.hw.C * 4, DType::fp32, 0);
+            v.imm = 1.0f;
+            s.emit(v);
+            s.emit(Codegen::dma(false, dma(), Space::hbm, page + m0 * P * ek + col * ek, Space::l1, kt, cnt * ek, mr,
+                                P * ek, cnt * ek));
+          }
+        } else {
+          // No output-stationary dataflow: one K^T column per token.
+          for (uint64_t i = 0; i < cnt; ++i)
+            s.emit(Codegen::dma(false, dma(), Space::hbm, page + (col + i) * ek, Space::l1, src + i * hd * ek, ek, hd,
+                                P * ek, ek));
+        }
+        t += cnt;
+      }
+    }
+  }
+}
+
+// softmax over the experts, the top-k threshold, the renormalised routing weights.
+void Epi::router(const Sums& y, uint64_t row0, uint64_t rows) {
+  const hf::ModelConfig& m = cg.g.model;
+  const uint64_t E = m.num_experts, k = m.experts_per_token;
+  auto buf = [&](uint64_t cols, const char* what) { return l1.take(rows * cols * 4, 64, what); };
+  const uint64_t pb = buf(E, "router probabilities"), mx = buf(1, "router max"), sm = buf(1, "router sum");
+  const uint64_t tk = buf(2 * k, "router top-k"), mk = buf(E, "router mask");
+  const uint64_t zero = l1.take(E * 4, 64, "zeros"), neg = l1.take(E * 4, 64, "minus ones");
+  auto v3 = [&](Opcode o, uint64_t cols, uint64_t d, uint64_t dstride, Sums a, uint64_t b, uint64_t bstride) {
+    Instr v = Codegen::vec(o, rows, cols);
+    Codegen::operand(v, 0, Space::l1, d, dstride, DType::fp32);
+    Codegen::operand(v, 1, a.space, a.addr, a.row_stride, DType::fp32, a.engine);
+    Codegen::operand(v, 2, Space::l1, b, bstride, DType::fp32);
+    s.emit(v);
+  };
+  auto v1 = [&](Opcode o, uint64_t cols, uint64_t d, uint64_t dstride, Sums a, float imm = 0, float imm2 = 0) {
+    Instr v = Codegen::vec(o, rows, cols);
+    Codegen::operand(v, 0, Space::l1, d, dstride, DType::fp32);
+    Codegen::operand(v, 1, a.space, a.addr, a.row_stride, DType::fp32, a.engine);
+    v.imm = imm;
+    v.imm2 = imm2;
+    s.emit(v);
+  };
+  auto L = [&](uint64_t a, uint64_t stride) { return Sums{Space::l1, 0, a, stride, 0}; };
+  for (auto [addr, value] : {std::pair{zero, 0.0f}, std::pair{neg, -1.0f}}) {
+    Instr f = Codegen::vec(Opcode::vfill, 1, E);
+    Codegen::operand(f, 0, Space::l1, addr, 0, DType::fp32);
+    f.imm = value;
+    s.emit(f);
+  }
+  // p = softmax(y)
+  v1(Opcode::vrmax, E, mx, 4, y);
+  v3(Opcode::vsub_row, E, pb, E * 4, y, mx, 4);
+  v1(Opcode::vexp, E, pb, E * 4, L(pb, E * 4));
+  v1(Opcode::vrsum, E, sm, 4, L(pb, E * 4));
+  v1(Opcode::vrecip, 1, sm, 4, L(sm, 4));
+  v3(Opcode::vmul_row, E, pb, E * 4, L(pb, E * 4), sm, 4);
+  // k largest, and a 0/1 mask of p >= the k-th: (p - kth) * 2^100 + 1 clamped to [0, 1].
+  {
+    Instr v = Codegen::vec(Opcode::vtopk, rows, E);
+    Codegen::operand(v, 0, Space::l1, tk, 2 * k * 4, DType::fp32);
+    Codegen::operand(v, 1, Space::l1, pb, E * 4, DType::fp32);
+    v.iarg = k;
+    s.emit(v);
+  }
+  v3(Opcode::vsub_row, E, mk, E * 4, L(pb, E * 4), tk + (k - 1) * 4, 2 * k * 4);
+  v1(Opcode::vscale, E, mk, E * 4, L(mk, E * 4), std::ldexp(1.0f, 100), 1.0f);
+  v3(Opcode::vmax, E, mk, E * 4, L(mk, E * 4), zero, 0);
+  v1(Opcode::vscale, E, mk, E * 4, L(mk, E * 4), -1.0f, 0.0f);
+  v3(Opcode::vmax, E, mk, E * 4, L(mk, E * 4), neg, 0);
+  v1(Opcode::vscale, E, mk, E * 4, L(mk, E * 4), -1.0f, 0.0f);
+  // w = p * mask / sum(p * mask)
+  v3(Opcode::vmul, E, pb, E * 4, L(pb, E * 4), mk, E * 4);
+  v1(Opcode::vrsum, E, sm, 4, L(pb, E * 4));
+  v1(Opcode::vrecip, 1, sm, 4, L(sm, 4));
+  v3(Opcode::vmul_row, E, pb, E * 4, L(pb, E * 4), sm, 4);
+  const Tensor& r = cg.t("routing");
+  s.emit(Codegen::dma(false, dma(), r.tier, cg.addr(r) + row0 * E * 4, Space::l1, pb, rows * E * 4));
+}
+
+}  // namespace
+
+void Codegen::emit_linear(const Op& op) {
+  const MatmulPlan& p = op.plan;
+  const uint32_t E = hw.engines;
+  const Tensor& a = t(op.inputs[0]);
+  const Tensor& w = t(op.weight);
+  const DType at = a.dtype, wt = w.dtype;
+  const uint64_t ea = es(at), ew = es(wt), Q = k_tiles(p);
+  const uint64_t half = acc_half(hw, p);
+  const uint64_t region = p.m_t * p.group_blocks * hw.C * 4;
+  const uint64_t c_stride = p.group_blocks * hw.C * 4;
+  phase_macs += op.macs;
+  for (uint32_t chip = 0; chip < group_chips; ++chip) {
+    for (uint32_t core = 0; core < hw.cores; ++core) {
+      const CoreMatmulWork work = core_work(p, core, E);
+      if (!work.active) continue;
+      CoreStream& s = cs(chip, core);
+      Arena& l1a = l1_of(chip, core);
+      WeightStream& wsm = ws_of(chip, core);
+      const uint64_t a_row = a.bytes / a.shape[0];  // bytes of one input row (= K x ea)
+      // The whole A of this core once, when one row chunk covers it and it fits.
+      const bool one_row_chunk = work.passes.front().rows == work.rows;
+      const uint64_t a_all = work.rows * p.K * ea;
+      const bool resident = one_row_chunk && a_all <= (l1a.limit - l1a.top) / 3;
+      const uint64_t kcols_max = std::min(p.K, p.k_block * p.k_t);
+      uint64_t a_res = 0, a_slot[2] = {0, 0};
+      if (resident) {
+        a_res = l1a.take(a_all, 64, op.name + " input rows");
+        record_l1(chip, core, a_res, a_all, op.name + ": input rows " + a.name);
+        s.emit(dma(true, dma_act(), Space::l1, a_res, a.tier, addr(a) + work.row0 * a_row, a_all));
+      } else {
+        const uint64_t bytes = pass_rows(p, E) * kcols_max * ea;
+        for (uint64_t& x : a_slot) x = l1a.take(bytes, 64, op.name + " input tiles");
+        record_l1(chip, core, a_slot[0], 2 * bytes, op.name + ": input tiles of " + a.name + " (double-buffered)");
+      }
+      uint64_t identity = 0;
+      if (op.epilogue == Epilogue::QKV && g.tokens > 1 && hw.os) {
+        const Tensor& id = t("identity");
+        identity = l1a.take(id.bytes, 64, "identity");
+        record_l1(chip, core, identity, id.bytes, "identity (K^T transposes)");
+        s.emit(dma(true, dma_act(), Space::l1, identity, id.tier, addr(id), id.bytes));
+      }
+      // Per-phase constants of this core: packed scales and biases of its columns, the rope
+      // rows of the step's positions. One DMA each, ahead of the matmuls.
+      const uint64_t col0 = work.g0 * p.group_blocks * p.n_t;
+      const uint64_t cols = std::min(p.N, work.g1 * p.group_blocks * p.n_t) - col0;
+      auto hoist = [&](int tensor, uint64_t first, uint64_t bytes, const std::string& what) -> uint64_t {
+        if (tensor < 0) return 0;
+        const Tensor& x = t(tensor);
+        const uint64_t at = l1a.take(bytes, 64, what);
+        s.emit(dma(true, dma_act(), Space::l1, at, x.tier, addr(x) + first, bytes));
+        return at;
+      };
+      const uint64_t scales = hoist(op.scale, col0 * 4, cols * 4, op.name + " scales");
+      const uint64_t biases = hoist(op.bias, col0 * 4, cols * 4, op.name + " biases");
+      uint64_t rope_rows = 0;
+      if (op.epilogue == Epilogue::QKV && g.model.position == hf::PositionKind::Rope)
+        rope_rows = hoist(g.find_tensor("rope.table"), g.position * g.model.head_dim * 4,
+                          g.tokens * g.model.head_dim * 4, "rope rows");
+      const uint64_t scratch_mark = l1a.top;
+      uint64_t a_tiles = 0;
+      for (size_t pi = 0; pi < work.passes.size(); ++pi) {
+        const MatmulPass& pass = work.passes[pi];
+        const auto blocks = row_blocks(p, pass, E);
+        const uint64_t base = (pi % 2) * half;
+        // Per engine and (region, block): has a tile written it in this pass? The first
+        // overwrites, later tiles add.
+        std::vector<std::vector<char>> started(E, std::vector<char>(pass.groups.size() * p.group_blocks, 0));
+        for (uint64_t q0 = 0; q0 < Q; q0 += p.k_block) {
+          const uint64_t q1 = std::min(Q, q0 + p.k_block);
+          const uint64_t kc = (q1 == Q ? p.K : q1 * p.k_t) - q0 * p.k_t;
+          uint64_t a_base, a_stride;
+          if (resident) {
+            a_base = a_res + (pass.row0 - work.row0) * p.K * ea + q0 * p.k_t * ea;
+            a_stride = p.K * ea;
+          } else {
+            a_base = a_slot[a_tiles++ % 2];
+            a_stride = kcols_max * ea;
+            s.emit(dma(true, dma_act(), Space::l1, a_base, a.tier, addr(a) + pass.row0 * a_row + q0 * p.k_t * ea,
+                       kc * ea, pass.rows, a_stride, a_row));
+          }
+          for (size_t gi = 0; gi < pass.groups.size(); ++gi) {
+            const uint64_t g = pass.groups[gi];
+            const uint64_t chunk = wsm.next(s, hw);
+            const uint64_t chunk_first = packed_tile_offset(p, g, q0, 0, ew);
+            for (uint64_t q = q0; q < q1; ++q) {
+              for (uint64_t b = 0; b < p.group_blocks; ++b) {
+                const BlockCols bc = block_cols(p, g, b);
+                if (!bc.width) continue;
+                const uint64_t tile = chunk + packed_tile_offset(p, g, q, b, ew) - chunk_first;
+                for (size_t sub = 0; sub < blocks.size(); ++sub) {
+                  const uint32_t e = engine_for(p, E, gi, q, sub);
+                  const uint64_t ri = region_index(p, E, gi);
+                  Instr mm;
+                  mm.op = Opcode::matmul;
+                  mm.unit = uint8_t(uint8_t(isa::Unit::mx0) + e);
+                  mm.a_type = uint64_t(at);
+                  mm.b_type = uint64_t(wt);
+                  mm.dataflow = uint64_t(isa::Dataflow::ws);
+                  const size_t key = ri * p.group_blocks + b;
+                  mm.accumulate = started[e][key] ? 1 : 0;
+                  started[e][key] = 1;
+                  mm.a_addr = a_base + (blocks[sub].first - pass.row0) * a_stride + (q - q0) * p.k_t * ea;
+                  mm.a_stride = a_stride;
+                  mm.b_addr = tile;
+                  mm.b_stride = bc.width * ew;
+                  mm.c_addr = base + ri * region + b * hw.C * 4;
+                  mm.c_stride = c_stride;
+                  mm.m = blocks[sub].second;
+                  mm.k = k_rows(p, q);
+                  mm.n = bc.width;
+                  s.emit(mm);
+                }
+              }
+            }
+          }
+        }
+        // Epilogues of the pass.
+        l1a.top = scratch_mark;
+        for (size_t gi = 0; gi < pass.groups.size(); ++gi) {
+          const uint64_t g = pass.groups[gi];
+          const uint64_t ri = region_index(p, E, gi);
+          for (size_t sub = 0; sub < blocks.size(); ++sub) {
+            const uint64_t mark = l1a.top;
+            Epi epi{*this, op, chip, core, s, l1a, p};
+            epi.identity = identity;
+            epi.scales = scales;
+            epi.biases = biases;
+            epi.col0 = col0;
+            epi.rope_rows = rope_rows;
+            epi.transpose_acc = hw.acc_bytes - p.acc_reserve;
+            const uint64_t rows = blocks[sub].second;
+            Sums sums{Space::acc, engine_for(p, E, gi, 0, sub), base + ri * region, c_stride, hw.C * 4};
+            if (p.split == EngineSplit::K && std::min<uint64_t>(E, Q) > 1) {
+              // Sum the engines' partial sums into L1 on the vector engine: engine 0's copied
+              // out, then ((p0 + p1) + p2) + ... (a vector operand names one accumulator).
+              const uint32_t parts = uint32_t(std::min<uint64_t>(E, Q));
+              const uint64_t sum = l1a.take(rows * c_stride, 64, op.name + " split-K sum");
+              for (uint32_t e = 0; e < parts; ++e) {
+                for (uint64_t b = 0; b < p.group_blocks; ++b) {
+                  const BlockCols bc = block_cols(p, g, b);
+                  if (!bc.width) continue;
+                  const uint64_t blk = base + ri * region + b * hw.C * 4;
+                  Instr v = vec(e ? Opcode::vadd : Opcode::vcvt, rows, bc.width);
+                  operand(v, 0, Space::l1, sum + b * hw.C * 4, c_stride, DType::fp32);
+                  if (e) {
+                    operand(v, 1, Space::l1, sum + b * hw.C * 4, c_stride, DType::fp32);
+                    operand(v, 2, Space::acc, blk, c_stride, DType::fp32, e);
+                  } else {
+                    operand(v, 1, Space::acc, blk, c_stride, DType::fp32, 0);
+                    v.imm = 1.0f;
+                  }
+                  s.emit(v);
+                }
+              }
+              sums = Sums{Space::l1, 0, sum, c_stride, hw.C * 4};
+            }
+            epi.run(sums, blocks[sub].first, rows, g);
+            l1a.top = mark;
+          }
+        }
+        l1a.top = scratch_mark;
+      }
+    }
+  }
+  end_phase(op.name);
+}
+
+}  // namespace tessera::compiler

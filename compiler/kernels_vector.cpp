@@ -1,0 +1,223 @@
+// Row-wise kernels on the vector engine: the embedding gather, the norms (with the
+// residual add of an all-reduced partial sum folded in), and the top-1 of the logits.
+// Rows are dealt in contiguous runs to the cores and processed in chunks that fit L1:
+// load, compute, store, with the next chunk's load queued behind the current compute.
+#include <algorithm>
+#include <cmath>
+
+#include "common/numerics/fp.h"
+#include "compiler/codegen.h"
+
+namespace tessera::compiler {
+
+using isa::DType;
+using isa::Instr;
+using isa::Opcode;
+using isa::Space;
+
+namespace {
+
+// Rows [first, first + count) of `total` for core c of `cores`.
+void core_rows(uint64_t total, uint32_t cores, uint32_t c, uint64_t& first, uint64_t& count) {
+  const uint64_t base = total / cores, extra = total % cores;
+  first = c * base + std::min<uint64_t>(c, extra);
+  count = base + (c < extra ? 1 : 0);
+}
+
+}  // namespace
+
+void Codegen::emit_embed(const Op& op) {
+  const hf::ModelConfig& m = g.model;
+  const uint64_t H = m.hidden_size, M = g.rows(), T = g.tokens;
+  const Tensor& emb = t(op.inputs[0]);
+  const bool learned = op.inputs.size() > 1;
+  const Tensor& x = t("x");
+  for (uint32_t chip = 0; chip < group_chips; ++chip) {
+    for (uint32_t core = 0; core < hw.cores; ++core) {
+      uint64_t r0, n;
+      core_rows(M, hw.cores, core, r0, n);
+      if (!n) continue;
+      CoreStream& s = cs(chip, core);
+      Arena& a = l1_of(chip, core);
+      const uint64_t per_row = H * (2 + 2 + 4);
+      const uint64_t chunk = std::max<uint64_t>(1, std::min(n, (a.limit - a.top) / 2 / per_row));
+      uint64_t bufs[2][3];
+      for (auto& b : bufs) {
+        b[0] = a.take(chunk * H * 2, 64, "embedding rows");
+        b[1] = a.take(chunk * H * 2, 64, "position rows");
+        b[2] = a.take(chunk * H * 4, 64, "residual rows");
+      }
+      record_l1(chip, core, bufs[0][0], a.top - bufs[0][0], "embedding rows (double-buffered)");
+      for (uint64_t c0 = 0, ci = 0; c0 < n; c0 += chunk, ++ci) {
+        const uint64_t rows = std::min(chunk, n - c0);
+        const uint64_t* b = bufs[ci % 2];
+        for (uint64_t i = 0; i < rows; ++i) {
+          const uint64_t r = r0 + c0 + i, sq = r / T, tk = r % T;
+          int64_t id = 0;
+          if (!opt.tokens.empty()) id = opt.tokens.at(sq).at(tk);
+          s.emit(dma(true, dma_act(), Space::l1, b[0] + i * H * 2, emb.tier, addr(emb) + uint64_t(id) * H * 2, H * 2));
+        }
+        Instr v = vec(learned ? Opcode::vadd : Opcode::vcvt, rows, H);
+        operand(v, 0, Space::l1, b[2], H * 4, DType::fp32);
+        operand(v, 1, Space::l1, b[0], H * 2, DType::bf16);
+        if (learned) {
+          const Tensor& pe = t(op.inputs[1]);
+          // Positions of the chunk's rows, one contiguous run per sequence.
+          for (uint64_t i = 0; i < rows;) {
+            const uint64_t r = r0 + c0 + i, tk = r % T, cnt = std::min(rows - i, T - tk);
+            s.emit(dma(true, dma_act(), Space::l1, b[1] + i * H * 2, pe.tier, addr(pe) + (g.position + tk) * H * 2,
+                       cnt * H * 2));
+            i += cnt;
+          }
+          operand(v, 2, Space::l1, b[1], H * 2, DType::bf16);
+        } else {
+          v.imm = 1.0f;
+        }
+        s.emit(v);
+        s.emit(dma(false, dma_act(), x.tier, addr(x) + (r0 + c0) * H * 4, Space::l1, b[2], rows * H * 4));
+      }
+    }
+  }
+  end_phase(op.name);
+}
+
+void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
+  const hf::ModelConfig& m = g.model;
+  const uint64_t H = m.hidden_size, T = g.tokens;
+  const bool head = op.name == "final_norm";  // the last row of each sequence only
+  const uint64_t M = head ? g.batch : g.rows();
+  const Tensor& x = t("x");
+  const bool ln = m.norm == hf::NormKind::LayerNorm;
+  const float eps = float(m.norm_eps), inv_h = 1.0f / float(H);
+  for (uint32_t chip = 0; chip < group_chips; ++chip) {
+    for (uint32_t core = 0; core < hw.cores; ++core) {
+      uint64_t r0, n;
+      core_rows(M, hw.cores, core, r0, n);
+      if (!n) continue;
+      CoreStream& s = cs(chip, core);
+      Arena& a = l1_of(chip, core);
+      uint64_t gain = 0, bias = 0;
+      if (norm) {
+        const Tensor& w = t(op.inputs[1]);
+        gain = a.take(H * 4, 64, "norm gain");
+        s.emit(dma(true, dma_act(), Space::l1, gain, w.tier, addr(w), H * 4));
+        if (ln) {
+          const Tensor& b = t(op.inputs[2]);
+          bias = a.take(H * 4, 64, "norm bias");
+          s.emit(dma(true, dma_act(), Space::l1, bias, b.tier, addr(b), H * 4));
+        }
+      }
+      const Tensor* outp = norm ? &t(op.outputs[0]) : nullptr;
+      const DType ot = outp ? outp->dtype : DType::fp32;
+      const uint64_t eo = es(ot);
+      const uint64_t per_row = H * (4 + 4 + 4 + eo) + 64;
+      const uint64_t chunk = std::max<uint64_t>(1, std::min(n, (a.limit - a.top) / 2 / per_row));
+      uint64_t bufs[2][6];
+      for (auto& b : bufs) {
+        b[0] = a.take(chunk * H * 4, 64, "residual rows");
+        b[1] = a.take(chunk * H * 4, 64, "partial-sum rows");
+        b[2] = a.take(chunk * H * 4, 64, "normalised rows");
+        b[3] = a.take(chunk * H * eo, 64, "norm output rows");
+        b[4] = a.take(chunk * 4, 64, "row statistic");
+        b[5] = a.take(chunk * 4, 64, "row statistic");
+      }
+      record_l1(chip, core, bufs[0][0], a.top - bufs[0][0], std::string(norm ? "norm" : "residual") + " rows (double-buffered)");
+      for (uint64_t c0 = 0, ci = 0; c0 < n; c0 += chunk, ++ci) {
+        const uint64_t rows = std::min(chunk, n - c0);
+        const uint64_t* b = bufs[ci % 2];
+        const uint64_t first = r0 + c0;
+        if (head) {  // row s of the chunk is the last token of sequence s
+          s.emit(dma(true, dma_act(), Space::l1, b[0], x.tier, addr(x) + ((first + 1) * T - 1) * H * 4, H * 4, rows,
+                     H * 4, T * H * 4));
+        } else {
+          s.emit(dma(true, dma_act(), Space::l1, b[0], x.tier, addr(x) + first * H * 4, rows * H * 4));
+        }
+        auto v2 = [&](Opcode o, uint64_t cols, uint64_t d, uint64_t ds, DType dt, uint64_t s1, uint64_t s1s, uint64_t s2,
+                      uint64_t s2s, DType s2t = DType::fp32) {
+          Instr v = vec(o, rows, cols);
+          operand(v, 0, Space::l1, d, ds, dt);
+          operand(v, 1, Space::l1, s1, s1s, DType::fp32);
+          operand(v, 2, Space::l1, s2, s2s, s2t);
+          s.emit(v);
+        };
+        auto v1 = [&](Opcode o, uint64_t cols, uint64_t d, uint64_t ds, uint64_t s1, uint64_t s1s, float imm = 0,
+                      float imm2 = 0) {
+          Instr v = vec(o, rows, cols);
+          operand(v, 0, Space::l1, d, ds, DType::fp32);
+          operand(v, 1, Space::l1, s1, s1s, DType::fp32);
+          v.imm = imm;
+          v.imm2 = imm2;
+          s.emit(v);
+        };
+        if (add_input >= 0) {
+          const Tensor& y = t(add_input);
+          s.emit(dma(true, dma_act(), Space::l1, b[1], y.tier, addr(y) + first * H * 4, rows * H * 4));
+          v2(Opcode::vadd, H, b[0], H * 4, DType::fp32, b[0], H * 4, b[1], H * 4);
+          s.emit(dma(false, dma_act(), x.tier, addr(x) + first * H * 4, Space::l1, b[0], rows * H * 4));
+        }
+        if (!norm) continue;
+        if (ln) {
+          // ((x - mean) * 1/sqrt(var + eps)) * w + b
+          v1(Opcode::vrsum, H, b[4], 4, b[0], H * 4);
+          v1(Opcode::vscale, 1, b[4], 4, b[4], 4, inv_h, 0.0f);
+          v2(Opcode::vsub_row, H, b[2], H * 4, DType::fp32, b[0], H * 4, b[4], 4);
+          v1(Opcode::vrsumsq, H, b[5], 4, b[2], H * 4);
+          v1(Opcode::vscale, 1, b[5], 4, b[5], 4, inv_h, eps);
+          v1(Opcode::vrsqrt, 1, b[5], 4, b[5], 4);
+          v2(Opcode::vmul_row, H, b[2], H * 4, DType::fp32, b[2], H * 4, b[5], 4);
+          v2(Opcode::vmul_col, H, b[2], H * 4, DType::fp32, b[2], H * 4, gain, 0);
+          v2(Opcode::vadd_col, H, b[3], H * eo, ot, b[2], H * 4, bias, 0);
+        } else {
+          // (x * 1/sqrt(mean(x^2) + eps)) * w
+          v1(Opcode::vrsumsq, H, b[4], 4, b[0], H * 4);
+          v1(Opcode::vscale, 1, b[4], 4, b[4], 4, inv_h, eps);
+          v1(Opcode::vrsqrt, 1, b[4], 4, b[4], 4);
+          v2(Opcode::vmul_row, H, b[2], H * 4, DType::fp32, b[0], H * 4, b[4], 4);
+          v2(Opcode::vmul_col, H, b[3], H * eo, ot, b[2], H * 4, gain, 0);
+        }
+        s.emit(dma(false, dma_act(), outp->tier, addr(*outp) + first * H * eo, Space::l1, b[3], rows * H * eo));
+      }
+    }
+  }
+  end_phase(op.name);
+}
+
+void Codegen::emit_top1(const Op& op) {
+  const Tensor& lg = t(op.inputs[0]);
+  const Tensor& top = t(op.outputs[0]);
+  const uint64_t V = lg.shape[1], B = lg.shape[0];
+  // vtopk reads at most 65535 columns: the vocabulary slice in runs, one (value, index) per
+  // run; the runner merges the runs and the chips (largest value, lowest index on ties).
+  const uint64_t run = std::min<uint64_t>(V, 32768);
+  const uint64_t runs = (V + run - 1) / run;
+  for (uint32_t chip = 0; chip < group_chips; ++chip) {
+    for (uint32_t core = 0; core < hw.cores; ++core) {
+      uint64_t r0, n;
+      core_rows(B, hw.cores, core, r0, n);
+      if (!n) continue;
+      CoreStream& s = cs(chip, core);
+      Arena& a = l1_of(chip, core);
+      const uint64_t chunk = std::max<uint64_t>(1, std::min(n, (a.limit - a.top) / 2 / (run * 4 + 8 * runs + 64)));
+      for (uint64_t c0 = 0; c0 < n; c0 += chunk) {
+        const uint64_t rows = std::min(chunk, n - c0);
+        const uint64_t res = a.take(rows * runs * 8, 64, "top-1 results");
+        for (uint64_t k = 0; k < runs; ++k) {
+          const uint64_t cols = std::min(run, V - k * run);
+          const uint64_t buf = a.take(rows * cols * 4, 64, "logit rows");
+          s.emit(dma(true, dma_act(), Space::l1, buf, lg.tier, addr(lg) + ((r0 + c0) * V + k * run) * 4, cols * 4, rows,
+                     cols * 4, V * 4));
+          Instr v = vec(Opcode::vtopk, rows, cols);
+          operand(v, 0, Space::l1, res + k * 8, runs * 8, DType::fp32);
+          operand(v, 1, Space::l1, buf, cols * 4, DType::fp32);
+          v.iarg = 1;
+          s.emit(v);
+        }
+        s.emit(dma(false, dma_act(), top.tier, addr(top) + (r0 + c0) * runs * 8, Space::l1, res, rows * runs * 8));
+        a.reset();
+      }
+    }
+  }
+  end_phase(op.name);
+}
+
+}  // namespace tessera::compiler

@@ -1,0 +1,83 @@
+#include "compiler/schedule.h"
+
+#include <algorithm>
+
+namespace tessera::compiler {
+
+namespace {
+uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+}  // namespace
+
+uint64_t k_tiles(const MatmulPlan& p) { return ceil_div(p.K, p.k_t); }
+
+uint64_t k_rows(const MatmulPlan& p, uint64_t q) { return std::min(p.k_t, p.K - q * p.k_t); }
+
+uint64_t group_width(const MatmulPlan& p, uint64_t g) {
+  const uint64_t gw = p.group_blocks * p.n_t;
+  return std::min(gw, p.N - g * gw);
+}
+
+BlockCols block_cols(const MatmulPlan& p, uint64_t g, uint64_t b) {
+  const uint64_t first = g * p.group_blocks * p.n_t + b * p.n_t;
+  return {first, std::min(p.n_t, p.N - first)};
+}
+
+uint64_t pass_rows(const MatmulPlan& p, uint32_t engines) {
+  return p.split == EngineSplit::M ? p.m_t * engines : p.m_t;
+}
+
+CoreMatmulWork core_work(const MatmulPlan& p, uint32_t core, uint32_t engines) {
+  CoreMatmulWork w;
+  const uint32_t cores_used = p.m_groups * p.n_groups;
+  if (core >= cores_used) return w;
+  w.m_group = core / p.n_groups;
+  w.n_group = core % p.n_groups;
+  // Contiguous, balanced runs: the first (total % parts) runs get one more.
+  auto run = [](uint64_t total, uint64_t parts, uint64_t i, uint64_t& first, uint64_t& count) {
+    const uint64_t base = total / parts, extra = total % parts;
+    first = i * base + std::min(i, extra);
+    count = base + (i < extra ? 1 : 0);
+  };
+  uint64_t ng = 0;
+  run(p.groups, p.n_groups, w.n_group, w.g0, ng);
+  w.g1 = w.g0 + ng;
+  run(p.M, p.m_groups, w.m_group, w.row0, w.rows);
+  if (ng == 0 || w.rows == 0) return w;
+  w.active = true;
+  const uint64_t pr = pass_rows(p, engines);
+  for (uint64_t r = 0; r < w.rows; r += pr) {
+    for (uint64_t g = w.g0; g < w.g1; g += p.groups_per_pass) {
+      MatmulPass pass;
+      pass.row0 = w.row0 + r;
+      pass.rows = std::min(pr, w.rows - r);
+      for (uint64_t x = g; x < std::min(w.g1, g + p.groups_per_pass); ++x) pass.groups.push_back(x);
+      w.passes.push_back(std::move(pass));
+    }
+  }
+  return w;
+}
+
+uint32_t engine_for(const MatmulPlan& p, uint32_t engines, uint64_t gi, uint64_t q, uint64_t sub) {
+  switch (p.split) {
+    case EngineSplit::M: return uint32_t(sub % engines);
+    case EngineSplit::N: return uint32_t(gi % engines);
+    case EngineSplit::K: return uint32_t(q % engines);
+  }
+  return 0;
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> row_blocks(const MatmulPlan& p, const MatmulPass& pass, uint32_t engines) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  if (p.split != EngineSplit::M) {
+    out.emplace_back(pass.row0, pass.rows);
+    return out;
+  }
+  for (uint32_t e = 0; e < engines; ++e) {
+    const uint64_t r0 = uint64_t(e) * p.m_t;
+    if (r0 >= pass.rows) break;
+    out.emplace_back(pass.row0 + r0, std::min(p.m_t, pass.rows - r0));
+  }
+  return out;
+}
+
+}  // namespace tessera::compiler
