@@ -39,19 +39,31 @@ def rtl_sources(gen_dir):
 
 
 def run_yosys(sources, top, params):
-    chparams = " ".join(f"-set {k} {v}" for k, v in params.items())
-    script = [f"read_verilog -sv -I{os.path.join(ROOT, 'rtl')} {s}" for s in sources]
-    script += [f"chparam {chparams} {top}" if params else "",
-               f"hierarchy -check -top {top}", f"synth -top {top}", "stat -top " + top]
-    with tempfile.NamedTemporaryFile("w", suffix=".ys", delete=False) as f:
+    # Yosys 0.23's chparam / hierarchy -chparam trip over parameterised sub-instances, so
+    # the top module is read from a copy whose parameter defaults are the requested values.
+    tmp = tempfile.mkdtemp(prefix="tessera_synth_")
+    top_src = os.path.join(ROOT, "rtl", top + ".sv")
+    text = open(top_src).read()
+    for k, v in params.items():
+        text, n = re.subn(r"(parameter\s+[^=;]*?\b" + k + r"\s*=\s*)[\w']+", lambda m: m.group(1) + str(v), text, count=1)
+        if n != 1:
+            sys.exit(f"synth.py: {top} has no parameter {k}")
+    with open(os.path.join(tmp, top + ".sv"), "w") as f:
+        f.write(text)
+    srcs = [os.path.join(tmp, top + ".sv") if s == top_src else s for s in sources]
+    script = [f"read_verilog -sv -I{os.path.join(ROOT, 'rtl')} {s}" for s in srcs]
+    script += [f"hierarchy -check -top {top}", f"synth -top {top}"]
+    path = os.path.join(tmp, "synth.ys")
+    with open(path, "w") as f:
         f.write("\n".join(script) + "\n")
-        path = f.name
     t0 = time.time()
     try:
         out = subprocess.run(["yosys", "-q", "-s", path, "-p", f"tee -o /dev/stdout stat -top {top}"],
                              capture_output=True, text=True)
     finally:
-        os.unlink(path)
+        for f in os.listdir(tmp):
+            os.unlink(os.path.join(tmp, f))
+        os.rmdir(tmp)
     if out.returncode != 0:
         sys.exit(f"yosys failed on {top} {params}:\n{out.stderr[-3000:]}")
     return parse_stat(out.stdout, top), time.time() - t0
@@ -68,7 +80,9 @@ def parse_stat(text, top):
         if m and total is None:
             total = int(m.group(1))
             continue
-        m = re.match(r"\s+(\$\S+)\s+(\d+)", line)
+        # Gate and flip-flop types ($_AND_, $_DFF_PN0_, ...) and memories; not the counts of
+        # submodule instances ($paramod...), which the hierarchy already folds into these.
+        m = re.match(r"\s+(\$_\w+_|\$mem\w*)\s+(\d+)", line)
         if m:
             cells[m.group(1)] = int(m.group(2))
     if total is None:
@@ -80,26 +94,34 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=8)
     ap.add_argument("--cols", type=int, default=8)
-    ap.add_argument("--only", default="pe,array,engine")
+    ap.add_argument("--only", default="pe,array")
+    ap.add_argument("--formats", default="", help="comma list of int8, fp8, bf16, all (default: every set)")
     ap.add_argument("--gen", default=os.path.join(ROOT, "build", "gen"))
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "area.md"))
     args = ap.parse_args()
     sources = rtl_sources(args.gen)
     units = args.only.split(",")
+    wanted = args.formats.split(",") if args.formats else [label for label, _ in FORMAT_SETS]
+    sets = [(label, mask) for label, mask in FORMAT_SETS if label.split(" ")[0] in wanted or label in wanted]
+    jobs = []  # every PE first (fast), then the arrays, then the engines
+    for unit in ("pe", "array", "engine"):
+        if unit in units:
+            jobs += [(unit, label, mask) for label, mask in sets]
     rows = []
-    for label, mask in FORMAT_SETS:
+    for unit, label, mask in jobs:
         f = f"4'd{mask}"
-        if "pe" in units:
-            rows.append(("pe", label, *run_yosys(sources, "pe", {"Formats": f})))
-        if "array" in units:
-            rows.append((f"systolic_array {args.rows}x{args.cols}", label,
-                         *run_yosys(sources, "systolic_array", {"Formats": f, "Rows": args.rows, "Cols": args.cols})))
-        if "engine" in units:
-            rows.append((f"matrix_engine {args.rows}x{args.cols}", label,
-                         *run_yosys(sources, "matrix_engine", {"Formats": f, "Rows": args.rows, "Cols": args.cols})))
-        for r in rows[-len(units):]:
-            print(f"{r[0]:28s} {r[1]:18s} cells {r[2][0]:8d}  ({r[3]:.0f} s)", flush=True)
-    write_doc(args, rows)
+        if unit == "pe":
+            name, top, params = "pe", "pe", {"Formats": f}
+        elif unit == "array":
+            name, top = f"systolic_array {args.rows}x{args.cols}", "systolic_array"
+            params = {"Formats": f, "Rows": args.rows, "Cols": args.cols}
+        else:
+            name, top = f"matrix_engine {args.rows}x{args.cols}", "matrix_engine"
+            params = {"Formats": f, "Rows": args.rows, "Cols": args.cols}
+        counts, seconds = run_yosys(sources, top, params)
+        rows.append((name, label, counts, seconds))
+        print(f"{name:28s} {label:18s} cells {counts[0]:8d}  ({seconds:.0f} s)", flush=True)
+        write_doc(args, rows)  # after every row, so a long run keeps what it has
 
 
 def write_doc(args, rows):
