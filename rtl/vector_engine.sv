@@ -1,0 +1,366 @@
+// Vector engine: Lanes copies of vector_lane behind the beat sequencer of docs/timing.md
+// ("Vector engine"). One `vector` instruction at a time: its beats (rows packed into one
+// lane group when cols < Lanes, else lane groups of one row) each cost
+// max(special cycles, bank-conflict cost of every port) cycles; a beat's reads go out in
+// the last cycle of the beat, its results are written vector.latency cycles after that
+// (plus the lane tree, ceil(log2 Lanes) cycles, for the row reductions), so the last
+// result is written, and done_o pulses, at X = T + I - 1 + latency + tail.
+// Operands and results are FP32 in L1; each port moves one element per lane, addressed
+// per lane, so packed rows, per-row scalars and broadcast rows need no special port.
+module vector_engine #(
+  parameter int unsigned Lanes = 8,          // vector.lanes (even: lanes come in pairs)
+  parameter int unsigned Latency = 8,        // vector.latency (> L1Latency)
+  parameter int unsigned SpecialCycles = 1,  // vector.special_cycles
+  parameter int unsigned L1Latency = 2,      // l1.latency (>= 1)
+  parameter int unsigned L1Banks = 4,        // l1.banks (power of two)
+  parameter int unsigned L1BankBytes = 16    // l1.bank_width (power of two)
+) (
+  input  logic                 clk_i,
+  input  logic                 rst_ni,
+  // One vector-format instruction word, taken when start_i && ready_o (cycle T).
+  input  logic                 start_i,
+  output logic                 ready_o,
+  input  logic [tessera_isa_pkg::WordBits-1:0] word_i,
+  output logic                 done_o,     // the instruction's last result is written (E)
+  // Sticky: a word this engine does not execute was offered (it is not started):
+  // an opcode outside the list below, a type other than fp32, a space other than l1,
+  // rows or cols of 0.
+  output logic                 err_o,
+  // Read ports: lane k reads the 4 bytes at addr[k] when en[k]; data L1Latency cycles later.
+  output logic [Lanes-1:0]     s1_en_o,
+  output logic [Lanes*32-1:0]  s1_addr_o,
+  input  logic [Lanes*32-1:0]  s1_data_i,
+  output logic [Lanes-1:0]     s2_en_o,
+  output logic [Lanes*32-1:0]  s2_addr_o,
+  input  logic [Lanes*32-1:0]  s2_data_i,
+  // Write port: lane k writes data[k] to the 4 bytes at addr[k] when en[k].
+  output logic [Lanes-1:0]     d_en_o,
+  output logic [Lanes*32-1:0]  d_addr_o,
+  output logic [Lanes*32-1:0]  d_data_o
+);
+  localparam int unsigned Tail = $clog2(Lanes);
+  localparam int unsigned DelayE = Latency - L1Latency;     // data arrival to write
+  localparam int unsigned DelayR = DelayE + Tail;
+  localparam int LanesI = Lanes;
+  localparam int DelayRI = DelayR;
+  localparam int DelayEI = DelayE;
+  localparam int L1LatencyI = L1Latency;
+  localparam logic [3:0] FnAdd = 4'd0, FnSub = 4'd1, FnMul = 4'd2, FnMax = 4'd3,
+                         FnScale = 4'd4, FnSquare = 4'd5, FnExp = 4'd6, FnRecip = 4'd7,
+                         FnRsqrt = 4'd8, FnTanh = 4'd9, FnSilu = 4'd11,
+                         FnGelu = 4'd12, FnPass = 4'd13;
+  // How src2 is addressed (docs/isa.md operand shapes).
+  localparam logic [1:0] S2None = 2'd0, S2Block = 2'd1, S2Col0 = 2'd2, S2Row0 = 2'd3;
+  localparam logic [31:0] NegInf = 32'hFF80_0000;
+
+  // ---- the instruction: word_i in the start cycle, then the held copy ------------------
+  logic busy_q, iss_q, err_q;
+  logic [tessera_isa_pkg::WordBits-1:0] word_q;
+  // Header masks, acc_engine, iarg and the reserved bits are the sequencer's business.
+  /* verilator lint_off UNUSEDSIGNAL */
+  tessera_isa_pkg::vector_instr_t vi;
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign vi = busy_q ? word_q : word_i;
+
+  logic [3:0] fn;
+  logic [1:0] s2mode;
+  logic known, use_s1, special, red, red_max;
+  always_comb begin
+    known = 1'b1; use_s1 = 1'b1; special = 1'b0; red = 1'b0; red_max = 1'b0;
+    s2mode = S2None; fn = FnPass;
+    unique case (vi.hdr.opcode)
+      tessera_isa_pkg::OpVadd:    begin fn = FnAdd; s2mode = S2Block; end
+      tessera_isa_pkg::OpVsub:    begin fn = FnSub; s2mode = S2Block; end
+      tessera_isa_pkg::OpVmul:    begin fn = FnMul; s2mode = S2Block; end
+      tessera_isa_pkg::OpVmax:    begin fn = FnMax; s2mode = S2Block; end
+      tessera_isa_pkg::OpVsubRow: begin fn = FnSub; s2mode = S2Col0; end
+      tessera_isa_pkg::OpVmulRow: begin fn = FnMul; s2mode = S2Col0; end
+      tessera_isa_pkg::OpVaddCol: begin fn = FnAdd; s2mode = S2Row0; end
+      tessera_isa_pkg::OpVmulCol: begin fn = FnMul; s2mode = S2Row0; end
+      tessera_isa_pkg::OpVscale:  fn = FnScale;
+      tessera_isa_pkg::OpVfill:   use_s1 = 1'b0;     // FnPass of imm
+      tessera_isa_pkg::OpVexp:    begin fn = FnExp; special = 1'b1; end
+      tessera_isa_pkg::OpVrecip:  begin fn = FnRecip; special = 1'b1; end
+      tessera_isa_pkg::OpVrsqrt:  begin fn = FnRsqrt; special = 1'b1; end
+      tessera_isa_pkg::OpVtanh:   begin fn = FnTanh; special = 1'b1; end
+      tessera_isa_pkg::OpVsilu:   begin fn = FnSilu; special = 1'b1; end
+      tessera_isa_pkg::OpVgelu:   begin fn = FnGelu; special = 1'b1; end
+      tessera_isa_pkg::OpVrsum:   red = 1'b1;
+      tessera_isa_pkg::OpVrmax:   begin red = 1'b1; red_max = 1'b1; end
+      tessera_isa_pkg::OpVrsumsq: begin red = 1'b1; fn = FnSquare; end
+      default:                    known = 1'b0;
+    endcase
+  end
+
+  logic supported;
+  always_comb begin
+    supported = known && vi.rows != '0 && vi.cols != '0 &&
+                vi.dst_space == tessera_isa_pkg::SPACE_L1 && vi.dst_type == tessera_isa_pkg::DTYPE_FP32;
+    if (use_s1 && (vi.src1_space != tessera_isa_pkg::SPACE_L1 || vi.src1_type != tessera_isa_pkg::DTYPE_FP32))
+      supported = 1'b0;
+    if (s2mode != S2None &&
+        (vi.src2_space != tessera_isa_pkg::SPACE_L1 || vi.src2_type != tessera_isa_pkg::DTYPE_FP32))
+      supported = 1'b0;
+  end
+
+  assign ready_o = !busy_q;
+  assign err_o = err_q;
+  logic accept, issuing;
+  assign accept = start_i && !busy_q && supported;
+  assign issuing = busy_q ? iss_q : accept;
+
+  // ---- the current beat: rows cur_r.., columns cur_c.., cycle cur_k of its cost ---------
+  logic [31:0] r_q, c_q, cur_r, cur_c;
+  logic [7:0]  k_q, cur_k;
+  assign cur_r = busy_q ? r_q : '0;
+  assign cur_c = busy_q ? c_q : '0;
+  assign cur_k = busy_q ? k_q : '0;
+
+  logic [31:0] rows, cols;
+  assign rows = 32'(vi.rows);
+  assign cols = 32'(vi.cols);
+  logic packed_rows;
+  logic [31:0] g;   // rows per beat when packed: floor(Lanes / cols)
+  assign packed_rows = !red && cols < 32'(Lanes);
+  always_comb begin
+    g = 32'd1;
+    for (int k = 1; k <= LanesI; k++)
+      if (32'(k) * cols <= 32'(Lanes)) g = 32'(k);
+  end
+
+  logic [Lanes*32-1:0] lrow, lcol;
+  logic [Lanes-1:0] lval;
+  logic [31:0] rr, cc;   // row and column of lane k while walking the lanes
+  always_comb begin
+    rr = '0; cc = '0;
+    for (int k = 0; k < LanesI; k++) begin
+      if (packed_rows) begin
+        lrow[32*k +: 32] = cur_r + rr;
+        lcol[32*k +: 32] = cc;
+        lval[k] = rr < g && cur_r + rr < rows;
+        if (cc + 32'd1 == cols) begin
+          cc = '0;
+          rr = rr + 32'd1;
+        end else begin
+          cc = cc + 32'd1;
+        end
+      end else begin
+        lrow[32*k +: 32] = cur_r;
+        lcol[32*k +: 32] = cur_c + 32'(k);
+        lval[k] = cur_c + 32'(k) < cols;
+      end
+    end
+  end
+
+  logic row_first, row_last, last_beat;
+  logic [31:0] next_r, next_c;
+  always_comb begin
+    row_first = packed_rows || cur_c == '0;
+    row_last = packed_rows || cur_c + 32'(Lanes) >= cols;
+    if (packed_rows) begin
+      next_r = cur_r + g;
+      next_c = '0;
+    end else if (row_last) begin
+      next_r = cur_r + 32'd1;
+      next_c = '0;
+    end else begin
+      next_r = cur_r;
+      next_c = cur_c + 32'(Lanes);
+    end
+    last_beat = row_last && next_r >= rows;
+  end
+
+  // Port addresses and enables of the beat; dst for the bank cost (and, delayed, the write).
+  logic [Lanes*32-1:0] a1, a2, ad;
+  logic [Lanes-1:0] e1, e2, ed;
+  always_comb begin
+    for (int k = 0; k < LanesI; k++) begin
+      a1[32*k +: 32] = vi.src1_addr + lrow[32*k +: 32] * vi.src1_stride + (lcol[32*k +: 32] << 2);
+      unique case (s2mode)
+        S2Col0:  a2[32*k +: 32] = vi.src2_addr + lrow[32*k +: 32] * vi.src2_stride;
+        S2Row0:  a2[32*k +: 32] = vi.src2_addr + (lcol[32*k +: 32] << 2);
+        default: a2[32*k +: 32] = vi.src2_addr + lrow[32*k +: 32] * vi.src2_stride + (lcol[32*k +: 32] << 2);
+      endcase
+      ad[32*k +: 32] = vi.dst_addr + lrow[32*k +: 32] * vi.dst_stride + (red ? 32'd0 : (lcol[32*k +: 32] << 2));
+      e1[k] = issuing && use_s1 && lval[k];
+      // A per-row scalar is read with the row's first beat only.
+      e2[k] = issuing && s2mode != S2None && lval[k] && (s2mode != S2Col0 || row_first);
+      ed[k] = issuing && !red && lval[k];
+    end
+  end
+
+  logic [7:0] cost1, cost2, costd, cost;
+  vec_bank_cost #(.Lanes(Lanes), .Banks(L1Banks), .BankBytes(L1BankBytes))
+    u_cost1 (.addr_i(a1), .en_i(e1), .cost_o(cost1));
+  vec_bank_cost #(.Lanes(Lanes), .Banks(L1Banks), .BankBytes(L1BankBytes))
+    u_cost2 (.addr_i(a2), .en_i(e2), .cost_o(cost2));
+  vec_bank_cost #(.Lanes(Lanes), .Banks(L1Banks), .BankBytes(L1BankBytes))
+    u_costd (.addr_i(ad), .en_i(ed), .cost_o(costd));
+  always_comb begin
+    cost = special ? 8'(SpecialCycles) : 8'd1;
+    if (cost1 > cost) cost = cost1;
+    if (cost2 > cost) cost = cost2;
+    if (costd > cost) cost = costd;
+  end
+
+  // The beat's reads go out in its last cycle.
+  logic beat_end;
+  assign beat_end = issuing && cur_k + 8'd1 >= cost;
+  assign s1_en_o = beat_end ? e1 : '0;
+  assign s2_en_o = beat_end ? e2 : '0;
+  assign s1_addr_o = a1;
+  assign s2_addr_o = a2;
+
+  // ---- beat record from the read to the data's arrival (L1Latency cycles) --------------
+  typedef struct packed {
+    logic valid;
+    logic last;
+    logic row_first;
+    logic row_last;
+    logic [Lanes-1:0] lval;
+    logic [Lanes*32-1:0] daddr;
+  } beat_t;
+  localparam int unsigned BeatW = 4 + Lanes + Lanes * 32;
+  beat_t issue_rec, arr;
+  always_comb begin
+    issue_rec.valid = beat_end;
+    issue_rec.last = last_beat;
+    issue_rec.row_first = row_first;
+    issue_rec.row_last = row_last;
+    issue_rec.lval = lval;
+    issue_rec.daddr = ad;
+  end
+  logic [BeatW-1:0] bq [L1Latency];
+  assign arr = bq[L1Latency-1];
+
+  // ---- lanes: results of the arriving beat -----------------------------------------------
+  logic [31:0] scal_q;   // the row's src2 scalar (col0), for the row's later beats
+  logic [Lanes*32-1:0] y;
+  logic [Lanes*32-1:0] lane_a, lane_b;
+  for (genvar k = 0; k < Lanes; k++) begin : g_operands
+    assign lane_a[32*k +: 32] = use_s1 ? s1_data_i[32*k +: 32] : vi.imm;
+    assign lane_b[32*k +: 32] = (s2mode == S2Col0 && !packed_rows && !arr.row_first) ? scal_q
+                                                                                     : s2_data_i[32*k +: 32];
+  end
+  for (genvar p = 0; p < Lanes / 2; p++) begin : g_lanes
+    vec_lane_pair u_pair (.fn_i(fn), .a_i(lane_a[64*p +: 64]), .b_i(lane_b[64*p +: 64]), .imm_i(vi.imm),
+                          .imm2_i(vi.imm2), .y_o(y[64*p +: 64]));
+  end
+
+  // ---- reductions: lane k folds elements k, k+L, ... of the row; then the halving tree ---
+  logic [Lanes*32-1:0] acc_q, acc_next;
+  // tv holds the values of every tree level (level lv at bits lv*Lanes*32..); slots at or
+  // above a level's count are never read. split_var: each level feeds the next, which the
+  // simulator would otherwise schedule as a combinational loop through one variable.
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [(Tail+1)*Lanes*32-1:0] tv /* verilator split_var */;
+  /* verilator lint_on UNUSEDSIGNAL */
+  for (genvar k = 0; k < Lanes; k++) begin : g_fold
+    logic [31:0] sum, mx, old;
+    assign old = acc_q[32*k +: 32];
+    fp32_add u_add (.a_i(old), .b_i(y[32*k +: 32]), .y_o(sum));
+    logic [31:0] el;
+    logic signed [32:0] ko, ke;   // max_f32 keys: sign-magnitude order, -0 < +0
+    assign el = y[32*k +: 32];
+    assign ko = old[31] ? -$signed({2'b00, old[30:0]}) - 33'sd1 : $signed({2'b00, old[30:0]});
+    assign ke = el[31] ? -$signed({2'b00, el[30:0]}) - 33'sd1 : $signed({2'b00, el[30:0]});
+    assign mx = ((old[30:23] == 8'hFF && old[22:0] != 23'd0) || (el[30:23] == 8'hFF && el[22:0] != 23'd0))
+                ? tessera_num_pkg::CANONICAL_NAN : (ke > ko ? el : old);
+    // A lane without an element of the row holds the empty value of docs/numerics.md §8.
+    assign acc_next[32*k +: 32] =
+        !arr.lval[k]  ? (arr.row_first ? (red_max ? NegInf : 32'd0) : old) :
+        arr.row_first ? y[32*k +: 32] :
+        red_max       ? mx : sum;
+    assign tv[32*k +: 32] = acc_next[32*k +: 32];
+  end
+  for (genvar lv = 0; lv < Tail; lv++) begin : g_level
+    // Values at this level: each level keeps ceil(count / 2), so ceil(Lanes / 2^lv).
+    localparam int unsigned Cnt = (Lanes + (1 << lv) - 1) >> lv;
+    localparam int unsigned Half = Cnt / 2;
+    for (genvar i = 0; i < Lanes; i++) begin : g_node
+      localparam int unsigned Src = (lv * Lanes + i) * 32;
+      localparam int unsigned Dst = ((lv + 1) * Lanes + i) * 32;
+      if (i < Half) begin : g_op
+        localparam int unsigned Hi = (lv * Lanes + i + Half) * 32;
+        logic [31:0] sum, mx, lo, hi;
+        logic signed [32:0] kl, kh;
+        assign lo = tv[Src +: 32];
+        assign hi = tv[Hi +: 32];
+        fp32_add u_add (.a_i(lo), .b_i(hi), .y_o(sum));
+        assign kl = lo[31] ? -$signed({2'b00, lo[30:0]}) - 33'sd1 : $signed({2'b00, lo[30:0]});
+        assign kh = hi[31] ? -$signed({2'b00, hi[30:0]}) - 33'sd1 : $signed({2'b00, hi[30:0]});
+        assign mx = ((lo[30:23] == 8'hFF && lo[22:0] != 23'd0) || (hi[30:23] == 8'hFF && hi[22:0] != 23'd0))
+                    ? tessera_num_pkg::CANONICAL_NAN : (kh > kl ? hi : lo);
+        assign tv[Dst +: 32] = red_max ? mx : sum;
+      end else if (i == Half && Cnt % 2 == 1) begin : g_carry
+        assign tv[Dst +: 32] = tv[(lv * Lanes + Cnt - 1) * 32 +: 32];
+      end else begin : g_unused
+        assign tv[Dst +: 32] = 32'd0;
+      end
+    end
+  end
+
+  // ---- write records: formed when the data arrive, delayed to the write cycle ------------
+  typedef struct packed {
+    logic valid;
+    logic last;
+    logic [Lanes-1:0] en;
+    logic [Lanes*32-1:0] addr;
+    logic [Lanes*32-1:0] data;
+  } wr_t;
+  localparam int unsigned WrW = 2 + Lanes + Lanes * 64;
+  wr_t wrec, wout;
+  always_comb begin
+    wrec.valid = arr.valid;
+    wrec.last = arr.last;
+    wrec.addr = arr.daddr;
+    if (red) begin
+      wrec.en = {{(Lanes-1){1'b0}}, arr.valid && arr.row_last};
+      wrec.data = {{((Lanes-1)*32){1'b0}}, tv[Tail*Lanes*32 +: 32]};
+    end else begin
+      wrec.en = arr.valid ? arr.lval : '0;
+      wrec.data = y;
+    end
+  end
+  logic [WrW-1:0] wq [DelayR];
+  assign wout = red ? wq[DelayRI-1] : wq[DelayEI-1];
+  assign done_o = wout.valid && wout.last;
+  assign d_en_o = wout.valid ? wout.en : '0;
+  assign d_addr_o = wout.addr;
+  assign d_data_o = wout.data;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      busy_q <= 1'b0; iss_q <= 1'b0; err_q <= 1'b0; word_q <= '0;
+      r_q <= '0; c_q <= '0; k_q <= '0; scal_q <= '0; acc_q <= '0;
+      for (int i = 0; i < L1LatencyI; i++) bq[i] <= '0;
+      for (int i = 0; i < DelayRI; i++) wq[i] <= '0;
+    end else begin
+      if (accept) begin
+        busy_q <= 1'b1;
+        word_q <= word_i;
+      end
+      if (start_i && !busy_q && !supported) err_q <= 1'b1;
+      if (issuing) begin
+        if (beat_end) begin
+          r_q <= next_r; c_q <= next_c; k_q <= '0; iss_q <= !last_beat;
+        end else begin
+          r_q <= cur_r; c_q <= cur_c; k_q <= cur_k + 8'd1; iss_q <= 1'b1;
+        end
+      end
+      bq[0] <= issue_rec;
+      for (int i = 1; i < L1LatencyI; i++) bq[i] <= bq[i-1];
+      if (arr.valid && arr.row_first) scal_q <= s2_data_i[31:0];
+      if (arr.valid && red) acc_q <= acc_next;
+      // The records of a finished instruction are flushed: a reduction taps the line
+      // later than an elementwise op, so leftovers would otherwise surface as writes.
+      if (done_o) begin
+        busy_q <= 1'b0;
+        for (int i = 0; i < DelayRI; i++) wq[i] <= '0;
+      end else begin
+        wq[0] <= wrec;
+        for (int i = 1; i < DelayRI; i++) wq[i] <= wq[i-1];
+      end
+    end
+  end
+endmodule

@@ -1,0 +1,576 @@
+// The vector engine RTL (tiny preset: 8 lanes, latency 8, special cycles 1, L1 of 4 banks
+// x 16 B with latency 2) against the two contracts it implements:
+// - docs/isa.md semantics with docs/numerics.md arithmetic: every byte of L1 after each
+//   instruction equals a reference built from tessera::num (v_exp, reduce_sum, ...), and
+//   the engine writes exactly the addresses the instruction names;
+// - docs/timing.md "Vector engine": the instruction started at T completes (last write,
+//   done_o) at X = T + I - 1 + latency + tail, with I from this bench's transcription of
+//   the beat and bank-conflict rules and, independently, from tessera::model::vector_timing.
+// Random instruction sequences run back to back (the next starts at X + 1); seeds are
+// printed and TESSERA_SEED reruns one. TESSERA_WAVES=1 writes vector_engine_<test>.fst.
+#include <gtest/gtest.h>
+#include <verilated.h>
+#include <verilated_fst_c.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "Vvector_engine.h"
+#include "common/isa/isa.h"
+#include "common/numerics/fp.h"
+#include "common/numerics/vector_math.h"
+#include "model/core/timing.h"
+
+namespace {
+
+namespace num = tessera::num;
+namespace isa = tessera::isa;
+namespace model = tessera::model;
+using isa::Opcode;
+
+// The verilated instance's parameters (the module defaults, the tiny preset's values).
+constexpr uint32_t kLanes = 8, kLatency = 8, kSpecial = 1, kL1Latency = 2, kBanks = 4, kBankBytes = 16;
+constexpr uint32_t kTail = 3;  // ceil(log2 8)
+constexpr uint32_t kMemBytes = 3 * 16384;
+constexpr uint32_t kRegion = 16384;  // src1, src2 and dst each live in one of three regions
+
+enum class Src2 { None, Block, Col0, Row0 };
+enum class Cls { Elementwise, Special, Reduce };
+
+struct OpInfo {
+  Opcode op;
+  Src2 src2;
+  Cls cls;
+  bool src1;
+};
+
+const std::vector<OpInfo>& ops() {
+  static const std::vector<OpInfo> v = {
+      {Opcode::vadd, Src2::Block, Cls::Elementwise, true},   {Opcode::vsub, Src2::Block, Cls::Elementwise, true},
+      {Opcode::vmul, Src2::Block, Cls::Elementwise, true},   {Opcode::vmax, Src2::Block, Cls::Elementwise, true},
+      {Opcode::vsub_row, Src2::Col0, Cls::Elementwise, true}, {Opcode::vmul_row, Src2::Col0, Cls::Elementwise, true},
+      {Opcode::vadd_col, Src2::Row0, Cls::Elementwise, true}, {Opcode::vmul_col, Src2::Row0, Cls::Elementwise, true},
+      {Opcode::vscale, Src2::None, Cls::Elementwise, true},  {Opcode::vfill, Src2::None, Cls::Elementwise, false},
+      {Opcode::vexp, Src2::None, Cls::Special, true},        {Opcode::vrecip, Src2::None, Cls::Special, true},
+      {Opcode::vrsqrt, Src2::None, Cls::Special, true},      {Opcode::vtanh, Src2::None, Cls::Special, true},
+      {Opcode::vsilu, Src2::None, Cls::Special, true},       {Opcode::vgelu, Src2::None, Cls::Special, true},
+      {Opcode::vrsum, Src2::None, Cls::Reduce, true},        {Opcode::vrmax, Src2::None, Cls::Reduce, true},
+      {Opcode::vrsumsq, Src2::None, Cls::Reduce, true},
+  };
+  return v;
+}
+
+struct VInstr {
+  OpInfo info;
+  uint32_t rows = 1, cols = 1;
+  uint32_t src1 = 0, src2 = 0, dst = 0;
+  uint32_t s1_stride = 0, s2_stride = 0, d_stride = 0;
+  uint32_t imm = 0, imm2 = 0;  // FP32 bit patterns
+};
+
+float f(uint32_t b) { return std::bit_cast<float>(b); }
+uint32_t u(float x) { return std::bit_cast<uint32_t>(x); }
+
+uint32_t load32(const std::vector<uint8_t>& m, uint32_t a) {
+  return uint32_t(m[a]) | uint32_t(m[a + 1]) << 8 | uint32_t(m[a + 2]) << 16 | uint32_t(m[a + 3]) << 24;
+}
+void store32(std::vector<uint8_t>& m, uint32_t a, uint32_t v) {
+  for (int i = 0; i < 4; ++i) m[a + i] = uint8_t(v >> (8 * i));
+}
+
+// ---- reference: docs/isa.md semantics on tessera::num -------------------------------------
+
+// One write of the write port or of the reference: address and FP32 bits.
+using Write = std::pair<uint32_t, uint32_t>;
+
+// Writes the instruction's results into `mem` (sources are read from `before`, so every
+// source is read before any result is written) and lists the writes.
+void reference(const VInstr& v, const std::vector<uint8_t>& before, std::vector<uint8_t>& mem,
+               std::vector<Write>& written) {
+  auto x1 = [&](uint32_t r, uint32_t c) { return f(load32(before, v.src1 + r * v.s1_stride + 4 * c)); };
+  auto x2 = [&](uint32_t r, uint32_t c) { return f(load32(before, v.src2 + r * v.s2_stride + 4 * c)); };
+  auto put = [&](uint32_t r, uint32_t c, float y) {
+    const uint32_t a = v.dst + r * v.d_stride + 4 * c;
+    store32(mem, a, u(y));
+    written.push_back({a, u(y)});
+  };
+  const float imm = f(v.imm), imm2 = f(v.imm2);
+  for (uint32_t r = 0; r < v.rows; ++r) {
+    if (v.info.cls == Cls::Reduce) {
+      std::vector<float> row(v.cols);
+      for (uint32_t c = 0; c < v.cols; ++c) {
+        row[c] = x1(r, c);
+        if (v.info.op == Opcode::vrsumsq) row[c] = num::mul_f32(row[c], row[c]);
+      }
+      put(r, 0, v.info.op == Opcode::vrmax ? num::reduce_max(row, kLanes) : num::reduce_sum(row, kLanes));
+      continue;
+    }
+    for (uint32_t c = 0; c < v.cols; ++c) {
+      float y = 0;
+      switch (v.info.op) {
+        case Opcode::vadd: y = num::add_f32(x1(r, c), x2(r, c)); break;
+        case Opcode::vsub: y = num::add_f32(x1(r, c), -x2(r, c)); break;
+        case Opcode::vmul: y = num::mul_f32(x1(r, c), x2(r, c)); break;
+        case Opcode::vmax: y = num::max_f32(x1(r, c), x2(r, c)); break;
+        case Opcode::vsub_row: y = num::add_f32(x1(r, c), -x2(r, 0)); break;
+        case Opcode::vmul_row: y = num::mul_f32(x1(r, c), x2(r, 0)); break;
+        case Opcode::vadd_col: y = num::add_f32(x1(r, c), x2(0, c)); break;
+        case Opcode::vmul_col: y = num::mul_f32(x1(r, c), x2(0, c)); break;
+        case Opcode::vscale: y = num::add_f32(num::mul_f32(x1(r, c), imm), imm2); break;
+        case Opcode::vfill: y = imm; break;
+        case Opcode::vexp: y = num::v_exp(x1(r, c)); break;
+        case Opcode::vrecip: y = num::v_recip(x1(r, c)); break;
+        case Opcode::vrsqrt: y = num::v_rsqrt(x1(r, c)); break;
+        case Opcode::vtanh: y = num::v_tanh(x1(r, c)); break;
+        case Opcode::vsilu: y = num::v_silu(x1(r, c)); break;
+        case Opcode::vgelu: y = num::v_gelu_tanh(x1(r, c)); break;
+        default: ADD_FAILURE() << "no reference for opcode"; break;
+      }
+      put(r, c, y);
+    }
+  }
+}
+
+// ---- timing: docs/timing.md "Vector engine", transcribed independently ---------------------
+
+struct Range {
+  uint64_t addr, bytes;
+};
+
+// Cycles of one port's beat: max over banks of the distinct lines the ranges touch.
+uint64_t port_cost(const std::vector<Range>& ranges) {
+  std::set<uint64_t> lines;
+  for (const Range& r : ranges)
+    for (uint64_t l = r.addr / kBankBytes; l <= (r.addr + r.bytes - 1) / kBankBytes; ++l) lines.insert(l);
+  std::map<uint64_t, uint64_t> per_bank;
+  uint64_t worst = 0;
+  for (uint64_t l : lines) worst = std::max(worst, ++per_bank[l % kBanks]);
+  return worst;
+}
+
+uint64_t issue_cycles(const VInstr& v) {
+  const bool reduce = v.info.cls == Cls::Reduce;
+  const bool packed = !reduce && v.cols < kLanes;
+  const uint32_t g = packed ? kLanes / v.cols : 1;
+  // A beat: rows [r0, r1), columns [c0, c1) of each.
+  struct Beat {
+    uint32_t r0, r1, c0, c1;
+  };
+  std::vector<Beat> beats;
+  if (packed) {
+    for (uint32_t r = 0; r < v.rows; r += g) beats.push_back({r, std::min(v.rows, r + g), 0, v.cols});
+  } else {
+    for (uint32_t r = 0; r < v.rows; ++r)
+      for (uint32_t c = 0; c < v.cols; c += kLanes) beats.push_back({r, r + 1, c, std::min(v.cols, c + kLanes)});
+  }
+  uint64_t total = 0;
+  for (const Beat& b : beats) {
+    uint64_t c = v.info.cls == Cls::Special ? kSpecial : 1;
+    std::vector<Range> s1, s2, d;
+    for (uint32_t r = b.r0; r < b.r1; ++r) {
+      const uint64_t w = 4ull * (b.c1 - b.c0);
+      s1.push_back({v.src1 + uint64_t(r) * v.s1_stride + 4ull * b.c0, w});
+      d.push_back({v.dst + uint64_t(r) * v.d_stride + 4ull * b.c0, w});
+      if (v.info.src2 == Src2::Block) s2.push_back({v.src2 + uint64_t(r) * v.s2_stride + 4ull * b.c0, w});
+      if (v.info.src2 == Src2::Col0 && b.c0 == 0) s2.push_back({v.src2 + uint64_t(r) * v.s2_stride, 4});
+      if (v.info.src2 == Src2::Row0) s2.push_back({v.src2 + 4ull * b.c0, w});
+    }
+    if (v.info.src1) c = std::max(c, port_cost(s1));
+    c = std::max(c, port_cost(s2));
+    if (!reduce) c = std::max(c, port_cost(d));
+    total += c;
+  }
+  return total;
+}
+
+// The same through the cycle model's own function.
+model::VecTiming model_timing(const VInstr& v) {
+  static const model::BankGeometry l1{kBanks, kBankBytes, kL1Latency, kMemBytes};
+  model::VecShape s;
+  s.cls = v.info.cls == Cls::Reduce    ? model::VecClass::Reduce
+          : v.info.cls == Cls::Special ? model::VecClass::Special
+                                       : model::VecClass::Elementwise;
+  s.src2_mode = v.info.src2 == Src2::Block  ? model::Src2Mode::Full
+                : v.info.src2 == Src2::Col0 ? model::Src2Mode::RowScalar
+                : v.info.src2 == Src2::Row0 ? model::Src2Mode::ColVector
+                                            : model::Src2Mode::None;
+  s.has_src1 = v.info.src1;
+  s.rows = v.rows;
+  s.cols = v.cols;
+  s.src1 = {&l1, v.src1, v.s1_stride, 4};
+  s.src2 = {&l1, v.src2, v.s2_stride, 4};
+  s.dst = {&l1, v.dst, v.d_stride, 4};
+  return model::vector_timing(s, kLanes, kSpecial);
+}
+
+// ---- the verilated engine with an L1 behind its ports --------------------------------------
+
+struct Run {
+  std::vector<uint64_t> t, x;                   // accept and done cycles of each instruction
+  std::vector<std::vector<Write>> written;      // what each instruction wrote
+  bool err = false;
+};
+
+isa::Word encode(const VInstr& v) {
+  isa::Instr in;
+  in.op = v.info.op;
+  in.unit = static_cast<uint8_t>(isa::Unit::vec);
+  in.dst_space = in.src1_space = in.src2_space = static_cast<uint64_t>(isa::Space::l1);
+  in.dst_type = in.src1_type = in.src2_type = static_cast<uint64_t>(isa::DType::fp32);
+  in.rows = v.rows;
+  in.cols = v.cols;
+  in.dst_addr = v.dst;
+  in.src1_addr = v.src1;
+  in.src2_addr = v.src2;
+  in.dst_stride = v.d_stride;
+  in.src1_stride = v.s1_stride;
+  in.src2_stride = v.s2_stride;
+  in.imm = f(v.imm);
+  in.imm2 = f(v.imm2);
+  return isa::encode(in);
+}
+
+class Bench {
+ public:
+  explicit Bench(const std::string& name) : ctx_(std::make_unique<VerilatedContext>()) {
+    top_ = std::make_unique<Vvector_engine>(ctx_.get());
+    if (const char* w = std::getenv("TESSERA_WAVES"); w && std::string(w) == "1") {
+      ctx_->traceEverOn(true);
+      trace_ = std::make_unique<VerilatedFstC>();
+      top_->trace(trace_.get(), 99);
+      trace_->open(("vector_engine_" + name + ".fst").c_str());
+    }
+    top_->rst_ni = 0;
+    top_->clk_i = 0;
+    top_->eval();
+    top_->clk_i = 1;
+    top_->eval();
+    top_->rst_ni = 1;
+  }
+  ~Bench() {
+    top_->final();
+    if (trace_) trace_->close();
+  }
+
+  // Offers the words back to back from cycle 0 (start_i whenever one is left) and serves
+  // the ports from `mem`: reads see the memory of their request cycle and return
+  // kL1Latency cycles later; writes land in their cycle.
+  Run run(const std::vector<isa::Word>& words, std::vector<uint8_t>& mem, uint64_t limit = 200000) {
+    Run out;
+    struct Pending {
+      uint64_t due;
+      uint32_t data[2][kLanes];
+    };
+    std::deque<Pending> reads;
+    size_t next = 0;
+    for (uint64_t cycle = 0; cycle < limit && out.x.size() < words.size(); ++cycle) {
+      for (uint32_t k = 0; k < kLanes; ++k) {
+        const bool have = !reads.empty() && reads.front().due == cycle;
+        top_->s1_data_i[k] = have ? reads.front().data[0][k] : 0xDEADBEEFu;
+        top_->s2_data_i[k] = have ? reads.front().data[1][k] : 0xDEADBEEFu;
+      }
+      if (!reads.empty() && reads.front().due == cycle) reads.pop_front();
+      top_->start_i = next < words.size();
+      if (next < words.size()) drive(words[next]);
+      top_->clk_i = 0;
+      top_->eval();
+      if (trace_) trace_->dump(2 * cycle);
+      if (top_->start_i && top_->ready_o) {
+        out.t.push_back(cycle);
+        out.written.emplace_back();
+        ++next;
+      }
+      if (top_->s1_en_o || top_->s2_en_o) {
+        Pending p{cycle + kL1Latency, {}};
+        for (uint32_t k = 0; k < kLanes; ++k) {
+          p.data[0][k] = (top_->s1_en_o >> k & 1) ? load32(mem, top_->s1_addr_o[k]) : 0xDEADBEEFu;
+          p.data[1][k] = (top_->s2_en_o >> k & 1) ? load32(mem, top_->s2_addr_o[k]) : 0xDEADBEEFu;
+        }
+        reads.push_back(p);
+      }
+      for (uint32_t k = 0; k < kLanes; ++k) {
+        if (!(top_->d_en_o >> k & 1)) continue;
+        const uint32_t a = top_->d_addr_o[k];
+        if (a + 4 > mem.size() || out.written.empty()) {
+          ADD_FAILURE() << "write to " << a << " at cycle " << cycle;
+          continue;
+        }
+        store32(mem, a, top_->d_data_o[k]);
+        out.written.back().push_back({a, top_->d_data_o[k]});
+      }
+      if (top_->done_o) out.x.push_back(cycle);
+      out.err = out.err || top_->err_o;
+      top_->clk_i = 1;
+      top_->eval();
+      if (trace_) trace_->dump(2 * cycle + 1);
+    }
+    return out;
+  }
+
+  // Offers one word for one cycle; returns whether the engine took it (went busy).
+  bool offer_once(const isa::Word& w, bool& err) {
+    top_->start_i = 1;
+    drive(w);
+    top_->clk_i = 0;
+    top_->eval();
+    top_->clk_i = 1;
+    top_->eval();
+    top_->start_i = 0;
+    top_->clk_i = 0;
+    top_->eval();
+    const bool taken = !top_->ready_o;
+    err = top_->err_o;
+    top_->clk_i = 1;
+    top_->eval();
+    return taken;
+  }
+
+ private:
+  void drive(const isa::Word& w) {
+    for (size_t i = 0; i < isa::kWordBytes / 4; ++i)
+      top_->word_i[i] = uint32_t(w[4 * i]) | uint32_t(w[4 * i + 1]) << 8 | uint32_t(w[4 * i + 2]) << 16 |
+                        uint32_t(w[4 * i + 3]) << 24;
+  }
+
+  std::unique_ptr<VerilatedContext> ctx_;
+  std::unique_ptr<Vvector_engine> top_;
+  std::unique_ptr<VerilatedFstC> trace_;
+};
+
+// ---- random operands and instructions -------------------------------------------------------
+
+uint32_t random_value(std::mt19937_64& rng) {
+  static const uint32_t specials[] = {0x00000000, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0xFFC00001,
+                                      0x7F800001, 0x00000001, 0x807FFFFF, 0x00800000, 0x7F7FFFFF, 0xFF7FFFFF,
+                                      0x3F800000, 0xBF800000, 0x42B20000, 0xC2D00000};
+  const uint32_t pick = rng() % 100;
+  if (pick < 10) return specials[rng() % std::size(specials)];
+  if (pick < 25) return uint32_t(rng());
+  // Where the functions do their real work: |x| up to ~16, and some large magnitudes.
+  std::uniform_real_distribution<float> d(pick < 90 ? -16.0f : -120.0f, pick < 90 ? 16.0f : 120.0f);
+  return u(d(rng));
+}
+
+void fill_random(std::vector<uint8_t>& mem, std::mt19937_64& rng) {
+  for (uint32_t a = 0; a + 4 <= mem.size(); a += 4) store32(mem, a, random_value(rng));
+}
+
+VInstr random_instr(std::mt19937_64& rng) {
+  VInstr v;
+  v.info = ops()[rng() % ops().size()];
+  v.rows = 1 + rng() % 10;
+  static const uint32_t col_choices[] = {1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 24, 31};
+  v.cols = col_choices[rng() % std::size(col_choices)];
+  // Strides that pack rows into few banks (64 = banks x width, 20 of the docs example), the
+  // dense one, and random ones; 1 in 5 operands is not 4-byte aligned.
+  auto stride = [&](uint32_t min) {
+    const uint32_t opts[] = {min, min + 4, 64 * ((min + 63) / 64), 20 * ((min + 19) / 20), min + uint32_t(rng() % 97)};
+    return opts[rng() % std::size(opts)];
+  };
+  auto addr = [&](uint32_t region) {
+    const uint32_t a = uint32_t(rng() % 4096);
+    return region * kRegion + ((rng() % 5 == 0) ? a : a & ~3u);
+  };
+  // Each operand in its own region, so no instruction overwrites its own sources.
+  uint32_t regions[3] = {0, 1, 2};
+  std::shuffle(std::begin(regions), std::end(regions), rng);
+  v.src1 = addr(regions[0]);
+  v.src2 = addr(regions[1]);
+  v.dst = addr(regions[2]);
+  v.s1_stride = stride(4 * v.cols);
+  v.s2_stride = v.info.src2 == Src2::Col0 ? stride(4) : stride(4 * v.cols);
+  v.d_stride = stride(v.info.cls == Cls::Reduce ? 4 : 4 * v.cols);
+  v.imm = random_value(rng);
+  v.imm2 = random_value(rng);
+  return v;
+}
+
+uint64_t seed_or_env(uint64_t fallback) {
+  const char* s = std::getenv("TESSERA_SEED");
+  return s ? std::strtoull(s, nullptr, 0) : fallback;
+}
+
+std::string describe(const VInstr& v) {
+  char b[256];
+  std::snprintf(b, sizeof b, "%s %ux%u src1=%u/%u src2=%u/%u dst=%u/%u", isa::name(v.info.op),
+                v.rows, v.cols, v.src1, v.s1_stride, v.src2, v.s2_stride, v.dst, v.d_stride);
+  return b;
+}
+
+// Runs the instructions back to back on a fresh engine and checks data and timing.
+void check_sequence(const std::vector<VInstr>& seq, std::vector<uint8_t> mem, uint64_t seed, const std::string& name,
+                    std::vector<uint64_t>* issue_out = nullptr) {
+  std::vector<uint8_t> expect = mem;
+  std::vector<std::vector<Write>> expect_written(seq.size());
+  for (size_t i = 0; i < seq.size(); ++i) {
+    const std::vector<uint8_t> before = expect;
+    reference(seq[i], before, expect, expect_written[i]);
+  }
+  std::vector<isa::Word> words;
+  for (const VInstr& v : seq) words.push_back(encode(v));
+  Bench bench(name);
+  const Run run = bench.run(words, mem);
+  ASSERT_FALSE(run.err) << "engine flagged a supported word; seed " << seed;
+  ASSERT_EQ(run.x.size(), seq.size()) << "not every instruction completed; seed " << seed;
+  ASSERT_EQ(run.t.size(), seq.size());
+  for (size_t i = 0; i < seq.size(); ++i) {
+    const VInstr& v = seq[i];
+    const uint64_t issue = issue_cycles(v);
+    const model::VecTiming mt = model_timing(v);
+    const uint64_t tail = v.info.cls == Cls::Reduce ? kTail : 0;
+    if (issue_out) issue_out->push_back(issue);
+    EXPECT_EQ(mt.issue, issue) << "bench transcription and model/core/timing.h disagree: " << describe(v);
+    EXPECT_EQ(mt.tail, tail);
+    EXPECT_EQ(run.t[i], i == 0 ? 0 : run.x[i - 1] + 1) << "instruction " << i << " started late; seed " << seed;
+    EXPECT_EQ(run.x[i], run.t[i] + issue - 1 + kLatency + tail)
+        << "instruction " << i << " (" << describe(v) << ") completed at the wrong cycle; seed " << seed;
+    // Every write, address and bits, in any order (a packed beat writes several rows at once).
+    std::vector<Write> got = run.written[i], want = expect_written[i];
+    std::sort(got.begin(), got.end());
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(got.size(), want.size()) << "instruction " << i << " (" << describe(v) << "); seed " << seed;
+    for (size_t w = 0; w < std::min(got.size(), want.size()); ++w) {
+      if (got[w] != want[w]) {
+        ADD_FAILURE() << "instruction " << i << " (" << describe(v) << "): RTL wrote " << std::hex << got[w].second
+                      << " at " << std::dec << got[w].first << ", reference " << std::hex << want[w].second << " at "
+                      << std::dec << want[w].first << "; seed " << seed;
+        break;
+      }
+    }
+  }
+  for (uint32_t a = 0; a + 4 <= mem.size(); a += 4) {
+    if (load32(mem, a) != load32(expect, a)) {
+      ADD_FAILURE() << "L1 word at " << a << ": RTL " << std::hex << load32(mem, a) << ", reference "
+                    << load32(expect, a) << std::dec << "; seed " << seed;
+      break;
+    }
+  }
+}
+
+VInstr make(Opcode op, uint32_t rows, uint32_t cols, uint32_t stride) {
+  VInstr v;
+  for (const OpInfo& o : ops())
+    if (o.op == op) v.info = o;
+  v.rows = rows;
+  v.cols = cols;
+  v.src1 = 0;
+  v.src2 = kRegion;
+  v.dst = 2 * kRegion;
+  v.s1_stride = v.s2_stride = v.d_stride = stride;
+  v.imm = u(0.5f);
+  v.imm2 = u(-1.25f);
+  return v;
+}
+
+// docs/timing.md's examples: vfill of 4 x 8 into L1 completes at T + 3 + 8; vscale of a
+// 64 x 1 column packs 8 rows per beat, 8 cycles per beat at stride 64, 2 at stride 20.
+TEST(VectorEngine, TimingDocExamples) {
+  std::mt19937_64 rng(7);
+  std::vector<uint8_t> mem(kMemBytes);
+  fill_random(mem, rng);
+  std::vector<uint64_t> issue;
+  check_sequence({make(Opcode::vfill, 4, 8, 32), make(Opcode::vscale, 64, 1, 64), make(Opcode::vscale, 64, 1, 20)},
+                 mem, 7, "doc_examples", &issue);
+  ASSERT_EQ(issue.size(), 3u);
+  EXPECT_EQ(issue[0], 4u);
+  EXPECT_EQ(issue[1], 8u * 8u);
+  EXPECT_EQ(issue[2], 8u * 2u);
+}
+
+// Each opcode alone on row shapes around the lane count, packed and unpacked.
+TEST(VectorEngine, EveryOpcodeEveryShapeClass) {
+  const uint64_t seed = seed_or_env(11);
+  std::printf("EveryOpcodeEveryShapeClass: seed %llu\n", static_cast<unsigned long long>(seed));
+  std::mt19937_64 rng(seed);
+  std::vector<uint8_t> mem(kMemBytes);
+  fill_random(mem, rng);
+  std::vector<VInstr> seq;
+  for (const OpInfo& o : ops()) {
+    for (uint32_t cols : {1u, 3u, 8u, 13u}) {
+      VInstr v = make(o.op, 5, cols, 4 * cols + 8);
+      v.imm = random_value(rng);
+      v.imm2 = random_value(rng);
+      seq.push_back(v);
+    }
+  }
+  check_sequence(seq, mem, seed, "every_opcode");
+}
+
+// Random instruction sequences: shapes, strides (including bank-conflicting and unaligned
+// ones), opcodes and L1 contents with special values.
+TEST(VectorEngine, RandomSequences) {
+  const uint64_t base = seed_or_env(20261123);
+  const int runs = std::getenv("TESSERA_SEED") ? 1 : 30;
+  for (int i = 0; i < runs; ++i) {
+    const uint64_t seed = base + uint64_t(i);
+    std::printf("RandomSequences: seed %llu\n", static_cast<unsigned long long>(seed));
+    std::mt19937_64 rng(seed);
+    std::vector<uint8_t> mem(kMemBytes);
+    fill_random(mem, rng);
+    std::vector<VInstr> seq;
+    for (int n = 0; n < 10; ++n) seq.push_back(random_instr(rng));
+    check_sequence(seq, mem, seed, "random_" + std::to_string(seed));
+    if (::testing::Test::HasFailure()) break;
+  }
+}
+
+// Long rows exercise the lane fold (lane j takes j, j+8, ...) before the tree, with NaNs,
+// infinities and signed zeros among the elements.
+TEST(VectorEngine, ReductionsOverLongRows) {
+  const uint64_t seed = seed_or_env(99);
+  std::printf("ReductionsOverLongRows: seed %llu\n", static_cast<unsigned long long>(seed));
+  std::mt19937_64 rng(seed);
+  std::vector<uint8_t> mem(kMemBytes);
+  fill_random(mem, rng);
+  std::vector<VInstr> seq;
+  for (Opcode op : {Opcode::vrsum, Opcode::vrmax, Opcode::vrsumsq})
+    for (uint32_t cols : {1u, 2u, 7u, 8u, 9u, 23u, 64u, 100u}) seq.push_back(make(op, 3, cols, 4 * cols + 4 * (cols % 3)));
+  // Signed zeros only: the fold must start from the lane's first element, not +0.
+  for (uint32_t a = 8192; a < 8192 + 4096; a += 4) store32(mem, a, (rng() & 1) ? 0x80000000u : 0u);
+  for (uint32_t cols : {1u, 8u, 16u}) {
+    VInstr v = make(Opcode::vrsum, 4, cols, 4 * cols);
+    v.src1 = 8192;
+    seq.push_back(v);
+  }
+  check_sequence(seq, mem, seed, "reductions");
+}
+
+// Words the engine does not execute are refused and flagged, never run.
+TEST(VectorEngine, RefusesUnsupportedWords) {
+  VInstr v = make(Opcode::vadd, 2, 4, 16);
+  isa::Instr in;
+  in.op = v.info.op;
+  in.unit = static_cast<uint8_t>(isa::Unit::vec);
+  in.dst_space = in.src1_space = in.src2_space = static_cast<uint64_t>(isa::Space::l1);
+  in.dst_type = in.src1_type = static_cast<uint64_t>(isa::DType::fp32);
+  in.src2_type = static_cast<uint64_t>(isa::DType::bf16);
+  in.rows = 2;
+  in.cols = 4;
+  Bench bench("refuse");
+  bool err = false;
+  EXPECT_FALSE(bench.offer_once(isa::encode(in), err));
+  EXPECT_TRUE(err);
+  Bench bench2("refuse_space");
+  in.src2_type = static_cast<uint64_t>(isa::DType::fp32);
+  in.dst_space = static_cast<uint64_t>(isa::Space::l2);
+  EXPECT_FALSE(bench2.offer_once(isa::encode(in), err));
+  EXPECT_TRUE(err);
+  Bench bench3("accept");
+  in.dst_space = static_cast<uint64_t>(isa::Space::l1);
+  EXPECT_TRUE(bench3.offer_once(isa::encode(in), err));
+  EXPECT_FALSE(err);
+}
+
+}  // namespace
