@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/isa/isa.h"
@@ -24,8 +26,20 @@ struct ArchConfig;
 
 namespace tessera::model {
 
+// DRAM fidelity (docs/model.md, "DRAM fidelity"): Burst is the exact controller model of
+// docs/dram.md; Bandwidth serves each pseudo-channel as a calibrated bandwidth server with the
+// unloaded latency, orders of magnitude faster for large runs (docs/dram.md, "Bandwidth model").
+enum class DramModel { Burst, Bandwidth };
+
+// "burst" or "bandwidth".
+std::string_view dram_model_name(DramModel m);
+// Parses the value of a `--dram` option; InputError naming --dram and the accepted values.
+DramModel parse_dram_model(const std::string& s);
+
 struct RunOptions {
   bool functional = false;
+  // Burst by default: the exact model is the reference; Bandwidth trades fidelity for speed.
+  DramModel dram = DramModel::Burst;
 };
 
 // Totals over the whole system after a run (the `totals` object of the statistics).

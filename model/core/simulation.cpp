@@ -23,6 +23,14 @@ namespace {
 std::atomic<bool> g_active{false};
 }
 
+std::string_view dram_model_name(DramModel m) { return m == DramModel::Bandwidth ? "bandwidth" : "burst"; }
+
+DramModel parse_dram_model(const std::string& s) {
+  if (s == "burst") return DramModel::Burst;
+  if (s == "bandwidth") return DramModel::Bandwidth;
+  throw InputError("--dram: unknown DRAM model '" + s + "' (expected burst|bandwidth)");
+}
+
 class Simulation::Impl {
  public:
   ModelParams p;
