@@ -1020,7 +1020,14 @@ uint64_t DramSystem::submit(const Pattern3D& pat, bool write, uint32_t max_outst
   return tr.id;
 }
 
-void DramSystem::advance(uint64_t until_tck) { impl_->run(until_tck, false); }
+void DramSystem::advance(uint64_t until_tck) {
+  // Idle pseudo-channels keep refreshing, so there is no last event to stop after.
+  if (until_tck == kNever) {
+    impl_->run(kNever, true);
+  } else {
+    impl_->run(until_tck, false);
+  }
+}
 void DramSystem::run_until_idle() { impl_->run(kNever, true); }
 
 uint64_t DramSystem::next_event_tck() const {

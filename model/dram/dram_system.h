@@ -17,16 +17,11 @@
 #include <vector>
 
 #include "model/dram/address_map.h"
+#include "model/dram/device.h"
 #include "model/dram/params.h"
 #include "model/dram/stats.h"
 
 namespace tessera::model::dram {
-
-// A 3-D byte pattern, as in a DMA instruction: n2 planes of n1 rows of `len` bytes;
-// row (i1, i2) starts at base + i1 * stride1 + i2 * stride2.
-struct Pattern3D {
-  uint64_t base = 0, len = 0, n1 = 1, n2 = 1, stride1 = 0, stride2 = 0;
-};
 
 struct Options {
   std::ostream* trace = nullptr;  // command trace (docs/dram.md, "Trace format"); null = none
@@ -34,17 +29,12 @@ struct Options {
   uint32_t latency_bin_tck = 1;   // width of one bin in tCK
 };
 
-struct Completion {
-  uint64_t id = 0;   // as returned by submit()
-  uint64_t tck = 0;  // cycle at which the transfer's last burst completed
-};
-
-class DramSystem {
+class DramSystem : public Device {
  public:
   // Validates `params` (InputError on bad values) and starts at cycle 0 with every bank
   // precharged and the first refresh due one refresh interval later.
   explicit DramSystem(DramParams params, Options opt = {});
-  ~DramSystem();
+  ~DramSystem() override;
   DramSystem(const DramSystem&) = delete;
   DramSystem& operator=(const DramSystem&) = delete;
 
@@ -60,28 +50,29 @@ class DramSystem {
   // burst) makes every burst its own request. Throws InputError when the pattern reaches
   // beyond the DRAM or max_outstanding is 0.
   uint64_t submit(const Pattern3D& pat, bool write, uint32_t max_outstanding, uint64_t at_tck,
-                  uint64_t request_bytes = 0);
+                  uint64_t request_bytes = 0) override;
 
-  // Processes every event with cycle < until_tck.
-  void advance(uint64_t until_tck);
+  // Processes every event with cycle < until_tck. UINT64_MAX is run_until_idle(): idle
+  // pseudo-channels refresh for ever, so "every event" would never end.
+  void advance(uint64_t until_tck) override;
   // Processes events until every submitted transfer has completed.
-  void run_until_idle();
+  void run_until_idle() override;
   // Cycle of the next event while transfers are in flight; UINT64_MAX when none is
   // (refresh of idle pseudo-channels is caught up lazily and needs no wake-up).
-  uint64_t next_event_tck() const;
+  uint64_t next_event_tck() const override;
   // Transfers completed since the last call, in completion order. A read completes when
   // its last burst's data has returned (RD + CL + tBURST), a write when its last burst's
   // data has been sent (WR + CWL + tBURST).
-  std::vector<Completion> take_completed();
+  std::vector<Completion> take_completed() override;
   // First cycle not processed yet.
-  uint64_t now_tck() const;
+  uint64_t now_tck() const override;
   // Transfers submitted and not yet completed.
-  uint64_t in_flight() const;
+  uint64_t in_flight() const override;
 
   // Counters over [0, now_tck()).
-  const Stats& stats() const;
+  const Stats& stats() const override;
 
-  const DramParams& params() const;
+  const DramParams& params() const override;
   const AddressMap& address_map() const;
 
   class Impl;

@@ -3,8 +3,11 @@
 // bandwidth.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <future>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "common/config/config.h"
 #include "common/util/error.h"
@@ -45,6 +48,30 @@ TEST(DramSystem, EventDrivenInterface) {
   EXPECT_EQ(h.only("RD")[1].cycle, 200u);
   EXPECT_EQ(m.take_completed()[0].tck, 213u);  // a row hit: CL + tBURST
   EXPECT_EQ(m.now_tck(), 214u);
+}
+
+// advance(UINT64_MAX) used to process the refreshes of idle pseudo-channels for ever. It
+// now stops once nothing is in flight, as run_until_idle() does; the worker thread lets a
+// regression fail the test instead of hanging it.
+TEST(DramSystem, AdvanceToTheEndOfTimeReturns) {
+  std::promise<uint64_t> now;
+  std::future<uint64_t> f = now.get_future();
+  std::thread worker([&now] {
+    Harness h(test_device());
+    DramSystem& m = h.model();
+    m.advance(UINT64_MAX);  // nothing submitted: returns at once
+    h.read(h.addr(0, 0, 0, 0, 1), 100);
+    m.advance(UINT64_MAX);
+    const auto done = m.take_completed();
+    now.set_value(done.size() == 1 && done[0].tck == 120 && m.in_flight() == 0 ? m.now_tck() : 0);
+  });
+  const bool finished = f.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+  if (!finished) {
+    worker.detach();
+    FAIL() << "advance(UINT64_MAX) did not return within 20 s";
+  }
+  worker.join();
+  EXPECT_EQ(f.get(), 121u);  // the read's data ends at 120 (EventDrivenInterface)
 }
 
 TEST(DramSystem, PatternsMoveEachBurstOnce) {
