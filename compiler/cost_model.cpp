@@ -105,8 +105,11 @@ uint64_t plan_a_tile_bytes(const Hw& hw, const MatmulPlan& p, uint64_t a_bytes) 
 }
 
 uint64_t plan_epilogue_bytes(const Hw& hw, const MatmulPlan& p) {
-  const uint64_t temps = std::max<uint64_t>(4, hw.engines + 2);
-  return 2 * temps * std::min(p.m_t, p.M) * p.group_blocks * p.n_t * 4;
+  // Two areas, each: the split-K sum (a row of the accumulator layout), three FP32 temps of
+  // the group's width and the QKV epilogue's K^T rows; plus alignment slack.
+  const uint64_t rows = std::min(p.m_t, p.M), gw = p.group_blocks * p.n_t;
+  const uint64_t area = rows * p.group_blocks * hw.C * 4 + 3 * rows * gw * 4 + hw.R * hw.C * 2 + 1024;
+  return 2 * area;
 }
 
 MatmulPlan plan_matmul(const Hw& hw, const MatmulSpec& s) {

@@ -44,6 +44,9 @@ void Codegen::emit_attention(const Op& op) {
   const uint64_t keys_max = pos0 + T;
   const uint64_t hd_blocks = (hd + hw.C - 1) / hw.C;
   const uint64_t scratch = hw.l1_bytes - g.ring_slot * g.ring_slots;
+  // Units in flight per core: each has its own Q, score and probability buffers, so the
+  // vector engine's softmax of one overlaps the matmuls of the others.
+  constexpr uint64_t kSets = 3;
 
   // Positions per query block: rows G x tq within the streamed extent and one accumulator
   // third, and the block's FP32 scores and probabilities within a third of the scratch.
@@ -53,7 +56,7 @@ void Codegen::emit_attention(const Op& op) {
     const uint64_t lk = keys_max + P;
     const uint64_t l1 = rows * lk * (4 + ep) + rows * hd * 2 * ea + 4 * hd * P * ek + rows * 16;
     const uint64_t accb = rows * hw.C * 4 * 2 + rows * hd_blocks * hw.C * 4;
-    return rows <= hw.max_stream && accb <= hw.acc_bytes && l1 <= scratch / 2;
+    return rows <= hw.max_stream && accb * kSets <= hw.acc_bytes * E && l1 * kSets <= scratch * 3 / 4;
   };
   while (tq > 1 && !fits(tq)) tq = (tq + 1) / 2;
   if (!fits(tq))
@@ -92,10 +95,10 @@ void Codegen::emit_attention(const Op& op) {
       CoreStream& s = cs(chip, core);
       Arena& a = l1_of(chip, core);
       const uint64_t lk_max = keys_max + P;
-      // Two sets of unit buffers, so consecutive units overlap.
+      // kSets sets of unit buffers, used by consecutive units in turn.
       struct Bufs {
-        uint64_t qb, sc, pr, mx, sm, o, kt[2], v[2];
-      } bufs[2];
+        uint64_t qb, sc, pr, mx, sm, o;
+      } bufs[kSets];
       for (Bufs& b : bufs) {
         b.qb = a.take(mq_max * hd * ea, 64, "attention Q rows");
         b.sc = a.take(mq_max * lk_max * 4, 64, "attention scores");
@@ -103,12 +106,14 @@ void Codegen::emit_attention(const Op& op) {
         b.mx = a.take(mq_max * 4, 64, "row max");
         b.sm = a.take(mq_max * 4, 64, "row sum");
         b.o = a.take(mq_max * hd * ea, 64, "attention output rows");
-        for (int i = 0; i < 2; ++i) {
-          b.kt[i] = a.take(hd * P * ek, 64, "K^T page");
-          b.v[i] = a.take(P * hd * ek, 64, "V page");
-        }
       }
-      record_l1(chip, core, bufs[0].qb, a.top - bufs[0].qb, "attention Q, scores, probabilities, K^T/V pages (x2)");
+      // K^T and V pages stream through a ring of slots: a unit's page loads are issued
+      // together, ahead of its matmuls, and the next unit's while this one computes.
+      const uint64_t ring = std::clamp<uint64_t>((a.limit - a.top) / 2 / (2 * hd * P * ek), 2, 32);
+      const uint64_t kring = a.take(ring * hd * P * ek, 64, "K^T page ring");
+      const uint64_t vring = a.take(ring * hd * P * ek, 64, "V page ring");
+      record_l1(chip, core, bufs[0].qb, a.top - bufs[0].qb,
+                "attention Q, scores, probabilities (x2), K^T/V page rings of " + std::to_string(ring));
       // Accumulators: per engine, two score regions and one output region.
       std::vector<uint64_t> s_acc[2], o_acc;
       for (uint32_t e = 0; e < E; ++e) {
@@ -119,7 +124,7 @@ void Codegen::emit_attention(const Op& op) {
       uint64_t page_i = 0;
       for (size_t ui = 0; ui < per_core[core].size(); ++ui) {
         const Unit& u = units[per_core[core][ui]];
-        const Bufs& b = bufs[ui % 2];
+        const Bufs& b = bufs[ui % kSets];
         const uint32_t e = uint32_t(ui % E);
         const uint8_t mx = uint8_t(uint8_t(isa::Unit::mx0) + e);
         const uint64_t mq = u.n * G;
@@ -130,13 +135,21 @@ void Codegen::emit_attention(const Op& op) {
         // Q rows: [token][query head][head_dim] of this (sequence, KV head).
         s.emit(dma(true, dma_act(), Space::l1, b.qb, q.tier, addr(q) + ((u.s * KV + u.j) * T + u.t0) * G * hd * ea,
                    mq * hd * ea));
+        // The unit's K^T and V pages into the rings: each ring has its own DMA engine, so a
+        // slot is rewritten by the engine that wrote it (no DMA-to-DMA tokens).
+        const uint64_t first_page = page_i;
+        for (uint64_t pg = pg_lo, i = page_i; pg <= pg_hi; ++pg, ++i) {
+          const uint64_t n = std::min(P, k_hi - pg * P);
+          const uint64_t page = pool + kv_page(g, u.s, u.j, pg) * g.page_bytes;
+          s.emit(dma(true, 0, Space::l1, kring + (i % ring) * hd * P * ek, Space::hbm, page, n * ek, hd, n * ek,
+                     P * ek));
+          s.emit(dma(true, int(hw.dmas - 1), Space::l1, vring + (i % ring) * hd * P * ek, Space::hbm,
+                     page + hd * P * ek, n * hd * ek));
+        }
         // S = Q K^T, page by page, scaled into the score rows.
         for (uint64_t pg = pg_lo; pg <= pg_hi; ++pg, ++page_i) {
           const uint64_t n = std::min(P, k_hi - pg * P);
-          const uint64_t page = pool + kv_page(g, u.s, u.j, pg) * g.page_bytes;
-          const uint64_t ktile = b.kt[page_i % 2];
-          s.emit(dma(true, dma_act() == 0 ? 0 : int(page_i % hw.dmas), Space::l1, ktile, Space::hbm, page, n * ek, hd,
-                     n * ek, P * ek));
+          const uint64_t ktile = kring + (page_i % ring) * hd * P * ek;
           const uint64_t sa = s_acc[page_i % 2][e];
           for (uint64_t k0 = 0; k0 < hd; k0 += hw.R) {
             Instr mm;
@@ -164,12 +177,14 @@ void Codegen::emit_attention(const Op& op) {
           s.emit(v);
           phase_macs += mq * hd * n;
         }
-        if (T > 1) {
-          // Row (t, h) sees keys up to position pos0 + t0 + t.
-          Instr v = vec(Opcode::vmask, mq, lk);
-          operand(v, 0, Space::l1, b.sc, lk * 4, DType::fp32);
-          operand(v, 1, Space::l1, b.sc, lk * 4, DType::fp32);
-          v.iarg = ((pos0 + u.t0 - c0) << 16) | G;
+        if (u.n > 1) {
+          // Row (t, h) sees keys up to position pos0 + t0 + t: only columns after pos0 + t0
+          // can be masked, so the mask covers the block's last pages only.
+          const uint64_t cm = (pos0 + u.t0 + 1 - c0) / P * P;
+          Instr v = vec(Opcode::vmask, mq, lk - cm);
+          operand(v, 0, Space::l1, b.sc + cm * 4, lk * 4, DType::fp32);
+          operand(v, 1, Space::l1, b.sc + cm * 4, lk * 4, DType::fp32);
+          v.iarg = ((pos0 + u.t0 - c0 - cm) << 16) | G;
           s.emit(v);
         }
         if (k_lo > c0) {
@@ -197,12 +212,10 @@ void Codegen::emit_attention(const Op& op) {
         // O = P V, page by page.
         const uint64_t oa = o_acc[e];
         bool first = true;
+        page_i = first_page;
         for (uint64_t pg = pg_lo; pg <= pg_hi; ++pg, ++page_i) {
           const uint64_t n = std::min(P, k_hi - pg * P);
-          const uint64_t page = pool + kv_page(g, u.s, u.j, pg) * g.page_bytes;
-          const uint64_t vt = b.v[page_i % 2];
-          s.emit(dma(true, dma_act() == 0 ? 0 : int(page_i % hw.dmas), Space::l1, vt, Space::hbm, page + hd * P * ek,
-                     n * hd * ek));
+          const uint64_t vt = vring + (page_i % ring) * hd * P * ek;
           for (uint64_t k0 = 0; k0 < n; k0 += hw.R) {
             for (uint64_t n0 = 0; n0 < hd; n0 += hw.C) {
               Instr mm;

@@ -8,6 +8,7 @@
 // other half, so the epilogue of pass i runs on the vector engine while pass i+1 streams.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <stdexcept>
 
 #include "common/numerics/fp.h"
@@ -470,8 +471,67 @@ void Codegen::emit_linear(const Op& op) {
       if (op.epilogue == Epilogue::QKV && g.model.position == hf::PositionKind::Rope)
         rope_rows = hoist(g.find_tensor("rope.table"), g.position * g.model.head_dim * 4,
                           g.tokens * g.model.head_dim * 4, "rope rows");
-      const uint64_t scratch_mark = l1a.top;
+      // Epilogue scratch: two areas used by alternate epilogue items, so one item's stores
+      // overlap the next item's vector work.
+      const uint64_t scratch_bytes = plan_epilogue_bytes(hw, p) / 2;
+      const uint64_t scratch[2] = {l1a.take(scratch_bytes, 64, op.name + " epilogue scratch"),
+                                   l1a.take(scratch_bytes, 64, op.name + " epilogue scratch")};
+      record_l1(chip, core, scratch[0], 2 * scratch_bytes, op.name + ": epilogue scratch (double-buffered)");
+      const uint64_t end_mark = l1a.top;
+      uint64_t items = 0;
       uint64_t a_tiles = 0;
+      // The epilogue of pass i is emitted after the first k-block of pass i + 1: its stores
+      // then sit in the DMA queues behind the loads the next pass needs, not in front of them
+      // (a queue runs in order, and the stores wait for the vector engine).
+      auto epilogue = [&](size_t pi) {
+        const MatmulPass& pass = work.passes[pi];
+        const auto blocks = row_blocks(p, pass, E);
+        const uint64_t base = (pi % 2) * half;
+        for (size_t gi = 0; gi < pass.groups.size(); ++gi) {
+          const uint64_t g = pass.groups[gi];
+          const uint64_t ri = region_index(p, E, gi);
+          for (size_t sub = 0; sub < blocks.size(); ++sub) {
+            Arena area = l1a;
+            area.base = area.top = scratch[items++ % 2];
+            area.limit = area.base + scratch_bytes;
+            Epi epi{*this, op, chip, core, s, area, p};
+            epi.identity = identity;
+            epi.scales = scales;
+            epi.biases = biases;
+            epi.col0 = col0;
+            epi.rope_rows = rope_rows;
+            epi.transpose_acc = hw.acc_bytes - p.acc_reserve;
+            const uint64_t rows = blocks[sub].second;
+            Sums sums{Space::acc, engine_for(p, E, gi, 0, sub), base + ri * region, c_stride, hw.C * 4};
+            if (p.split == EngineSplit::K && std::min<uint64_t>(E, Q) > 1) {
+              // Sum the engines' partial sums into L1 on the vector engine: engine 0's copied
+              // out, then ((p0 + p1) + p2) + ... (a vector operand names one accumulator).
+              const uint32_t parts = uint32_t(std::min<uint64_t>(E, Q));
+              const uint64_t sum = l1a.take(rows * c_stride, 64, op.name + " split-K sum");
+              for (uint32_t e = 0; e < parts; ++e) {
+                for (uint64_t b = 0; b < p.group_blocks; ++b) {
+                  const BlockCols bc = block_cols(p, g, b);
+                  if (!bc.width) continue;
+                  const uint64_t blk = base + ri * region + b * hw.C * 4;
+                  Instr v = vec(e ? Opcode::vadd : Opcode::vcvt, rows, bc.width);
+                  operand(v, 0, Space::l1, sum + b * hw.C * 4, c_stride, DType::fp32);
+                  if (e) {
+                    operand(v, 1, Space::l1, sum + b * hw.C * 4, c_stride, DType::fp32);
+                    operand(v, 2, Space::acc, blk, c_stride, DType::fp32, e);
+                  } else {
+                    operand(v, 1, Space::acc, blk, c_stride, DType::fp32, 0);
+                    v.imm = 1.0f;
+                  }
+                  s.emit(v);
+                }
+              }
+              sums = Sums{Space::l1, 0, sum, c_stride, hw.C * 4};
+            }
+            epi.run(sums, blocks[sub].first, rows, g);
+          }
+        }
+      };
+      size_t pending = SIZE_MAX;
       for (size_t pi = 0; pi < work.passes.size(); ++pi) {
         const MatmulPass& pass = work.passes[pi];
         const auto blocks = row_blocks(p, pass, E);
@@ -480,6 +540,10 @@ void Codegen::emit_linear(const Op& op) {
         // overwrites, later tiles add.
         std::vector<std::vector<char>> started(E, std::vector<char>(pass.groups.size() * p.group_blocks, 0));
         for (uint64_t q0 = 0; q0 < Q; q0 += p.k_block) {
+          if (q0 == p.k_block && pending != SIZE_MAX) {
+            epilogue(pending);
+            pending = SIZE_MAX;
+          }
           const uint64_t q1 = std::min(Q, q0 + p.k_block);
           const uint64_t kc = (q1 == Q ? p.K : q1 * p.k_t) - q0 * p.k_t;
           uint64_t a_base, a_stride;
@@ -528,52 +592,11 @@ void Codegen::emit_linear(const Op& op) {
             }
           }
         }
-        // Epilogues of the pass.
-        l1a.top = scratch_mark;
-        for (size_t gi = 0; gi < pass.groups.size(); ++gi) {
-          const uint64_t g = pass.groups[gi];
-          const uint64_t ri = region_index(p, E, gi);
-          for (size_t sub = 0; sub < blocks.size(); ++sub) {
-            const uint64_t mark = l1a.top;
-            Epi epi{*this, op, chip, core, s, l1a, p};
-            epi.identity = identity;
-            epi.scales = scales;
-            epi.biases = biases;
-            epi.col0 = col0;
-            epi.rope_rows = rope_rows;
-            epi.transpose_acc = hw.acc_bytes - p.acc_reserve;
-            const uint64_t rows = blocks[sub].second;
-            Sums sums{Space::acc, engine_for(p, E, gi, 0, sub), base + ri * region, c_stride, hw.C * 4};
-            if (p.split == EngineSplit::K && std::min<uint64_t>(E, Q) > 1) {
-              // Sum the engines' partial sums into L1 on the vector engine: engine 0's copied
-              // out, then ((p0 + p1) + p2) + ... (a vector operand names one accumulator).
-              const uint32_t parts = uint32_t(std::min<uint64_t>(E, Q));
-              const uint64_t sum = l1a.take(rows * c_stride, 64, op.name + " split-K sum");
-              for (uint32_t e = 0; e < parts; ++e) {
-                for (uint64_t b = 0; b < p.group_blocks; ++b) {
-                  const BlockCols bc = block_cols(p, g, b);
-                  if (!bc.width) continue;
-                  const uint64_t blk = base + ri * region + b * hw.C * 4;
-                  Instr v = vec(e ? Opcode::vadd : Opcode::vcvt, rows, bc.width);
-                  operand(v, 0, Space::l1, sum + b * hw.C * 4, c_stride, DType::fp32);
-                  if (e) {
-                    operand(v, 1, Space::l1, sum + b * hw.C * 4, c_stride, DType::fp32);
-                    operand(v, 2, Space::acc, blk, c_stride, DType::fp32, e);
-                  } else {
-                    operand(v, 1, Space::acc, blk, c_stride, DType::fp32, 0);
-                    v.imm = 1.0f;
-                  }
-                  s.emit(v);
-                }
-              }
-              sums = Sums{Space::l1, 0, sum, c_stride, hw.C * 4};
-            }
-            epi.run(sums, blocks[sub].first, rows, g);
-            l1a.top = mark;
-          }
-        }
-        l1a.top = scratch_mark;
+        if (pending != SIZE_MAX) epilogue(pending);
+        pending = pi;
       }
+      if (pending != SIZE_MAX) epilogue(pending);
+      l1a.top = end_mark;
     }
   }
   end_phase(op.name);
