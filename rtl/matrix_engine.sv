@@ -265,8 +265,13 @@ module matrix_engine #(
     logic [15:0]   n;
     logic [AW-1:0] row;
   } wb_t;
+  localparam int unsigned WbW = 3 + 16 + AW;
   wb_t wb_in;
-  wb_t wb_pipe_q [DelayWs + Cols];
+  // Arrays hold plain vectors, not wb_t/drain_t: Yosys 0.23 silently drops the unpacked
+  // dimension of a struct-typed array (a 17 x 25-bit pipe became one 25-bit wire, and
+  // wb_pipe_q[i] a bit select), which left the accumulator without writes and let the
+  // synthesis remove the accumulator and the array (docs/rtl.md, "Tool subset").
+  logic [WbW-1:0] wb_pipe_q [DelayWs + Cols];
 
   // ---- output-stationary drain schedule (at most two tiles ahead) ---------------------
   typedef struct packed {
@@ -279,7 +284,8 @@ module matrix_engine #(
     logic [31:0]   c_addr;
     logic [31:0]   c_stride;
   } drain_t;
-  drain_t      dq_q [2];
+  localparam int unsigned DrainW = 48 + 3 + 16 + 16 + 32 + 32;
+  logic [DrainW-1:0] dq_q [2];
   drain_t      dq_head;             // dq_q[0] (Yosys 0.23 reads no member of an array element)
   assign dq_head = dq_q[0];
   logic [1:0]  dq_count_q;
