@@ -7,6 +7,7 @@
 #include "common/numerics/fp.h"
 #include "common/util/error.h"
 #include "compiler/codegen.h"
+#include "compiler/emitter.h"
 #include "compiler/embedded_models.h"
 #include "compiler/passes/passes.h"
 #include "compiler/weights.h"
@@ -94,6 +95,12 @@ hf::ModelConfig load_model(const std::string& model) {
 
 Compiled compile(const hf::ModelConfig& model, const config::ArchConfig& arch, const CompileOptions& opt) {
   const Hw hw = hw_of(arch);
+  // The emitter keeps at most two windows of CoreStream::kTokenWindow + 1 tokens in flight
+  // between a pair of units (emitter.cpp).
+  if (hw.token_depth < 2 * (uint64_t(CoreStream::kTokenWindow) + 1))
+    throw InputError(arch.name + ": core.token_depth " + std::to_string(hw.token_depth) + " is below " +
+                     std::to_string(2 * (CoreStream::kTokenWindow + 1)) +
+                     ", the dependency tokens the compiler's schedules keep in flight between two units");
   Precision prec;
   if (opt.precision) {
     prec = *opt.precision;
@@ -160,6 +167,57 @@ Compiled compile(const hf::ModelConfig& model, const config::ArchConfig& arch, c
     const bool in = k == Segment::Whole || (k == Segment::Layer && op.per_layer) || (k == Segment::Head && !op.per_layer);
     const uint64_t copies = k == Segment::Whole && op.per_layer ? model.num_layers : 1;
     if (in) out.macs_per_replica += op.macs * copies * g.tp;
+  }
+  // Useful MACs and the minimum HBM traffic of the segment (for the runner's roofline).
+  {
+    const Segment::Kind k = opt.segment.kind;
+    const uint64_t layers = k == Segment::Whole ? model.num_layers : 1;
+    std::vector<char> counted(g.tensors.size(), 0);
+    auto bytes_once = [&](int ti) -> uint64_t {
+      if (ti < 0 || counted[size_t(ti)]) return 0;
+      counted[size_t(ti)] = 1;
+      const Tensor& t = g.tensors[size_t(ti)];
+      if (t.kind != TensorKind::Weight && t.kind != TensorKind::Bias && t.kind != TensorKind::Scale) return 0;
+      return t.bytes;
+    };
+    const uint64_t hd = model.head_dim, kv_es = num::dtype_bytes(num::DType(prec.kv));
+    // Keys a query at position p sees, summed over this step's queries of one sequence.
+    auto keys = [&]() {
+      uint64_t sum = 0;
+      for (uint64_t t = 0; t < g.tokens; ++t) {
+        const uint64_t seen = g.position + t + 1;
+        sum += model.sliding_window ? std::min<uint64_t>(seen, *model.sliding_window) : seen;
+      }
+      return sum;
+    }();
+    const uint64_t kv_seen = model.sliding_window ? std::min<uint64_t>(g.position + g.tokens, *model.sliding_window)
+                                                  : g.position + g.tokens;
+    for (const Op& op : g.ops) {
+      const bool in = k == Segment::Whole || (k == Segment::Layer && op.per_layer) ||
+                      (k == Segment::Head && !op.per_layer && op.kind != OpKind::Embed) ||
+                      (k == Segment::Embed && op.kind == OpKind::Embed);
+      if (!in) continue;
+      const uint64_t copies = op.per_layer ? layers : 1;
+      uint64_t macs = 0, bytes = 0;
+      if (op.kind == OpKind::Linear) {
+        macs = op.macs;
+        if (model.is_moe() && op.name.find("expert") != std::string::npos)
+          macs = macs * model.experts_per_token / model.num_experts;
+        bytes = bytes_once(op.weight) + bytes_once(op.bias) + bytes_once(op.scale);
+      } else if (op.kind == OpKind::Attention) {
+        macs = 2 * g.batch * g.heads * hd * keys;
+        // Reads every cached key and value once; the step's own are written once.
+        bytes = g.batch * g.kv_heads * 2 * hd * kv_es * (kv_seen - std::min(kv_seen, g.tokens) + 2 * g.tokens);
+      } else if (op.kind == OpKind::Embed) {
+        for (int ti : op.inputs)
+          if (g.tensors[size_t(ti)].kind == TensorKind::Weight)
+            bytes += g.rows() * g.tensors[size_t(ti)].bytes / std::max<uint64_t>(1, g.tensors[size_t(ti)].shape[0]);
+      } else {
+        for (int ti : op.inputs) bytes += bytes_once(ti);
+      }
+      out.useful_macs_per_replica += macs * copies * g.tp;
+      out.min_hbm_bytes_per_chip += bytes * copies;
+    }
   }
   if (!opt.weights_dir.empty()) out.program.data = pack_data(g, hw, opt.weights_dir);
   for (const isa::DataSection& d : opt.carried_data) out.program.data.push_back(d);

@@ -109,7 +109,15 @@ struct Compiled {
   uint64_t batch_per_replica = 1;
   Precision precision;
   uint64_t weight_bytes_per_chip = 0, kv_bytes_per_chip = 0;
-  uint64_t macs_per_replica = 0;  // MACs of the segment's useful work (one TP group)
+  uint64_t macs_per_replica = 0;  // MACs of the segment's matmuls as compiled (one TP group)
+  // The segment's arithmetic as a model needs it (one TP group): the matmuls, attention's
+  // Q K^T and P V over the keys each query sees (causal), MoE experts at top-k / experts
+  // (the program computes every expert). Roofline and MAC utilisation use this.
+  uint64_t useful_macs_per_replica = 0;
+  // Bytes the segment must move between HBM and the chip at least, per chip: its weights,
+  // biases, scales and norm gains once, the KV cache it reads and writes once, the
+  // embedding rows it gathers. Activations are assumed to stay on chip.
+  uint64_t min_hbm_bytes_per_chip = 0;
   // Per phase of the segment: name and (layer-local) op names, for the runner's breakdown.
   struct PhaseInfo {
     std::string name;

@@ -166,6 +166,18 @@ size_t CoreStream::emit(isa::Instr in) {
   for (int v = 0; v < 14; ++v) {
     if (v == u || dep[size_t(v)] < 0) continue;
     if (synced_[size_t(v)][size_t(u)] >= dep[size_t(v)]) continue;
+    // Token-counter bound: v may run ahead of u and complete every push it has been given
+    // before u pops the first. After kTokenWindow tokens v -> u, this instruction waits
+    // for v's latest instruction instead (v completes in order, so that covers the one it
+    // needs and every earlier one), which starts a new window: at most two windows of
+    // pushes are outstanding, below core.token_depth (15 on every preset; isa::validate
+    // checks the depth).
+    int64_t& window = window_[size_t(v)][size_t(u)];
+    if (window >= kTokenWindow) {
+      dep[size_t(v)] = int64_t(count_[size_t(v)]) - 1;
+      window = 0;
+    }
+    ++window;
     isa::Instr& producer = code_[where_[size_t(v)][size_t(dep[size_t(v)])]];
     if (producer.signal & (1u << u)) throw std::logic_error("emit: a push without its own pop");
     producer.signal = uint16_t(producer.signal | (1u << u));
@@ -187,7 +199,10 @@ void CoreStream::barrier(isa::Scope scope, uint16_t id) {
   code_.push_back(b);
   // Everything before a barrier has completed when anything after it starts.
   for (int v = 0; v < 14; ++v)
-    for (int w = 0; w < 14; ++w) synced_[size_t(v)][size_t(w)] = int64_t(count_[size_t(v)]) - 1;
+    for (int w = 0; w < 14; ++w) {
+      synced_[size_t(v)][size_t(w)] = int64_t(count_[size_t(v)]) - 1;
+      window_[size_t(v)][size_t(w)] = 0;
+    }
   hbm_.clear();
   l2_.clear();
   l1_.clear();

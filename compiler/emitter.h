@@ -50,6 +50,9 @@ class CoreStream {
   std::vector<isa::Instr> take() { return std::move(code_); }
   bool empty() const { return code_.empty(); }
   size_t size() const { return code_.size(); }
+  // Tokens from one unit to another between two waits on the first unit's latest
+  // instruction (emit()): bounds the tokens in flight to two windows.
+  static constexpr int64_t kTokenWindow = 6;
   // Instructions per unit so far (for choosing the least loaded DMA engine).
   uint64_t queued(int unit) const { return count_[size_t(unit)]; }
 
@@ -73,6 +76,8 @@ class CoreStream {
   std::array<uint64_t, 14> count_{};
   std::array<std::vector<size_t>, 14> where_;  // program index of each unit's k-th instruction
   std::array<std::array<int64_t, 14>, 14> synced_;  // [from][to]: latest from-index `to` has waited on
+  // [from][to]: tokens since the last wait on `from`'s latest instruction (emit()).
+  std::array<std::array<int64_t, 14>, 14> window_{};
   Map hbm_, l2_, l1_;
   std::array<Map, 8> acc_;
 };

@@ -52,20 +52,38 @@ struct TimingOptions {
   uint32_t chips = 0, tp = 0;
   std::optional<Precision> precision;
   uint32_t decode_points = 3;  // context lengths simulated for decode
-  bool verbose = false;        // progress on stderr
+  // Sequences per prefill step (0: the fewest whose prompts give at least 2048 rows, a
+  // divisor of the replica's batch). The replica's prefill is batch / prefill_batch steps
+  // of identical programs (same instructions, other KV pages): one is simulated.
+  uint64_t prefill_batch = 0;
+  // DRAM in the simulations: the bandwidth model (fast; per pseudo-channel rate and
+  // latency) unless burst is set (the burst-level HBM model: exact, about 1e3 x slower).
+  bool dram_burst = false;
+  bool verbose = false;        // progress and host times on stderr
+};
+
+// One phase of a segment (between two barriers), measured on chip 0 core 0.
+struct PhaseRun {
+  std::string name;
+  uint64_t cycles = 0;
+  double mx_busy = 0;   // MACs of core 0 / (cycles x the core's MACs per cycle)
+  double vec_busy = 0;  // vector engine: union of its instructions' [start, end] / cycles
+  double dma_busy = 0;  // the busiest DMA engine, same measure
 };
 
 // One simulated program: a segment of a step.
 struct SegmentRun {
   std::string what;            // "prefill layer", "decode layer at context 2049", ...
   uint64_t cycles = 0;
-  uint64_t macs = 0;           // counted by the model
+  uint64_t macs = 0;           // performed, counted by the model (one TP group)
+  uint64_t useful_macs = 0;    // of the step's arithmetic (compiler; one TP group)
   uint64_t hbm_bytes = 0;      // read + written, per chip of the group (average)
-  uint64_t link_bytes = 0;
+  uint64_t min_hbm_bytes = 0;  // per chip: what the step must move at least (compiler)
+  uint64_t link_bytes = 0;     // sent, per chip of the group (average)
   uint64_t instructions = 0;
   double sim_seconds = 0;      // host time
-  // Cycles of each phase (between barriers) on chip 0 core 0: name, cycles.
-  std::vector<std::pair<std::string, uint64_t>> phases;
+  std::string same_as;         // not simulated again: the program is identical to this run's
+  std::vector<PhaseRun> phases;
 };
 
 struct TimingReport {
@@ -76,26 +94,42 @@ struct TimingReport {
   Precision precision;
   uint64_t layers = 0;
   double core_hz = 0;
+  std::string dram;  // which DRAM model the simulations used
   // Simulated segments.
   SegmentRun prefill_embed, prefill_layer, prefill_head;
   std::vector<uint64_t> decode_contexts;
   std::vector<SegmentRun> decode_embed, decode_layer, decode_head;
+  uint64_t prefill_batch = 1, prefill_steps = 1;  // sequences per prefill step, steps per replica
   // Derived (seconds).
-  double ttft = 0;        // prefill step of the whole batch
+  double ttft = 0;          // first prefill step: the first sequences' first token
+  double prefill_total = 0;  // all prefill steps: the batch's last first token
   double decode_total = 0;  // all gen - 1 decode steps
   double tpot = 0;        // mean decode step
-  uint64_t decode_steps_simulated = 0, decode_steps_estimated = 0;
+  double total = 0;       // prefill_total + decode_total
+  uint64_t decode_steps = 0, decode_steps_simulated = 0, decode_steps_estimated = 0;
   double tokens_in_per_s = 0, tokens_out_per_s = 0, tokens_total_per_s = 0;
-  double mac_utilisation = 0;      // MACs performed / (time x peak), over the request
+  double mac_utilisation = 0;      // useful MACs / (time x peak), over the request
   double hbm_utilisation = 0;      // bytes / (time x peak), over the request
-  double prefill_mac_utilisation = 0, decode_hbm_utilisation = 0;
-  double roofline_seconds = 0;     // max(MACs / peak, HBM bytes / peak BW, link bytes / link BW)
-  std::string roofline_bound;      // "compute", "HBM bandwidth" or "links"
+  double prefill_mac_utilisation = 0, prefill_hbm_utilisation = 0;
+  double decode_mac_utilisation = 0, decode_hbm_utilisation = 0;
+  // Roofline of each step: max(useful MACs / peak, minimum HBM bytes / peak bandwidth,
+  // link bytes / link bandwidth), summed over the steps.
+  double roofline_seconds = 0, prefill_roofline = 0, decode_roofline = 0;
+  std::string prefill_bound, decode_bound;  // "compute", "HBM bandwidth" or "links"
   double roofline_fraction = 0;    // roofline_seconds / simulated time
+  // Phases over the whole request (seconds), largest first: stage, segment, phase.
+  struct Consumer {
+    std::string stage, segment, phase;
+    double seconds = 0;
+    double mx_busy = 0, vec_busy = 0, dma_busy = 0;  // of the simulated instance (middle for decode)
+  };
+  std::vector<Consumer> consumers;
   double host_seconds = 0;
 };
 
 TimingReport run_timing(const hf::ModelConfig& model, const config::ArchConfig& arch, const TimingOptions& opt);
+// The summary `tessera run` prints, and the same as JSON (deterministic: no host times).
 std::string report_text(const TimingReport& r);
+std::string report_json(const TimingReport& r);
 
 }  // namespace tessera::compiler
