@@ -3,6 +3,7 @@
 // (model/core/layer_program.h), median over several runs. Not a test: host time varies.
 //
 //   model_bench [--arch sohu-like] [--batch 64] [--context 2048] [--runs 5] [--model llama3-70b|tiny]
+//               [--dram burst|bandwidth]
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -34,7 +35,7 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Speed of the cycle model on a decoder-layer program"};
-  std::string arch = "sohu-like", model = "llama3-70b";
+  std::string arch = "sohu-like", model = "llama3-70b", dram = "burst";
   uint64_t batch = 64, context = 2048;
   int runs = 5;
   app.add_option("--arch", arch, "preset name or architecture file");
@@ -43,9 +44,11 @@ int main(int argc, char** argv) {
   app.add_option("--batch", batch, "sequences per decode step");
   app.add_option("--context", context, "KV-cache length per sequence");
   app.add_option("--runs", runs, "runs to take the median of")->check(CLI::Range(1, 100));
+  app.add_option("--dram", dram, "DRAM fidelity: burst (exact) or bandwidth (fast)");
   CLI11_PARSE(app, argc, argv);
   try {
     const tessera::config::Arch a = tessera::config::load_arch(arch);
+    const tessera::model::RunOptions opt{false, tessera::model::parse_dram_model(dram)};
     tessera::model::LayerShape shape = tessera::model::llama3_70b_decode(batch, context);
     if (model == "tiny") {
       shape.d_model = 32;
@@ -60,7 +63,7 @@ int main(int argc, char** argv) {
     std::vector<double> cps, ips, tps, dram_share, secs, core_cps, bps, non_dram_cps;
     uint64_t cycles = 0, instructions = 0, transfers = 0, hbm_bytes = 0;
     for (int r = 0; r < runs; ++r) {
-      tessera::model::Simulation sim(*a, prog);
+      tessera::model::Simulation sim(*a, prog, opt);
       const auto w0 = std::chrono::steady_clock::now();
       const double c0 = cpu_seconds();
       sim.run();
@@ -86,9 +89,9 @@ int main(int argc, char** argv) {
       bps.push_back(double(hbm_bytes) / burst / dram_s);
       non_dram_cps.push_back(double(cycles) / (s - dram_s));
     }
-    std::printf("arch %s, %s layer, batch %llu, context %llu: %llu chips x %llu cores\n", a->name.c_str(), model.c_str(),
-                (unsigned long long)batch, (unsigned long long)context, (unsigned long long)a->system.chips,
-                (unsigned long long)a->chip.cores);
+    std::printf("arch %s, %s layer, batch %llu, context %llu: %llu chips x %llu cores, dram %s\n", a->name.c_str(),
+                model.c_str(), (unsigned long long)batch, (unsigned long long)context,
+                (unsigned long long)a->system.chips, (unsigned long long)a->chip.cores, dram.c_str());
     std::printf("program: %llu instructions (generated in %.3f s)\n", (unsigned long long)instructions, gen_s);
     std::printf("simulated: %llu cycles (%.2f us), %llu DRAM transfers, %.1f MB of HBM traffic\n",
                 (unsigned long long)cycles, double(cycles) / a->clock.core_mhz,

@@ -27,7 +27,7 @@ tessera::isa::DType parse_precision(const std::string& s) {
 
 int gemm_main(int argc, char** argv) {
   CLI::App app{"Build and run one tiled GEMM on the cycle model (docs/model.md)", argv[0]};
-  std::string arch, dataflow = "ws", precision, stats, trace, mode = "timing";
+  std::string arch, dataflow = "ws", precision, stats, trace, mode = "timing", dram = "burst";
   uint64_t m = 0, k = 0, n = 0;
   bool no_db = false;
   app.add_option("--arch", arch, "preset name or architecture file")->required();
@@ -39,6 +39,7 @@ int gemm_main(int argc, char** argv) {
   app.add_option("--precision", precision, "fp8 (= fp8_e4m3), fp8_e5m2, int8 or bf16; default: the first the array supports");
   app.add_flag("--no-double-buffer", no_db, "run with matrix.double_buffer_weights: false");
   app.add_option("--mode", mode, "timing or functional")->check(CLI::IsMember({"timing", "functional"}));
+  app.add_option("--dram", dram, "DRAM fidelity: burst (exact controller model) or bandwidth (fast, docs/model.md)");
   app.add_option("--stats", stats, "write the statistics (JSON)");
   app.add_option("--trace", trace, "write a Chrome/Perfetto trace (JSON)");
   if (auto status = tessera::cli::parse_args(app, argc, argv)) return *status;
@@ -61,7 +62,8 @@ int gemm_main(int argc, char** argv) {
     spec.precision = parse_precision(precision);
   }
   const tessera::model::GemmProgram g = tessera::model::build_gemm(*a, spec);
-  tessera::model::Simulation sim(*a, g.program, tessera::model::RunOptions{mode == "functional"});
+  const tessera::model::RunOptions opt{mode == "functional", tessera::model::parse_dram_model(dram)};
+  tessera::model::Simulation sim(*a, g.program, opt);
   sim.run();
 
   const auto& p = sim.params();

@@ -28,24 +28,27 @@ void write_file(const std::string& path, const std::function<void(std::ostream&)
 
 int sim_main(int argc, char** argv) {
   CLI::App app{"Run a program on the cycle-accurate model (docs/model.md)", argv[0]};
-  std::string arch, program, mode = "timing", trace, stats;
+  std::string arch, program, mode = "timing", trace, stats, dram = "burst";
   app.add_option("--arch", arch, "preset name or architecture file")->required();
   app.add_option("--program", program, "program file (.tbin, from tessera asm)")->required();
   app.add_option("--mode", mode, "timing (no data) or functional (memories hold data)")
       ->check(CLI::IsMember({"timing", "functional"}));
+  app.add_option("--dram", dram, "DRAM fidelity: burst (exact controller model) or bandwidth (fast, docs/model.md)");
   app.add_option("--trace", trace, "write a Chrome/Perfetto trace of every instruction (JSON)");
   app.add_option("--stats", stats, "write the statistics (JSON)");
   if (auto status = tessera::cli::parse_args(app, argc, argv)) return *status;
   const tessera::config::Arch a = tessera::config::load_arch(arch);
   const tessera::isa::Program prog = tessera::isa::read_tbin(read_bytes(program), program);
   tessera::isa::check_arch(prog, *a, program);
-  tessera::model::Simulation sim(*a, prog, tessera::model::RunOptions{mode == "functional"});
+  const tessera::model::RunOptions opt{mode == "functional", tessera::model::parse_dram_model(dram)};
+  tessera::model::Simulation sim(*a, prog, opt);
   sim.run();
   const tessera::model::ModelParams& p = sim.params();
   const tessera::model::Totals t = sim.totals();
   const uint64_t cycles = sim.cycles();
   const double peak = double(cycles) * p.rows * p.cols * p.matrix_engines * p.cores * p.chips;
-  std::printf("arch: %s, program: %s, mode: %s\n", a->name.c_str(), program.c_str(), mode.c_str());
+  std::printf("arch: %s, program: %s, mode: %s, dram: %s\n", a->name.c_str(), program.c_str(), mode.c_str(),
+              dram.c_str());
   std::printf("cycles: %llu\n", (unsigned long long)cycles);
   std::printf("time: %.3f us\n", double(cycles) * double(p.period_fs) * 1e-9);
   std::printf("instructions: %llu\n", (unsigned long long)sim.instructions());

@@ -56,7 +56,7 @@ Simulation::Simulation(const config::ArchConfig& cfg, const isa::Program& prog, 
     // Errors are reported by Simulation::run; SystemC's own "stopped by user" note is noise.
     sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
     impl_->sys = std::make_unique<System>("system", cfg, impl_->p, prog,
-                                          opt.functional ? Mode::Functional : Mode::Timing);
+                                          opt.functional ? Mode::Functional : Mode::Timing, opt.dram);
   } catch (...) {
     impl_->sys.reset();
     delete impl_->ctx;
@@ -249,6 +249,7 @@ void Simulation::write_stats_json(std::ostream& os) const {
   Json root;
   root["arch"] = p.arch_name;
   root["mode"] = sys.functional() ? "functional" : "timing";
+  root["dram_model"] = std::string(dram_model_name(sys.dram_model));
   root["cycles"] = cycles();
   root["core_period_fs"] = p.period_fs;
   root["instructions"] = instructions();
@@ -336,6 +337,10 @@ void Simulation::write_stats_json(std::ostream& os) const {
   totals["sram"]["l1"] = traffic_json(l1_all);
   totals["sram"]["l2"] = traffic_json(l2_all);
   totals["sram"]["acc"] = traffic_json(acc_all);
+  hbm_total["dram_model"] = std::string(dram_model_name(sys.dram_model));
+  // The bandwidth model counts bytes and bursts exactly but has no commands: its
+  // activates (one per row of data) and refreshes (one per interval) are estimates.
+  hbm_total["commands_estimated"] = sys.dram_model != DramModel::Burst;
   hbm_total["bytes_read"] = hbm_read;
   hbm_total["bytes_written"] = hbm_written;
   hbm_total["activates"] = hbm_act;

@@ -7,6 +7,7 @@
 
 #include "common/config/config.h"
 #include "common/util/error.h"
+#include "model/dram/bandwidth.h"
 
 namespace tessera::model {
 
@@ -30,8 +31,14 @@ void SramTraffic::add(const SramTraffic& o) {
 
 // ---- DramPort ----------------------------------------------------------------------------------
 
-DramPort::DramPort(sc_core::sc_module_name name, const config::ArchConfig& cfg, const ModelParams& p)
-    : sc_module(name), dram_(dram::params_from_config(cfg)) {
+DramPort::DramPort(sc_core::sc_module_name name, const config::ArchConfig& cfg, const ModelParams& p,
+                   DramModel model)
+    : sc_module(name), request_bytes_(p.dma_burst) {
+  if (model == DramModel::Bandwidth) {
+    dram_ = std::make_unique<dram::BandwidthDram>(dram::params_from_config(cfg));
+  } else {
+    dram_ = std::make_unique<dram::DramSystem>(dram::params_from_config(cfg));
+  }
   xing_.core_fs = p.period_fs;
   xing_.tck_fs = p.tck_fs;
   SC_METHOD(pump);
@@ -62,7 +69,7 @@ void DramPort::request(const dram::Pattern3D& pat, bool write, uint32_t max_out,
 }
 
 void DramPort::collect() {
-  for (const dram::Completion& c : dram_.take_completed()) {
+  for (const dram::Completion& c : dram_->take_completed()) {
     // Transfers complete out of order; find the callback by id.
     auto it = std::lower_bound(inflight_.begin() + long(inflight_head_), inflight_.end(), c.id,
                                [](const std::pair<uint64_t, Callback>& a, uint64_t id) { return a.first < id; });
@@ -86,20 +93,20 @@ void DramPort::pump() {
   auto cmp = [](const Pending& a, const Pending& b) { return later(a, b); };
   while (!pending_.empty() && pending_.front().x < until) {
     const uint64_t x = pending_.front().x;
-    dram_.advance(x);
+    dram_->advance(x);
     collect();
     while (!pending_.empty() && pending_.front().x == x) {
       std::pop_heap(pending_.begin(), pending_.end(), cmp);
       Pending r = std::move(pending_.back());
       pending_.pop_back();
-      const uint64_t id = dram_.submit(r.pat, r.write, r.max_out, x);
+      const uint64_t id = dram_->submit(r.pat, r.write, r.max_out, x, request_bytes_);
       inflight_.emplace_back(id, std::move(r.done));
     }
   }
-  dram_.advance(until);
+  dram_->advance(until);
   collect();
   host_ns_ += uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - host_start).count());
-  uint64_t next = dram_.next_event_tck();
+  uint64_t next = dram_->next_event_tck();
   if (!pending_.empty()) next = std::min(next, pending_.front().x);
   if (next != UINT64_MAX) {
     const uint64_t at = next * xing_.tck_fs + 1;
@@ -357,7 +364,7 @@ std::string Core::where(uint32_t i) const {
 Chip::Chip(sc_core::sc_module_name name, System& s, uint32_t idx, const config::ArchConfig& cfg,
            const std::vector<const isa::TextSection*>& texts)
     : sc_module(name), sys(s), index(idx), l2("l2", s.p.l2) {
-  dram = std::make_unique<DramPort>("hbm", cfg, s.p);
+  dram = std::make_unique<DramPort>("hbm", cfg, s.p, s.dram_model);
   for (uint32_t c = 0; c < s.p.cores; ++c) {
     cores.push_back(std::make_unique<Core>(("core" + std::to_string(c)).c_str(), *this, c, texts[c]));
   }
@@ -368,8 +375,8 @@ Chip::~Chip() = default;
 // ---- System ------------------------------------------------------------------------------
 
 System::System(sc_core::sc_module_name name, const config::ArchConfig& cfg, const ModelParams& params,
-               const isa::Program& prog, Mode m)
-    : sc_module(name), p(params), mode(m) {
+               const isa::Program& prog, Mode m, DramModel dm)
+    : sc_module(name), p(params), mode(m), dram_model(dm) {
   clock.period_fs = p.period_fs;
   std::vector<std::vector<const isa::TextSection*>> texts(p.chips,
                                                           std::vector<const isa::TextSection*>(p.cores, nullptr));

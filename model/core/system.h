@@ -29,6 +29,7 @@
 #include "common/isa/isa.h"
 #include "common/numerics/fp.h"
 #include "model/core/clock.h"
+#include "model/core/model.h"
 #include "model/core/params.h"
 #include "model/core/sram.h"
 #include "model/core/stats.h"
@@ -54,14 +55,15 @@ class DramPort : public sc_core::sc_module {
  public:
   using Callback = std::function<void(uint64_t done_core_cycle)>;
   SC_HAS_PROCESS(DramPort);
-  DramPort(sc_core::sc_module_name name, const config::ArchConfig& cfg, const ModelParams& p);
+  // `model` picks the DRAM fidelity (RunOptions::dram).
+  DramPort(sc_core::sc_module_name name, const config::ArchConfig& cfg, const ModelParams& p, DramModel model);
 
   // Queues a transfer that enters the DRAM at the first tCK edge at or after the start of
   // core cycle `core_cycle`. Requests entering at the same edge are submitted in `key`
   // order. `done` runs with the first core cycle at or after the transfer's completion.
   void request(const dram::Pattern3D& pat, bool write, uint32_t max_outstanding_bursts, uint64_t core_cycle,
                uint64_t key, Callback done);
-  const dram::DramSystem& dram() const { return dram_; }
+  const dram::Device& dram() const { return *dram_; }
   uint64_t requests() const { return requests_; }
   // Host time spent inside the DRAM model (for the speed benchmark; not deterministic).
   uint64_t host_ns() const { return host_ns_; }
@@ -77,7 +79,8 @@ class DramPort : public sc_core::sc_module {
   void pump();
   void collect();
   ClockCrossing xing_;
-  dram::DramSystem dram_;
+  uint64_t request_bytes_;  // dma.burst_bytes: a DMA engine's request (docs/timing.md, "DMA")
+  std::unique_ptr<dram::Device> dram_;
   std::vector<Pending> pending_;  // min-heap on (x, key, seq)
   std::vector<std::pair<uint64_t, Callback>> inflight_;  // (transfer id, callback), ids ascending
   size_t inflight_head_ = 0;
@@ -322,11 +325,12 @@ class Chip : public sc_core::sc_module {
 class System : public sc_core::sc_module {
  public:
   System(sc_core::sc_module_name name, const config::ArchConfig& cfg, const ModelParams& p, const isa::Program& prog,
-         Mode mode);
+         Mode mode, DramModel dram_model = DramModel::Burst);
   ~System() override;
 
   const ModelParams& p;
   const Mode mode;
+  const DramModel dram_model;
   Clock clock;
   std::vector<std::unique_ptr<Chip>> chips;
   std::unique_ptr<LinkFabric> links;

@@ -74,6 +74,11 @@ uint64_t LatencyHistogram::percentile(double q) const {
 void Stats::write_json(std::ostream& os) const {
   using nlohmann::ordered_json;
   ordered_json j;
+  j["dram_model"] = std::string(dram_model);
+  if (dram_model != "burst") {
+    j["estimated"] = "commands and rows (one ACT and PRE per row of data, one REFRESH per interval); "
+                     "read_latency and the bus_cycles losses are not modelled";
+  }
   j["window_tck"] = cycles;
   j["tck_fs"] = tck_fs;
   j["tburst_tck"] = tburst;

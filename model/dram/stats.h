@@ -51,6 +51,9 @@ struct LatencyHistogram {
 };
 
 struct Stats {
+  // "burst" (DramSystem: every figure exact) or "bandwidth" (BandwidthDram: bytes and
+  // bursts exact, commands estimated, no latency histogram or loss attribution).
+  std::string_view dram_model = "burst";
   uint64_t cycles = 0;  // window [0, cycles) the figures cover, in tCK
   int64_t tck_fs = 0;
   uint32_t tburst = 0, burst_bytes = 0;

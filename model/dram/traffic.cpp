@@ -6,7 +6,7 @@
 
 namespace tessera::model::dram {
 
-uint64_t run_traffic(DramSystem& m, const TrafficSpec& spec) {
+uint64_t run_traffic(Device& m, const TrafficSpec& spec) {
   const DramParams& p = m.params();
   const uint64_t queue_bursts = uint64_t(p.pcs_total()) * p.read_queue;
   if (spec.bytes == 0) throw InputError("traffic: the byte count must be positive");

@@ -4,7 +4,7 @@
 // flight and submits the next one as soon as one completes.
 #include <cstdint>
 
-#include "model/dram/dram_system.h"
+#include "model/dram/device.h"
 
 namespace tessera::model::dram {
 
@@ -25,6 +25,6 @@ struct TrafficSpec {
 
 // Runs `spec` on `m` from its current cycle until every request has completed; returns the
 // number of requests: transfers for Random and Mix, request_bytes blocks of the Stream. Throws InputError for sizes that do not fit.
-uint64_t run_traffic(DramSystem& m, const TrafficSpec& spec);
+uint64_t run_traffic(Device& m, const TrafficSpec& spec);
 
 }  // namespace tessera::model::dram

@@ -1,0 +1,354 @@
+#include "model/dram/bandwidth.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <queue>
+
+#include "common/util/error.h"
+
+namespace tessera::model::dram {
+
+namespace {
+
+constexpr uint64_t kNever = std::numeric_limits<uint64_t>::max();
+// Server time is kept in 1/2^16 tCK so that an efficiency just below 1 still adds up over
+// millions of bursts, in integers (deterministic, no drift between runs).
+constexpr uint64_t kScale = uint64_t(1) << 16;
+
+bool is_pc_field(Field f) { return f == Field::Stack || f == Field::Channel || f == Field::PseudoChannel; }
+
+uint32_t pc_of(const DramParams& p, const Location& l) { return (l.stack * p.channels + l.channel) * p.pcs + l.pc; }
+
+}  // namespace
+
+StreamCalibration calibrate_stream(const DramParams& p, const AddressMap& map) {
+  StreamCalibration c;
+  const uint32_t tb = p.tburst;
+  c.bursts_per_row = p.cols();
+  // Walk one sequential stream from address 0 and keep what pseudo-channel 0 sees: enough
+  // bursts for two read queues and for every bank to be opened once more than there are banks.
+  const uint64_t total_bursts = p.capacity_bytes() / p.burst_bytes;
+  const uint64_t want = std::max<uint64_t>(2ull * p.read_queue, uint64_t(p.banks() + 1) * c.bursts_per_row);
+  std::vector<uint32_t> bg_seq;  // bank group of each of PC 0's bursts
+  std::vector<uint32_t> act_bank;  // bank of each ACT PC 0 needs (open-page: a new row in a bank)
+  std::vector<uint32_t> open(p.banks(), std::numeric_limits<uint32_t>::max());
+  AddressMap::Cursor cur;
+  map.seek(0, cur);
+  for (uint64_t b = 0; b < total_bursts && bg_seq.size() < want; ++b) {
+    if (b) map.step(cur);
+    const Location& l = cur.loc;
+    if (pc_of(p, l) != 0) continue;
+    const uint32_t bank = l.bg * p.banks_per_group + l.bank;
+    bg_seq.push_back(l.bg);
+    if (open[bank] != l.row) {
+      open[bank] = l.row;
+      act_bank.push_back(bank);
+    }
+  }
+  // g: the fewest bank groups in any read queue's worth of consecutive bursts.
+  const size_t window = std::min<size_t>(p.read_queue, bg_seq.size());
+  std::vector<uint32_t> in_window(p.bank_groups, 0);
+  uint32_t distinct = 0, g = p.bank_groups;
+  for (size_t i = 0; i < bg_seq.size(); ++i) {
+    if (in_window[bg_seq[i]]++ == 0) ++distinct;
+    if (i >= window && --in_window[bg_seq[i - window]] == 0) --distinct;
+    if (i + 1 >= window) g = std::min(g, distinct);
+  }
+  c.groups_in_view = std::max(1u, g);
+  // k: ACTs between two ACTs of the same bank; and whether consecutive ACTs share a group.
+  uint32_t k = uint32_t(act_bank.size());
+  std::vector<int64_t> last_act(p.banks(), -1);
+  for (size_t i = 0; i < act_bank.size(); ++i) {
+    const uint32_t bank = act_bank[i];
+    if (last_act[bank] >= 0) k = std::min<uint32_t>(k, uint32_t(int64_t(i) - last_act[bank]));
+    last_act[bank] = int64_t(i);
+    if (i && bank / p.banks_per_group == act_bank[i - 1] / p.banks_per_group) c.same_group_rows = true;
+  }
+  c.banks_before_reuse = std::max(1u, k);
+  const double bursts_per_act =
+      act_bank.empty() ? double(c.bursts_per_row) : double(bg_seq.size()) / double(act_bank.size());
+
+  // Column rate: tCCD_S between bank groups, tCCD_L within one, g groups taken in turn.
+  const double ccd_s = std::max(p.tccd_s, tb), ccd_l = std::max(p.tccd_l, tb);
+  c.column_time = bursts_per_act * std::max(ccd_s, ccd_l / c.groups_in_view);
+  // Activation rate: one ACT per row of data, tRRD after the previous one, four per tFAW,
+  // and the same bank again only tRC after its last ACT, k rows earlier.
+  const double rrd = c.same_group_rows ? p.trrd_l : p.trrd_s;
+  c.activate_time = std::max({rrd, p.tfaw / 4.0, double(p.trc) / c.banks_before_reuse});
+  // A row's bursts enter the queue (read_queue - 1) bursts before their turn: its ACT has
+  // that long to be tRCD ahead of the first RD.
+  c.exposed_rcd = std::max(0.0, double(p.trcd) - double(p.read_queue - 1) * tb);
+  c.row_time = std::max(c.column_time, c.activate_time) + c.exposed_rcd;
+  // Refresh. All-bank: the last RD, tRTP to the PRE, tRP, REFab, tRFC, ACT, tRCD to the
+  // next RD; the bus is idle that long less the last burst. Per-bank: the refreshed bank is
+  // the one the stream has just left; it is needed again k - 1 rows later, so only what
+  // tRTP + tRP + tRFCsb exceeds of that shows.
+  c.refresh_interval = p.refresh_interval();
+  if (p.refresh == Refresh::AllBank) {
+    c.refresh_loss = double(p.trtp) + p.trp + p.trfc + p.trcd - tb;
+  } else {
+    c.refresh_loss = std::max(0.0, double(p.trtp) + p.trp + p.trfcsb - double(c.banks_before_reuse - 1) * c.row_time);
+  }
+  c.refresh_loss = std::min(c.refresh_loss, c.refresh_interval);
+  c.row_efficiency = std::clamp(bursts_per_act * tb / c.row_time, 1e-6, 1.0);
+  c.efficiency = c.row_efficiency * (1.0 - c.refresh_loss / c.refresh_interval);
+  return c;
+}
+
+class BandwidthDram::Impl {
+ public:
+  explicit Impl(DramParams params)
+      : p(validated(std::move(params))), map(p.address_map, p), cal(calibrate_stream(p, map)) {
+    npcs = p.pcs_total();
+    free_fp.assign(npcs, 0);
+    bursts_pc.assign(npcs, 0);
+    count.assign(npcs, 0);
+    acts.assign(npcs, 0);
+    open_row.assign(size_t(npcs) * p.banks(), std::numeric_limits<uint32_t>::max());
+    act_fp = uint64_t(std::ceil(std::max(cal.same_group_rows ? double(p.trrd_l) : double(p.trrd_s), p.tfaw / 4.0) *
+                                double(kScale)));
+    // All-bank refresh is a blackout of the bus, [j * tREFI, j * tREFI + loss) for j >= 1
+    // (every PC's first refresh falls due one interval after cycle 0, as in the burst
+    // model), so that windows of a few intervals lose what the burst model loses; per-bank
+    // refresh, which costs nothing or little, is spread over the bursts.
+    const double per_burst_eff = p.refresh == Refresh::AllBank ? cal.row_efficiency : cal.efficiency;
+    cost_fp = uint64_t(std::ceil(double(p.tburst) * double(kScale) / std::max(per_burst_eff, 1e-6)));
+    if (p.refresh == Refresh::AllBank && cal.refresh_loss > 0) {
+      blackout_fp = uint64_t(std::llround(cal.refresh_loss)) * kScale;
+      interval_fp = uint64_t(p.trefi) * kScale;
+    }
+    // Runs of `run` consecutive bursts share a pseudo-channel (the pieces below the lowest
+    // PC piece); every `period` bursts each pseudo-channel has had period / npcs of them.
+    const auto& pieces = map.pieces();
+    size_t lo = pieces.size(), hi = 0;
+    for (size_t i = 0; i < pieces.size(); ++i) {
+      if (!is_pc_field(pieces[i].field)) continue;
+      lo = std::min(lo, i);
+      hi = i;
+    }
+    run = 1;
+    period = 1;
+    for (size_t i = 0; i < pieces.size(); ++i) {
+      if (i < lo) run *= pieces[i].size;
+      if (i <= hi) period *= pieces[i].size;
+    }
+  }
+
+  static DramParams validated(DramParams params) {
+    params.validate();
+    return params;
+  }
+
+  // Adds bursts [b0, b1] to the per-PC counts: a map period at a time where it can.
+  void add_range(uint64_t b0, uint64_t b1) {
+    while (b0 <= b1) {
+      if (b0 % period == 0 && b1 - b0 + 1 >= period) {
+        const uint64_t k = (b1 - b0 + 1) / period;
+        uniform += k * (period / npcs);
+        uniform_acts += k * (period / npcs) / p.cols();
+        b0 += k * period;
+        continue;
+      }
+      const uint64_t end = std::min(b1, (b0 / run + 1) * run - 1);
+      const Location l = map.decode(b0 * p.burst_bytes);
+      const uint32_t pc = pc_of(p, l);
+      if (count[pc] == 0) touched.push_back(pc);
+      count[pc] += end - b0 + 1;
+      // Rows opened: one if the run's row is not the one its bank has open (open page),
+      // plus one per further row a run longer than a row reaches.
+      uint32_t& row = open_row[size_t(pc) * p.banks() + l.bg * p.banks_per_group + l.bank];
+      acts[pc] += (row != l.row ? 1 : 0) + (end - b0) / p.cols();
+      row = l.row;
+      b0 = end + 1;
+    }
+  }
+
+  // Moves t out of a refresh blackout.
+  uint64_t skip_blackout(uint64_t t) const {
+    if (!blackout_fp) return t;
+    const uint64_t j = t / interval_fp;
+    return j >= 1 && t < j * interval_fp + blackout_fp ? j * interval_fp + blackout_fp : t;
+  }
+  // The end of `work` bus time started at t (outside a blackout), skipping blackouts.
+  uint64_t add_work(uint64_t t, uint64_t work) const {
+    if (!blackout_fp) return t + work;
+    for (;;) {
+      const uint64_t next = (t / interval_fp + 1) * interval_fp;
+      if (t + work <= next) return t + work;
+      work -= next - t;
+      t = next + blackout_fp;
+    }
+  }
+
+  DramParams p;
+  AddressMap map;
+  StreamCalibration cal;
+  uint64_t blackout_fp = 0, interval_fp = 0;
+  uint32_t npcs = 0;
+  uint64_t cost_fp = 0, run = 1, period = 1;
+  std::vector<uint64_t> free_fp, bursts_pc, count, acts;
+  std::vector<uint32_t> touched, open_row;
+  uint64_t uniform = 0, uniform_acts = 0;
+  uint64_t act_fp = 0;  // per-PC spacing of ACTs: max(tRRD, tFAW / 4)
+  uint64_t bursts_rw[2] = {0, 0};
+  uint64_t now = 0, next_id = 0;
+  // (completion tck, id): completions come out in time order, ties in submission order.
+  std::priority_queue<std::pair<uint64_t, uint64_t>, std::vector<std::pair<uint64_t, uint64_t>>, std::greater<>>
+      pending;
+  std::vector<Completion> completed;
+  mutable Stats snapshot;
+
+  void pop_until(uint64_t until) {
+    while (!pending.empty() && pending.top().first < until) {
+      completed.push_back(Completion{pending.top().second, pending.top().first});
+      pending.pop();
+    }
+  }
+};
+
+BandwidthDram::BandwidthDram(DramParams params) : impl_(std::make_unique<Impl>(std::move(params))) {}
+BandwidthDram::~BandwidthDram() = default;
+
+uint64_t BandwidthDram::submit(const Pattern3D& pat, bool write, uint32_t max_outstanding, uint64_t at_tck,
+                               uint64_t /*request_bytes*/) {
+  Impl& m = *impl_;
+  const DramParams& p = m.p;
+  if (max_outstanding == 0) throw InputError("dram: a transfer needs max_outstanding >= 1");
+  const bool empty = pat.len == 0 || pat.n1 == 0 || pat.n2 == 0;
+  if (!empty) {
+    const unsigned __int128 last = (unsigned __int128)pat.base + (unsigned __int128)(pat.n1 - 1) * pat.stride1 +
+                                   (unsigned __int128)(pat.n2 - 1) * pat.stride2 + pat.len - 1;
+    if (last >= p.capacity_bytes()) {
+      throw InputError("dram: transfer at base " + std::to_string(pat.base) + " (len " + std::to_string(pat.len) +
+                       ", n1 " + std::to_string(pat.n1) + ", n2 " + std::to_string(pat.n2) +
+                       ") reaches beyond the DRAM capacity of " + std::to_string(p.capacity_bytes()) + " bytes");
+    }
+  }
+  const uint64_t id = m.next_id++;
+  const uint64_t at = std::max(at_tck, m.now);
+  if (empty) {
+    m.pending.emplace(at, id);
+    return id;
+  }
+  // Split the bursts over the pseudo-channels; a burst shared by consecutive rows moves once.
+  uint64_t last = kNever;
+  for (uint64_t i2 = 0; i2 < pat.n2; ++i2) {
+    for (uint64_t i1 = 0; i1 < pat.n1; ++i1) {
+      const uint64_t start = pat.base + i1 * pat.stride1 + i2 * pat.stride2;
+      uint64_t b0 = start / p.burst_bytes;
+      const uint64_t b1 = (start + pat.len - 1) / p.burst_bytes;
+      if (b0 == last) ++b0;
+      if (b0 <= b1) m.add_range(b0, b1);
+      last = b1;
+    }
+  }
+  // Each pseudo-channel serves its share first come first served: the first burst's data
+  // starts no earlier than the unloaded front latency (ACT, tRCD, RD, CL) after arrival,
+  // and no earlier than the end of the work already there.
+  const int d = write ? 1 : 0;
+  const uint64_t front = uint64_t(p.trcd) + (write ? p.cwl : p.cl);
+  const uint64_t ready_fp = (at + front) * kScale;
+  uint64_t done = 0, total = 0;
+  auto serve = [&](uint32_t pc, uint64_t n, uint64_t acts) {
+    // A piece that opens more rows than a stream would is held to the activation rate:
+    // its last burst comes no sooner than its last ACT, and the server's next ACT one
+    // spacing after that.
+    const uint64_t last = std::max((n - 1) * m.cost_fp, (acts ? acts - 1 : 0) * m.act_fp);
+    const uint64_t start = m.skip_blackout(std::max(ready_fp, m.free_fp[pc]));
+    const uint64_t end_fp = m.add_work(start, last) + uint64_t(p.tburst) * kScale;
+    m.free_fp[pc] = m.add_work(start, std::max(n * m.cost_fp, acts * m.act_fp));
+    m.bursts_pc[pc] += n;
+    done = std::max(done, (end_fp + kScale - 1) / kScale);
+    total += n;
+  };
+  if (m.uniform) {
+    for (uint32_t pc = 0; pc < m.npcs; ++pc) serve(pc, m.count[pc] + m.uniform, m.acts[pc] + m.uniform_acts);
+  } else {
+    for (uint32_t pc : m.touched) serve(pc, m.count[pc], m.acts[pc]);
+  }
+  for (uint32_t pc : m.touched) m.count[pc] = m.acts[pc] = 0;
+  m.touched.clear();
+  m.uniform = m.uniform_acts = 0;
+  // Little's law: at most max_outstanding bursts per unloaded latency.
+  const uint64_t latency = front + p.tburst;
+  done = std::max(done, at + ((total - 1) / max_outstanding + 1) * latency);
+  m.bursts_rw[d] += total;
+  m.pending.emplace(done, id);
+  return id;
+}
+
+void BandwidthDram::advance(uint64_t until_tck) {
+  if (until_tck == kNever) {
+    run_until_idle();
+    return;
+  }
+  impl_->pop_until(until_tck);
+  impl_->now = std::max(impl_->now, until_tck);
+}
+
+void BandwidthDram::run_until_idle() {
+  Impl& m = *impl_;
+  if (m.pending.empty()) return;
+  uint64_t last = 0;
+  while (!m.pending.empty()) {
+    last = m.pending.top().first;
+    m.pop_until(kNever);
+  }
+  m.now = std::max(m.now, last + 1);
+}
+
+uint64_t BandwidthDram::next_event_tck() const {
+  return impl_->pending.empty() ? kNever : impl_->pending.top().first;
+}
+
+std::vector<Completion> BandwidthDram::take_completed() {
+  std::vector<Completion> out;
+  out.swap(impl_->completed);
+  return out;
+}
+
+uint64_t BandwidthDram::now_tck() const { return impl_->now; }
+uint64_t BandwidthDram::in_flight() const { return impl_->pending.size(); }
+
+const Stats& BandwidthDram::stats() const {
+  const Impl& m = *impl_;
+  const DramParams& p = m.p;
+  Stats& s = m.snapshot;
+  s = Stats{};
+  s.dram_model = "bandwidth";
+  s.cycles = m.now;
+  s.tck_fs = p.tck_fs;
+  s.tburst = p.tburst;
+  s.burst_bytes = p.burst_bytes;
+  s.pcs = m.npcs;
+  s.peak_bytes_per_s = p.peak_bytes_per_s();
+  s.bytes_read = m.bursts_rw[0] * p.burst_bytes;
+  s.bytes_written = m.bursts_rw[1] * p.burst_bytes;
+  const uint64_t bursts = m.bursts_rw[0] + m.bursts_rw[1];
+  // Estimates: one ACT (and one PRE) per row of data moved, one REFRESH per interval.
+  const uint64_t acts = (s.bytes_read + s.bytes_written + p.row_bytes - 1) / p.row_bytes;
+  s.commands[size_t(Cmd::RD)] = m.bursts_rw[0];
+  s.commands[size_t(Cmd::WR)] = m.bursts_rw[1];
+  s.commands[size_t(Cmd::ACT)] = acts;
+  s.commands[size_t(Cmd::PRE)] = acts;
+  s.commands[size_t(p.refresh == Refresh::AllBank ? Cmd::REFab : Cmd::REFpb)] =
+      uint64_t(m.npcs) * (m.now / p.refresh_interval());
+  s.row_misses = acts;
+  s.row_hits = bursts - std::min(bursts, acts);
+  s.read_latency.bins.assign(2, 0);
+  s.channel_utilisation.assign(m.npcs / p.pcs, 0.0);
+  for (uint32_t pc = 0; pc < m.npcs; ++pc) {
+    const uint64_t busy = m.bursts_pc[pc] * p.tburst;
+    s.busy_cycles += busy;
+    if (m.now) s.channel_utilisation[pc / p.pcs] += double(busy) / double(m.now) / p.pcs;
+  }
+  return s;
+}
+
+const DramParams& BandwidthDram::params() const { return impl_->p; }
+const StreamCalibration& BandwidthDram::calibration() const { return impl_->cal; }
+const AddressMap& BandwidthDram::address_map() const { return impl_->map; }
+const std::vector<uint64_t>& BandwidthDram::bursts_per_pc() const { return impl_->bursts_pc; }
+
+}  // namespace tessera::model::dram

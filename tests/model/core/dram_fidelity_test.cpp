@@ -1,0 +1,121 @@
+// The two DRAM fidelities of the chip model (RunOptions::dram, docs/model.md "DRAM
+// fidelity"): the bandwidth model's cycles against the burst model's on HBM-bound programs,
+// timing == functional under it, determinism, and the option parser.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <sstream>
+#include <string>
+
+#include "common/config/config.h"
+#include "common/util/error.h"
+#include "model/core/gemm.h"
+#include "model/core/layer_program.h"
+#include "model/core/model.h"
+
+namespace tessera::model {
+namespace {
+
+uint64_t cycles_of(const config::ArchConfig& cfg, const isa::Program& prog, DramModel dm, bool functional = false) {
+  Simulation sim(cfg, prog, RunOptions{functional, dm});
+  sim.run();
+  return sim.cycles();
+}
+
+LayerShape tiny_layer(uint64_t batch, uint64_t context) {
+  LayerShape sh;
+  sh.d_model = 32;
+  sh.q_heads = 4;
+  sh.kv_heads = 2;
+  sh.head_dim = 8;
+  sh.d_ff = 64;
+  sh.batch = batch;
+  sh.context = context;
+  return sh;
+}
+
+// The tolerance docs/model.md states for the bandwidth fidelity on these programs: 3 % of
+// the burst model's cycles.
+constexpr double kTolerance = 0.03;
+
+TEST(DramFidelity, TinyLayerCyclesAgreeWithTheBurstModel) {
+  const config::Arch cfg = config::load_arch("tiny");
+  for (auto [batch, context] : {std::pair<uint64_t, uint64_t>{2, 16}, {4, 64}, {2, 128}}) {
+    const isa::Program prog = build_layer_program(*cfg, tiny_layer(batch, context));
+    const uint64_t burst = cycles_of(*cfg, prog, DramModel::Burst);
+    const uint64_t bw = cycles_of(*cfg, prog, DramModel::Bandwidth);
+    std::printf("tiny layer batch %llu context %llu: burst %llu, bandwidth %llu cycles (%+.2f %%)\n",
+                (unsigned long long)batch, (unsigned long long)context, (unsigned long long)burst,
+                (unsigned long long)bw, 100.0 * (double(bw) - double(burst)) / double(burst));
+    EXPECT_NEAR(double(bw), double(burst), kTolerance * double(burst));
+  }
+}
+
+TEST(DramFidelity, HbmBoundGemmCyclesAgreeWithTheBurstModel) {
+  const config::Arch cfg = config::load_arch("tiny");
+  for (auto df : {isa::Dataflow::ws, isa::Dataflow::os}) {
+    const GemmProgram g = build_gemm(*cfg, GemmSpec{256, 256, 256, df, isa::DType::fp8_e4m3});
+    const uint64_t burst = cycles_of(*cfg, g.program, DramModel::Burst);
+    const uint64_t bw = cycles_of(*cfg, g.program, DramModel::Bandwidth);
+    std::printf("tiny gemm 256^3 %s: burst %llu, bandwidth %llu cycles (%+.2f %%)\n",
+                df == isa::Dataflow::ws ? "ws" : "os", (unsigned long long)burst, (unsigned long long)bw,
+                100.0 * (double(bw) - double(burst)) / double(burst));
+    EXPECT_NEAR(double(bw), double(burst), kTolerance * double(burst));
+  }
+}
+
+TEST(DramFidelity, TimingModeEqualsFunctionalModeUnderTheBandwidthModel) {
+  const config::Arch cfg = config::load_arch("tiny");
+  const GemmProgram g = build_gemm(*cfg, GemmSpec{50, 30, 20, isa::Dataflow::ws, isa::DType::bf16});
+  std::vector<InstrRecord> recs[2];
+  uint64_t cycles[2];
+  for (int f = 0; f < 2; ++f) {
+    Simulation sim(*cfg, g.program, RunOptions{f == 1, DramModel::Bandwidth});
+    sim.run();
+    recs[f] = sim.records(0, 0);
+    cycles[f] = sim.cycles();
+  }
+  EXPECT_EQ(cycles[0], cycles[1]);
+  ASSERT_EQ(recs[0].size(), recs[1].size());
+  for (size_t i = 0; i < recs[0].size(); ++i) {
+    EXPECT_EQ(recs[0][i].start, recs[1][i].start) << i;
+    EXPECT_EQ(recs[0][i].E, recs[1][i].E) << i;
+  }
+}
+
+TEST(DramFidelity, SameRunTwiceGivesIdenticalStatsUnderTheBandwidthModel) {
+  const config::Arch cfg = config::load_arch("tiny");
+  const isa::Program prog = build_layer_program(*cfg, tiny_layer(4, 64));
+  std::string stats[2];
+  for (int i = 0; i < 2; ++i) {
+    Simulation sim(*cfg, prog, RunOptions{false, DramModel::Bandwidth});
+    sim.run();
+    std::ostringstream s;
+    sim.write_stats_json(s);
+    stats[i] = s.str();
+  }
+  EXPECT_EQ(stats[0], stats[1]);
+  const auto st = nlohmann::json::parse(stats[0]);
+  EXPECT_EQ(st["chips"][0]["hbm"]["dram_model"], "bandwidth");
+  EXPECT_GT(st["chips"][0]["hbm"]["bytes_read"].get<uint64_t>(), 0u);
+}
+
+TEST(DramFidelity, ParserNamesTheOptionAndTheValues) {
+  EXPECT_EQ(parse_dram_model("burst"), DramModel::Burst);
+  EXPECT_EQ(parse_dram_model("bandwidth"), DramModel::Bandwidth);
+  EXPECT_EQ(dram_model_name(DramModel::Bandwidth), "bandwidth");
+  EXPECT_EQ(dram_model_name(DramModel::Burst), "burst");
+  try {
+    parse_dram_model("exact");
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("--dram"), std::string::npos) << m;
+    EXPECT_NE(m.find("burst|bandwidth"), std::string::npos) << m;
+  }
+}
+
+}  // namespace
+}  // namespace tessera::model
