@@ -550,9 +550,10 @@ std::string report_text(const TimingReport& r) {
            100 * r.mac_utilisation, 100 * r.prefill_mac_utilisation, 100 * r.decode_mac_utilisation);
   o += fmt("  HBM bandwidth util.     %13.1f %%   (prefill %.1f %%, decode %.1f %%; bytes moved / peak)\n",
            100 * r.hbm_utilisation, 100 * r.prefill_hbm_utilisation, 100 * r.decode_hbm_utilisation);
-  o += fmt("  roofline                %14s   (prefill %s, %s-bound; decode %s, %s-bound)\n",
-           time_text(r.roofline_seconds).c_str(), time_text(r.prefill_roofline).c_str(), r.prefill_bound.c_str(),
-           time_text(r.decode_roofline).c_str(), r.decode_bound.c_str());
+  const std::string decode_roof =
+      r.decode_steps ? "decode " + time_text(r.decode_roofline) + ", " + r.decode_bound + "-bound" : "no decode";
+  o += fmt("  roofline                %14s   (prefill %s, %s-bound; %s)\n", time_text(r.roofline_seconds).c_str(),
+           time_text(r.prefill_roofline).c_str(), r.prefill_bound.c_str(), decode_roof.c_str());
   o += fmt("  achieved fraction       %13.1f %%   of the roofline\n", 100 * r.roofline_fraction);
   o += "\n  how the request was costed:\n";
   o += fmt("    simulated:    prefill embedding, layer 0 and head; decode embedding, layer 0 and head at context(s)");

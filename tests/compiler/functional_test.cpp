@@ -114,5 +114,14 @@ TEST(CompilerFunctional, LlamaFp8Logits) {
   check({"llama", hf::Architecture::Llama, "tiny"}, "fp8w", 0.99, false);
 }
 
+TEST(CompilerFunctional, Gpt2Fp8Logits) { check({"gpt2", hf::Architecture::GPT2, "tiny", 8}, "fp8", 0.99, false); }
+
+// Mixtral with FP8 activations and KV as well reaches a lowest cosine of 0.982 (the router's
+// top-2 choice flips on near ties), below the 0.99 target: docs/compiler.md states it. The
+// FP8-weight policy meets the target.
+TEST(CompilerFunctional, MixtralFp8WeightsLogits) {
+  check({"mixtral", hf::Architecture::Mixtral, "tiny"}, "fp8w", 0.99, false);
+}
+
 }  // namespace
 }  // namespace tessera::compiler
