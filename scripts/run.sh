@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The main job on the embedded defaults: builds Tessera, validates the architecture
-# presets, shows the datacenter preset's derived figures, assembles and disassembles a
-# program covering every opcode, runs the standard GEMM microbenchmark and an HBM
-# streaming test on the cycle model, writes a fixed-seed tiny Llama-style model and runs
-# the reference Transformer on it.
+# The main job on the embedded defaults: builds Tessera and runs `tessera run` without
+# arguments (compile Llama-3-8B for one sohu-like chip and simulate a request of 4
+# sequences, 256 prompt + 32 generated tokens: TTFT, TPOT, tokens/s, utilisation,
+# roofline; docs/compiler.md). Then, briefly: validates the architecture presets, shows
+# the datacenter preset's derived figures, assembles and disassembles a program covering
+# every opcode, runs the standard GEMM microbenchmark and an HBM streaming test on the
+# cycle model, writes a fixed-seed tiny Llama-style model and generates from it with the
+# reference Transformer and with the compiled program on the functional model.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
@@ -11,6 +14,9 @@ t=build/bin/tessera
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+echo "== tessera run (Llama-3-8B on one sohu-like chip: batch 4, prompt 256, generate 32)"
+$t run
+echo
 echo "== tessera config check configs/arch/*.yaml"
 $t config check configs/arch/*.yaml
 echo
@@ -33,3 +39,6 @@ $t gen-model --family llama --out "$work/tiny-llama"
 echo
 echo "== tessera ref --model tiny-llama --prompt 1,10,20,30 --steps 16"
 $t ref --model "$work/tiny-llama" --prompt 1,10,20,30 --steps 16
+echo
+echo "== tessera run --functional --model tiny-llama --arch tiny --prompt 1,10,20,30 --steps 16 (compiled, BF16)"
+$t run --functional --model "$work/tiny-llama" --arch tiny --precision bf16 --prompt 1,10,20,30 --steps 16
