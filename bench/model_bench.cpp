@@ -3,17 +3,19 @@
 // (model/core/layer_program.h), median over several runs. Not a test: host time varies.
 //
 //   model_bench [--arch sohu-like] [--batch 64] [--context 2048] [--runs 5] [--model llama3-70b|tiny]
-//               [--dram burst|bandwidth]
+//               [--dram burst|bandwidth] [--stats FILE]
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <fstream>
 #include <cstdio>
 #include <iostream>
 #include <vector>
 
 #include "common/config/config.h"
 #include "model/core/layer_program.h"
+#include "common/util/error.h"
 #include "model/core/model.h"
 
 namespace {
@@ -35,7 +37,7 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Speed of the cycle model on a decoder-layer program"};
-  std::string arch = "sohu-like", model = "llama3-70b", dram = "burst";
+  std::string arch = "sohu-like", model = "llama3-70b", dram = "burst", stats;
   uint64_t batch = 64, context = 2048;
   int runs = 5;
   app.add_option("--arch", arch, "preset name or architecture file");
@@ -45,6 +47,7 @@ int main(int argc, char** argv) {
   app.add_option("--context", context, "KV-cache length per sequence");
   app.add_option("--runs", runs, "runs to take the median of")->check(CLI::Range(1, 100));
   app.add_option("--dram", dram, "DRAM fidelity: burst (exact) or bandwidth (fast)");
+  app.add_option("--stats", stats, "write the statistics of the last run (JSON)");
   CLI11_PARSE(app, argc, argv);
   try {
     const tessera::config::Arch a = tessera::config::load_arch(arch);
@@ -88,6 +91,11 @@ int main(int argc, char** argv) {
       const double burst = double(a->dram.bus_bits) / 8.0 * double(a->dram.burst_length);
       bps.push_back(double(hbm_bytes) / burst / dram_s);
       non_dram_cps.push_back(double(cycles) / (s - dram_s));
+      if (!stats.empty() && r + 1 == runs) {
+        std::ofstream out(stats, std::ios::binary);
+        sim.write_stats_json(out);
+        if (!out) throw tessera::InputError(stats + ": cannot write");
+      }
     }
     std::printf("arch %s, %s layer, batch %llu, context %llu: %llu chips x %llu cores, dram %s\n", a->name.c_str(),
                 model.c_str(), (unsigned long long)batch, (unsigned long long)context,

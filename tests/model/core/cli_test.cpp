@@ -111,4 +111,27 @@ TEST(Cli, GemmPrintsCyclesUtilisationAndTraffic) {
   EXPECT_EQ(r.status, 2) << r.out;  // tpu-v1 has no output-stationary dataflow
 }
 
+// --dram picks the DRAM fidelity on both commands; the statistics name it; a bad value is an
+// input error naming the option.
+TEST(Cli, DramOptionSelectsTheFidelity) {
+  const auto d = temp_dir();
+  write(d / "p.s", kProgram);
+  ASSERT_EQ(run("asm " + (d / "p.s").string() + " -o " + (d / "p.tbin").string()).status, 0);
+  Result r = run("sim --arch tiny --program " + (d / "p.tbin").string() + " --dram bandwidth --stats " +
+                 (d / "s.json").string());
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("dram: bandwidth"), std::string::npos) << r.out;
+  EXPECT_NE(read(d / "s.json").find("\"dram_model\": \"bandwidth\""), std::string::npos);
+  r = run("sim --arch tiny --program " + (d / "p.tbin").string() + " --dram exact");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("--dram"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("burst|bandwidth"), std::string::npos) << r.out;
+  r = run("gemm --arch tiny --m 64 --k 64 --n 64 --dram bandwidth");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("HBM traffic: "), std::string::npos) << r.out;
+  r = run("gemm --arch tiny --m 64 --k 64 --n 64 --dram fast");
+  EXPECT_EQ(r.status, 2) << r.out;
+  std::filesystem::remove_all(d);
+}
+
 }  // namespace
