@@ -105,6 +105,9 @@ class BandwidthDram::Impl {
     bursts_pc.assign(npcs, 0);
     count.assign(npcs, 0);
     acts.assign(npcs, 0);
+    group_count.assign(size_t(npcs) * p.bank_groups, 0);
+    group_free_fp.assign(size_t(npcs) * p.bank_groups, 0);
+    ccd_l_fp = uint64_t(std::max(p.tccd_l, p.tburst)) * kScale;
     open_row.assign(size_t(npcs) * p.banks(), std::numeric_limits<uint32_t>::max());
     act_fp = uint64_t(std::ceil(std::max(cal.same_group_rows ? double(p.trrd_l) : double(p.trrd_s), p.tfaw / 4.0) *
                                 double(kScale)));
@@ -155,6 +158,7 @@ class BandwidthDram::Impl {
       const uint32_t pc = pc_of(p, l);
       if (count[pc] == 0) touched.push_back(pc);
       count[pc] += end - b0 + 1;
+      group_count[size_t(pc) * p.bank_groups + l.bg] += end - b0 + 1;
       // Rows opened: one if the run's row is not the one its bank has open (open page),
       // plus one per further row a run longer than a row reaches.
       uint32_t& row = open_row[size_t(pc) * p.banks() + l.bg * p.banks_per_group + l.bank];
@@ -188,6 +192,10 @@ class BandwidthDram::Impl {
   uint32_t npcs = 0;
   uint64_t cost_fp = 0, run = 1, period = 1;
   std::vector<uint64_t> free_fp, bursts_pc, count, acts;
+  // Per PC and bank group: bursts of the current transfer (runs only), and the first time the
+  // group can take another column command (bursts of one group are tCCD_L apart).
+  std::vector<uint64_t> group_count, group_free_fp;
+  uint64_t ccd_l_fp = 0;
   std::vector<uint32_t> touched, open_row;
   uint64_t uniform = 0, uniform_acts = 0;
   uint64_t act_fp = 0;  // per-PC spacing of ACTs: max(tRRD, tFAW / 4)
@@ -256,7 +264,20 @@ uint64_t BandwidthDram::submit(const Pattern3D& pat, bool write, uint32_t max_ou
     // spacing after that.
     const uint64_t last = std::max((n - 1) * m.cost_fp, (acts ? acts - 1 : 0) * m.act_fp);
     const uint64_t start = m.skip_blackout(std::max(ready_fp, m.free_fp[pc]));
-    const uint64_t end_fp = m.add_work(start, last) + uint64_t(p.tburst) * kScale;
+    // Bursts of one bank group are tCCD_L apart, so a share ends no sooner than its bank
+    // groups, still busy with earlier shares' bursts, allow. The bus itself stays work
+    // conserving: FR-FCFS fills those gaps with other groups' bursts from its queue.
+    uint64_t group_end = 0;
+    for (uint32_t g = 0; g < p.bank_groups; ++g) {
+      uint64_t& c = m.group_count[size_t(pc) * p.bank_groups + g];
+      if (!c) continue;
+      uint64_t& f = m.group_free_fp[size_t(pc) * p.bank_groups + g];
+      const uint64_t sg = std::max(start, f);
+      group_end = std::max(group_end, sg + (c - 1) * m.ccd_l_fp + uint64_t(p.tburst) * kScale);
+      f = sg + c * m.ccd_l_fp;
+      c = 0;
+    }
+    const uint64_t end_fp = std::max(m.add_work(start, last) + uint64_t(p.tburst) * kScale, group_end);
     m.free_fp[pc] = m.add_work(start, std::max(n * m.cost_fp, acts * m.act_fp));
     m.bursts_pc[pc] += n;
     done = std::max(done, (end_fp + kScale - 1) / kScale);
