@@ -46,7 +46,9 @@ void Codegen::emit_attention(const Op& op) {
   const uint64_t scratch = hw.l1_bytes - g.ring_slot * g.ring_slots;
   // Units in flight per core: each has its own Q, score and probability buffers, so the
   // vector engine's softmax of one overlaps the matmuls of the others.
-  constexpr uint64_t kSets = 3;
+  // Prefill trades the third set for twice the rows per unit when that is what fits: a
+  // K^T or V page loaded into an engine is then streamed by twice the rows.
+  uint64_t kSets = 3;
 
   // Positions per query block: rows G x tq within the streamed extent and one accumulator
   // third, and the block's FP32 scores and probabilities within a third of the scratch.
@@ -56,9 +58,17 @@ void Codegen::emit_attention(const Op& op) {
     const uint64_t lk = keys_max + P;
     const uint64_t l1 = rows * lk * (4 + ep) + rows * hd * 2 * ea + 4 * hd * P * ek + rows * 16;
     const uint64_t accb = rows * hw.C * 4 * 2 + rows * hd_blocks * hw.C * 4;
-    return rows <= hw.max_stream && accb * kSets <= hw.acc_bytes * E && l1 * kSets <= scratch * 3 / 4;
+    // Every engine holds two score regions and one output region (accb) whatever the sets.
+    return rows <= hw.max_stream && accb <= hw.acc_bytes && accb * kSets <= hw.acc_bytes * E &&
+           l1 * kSets <= scratch * 3 / 4;
   };
   while (tq > 1 && !fits(tq)) tq = (tq + 1) / 2;
+  if (T > 1 && tq < T) {
+    kSets = 2;
+    const uint64_t three = tq;
+    while (tq < T && fits(std::min(T, tq * 2))) tq = std::min(T, tq * 2);
+    if (tq == three) kSets = 3;
+  }
   if (!fits(tq))
     throw InputError("attention: one query position (" + std::to_string(G) + " heads) over " +
                      std::to_string(keys_max) + " keys does not fit the L1 (" + std::to_string(scratch) +
@@ -98,7 +108,7 @@ void Codegen::emit_attention(const Op& op) {
       // kSets sets of unit buffers, used by consecutive units in turn.
       struct Bufs {
         uint64_t qb, sc, pr, mx, sm, o;
-      } bufs[kSets];
+      } bufs[3];
       for (Bufs& b : bufs) {
         b.qb = a.take(mq_max * hd * ea, 64, "attention Q rows");
         b.sc = a.take(mq_max * lk_max * 4, 64, "attention scores");

@@ -291,7 +291,9 @@ TimingReport run_timing(const hf::ModelConfig& m, const config::ArchConfig& arch
 
   // The parallelism and the memory check of the whole request (every sequence's KV cache).
   {
-    const Compiled whole = compile(m, arch, seg(Phase::Prefill, opt.prompt, Segment::Embed));
+    // A decode step at the longest context: the same parallelism and memory check as the
+    // prefill of the whole batch, without tiling batch x prompt rows.
+    const Compiled whole = compile(m, arch, seg(Phase::Decode, opt.prompt + opt.gen, Segment::Embed));
     r.tp = whole.tp;
     r.replicas = whole.replicas;
     r.chips = whole.chips_used;
