@@ -545,16 +545,31 @@ void Codegen::emit_linear(const Op& op) {
             pending = SIZE_MAX;
           }
           const uint64_t q1 = std::min(Q, q0 + p.k_block);
-          const uint64_t kc = (q1 == Q ? p.K : q1 * p.k_t) - q0 * p.k_t;
           uint64_t a_base, a_stride;
           if (resident) {
             a_base = a_res + (pass.row0 - work.row0) * p.K * ea + q0 * p.k_t * ea;
             a_stride = p.K * ea;
           } else {
-            a_base = a_slot[a_tiles++ % 2];
             a_stride = kcols_max * ea;
-            s.emit(dma(true, dma_act(), Space::l1, a_base, a.tier, addr(a) + pass.row0 * a_row + q0 * p.k_t * ea,
-                       kc * ea, pass.rows, a_stride, a_row));
+            // The A block of k-tiles [qs, qs + k_block) into a slot, split by rows over the DMA
+            // engines: one engine's bytes per cycle (dma.bytes_per_cycle) is below what the
+            // engines consume when A is reloaded for every weight chunk (prefill).
+            auto load_a = [&](uint64_t qs, uint64_t slot) {
+              const uint64_t qe = std::min(Q, qs + p.k_block);
+              const uint64_t kcs = (qe == Q ? p.K : qe * p.k_t) - qs * p.k_t;
+              const uint64_t parts = std::min<uint64_t>(hw.dmas, pass.rows);
+              for (uint64_t d = 0, r0 = 0; d < parts; ++d) {
+                const uint64_t n = pass.rows * (d + 1) / parts - r0;
+                s.emit(dma(true, int(d), Space::l1, slot + r0 * a_stride, a.tier,
+                           addr(a) + (pass.row0 + r0) * a_row + qs * p.k_t * ea, kcs * ea, n, a_stride, a_row));
+                r0 += n;
+              }
+            };
+            // Software pipelining: block q0 was loaded one iteration earlier (the first at the
+            // start of the pass); the next block's load goes ahead of this block's matmuls.
+            if (q0 == 0) load_a(0, a_slot[a_tiles % 2]);
+            a_base = a_slot[a_tiles++ % 2];
+            if (q0 + p.k_block < Q) load_a(q0 + p.k_block, a_slot[a_tiles % 2]);
           }
           for (size_t gi = 0; gi < pass.groups.size(); ++gi) {
             const uint64_t g = pass.groups[gi];
