@@ -18,7 +18,10 @@ run prefill-70b --model llama3-70b --chips 1 --batch 1 --prompt 2048 --gen 1
 # Decode: one step at context 2049 (prompt 2048 + the first generated token) per batch.
 for m in llama3-8b llama3-70b; do
   for b in 1 8 64 256; do
-    run "decode-$m-b$b" --model "$m" --chips 1 --batch "$b" --prompt 2048 --gen 2 --decode-points 1 || true
+    # Llama-3-70B at batch 256 needs two chips for its KV cache: one tensor-parallel group of 2.
+    chips=1
+    [ "$m" = llama3-70b ] && [ "$b" = 256 ] && chips=2
+    run "decode-$m-b$b" --model "$m" --chips "$chips" --tp "$chips" --batch "$b" --prompt 2048 --gen 2 --decode-points 1 || true
   done
 done
 # Etched's setting: Llama-3-70B FP8 on 8 chips, 2048 in / 128 out, (in + out) / time.

@@ -197,7 +197,9 @@ void Codegen::emit_top1(const Op& op) {
       if (!n) continue;
       CoreStream& s = cs(chip, core);
       Arena& a = l1_of(chip, core);
-      const uint64_t chunk = std::max<uint64_t>(1, std::min(n, (a.limit - a.top) / 2 / (run * 4 + 8 * runs + 64)));
+      // Rows per chunk: every run of a chunk's rows has its own buffer (the loads run ahead).
+      const uint64_t chunk =
+          std::max<uint64_t>(1, std::min(n, (a.limit - a.top) / 2 / (runs * (run * 4 + 64) + 8 * runs + 64)));
       for (uint64_t c0 = 0; c0 < n; c0 += chunk) {
         const uint64_t rows = std::min(chunk, n - c0);
         const uint64_t res = a.take(rows * runs * 8, 64, "top-1 results");
