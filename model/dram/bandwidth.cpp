@@ -124,7 +124,8 @@ class BandwidthDram::Impl {
     // Runs of `run` consecutive bursts share a pseudo-channel (the pieces below the lowest
     // PC piece); every `period` bursts each pseudo-channel has had period / npcs of them.
     const auto& pieces = map.pieces();
-    size_t lo = pieces.size(), hi = 0;
+    size_t hi = 0;
+    lo = pieces.size();
     for (size_t i = 0; i < pieces.size(); ++i) {
       if (!is_pc_field(pieces[i].field)) continue;
       lo = std::min(lo, i);
@@ -143,18 +144,80 @@ class BandwidthDram::Impl {
     return params;
   }
 
+  uint32_t& field(Location& l, Field f) {
+    switch (f) {
+      case Field::Row: return l.row;
+      case Field::Bank: return l.bank;
+      case Field::BankGroup: return l.bg;
+      case Field::Channel: return l.channel;
+      case Field::PseudoChannel: return l.pc;
+      case Field::Stack: return l.stack;
+      case Field::Column: break;
+    }
+    return l.col;
+  }
+  // To the start of the next run: the digits below piece `lo` become 0 and piece `lo` counts
+  // up with carry, so walking a row run by run costs no division.
+  void next_run(AddressMap::Cursor& c) {
+    const auto& pieces = map.pieces();
+    for (size_t i = 0; i < lo; ++i) {
+      field(c.loc, pieces[i].field) -= uint32_t(c.digit[i] * pieces[i].field_mul);
+      c.digit[i] = 0;
+    }
+    for (size_t i = lo; i < pieces.size(); ++i) {
+      uint32_t& f = field(c.loc, pieces[i].field);
+      if (++c.digit[i] < pieces[i].size) {
+        f += uint32_t(pieces[i].field_mul);
+        break;
+      }
+      f -= uint32_t((pieces[i].size - 1) * pieces[i].field_mul);
+      c.digit[i] = 0;
+    }
+    c.burst = (c.burst / run + 1) * run;
+  }
+
+  // c += the burst count whose digits `d` holds (AddressMap::seek of it): mixed-radix
+  // addition with carry, so the rows of a strided pattern cost no division.
+  void add_digits(AddressMap::Cursor& c, const AddressMap::Cursor& d) {
+    const auto& pieces = map.pieces();
+    uint32_t carry = 0;
+    c.loc = Location{};
+    for (size_t i = 0; i < pieces.size(); ++i) {
+      uint32_t v = c.digit[i] + d.digit[i] + carry;
+      carry = v >= pieces[i].size ? 1 : 0;
+      if (carry) v -= pieces[i].size;
+      c.digit[i] = v;
+      field(c.loc, pieces[i].field) += uint32_t(v * pieces[i].field_mul);
+    }
+    c.burst += d.burst;
+  }
+
   // Adds bursts [b0, b1] to the per-PC counts: a map period at a time where it can.
-  void add_range(uint64_t b0, uint64_t b1) {
+  // `hint`, when not null, is a cursor at burst b0 or b0 - 1.
+  void add_range(uint64_t b0, uint64_t b1, const AddressMap::Cursor* hint) {
+    bool placed = false;  // cur holds b0
     while (b0 <= b1) {
       if (b0 % period == 0 && b1 - b0 + 1 >= period) {
         const uint64_t k = (b1 - b0 + 1) / period;
         uniform += k * (period / npcs);
         uniform_acts += k * (period / npcs) / p.cols();
         b0 += k * period;
+        placed = false;
         continue;
       }
       const uint64_t end = std::min(b1, (b0 / run + 1) * run - 1);
-      const Location l = map.decode(b0 * p.burst_bytes);
+      if (!placed) {
+        if (hint && hint->burst == b0) {
+          cur = *hint;
+        } else if (hint && hint->burst + 1 == b0) {
+          cur = *hint;
+          map.step(cur);
+        } else {
+          map.seek(b0, cur);
+        }
+        placed = true;
+      }
+      const Location& l = cur.loc;
       const uint32_t pc = pc_of(p, l);
       if (count[pc] == 0) touched.push_back(pc);
       count[pc] += end - b0 + 1;
@@ -165,6 +228,7 @@ class BandwidthDram::Impl {
       acts[pc] += (row != l.row ? 1 : 0) + (end - b0) / p.cols();
       row = l.row;
       b0 = end + 1;
+      if (b0 <= b1) next_run(cur);
     }
   }
 
@@ -191,6 +255,8 @@ class BandwidthDram::Impl {
   uint64_t blackout_fp = 0, interval_fp = 0;
   uint32_t npcs = 0;
   uint64_t cost_fp = 0, run = 1, period = 1;
+  size_t lo = 0;  // least significant piece of a PC field
+  AddressMap::Cursor cur;
   std::vector<uint64_t> free_fp, bursts_pc, count, acts;
   // Per PC and bank group: bursts of the current transfer (runs only), and the first time the
   // group can take another column command (bursts of one group are tCCD_L apart).
@@ -240,14 +306,26 @@ uint64_t BandwidthDram::submit(const Pattern3D& pat, bool write, uint32_t max_ou
     return id;
   }
   // Split the bursts over the pseudo-channels; a burst shared by consecutive rows moves once.
+  // With a whole-burst stride1, each row's first burst is the previous row's plus a constant,
+  // added digit by digit (AddressMap::Cursor) instead of decoded.
+  const bool stepped = pat.stride1 % p.burst_bytes == 0 && pat.n1 > 1;
+  AddressMap::Cursor delta, row;
+  if (stepped) m.map.seek(pat.stride1 / p.burst_bytes, delta);
   uint64_t last = kNever;
   for (uint64_t i2 = 0; i2 < pat.n2; ++i2) {
     for (uint64_t i1 = 0; i1 < pat.n1; ++i1) {
       const uint64_t start = pat.base + i1 * pat.stride1 + i2 * pat.stride2;
       uint64_t b0 = start / p.burst_bytes;
       const uint64_t b1 = (start + pat.len - 1) / p.burst_bytes;
+      if (stepped) {
+        if (i1 == 0) {
+          m.map.seek(b0, row);
+        } else {
+          m.add_digits(row, delta);
+        }
+      }
       if (b0 == last) ++b0;
-      if (b0 <= b1) m.add_range(b0, b1);
+      if (b0 <= b1) m.add_range(b0, b1, stepped ? &row : nullptr);
       last = b1;
     }
   }
