@@ -33,10 +33,14 @@ uint64_t multi_range_beat_cycles(const BankGeometry& g, std::span<const ByteRang
   for (const ByteRange& r : ranges) {
     if (r.bytes == 0) continue;
     const uint64_t first = r.addr / g.width, last = (r.addr + r.bytes - 1) / g.width;
-    for (uint64_t l = any ? std::max(first, seen + 1) : first; l <= last; ++l) {
-      uint32_t& c = scratch[l % g.banks];
-      if (c == 0) touched.push_back(uint32_t(l % g.banks));
+    const uint64_t from = any ? std::max(first, seen + 1) : first;
+    // Consecutive lines are in consecutive banks: one division per range, not per line.
+    uint32_t bank = uint32_t(from % g.banks);
+    for (uint64_t l = from; l <= last; ++l) {
+      uint32_t& c = scratch[bank];
+      if (c == 0) touched.push_back(bank);
       worst = std::max(worst, ++c);
+      if (++bank == g.banks) bank = 0;
     }
     if (!any || last > seen) seen = last;
     any = true;
