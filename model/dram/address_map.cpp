@@ -25,6 +25,15 @@ uint32_t field_size(Field f, const DramParams& p) {
   return 1;
 }
 
+
+[[noreturn]] void bad(const std::string& spec, const std::string& why) {
+  throw InputError(std::string(kKey) + " '" + spec + "': " + why +
+                   " (grammar: pieces ro ba bg ch pc st co, optionally ':<bits>', joined by '-', "
+                   "most significant first; see docs/dram.md)");
+}
+
+}  // namespace
+
 uint32_t& field_ref(Location& l, Field f) {
   switch (f) {
     case Field::Row: return l.row;
@@ -37,14 +46,6 @@ uint32_t& field_ref(Location& l, Field f) {
   }
   return l.row;
 }
-
-[[noreturn]] void bad(const std::string& spec, const std::string& why) {
-  throw InputError(std::string(kKey) + " '" + spec + "': " + why +
-                   " (grammar: pieces ro ba bg ch pc st co, optionally ':<bits>', joined by '-', "
-                   "most significant first; see docs/dram.md)");
-}
-
-}  // namespace
 
 AddressMap::AddressMap(const std::string& spec, const DramParams& p) : spec_(spec) {
   burst_bytes_ = p.burst_bytes;

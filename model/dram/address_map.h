@@ -23,6 +23,9 @@ struct Location {
 
 enum class Field : uint8_t { Row, Bank, BankGroup, Channel, PseudoChannel, Stack, Column };
 
+// The member of `l` that holds field `f`.
+uint32_t& field_ref(Location& l, Field f);
+
 class AddressMap {
  public:
   // Parses `spec` for the organisation in `p`; throws InputError naming

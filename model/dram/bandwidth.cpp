@@ -144,28 +144,16 @@ class BandwidthDram::Impl {
     return params;
   }
 
-  uint32_t& field(Location& l, Field f) {
-    switch (f) {
-      case Field::Row: return l.row;
-      case Field::Bank: return l.bank;
-      case Field::BankGroup: return l.bg;
-      case Field::Channel: return l.channel;
-      case Field::PseudoChannel: return l.pc;
-      case Field::Stack: return l.stack;
-      case Field::Column: break;
-    }
-    return l.col;
-  }
   // To the start of the next run: the digits below piece `lo` become 0 and piece `lo` counts
   // up with carry, so walking a row run by run costs no division.
   void next_run(AddressMap::Cursor& c) {
     const auto& pieces = map.pieces();
     for (size_t i = 0; i < lo; ++i) {
-      field(c.loc, pieces[i].field) -= uint32_t(c.digit[i] * pieces[i].field_mul);
+      field_ref(c.loc, pieces[i].field) -= uint32_t(c.digit[i] * pieces[i].field_mul);
       c.digit[i] = 0;
     }
     for (size_t i = lo; i < pieces.size(); ++i) {
-      uint32_t& f = field(c.loc, pieces[i].field);
+      uint32_t& f = field_ref(c.loc, pieces[i].field);
       if (++c.digit[i] < pieces[i].size) {
         f += uint32_t(pieces[i].field_mul);
         break;
@@ -187,7 +175,7 @@ class BandwidthDram::Impl {
       carry = v >= pieces[i].size ? 1 : 0;
       if (carry) v -= pieces[i].size;
       c.digit[i] = v;
-      field(c.loc, pieces[i].field) += uint32_t(v * pieces[i].field_mul);
+      field_ref(c.loc, pieces[i].field) += uint32_t(v * pieces[i].field_mul);
     }
     c.burst += d.burst;
   }
@@ -288,17 +276,7 @@ uint64_t BandwidthDram::submit(const Pattern3D& pat, bool write, uint32_t max_ou
                                uint64_t /*request_bytes*/) {
   Impl& m = *impl_;
   const DramParams& p = m.p;
-  if (max_outstanding == 0) throw InputError("dram: a transfer needs max_outstanding >= 1");
-  const bool empty = pat.len == 0 || pat.n1 == 0 || pat.n2 == 0;
-  if (!empty) {
-    const unsigned __int128 last = (unsigned __int128)pat.base + (unsigned __int128)(pat.n1 - 1) * pat.stride1 +
-                                   (unsigned __int128)(pat.n2 - 1) * pat.stride2 + pat.len - 1;
-    if (last >= p.capacity_bytes()) {
-      throw InputError("dram: transfer at base " + std::to_string(pat.base) + " (len " + std::to_string(pat.len) +
-                       ", n1 " + std::to_string(pat.n1) + ", n2 " + std::to_string(pat.n2) +
-                       ") reaches beyond the DRAM capacity of " + std::to_string(p.capacity_bytes()) + " bytes");
-    }
-  }
+  const bool empty = check_submission(p, pat, max_outstanding);
   const uint64_t id = m.next_id++;
   const uint64_t at = std::max(at_tck, m.now);
   if (empty) {

@@ -23,6 +23,10 @@ struct Completion {
   uint64_t tck = 0;  // cycle at which the transfer's last burst completed
 };
 
+// The checks every Device::submit makes: InputError when max_outstanding is 0 or the
+// pattern reaches beyond the DRAM. Returns whether the pattern moves no byte.
+bool check_submission(const DramParams& p, const Pattern3D& pat, uint32_t max_outstanding);
+
 class Device {
  public:
   virtual ~Device() = default;

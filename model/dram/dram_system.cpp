@@ -984,17 +984,7 @@ DramSystem::~DramSystem() = default;
 uint64_t DramSystem::submit(const Pattern3D& pat, bool write, uint32_t max_outstanding, uint64_t at_tck,
                             uint64_t request_bytes) {
   Impl& m = *impl_;
-  if (max_outstanding == 0) throw InputError("dram: a transfer needs max_outstanding >= 1");
-  const bool empty = pat.len == 0 || pat.n1 == 0 || pat.n2 == 0;
-  if (!empty) {
-    const unsigned __int128 last = (unsigned __int128)pat.base + (unsigned __int128)(pat.n1 - 1) * pat.stride1 +
-                                   (unsigned __int128)(pat.n2 - 1) * pat.stride2 + pat.len - 1;
-    if (last >= m.p.capacity_bytes()) {
-      throw InputError("dram: transfer at base " + std::to_string(pat.base) + " (len " + std::to_string(pat.len) +
-                       ", n1 " + std::to_string(pat.n1) + ", n2 " + std::to_string(pat.n2) +
-                       ") reaches beyond the DRAM capacity of " + std::to_string(m.p.capacity_bytes()) + " bytes");
-    }
-  }
+  const bool empty = check_submission(m.p, pat, max_outstanding);
   uint32_t slot;
   if (m.free_transfers.empty()) {
     slot = uint32_t(m.transfers.size());

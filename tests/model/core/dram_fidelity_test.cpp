@@ -14,6 +14,7 @@
 #include "model/core/gemm.h"
 #include "model/core/layer_program.h"
 #include "model/core/model.h"
+#include "tests/model/core/layer_shapes.h"
 
 namespace tessera::model {
 namespace {
@@ -24,17 +25,7 @@ uint64_t cycles_of(const config::ArchConfig& cfg, const isa::Program& prog, Dram
   return sim.cycles();
 }
 
-LayerShape tiny_layer(uint64_t batch, uint64_t context) {
-  LayerShape sh;
-  sh.d_model = 32;
-  sh.q_heads = 4;
-  sh.kv_heads = 2;
-  sh.head_dim = 8;
-  sh.d_ff = 64;
-  sh.batch = batch;
-  sh.context = context;
-  return sh;
-}
+using test::tiny_layer;
 
 // The tolerance docs/model.md states for the bandwidth fidelity on these programs: 3 % of
 // the burst model's cycles.

@@ -20,6 +20,7 @@
 #include "model/core/gemm.h"
 #include "model/core/layer_program.h"
 #include "model/core/model.h"
+#include "tests/model/core/layer_shapes.h"
 #include "model/core/timing.h"
 
 namespace tessera::model {
@@ -447,17 +448,7 @@ TEST(Model, LinkTransferFollowsTheLinkFormula) {
   EXPECT_EQ(t.link_bytes, 1024u);
 }
 
-LayerShape tiny_layer(uint64_t batch, uint64_t context) {
-  LayerShape sh;
-  sh.d_model = 32;
-  sh.q_heads = 4;
-  sh.kv_heads = 2;
-  sh.head_dim = 8;
-  sh.d_ff = 64;
-  sh.batch = batch;
-  sh.context = context;
-  return sh;
-}
+using test::tiny_layer;
 
 TEST(Model, LayerProgramRunsOnOneAndTwoChips) {
   for (int chips = 1; chips <= 2; ++chips) {
