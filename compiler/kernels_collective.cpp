@@ -4,7 +4,8 @@
 // in parallel), and each slice into one chunk per chip. Reduce-scatter: P-1 creduce
 // steps, step k sending chunk (r - k) to the next chip and adding the previous chip's
 // chunk (r - k - 1) into place; chip r then holds the sum of chunk r + 1. All-gather: P-1
-// steps passing the summed chunks on (csend, crecv). Peers are relative (+1, P-1), chunk
+// steps passing the summed chunks on (csend, crecv). Peers are relative (next and previous
+// chip of the group, modulo system.chips), chunk
 // addresses depend on the chip, so each chip has its own program.
 #include <algorithm>
 #include <stdexcept>
@@ -38,6 +39,10 @@ void Codegen::emit_all_reduce(const Op& op) {
     const uint32_t tag0 = next_tag;
     for (uint32_t r = 0; r < P; ++r) {
       CoreStream& s = cs(r, core);
+      // Peers are relative modulo system.chips (spec/isa.yaml), the ring is over the group's
+      // P chips: the next chip of the group and the previous one, as offsets.
+      const uint64_t N = hw.chips;
+      const uint64_t to_next = ((r + 1) % P + N - r) % N, from_prev = ((r + P - 1) % P + N - r) % N;
       uint32_t tag = tag0;
       for (uint64_t k = 0; k + 1 < P; ++k, ++tag) {
         uint64_t sa, sb, ra, rb;
@@ -49,8 +54,8 @@ void Codegen::emit_all_reduce(const Op& op) {
         in.unit = uint8_t(isa::Unit::coll);
         in.send_space = in.recv_space = uint64_t(y.tier);
         in.dtype = uint64_t(isa::DType::fp32);
-        in.peer_send = 1;
-        in.peer_recv = P - 1;
+        in.peer_send = to_next;
+        in.peer_recv = from_prev;
         in.send_addr = sa;
         in.recv_addr = ra;
         in.bytes = sb;
@@ -66,7 +71,7 @@ void Codegen::emit_all_reduce(const Op& op) {
         snd.op = Opcode::csend;
         snd.unit = uint8_t(isa::Unit::coll);
         snd.send_space = uint64_t(y.tier);
-        snd.peer_send = 1;
+        snd.peer_send = to_next;
         snd.send_addr = sa;
         snd.bytes = sb;
         snd.tag = tag & 0xffff;
@@ -75,7 +80,7 @@ void Codegen::emit_all_reduce(const Op& op) {
         rcv.op = Opcode::crecv;
         rcv.unit = uint8_t(isa::Unit::coll);
         rcv.recv_space = uint64_t(y.tier);
-        rcv.peer_recv = P - 1;
+        rcv.peer_recv = from_prev;
         rcv.recv_addr = ra;
         rcv.bytes = rb;
         rcv.tag = tag & 0xffff;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "common/config/config.h"
@@ -196,6 +197,31 @@ TEST(CompilerTiming, InterpolatedDecodeMatchesEverySimulatedStep) {
   std::printf("decode: interpolated %.3f us, every step simulated %.3f us\n", est.decode_total * 1e6,
               all.decode_total * 1e6);
   EXPECT_NEAR(est.decode_total / all.decode_total, 1.0, 0.02);
+}
+
+// A tensor-parallel group smaller than the system: collective peers are relative modulo
+// system.chips, so the ring must name the group's next and previous chips (a group of 2
+// in a 4-chip system deadlocked with peers +1 / -1).
+TEST(CompilerTiming, TensorParallelGroupSmallerThanTheSystem) {
+  std::ifstream in(std::string(TESSERA_SOURCE_DIR) + "/configs/arch/tiny.yaml");
+  std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t at = yaml.find("chips: 1");
+  ASSERT_NE(at, std::string::npos);
+  yaml.replace(at, 8, "chips: 4");
+  yaml += "link:\n  count: 2\n  gbytes_per_s: 16.0\n  latency_ns: 100.0\n";
+  const config::Arch a = config::load_arch_text(yaml, "tiny.yaml with system.chips 4");
+  const hf::ModelConfig m = tiny_llama();
+  TimingOptions t;
+  t.chips = 4;
+  t.tp = 2;
+  t.batch = 2;
+  t.prompt = 8;
+  t.gen = 2;
+  const TimingReport r = run_timing(m, *a, t);
+  EXPECT_EQ(r.tp, 2u);
+  EXPECT_EQ(r.replicas, 2u);
+  EXPECT_GT(r.prefill_layer.link_bytes, 0u);
+  EXPECT_LE(r.roofline_fraction, 1.0);
 }
 
 }  // namespace

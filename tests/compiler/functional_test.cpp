@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "common/config/config.h"
@@ -42,6 +44,7 @@ struct Case {
   hf::Architecture arch;
   const char* preset;
   uint64_t seed = 1;
+  uint32_t chips = 1;
 };
 
 // The test data is meaningful only if no greedy step is a near tie: BF16 activations move
@@ -74,7 +77,17 @@ void check(const Case& c, const char* precision, double min_cosine, bool tokens_
   const ref::Generation want = ref::generate(model, kPrompt, go);
   for (uint64_t s = 0; s < kSteps; ++s)
     ASSERT_GT(top2_margin(want.logits[s]), kMinMargin) << c.name << " seed " << c.seed << " step " << s;
-  const config::Arch arch = config::load_arch(c.preset);
+  config::Arch arch = config::load_arch(c.preset);
+  if (c.chips > 1) {
+    // The preset with more chips: one tensor-parallel group over all of them.
+    std::ifstream in(std::string(TESSERA_SOURCE_DIR) + "/configs/arch/" + c.preset + ".yaml");
+    std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t at = yaml.find("chips: 1");
+    ASSERT_NE(at, std::string::npos);
+    yaml.replace(at, 8, "chips: " + std::to_string(c.chips));
+    yaml += "link:\n  count: 2\n  gbytes_per_s: 16.0\n  latency_ns: 100.0\n";
+    arch = config::load_arch_text(yaml, std::string(c.preset) + ".yaml with more chips");
+  }
   FunctionalOptions fo;
   fo.prompt = kPrompt;
   fo.steps = kSteps;
@@ -112,6 +125,12 @@ TEST(CompilerFunctional, MixtralMoeBf16TokensAndLogits) {
 TEST(CompilerFunctional, LlamaFp8Logits) {
   check({"llama", hf::Architecture::Llama, "tiny"}, "fp8", 0.99, false);
   check({"llama", hf::Architecture::Llama, "tiny"}, "fp8w", 0.99, false);
+}
+
+// Tensor parallelism: heads, FFN columns and the vocabulary split over two chips, partial
+// sums all-reduced over the links.
+TEST(CompilerFunctional, LlamaTwoChipTensorParallelBf16) {
+  check({"llama", hf::Architecture::Llama, "tiny", 1, 2}, "bf16", 0.999, true);
 }
 
 TEST(CompilerFunctional, Gpt2Fp8Logits) { check({"gpt2", hf::Architecture::GPT2, "tiny", 8}, "fp8", 0.99, false); }
