@@ -25,6 +25,6 @@ for m in llama3-8b llama3-70b; do
   done
 done
 # Etched's setting: Llama-3-70B FP8 on 8 chips, 2048 in / 128 out, (in + out) / time.
-for b in 64 512; do
+for b in 64 512 1728; do  # 1728: 216 sequences per chip, the most whose KV cache fits
   run "etched-b$b" --model llama3-70b --chips 8 --batch "$b" --prompt 2048 --gen 128 --precision fp8
 done

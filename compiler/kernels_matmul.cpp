@@ -507,7 +507,7 @@ void Codegen::emit_linear(const Op& op) {
               // Sum the engines' partial sums into L1 on the vector engine: engine 0's copied
               // out, then ((p0 + p1) + p2) + ... (a vector operand names one accumulator).
               const uint32_t parts = uint32_t(std::min<uint64_t>(E, Q));
-              const uint64_t sum = l1a.take(rows * c_stride, 64, op.name + " split-K sum");
+              const uint64_t sum = area.take(rows * c_stride, 64, op.name + " split-K sum");
               for (uint32_t e = 0; e < parts; ++e) {
                 for (uint64_t b = 0; b < p.group_blocks; ++b) {
                   const BlockCols bc = block_cols(p, g, b);
