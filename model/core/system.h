@@ -49,7 +49,7 @@ class Core;
 
 enum class Mode { Timing, Functional };
 
-// ---- DRAM port: the chip's DramSystem driven in time order ----------------------------
+// ---- DRAM port: the chip's DRAM (either fidelity) driven in time order -----------------
 
 class DramPort : public sc_core::sc_module {
  public:
