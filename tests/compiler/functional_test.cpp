@@ -133,6 +133,27 @@ TEST(CompilerFunctional, LlamaTwoChipTensorParallelBf16) {
   check({"llama", hf::Architecture::Llama, "tiny", 1, 2}, "bf16", 0.999, true);
 }
 
+// A 120-token prompt on the tiny preset: attention's query blocks no longer fit three
+// buffer sets, so prefill takes the one-set schedule (kernels_attention.cpp).
+TEST(CompilerFunctional, LlamaLongPromptLogits) {
+  ref::TinyModelOptions o;
+  o.dtype = hf::TensorDType::BF16;
+  const std::string dir = model_dir("llama_long", o);
+  std::vector<int64_t> prompt;
+  for (int64_t i = 0; i < 120; ++i) prompt.push_back((i * 37) % 500 + 1);
+  ref::GenerateOptions go;
+  go.steps = 4;
+  const ref::Generation want = ref::generate(ref::Model::load(dir), prompt, go);
+  const config::Arch arch = config::load_arch("tiny");
+  FunctionalOptions fo;
+  fo.prompt = prompt;
+  fo.steps = 4;
+  fo.precision = parse_precision("bf16", *arch);
+  fo.forced = want.tokens;
+  const FunctionalResult got = run_functional(dir, *arch, fo);
+  for (size_t s = 0; s < got.logits.size(); ++s) EXPECT_GE(cosine(got.logits[s], want.logits[s]), 0.999) << s;
+}
+
 TEST(CompilerFunctional, Gpt2Fp8Logits) { check({"gpt2", hf::Architecture::GPT2, "tiny", 8}, "fp8", 0.99, false); }
 
 // Mixtral with FP8 activations and KV as well reaches a lowest cosine of 0.982 (the router's
