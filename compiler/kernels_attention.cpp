@@ -10,8 +10,9 @@
 //   P  = softmax(S) in six vector instructions, written in the activation format;
 //   O  = P V page by page, accumulated in one accumulator region;
 //   O  -> the attention output rows of its heads.
-// K^T and V pages of a unit alternate between two L1 slots so the next page loads while
-// the current one is used.
+// A unit's K^T and V pages stream through two rings of L1 slots (one DMA engine each),
+// issued ahead of its matmuls. Decode keeps three units' buffers in flight; prefill takes
+// fewer sets when that gives a unit more query rows (a loaded page streamed by more rows).
 #include <algorithm>
 #include <cmath>
 
