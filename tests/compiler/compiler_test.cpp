@@ -32,7 +32,9 @@ std::string error_of(F f) {
 }
 
 std::string test_dir(const std::string& name) {
-  const std::string dir = std::string(TESSERA_BINARY_DIR) + "/tests/compiler/work/" + name;
+  // One directory per test: CTest runs the tests of this file in parallel processes.
+  const std::string dir = std::string(TESSERA_BINARY_DIR) + "/tests/compiler/work/" +
+                          ::testing::UnitTest::GetInstance()->current_test_info()->name() + "/" + name;
   std::filesystem::create_directories(dir);
   return dir;
 }

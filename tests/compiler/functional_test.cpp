@@ -24,7 +24,9 @@ const std::vector<int64_t> kPrompt = {1, 10, 20, 30};
 constexpr uint64_t kSteps = 16;
 
 std::string model_dir(const std::string& name, const ref::TinyModelOptions& o) {
-  const std::string dir = std::string(TESSERA_BINARY_DIR) + "/tests/compiler/models/" + name;
+  // One directory per test: CTest runs the tests of this file in parallel processes.
+  const std::string dir = std::string(TESSERA_BINARY_DIR) + "/tests/compiler/models/" +
+                          ::testing::UnitTest::GetInstance()->current_test_info()->name() + "/" + name;
   ref::write_tiny_model(dir, o);
   return dir;
 }
