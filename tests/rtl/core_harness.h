@@ -20,6 +20,7 @@
 
 #include "Vcore.h"
 #include "common/isa/isa.h"
+#include "tests/rtl/verilated_top.h"
 
 namespace tessera::rtl_core {
 
@@ -45,21 +46,9 @@ struct Timeline {
   std::vector<std::string> problems;  // protocol violations seen by the bench
 };
 
-class CoreBench {
+class CoreBench : public tessera::rtl_bench::VerilatedTop<Vcore> {
  public:
-  explicit CoreBench(const std::string& name) : ctx_(std::make_unique<VerilatedContext>()) {
-    top_ = std::make_unique<Vcore>(ctx_.get());
-    if (const char* w = std::getenv("TESSERA_WAVES"); w && std::string(w) == "1") {
-      ctx_->traceEverOn(true);
-      trace_ = std::make_unique<VerilatedFstC>();
-      top_->trace(trace_.get(), 99);
-      trace_->open(("core_" + name + ".fst").c_str());
-    }
-  }
-  ~CoreBench() {
-    top_->final();
-    if (trace_) trace_->close();
-  }
+  explicit CoreBench(const std::string& name) : VerilatedTop<Vcore>("core_" + name) {}
 
   // Loads the program under reset, then runs until halt (or an error, or `limit` cycles)
   // with `l2` as the outside memory answering each request after `l2_lat` cycles.
@@ -102,7 +91,7 @@ class CoreBench {
       }
       top_->clk_i = 0;
       top_->eval();
-      if (trace_) trace_->dump(2 * cycle);
+      dump(2 * cycle);
       for (uint32_t e = 0; e < 2; ++e) {
         if (!rsps[e].empty() && rsps[e].front().due == cycle) rsps[e].pop_front();
         if (!((top_->ext_req_valid_o >> e) & 1)) continue;
@@ -138,7 +127,7 @@ class CoreBench {
       }
       top_->clk_i = 1;
       top_->eval();
-      if (trace_) trace_->dump(2 * cycle + 1);
+      dump(2 * cycle + 1);
       tl.cycles = cycle + 1;
       if (tl.halt != UINT64_MAX || tl.err) break;
     }
@@ -177,9 +166,6 @@ class CoreBench {
     top_->eval();
   }
 
-  std::unique_ptr<VerilatedContext> ctx_;
-  std::unique_ptr<Vcore> top_;
-  std::unique_ptr<VerilatedFstC> trace_;
 };
 
 // ---- programs ---------------------------------------------------------------------------------
@@ -269,8 +255,11 @@ inline Case random_case(std::mt19937_64& rng, int tiles, int burst = 0) {
         return dma(true, unit, l1, l2a, len, rows / 2, 2, s, s, s * rows / 2, s * rows / 2, 0, bit(isa::Unit::mx0));
       return dma(true, unit, l1, l2a, len, rows, 1, s, s, 0, 0, 0, bit(isa::Unit::mx0));
     };
+    // Double buffering: the loads of tile t wait for tile t - 2 to complete (its token), so
+    // token counters stay small and reused operand regions are free.
     c.prog.push_back(load(id(isa::Unit::dma0), a_l1, a_l2, a_len, a_rows, a_s));
     c.prog.push_back(load(id(isa::Unit::dma1), b_l1, b_l2, b_len, k, b_s));
+    if (t >= 2) c.prog[c.prog.size() - 2].wait = c.prog.back().wait = bit(isa::Unit::mx0);
     isa::Instr mm;
     mm.op = isa::Opcode::matmul;
     mm.unit = id(isa::Unit::mx0);
@@ -290,6 +279,7 @@ inline Case random_case(std::mt19937_64& rng, int tiles, int burst = 0) {
     mm.k = k;
     mm.n = n;
     acc_row += uint32_t(m);
+    if (t + 2 < tiles) mm.signal = bit(isa::Unit::dma0) | bit(isa::Unit::dma1);
     c.prog.push_back(mm);
   }
   const isa::Instr last = c.prog.back();

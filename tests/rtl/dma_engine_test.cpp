@@ -27,6 +27,7 @@
 #include "common/config/config.h"
 #include "common/isa/isa.h"
 #include "model/core/timing.h"
+#include "tests/rtl/verilated_top.h"
 
 namespace {
 
@@ -132,27 +133,11 @@ struct Result {
 };
 
 template <class V>
-class Bench {
+class Bench : public tessera::rtl_bench::VerilatedTop<V> {
+  using tessera::rtl_bench::VerilatedTop<V>::top_;
+
  public:
-  Bench(const std::string& name, const Params& p) : p_(p), ctx_(std::make_unique<VerilatedContext>()) {
-    top_ = std::make_unique<V>(ctx_.get());
-    if (const char* w = std::getenv("TESSERA_WAVES"); w && std::string(w) == "1") {
-      ctx_->traceEverOn(true);
-      trace_ = std::make_unique<VerilatedFstC>();
-      top_->trace(trace_.get(), 99);
-      trace_->open(("dma_engine_" + name + ".fst").c_str());
-    }
-    top_->rst_ni = 0;
-    top_->clk_i = 0;
-    top_->eval();
-    top_->clk_i = 1;
-    top_->eval();
-    top_->rst_ni = 1;
-  }
-  ~Bench() {
-    top_->final();
-    if (trace_) trace_->close();
-  }
+  Bench(const std::string& name, const Params& p) : tessera::rtl_bench::VerilatedTop<V>("dma_engine_" + name), p_(p) { this->reset(); }
 
   // Offers the words back to back from cycle 0. The outside answers a request accepted at
   // t at t + ext_lat (reads see the memory at t; writes land at t). `ready_pct` < 100 drops
@@ -179,7 +164,7 @@ class Bench {
       if (next < words.size()) drive(words[next]);
       top_->clk_i = 0;
       top_->eval();
-      if (trace_) trace_->dump(2 * cycle);
+      this->dump(2 * cycle);
       if (top_->start_i && top_->ready_o) {
         out.t.push_back(cycle);
         ++next;
@@ -214,7 +199,7 @@ class Bench {
       out.err = out.err || top_->err_o;
       top_->clk_i = 1;
       top_->eval();
-      if (trace_) trace_->dump(2 * cycle + 1);
+      this->dump(2 * cycle + 1);
     }
     return out;
   }
@@ -239,9 +224,6 @@ class Bench {
   }
 
   Params p_;
-  std::unique_ptr<VerilatedContext> ctx_;
-  std::unique_ptr<V> top_;
-  std::unique_ptr<VerilatedFstC> trace_;
 };
 
 // A random copy whose L1 and outside footprints fit their memories. Shapes: 1-D (one row),

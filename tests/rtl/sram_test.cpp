@@ -25,6 +25,7 @@
 #include "Vsram.h"
 #include "Vsram_small.h"
 #include "model/core/sram.h"
+#include "tests/rtl/verilated_top.h"
 
 namespace {
 
@@ -44,27 +45,11 @@ struct Access {
 };
 
 template <class V>
-class Bench {
+class Bench : public tessera::rtl_bench::VerilatedTop<V> {
+  using tessera::rtl_bench::VerilatedTop<V>::top_;
+
  public:
-  Bench(const std::string& name, const Params& p) : p_(p), ctx_(std::make_unique<VerilatedContext>()) {
-    top_ = std::make_unique<V>(ctx_.get());
-    if (const char* w = std::getenv("TESSERA_WAVES"); w && std::string(w) == "1") {
-      ctx_->traceEverOn(true);
-      trace_ = std::make_unique<VerilatedFstC>();
-      top_->trace(trace_.get(), 99);
-      trace_->open(("sram_" + name + ".fst").c_str());
-    }
-    top_->rst_ni = 0;
-    top_->clk_i = 0;
-    top_->eval();
-    top_->clk_i = 1;
-    top_->eval();
-    top_->rst_ni = 1;
-  }
-  ~Bench() {
-    top_->final();
-    if (trace_) trace_->close();
-  }
+  Bench(const std::string& name, const Params& p) : tessera::rtl_bench::VerilatedTop<V>("sram_" + name), p_(p) { this->reset(); }
 
   // `cycles` cycles of random traffic: each idle port starts an access with probability
   // `busy_pct`; addresses in a `span`-byte window so reads and writes meet. Checks every read
@@ -208,11 +193,11 @@ class Bench {
   void tick(F&& observe) {
     top_->clk_i = 0;
     top_->eval();
-    if (trace_) trace_->dump(2 * now_);
+    this->dump(2 * now_);
     if constexpr (!std::is_same_v<std::decay_t<F>, std::nullptr_t>) observe();
     top_->clk_i = 1;
     top_->eval();
-    if (trace_) trace_->dump(2 * now_ + 1);
+    this->dump(2 * now_ + 1);
     ++now_;
   }
   void drive_read(uint32_t q, bool req, uint32_t addr, uint32_t bytes) {
@@ -244,9 +229,6 @@ class Bench {
   }
 
   Params p_;
-  std::unique_ptr<VerilatedContext> ctx_;
-  std::unique_ptr<V> top_;
-  std::unique_ptr<VerilatedFstC> trace_;
   uint64_t now_ = 0;
 };
 
