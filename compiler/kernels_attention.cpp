@@ -137,22 +137,41 @@ void Codegen::emit_attention(const Op& op) {
         o_acc.push_back(ac.take(mq_max * hd_blocks * hw.C * 4, hw.C * 4, "attention output"));
       }
       uint64_t page_i = 0;
-      for (size_t ui = 0; ui < per_core[core].size(); ++ui) {
+      const size_t nu = per_core[core].size();
+      std::vector<uint64_t> first_pages(nu, 0);
+      // Software pipelining over units: the next unit's front (loads, S, softmax) is emitted
+      // before this unit's back (P V, output), so an engine computes the next S while the
+      // vector engine works on this softmax. That needs two buffer sets and rings that hold
+      // two units' pages (program order is the semantics: nothing may be overwritten early).
+      const uint64_t max_pages = (keys_max + P - 1) / P + 1;
+      const size_t lag = kSets >= 2 && ring >= 2 * max_pages ? 1 : 0;
+      struct Geo {
+        uint64_t mq, k_hi, k_lo, pg_lo, pg_hi, c0, lk;
+      };
+      auto geo = [&](const Unit& u) {
+        Geo x;
+        x.mq = u.n * G;
+        x.k_hi = pos0 + u.t0 + u.n;
+        x.k_lo = 0;
+        if (T == 1 && m.sliding_window && x.k_hi > *m.sliding_window) x.k_lo = x.k_hi - *m.sliding_window;
+        x.pg_lo = x.k_lo / P;
+        x.pg_hi = (x.k_hi - 1) / P;
+        x.c0 = x.pg_lo * P;
+        x.lk = x.k_hi - x.c0;
+        return x;
+      };
+      auto front = [&](size_t ui) {
         const Unit& u = units[per_core[core][ui]];
         const Bufs& b = bufs[ui % kSets];
         const uint32_t e = uint32_t(ui % E);
         const uint8_t mx = uint8_t(uint8_t(isa::Unit::mx0) + e);
-        const uint64_t mq = u.n * G;
-        const uint64_t k_hi = pos0 + u.t0 + u.n;
-        uint64_t k_lo = 0;
-        if (T == 1 && m.sliding_window && k_hi > *m.sliding_window) k_lo = k_hi - *m.sliding_window;
-        const uint64_t pg_lo = k_lo / P, pg_hi = (k_hi - 1) / P, c0 = pg_lo * P, lk = k_hi - c0;
+        const auto [mq, k_hi, k_lo, pg_lo, pg_hi, c0, lk] = geo(u);
         // Q rows: [token][query head][head_dim] of this (sequence, KV head).
         s.emit(dma(true, dma_act(), Space::l1, b.qb, q.tier, addr(q) + ((u.s * KV + u.j) * T + u.t0) * G * hd * ea,
                    mq * hd * ea));
         // The unit's K^T and V pages into the rings: each ring has its own DMA engine, so a
         // slot is rewritten by the engine that wrote it (no DMA-to-DMA tokens).
-        const uint64_t first_page = page_i;
+        first_pages[ui] = page_i;
         for (uint64_t pg = pg_lo, i = page_i; pg <= pg_hi; ++pg, ++i) {
           const uint64_t n = std::min(P, k_hi - pg * P);
           const uint64_t page = pool + kv_page(g, u.s, u.j, pg) * g.page_bytes;
@@ -224,13 +243,21 @@ void Codegen::emit_attention(const Op& op) {
         v2(Opcode::vrsum, mq, lk, b.sm, 4, DType::fp32, b.sc, lk * 4, 0, none);
         v2(Opcode::vrecip, mq, 1, b.sm, 4, DType::fp32, b.sm, 4, 0, none);
         v2(Opcode::vmul_row, mq, lk, b.pr, lk * ep, pt, b.sc, lk * 4, b.sm, 4);
+      };
+      auto back = [&](size_t ui) {
+        const Unit& u = units[per_core[core][ui]];
+        const Bufs& b = bufs[ui % kSets];
+        const uint32_t e = uint32_t(ui % E);
+        const uint8_t mx = uint8_t(uint8_t(isa::Unit::mx0) + e);
+        const auto [mq, k_hi, k_lo, pg_lo, pg_hi, c0, lk] = geo(u);
+        (void)k_lo;
         // O = P V, page by page.
         const uint64_t oa = o_acc[e];
         bool first = true;
-        page_i = first_page;
-        for (uint64_t pg = pg_lo; pg <= pg_hi; ++pg, ++page_i) {
+        uint64_t vpage = first_pages[ui];
+        for (uint64_t pg = pg_lo; pg <= pg_hi; ++pg, ++vpage) {
           const uint64_t n = std::min(P, k_hi - pg * P);
-          const uint64_t vt = vring + (page_i % ring) * hd * P * ek;
+          const uint64_t vt = vring + (vpage % ring) * hd * P * ek;
           for (uint64_t k0 = 0; k0 < n; k0 += hw.R) {
             for (uint64_t n0 = 0; n0 < hd; n0 += hw.C) {
               Instr mm;
@@ -266,6 +293,10 @@ void Codegen::emit_attention(const Op& op) {
         const uint64_t row_bytes = g.heads * hd * ea;
         s.emit(dma(false, dma_act(), att.tier, addr(att) + (u.s * T + u.t0) * row_bytes + u.j * G * hd * ea, Space::l1,
                    b.o, G * hd * ea, u.n, row_bytes, G * hd * ea));
+      };
+      for (size_t ui = 0; ui < nu + lag; ++ui) {
+        if (ui < nu) front(ui);
+        if (ui >= lag) back(ui - lag);
       }
     }
   }
