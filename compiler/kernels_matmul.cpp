@@ -242,10 +242,16 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
     uint64_t table = 0;
   };
   std::vector<Seg> segs;
-  for (uint64_t r = row0; r < row0 + rows;) {
-    const uint64_t sq = r / T, t0 = r % T, n = std::min(row0 + rows - r, T - t0);
-    segs.push_back({r, n, sq, t0});
-    r += n;
+  if (T == 1) {
+    // Decode: one token per sequence, all at the same position: one run of every row
+    // (one vrope with one table row, one strided store of the q rows).
+    segs.push_back({row0, rows, row0, 0});
+  } else {
+    for (uint64_t r = row0; r < row0 + rows;) {
+      const uint64_t sq = r / T, t0 = r % T, n = std::min(row0 + rows - r, T - t0);
+      segs.push_back({r, n, sq, t0});
+      r += n;
+    }
   }
   // Rope rows of the step's positions were loaded once for the phase (row t: position + t).
   for (Seg& sg : segs) sg.table = rope_rows + (T == 1 ? 0 : sg.t0 * hd * 4);
@@ -281,8 +287,10 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
       const uint64_t j = head / qpg, hg = head % qpg;
       for (const Seg& sg : segs) {
         const uint64_t dst = cg.addr(qt) + (((sg.s * kvh + j) * T + sg.t0) * qpg + hg) * hd * e;
+        // Consecutive rows: the next token of the sequence, or (decode) the next sequence.
+        const uint64_t row_stride = (T == 1 ? kvh * qpg : qpg) * hd * e;
         s.emit(Codegen::dma(false, dma(), qt.tier, dst, Space::l1, out + (sg.r0 - row0) * hd * e, hd * e, sg.n,
-                            qpg * hd * e, hd * e));
+                            row_stride, hd * e));
       }
       continue;
     }
