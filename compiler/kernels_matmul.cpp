@@ -78,8 +78,10 @@ struct Epi {
   Arena& l1;
   const MatmulPlan& p;
   uint64_t identity = 0;       // L1 address of I [C x C] (prefill QKV), 0 = none
-  uint64_t scales = 0, biases = 0;  // L1: the core's packed scales / biases, from column col0
-  uint64_t col0 = 0;
+  // L1: the core's scales / biases, group by group in the order of its groups
+  // (n_group, n_group + n_groups, ...), group_blocks x n_t columns each.
+  uint64_t scales = 0, biases = 0;
+  uint64_t n_group = 0, n_groups = 1;
   uint64_t rope_rows = 0;      // L1: rope table rows of the step's positions
   uint64_t transpose_acc = 0;  // engine 0 accumulator region for the K^T transposes
 
@@ -91,8 +93,8 @@ struct Epi {
   Sums finish(const Sums& in, uint64_t rows, uint64_t g, uint64_t gw, bool with_bias) {
     const bool scale = op.scale >= 0, bias = with_bias && op.bias >= 0;
     if (!scale && !bias) return in;
-    const uint64_t first = g * p.group_blocks * p.n_t;
-    const uint64_t sc = scales + (first - col0) * 4, bi = biases + (first - col0) * 4;
+    const uint64_t slot = (g - n_group) / n_groups * p.group_blocks * p.n_t * 4;
+    const uint64_t sc = scales + slot, bi = biases + slot;
     Sums y{Space::l1, 0, l1.take(rows * gw * 4, 64, op.name + " epilogue values"), gw * 4, p.n_t * 4};
     for (uint64_t b = 0; b < p.group_blocks; ++b) {
       const BlockCols bc = block_cols(p, g, b);
@@ -464,8 +466,18 @@ void Codegen::emit_linear(const Op& op) {
       }
       // Per-phase constants of this core: packed scales and biases of its columns, the rope
       // rows of the step's positions. One DMA each, ahead of the matmuls.
-      const uint64_t col0 = work.g0 * p.group_blocks * p.n_t;
-      const uint64_t cols = std::min(p.N, work.g1 * p.group_blocks * p.n_t) - col0;
+      // Scales and biases of the core's groups (packed column order), one DMA per group.
+      const uint64_t gcols = p.group_blocks * p.n_t;
+      auto hoist_groups = [&](int tensor, const std::string& what) -> uint64_t {
+        if (tensor < 0) return 0;
+        const Tensor& x = t(tensor);
+        const uint64_t at = l1a.take(work.groups.size() * gcols * 4, 64, what);
+        for (size_t i = 0; i < work.groups.size(); ++i) {
+          const uint64_t c0 = work.groups[i] * gcols, n = std::min(p.N, c0 + gcols) - c0;
+          s.emit(dma(true, dma_act(), Space::l1, at + i * gcols * 4, x.tier, addr(x) + c0 * 4, n * 4));
+        }
+        return at;
+      };
       auto hoist = [&](int tensor, uint64_t first, uint64_t bytes, const std::string& what) -> uint64_t {
         if (tensor < 0) return 0;
         const Tensor& x = t(tensor);
@@ -473,8 +485,8 @@ void Codegen::emit_linear(const Op& op) {
         s.emit(dma(true, dma_act(), Space::l1, at, x.tier, addr(x) + first, bytes));
         return at;
       };
-      const uint64_t scales = hoist(op.scale, col0 * 4, cols * 4, op.name + " scales");
-      const uint64_t biases = hoist(op.bias, col0 * 4, cols * 4, op.name + " biases");
+      const uint64_t scales = hoist_groups(op.scale, op.name + " scales");
+      const uint64_t biases = hoist_groups(op.bias, op.name + " biases");
       uint64_t rope_rows = 0;
       if (op.epilogue == Epilogue::QKV && g.model.position == hf::PositionKind::Rope)
         rope_rows = hoist(g.find_tensor("rope.table"), g.position * g.model.head_dim * 4,
@@ -506,7 +518,8 @@ void Codegen::emit_linear(const Op& op) {
             epi.identity = identity;
             epi.scales = scales;
             epi.biases = biases;
-            epi.col0 = col0;
+            epi.n_group = work.n_group;
+            epi.n_groups = p.n_groups;
             epi.rope_rows = rope_rows;
             epi.transpose_acc = hw.acc_bytes - p.acc_reserve;
             const uint64_t rows = blocks[sub].second;

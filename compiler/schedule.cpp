@@ -38,19 +38,18 @@ CoreMatmulWork core_work(const MatmulPlan& p, uint32_t core, uint32_t engines) {
     first = i * base + std::min(i, extra);
     count = base + (i < extra ? 1 : 0);
   };
-  uint64_t ng = 0;
-  run(p.groups, p.n_groups, w.n_group, w.g0, ng);
-  w.g1 = w.g0 + ng;
+  for (uint64_t g = w.n_group; g < p.groups; g += p.n_groups) w.groups.push_back(g);
   run(p.M, p.m_groups, w.m_group, w.row0, w.rows);
-  if (ng == 0 || w.rows == 0) return w;
+  if (w.groups.empty() || w.rows == 0) return w;
   w.active = true;
   const uint64_t pr = pass_rows(p, engines);
   for (uint64_t r = 0; r < w.rows; r += pr) {
-    for (uint64_t g = w.g0; g < w.g1; g += p.groups_per_pass) {
+    for (size_t i = 0; i < w.groups.size(); i += p.groups_per_pass) {
       MatmulPass pass;
       pass.row0 = w.row0 + r;
       pass.rows = std::min(pr, w.rows - r);
-      for (uint64_t x = g; x < std::min(w.g1, g + p.groups_per_pass); ++x) pass.groups.push_back(x);
+      for (size_t x = i; x < std::min(w.groups.size(), size_t(i + p.groups_per_pass)); ++x)
+        pass.groups.push_back(w.groups[x]);
       w.passes.push_back(std::move(pass));
     }
   }

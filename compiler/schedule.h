@@ -29,7 +29,9 @@ struct CoreMatmulWork {
   bool active = false;
   uint32_t m_group = 0, n_group = 0;
   uint64_t row0 = 0, rows = 0;      // rows of this core
-  uint64_t g0 = 0, g1 = 0;          // column groups [g0, g1)
+  // Column groups of this core: n_group, n_group + n_groups, ... (interleaved, so groups
+  // with heavier epilogues, such as QKV's K heads, spread over the cores).
+  std::vector<uint64_t> groups;
   std::vector<MatmulPass> passes;
 };
 
