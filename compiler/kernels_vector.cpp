@@ -110,9 +110,14 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
       const Tensor* outp = norm ? &t(op.outputs[0]) : nullptr;
       const DType ot = outp ? outp->dtype : DType::fp32;
       const uint64_t eo = es(ot);
-      const uint64_t per_row = H * (4 + 4 + 4 + eo) + 64;
+      // A second output (the MoE router's BF16 input, precision.cpp): the same normalised
+      // rows in another format.
+      const Tensor* out2 = norm && op.outputs.size() > 1 ? &t(op.outputs[1]) : nullptr;
+      const DType ot2 = out2 ? out2->dtype : DType::fp32;
+      const uint64_t eo2 = out2 ? es(ot2) : 0;
+      const uint64_t per_row = H * (4 + 4 + 4 + eo + eo2) + 64;
       const uint64_t chunk = std::max<uint64_t>(1, std::min(n, (a.limit - a.top) / 2 / per_row));
-      uint64_t bufs[2][6];
+      uint64_t bufs[2][7];
       for (auto& b : bufs) {
         b[0] = a.take(chunk * H * 4, 64, "residual rows");
         b[1] = a.take(chunk * H * 4, 64, "partial-sum rows");
@@ -120,6 +125,7 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
         b[3] = a.take(chunk * H * eo, 64, "norm output rows");
         b[4] = a.take(chunk * 4, 64, "row statistic");
         b[5] = a.take(chunk * 4, 64, "row statistic");
+        b[6] = out2 ? a.take(chunk * H * eo2, 64, "second norm output rows") : 0;
       }
       record_l1(chip, core, bufs[0][0], a.top - bufs[0][0], std::string(norm ? "norm" : "residual") + " rows (double-buffered)");
       for (uint64_t c0 = 0, ci = 0; c0 < n; c0 += chunk, ++ci) {
@@ -167,6 +173,7 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
           v2(Opcode::vmul_row, H, b[2], H * 4, DType::fp32, b[2], H * 4, b[5], 4);
           v2(Opcode::vmul_col, H, b[2], H * 4, DType::fp32, b[2], H * 4, gain, 0);
           v2(Opcode::vadd_col, H, b[3], H * eo, ot, b[2], H * 4, bias, 0);
+          if (out2) v2(Opcode::vadd_col, H, b[6], H * eo2, ot2, b[2], H * 4, bias, 0);
         } else {
           // (x * 1/sqrt(mean(x^2) + eps)) * w
           v1(Opcode::vrsumsq, H, b[4], 4, b[0], H * 4);
@@ -174,8 +181,11 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
           v1(Opcode::vrsqrt, 1, b[4], 4, b[4], 4);
           v2(Opcode::vmul_row, H, b[2], H * 4, DType::fp32, b[0], H * 4, b[4], 4);
           v2(Opcode::vmul_col, H, b[3], H * eo, ot, b[2], H * 4, gain, 0);
+          if (out2) v2(Opcode::vmul_col, H, b[6], H * eo2, ot2, b[2], H * 4, gain, 0);
         }
         s.emit(dma(false, dma_act(), outp->tier, addr(*outp) + first * H * eo, Space::l1, b[3], rows * H * eo));
+        if (out2)
+          s.emit(dma(false, dma_act(), out2->tier, addr(*out2) + first * H * eo2, Space::l1, b[6], rows * H * eo2));
       }
     }
   }

@@ -4,6 +4,8 @@
 // embedding tables are BF16 (a gather, not a matmul input). FP8 and INT8 weights are
 // stored with one FP32 scale per output channel (max |w| of the column / largest finite
 // value of the format), applied to the FP32 sums in the epilogue.
+#include <stdexcept>
+
 #include "common/numerics/fp.h"
 #include "common/util/error.h"
 #include "compiler/passes/passes.h"
@@ -62,6 +64,24 @@ void run_precision(Graph& g, const Hw& hw, const Precision& p) {
           t.dtype = isa::DType::fp32;
         }
         break;
+    }
+  }
+  // The MoE router reads its own BF16 copy of the normalised rows (a second output of
+  // mlp_norm) when the activations are narrower: FP8 rounding of the router's input moves
+  // near-tie router logits enough to change the top-k choice, and a changed choice replaces
+  // a whole expert's output, not a rounding of it. The router is E columns of H, so the
+  // extra bytes and MACs are negligible next to the experts.
+  if (g.model.is_moe() && p.activations != isa::DType::bf16) {
+    const int xn2 = g.find_tensor("xn2");
+    if (xn2 < 0) throw std::logic_error("precision: MoE graph without xn2");
+    Tensor r = g.tensors[size_t(xn2)];
+    r.name = "xr";
+    r.dtype = isa::DType::bf16;
+    r.note = "router input: BF16 copy of the normalised rows";
+    const int xr = g.add_tensor(std::move(r));
+    for (Op& op : g.ops) {
+      if (op.name == "mlp_norm") op.outputs.push_back(xr);
+      if (op.name == "router") op.inputs[0] = xr;
     }
   }
   // Per-channel scales of FP8/INT8 weights.

@@ -115,6 +115,29 @@ TEST(CompilerErrors, BadRequests) {
   EXPECT_NE(error_of([&] { run_timing(m, *a, t); }).find("--gen"), std::string::npos);
 }
 
+// Precision policy: under FP8 activations the MoE router reads a BF16 copy of the
+// normalised rows (a second output of mlp_norm) while the experts read FP8; under BF16
+// there is no copy.
+TEST(CompilerPrecision, MoeRouterInputStaysBf16) {
+  ref::TinyModelOptions t;
+  t.architecture = hf::Architecture::Mixtral;
+  const std::string dir = test_dir("mixtral");
+  ref::write_tiny_model(dir, t);
+  const hf::ModelConfig m = load_model(dir);
+  const config::Arch a = config::load_arch("tiny");
+  CompileOptions o;
+  o.context = 16;
+  o.precision = parse_precision("fp8", *a);
+  const std::string fp8 = compile(m, *a, o).ir_text;
+  EXPECT_NE(fp8.find("%xn2:fp8_e4m3[1x64], %xr:bf16[1x64] = norm mlp_norm("), std::string::npos) << fp8;
+  EXPECT_NE(fp8.find("linear router(%xr:bf16[1x64], %layer.router.w:bf16"), std::string::npos) << fp8;
+  EXPECT_NE(fp8.find("linear experts.gate_up(%xn2:fp8_e4m3[1x64]"), std::string::npos) << fp8;
+  o.precision = parse_precision("bf16", *a);
+  const std::string bf16 = compile(m, *a, o).ir_text;
+  EXPECT_EQ(bf16.find("%xr"), std::string::npos) << bf16;
+  EXPECT_NE(bf16.find("linear router(%xn2:bf16[1x64]"), std::string::npos) << bf16;
+}
+
 // ---- timing ----------------------------------------------------------------------------
 
 hf::ModelConfig tiny_llama() {
