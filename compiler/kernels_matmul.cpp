@@ -10,6 +10,8 @@
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include "common/numerics/fp.h"
 #include "compiler/codegen.h"
@@ -447,15 +449,26 @@ void Codegen::emit_linear(const Op& op) {
       const uint64_t a_all = work.rows * p.K * ea;
       const bool resident = one_row_chunk && a_all <= (l1a.limit - l1a.top) / 3;
       const uint64_t kcols_max = std::min(p.K, p.k_block * p.k_t);
-      uint64_t a_res = 0, a_slot[2] = {0, 0};
+      uint64_t a_res = 0;
+      std::vector<uint64_t> a_slot;
       if (resident) {
         a_res = l1a.take(a_all, 64, op.name + " input rows");
         record_l1(chip, core, a_res, a_all, op.name + ": input rows " + a.name);
         s.emit(dma(true, dma_act(), Space::l1, a_res, a.tier, addr(a) + work.row0 * a_row, a_all));
       } else {
+        // A third slot when L1 has room for it next to what this op takes below (epilogue
+        // scratch, hoisted scales and biases, QKV's identity and rope rows): the input then
+        // runs two blocks ahead of the matmuls, so a late block does not stall the engines.
         const uint64_t bytes = pass_rows(p, E) * kcols_max * ea;
-        for (uint64_t& x : a_slot) x = l1a.take(bytes, 64, op.name + " input tiles");
-        record_l1(chip, core, a_slot[0], 2 * bytes, op.name + ": input tiles of " + a.name + " (double-buffered)");
+        const uint64_t gc = p.group_blocks * p.n_t * 4 * work.groups.size();
+        const uint64_t later = plan_epilogue_bytes(hw, p) + 2 * gc + 16 * 64 +
+                               (op.epilogue == Epilogue::QKV ? t("identity").bytes * (g.tokens > 1 && hw.os) +
+                                                                   g.tokens * g.model.head_dim * 4
+                                                             : 0);
+        const uint64_t slots = l1a.limit - l1a.top >= 3 * (bytes + 64) + later ? 3 : 2;
+        for (uint64_t i = 0; i < slots; ++i) a_slot.push_back(l1a.take(bytes, 64, op.name + " input tiles"));
+        record_l1(chip, core, a_slot[0], slots * (bytes + 63) / 64 * 64,
+                  op.name + ": input tiles of " + a.name + (slots == 3 ? " (triple-buffered)" : " (double-buffered)"));
       }
       uint64_t identity = 0;
       if (op.epilogue == Epilogue::QKV && g.tokens > 1 && hw.os) {
@@ -499,7 +512,13 @@ void Codegen::emit_linear(const Op& op) {
       record_l1(chip, core, scratch[0], 2 * scratch_bytes, op.name + ": epilogue scratch (double-buffered)");
       const uint64_t end_mark = l1a.top;
       uint64_t items = 0;
-      uint64_t a_tiles = 0;
+      uint64_t a_tiles = 0;  // A blocks consumed (non-resident A), over all passes
+      // The A blocks in the order the matmuls consume them: (pass, first k-tile).
+      std::vector<std::pair<size_t, uint64_t>> a_seq;
+      if (!resident)
+        for (size_t pi = 0; pi < work.passes.size(); ++pi)
+          for (uint64_t q0 = 0; q0 < Q; q0 += p.k_block) a_seq.emplace_back(pi, q0);
+      size_t a_issued = 0;
       // The epilogue of pass i is emitted after the first k-block of pass i + 1: its stores
       // then sit in the DMA queues behind the loads the next pass needs, not in front of them
       // (a queue runs in order, and the stores wait for the vector engine).
@@ -575,22 +594,24 @@ void Codegen::emit_linear(const Op& op) {
             // The A block of k-tiles [qs, qs + k_block) into a slot, split by rows over the DMA
             // engines: one engine's bytes per cycle (dma.bytes_per_cycle) is below what the
             // engines consume when A is reloaded for every weight chunk (prefill).
-            auto load_a = [&](uint64_t qs, uint64_t slot) {
+            auto load_a = [&](const MatmulPass& ps, uint64_t qs, uint64_t slot) {
               const uint64_t qe = std::min(Q, qs + p.k_block);
               const uint64_t kcs = (qe == Q ? p.K : qe * p.k_t) - qs * p.k_t;
-              const uint64_t parts = std::min<uint64_t>(hw.dmas, pass.rows);
+              const uint64_t parts = std::min<uint64_t>(hw.dmas, ps.rows);
               for (uint64_t d = 0, r0 = 0; d < parts; ++d) {
-                const uint64_t n = pass.rows * (d + 1) / parts - r0;
+                const uint64_t n = ps.rows * (d + 1) / parts - r0;
                 s.emit(dma(true, int(d), Space::l1, slot + r0 * a_stride, a.tier,
-                           addr(a) + (pass.row0 + r0) * a_row + qs * p.k_t * ea, kcs * ea, n, a_stride, a_row));
+                           addr(a) + (ps.row0 + r0) * a_row + qs * p.k_t * ea, kcs * ea, n, a_stride, a_row));
                 r0 += n;
               }
             };
-            // Software pipelining: block q0 was loaded one iteration earlier (the first at the
-            // start of the pass); the next block's load goes ahead of this block's matmuls.
-            if (q0 == 0) load_a(0, a_slot[a_tiles % 2]);
-            a_base = a_slot[a_tiles++ % 2];
-            if (q0 + p.k_block < Q) load_a(q0 + p.k_block, a_slot[a_tiles % 2]);
+            // Software pipelining: the loads of the next slots - 1 blocks (across pass
+            // boundaries, so a pass does not start by waiting for its input) go ahead of this
+            // block's matmuls; each refills the slot of the block consumed before.
+            const size_t D = a_slot.size();
+            for (; a_issued < a_seq.size() && a_issued < a_tiles + D; ++a_issued)
+              load_a(work.passes[a_seq[a_issued].first], a_seq[a_issued].second, a_slot[a_issued % D]);
+            a_base = a_slot[a_tiles++ % D];
           }
           for (size_t gi = 0; gi < pass.groups.size(); ++gi) {
             const uint64_t g = pass.groups[gi];
