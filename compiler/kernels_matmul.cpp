@@ -461,10 +461,11 @@ void Codegen::emit_linear(const Op& op) {
         // runs two blocks ahead of the matmuls, so a late block does not stall the engines.
         const uint64_t bytes = pass_rows(p, E) * kcols_max * ea;
         const uint64_t gc = p.group_blocks * p.n_t * 4 * work.groups.size();
-        const uint64_t later = plan_epilogue_bytes(hw, p) + 2 * gc + 16 * 64 +
-                               (op.epilogue == Epilogue::QKV ? t("identity").bytes * (g.tokens > 1 && hw.os) +
-                                                                   g.tokens * g.model.head_dim * 4
-                                                             : 0);
+        uint64_t later = plan_epilogue_bytes(hw, p) + 2 * gc + 16 * 64;
+        if (op.epilogue == Epilogue::QKV) {
+          later += g.tokens * g.model.head_dim * 4;
+          if (g.tokens > 1 && hw.os) later += t("identity").bytes;
+        }
         const uint64_t slots = l1a.limit - l1a.top >= 3 * (bytes + 64) + later ? 3 : 2;
         for (uint64_t i = 0; i < slots; ++i) a_slot.push_back(l1a.take(bytes, 64, op.name + " input tiles"));
         record_l1(chip, core, a_slot[0], slots * (bytes + 63) / 64 * 64,
