@@ -4,8 +4,6 @@
 // cycle E the formulas give, and the accumulator holds exactly the reference result.
 // Set TESSERA_WAVES=1 to write an FST waveform (matrix_engine_<test>.fst).
 #include <gtest/gtest.h>
-#include <verilated.h>
-#include <verilated_fst_c.h>
 
 #include <algorithm>
 #include <bit>
@@ -26,6 +24,7 @@
 #include "common/numerics/fp.h"
 #include "common/numerics/mac.h"
 #include "model/core/timing.h"
+#include "tests/rtl/verilated_top.h"
 
 namespace {
 
@@ -139,27 +138,11 @@ void reference(const std::vector<Tile>& tiles, const std::vector<uint8_t>& l1, s
 }
 
 template <typename V, int kRows, int kCols>
-class Bench {
+class Bench : public tessera::rtl_bench::VerilatedTop<V> {
+  using tessera::rtl_bench::VerilatedTop<V>::top_;
+
  public:
-  explicit Bench(const std::string& name) : ctx_(std::make_unique<VerilatedContext>()) {
-    top_ = std::make_unique<V>(ctx_.get());
-    if (const char* w = std::getenv("TESSERA_WAVES"); w && std::string(w) == "1") {
-      ctx_->traceEverOn(true);
-      trace_ = std::make_unique<VerilatedFstC>();
-      top_->trace(trace_.get(), 99);
-      trace_->open(("matrix_engine_" + name + ".fst").c_str());
-    }
-    top_->rst_ni = 0;
-    top_->clk_i = 0;
-    top_->eval();
-    top_->clk_i = 1;
-    top_->eval();
-    top_->rst_ni = 1;
-  }
-  ~Bench() {
-    top_->final();
-    if (trace_) trace_->close();
-  }
+  explicit Bench(const std::string& name) : tessera::rtl_bench::VerilatedTop<V>("matrix_engine_" + name) { this->reset(); }
 
   // Runs the tiles back to back; records acceptance and completion cycles.
   void run(const std::vector<Tile>& tiles, std::vector<uint8_t>& l1, std::vector<uint64_t>& q,
@@ -176,7 +159,7 @@ class Bench {
       if (!pending.empty()) drive(pending.front());
       top_->clk_i = 0;
       top_->eval();
-      if (trace_) trace_->dump(2 * cycle);
+      this->dump(2 * cycle);
       const bool fire = top_->cmd_valid_i && top_->cmd_ready_o;
       for (unsigned d = 0; d < top_->done_o; ++d) e.push_back(cycle);
       a_pending = top_->a_req_o;
@@ -185,7 +168,7 @@ class Bench {
       b_addr = top_->b_addr_o;
       top_->clk_i = 1;
       top_->eval();
-      if (trace_) trace_->dump(2 * cycle + 1);
+      this->dump(2 * cycle + 1);
       if (fire) {
         q.push_back(cycle);
         pending.pop_front();
@@ -236,10 +219,6 @@ class Bench {
                             uint32_t(w[4 * i + 3]) << 24;
     }
   }
-
-  std::unique_ptr<VerilatedContext> ctx_;
-  std::unique_ptr<V> top_;
-  std::unique_ptr<VerilatedFstC> trace_;
 };
 
 uint8_t random_byte(std::mt19937_64& rng, Fmt f) {

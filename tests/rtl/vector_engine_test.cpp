@@ -9,8 +9,6 @@
 // Random instruction sequences run back to back (the next starts at X + 1); seeds are
 // printed and TESSERA_SEED reruns one. TESSERA_WAVES=1 writes vector_engine_<test>.fst.
 #include <gtest/gtest.h>
-#include <verilated.h>
-#include <verilated_fst_c.h>
 
 #include <algorithm>
 #include <bit>
@@ -32,6 +30,7 @@
 #include "common/numerics/fp.h"
 #include "common/numerics/vector_math.h"
 #include "model/core/timing.h"
+#include "tests/rtl/verilated_top.h"
 
 namespace {
 
@@ -242,27 +241,9 @@ isa::Word encode(const VInstr& v) {
   return isa::encode(in);
 }
 
-class Bench {
+class Bench : public tessera::rtl_bench::VerilatedTop<Vvector_engine> {
  public:
-  explicit Bench(const std::string& name) : ctx_(std::make_unique<VerilatedContext>()) {
-    top_ = std::make_unique<Vvector_engine>(ctx_.get());
-    if (const char* w = std::getenv("TESSERA_WAVES"); w && std::string(w) == "1") {
-      ctx_->traceEverOn(true);
-      trace_ = std::make_unique<VerilatedFstC>();
-      top_->trace(trace_.get(), 99);
-      trace_->open(("vector_engine_" + name + ".fst").c_str());
-    }
-    top_->rst_ni = 0;
-    top_->clk_i = 0;
-    top_->eval();
-    top_->clk_i = 1;
-    top_->eval();
-    top_->rst_ni = 1;
-  }
-  ~Bench() {
-    top_->final();
-    if (trace_) trace_->close();
-  }
+  explicit Bench(const std::string& name) : VerilatedTop("vector_engine_" + name) { reset(); }
 
   // Offers the words back to back from cycle 0 (start_i whenever one is left) and serves
   // the ports from `mem`: reads see the memory of their request cycle and return
@@ -286,7 +267,7 @@ class Bench {
       if (next < words.size()) drive(words[next]);
       top_->clk_i = 0;
       top_->eval();
-      if (trace_) trace_->dump(2 * cycle);
+      dump(2 * cycle);
       if (top_->start_i && top_->ready_o) {
         out.t.push_back(cycle);
         out.written.emplace_back();
@@ -314,7 +295,7 @@ class Bench {
       out.err = out.err || top_->err_o;
       top_->clk_i = 1;
       top_->eval();
-      if (trace_) trace_->dump(2 * cycle + 1);
+      dump(2 * cycle + 1);
     }
     return out;
   }
@@ -343,10 +324,6 @@ class Bench {
       top_->word_i[i] = uint32_t(w[4 * i]) | uint32_t(w[4 * i + 1]) << 8 | uint32_t(w[4 * i + 2]) << 16 |
                         uint32_t(w[4 * i + 3]) << 24;
   }
-
-  std::unique_ptr<VerilatedContext> ctx_;
-  std::unique_ptr<Vvector_engine> top_;
-  std::unique_ptr<VerilatedFstC> trace_;
 };
 
 // ---- random operands and instructions -------------------------------------------------------
