@@ -311,7 +311,7 @@ uint64_t BandwidthDram::submit(const Pattern3D& pat, bool write, uint32_t max_ou
   // starts no earlier than the unloaded front latency (ACT, tRCD, RD, CL) after arrival,
   // and no earlier than the end of the work already there.
   const int d = write ? 1 : 0;
-  const uint64_t front = uint64_t(p.trcd) + (write ? p.cwl : p.cl);
+  const uint64_t front = p.unloaded_front_tck(write);
   const uint64_t ready_fp = (at + front) * kScale;
   uint64_t done = 0, total = 0;
   auto serve = [&](uint32_t pc, uint64_t n, uint64_t acts) {

@@ -64,9 +64,12 @@ struct DramParams {
   // Theoretical peak over all pseudo-channels in bytes per second: every data pin moves
   // one bit per transfer (docs/architecture.md §2.7).
   double peak_bytes_per_s() const { return double(pcs_total()) * bus_bits / 8.0 * data_rate_mtps * 1e6; }
-  // Read latency of an idle pseudo-channel whose target bank is precharged: ACT on
-  // arrival, RD tRCD later, last data beat CL + tBURST after the RD.
-  uint32_t unloaded_read_tck() const { return trcd + cl + tburst; }
+  // From arrival at an idle pseudo-channel whose target bank is precharged to the first
+  // data beat: ACT on arrival, RD/WR tRCD later, data CL (read) or CWL (write) after it.
+  uint32_t unloaded_front_tck(bool write) const { return trcd + (write ? cwl : cl); }
+  // Read latency of that idle pseudo-channel: the front latency, then the last data beat
+  // tBURST later.
+  uint32_t unloaded_read_tck() const { return unloaded_front_tck(false) + tburst; }
   // Interval between two REFRESH commands of one pseudo-channel.
   uint32_t refresh_interval() const { return refresh == Refresh::AllBank ? trefi : trefi / banks(); }
 };
