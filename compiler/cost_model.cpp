@@ -8,7 +8,7 @@
 
 #include "common/util/error.h"
 #include "compiler/schedule.h"
-#include "model/core/timing.h"
+#include "common/timing/timing.h"
 
 namespace tessera::compiler {
 
@@ -37,7 +37,7 @@ Cost cost_of(const Hw& hw, const MatmulSpec& s, const MatmulPlan& p) {
     if (!w.active) continue;
     ++active;
     const double before = hbm_bytes;
-    std::vector<model::MatmulTimer> timers(E, model::MatmulTimer(hw.R, hw.double_buffer));
+    std::vector<timing::MatmulTimer> timers(E, timing::MatmulTimer(hw.R, hw.double_buffer));
     uint64_t vec = 0, instr = 0;
     for (const MatmulPass& pass : w.passes) {
       const auto blocks = row_blocks(p, pass, E);
@@ -49,8 +49,8 @@ Cost cost_of(const Hw& hw, const MatmulSpec& s, const MatmulPlan& p) {
             if (!bc.width) continue;
             hbm_bytes += double(k_rows(p, q) * bc.width * s.w_bytes);
             for (size_t sub = 0; sub < blocks.size(); ++sub) {
-              model::MatmulTimer& t = timers[engine_for(p, E, gi, q, sub)];
-              t.tile(t.earliest_q(), model::MatmulTile{false, blocks[sub].second, k_rows(p, q), bc.width});
+              timing::MatmulTimer& t = timers[engine_for(p, E, gi, q, sub)];
+              t.tile(t.earliest_q(), timing::MatmulTile{false, blocks[sub].second, k_rows(p, q), bc.width});
               ++instr;
             }
           }
@@ -64,7 +64,7 @@ Cost cost_of(const Hw& hw, const MatmulSpec& s, const MatmulPlan& p) {
     }
     core_max = std::max(core_max, hbm_bytes - before);
     uint64_t busy = 0;
-    for (const model::MatmulTimer& t : timers) busy = std::max(busy, t.last_e());
+    for (const timing::MatmulTimer& t : timers) busy = std::max(busy, t.last_e());
     c.compute = std::max(c.compute, busy);
     c.vec = std::max(c.vec, vec);
     c.instructions = std::max(c.instructions, instr);

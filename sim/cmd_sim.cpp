@@ -43,7 +43,7 @@ int sim_main(int argc, char** argv) {
   const tessera::model::RunOptions opt{mode == "functional", tessera::model::parse_dram_model(dram)};
   tessera::model::Simulation sim(*a, prog, opt);
   sim.run();
-  const tessera::model::ModelParams& p = sim.params();
+  const tessera::timing::ModelParams& p = sim.params();
   const tessera::model::Totals t = sim.totals();
   const uint64_t cycles = sim.cycles();
   const double peak = double(cycles) * p.rows * p.cols * p.matrix_engines * p.cores * p.chips;

@@ -9,7 +9,7 @@
 
 #include "common/isa/isa.h"
 #include "common/numerics/fp.h"
-#include "model/core/sram.h"
+#include "model/core/memory.h"
 
 namespace tessera::model {
 

@@ -17,7 +17,7 @@
 
 #include "common/isa/isa.h"
 #include "common/numerics/fp.h"
-#include "model/core/params.h"
+#include "common/timing/params.h"
 #include "model/core/stats.h"
 
 namespace tessera::config {
@@ -70,7 +70,7 @@ class Simulation {
   // Cycles of the run: the latest cycle at which a core's halt completed.
   uint64_t cycles() const;
   uint64_t instructions() const;
-  const ModelParams& params() const;
+  const timing::ModelParams& params() const;
   // Timelines of one core's instructions, in program order.
   const std::vector<InstrRecord>& records(uint32_t chip, uint32_t core) const;
   // Functional mode: bytes of a memory after the run (l1/acc of the given core).

@@ -33,7 +33,7 @@ DramModel parse_dram_model(const std::string& s) {
 
 class Simulation::Impl {
  public:
-  ModelParams p;
+  timing::ModelParams p;
   sc_core::sc_simcontext* ctx = nullptr;
   std::unique_ptr<System> sys;
   bool ran = false;
@@ -45,7 +45,7 @@ Simulation::Simulation(const config::ArchConfig& cfg, const isa::Program& prog, 
   if (opt.functional && !num::host_fp_environment_ok())
     throw std::runtime_error("host floating point is not round-to-nearest without flush-to-zero");
   if (g_active.exchange(true)) throw std::logic_error("tessera::model::Simulation: another simulation is alive");
-  impl_->p = params_from_config(cfg);
+  impl_->p = timing::params_from_config(cfg);
   // SystemC prints a banner on stdout when its first context starts; our outputs are ours.
   ::setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "DISABLE", 1);
   impl_->ctx = new sc_core::sc_simcontext();
@@ -75,7 +75,7 @@ Simulation::~Simulation() {
   g_active = false;
 }
 
-const ModelParams& Simulation::params() const { return impl_->p; }
+const timing::ModelParams& Simulation::params() const { return impl_->p; }
 
 void Simulation::run() {
   if (impl_->ran) throw std::logic_error("Simulation::run called twice");
@@ -245,7 +245,7 @@ Totals Simulation::totals() const {
 
 void Simulation::write_stats_json(std::ostream& os) const {
   const System& sys = *impl_->sys;
-  const ModelParams& p = impl_->p;
+  const timing::ModelParams& p = impl_->p;
   Json root;
   root["arch"] = p.arch_name;
   root["mode"] = sys.functional() ? "functional" : "timing";

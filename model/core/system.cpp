@@ -31,7 +31,7 @@ void SramTraffic::add(const SramTraffic& o) {
 
 // ---- DramPort ----------------------------------------------------------------------------------
 
-DramPort::DramPort(sc_core::sc_module_name name, const config::ArchConfig& cfg, const ModelParams& p,
+DramPort::DramPort(sc_core::sc_module_name name, const config::ArchConfig& cfg, const timing::ModelParams& p,
                    DramModel model)
     : sc_module(name), request_bytes_(p.dma_burst) {
   if (model == DramModel::Bandwidth) {
@@ -116,7 +116,7 @@ void DramPort::pump() {
 
 // ---- LinkFabric --------------------------------------------------------------------------------
 
-LinkFabric::LinkFabric(sc_core::sc_module_name name, System& sys, const ModelParams& p)
+LinkFabric::LinkFabric(sc_core::sc_module_name name, System& sys, const timing::ModelParams& p)
     : sc_module(name), sys_(sys), p_(p), free_fs_(p.chips, {0, 0}), stats_(p.chips) {
   SC_METHOD(process);
   sensitive << kick_;
@@ -210,7 +210,7 @@ void LinkFabric::process() {
       const int dir = (nb == 0 || fwd_dist <= bwd_dist) ? 0 : 1;
       const uint32_t hops = dir == 0 ? fwd_dist : bwd_dist;
       const uint64_t n = dir == 0 ? nf : nb;
-      const uint64_t sigma = link_serialize_fs(op.bytes, n, p_.link_mbytes_per_s);
+      const uint64_t sigma = timing::link_serialize_fs(op.bytes, n, p_.link_mbytes_per_s);
       uint64_t t = op.t_fs, chip = op.src, start = 0;
       for (uint32_t h = 0; h < hops; ++h) {
         start = std::max(t, free_fs_[chip][dir]);
@@ -251,7 +251,7 @@ std::vector<std::string> LinkFabric::unmatched() const {
 
 Core::Core(sc_core::sc_module_name name, Chip& c, uint32_t idx, const isa::TextSection* text)
     : sc_module(name), chip(c), sys(c.sys), p(c.sys.p), index(idx), l1("l1", c.sys.p.l1) {
-  for (auto& row : tokens) row.fill(TokenCounter(p.token_depth));
+  for (auto& row : tokens) row.fill(timing::TokenCounter(p.token_depth));
   for (int u = 0; u < 14; ++u) {
     for (int v = 0; v < 14; ++v) {
       token_ev_owned.push_back(std::make_unique<sc_core::sc_event>());
@@ -307,7 +307,7 @@ SparseMemory& Core::memory(Space s, uint32_t acc_engine) {
   throw std::logic_error("Core::memory: bad space");
 }
 
-const BankGeometry* Core::tier(Space s) const {
+const timing::BankGeometry* Core::tier(Space s) const {
   switch (s) {
     case Space::l1:
       return &p.l1;
@@ -374,7 +374,7 @@ Chip::~Chip() = default;
 
 // ---- System ------------------------------------------------------------------------------
 
-System::System(sc_core::sc_module_name name, const config::ArchConfig& cfg, const ModelParams& params,
+System::System(sc_core::sc_module_name name, const config::ArchConfig& cfg, const timing::ModelParams& params,
                const isa::Program& prog, Mode m, DramModel dm)
     : sc_module(name), p(params), mode(m), dram_model(dm) {
   clock.period_fs = p.period_fs;

@@ -21,7 +21,7 @@ uint64_t dtype_size(uint64_t t) { return num::dtype_bytes(num::DType(t)); }
 
 // DRAM bursts one engine may have in flight: dma.max_outstanding requests of
 // dma.burst_bytes each (docs/timing.md, "DMA").
-uint32_t dram_outstanding(const ModelParams& p) {
+uint32_t dram_outstanding(const timing::ModelParams& p) {
   const uint64_t per = std::max<uint64_t>(1, p.dma_burst / p.dram_burst_bytes);
   return uint32_t(std::min<uint64_t>(uint64_t(p.dma_max_outstanding) * per, UINT32_MAX));
 }
@@ -65,7 +65,7 @@ bool Unit::tokens_ready(uint16_t mask, uint64_t& visible, int& latest) {
   latest = 16;
   for (int u = 0; u < 14; ++u) {
     if (!((mask >> u) & 1)) continue;
-    TokenCounter& c = core.tokens[u][id];
+    timing::TokenCounter& c = core.tokens[u][id];
     if (!c.next_available()) {
       waiting_ = "waits for token " + std::string(unit_name(u)) + "->" + std::string(unit_name(id)) +
                  " (counter at 0; " + std::to_string(c.pops()) + " popped so far)";
@@ -185,7 +185,7 @@ bool MatrixEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) 
   uint64_t e;
   if (in.op == Opcode::matmul) {
     const bool os = in.dataflow == uint64_t(isa::Dataflow::os);
-    const MatmulTimes tm = timer_.tile(Q, MatmulTile{os, in.m, in.k, in.n});
+    const timing::MatmulTimes tm = timer_.tile(Q, timing::MatmulTile{os, in.m, in.k, in.n});
     rec.W = tm.W;
     rec.S = tm.S;
     rec.D = tm.D;
@@ -223,8 +223,8 @@ VectorEngine::VectorEngine(sc_core::sc_module_name name, Core& c, int unit_id) :
 namespace {
 
 // The operand shapes of spec/isa.yaml for the timing of one vector instruction.
-VecShape vector_shape(const isa::Instr& in, const Core& core) {
-  VecShape s;
+timing::VecShape vector_shape(const isa::Instr& in, const Core& core) {
+  timing::VecShape s;
   s.rows = in.rows;
   s.cols = in.cols;
   s.iarg = std::max<uint64_t>(in.iarg, 1);
@@ -235,44 +235,44 @@ VecShape vector_shape(const isa::Instr& in, const Core& core) {
     case Opcode::vtanh:
     case Opcode::vsilu:
     case Opcode::vgelu:
-      s.cls = VecClass::Special;
+      s.cls = timing::VecClass::Special;
       break;
     case Opcode::vrsum:
     case Opcode::vrmax:
     case Opcode::vrsumsq:
     case Opcode::vargmax:
-      s.cls = VecClass::Reduce;
+      s.cls = timing::VecClass::Reduce;
       break;
     case Opcode::vtopk:
-      s.cls = VecClass::TopK;
+      s.cls = timing::VecClass::TopK;
       break;
     default:
-      s.cls = VecClass::Elementwise;
+      s.cls = timing::VecClass::Elementwise;
   }
   switch (in.op) {
     case Opcode::vadd:
     case Opcode::vsub:
     case Opcode::vmul:
     case Opcode::vmax:
-      s.src2_mode = Src2Mode::Full;
+      s.src2_mode = timing::Src2Mode::Full;
       break;
     case Opcode::vsub_row:
     case Opcode::vmul_row:
-      s.src2_mode = Src2Mode::RowScalar;
+      s.src2_mode = timing::Src2Mode::RowScalar;
       break;
     case Opcode::vadd_col:
     case Opcode::vmul_col:
-      s.src2_mode = Src2Mode::ColVector;
+      s.src2_mode = timing::Src2Mode::ColVector;
       break;
     case Opcode::vrope:
-      s.src2_mode = Src2Mode::RopeTable;
+      s.src2_mode = timing::Src2Mode::RopeTable;
       break;
     default:
-      s.src2_mode = Src2Mode::None;
+      s.src2_mode = timing::Src2Mode::None;
   }
   s.has_src1 = in.op != Opcode::vfill;
   auto operand = [&](uint64_t space, uint64_t addr, uint64_t stride, uint64_t type) {
-    VecOperand o;
+    timing::VecOperand o;
     o.tier = core.tier(Space(space));
     o.addr = addr;
     o.stride = stride;
@@ -283,7 +283,7 @@ VecShape vector_shape(const isa::Instr& in, const Core& core) {
   s.src2 = operand(in.src2_space, in.src2_addr, in.src2_stride, in.src2_type);
   s.dst = operand(in.dst_space, in.dst_addr, in.dst_stride, in.dst_type);
   if (!s.has_src1) s.src1.tier = nullptr;
-  if (s.src2_mode == Src2Mode::None) s.src2.tier = nullptr;
+  if (s.src2_mode == timing::Src2Mode::None) s.src2.tier = nullptr;
   return s;
 }
 
@@ -292,24 +292,24 @@ struct OperandExtent {
   uint64_t rows, row_bytes, stride;
 };
 
-OperandExtent src2_extent(const isa::Instr& in, const VecShape& s) {
+OperandExtent src2_extent(const isa::Instr& in, const timing::VecShape& s) {
   const uint64_t es = dtype_size(in.src2_type);
   switch (s.src2_mode) {
-    case Src2Mode::RowScalar:
+    case timing::Src2Mode::RowScalar:
       return {in.rows, es, in.src2_stride};
-    case Src2Mode::ColVector:
+    case timing::Src2Mode::ColVector:
       return {1, in.cols * es, 0};
-    case Src2Mode::RopeTable:
+    case timing::Src2Mode::RopeTable:
       return {(in.rows - 1) / s.iarg + 1, in.cols * es, in.src2_stride};
     default:
       return {in.rows, in.cols * es, in.src2_stride};
   }
 }
 
-OperandExtent dst_extent(const isa::Instr& in, const VecShape& s) {
+OperandExtent dst_extent(const isa::Instr& in, const timing::VecShape& s) {
   const uint64_t es = dtype_size(in.dst_type);
   if (in.op == Opcode::vtopk) return {in.rows, 2 * in.iarg * 4, in.dst_stride};
-  if (s.cls == VecClass::Reduce) return {in.rows, es, in.dst_stride};
+  if (s.cls == timing::VecClass::Reduce) return {in.rows, es, in.dst_stride};
   return {in.rows, in.cols * es, in.dst_stride};
 }
 
@@ -344,8 +344,8 @@ void count_port(SramTraffic* t, bool write, uint64_t rows, uint64_t cols, uint64
 }  // namespace
 
 bool VectorEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) {
-  const VecShape shape = vector_shape(in, core);
-  const bool packed = !(shape.cls == VecClass::Reduce || shape.cls == VecClass::TopK) && in.cols < core.p.lanes;
+  const timing::VecShape shape = vector_shape(in, core);
+  const bool packed = !(shape.cls == timing::VecClass::Reduce || shape.cls == timing::VecClass::TopK) && in.cols < core.p.lanes;
   InstrRecord& rec = core.records[index];
   if (phase_ == 0) {
     bool done;
@@ -361,15 +361,15 @@ bool VectorEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) 
       count_port(core.traffic(Space(in.src1_space), uint32_t(in.acc_engine)), false, in.rows, in.cols, L,
                  shape.src1.elem_bytes, packed);
     }
-    if (shape.src2_mode != Src2Mode::None) {
+    if (shape.src2_mode != timing::Src2Mode::None) {
       const OperandExtent x = src2_extent(in, shape);
       SramTraffic* t = core.traffic(Space(in.src2_space), uint32_t(in.acc_engine));
-      if (t) t->read(x.row_bytes, shape.src2_mode == Src2Mode::ColVector ? 1 : x.rows);
+      if (t) t->read(x.row_bytes, shape.src2_mode == timing::Src2Mode::ColVector ? 1 : x.rows);
     }
     {
       const OperandExtent x = dst_extent(in, shape);
       SramTraffic* t = core.traffic(Space(in.dst_space), uint32_t(in.acc_engine));
-      if (shape.cls == VecClass::Reduce || shape.cls == VecClass::TopK) {
+      if (shape.cls == timing::VecClass::Reduce || shape.cls == timing::VecClass::TopK) {
         if (t) t->write(x.row_bytes, x.rows);
       } else {
         count_port(t, true, in.rows, in.cols, L, shape.dst.elem_bytes, packed);
@@ -390,7 +390,7 @@ bool VectorEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) 
     };
     if (shape.has_src1 && Space(in.src1_space) == Space::hbm)
       read_operand(in.src1_addr, {in.rows, in.cols * shape.src1.elem_bytes, in.src1_stride});
-    if (shape.src2_mode != Src2Mode::None && Space(in.src2_space) == Space::hbm)
+    if (shape.src2_mode != timing::Src2Mode::None && Space(in.src2_space) == Space::hbm)
       read_operand(in.src2_addr, src2_extent(in, shape));
     phase_ = 1;
   }
@@ -400,7 +400,7 @@ bool VectorEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) 
       next_trigger(dram_ev_);
       return false;
     }
-    const VecTiming vt = vector_timing(shape, core.p.lanes, core.p.special_cycles);
+    const timing::VecTiming vt = timing::vector_timing(shape, core.p.lanes, core.p.special_cycles);
     const uint64_t first = read_done_;  // = T when no operand is in DRAM
     st.stall_dram += first - T_;
     st.bank_conflict += vt.conflicts;
@@ -411,7 +411,7 @@ bool VectorEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) 
         extra = std::max(extra, core.p.l2.latency - core.p.l1.latency);
     };
     if (shape.has_src1) slower(in.src1_space);
-    if (shape.src2_mode != Src2Mode::None) slower(in.src2_space);
+    if (shape.src2_mode != timing::Src2Mode::None) slower(in.src2_space);
     const uint64_t x = first + vt.issue - 1 + core.p.vec_latency + vt.tail + extra;
     write_done_ = x;
     if (Space(in.dst_space) == Space::hbm) {
@@ -446,15 +446,15 @@ bool DmaEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) {
     if (!begin(in, index, arrival, T_, done)) return false;
     if (done) return true;
     const Space ss = Space(in.src_space), ds = Space(in.dst_space);
-    DmaShape sh;
-    sh.src = DmaSide{core.tier(ss), in.src_addr, in.src_stride1, in.src_stride2};
-    sh.dst = DmaSide{core.tier(ds), in.dst_addr, in.dst_stride1, in.dst_stride2};
+    timing::DmaShape sh;
+    sh.src = timing::DmaSide{core.tier(ss), in.src_addr, in.src_stride1, in.src_stride2};
+    sh.dst = timing::DmaSide{core.tier(ds), in.dst_addr, in.dst_stride1, in.dst_stride2};
     sh.len = in.len;
     sh.n1 = in.n1;
     sh.n2 = in.n2;
     const bool dram_side = ss == Space::hbm || ds == Space::hbm;
     const uint64_t lat_out = (!dram_side && (ss == Space::l2 || ds == Space::l2)) ? core.p.l2.latency : 0;
-    const DmaTiming dt = dma_timing(sh, core.p.dma_bytes_per_cycle, core.p.dma_max_outstanding, lat_out);
+    const timing::DmaTiming dt = timing::dma_timing(sh, core.p.dma_bytes_per_cycle, core.p.dma_max_outstanding, lat_out);
     st.bank_conflict += dt.conflicts;
     st.throttle += dt.throttle;
     const uint64_t t0 = T_ + core.p.dma_setup;

@@ -26,7 +26,7 @@
 #include "Vdma_engine_small.h"
 #include "common/config/config.h"
 #include "common/isa/isa.h"
-#include "model/core/timing.h"
+#include "common/timing/timing.h"
 #include "tests/rtl/verilated_top.h"
 
 namespace {
@@ -101,18 +101,18 @@ uint64_t last_issue(const Copy& c, const Params& p, bool* conflicted = nullptr) 
 }
 
 uint64_t model_last_issue(const Copy& c, const Params& p) {
-  const model::BankGeometry l1{p.l1_banks, p.l1_width, p.l1_lat, kL1Bytes};
-  const model::BankGeometry l2{p.l2_banks, p.l2_width, p.l2_lat, kExtBytes};
-  const model::BankGeometry* ext = c.ext == isa::Space::l2 ? &l2 : nullptr;
-  model::DmaSide l1s{&l1, c.l1_addr, c.l1_s1, c.l1_s2};
-  model::DmaSide exs{ext, kExtBase + c.ext_off, c.ext_s1, c.ext_s2};
-  model::DmaShape sh;
+  const timing::BankGeometry l1{p.l1_banks, p.l1_width, p.l1_lat, kL1Bytes};
+  const timing::BankGeometry l2{p.l2_banks, p.l2_width, p.l2_lat, kExtBytes};
+  const timing::BankGeometry* ext = c.ext == isa::Space::l2 ? &l2 : nullptr;
+  timing::DmaSide l1s{&l1, c.l1_addr, c.l1_s1, c.l1_s2};
+  timing::DmaSide exs{ext, kExtBase + c.ext_off, c.ext_s1, c.ext_s2};
+  timing::DmaShape sh;
   sh.src = c.load ? exs : l1s;
   sh.dst = c.load ? l1s : exs;
   sh.len = c.len;
   sh.n1 = c.n1;
   sh.n2 = c.n2;
-  return model::dma_timing(sh, p.bpc, p.max_out, c.ext == isa::Space::l2 ? p.l2_lat : 0).last_issue;
+  return timing::dma_timing(sh, p.bpc, p.max_out, c.ext == isa::Space::l2 ? p.l2_lat : 0).last_issue;
 }
 
 // The copy in the order of its semantics.
@@ -295,7 +295,7 @@ void random_sequences(const Params& p, const std::string& name, uint64_t first_s
       const Copy& c = copies[i];
       bool conflicted = false;
       const uint64_t tl = last_issue(c, p, &conflicted);
-      ASSERT_EQ(tl, model_last_issue(c, p)) << "bench transcription vs model::dma_timing, copy " << i << "; seed " << seed;
+      ASSERT_EQ(tl, model_last_issue(c, p)) << "bench transcription vs timing::dma_timing, copy " << i << "; seed " << seed;
       const uint64_t beats = c.n1 * c.n2 * ((c.len + p.bpc - 1) / p.bpc);
       if (c.ext == isa::Space::l2 && beats > p.max_out && p.max_out < p.l2_lat) ++throttled;
       if (conflicted) ++conflicts;

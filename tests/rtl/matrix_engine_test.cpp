@@ -23,7 +23,7 @@
 #include "common/isa/isa.h"
 #include "common/numerics/fp.h"
 #include "common/numerics/mac.h"
-#include "model/core/timing.h"
+#include "common/timing/timing.h"
 #include "tests/rtl/verilated_top.h"
 
 namespace {
@@ -313,15 +313,15 @@ void check(const std::vector<Tile>& tiles, uint64_t seed, const std::string& nam
   bench.run(tiles, l1, q, e);
   const Expected x = expected_timing(tiles, kRows, kDoubleBuffer);
   ASSERT_EQ(e.size(), tiles.size()) << "not every tile completed; seed " << seed;
-  // The model's own implementation of the formulas (model/core/timing.h), fed the cycles
+  // The model's own implementation of the formulas (common/timing/timing.h), fed the cycles
   // at which the RTL accepted each tile, must predict the same completions.
-  tessera::model::MatmulTimer model_timer(kRows, kDoubleBuffer);
+  tessera::timing::MatmulTimer model_timer(kRows, kDoubleBuffer);
   for (size_t i = 0; i < tiles.size(); ++i) {
     // Every tile is presented from cycle 0, so the engine takes it as early as it allows.
-    EXPECT_EQ(q[i], model_timer.earliest_q()) << "tile " << i << ": RTL and model/core/timing.h disagree on Q; seed "
+    EXPECT_EQ(q[i], model_timer.earliest_q()) << "tile " << i << ": RTL and common/timing/timing.h disagree on Q; seed "
                                                << seed;
-    const tessera::model::MatmulTimes mt = model_timer.tile(q[i], {tiles[i].os, tiles[i].m, tiles[i].k, tiles[i].n});
-    EXPECT_EQ(e[i], mt.E) << "tile " << i << ": RTL and model/core/timing.h disagree on E; seed " << seed;
+    const tessera::timing::MatmulTimes mt = model_timer.tile(q[i], {tiles[i].os, tiles[i].m, tiles[i].k, tiles[i].n});
+    EXPECT_EQ(e[i], mt.E) << "tile " << i << ": RTL and common/timing/timing.h disagree on E; seed " << seed;
   }
   for (size_t i = 0; i < tiles.size(); ++i) {
     EXPECT_EQ(q[i], x.q[i]) << "tile " << i << " accepted at the wrong cycle; seed " << seed;

@@ -24,7 +24,7 @@
 
 #include "Vsram.h"
 #include "Vsram_small.h"
-#include "model/core/sram.h"
+#include "common/timing/sram.h"
 #include "tests/rtl/verilated_top.h"
 
 namespace {
@@ -55,7 +55,7 @@ class Bench : public tessera::rtl_bench::VerilatedTop<V> {
   // `busy_pct`; addresses in a `span`-byte window so reads and writes meet. Checks every read
   // and every ready, returns the number of accesses that cost more than one cycle.
   uint64_t run(uint64_t cycles, uint32_t busy_pct, uint32_t span, std::mt19937_64& rng, uint64_t seed) {
-    const model::BankGeometry g{p_.banks, p_.width, p_.latency, p_.bytes};
+    const timing::BankGeometry g{p_.banks, p_.width, p_.latency, p_.bytes};
     std::vector<uint8_t> ref(p_.bytes, 0);
     // The RTL's memory starts undefined: write it all first through write port 0, one line at a time.
     for (uint32_t a = 0; a < p_.bytes;) {
@@ -92,7 +92,7 @@ class Bench : public tessera::rtl_bench::VerilatedTop<V> {
           a.bytes = U(1, p_.port_bytes);
           a.addr = (base + U(0, span)) % p_.bytes;
           if (a.addr + a.bytes > p_.bytes) a.addr = p_.bytes - a.bytes;
-          a.cost = uint32_t(model::contiguous_beat_cycles(g, a.addr, a.bytes));
+          a.cost = uint32_t(timing::contiguous_beat_cycles(g, a.addr, a.bytes));
           a.data.assign(a.bytes, 0);
           rd[q] = Port{true, a, 0};
           rd_new[q] = true;
@@ -110,7 +110,7 @@ class Bench : public tessera::rtl_bench::VerilatedTop<V> {
           a.bytes = U(1, p_.port_bytes);
           a.addr = (base + U(0, span)) % p_.bytes;
           if (a.addr + a.bytes > p_.bytes) a.addr = p_.bytes - a.bytes;
-          a.cost = uint32_t(model::contiguous_beat_cycles(g, a.addr, a.bytes));
+          a.cost = uint32_t(timing::contiguous_beat_cycles(g, a.addr, a.bytes));
           a.data.resize(a.bytes);
           for (auto& b : a.data) b = uint8_t(rng());
           wr[q] = Port{true, a, 0};
@@ -248,11 +248,11 @@ void random_traffic(const Params& p, const std::string& name, uint64_t first, in
 
 // The doc's cost rule on the tiny geometry, the cases the RTL test relies on.
 TEST(Sram, CostRuleExamples) {
-  const model::BankGeometry g{4, 16, 2, 65536};
-  EXPECT_EQ(model::contiguous_beat_cycles(g, 0, 64), 1u);   // 4 lines, one per bank
-  EXPECT_EQ(model::contiguous_beat_cycles(g, 8, 64), 2u);   // 5 lines: bank 0 twice
-  EXPECT_EQ(model::contiguous_beat_cycles(g, 15, 16), 1u);  // 2 lines
-  EXPECT_TRUE(model::contiguous_never_conflicts(g, 16));    // the core's 16-byte ports never conflict
+  const timing::BankGeometry g{4, 16, 2, 65536};
+  EXPECT_EQ(timing::contiguous_beat_cycles(g, 0, 64), 1u);   // 4 lines, one per bank
+  EXPECT_EQ(timing::contiguous_beat_cycles(g, 8, 64), 2u);   // 5 lines: bank 0 twice
+  EXPECT_EQ(timing::contiguous_beat_cycles(g, 15, 16), 1u);  // 2 lines
+  EXPECT_TRUE(timing::contiguous_never_conflicts(g, 16));    // the core's 16-byte ports never conflict
 }
 
 TEST(Sram, RandomTrafficTinyL1) { random_traffic<Vsram>(kTinyL1, "tiny_l1", 1, 6, 512); }

@@ -29,7 +29,7 @@
 #include "common/isa/isa.h"
 #include "common/numerics/fp.h"
 #include "common/numerics/vector_math.h"
-#include "model/core/timing.h"
+#include "common/timing/timing.h"
 #include "tests/rtl/verilated_top.h"
 
 namespace {
@@ -195,23 +195,23 @@ uint64_t issue_cycles(const VInstr& v) {
 }
 
 // The same through the cycle model's own function.
-model::VecTiming model_timing(const VInstr& v) {
-  static const model::BankGeometry l1{kBanks, kBankBytes, kL1Latency, kMemBytes};
-  model::VecShape s;
-  s.cls = v.info.cls == Cls::Reduce    ? model::VecClass::Reduce
-          : v.info.cls == Cls::Special ? model::VecClass::Special
-                                       : model::VecClass::Elementwise;
-  s.src2_mode = v.info.src2 == Src2::Block  ? model::Src2Mode::Full
-                : v.info.src2 == Src2::Col0 ? model::Src2Mode::RowScalar
-                : v.info.src2 == Src2::Row0 ? model::Src2Mode::ColVector
-                                            : model::Src2Mode::None;
+timing::VecTiming model_timing(const VInstr& v) {
+  static const timing::BankGeometry l1{kBanks, kBankBytes, kL1Latency, kMemBytes};
+  timing::VecShape s;
+  s.cls = v.info.cls == Cls::Reduce    ? timing::VecClass::Reduce
+          : v.info.cls == Cls::Special ? timing::VecClass::Special
+                                       : timing::VecClass::Elementwise;
+  s.src2_mode = v.info.src2 == Src2::Block  ? timing::Src2Mode::Full
+                : v.info.src2 == Src2::Col0 ? timing::Src2Mode::RowScalar
+                : v.info.src2 == Src2::Row0 ? timing::Src2Mode::ColVector
+                                            : timing::Src2Mode::None;
   s.has_src1 = v.info.src1;
   s.rows = v.rows;
   s.cols = v.cols;
   s.src1 = {&l1, v.src1, v.s1_stride, 4};
   s.src2 = {&l1, v.src2, v.s2_stride, 4};
   s.dst = {&l1, v.dst, v.d_stride, 4};
-  return model::vector_timing(s, kLanes, kSpecial);
+  return timing::vector_timing(s, kLanes, kSpecial);
 }
 
 // ---- the verilated engine with an L1 behind its ports --------------------------------------
@@ -405,10 +405,10 @@ void check_sequence(const std::vector<VInstr>& seq, std::vector<uint8_t> mem, ui
   for (size_t i = 0; i < seq.size(); ++i) {
     const VInstr& v = seq[i];
     const uint64_t issue = issue_cycles(v);
-    const model::VecTiming mt = model_timing(v);
+    const timing::VecTiming mt = model_timing(v);
     const uint64_t tail = v.info.cls == Cls::Reduce ? kTail : 0;
     if (issue_out) issue_out->push_back(issue);
-    EXPECT_EQ(mt.issue, issue) << "bench transcription and model/core/timing.h disagree: " << describe(v);
+    EXPECT_EQ(mt.issue, issue) << "bench transcription and common/timing/timing.h disagree: " << describe(v);
     EXPECT_EQ(mt.tail, tail);
     EXPECT_EQ(run.t[i], i == 0 ? 0 : run.x[i - 1] + 1) << "instruction " << i << " started late; seed " << seed;
     EXPECT_EQ(run.x[i], run.t[i] + issue - 1 + kLatency + tail)

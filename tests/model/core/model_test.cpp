@@ -21,7 +21,7 @@
 #include "model/core/layer_program.h"
 #include "model/core/model.h"
 #include "tests/model/core/layer_shapes.h"
-#include "model/core/timing.h"
+#include "common/timing/timing.h"
 
 namespace tessera::model {
 namespace {

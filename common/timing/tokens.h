@@ -11,7 +11,7 @@
 #include <optional>
 #include <vector>
 
-namespace tessera::model {
+namespace tessera::timing {
 
 class TokenCounter {
  public:
@@ -40,4 +40,4 @@ class TokenCounter {
   std::vector<uint64_t> pop_ring_;  // cycles of the last depth + 1 pops, by pop index mod (depth + 1)
 };
 
-}  // namespace tessera::model
+}  // namespace tessera::timing

@@ -7,10 +7,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "model/core/params.h"
-#include "model/core/sram.h"
+#include "common/timing/params.h"
+#include "common/timing/sram.h"
 
-namespace tessera::model {
+namespace tessera::timing {
 
 // ---- Matrix engine: matmul (docs/timing.md, "Matrix engine: matmul") ----------------
 
@@ -121,4 +121,4 @@ uint64_t link_serialize_fs(uint64_t bytes, uint64_t links, uint64_t mbytes_per_s
 // ceil(log2(x)) for x >= 1.
 uint64_t ceil_log2(uint64_t x);
 
-}  // namespace tessera::model
+}  // namespace tessera::timing

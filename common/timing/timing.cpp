@@ -1,4 +1,4 @@
-#include "model/core/timing.h"
+#include "common/timing/timing.h"
 
 #include <algorithm>
 #include <map>
@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <utility>
 
-namespace tessera::model {
+namespace tessera::timing {
 
 // ---- matmul ----------------------------------------------------------------------------
 
@@ -287,4 +287,4 @@ uint64_t link_serialize_fs(uint64_t bytes, uint64_t links, uint64_t mbytes_per_s
   return uint64_t((num + den - 1) / den);
 }
 
-}  // namespace tessera::model
+}  // namespace tessera::timing

@@ -1,11 +1,11 @@
-#include "model/core/params.h"
+#include "common/timing/params.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include "common/config/config.h"
 
-namespace tessera::model {
+namespace tessera::timing {
 
 ModelParams params_from_config(const config::ArchConfig& cfg) {
   ModelParams p;
@@ -51,4 +51,4 @@ ModelParams params_from_config(const config::ArchConfig& cfg) {
   return p;
 }
 
-}  // namespace tessera::model
+}  // namespace tessera::timing

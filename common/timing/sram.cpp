@@ -1,9 +1,8 @@
-#include "model/core/sram.h"
+#include "common/timing/sram.h"
 
 #include <algorithm>
-#include <cstring>
 
-namespace tessera::model {
+namespace tessera::timing {
 
 uint64_t contiguous_beat_cycles(const BankGeometry& g, uint64_t addr, uint64_t bytes) {
   if (bytes == 0) return 1;
@@ -49,52 +48,4 @@ uint64_t multi_range_beat_cycles(const BankGeometry& g, std::span<const ByteRang
   return worst;
 }
 
-uint8_t* SparseMemory::page_for_write(uint64_t page) {
-  if (page == last_page_) return last_ptr_;
-  auto& slot = pages_[page];
-  if (!slot) {
-    slot = std::make_unique<uint8_t[]>(kPageBytes);
-    std::memset(slot.get(), 0, kPageBytes);
-  }
-  last_page_ = page;
-  last_ptr_ = slot.get();
-  return last_ptr_;
-}
-
-const uint8_t* SparseMemory::page_for_read(uint64_t page) const {
-  if (page == last_page_) return last_ptr_;
-  auto it = pages_.find(page);
-  if (it == pages_.end()) return nullptr;
-  last_page_ = page;
-  last_ptr_ = it->second.get();
-  return last_ptr_;
-}
-
-void SparseMemory::read(uint64_t addr, uint8_t* out, uint64_t n) const {
-  while (n > 0) {
-    const uint64_t page = addr >> kPageBits, off = addr & (kPageBytes - 1);
-    const uint64_t chunk = std::min(n, kPageBytes - off);
-    const uint8_t* p = page_for_read(page);
-    if (p) {
-      std::memcpy(out, p + off, chunk);
-    } else {
-      std::memset(out, 0, chunk);
-    }
-    addr += chunk;
-    out += chunk;
-    n -= chunk;
-  }
-}
-
-void SparseMemory::write(uint64_t addr, const uint8_t* in, uint64_t n) {
-  while (n > 0) {
-    const uint64_t page = addr >> kPageBits, off = addr & (kPageBytes - 1);
-    const uint64_t chunk = std::min(n, kPageBytes - off);
-    std::memcpy(page_for_write(page) + off, in, chunk);
-    addr += chunk;
-    in += chunk;
-    n -= chunk;
-  }
-}
-
-}  // namespace tessera::model
+}  // namespace tessera::timing

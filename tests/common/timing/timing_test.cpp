@@ -1,4 +1,4 @@
-// The timing functions of the model (model/core/timing.h, sram.h, tokens.h) against
+// The timing functions of the model (common/timing/timing.h, sram.h, tokens.h) against
 // independent transcriptions of docs/timing.md: brute-force bank counting, a stepped
 // reference of the vector beat schedule, the matmul formulas rewritten from the document,
 // and a cycle-by-cycle token counter.
@@ -11,11 +11,11 @@
 #include <set>
 #include <vector>
 
-#include "model/core/sram.h"
-#include "model/core/timing.h"
-#include "model/core/tokens.h"
+#include "common/timing/sram.h"
+#include "common/timing/timing.h"
+#include "common/timing/tokens.h"
 
-namespace tessera::model {
+namespace tessera::timing {
 namespace {
 
 constexpr uint32_t kSeed = 20240611;
@@ -66,20 +66,6 @@ TEST(Sram, NamedConflictCases) {
   // A broadcast row read by every row of the beat is one access per line.
   std::vector<ByteRange> bcast = {{64, 16}, {64, 16}, {64, 16}};
   EXPECT_EQ(multi_range_beat_cycles(g, bcast, scratch), 1u);
-}
-
-TEST(SparseMemory, ReadsZeroWritesAcrossPages) {
-  SparseMemory m;
-  std::vector<uint8_t> out(8, 0xff);
-  m.read(123456789, out.data(), out.size());
-  for (uint8_t b : out) EXPECT_EQ(b, 0);
-  std::vector<uint8_t> in(100000);
-  for (size_t i = 0; i < in.size(); ++i) in[i] = uint8_t(i * 7 + 3);
-  m.write(SparseMemory::kPageBytes - 17, in.data(), in.size());
-  std::vector<uint8_t> back(in.size());
-  m.read(SparseMemory::kPageBytes - 17, back.data(), back.size());
-  EXPECT_EQ(in, back);
-  EXPECT_EQ(m.pages(), 3u);
 }
 
 // ---- DMA -----------------------------------------------------------------------------------
@@ -378,4 +364,4 @@ TEST(Links, SerialisationIsExactInFemtoseconds) {
 }
 
 }  // namespace
-}  // namespace tessera::model
+}  // namespace tessera::timing

@@ -11,7 +11,7 @@ namespace tessera::config {
 struct ArchConfig;
 }
 
-namespace tessera::model {
+namespace tessera::timing {
 
 // One SRAM tier as the bank model sees it (docs/timing.md, "SRAM accesses and bank
 // conflicts"): `banks` banks interleaved every `width` bytes, `latency` cycles per access.
@@ -57,4 +57,4 @@ struct ModelParams {
 // Integer model parameters of a loaded configuration.
 ModelParams params_from_config(const config::ArchConfig& cfg);
 
-}  // namespace tessera::model
+}  // namespace tessera::timing

@@ -1,6 +1,6 @@
-#include "model/core/tokens.h"
+#include "common/timing/tokens.h"
 
-namespace tessera::model {
+namespace tessera::timing {
 
 std::optional<uint64_t> TokenCounter::push(uint64_t e) {
   const uint64_t k = pushes_++;
@@ -33,4 +33,4 @@ std::optional<uint64_t> TokenCounter::final_check() const {
   return std::nullopt;
 }
 
-}  // namespace tessera::model
+}  // namespace tessera::timing
