@@ -15,6 +15,9 @@ using S = SynthesisCounts;
 
 constexpr double kMacroUnitBytes = 512.0 * 1024;
 
+// A core has a collective unit, with its own SRAM ports, when the chip has links.
+bool has_collective(const config::ArchConfig& a) { return a.link.count > 0; }
+
 bool has(const std::vector<MatrixPrecision>& v, MatrixPrecision p) { return std::find(v.begin(), v.end(), p) != v.end(); }
 
 std::string fmt(const char* f, double a, double b = 0, double c = 0) {
@@ -77,15 +80,17 @@ TierPorts accumulator_ports(const config::ArchConfig&, PortModel m) {
 
 TierPorts l1_ports(const config::ArchConfig& a, PortModel m) {
   if (m == PortModel::two_port) return {1, 1};
-  // Readers: each DMA engine, A and B of each matrix engine, the vector engine's two sources.
-  // Writers: each DMA engine and the vector engine's destination.
-  const int dma = int(a.core.dma_engines), mx = int(a.core.matrix_engines);
-  return {dma + 2 * mx + 2, dma + 1};
+  // Readers: each DMA engine, A and B of each matrix engine, the vector engine's two sources and
+  // the collective unit (docs/architecture.md, "Ports"). Writers: each DMA engine, the vector
+  // engine's destination and the collective unit.
+  const int dma = int(a.core.dma_engines), mx = int(a.core.matrix_engines), coll = has_collective(a) ? 1 : 0;
+  return {dma + 2 * mx + 2 + coll, dma + 1 + coll};
 }
 
 TierPorts l2_ports(const config::ArchConfig& a, PortModel m) {
   if (m == PortModel::two_port) return {1, 1};
-  const int clients = int(a.chip.cores * a.core.dma_engines);  // every DMA engine of the chip
+  // Every DMA engine and collective unit of the chip.
+  const int clients = int(a.chip.cores * (a.core.dma_engines + (has_collective(a) ? 1 : 0)));
   return {clients, clients};
 }
 

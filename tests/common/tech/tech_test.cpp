@@ -201,6 +201,10 @@ TEST(TechArea, SohuLikeIsFlaggedAboveTheReticle) {
   EXPECT_NE(v->find("exceeds process.reticle_mm2 = 858 mm2; largest: matrix arrays"), std::string::npos) << *v;
   // No synthesis row for fp8 + bf16 without int8: the all-four row bounds it from above.
   EXPECT_EQ(tech::mac_cost(a->matrix.precisions).row, "all four");
+  // Per-client ports: the L2 serves 2 DMA engines and the collective unit of each of 16 cores.
+  EXPECT_EQ(tech::l2_ports(*a, tech::PortModel::per_client).read, 48);
+  EXPECT_EQ(tech::l1_ports(*a, tech::PortModel::per_client).read, 2 + 2 * 4 + 2 + 1);
+  EXPECT_EQ(tech::l1_ports(*a, tech::PortModel::two_port).total(), 2);
   // HBM3E: 6 stacks of 1024 bits at 10.45 mm2 each.
   EXPECT_NEAR(r.mm2("dram phys"), 6 * 10.45, 1e-9);
   // 8 links of 100 GB/s: ceil(800 / 112) = 8 lanes per direction, 128 lanes at 0.22 mm2.
