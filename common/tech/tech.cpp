@@ -39,6 +39,7 @@ struct Reader {
   std::vector<Diagnostic> diags;
   std::map<std::string, Found> leaves;
   std::map<std::string, int> section_lines;
+  std::set<std::string> missing_sections;
 
   void add(int line, const std::string& path, std::string expected, std::string got) {
     diags.push_back(Diagnostic{file, line, path, std::move(expected), std::move(got)});
@@ -51,7 +52,7 @@ struct Reader {
       case YAML::NodeType::Map: return "a mapping";
       case YAML::NodeType::Sequence: return "a list";
       case YAML::NodeType::Null: return "nothing (null)";
-      case YAML::NodeType::Scalar: return "'" + n.Scalar() + "'";
+      case YAML::NodeType::Scalar: return n.Tag() == "!" ? "the string \"" + n.Scalar() + "\"" : "'" + n.Scalar() + "'";
       default: return "an undefined value";
     }
   }
@@ -136,7 +137,16 @@ struct Reader {
     const Key& k = kKeys[index];
     auto it = leaves.find(k.path);
     if (it == leaves.end()) {
-      if (k.required) add(missing_line(k), k.path, "a value (every key of a technology table is required)", "nothing");
+      if (!k.required) return;
+      const std::string sec = kSections[size_t(k.section)].path;
+      if (!sec.empty() && !section_lines.count(sec)) {
+        // A whole section is missing: say so once, not once per key.
+        if (missing_sections.insert(sec).second) {
+          add(1, sec, "a mapping (section " + sec + ": " + children(k.section) + ")", "nothing");
+        }
+        return;
+      }
+      add(missing_line(k), k.path, "a value (every key of a technology table is required)", "nothing");
       return;
     }
     convert(k, it->second, member);

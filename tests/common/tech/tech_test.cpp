@@ -89,6 +89,12 @@ TEST(TechTables, BadTablesAreRefusedWithFileLineAndKey) {
   ASSERT_EQ(d.size(), 1u);
   EXPECT_NE(d[0].find("link.lane_gbps: expected a value (every key of a technology table is required), got nothing"),
             std::string::npos) << d[0];
+  // A quoted number is a string; a missing section is reported once.
+  d = diagnostics("name: x\nnode_nm: 7\nmac:\n  int8_int32_pj: \"0.1\"\n  fp8_fp32_pj: 0.4\n  bf16_fp32_pj: 0.5\n");
+  ASSERT_FALSE(d.empty());
+  EXPECT_EQ(d[0], "t.yaml:4: mac.int8_int32_pj: expected a number in [0.001, 100.0], got the string \"0.1\"");
+  EXPECT_EQ(d[1], "t.yaml:1: registers: expected a mapping (section registers: pj_per_bit), got nothing");
+  EXPECT_EQ(d.size(), 11u);  // the quoted value and the 10 missing sections
   // A section that is not a mapping.
   d = diagnostics("name: x\nnode_nm: 7\nmac: 3\n");
   ASSERT_FALSE(d.empty());
