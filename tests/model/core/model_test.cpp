@@ -17,8 +17,7 @@
 #include "common/config/config.h"
 #include "common/numerics/fp.h"
 #include "common/util/error.h"
-#include "model/core/gemm.h"
-#include "model/core/layer_program.h"
+#include "compiler/gemm.h"
 #include "model/core/model.h"
 #include "tests/model/core/layer_shapes.h"
 #include "common/timing/timing.h"
@@ -26,6 +25,9 @@
 namespace tessera::model {
 namespace {
 
+using compiler::compile_gemm;
+using compiler::GemmProgram;
+using compiler::GemmSpec;
 using isa::Instr;
 using isa::Opcode;
 using isa::Space;
@@ -168,12 +170,18 @@ TEST(Model, GemmProgramMatmulsFollowTheFormulas) {
       spec.k = uint64_t(k);
       spec.n = uint64_t(n);
       spec.precision = int8 ? isa::DType::int8 : isa::DType::fp8_e4m3;
-      GemmProgram g = build_gemm(*cfg, spec);
-      Simulation sim(*cfg, g.program);
-      sim.run();
-      check_matmul_records(sim.records(0, 0), g.program.text[0].code, uint64_t(cfg->matrix.rows), true,
-                           std::string(arch) + " gemm");
-      EXPECT_GT(sim.cycles(), 0u);
+      for (auto df : {isa::Dataflow::ws, isa::Dataflow::os}) {
+        if (df == isa::Dataflow::os && !config::supports(*cfg, config::Dataflow::os)) continue;
+        spec.dataflow = df;
+        GemmProgram g = compile_gemm(*cfg, spec);
+        ASSERT_EQ(g.program.text.size(), 1u);
+        ASSERT_GT(g.matmuls, 0u);
+        Simulation sim(*cfg, g.program);
+        sim.run();
+        check_matmul_records(sim.records(0, 0), g.program.text[0].code, uint64_t(cfg->matrix.rows), true,
+                             std::string(arch) + " gemm");
+        EXPECT_EQ(sim.totals().macs, spec.m * spec.k * spec.n);
+      }
     }
   }
 }
@@ -346,7 +354,7 @@ TEST(Model, BankConflictsSlowStridedVectorAccess) {
 TEST(Model, SameRunTwiceGivesIdenticalStatsAndTrace) {
   config::Arch cfg = config::load_arch("tiny");
   GemmSpec spec{100, 40, 30, isa::Dataflow::ws, isa::DType::fp8_e4m3};
-  GemmProgram g = build_gemm(*cfg, spec);
+  GemmProgram g = compile_gemm(*cfg, spec);
   std::string stats[2], trace[2];
   for (int i = 0; i < 2; ++i) {
     Simulation sim(*cfg, g.program);
@@ -374,7 +382,7 @@ TEST(Model, TimingModeEqualsFunctionalMode) {
   config::Arch cfg = config::load_arch("tiny");
   for (auto df : {isa::Dataflow::ws, isa::Dataflow::os}) {
     GemmSpec spec{50, 30, 20, df, isa::DType::bf16};
-    GemmProgram g = build_gemm(*cfg, spec);
+    GemmProgram g = compile_gemm(*cfg, spec);
     std::vector<InstrRecord> recs[2];
     uint64_t cycles[2];
     for (int f = 0; f < 2; ++f) {
@@ -453,7 +461,8 @@ using test::tiny_layer;
 TEST(Model, LayerProgramRunsOnOneAndTwoChips) {
   for (int chips = 1; chips <= 2; ++chips) {
     config::Arch cfg = chips == 1 ? config::load_arch("tiny") : two_chips();
-    isa::Program prog = build_layer_program(*cfg, tiny_layer(2, 16));
+    isa::Program prog = tiny_layer(*cfg, 2, 16);
+    ASSERT_EQ(prog.text.size(), size_t(chips));
     Simulation sim(*cfg, prog);
     sim.run();
     EXPECT_GT(sim.cycles(), 0u);
