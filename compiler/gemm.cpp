@@ -6,6 +6,8 @@
 #include "common/util/error.h"
 #include "compiler/codegen.h"
 #include "compiler/hw.h"
+#include "compiler/layout.h"
+#include "compiler/schedule.h"
 #include "compiler/passes/passes.h"
 
 namespace tessera::compiler {
@@ -102,6 +104,33 @@ GemmProgram compile_gemm(const config::ArchConfig& arch, const GemmSpec& s) {
   for (const isa::TextSection& t : r.program.text)
     for (const isa::Instr& in : t.code) r.matmuls += in.op == isa::Opcode::matmul;
   return r;
+}
+
+std::vector<isa::DataSection> gemm_data(const GemmProgram& g, const GemmSpec& s, const std::vector<uint8_t>& a,
+                                        const std::vector<uint8_t>& b) {
+  const uint64_t es = num::dtype_bytes(num::DType(s.precision));
+  if (a.size() != s.m * s.k * es || b.size() != s.k * s.n * es)
+    throw InputError("gemm data: A needs " + std::to_string(s.m * s.k * es) + " and B " +
+                     std::to_string(s.k * s.n * es) + " bytes");
+  const bool os = s.dataflow == isa::Dataflow::os;
+  isa::DataSection da{0, isa::Space::hbm, g.a_addr, std::vector<uint8_t>(a.size())};
+  for (uint64_t i = 0; i < s.m; ++i)
+    for (uint64_t kk = 0; kk < s.k; ++kk) {
+      const uint64_t to = os ? kk * s.m + i : i * s.k + kk;
+      std::copy_n(a.begin() + long((i * s.k + kk) * es), es, da.bytes.begin() + long(to * es));
+    }
+  // B tile by tile (layout.h): element (kk, nn) is row kk - q k_t of the k_rows(q) x width tile
+  // of column group nn / n_t (one block per group: the Logits epilogue needs no pairs).
+  const MatmulPlan& p = g.plan;
+  isa::DataSection db{0, isa::Space::hbm, g.b_addr, std::vector<uint8_t>(g.b_bytes)};
+  for (uint64_t kk = 0; kk < s.k; ++kk)
+    for (uint64_t nn = 0; nn < s.n; ++nn) {
+      const uint64_t grp = nn / p.n_t, q = kk / p.k_t;
+      const uint64_t at = packed_tile_offset(p, grp, q, 0, es) +
+                          ((kk - q * p.k_t) * block_cols(p, grp, 0).width + nn % p.n_t) * es;
+      std::copy_n(b.begin() + long((kk * s.n + nn) * es), es, db.bytes.begin() + long(at));
+    }
+  return {da, db};
 }
 
 }  // namespace tessera::compiler

@@ -9,6 +9,7 @@
 // transposed K x M (os); C is row-major M x N in HBM.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/config/config.h"
 #include "common/isa/isa.h"
@@ -32,6 +33,12 @@ struct GemmProgram {
   uint32_t engines = 1;                        // matrix engines per core
   uint32_t cores = 1;                          // cores with work
 };
+
+// Data sections with A and B in the program's layouts, for a functional run: `a` holds A
+// row-major (M x K elements), `b` holds B row-major (K x N), each element in the spec's
+// precision (num::dtype_bytes bytes, little-endian). C can then be read at c_addr.
+std::vector<isa::DataSection> gemm_data(const GemmProgram& g, const GemmSpec& spec, const std::vector<uint8_t>& a,
+                                        const std::vector<uint8_t>& b);
 
 // InputError when the GEMM cannot run on the architecture: a precision or dataflow not in
 // its matrix section, more cores than chip.cores, no tile that fits L1 and the
