@@ -112,6 +112,13 @@ TEST(Cli, GemmPrintsCyclesUtilisationAndTraffic) {
   r = run("gemm --arch tiny --m 64 --k 64 --n 64 --cores 2");
   EXPECT_EQ(r.status, 2) << r.out;
   EXPECT_NE(r.out.find("chip.cores"), std::string::npos) << r.out;
+  // A GEMM with no tile that fits the SRAM is refused by the tiling pass, naming the matmul.
+  const auto d = temp_dir();
+  write(d / "small_l1.yaml", "name: tiny-small-l1\nbase: tiny\nl1: {bytes: 16384}\n");
+  r = run("gemm --arch " + (d / "small_l1.yaml").string() + " --m 64 --k 64 --n 64");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("no tile of matmul 'gemm'"), std::string::npos) << r.out;
+  std::filesystem::remove_all(d);
   // The compiler spreads a GEMM over the cores asked for: 8 column tiles over 4 cores.
   r = run("gemm --arch sohu-like --m 256 --k 256 --n 2048 --cores 4");
   EXPECT_EQ(r.status, 0) << r.out;
