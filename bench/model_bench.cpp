@@ -1,8 +1,9 @@
 // Speed of the cycle model (docs/validation.md, "Model"): simulated cycles, instructions and
-// DRAM transfers per host CPU second, in timing mode, on a program shaped like one decoder layer
-// (model/core/layer_program.h), median over several runs. Not a test: host time varies.
+// DRAM transfers per host CPU second, in timing mode, on the compiler's program of one decoder
+// layer in the decode phase, tensor-parallel over every chip of the system, median over
+// several runs. Not a test: host time varies.
 //
-//   model_bench [--arch sohu-like] [--batch 64] [--context 2048] [--runs 5] [--model llama3-70b|tiny]
+//   model_bench [--arch sohu-like] [--model llama3-70b] [--batch 64] [--context 2048] [--runs 5]
 //               [--dram burst|bandwidth] [--stats FILE]
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -14,8 +15,8 @@
 #include <vector>
 
 #include "common/config/config.h"
-#include "model/core/layer_program.h"
 #include "common/util/error.h"
+#include "compiler/compiler.h"
 #include "model/core/model.h"
 
 namespace {
@@ -36,15 +37,14 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Speed of the cycle model on a decoder-layer program"};
+  CLI::App app{"Speed of the cycle model on the compiler's program of one decoder layer"};
   std::string arch = "sohu-like", model = "llama3-70b", dram = "burst", stats;
   uint64_t batch = 64, context = 2048;
   int runs = 5;
   app.add_option("--arch", arch, "preset name or architecture file");
-  app.add_option("--model", model, "layer shape: llama3-70b, or tiny (for the tiny preset)")
-      ->check(CLI::IsMember({"llama3-70b", "tiny"}));
+  app.add_option("--model", model, "configs/models name or a directory with config.json");
   app.add_option("--batch", batch, "sequences per decode step");
-  app.add_option("--context", context, "KV-cache length per sequence");
+  app.add_option("--context", context, "KV-cache length per sequence, the new token included");
   app.add_option("--runs", runs, "runs to take the median of")->check(CLI::Range(1, 100));
   app.add_option("--dram", dram, "DRAM fidelity: burst (exact) or bandwidth (fast)");
   app.add_option("--stats", stats, "write the statistics of the last run (JSON)");
@@ -52,16 +52,14 @@ int main(int argc, char** argv) {
   try {
     const tessera::config::Arch a = tessera::config::load_arch(arch);
     const tessera::model::RunOptions opt{false, tessera::model::parse_dram_model(dram)};
-    tessera::model::LayerShape shape = tessera::model::llama3_70b_decode(batch, context);
-    if (model == "tiny") {
-      shape.d_model = 32;
-      shape.q_heads = 4;
-      shape.kv_heads = 2;
-      shape.head_dim = 8;
-      shape.d_ff = 64;
-    }
+    tessera::compiler::CompileOptions co;
+    co.phase = tessera::compiler::Phase::Decode;
+    co.batch = batch;
+    co.context = context;
+    co.tp = uint32_t(a->system.chips);  // one tensor-parallel group over the whole system
+    co.segment.kind = tessera::compiler::Segment::Layer;
     const auto t0 = std::chrono::steady_clock::now();
-    const tessera::isa::Program prog = tessera::model::build_layer_program(*a, shape);
+    const tessera::isa::Program prog = tessera::compiler::compile(tessera::compiler::load_model(model), *a, co).program;
     const double gen_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::vector<double> cps, ips, tps, dram_share, secs, core_cps, bps, non_dram_cps;
     uint64_t cycles = 0, instructions = 0, transfers = 0, hbm_bytes = 0;
@@ -100,7 +98,7 @@ int main(int argc, char** argv) {
     std::printf("arch %s, %s layer, batch %llu, context %llu: %llu chips x %llu cores, dram %s\n", a->name.c_str(),
                 model.c_str(), (unsigned long long)batch, (unsigned long long)context,
                 (unsigned long long)a->system.chips, (unsigned long long)a->chip.cores, dram.c_str());
-    std::printf("program: %llu instructions (generated in %.3f s)\n", (unsigned long long)instructions, gen_s);
+    std::printf("program: %llu instructions (compiled in %.3f s)\n", (unsigned long long)instructions, gen_s);
     std::printf("simulated: %llu cycles (%.2f us), %llu DRAM transfers, %.1f MB of HBM traffic\n",
                 (unsigned long long)cycles, double(cycles) / a->clock.core_mhz,
                 (unsigned long long)transfers, double(hbm_bytes) * 1e-6);

@@ -50,7 +50,8 @@ Cost cost_of(const Hw& hw, const MatmulSpec& s, const MatmulPlan& p) {
             hbm_bytes += double(k_rows(p, q) * bc.width * s.w_bytes);
             for (size_t sub = 0; sub < blocks.size(); ++sub) {
               timing::MatmulTimer& t = timers[engine_for(p, E, gi, q, sub)];
-              t.tile(t.earliest_q(), timing::MatmulTile{false, blocks[sub].second, k_rows(p, q), bc.width});
+              t.tile(t.earliest_q(), timing::MatmulTile{p.dataflow == isa::Dataflow::os, blocks[sub].second,
+                                                        k_rows(p, q), bc.width});
               ++instr;
             }
           }
@@ -92,6 +93,10 @@ Cost cost_of(const Hw& hw, const MatmulSpec& s, const MatmulPlan& p) {
 
 }  // namespace
 
+uint64_t max_k_tile(const Hw& hw, isa::Dataflow dataflow) {
+  return dataflow == isa::Dataflow::os ? hw.max_stream : hw.R;
+}
+
 uint64_t acc_half(const Hw& hw, const MatmulPlan& p) {
   return (hw.acc_bytes - p.acc_reserve) / 2 / (4 * hw.C) * (4 * hw.C);
 }
@@ -119,7 +124,10 @@ MatmulPlan plan_matmul(const Hw& hw, const MatmulSpec& s) {
   base.K = s.K;
   base.N = s.N;
   base.n_t = s.n_t;
-  base.k_t = std::min(s.K, hw.R);
+  base.dataflow = s.dataflow;
+  base.k_t = std::min(s.K, max_k_tile(hw, s.dataflow));
+  // The streamed extent of a tile: rows of A (ws) or the reduction (os, rows then <= R).
+  const uint64_t max_m_t = s.dataflow == isa::Dataflow::os ? hw.R : hw.max_stream;
   base.group_blocks = s.group_blocks;
   base.acc_reserve = s.acc_reserve;
   base.groups = ceil_div(s.N, s.n_t * s.group_blocks);
@@ -156,7 +164,7 @@ MatmulPlan plan_matmul(const Hw& hw, const MatmulSpec& s) {
         const uint64_t per_engine_rows = split == EngineSplit::M ? ceil_div(rows_core, E) : rows_core;
         const uint64_t acc_cap_rows =
             acc_half(hw, p) / std::max<uint64_t>(1, acc_groups(p, E) * p.group_blocks * hw.C * 4);
-        p.m_t = std::min({per_engine_rows, hw.max_stream, acc_cap_rows});
+        p.m_t = std::min({per_engine_rows, max_m_t, acc_cap_rows});
         const uint64_t need_l1 = plan_a_tile_bytes(hw, p, s.a_bytes) + plan_epilogue_bytes(hw, p);
         if (p.m_t == 0 || need_l1 > s.l1_budget) {
           const uint64_t need = p.m_t == 0 ? acc_groups(p, E) * p.group_blocks * hw.C * 4 * 2 : need_l1;

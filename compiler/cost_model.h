@@ -27,6 +27,7 @@ inline constexpr double kDramRoundTrip = 100.0;
 struct MatmulSpec {
   std::string name;
   uint64_t M = 0, K = 0, N = 0;
+  isa::Dataflow dataflow = isa::Dataflow::ws;
   uint64_t n_t = 0, group_blocks = 1;  // fixed by the epilogue (heads, gate/up pairs)
   uint64_t a_bytes = 2, w_bytes = 2;   // element sizes
   bool a_in_hbm = false;               // the input activations live in HBM (else L2)
@@ -50,5 +51,7 @@ uint64_t plan_acc_bytes(const Hw& hw, const MatmulPlan& p);
 // Bytes of one half of an engine's accumulator the passes alternate between (below the
 // reserve, a multiple of 4 x matrix.cols).
 uint64_t acc_half(const Hw& hw, const MatmulPlan& p);
+// Largest reduction of one matmul tile: matrix.rows (ws) or matrix.max_stream (os).
+uint64_t max_k_tile(const Hw& hw, isa::Dataflow dataflow);
 
 }  // namespace tessera::compiler

@@ -75,8 +75,11 @@ std::string_view split_name(EngineSplit);
 // The tiling and partition of one fused matmul, chosen by the cost model.
 struct MatmulPlan {
   uint64_t M = 0, K = 0, N = 0;  // rows, reduction, columns on one chip
+  // ws: k_t <= matrix.rows, m_t <= matrix.max_stream; os (GEMM graphs only, A stored
+  // transposed K x M): m_t <= matrix.rows, k_t <= matrix.max_stream.
+  isa::Dataflow dataflow = isa::Dataflow::ws;
   uint64_t n_t = 0;              // columns of one weight tile (<= matrix.cols)
-  uint64_t k_t = 0;              // reduction of one matmul (<= matrix.rows)
+  uint64_t k_t = 0;              // reduction of one matmul
   uint64_t group_blocks = 1;     // weight tiles side by side that one epilogue needs
   uint64_t groups = 0;           // column groups: N = groups x group_blocks x n_t
   uint32_t m_groups = 1, n_groups = 1;  // core grid: rows x column groups (<= chip.cores)
@@ -103,6 +106,7 @@ struct Op {
   // Linear
   Epilogue epilogue = Epilogue::None;
   int weight = -1, bias = -1, scale = -1;  // tensor indices
+  isa::Dataflow dataflow = isa::Dataflow::ws;  // the model front end's are ws; a GEMM may ask os
   MatmulPlan plan;
   uint64_t macs = 0;  // per chip of a TP group, one step
   std::string note;   // partition / algorithm decisions

@@ -433,6 +433,10 @@ void Codegen::emit_linear(const Op& op) {
   const DType at = a.dtype, wt = w.dtype;
   const uint64_t ea = es(at), ew = es(wt), Q = k_tiles(p);
   const uint64_t half = acc_half(hw, p);
+  // Output-stationary (GEMM graphs): A is stored transposed, K rows of M, in HBM and in L1,
+  // so a block's rows are columns of its L1 image.
+  const bool os = p.dataflow == isa::Dataflow::os;
+  const uint64_t M = a.shape[0];
   const uint64_t region = p.m_t * p.group_blocks * hw.C * 4;
   const uint64_t c_stride = p.group_blocks * hw.C * 4;
   phase_macs += op.macs;
@@ -454,7 +458,11 @@ void Codegen::emit_linear(const Op& op) {
       if (resident) {
         a_res = l1a.take(a_all, 64, op.name + " input rows");
         record_l1(chip, core, a_res, a_all, op.name + ": input rows " + a.name);
-        s.emit(dma(true, dma_act(), Space::l1, a_res, a.tier, addr(a) + work.row0 * a_row, a_all));
+        if (os)
+          s.emit(dma(true, dma_act(), Space::l1, a_res, a.tier, addr(a) + work.row0 * ea, work.rows * ea, p.K,
+                     work.rows * ea, M * ea));
+        else
+          s.emit(dma(true, dma_act(), Space::l1, a_res, a.tier, addr(a) + work.row0 * a_row, a_all));
       } else {
         // A third slot when L1 has room for it next to what this op takes below (epilogue
         // scratch, hoisted scales and biases, QKV's identity and rope rows): the input then
@@ -586,18 +594,30 @@ void Codegen::emit_linear(const Op& op) {
             pending = SIZE_MAX;
           }
           const uint64_t q1 = std::min(Q, q0 + p.k_block);
+          // L1 offset of (row r of the block, reduction column c): ws row-major, os transposed.
           uint64_t a_base, a_stride;
+          auto a_off = [&](uint64_t r, uint64_t c) { return os ? c * a_stride + r * ea : r * a_stride + c * ea; };
           if (resident) {
-            a_base = a_res + (pass.row0 - work.row0) * p.K * ea + q0 * p.k_t * ea;
-            a_stride = p.K * ea;
+            a_stride = os ? work.rows * ea : p.K * ea;
+            a_base = a_res + a_off(pass.row0 - work.row0, q0 * p.k_t);
           } else {
-            a_stride = kcols_max * ea;
+            a_stride = (os ? pass_rows(p, E) : kcols_max) * ea;
             // The A block of k-tiles [qs, qs + k_block) into a slot, split by rows over the DMA
             // engines: one engine's bytes per cycle (dma.bytes_per_cycle) is below what the
             // engines consume when A is reloaded for every weight chunk (prefill).
             auto load_a = [&](const MatmulPass& ps, uint64_t qs, uint64_t slot) {
               const uint64_t qe = std::min(Q, qs + p.k_block);
               const uint64_t kcs = (qe == Q ? p.K : qe * p.k_t) - qs * p.k_t;
+              if (os) {  // kcs rows of A^T, split the same way
+                const uint64_t parts = std::min<uint64_t>(hw.dmas, kcs);
+                for (uint64_t d = 0, k0 = 0; d < parts; ++d) {
+                  const uint64_t n = kcs * (d + 1) / parts - k0;
+                  s.emit(dma(true, int(d), Space::l1, slot + k0 * a_stride, a.tier,
+                             addr(a) + ((qs * p.k_t + k0) * M + ps.row0) * ea, ps.rows * ea, n, a_stride, M * ea));
+                  k0 += n;
+                }
+                return;
+              }
               const uint64_t parts = std::min<uint64_t>(hw.dmas, ps.rows);
               for (uint64_t d = 0, r0 = 0; d < parts; ++d) {
                 const uint64_t n = ps.rows * (d + 1) / parts - r0;
@@ -631,11 +651,11 @@ void Codegen::emit_linear(const Op& op) {
                   mm.unit = uint8_t(uint8_t(isa::Unit::mx0) + e);
                   mm.a_type = uint64_t(at);
                   mm.b_type = uint64_t(wt);
-                  mm.dataflow = uint64_t(isa::Dataflow::ws);
+                  mm.dataflow = uint64_t(p.dataflow);
                   const size_t key = ri * p.group_blocks + b;
                   mm.accumulate = started[e][key] ? 1 : 0;
                   started[e][key] = 1;
-                  mm.a_addr = a_base + (blocks[sub].first - pass.row0) * a_stride + (q - q0) * p.k_t * ea;
+                  mm.a_addr = a_base + a_off(blocks[sub].first - pass.row0, (q - q0) * p.k_t);
                   mm.a_stride = a_stride;
                   mm.b_addr = tile;
                   mm.b_stride = bc.width * ew;

@@ -1,6 +1,6 @@
-// `tessera gemm`: the single-GEMM microbenchmark (docs/model.md, "tessera gemm"): builds a
-// tiled C = A x B program for core 0 of an architecture, runs it on the cycle model and
-// prints the cycle count, MAC utilisation and memory traffic.
+// `tessera gemm`: the single-GEMM microbenchmark (docs/model.md, "tessera gemm"): compiles
+// C = A x B as a one-node graph (compiler/gemm.h) for the first cores of chip 0, runs it on
+// the cycle model and prints the cycle count, MAC utilisation and memory traffic.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
@@ -9,7 +9,7 @@
 
 #include "common/config/config.h"
 #include "common/isa/isa.h"
-#include "model/core/gemm.h"
+#include "compiler/gemm.h"
 #include "model/core/model.h"
 #include "sim/command.h"
 
@@ -29,6 +29,7 @@ int gemm_main(int argc, char** argv) {
   CLI::App app{"Build and run one tiled GEMM on the cycle model (docs/model.md)", argv[0]};
   std::string arch, dataflow = "ws", precision, stats, trace, mode = "timing", dram = "burst";
   uint64_t m = 0, k = 0, n = 0;
+  uint32_t cores = 1;
   bool no_db = false;
   app.add_option("--arch", arch, "preset name or architecture file")->required();
   app.add_option("--m", m, "rows of A and C")->required()->check(CLI::Range(uint64_t(1), uint64_t(1) << 32));
@@ -36,6 +37,7 @@ int gemm_main(int argc, char** argv) {
   app.add_option("--n", n, "columns of B and C")->required()->check(CLI::Range(uint64_t(1), uint64_t(1) << 32));
   app.add_option("--dataflow", dataflow, "ws (weight-stationary) or os (output-stationary)")
       ->check(CLI::IsMember({"ws", "os"}));
+  app.add_option("--cores", cores, "cores of chip 0 to spread the GEMM over (default 1)");
   app.add_option("--precision", precision, "fp8 (= fp8_e4m3), fp8_e5m2, int8 or bf16; default: the first the array supports");
   app.add_flag("--no-double-buffer", no_db, "run with matrix.double_buffer_weights: false");
   app.add_option("--mode", mode, "timing or functional")->check(CLI::IsMember({"timing", "functional"}));
@@ -50,10 +52,11 @@ int gemm_main(int argc, char** argv) {
                                             "\nmatrix: {double_buffer_weights: false}\n",
                                         "--no-double-buffer");
   }
-  tessera::model::GemmSpec spec;
+  tessera::compiler::GemmSpec spec;
   spec.m = m;
   spec.k = k;
   spec.n = n;
+  spec.cores = cores;
   spec.dataflow = dataflow == "os" ? tessera::isa::Dataflow::os : tessera::isa::Dataflow::ws;
   if (precision.empty()) {
     if (a->matrix.precisions.empty()) throw InputError(a->name + ": matrix.precisions is empty");
@@ -61,30 +64,31 @@ int gemm_main(int argc, char** argv) {
   } else {
     spec.precision = parse_precision(precision);
   }
-  const tessera::model::GemmProgram g = tessera::model::build_gemm(*a, spec);
+  const tessera::compiler::GemmProgram g = tessera::compiler::compile_gemm(*a, spec);
   const tessera::model::RunOptions opt{mode == "functional", tessera::model::parse_dram_model(dram)};
   tessera::model::Simulation sim(*a, g.program, opt);
   sim.run();
 
   const auto& p = sim.params();
-  const auto& recs = sim.records(0, 0);
   uint64_t first_w = UINT64_MAX, last_e = 0;
-  for (const auto& r : recs) {
-    if (r.opcode != uint8_t(tessera::isa::Opcode::matmul)) continue;
-    first_w = std::min(first_w, r.W);
-    last_e = std::max(last_e, r.E);
+  for (const tessera::isa::TextSection& text : g.program.text) {
+    for (const auto& r : sim.records(text.chip, text.core)) {
+      if (r.opcode != uint8_t(tessera::isa::Opcode::matmul)) continue;
+      first_w = std::min(first_w, r.W);
+      last_e = std::max(last_e, r.E);
+    }
   }
   const uint64_t cycles = sim.cycles();
   const tessera::model::Totals t = sim.totals();
   const double macs = double(m) * double(k) * double(n);
-  const double array = double(p.rows) * p.cols * g.engines;
+  const double array = double(p.rows) * p.cols * g.engines * g.cores;
   std::printf("arch: %s, gemm m=%llu k=%llu n=%llu, %s, %s, weights %s\n", a->name.c_str(), (unsigned long long)m,
               (unsigned long long)k, (unsigned long long)n, dataflow.c_str(),
               std::string(tessera::isa::name(spec.precision)).c_str(),
               p.double_buffer ? "double-buffered" : "single-buffered");
-  std::printf("tiles: m_t=%llu k_t=%llu n_t=%llu, %llu matmul instructions on %u engine(s)\n",
-              (unsigned long long)g.m_t, (unsigned long long)g.k_t, (unsigned long long)g.n_t,
-              (unsigned long long)g.matmuls, g.engines);
+  std::printf("tiles: m_t=%llu k_t=%llu n_t=%llu, %llu matmul instructions on %u core(s) x %u engine(s)\n",
+              (unsigned long long)g.plan.m_t, (unsigned long long)g.plan.k_t, (unsigned long long)g.plan.n_t,
+              (unsigned long long)g.matmuls, g.cores, g.engines);
   std::printf("cycles: %llu\n", (unsigned long long)cycles);
   std::printf("matrix cycles: %llu (first weight load W to last completion E)\n",
               (unsigned long long)(last_e + 1 - first_w));

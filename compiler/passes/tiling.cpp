@@ -76,11 +76,13 @@ void run_tiling(Graph& g, const Hw& hw) {
       std::min<uint64_t>(6 * hw.dma_max_outstanding * hw.dma_burst, hw.l1_bytes / 8);
   uint64_t slot = 1024;
   std::vector<Widths> widths(g.ops.size());
-  auto k_block = [&](const Tensor& w, uint64_t n_t, uint64_t gb, uint64_t& chunk) {
+  auto k_block = [&](const Op& op, uint64_t n_t, uint64_t gb, uint64_t& chunk) {
     // The divisor of the k-tile count nearest the target (the larger on a tie), so every
     // chunk of a group has the same size and the chunk slots leave no holes (layout.h).
-    const uint64_t tgb = std::min(w.shape[0], hw.R) * n_t * gb * es(w.dtype);
-    const uint64_t q = (w.shape[0] + hw.R - 1) / hw.R;
+    const Tensor& w = g.tensors[size_t(op.weight)];
+    const uint64_t kt = max_k_tile(hw, op.dataflow);
+    const uint64_t tgb = std::min(w.shape[0], kt) * n_t * gb * es(w.dtype);
+    const uint64_t q = (w.shape[0] + kt - 1) / kt;
     const double want = std::max(1.0, double(target) / double(tgb));
     uint64_t k = 1;
     for (uint64_t d = 1; d <= q; ++d)
@@ -94,7 +96,7 @@ void run_tiling(Graph& g, const Hw& hw) {
     widths[i] = widths_of(g, op, hw);
     for (uint64_t n_t : widths[i].n_ts) {
       uint64_t chunk = 0;
-      k_block(g.tensors[size_t(op.weight)], n_t, widths[i].group_blocks, chunk);
+      k_block(op, n_t, widths[i].group_blocks, chunk);
       slot = std::max(slot, chunk);
     }
   }
@@ -117,6 +119,7 @@ void run_tiling(Graph& g, const Hw& hw) {
     s.M = a.shape[0];
     s.K = w.shape[0];
     s.N = w.shape[1];
+    s.dataflow = op.dataflow;
     s.group_blocks = widths[i].group_blocks;
     s.a_bytes = es(a.dtype);
     s.w_bytes = es(w.dtype);
@@ -131,7 +134,7 @@ void run_tiling(Graph& g, const Hw& hw) {
     for (uint64_t n_t : widths[i].n_ts) {
       uint64_t chunk = 0;
       s.n_t = n_t;
-      s.k_block = k_block(w, n_t, s.group_blocks, chunk);
+      s.k_block = k_block(op, n_t, s.group_blocks, chunk);
       MatmulPlan p = plan_matmul(hw, s);
       if (first || p.est_cycles < op.plan.est_cycles) op.plan = p;
       first = false;

@@ -109,6 +109,20 @@ TEST(Cli, GemmPrintsCyclesUtilisationAndTraffic) {
   EXPECT_EQ(r.status, 2) << r.out;
   r = run("gemm --arch tpu-v1 --m 64 --k 64 --n 64 --dataflow os");
   EXPECT_EQ(r.status, 2) << r.out;  // tpu-v1 has no output-stationary dataflow
+  r = run("gemm --arch tiny --m 64 --k 64 --n 64 --cores 2");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("chip.cores"), std::string::npos) << r.out;
+  // A GEMM with no tile that fits the SRAM is refused by the tiling pass, naming the matmul.
+  const auto d = temp_dir();
+  write(d / "small_l1.yaml", "name: tiny-small-l1\nbase: tiny\nl1: {bytes: 16384}\n");
+  r = run("gemm --arch " + (d / "small_l1.yaml").string() + " --m 64 --k 64 --n 64");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("no tile of matmul 'gemm'"), std::string::npos) << r.out;
+  std::filesystem::remove_all(d);
+  // The compiler spreads a GEMM over the cores asked for: 8 column tiles over 4 cores.
+  r = run("gemm --arch sohu-like --m 256 --k 256 --n 2048 --cores 4");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("on 4 core(s) x 4 engine(s)"), std::string::npos) << r.out;
 }
 
 // --dram picks the DRAM fidelity on both commands; the statistics name it; a bad value is an

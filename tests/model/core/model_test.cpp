@@ -17,8 +17,7 @@
 #include "common/config/config.h"
 #include "common/numerics/fp.h"
 #include "common/util/error.h"
-#include "model/core/gemm.h"
-#include "model/core/layer_program.h"
+#include "compiler/gemm.h"
 #include "model/core/model.h"
 #include "tests/model/core/layer_shapes.h"
 #include "common/timing/timing.h"
@@ -26,6 +25,9 @@
 namespace tessera::model {
 namespace {
 
+using compiler::compile_gemm;
+using compiler::GemmProgram;
+using compiler::GemmSpec;
 using isa::Instr;
 using isa::Opcode;
 using isa::Space;
@@ -168,13 +170,50 @@ TEST(Model, GemmProgramMatmulsFollowTheFormulas) {
       spec.k = uint64_t(k);
       spec.n = uint64_t(n);
       spec.precision = int8 ? isa::DType::int8 : isa::DType::fp8_e4m3;
-      GemmProgram g = build_gemm(*cfg, spec);
-      Simulation sim(*cfg, g.program);
-      sim.run();
-      check_matmul_records(sim.records(0, 0), g.program.text[0].code, uint64_t(cfg->matrix.rows), true,
-                           std::string(arch) + " gemm");
-      EXPECT_GT(sim.cycles(), 0u);
+      for (auto df : {isa::Dataflow::ws, isa::Dataflow::os}) {
+        if (df == isa::Dataflow::os && !config::supports(*cfg, config::Dataflow::os)) continue;
+        spec.dataflow = df;
+        GemmProgram g = compile_gemm(*cfg, spec);
+        ASSERT_EQ(g.program.text.size(), 1u);
+        ASSERT_GT(g.matmuls, 0u);
+        Simulation sim(*cfg, g.program);
+        sim.run();
+        check_matmul_records(sim.records(0, 0), g.program.text[0].code, uint64_t(cfg->matrix.rows), true,
+                             std::string(arch) + " gemm");
+        EXPECT_EQ(sim.totals().macs, spec.m * spec.k * spec.n);
+      }
     }
+  }
+}
+
+// The compiler's GEMM on the functional model: INT8 sums are exact in any order, so C must
+// equal A x B computed here, for both dataflows, shapes that leave partial tiles, with A
+// resident in L1 (37 x 21) and streamed in blocks (300 x 100 does not fit beside the ring).
+TEST(Model, CompiledGemmComputesTheProduct) {
+  const uint32_t seed = 7102;
+  std::printf("seed %u\n", seed);
+  std::mt19937 rng(seed);
+  config::Arch cfg = config::load_arch("tiny");
+  for (auto [df, m, k] : {std::tuple{isa::Dataflow::ws, 37, 21}, {isa::Dataflow::os, 37, 21},
+                          {isa::Dataflow::ws, 300, 100}, {isa::Dataflow::os, 300, 100}}) {
+    const GemmSpec spec{uint64_t(m), uint64_t(k), 19, df, isa::DType::int8};
+    std::vector<uint8_t> a(spec.m * spec.k), b(spec.k * spec.n);
+    for (uint8_t& x : a) x = uint8_t(rng());
+    for (uint8_t& x : b) x = uint8_t(rng());
+    GemmProgram g = compile_gemm(*cfg, spec);
+    g.program.data = compiler::gemm_data(g, spec, a, b);
+    Simulation sim(*cfg, g.program, RunOptions{true});
+    sim.run();
+    const std::vector<uint8_t> c = sim.read_memory(0, 0, Space::hbm, 0, g.c_addr, spec.m * spec.n * 4);
+    for (uint64_t i = 0; i < spec.m; ++i)
+      for (uint64_t j = 0; j < spec.n; ++j) {
+        int32_t want = 0;
+        for (uint64_t kk = 0; kk < spec.k; ++kk)
+          want += int32_t(int8_t(a[i * spec.k + kk])) * int32_t(int8_t(b[kk * spec.n + j]));
+        int32_t got;
+        std::memcpy(&got, c.data() + (i * spec.n + j) * 4, 4);
+        ASSERT_EQ(got, want) << (df == isa::Dataflow::os ? "os" : "ws") << " C[" << i << "][" << j << "]";
+      }
   }
 }
 
@@ -346,7 +385,7 @@ TEST(Model, BankConflictsSlowStridedVectorAccess) {
 TEST(Model, SameRunTwiceGivesIdenticalStatsAndTrace) {
   config::Arch cfg = config::load_arch("tiny");
   GemmSpec spec{100, 40, 30, isa::Dataflow::ws, isa::DType::fp8_e4m3};
-  GemmProgram g = build_gemm(*cfg, spec);
+  GemmProgram g = compile_gemm(*cfg, spec);
   std::string stats[2], trace[2];
   for (int i = 0; i < 2; ++i) {
     Simulation sim(*cfg, g.program);
@@ -374,7 +413,7 @@ TEST(Model, TimingModeEqualsFunctionalMode) {
   config::Arch cfg = config::load_arch("tiny");
   for (auto df : {isa::Dataflow::ws, isa::Dataflow::os}) {
     GemmSpec spec{50, 30, 20, df, isa::DType::bf16};
-    GemmProgram g = build_gemm(*cfg, spec);
+    GemmProgram g = compile_gemm(*cfg, spec);
     std::vector<InstrRecord> recs[2];
     uint64_t cycles[2];
     for (int f = 0; f < 2; ++f) {
@@ -453,7 +492,8 @@ using test::tiny_layer;
 TEST(Model, LayerProgramRunsOnOneAndTwoChips) {
   for (int chips = 1; chips <= 2; ++chips) {
     config::Arch cfg = chips == 1 ? config::load_arch("tiny") : two_chips();
-    isa::Program prog = build_layer_program(*cfg, tiny_layer(2, 16));
+    isa::Program prog = tiny_layer(*cfg, 2, 16);
+    ASSERT_EQ(prog.text.size(), size_t(chips));
     Simulation sim(*cfg, prog);
     sim.run();
     EXPECT_GT(sim.cycles(), 0u);
