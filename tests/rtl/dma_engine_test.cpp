@@ -32,7 +32,7 @@
 namespace {
 
 namespace isa = tessera::isa;
-namespace model = tessera::model;
+namespace timing = tessera::timing;
 namespace config = tessera::config;
 
 struct Params {

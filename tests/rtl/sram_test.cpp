@@ -29,7 +29,7 @@
 
 namespace {
 
-namespace model = tessera::model;
+namespace timing = tessera::timing;
 
 struct Params {
   uint32_t bytes, banks, width, latency, num_rd, num_wr, port_bytes, fast_mask;

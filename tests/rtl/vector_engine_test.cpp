@@ -36,7 +36,7 @@ namespace {
 
 namespace num = tessera::num;
 namespace isa = tessera::isa;
-namespace model = tessera::model;
+namespace timing = tessera::timing;
 using isa::Opcode;
 
 // The verilated instance's parameters (the module defaults, the tiny preset's values).
