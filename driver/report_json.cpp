@@ -1,3 +1,5 @@
+// The JSON renderer (`tessera run --json`): keys in a fixed order (ordered_json), so two
+// reports of the same request are byte-identical and reports of different requests diff cleanly.
 #include <nlohmann/json.hpp>
 
 #include "driver/report.h"

@@ -1,3 +1,5 @@
+// The text renderer: the summary `tessera run` prints. Fixed printf formats, so the same
+// report gives the same bytes (tests compare two runs; docs quote it).
 #include <cstdarg>
 #include <cstdio>
 
