@@ -10,7 +10,7 @@
 // A program is a sequence of segments, each ending in a barrier with every unit of every
 // core drained: the embedding, one segment per decoder layer, and the head (final norm,
 // LM head, top-1). Layers differ only in their HBM base addresses, so `tessera run`
-// compiles and simulates one layer segment and multiplies (runner.h).
+// compiles and simulates one layer segment and multiplies (driver/timing.h).
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -68,14 +68,14 @@ struct CompileOptions {
   std::string weights_dir;
   std::vector<std::vector<int64_t>> tokens;
   // Functional decode: the KV cache contents from the previous step, as data sections
-  // (runner.h carries them over); appended to the program's data.
+  // (driver/functional.h carries them over); appended to the program's data.
   std::vector<isa::DataSection> carried_data;
   // Tests: end every core's program after the barrier that closes this phase (1 = the
   // first); 0 = the whole program.
   uint32_t stop_after_phase = 0;
 };
 
-// Where the results of a step are, for the runner to read back.
+// Where the results of a step are, for the driver to read back.
 struct ResultLocation {
   uint32_t chip = 0;
   isa::Space space = isa::Space::hbm;
@@ -102,7 +102,7 @@ struct Compiled {
   std::string ir_text;      // the graph after every pass (--emit ir)
   std::vector<MemoryRegion> memory;
   std::vector<ResultLocation> results;  // one per chip holding a vocabulary slice (the first TP group)
-  // Regions a functional runner must carry from one step to the next (the KV cache).
+  // Regions a functional run must carry from one step to the next (the KV cache).
   std::vector<MemoryRegion> persistent;
   // What was decided, for reports.
   uint32_t tp = 1, replicas = 1, chips_used = 1;
@@ -118,7 +118,7 @@ struct Compiled {
   // biases, scales and norm gains once, the KV cache it reads and writes once, the
   // embedding rows it gathers. Activations are assumed to stay on chip.
   uint64_t min_hbm_bytes_per_chip = 0;
-  // Per phase of the segment: name and (layer-local) op names, for the runner's breakdown.
+  // Per phase of the segment: name and (layer-local) op names, for the driver's report.
   struct PhaseInfo {
     std::string name;
     uint32_t barrier_id = 0;  // the barrier that ends it

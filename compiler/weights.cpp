@@ -5,12 +5,12 @@
 #include <map>
 
 #include "common/hf/model_tensors.h"
+#include "common/hf/rope.h"
 #include "common/hf/safetensors.h"
 #include "common/numerics/fp.h"
 #include "common/util/error.h"
 #include "compiler/layout.h"
 #include "compiler/schedule.h"
-#include "ref/transformer.h"
 
 namespace tessera::compiler {
 
@@ -207,10 +207,10 @@ const Op& op_named(const Graph& g, const std::string& name) {
 
 std::vector<float> rope_table(const hf::ModelConfig& m, uint64_t rows) {
   const uint64_t hd = m.head_dim, half = hd / 2;
-  const std::vector<double> f = ref::rope_inv_freq(m);
+  const std::vector<double> f = hf::rope_inv_freq(m);
   std::vector<float> t(rows * hd), cs, sn;
   for (uint64_t r = 0; r < rows; ++r) {
-    ref::rope_cos_sin(f, r, cs, sn);
+    hf::rope_cos_sin(f, r, cs, sn);
     for (uint64_t i = 0; i < half; ++i) {
       t[r * hd + i] = cs[i];
       t[r * hd + half + i] = sn[i];

@@ -15,8 +15,8 @@ namespace tessera::compiler {
 std::vector<isa::DataSection> pack_data(const Graph& g, const Hw& hw, const std::string& weights_dir);
 
 // The RoPE table the program reads: row t = cos(t f_i) for i < head_dim/2, then sin(t f_i),
-// computed by the reference Transformer's own building blocks (ref::rope_inv_freq,
-// ref::rope_cos_sin), so both use the same FP32 values.
+// computed by the functions the reference Transformer uses too (common/hf/rope.h), so both
+// use the same FP32 values.
 std::vector<float> rope_table(const hf::ModelConfig& m, uint64_t rows);
 
 }  // namespace tessera::compiler

@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "common/hf/model_tensors.h"
+#include "common/hf/rope.h"
 #include "common/util/error.h"
 
 namespace tessera::ref {
@@ -144,7 +145,7 @@ void project_qkv(const Model& m, const Layer& l, const float* xn, uint64_t pos, 
   linear(l.k, xn, k);
   linear(l.v, xn, v);
   if (c.position == hf::PositionKind::Rope) {
-    rope_cos_sin(rope.inv_freq, pos, rope.cos, rope.sin);
+    hf::rope_cos_sin(rope.inv_freq, pos, rope.cos, rope.sin);
     apply_rope(q, c.num_heads, c.head_dim, rope.cos, rope.sin);
     apply_rope(k, c.num_kv_heads, c.head_dim, rope.cos, rope.sin);
   }
@@ -471,42 +472,6 @@ Model Model::load(const std::string& dir) {
   return from_store(std::move(config), store);
 }
 
-std::vector<double> rope_inv_freq(const ModelConfig& c) {
-  const uint64_t half = c.head_dim / 2;
-  std::vector<double> f(half);
-  for (uint64_t i = 0; i < half; ++i) {
-    f[i] = 1.0 / std::pow(c.rope_theta, static_cast<double>(2 * i) / static_cast<double>(c.head_dim));
-  }
-  if (!c.rope_scaling.llama3) return f;
-  // Llama 3.1 scaling: wavelengths longer than original/low_freq_factor are stretched by
-  // factor, those shorter than original/high_freq_factor kept, the band between blended.
-  const hf::RopeScaling& s = c.rope_scaling;
-  const double old_len = static_cast<double>(s.original_max_position_embeddings);
-  const double low_freq_wavelen = old_len / s.low_freq_factor;
-  const double high_freq_wavelen = old_len / s.high_freq_factor;
-  for (double& x : f) {
-    const double wavelen = 2.0 * std::numbers::pi / x;
-    if (wavelen > low_freq_wavelen) {
-      x = x / s.factor;
-    } else if (wavelen >= high_freq_wavelen) {
-      const double smooth = (old_len / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
-      x = (1.0 - smooth) * x / s.factor + smooth * x;
-    }
-  }
-  return f;
-}
-
-void rope_cos_sin(const std::vector<double>& inv_freq, uint64_t pos, std::vector<float>& cos_out,
-                  std::vector<float>& sin_out) {
-  cos_out.resize(inv_freq.size());
-  sin_out.resize(inv_freq.size());
-  for (size_t i = 0; i < inv_freq.size(); ++i) {
-    const double angle = static_cast<double>(pos) * inv_freq[i];
-    cos_out[i] = static_cast<float>(std::cos(angle));
-    sin_out[i] = static_cast<float>(std::sin(angle));
-  }
-}
-
 uint64_t argmax(const std::vector<float>& values) {
   uint64_t best = 0;
   for (uint64_t i = 0; i < values.size(); ++i) {
@@ -527,7 +492,7 @@ std::vector<float> forward_step(const Model& m, KVCache& cache, int64_t token) {
     cache.k.assign(c.num_layers, {});
     cache.v.assign(c.num_layers, {});
   }
-  Rope rope{rope_inv_freq(c), {}, {}};
+  Rope rope{hf::rope_inv_freq(c), {}, {}};
   std::vector<float> x = embed(m, token, pos);                       // [H]
   std::vector<float> xn(c.hidden_size), q(c.q_dim()), k(c.kv_dim()), v(c.kv_dim()), a(c.q_dim());
   for (uint64_t li = 0; li < c.num_layers; ++li) {
@@ -549,7 +514,7 @@ std::vector<std::vector<float>> forward_sequence(const Model& m, const std::vect
   const uint64_t n = tokens.size();
   for (int64_t t : tokens) check_token(c, t);
   check_positions(c, n);
-  Rope rope{rope_inv_freq(c), {}, {}};
+  Rope rope{hf::rope_inv_freq(c), {}, {}};
   std::vector<std::vector<float>> x(n);                              // [n][H]
   for (uint64_t p = 0; p < n; ++p) x[p] = embed(m, tokens[p], p);
   std::vector<float> xn(c.hidden_size), a(c.q_dim());

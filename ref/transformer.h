@@ -91,14 +91,8 @@ struct Generation {
 // the vocabulary, or more positions than max_position_embeddings.
 Generation generate(const Model& model, const std::vector<int64_t>& prompt, const GenerateOptions& options);
 
-// ---- Building blocks, public so tests and the compiler can use the same definitions ----
+// ---- Building blocks, public so tests can use the same definitions ----
 
-// Rotary inverse frequencies inv_freq[i], i < head_dim/2, in double: theta^(-2i/hd), then
-// the llama3 rope_scaling bands when configured (docs/ref.md gives the formula).
-std::vector<double> rope_inv_freq(const hf::ModelConfig& config);
-// cos and sin [hd/2] of position pos: float(cos(pos * inv_freq[i])) computed in double.
-void rope_cos_sin(const std::vector<double>& inv_freq, uint64_t pos, std::vector<float>& cos_out,
-                  std::vector<float>& sin_out);
 // Index of the largest value, lowest index on ties. InputError if a value is NaN.
 uint64_t argmax(const std::vector<float>& values);
 

@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# The main job on the embedded defaults: builds Tessera and runs `tessera run` without
-# arguments (compile Llama-3-8B for one sohu-like chip and simulate a request of 4
-# sequences, 256 prompt + 32 generated tokens: TTFT, TPOT, tokens/s, utilisation,
-# roofline; docs/compiler.md). Then, briefly: validates the architecture presets, shows
-# the datacenter preset's derived figures, assembles and disassembles a program covering
+# The main job on the embedded defaults: builds the tessera command (only that; the RTL
+# test benches are built by scripts/test.sh) and runs `tessera run` without arguments
+# (compile Llama-3-8B for one sohu-like chip and simulate a request of 4 sequences, 256
+# prompt + 32 generated tokens: TTFT, TPOT, tokens/s, utilisation, roofline;
+# docs/compiler.md). Then, briefly: validates the architecture presets, shows the
+# datacenter preset's derived figures, assembles and disassembles a program covering
 # every opcode, runs the standard GEMM microbenchmark and an HBM streaming test on the
 # cycle model, writes a fixed-seed tiny Llama-style model and generates from it with the
 # reference Transformer and with the compiled program on the functional model.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/build.sh
+echo "== building build/bin/tessera (model, compiler, driver and commands; not the RTL test benches)"
+echo "   The first build compiles the SystemC model and the compiler: a few minutes on two cores."
+echo "   Later runs rebuild only what changed."
+start=$SECONDS
+scripts/build.sh tessera
+echo "== built in $((SECONDS - start)) s"
+echo
 t=build/bin/tessera
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

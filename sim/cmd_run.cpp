@@ -1,7 +1,6 @@
-// `tessera run`: the main job (docs/compiler.md, "tessera run"). Timing mode compiles a
-// request (prefill of the prompt, then one decode step per generated token), simulates
-// the programs on the cycle model and prints the serving figures; functional mode runs the
-// compiled steps with real weights and prints the greedy tokens like `tessera ref`.
+// `tessera run`: the main job (docs/compiler.md, "tessera run"). Options in, report out: the
+// driver (driver/) costs the request on the cycle model (timing mode) or runs the compiled
+// steps with real weights (functional mode, tokens printed like `tessera ref`).
 #include <CLI/CLI.hpp>
 #include <charconv>
 #include <cstdio>
@@ -13,7 +12,9 @@
 #include "common/config/config.h"
 #include "common/util/error.h"
 #include "compiler/compiler.h"
-#include "compiler/runner.h"
+#include "driver/functional.h"
+#include "driver/report.h"
+#include "driver/timing.h"
 #include "sim/command.h"
 
 namespace {
@@ -93,12 +94,12 @@ int run_main(int argc, char** argv) {
   if (functional) {
     if (!app.count("--model")) throw InputError("--functional needs --model DIR (config.json and model.safetensors)");
     if (prompt.empty()) throw InputError("--functional needs --prompt with token ids, e.g. 1,10,20,30");
-    compiler::FunctionalOptions fo;
+    driver::FunctionalOptions fo;
     fo.prompt = token_list(prompt);
     fo.steps = steps;
     fo.precision = prec;
     fo.keep_logits = false;
-    const compiler::FunctionalResult r = compiler::run_functional(model, *a, fo);
+    const driver::FunctionalResult r = driver::run_functional(model, *a, fo);
     std::string line;
     for (size_t i = 0; i < r.tokens.size(); ++i) line += (i ? "," : "") + std::to_string(r.tokens[i]);
     std::printf("%s\n", line.c_str());
@@ -108,7 +109,7 @@ int run_main(int argc, char** argv) {
     return 0;
   }
 
-  compiler::TimingOptions to;
+  driver::TimingOptions to;
   to.batch = batch;
   to.prompt = prompt.empty() ? kDefaultPrompt : prompt_length(prompt);
   to.gen = gen;
@@ -120,12 +121,12 @@ int run_main(int argc, char** argv) {
   to.dram_burst = dram == "burst";
   to.verbose = verbose;
   const hf::ModelConfig m = compiler::load_model(model);
-  const compiler::TimingReport r = compiler::run_timing(m, *a, to);
-  std::cout << compiler::report_text(r);
+  const driver::TimingReport r = driver::run_timing(m, *a, to);
+  std::cout << driver::report_text(r);
   if (!json.empty()) {
     std::ofstream out(json, std::ios::binary);
     if (!out) throw InputError("--json " + json + ": cannot write");
-    out << compiler::report_json(r);
+    out << driver::report_json(r);
     if (!out) throw InputError("--json " + json + ": cannot write");
   }
   if (verbose) std::fprintf(stderr, "host time %.1f s\n", r.host_seconds);

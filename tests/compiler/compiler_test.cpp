@@ -1,20 +1,14 @@
-// Front-end and compile errors (each an InputError naming what is wrong, with the sizes),
-// and `tessera run`'s timing method on small models: deterministic, never faster than the
-// roofline, and its two approximations (one simulated layer multiplied by the layer count,
-// decode steps interpolated between simulated contexts) checked against full simulations.
+// Front-end and compile errors (each an InputError naming what is wrong, with the sizes) and
+// the precision policy. Programs run on the model in tests/driver.
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <string>
 
 #include "common/config/config.h"
 #include "common/util/error.h"
 #include "compiler/compiler.h"
-#include "compiler/runner.h"
-#include "model/core/model.h"
 #include "ref/tiny_model.h"
 
 namespace tessera::compiler {
@@ -110,9 +104,6 @@ TEST(CompilerErrors, BadRequests) {
   o.tp = 1;
   EXPECT_NE(error_of([&] { compile(m, *a, o); }).find("does not divide"), std::string::npos);
   EXPECT_NE(error_of([&] { parse_precision("fp4", *a); }).find("fp4"), std::string::npos);
-  TimingOptions t;
-  t.gen = 0;
-  EXPECT_NE(error_of([&] { run_timing(m, *a, t); }).find("--gen"), std::string::npos);
 }
 
 // Precision policy: under FP8 activations the MoE router reads a BF16 copy of the
@@ -136,135 +127,6 @@ TEST(CompilerPrecision, MoeRouterInputStaysBf16) {
   const std::string bf16 = compile(m, *a, o).ir_text;
   EXPECT_EQ(bf16.find("%xr"), std::string::npos) << bf16;
   EXPECT_NE(bf16.find("linear router(%xn2:bf16[1x64]"), std::string::npos) << bf16;
-}
-
-// ---- timing ----------------------------------------------------------------------------
-
-hf::ModelConfig tiny_llama() {
-  ref::TinyModelOptions o;
-  o.layers = 4;
-  const std::string dir = test_dir("timing_llama");
-  ref::write_tiny_model(dir, o);
-  return load_model(dir);
-}
-
-uint64_t simulate_whole(const hf::ModelConfig& m, const config::ArchConfig& arch, Phase ph, uint64_t batch,
-                        uint64_t context, uint64_t max_context) {
-  CompileOptions o;
-  o.phase = ph;
-  o.batch = batch;
-  o.context = context;
-  o.max_context = max_context;
-  const Compiled c = compile(m, arch, o);
-  model::Simulation sim(arch, c.program);
-  sim.run();
-  return sim.cycles();
-}
-
-TEST(CompilerTiming, DeterministicAndWithinTheRoofline) {
-  const config::Arch tiny = config::load_arch("tiny");
-  const hf::ModelConfig m = tiny_llama();
-  TimingOptions t;
-  t.batch = 2;
-  t.prompt = 24;
-  t.gen = 9;
-  const TimingReport a = run_timing(m, *tiny, t), b = run_timing(m, *tiny, t);
-  EXPECT_EQ(report_text(a), report_text(b));
-  EXPECT_EQ(report_json(a), report_json(b));
-  EXPECT_GT(a.ttft, 0);
-  EXPECT_GT(a.tpot, 0);
-  EXPECT_EQ(a.decode_steps, 8u);
-  EXPECT_EQ(a.decode_steps_simulated + a.decode_steps_estimated, 8u);
-  EXPECT_LE(a.roofline_fraction, 1.0);
-  EXPECT_GT(a.roofline_fraction, 0.0);
-  EXPECT_LE(a.mac_utilisation, 1.0);
-  EXPECT_LE(a.hbm_utilisation, 1.0);
-  const std::string text = report_text(a);
-  for (const char* label : {"time to first token", "time per output token", "tokens/s", "MAC utilisation",
-                            "HBM bandwidth", "roofline", "multiplied:", "estimated:", "top time consumers"})
-    EXPECT_NE(text.find(label), std::string::npos) << label;
-}
-
-// Decode at a batch whose QKV input is streamed in blocks (not resident in L1): the
-// three-slot A pipeline must not assume prefill's tensors (the K^T identity), and the
-// program must simulate. The functional tests cover the slots' contents (prefill).
-TEST(CompilerTiming, StreamedInputDecodeCompilesAndRuns) {
-  const config::Arch tiny = config::load_arch("tiny");
-  CompileOptions o;
-  o.phase = Phase::Decode;
-  o.batch = 64;
-  o.context = 16;
-  const Compiled c = compile(tiny_llama(), *tiny, o);
-  bool streamed = false;
-  for (const MemoryRegion& r : c.memory) streamed |= r.what.find("qkv: input tiles") != std::string::npos;
-  EXPECT_TRUE(streamed) << "batch 64 no longer streams the qkv input; pick a larger batch";
-  model::Simulation sim(*tiny, c.program);
-  sim.run();
-  EXPECT_GT(sim.cycles(), 0u);
-}
-
-// One simulated layer times the layer count against the whole program's simulation: the
-// segments start with empty queues, so the sum may only be slower, and by little.
-TEST(CompilerTiming, LayerMultiplicationMatchesTheWholeProgram) {
-  const config::Arch tiny = config::load_arch("tiny");
-  const hf::ModelConfig m = tiny_llama();
-  TimingOptions t;
-  t.batch = 2;
-  t.prompt = 24;
-  t.gen = 2;
-  t.decode_points = 1;
-  const TimingReport r = run_timing(m, *tiny, t);
-  const double hz = r.core_hz;
-  const double prefill = double(simulate_whole(m, *tiny, Phase::Prefill, 2, 24, 26)) / hz;
-  const double decode = double(simulate_whole(m, *tiny, Phase::Decode, 2, 25, 26)) / hz;
-  std::printf("prefill: whole program %.3f us, segments %.3f us; decode: %.3f us, %.3f us\n", prefill * 1e6,
-              r.ttft * 1e6, decode * 1e6, r.tpot * 1e6);
-  EXPECT_NEAR(r.ttft / prefill, 1.0, 0.05);
-  EXPECT_NEAR(r.tpot / decode, 1.0, 0.05);
-}
-
-// Interpolating decode steps between 3 simulated contexts against simulating all of them.
-TEST(CompilerTiming, InterpolatedDecodeMatchesEverySimulatedStep) {
-  const config::Arch tiny = config::load_arch("tiny");
-  const hf::ModelConfig m = tiny_llama();
-  TimingOptions t;
-  t.batch = 2;
-  t.prompt = 8;
-  t.gen = 25;
-  t.decode_points = 3;
-  const TimingReport est = run_timing(m, *tiny, t);
-  t.decode_points = 24;
-  const TimingReport all = run_timing(m, *tiny, t);
-  EXPECT_EQ(all.decode_steps_estimated, 0u);
-  EXPECT_EQ(est.decode_steps_estimated, 21u);
-  std::printf("decode: interpolated %.3f us, every step simulated %.3f us\n", est.decode_total * 1e6,
-              all.decode_total * 1e6);
-  EXPECT_NEAR(est.decode_total / all.decode_total, 1.0, 0.02);
-}
-
-// A tensor-parallel group smaller than the system: collective peers are relative modulo
-// system.chips, so the ring must name the group's next and previous chips (a group of 2
-// in a 4-chip system deadlocked with peers +1 / -1).
-TEST(CompilerTiming, TensorParallelGroupSmallerThanTheSystem) {
-  std::ifstream in(std::string(TESSERA_SOURCE_DIR) + "/configs/arch/tiny.yaml");
-  std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t at = yaml.find("chips: 1");
-  ASSERT_NE(at, std::string::npos);
-  yaml.replace(at, 8, "chips: 4");
-  yaml += "link:\n  count: 2\n  gbytes_per_s: 16.0\n  latency_ns: 100.0\n";
-  const config::Arch a = config::load_arch_text(yaml, "tiny.yaml with system.chips 4");
-  const hf::ModelConfig m = tiny_llama();
-  TimingOptions t;
-  t.chips = 4;
-  t.tp = 2;
-  t.batch = 2;
-  t.prompt = 8;
-  t.gen = 2;
-  const TimingReport r = run_timing(m, *a, t);
-  EXPECT_EQ(r.tp, 2u);
-  EXPECT_EQ(r.replicas, 2u);
-  EXPECT_GT(r.prefill_layer.link_bytes, 0u);
-  EXPECT_LE(r.roofline_fraction, 1.0);
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // Reference Transformer: cases computed by hand, KV cache == full recompute (bit for bit)
-// for every family, GQA == MHA with duplicated KV weights, Llama-3 RoPE scaling against its
-// formula, MoE routing (ties, renormalisation), sliding windows, teacher forcing, and the
-// loader's diagnostics.
+// for every family, GQA == MHA with duplicated KV weights, MoE routing (ties,
+// renormalisation), sliding windows, teacher forcing, and the loader's diagnostics. The RoPE
+// frequencies it uses are tested with their definition (tests/common/hf/rope_test.cpp).
 #include "ref/transformer.h"
 
 #include <gtest/gtest.h>
@@ -10,7 +10,6 @@
 #include <cmath>
 #include <limits>
 #include <cstring>
-#include <numbers>
 
 #include "common/hf/model_tensors.h"
 #include "common/numerics/fp.h"
@@ -226,30 +225,6 @@ TEST(Ref, GqaEqualsMhaWithDuplicatedKvHeads) {
   const Generation a = generate(t.model, kPrompt, {}), b = generate(m, kPrompt, {});
   EXPECT_EQ(a.tokens, b.tokens);
   for (size_t s = 0; s < a.logits.size(); ++s) expect_bit_equal(a.logits[s], b.logits[s], "step " + std::to_string(s));
-}
-
-TEST(Ref, Llama3RopeScalingMatchesItsFormula) {
-  hf::ModelConfig c = hand_config();
-  c.head_dim = 16;
-  c.rope_theta = 10000.0;
-  const std::vector<double> plain = rope_inv_freq(c);
-  for (int i = 0; i < 8; ++i) EXPECT_DOUBLE_EQ(plain[i], std::pow(10000.0, -i / 8.0));
-  c.rope_scaling = {true, 8.0, 1.0, 4.0, 32};
-  const std::vector<double> f = rope_inv_freq(c);
-  // Wavelength 2 pi / inv_freq against original / high = 8 and original / low = 32:
-  //   i = 0: 2 pi = 6.28 < 8             -> unchanged
-  //   i = 1: 2 pi 10^(1/2) = 19.87       -> blended: s = (32 / 19.87 - 1) / (4 - 1)
-  //   i = 2: 2 pi 10 = 62.8 > 32         -> divided by the factor 8
-  EXPECT_DOUBLE_EQ(f[0], 1.0);
-  const double f1 = std::pow(10.0, -0.5);
-  const double s = (32.0 / (2 * std::numbers::pi * std::pow(10.0, 0.5)) - 1.0) / 3.0;
-  EXPECT_NEAR(s, 0.20351, 1e-5);
-  EXPECT_DOUBLE_EQ(f[1], (1 - s) * f1 / 8 + s * f1);
-  for (int i = 2; i < 8; ++i) EXPECT_DOUBLE_EQ(f[i], plain[i] / 8) << i;
-  std::vector<float> cos, sin;
-  rope_cos_sin(f, 3, cos, sin);
-  EXPECT_EQ(cos[1], static_cast<float>(std::cos(3 * f[1])));
-  EXPECT_EQ(sin[2], static_cast<float>(std::sin(3 * plain[2] / 8)));
 }
 
 TEST(Ref, MoeTiesPickTheLowerExpertAndRenormalise) {

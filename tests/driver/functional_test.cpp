@@ -13,11 +13,11 @@
 #include <string>
 
 #include "common/config/config.h"
-#include "compiler/runner.h"
+#include "driver/functional.h"
 #include "ref/tiny_model.h"
 #include "ref/transformer.h"
 
-namespace tessera::compiler {
+namespace tessera::driver {
 namespace {
 
 const std::vector<int64_t> kPrompt = {1, 10, 20, 30};
@@ -25,7 +25,7 @@ constexpr uint64_t kSteps = 16;
 
 std::string model_dir(const std::string& name, const ref::TinyModelOptions& o) {
   // One directory per test: CTest runs the tests of this file in parallel processes.
-  const std::string dir = std::string(TESSERA_BINARY_DIR) + "/tests/compiler/models/" +
+  const std::string dir = std::string(TESSERA_BINARY_DIR) + "/tests/driver/models/" +
                           ::testing::UnitTest::GetInstance()->current_test_info()->name() + "/" + name;
   ref::write_tiny_model(dir, o);
   return dir;
@@ -93,7 +93,7 @@ void check(const Case& c, const char* precision, double min_cosine, bool tokens_
   FunctionalOptions fo;
   fo.prompt = kPrompt;
   fo.steps = kSteps;
-  fo.precision = parse_precision(precision, *arch);
+  fo.precision = compiler::parse_precision(precision, *arch);
   if (tokens_equal) {
     const FunctionalResult got = run_functional(dir, *arch, fo);
     EXPECT_EQ(got.tokens, want.tokens) << c.name << " " << precision;
@@ -112,32 +112,32 @@ void check(const Case& c, const char* precision, double min_cosine, bool tokens_
               (unsigned long long)kSteps);
 }
 
-TEST(CompilerFunctional, LlamaGqaBf16TokensAndLogits) {
+TEST(DriverFunctional, LlamaGqaBf16TokensAndLogits) {
   check({"llama", hf::Architecture::Llama, "tiny"}, "bf16", 0.999, true);
 }
 
-TEST(CompilerFunctional, Gpt2Bf16TokensAndLogits) {
+TEST(DriverFunctional, Gpt2Bf16TokensAndLogits) {
   check({"gpt2", hf::Architecture::GPT2, "tiny", 8}, "bf16", 0.999, true);
 }
 
-TEST(CompilerFunctional, MixtralMoeBf16TokensAndLogits) {
+TEST(DriverFunctional, MixtralMoeBf16TokensAndLogits) {
   check({"mixtral", hf::Architecture::Mixtral, "tiny"}, "bf16", 0.999, true);
 }
 
-TEST(CompilerFunctional, LlamaFp8Logits) {
+TEST(DriverFunctional, LlamaFp8Logits) {
   check({"llama", hf::Architecture::Llama, "tiny"}, "fp8", 0.99, false);
   check({"llama", hf::Architecture::Llama, "tiny"}, "fp8w", 0.99, false);
 }
 
 // Tensor parallelism: heads, FFN columns and the vocabulary split over two chips, partial
 // sums all-reduced over the links.
-TEST(CompilerFunctional, LlamaTwoChipTensorParallelBf16) {
+TEST(DriverFunctional, LlamaTwoChipTensorParallelBf16) {
   check({"llama", hf::Architecture::Llama, "tiny", 1, 2}, "bf16", 0.999, true);
 }
 
 // A 120-token prompt on the tiny preset: attention's query blocks no longer fit three
 // buffer sets, so prefill takes the one-set schedule (kernels_attention.cpp).
-TEST(CompilerFunctional, LlamaLongPromptLogits) {
+TEST(DriverFunctional, LlamaLongPromptLogits) {
   ref::TinyModelOptions o;
   o.dtype = hf::TensorDType::BF16;
   const std::string dir = model_dir("llama_long", o);
@@ -150,21 +150,21 @@ TEST(CompilerFunctional, LlamaLongPromptLogits) {
   FunctionalOptions fo;
   fo.prompt = prompt;
   fo.steps = 4;
-  fo.precision = parse_precision("bf16", *arch);
+  fo.precision = compiler::parse_precision("bf16", *arch);
   fo.forced = want.tokens;
   const FunctionalResult got = run_functional(dir, *arch, fo);
   for (size_t s = 0; s < got.logits.size(); ++s) EXPECT_GE(cosine(got.logits[s], want.logits[s]), 0.999) << s;
 }
 
-TEST(CompilerFunctional, Gpt2Fp8Logits) { check({"gpt2", hf::Architecture::GPT2, "tiny", 8}, "fp8", 0.99, false); }
+TEST(DriverFunctional, Gpt2Fp8Logits) { check({"gpt2", hf::Architecture::GPT2, "tiny", 8}, "fp8", 0.99, false); }
 
 // Full FP8 (weights, activations, KV) on the MoE model: the router reads a BF16 copy of its
 // input (docs/compiler.md, "Precision policy"); with an FP8 input its top-2 choices flip and
 // the lowest cosine drops to 0.982.
-TEST(CompilerFunctional, MixtralFp8Logits) {
+TEST(DriverFunctional, MixtralFp8Logits) {
   check({"mixtral", hf::Architecture::Mixtral, "tiny"}, "fp8", 0.99, false);
   check({"mixtral", hf::Architecture::Mixtral, "tiny"}, "fp8w", 0.99, false);
 }
 
 }  // namespace
-}  // namespace tessera::compiler
+}  // namespace tessera::driver

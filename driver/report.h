@@ -1,66 +1,16 @@
 #pragma once
-// Running compiled programs on the cycle model (docs/compiler.md, "tessera run").
-//
-// Functional generation: each step is its own program (the prefill of the prompt, then one
-// decode program per generated token) run on the functional model; the host picks the
-// next token from the chips' top-1 results and carries the KV cache pages from one
-// program's HBM to the next program's data sections, as a server keeps device memory
-// between launches.
-//
-// Timing: a request (prompt of P tokens, G generated tokens, batch B) is costed by
-// simulating programs, never by formulas:
-//   - the embedding, one decoder layer and the head of the prefill are simulated; every
-//     layer runs the same instructions on its own weights and KV pages, whose HBM regions
-//     are aligned to the DRAM address-map period, so the layer time is multiplied by the
-//     layer count (the report says so);
-//   - decode: the same three segments at a few context lengths (first, middle, last step);
-//     the steps in between are linearly interpolated in the context length and reported
-//     as estimated;
-//   - one tensor-parallel group is simulated; data-parallel replicas are identical and
-//     independent (no shared resource), so their throughput adds exactly.
+// The report of a costed request (`tessera run`, docs/driver.md): what was simulated, what
+// was multiplied or interpolated, and the figures derived from it. The objects hold numbers
+// only; each output format is a renderer in its own file (report_<format>.cpp) that reads
+// them, so a new format (HTML, CSV, energy) is one more renderer, not a change to the
+// costing.
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "compiler/compiler.h"
 
-namespace tessera::compiler {
-
-struct FunctionalOptions {
-  std::vector<int64_t> prompt;
-  uint64_t steps = 16;
-  std::optional<Precision> precision;
-  // Teacher forcing: feed these tokens (steps of them) instead of the argmax.
-  std::vector<int64_t> forced;
-  bool keep_logits = true;
-};
-
-struct FunctionalResult {
-  std::vector<int64_t> tokens;
-  std::vector<std::vector<float>> logits;  // [step][vocab]
-  uint64_t cycles = 0;                     // summed over the step programs
-  uint64_t instructions = 0;
-};
-
-// model_dir holds config.json and model.safetensors. InputError for bad input.
-FunctionalResult run_functional(const std::string& model_dir, const config::ArchConfig& arch,
-                                const FunctionalOptions& opt);
-
-struct TimingOptions {
-  uint64_t batch = 1, prompt = 2048, gen = 128;
-  uint32_t chips = 0, tp = 0;
-  std::optional<Precision> precision;
-  uint32_t decode_points = 3;  // context lengths simulated for decode
-  // Sequences per prefill step (0: the fewest whose prompts give at least 2048 rows, a
-  // divisor of the replica's batch). The replica's prefill is batch / prefill_batch steps
-  // of identical programs (same instructions, other KV pages): one is simulated.
-  uint64_t prefill_batch = 0;
-  // DRAM in the simulations: the bandwidth model (fast; per pseudo-channel rate and
-  // latency) unless burst is set (the burst-level HBM model: exact, about 1e3 x slower).
-  bool dram_burst = false;
-  bool verbose = false;        // progress and host times on stderr
-};
+namespace tessera::driver {
 
 // One phase of a segment (between two barriers), measured on chip 0 core 0.
 struct PhaseRun {
@@ -88,10 +38,10 @@ struct SegmentRun {
 
 struct TimingReport {
   std::string model, arch;
-  TimingOptions opt;
+  uint64_t batch = 1, prompt = 0, gen = 0;  // the request: sequences, tokens per prompt, generated
   uint32_t tp = 1, replicas = 1, chips = 1;
   uint64_t batch_per_replica = 1;
-  Precision precision;
+  compiler::Precision precision;
   uint64_t layers = 0;
   double core_hz = 0;
   std::string dram;  // which DRAM model the simulations used
@@ -127,9 +77,9 @@ struct TimingReport {
   double host_seconds = 0;
 };
 
-TimingReport run_timing(const hf::ModelConfig& model, const config::ArchConfig& arch, const TimingOptions& opt);
-// The summary `tessera run` prints, and the same as JSON (deterministic: no host times).
-std::string report_text(const TimingReport& r);
-std::string report_json(const TimingReport& r);
+// Renderers. Deterministic: host times are never rendered, so the same request gives the
+// same bytes.
+std::string report_text(const TimingReport& r);  // report_text.cpp: the summary `tessera run` prints
+std::string report_json(const TimingReport& r);  // report_json.cpp: `tessera run --json`
 
-}  // namespace tessera::compiler
+}  // namespace tessera::driver

@@ -1,0 +1,38 @@
+#pragma once
+// Generating tokens with compiled programs on the functional model (docs/driver.md; the
+// command in docs/compiler.md, "Functional mode"). Each step is its own program (the
+// prefill of the prompt, then one decode program per generated token); the host picks the
+// next token from the chips' top-1 results and carries the KV cache pages from one
+// program's HBM to the next program's data sections, as a server keeps device memory
+// between launches.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/config/config.h"
+#include "compiler/compiler.h"
+
+namespace tessera::driver {
+
+struct FunctionalOptions {
+  std::vector<int64_t> prompt;
+  uint64_t steps = 16;
+  std::optional<compiler::Precision> precision;
+  // Teacher forcing: feed these tokens (steps of them) instead of the argmax.
+  std::vector<int64_t> forced;
+  bool keep_logits = true;
+};
+
+struct FunctionalResult {
+  std::vector<int64_t> tokens;
+  std::vector<std::vector<float>> logits;  // [step][vocab]
+  uint64_t cycles = 0;                     // summed over the step programs
+  uint64_t instructions = 0;
+};
+
+// model_dir holds config.json and model.safetensors. InputError for bad input.
+FunctionalResult run_functional(const std::string& model_dir, const config::ArchConfig& arch,
+                                const FunctionalOptions& opt);
+
+}  // namespace tessera::driver

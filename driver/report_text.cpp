@@ -1,0 +1,148 @@
+// The text renderer: the summary `tessera run` prints. Fixed printf formats, so the same
+// report gives the same bytes (tests compare two runs; docs quote it).
+#include <cstdarg>
+#include <cstdio>
+
+#include "driver/report.h"
+
+namespace tessera::driver {
+
+namespace {
+
+std::string fmt(const char* f, ...) __attribute__((format(printf, 1, 2)));
+std::string fmt(const char* f, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, f);
+  std::vsnprintf(buf, sizeof buf, f, ap);
+  va_end(ap);
+  return buf;
+}
+
+std::string time_text(double s) {
+  if (s >= 1) return fmt("%.3f s", s);
+  if (s >= 1e-3) return fmt("%.3f ms", s * 1e3);
+  return fmt("%.3f us", s * 1e6);
+}
+
+std::string count_text(double v) {
+  // Thousands separated by commas, no fraction: deterministic and readable.
+  std::string digits = fmt("%.0f", v), out;
+  const size_t n = digits.size();
+  for (size_t i = 0; i < n; ++i) {
+    out += digits[i];
+    if (digits[i] != '-' && (n - 1 - i) % 3 == 0 && i + 1 < n) out += ',';
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string report_text(const TimingReport& r) {
+  std::string o;
+  o += fmt("tessera run: %s on %s\n", r.model.c_str(), r.arch.c_str());
+  o += fmt("  chips %u = %u data-parallel replica(s) x tensor-parallel group of %u chip(s)\n", r.chips, r.replicas,
+           r.tp);
+  o += fmt("  request: batch %llu (%llu per replica), prompt %llu tokens, generate %llu tokens; precision %s\n",
+           (unsigned long long)r.batch, (unsigned long long)r.batch_per_replica, (unsigned long long)r.prompt,
+           (unsigned long long)r.gen, compiler::precision_name(r.precision).c_str());
+  o += "\n";
+  if (r.prefill_steps > 1)
+    o += fmt("  time to first token     %14s   (first prefill step, %llu sequence(s); the replica's last sequence: "
+             "%s after %llu steps)\n",
+             time_text(r.ttft).c_str(), (unsigned long long)r.prefill_batch, time_text(r.prefill_total).c_str(),
+             (unsigned long long)r.prefill_steps);
+  else
+    o += fmt("  time to first token     %14s   (one prefill step of the replica's %llu sequence(s))\n",
+             time_text(r.ttft).c_str(), (unsigned long long)r.prefill_batch);
+  if (r.decode_steps)
+    o += fmt("  time per output token   %14s   (mean of %llu decode steps)\n", time_text(r.tpot).c_str(),
+             (unsigned long long)r.decode_steps);
+  else
+    o += "  time per output token                -   (one token: no decode step)\n";
+  o += fmt("  request time            %14s   (prefill %s + decode %s)\n", time_text(r.total).c_str(),
+           time_text(r.prefill_total).c_str(), time_text(r.decode_total).c_str());
+  o += fmt("  tokens/s  input %s   output %s   total %s   (over all %u chips)\n",
+           count_text(r.tokens_in_per_s).c_str(), count_text(r.tokens_out_per_s).c_str(),
+           count_text(r.tokens_total_per_s).c_str(), r.chips);
+  o += fmt("  MAC utilisation         %13.1f %%   (prefill %.1f %%, decode %.1f %%; useful MACs / peak)\n",
+           100 * r.mac_utilisation, 100 * r.prefill_mac_utilisation, 100 * r.decode_mac_utilisation);
+  o += fmt("  HBM bandwidth util.     %13.1f %%   (prefill %.1f %%, decode %.1f %%; bytes moved / peak)\n",
+           100 * r.hbm_utilisation, 100 * r.prefill_hbm_utilisation, 100 * r.decode_hbm_utilisation);
+  const std::string decode_roof =
+      r.decode_steps ? "decode " + time_text(r.decode_roofline) + ", " + r.decode_bound + "-bound" : "no decode";
+  o += fmt("  roofline                %14s   (prefill %s, %s-bound; %s)\n", time_text(r.roofline_seconds).c_str(),
+           time_text(r.prefill_roofline).c_str(), r.prefill_bound.c_str(), decode_roof.c_str());
+  o += fmt("  achieved fraction       %13.1f %%   of the roofline\n", 100 * r.roofline_fraction);
+  o += "\n  how the request was costed:\n";
+  o += fmt("    simulated:    prefill embedding, layer 0 and head; decode embedding, layer 0 and head at context(s)");
+  for (size_t i = 0; i < r.decode_contexts.size(); ++i)
+    o += fmt("%s %llu", i ? "," : "", (unsigned long long)r.decode_contexts[i]);
+  if (r.decode_contexts.empty()) o += " (none)";
+  o += "\n";
+  {
+    std::string reused;
+    size_t n = 0;
+    auto note = [&](const SegmentRun& s) {
+      if (s.same_as.empty()) return;
+      reused += (n++ ? "; " : "") + s.what + " = " + s.same_as;
+    };
+    note(r.prefill_embed);
+    note(r.prefill_layer);
+    note(r.prefill_head);
+    for (size_t i = 0; i < r.decode_contexts.size(); ++i) {
+      note(r.decode_embed[i]);
+      note(r.decode_layer[i]);
+      note(r.decode_head[i]);
+    }
+    if (n) o += "    reused:       identical programs, result reused (exact): " + reused + "\n";
+  }
+  o += fmt("    multiplied:   layer time x %llu layers (every layer runs the same instructions on its own weights and KV "
+           "pages at DRAM-period-aligned addresses; each simulated segment starts with empty queues)\n",
+           (unsigned long long)r.layers);
+  if (r.prefill_steps > 1)
+    o += fmt("    multiplied:   prefill step x %llu (each step prefills %llu sequence(s) with the same instructions on "
+             "other KV pages)\n",
+             (unsigned long long)r.prefill_steps, (unsigned long long)r.prefill_batch);
+  if (r.decode_steps_estimated)
+    o += fmt("    estimated:    %llu of %llu decode steps, linearly interpolated in the context length between the "
+             "simulated contexts\n",
+             (unsigned long long)r.decode_steps_estimated, (unsigned long long)r.decode_steps);
+  if (r.replicas > 1)
+    o += fmt("    replicated:   %u data-parallel replicas; one tensor-parallel group simulated (replicas share no "
+             "resource, so throughput adds exactly)\n",
+             r.replicas);
+  if (r.dram == "bandwidth")
+    o += "    DRAM:         bandwidth model (per pseudo-channel peak rate and latency, not burst-exact; --dram burst "
+         "for the burst-level HBM model)\n";
+  else
+    o += "    DRAM:         burst-level HBM model (banks, timing constraints, refresh)\n";
+  o += "\n  simulated segments (cycles per run):\n";
+  auto seg_line = [&](const SegmentRun& s) {
+    o += fmt("    %-36s %14s cycles %12s instructions  HBM %s B/chip  MACs %s%s\n", s.what.c_str(),
+             count_text(double(s.cycles)).c_str(), count_text(double(s.instructions)).c_str(),
+             count_text(double(s.hbm_bytes)).c_str(), count_text(double(s.macs)).c_str(),
+             s.same_as.empty() ? "" : "  (reused)");
+  };
+  seg_line(r.prefill_embed);
+  seg_line(r.prefill_layer);
+  seg_line(r.prefill_head);
+  for (size_t i = 0; i < r.decode_contexts.size(); ++i) {
+    seg_line(r.decode_embed[i]);
+    seg_line(r.decode_layer[i]);
+    seg_line(r.decode_head[i]);
+  }
+  o += "\n  top time consumers (phases between barriers, over the request; busy fractions of chip 0 core 0):\n";
+  o += fmt("    %-8s %-14s %-18s %12s %7s %6s %6s %6s\n", "stage", "segment", "phase", "time", "share", "MAC", "vec",
+           "DMA");
+  const size_t n = std::min<size_t>(r.consumers.size(), 12);
+  for (size_t i = 0; i < n; ++i) {
+    const TimingReport::Consumer& c = r.consumers[i];
+    o += fmt("    %-8s %-14s %-18s %12s %6.1f%% %5.1f%% %5.1f%% %5.1f%%\n", c.stage.c_str(), c.segment.c_str(),
+             c.phase.c_str(), time_text(c.seconds).c_str(), 100 * c.seconds / r.total, 100 * c.mx_busy,
+             100 * c.vec_busy, 100 * c.dma_busy);
+  }
+  return o;
+}
+
+}  // namespace tessera::driver

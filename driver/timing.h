@@ -1,0 +1,42 @@
+#pragma once
+// Costing a request on the cycle model (docs/driver.md; the method in docs/compiler.md,
+// "Timing mode"). A request (prompt of P tokens, G generated tokens, batch B) is costed by
+// simulating compiled programs, never by formulas:
+//   - the embedding, one decoder layer and the head of the prefill are simulated; every
+//     layer runs the same instructions on its own weights and KV pages, whose HBM regions
+//     are aligned to the DRAM address-map period, so the layer time is multiplied by the
+//     layer count (the report says so);
+//   - decode: the same three segments at a few context lengths (first, middle, last step);
+//     the steps in between are linearly interpolated in the context length and reported
+//     as estimated;
+//   - one tensor-parallel group is simulated; data-parallel replicas are identical and
+//     independent (no shared resource), so their throughput adds exactly.
+#include <cstdint>
+#include <optional>
+
+#include "common/config/config.h"
+#include "common/hf/model_config.h"
+#include "compiler/compiler.h"
+#include "driver/report.h"
+
+namespace tessera::driver {
+
+struct TimingOptions {
+  uint64_t batch = 1, prompt = 2048, gen = 128;
+  uint32_t chips = 0, tp = 0;
+  std::optional<compiler::Precision> precision;
+  uint32_t decode_points = 3;  // context lengths simulated for decode
+  // Sequences per prefill step (0: the fewest whose prompts give at least 2048 rows, a
+  // divisor of the replica's batch). The replica's prefill is batch / prefill_batch steps
+  // of identical programs (same instructions, other KV pages): one is simulated.
+  uint64_t prefill_batch = 0;
+  // DRAM in the simulations: the bandwidth model (fast; per pseudo-channel rate and
+  // latency) unless burst is set (the burst-level HBM model: exact, about 1e3 x slower).
+  bool dram_burst = false;
+  bool verbose = false;        // progress and host times on stderr
+};
+
+// InputError for a bad request (naming the option) or one the compiler refuses.
+TimingReport run_timing(const hf::ModelConfig& model, const config::ArchConfig& arch, const TimingOptions& opt);
+
+}  // namespace tessera::driver
