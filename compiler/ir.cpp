@@ -85,10 +85,14 @@ int Graph::find_tensor(const std::string& name) const {
   return -1;
 }
 
-Tensor& Graph::tensor(const std::string& name) {
+const Tensor& Graph::tensor(const std::string& name) const {
   const int i = find_tensor(name);
   if (i < 0) throw std::logic_error("graph: no tensor " + name);
   return tensors[size_t(i)];
+}
+
+Tensor& Graph::tensor(const std::string& name) {
+  return const_cast<Tensor&>(static_cast<const Graph&>(*this).tensor(name));
 }
 
 std::string shape_text(const std::vector<uint64_t>& s) {
