@@ -1,7 +1,10 @@
-// One test per diagnostic a pass emits (grep InputError compiler/passes/*.cpp): each feeds
+// One test per diagnostic a pass (and the front end) emits (grep InputError
+// compiler/passes/*.cpp compiler/frontend.cpp): each feeds
 // an input that triggers it through the pipeline compile() runs and checks that the
 // message names the field (or flag) and what was expected. Fusion emits none: it rewrites
-// only what the front end built, and its one check is an internal logic_error.
+// only what the front end built, and its one check is an internal logic_error. The front
+// end's checks of the model's shape are reached here with a ModelConfig changed in code:
+// hf::parse_model_config refuses such a config.json first (tests/common/hf).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -60,6 +63,70 @@ CompileOptions decode(uint64_t batch, uint64_t context) {
 }
 
 const std::string kLlama = llama(64, 4, 2, 128, 256);
+
+// ---- front end (build_graph: what the back end cannot lower) ------------------------------
+
+TEST(FrontendDiagnostics, NoSequences) {
+  const std::string e = error_of([] { lower(model(kLlama), "tiny", decode(0, 16), "bf16"); });
+  EXPECT_HAS(e, "--batch: expected at least 1 sequence, got 0");
+}
+
+TEST(FrontendDiagnostics, NoContext) {
+  const std::string e = error_of([] { lower(model(kLlama), "tiny", decode(1, 0), "bf16"); });
+  EXPECT_HAS(e, "--context: expected at least 1 token, got 0");
+}
+
+TEST(FrontendDiagnostics, MaxContextBelowTheContext) {
+  CompileOptions o = decode(1, 16);
+  o.max_context = 8;
+  const std::string e = error_of([&] { lower(model(kLlama), "tiny", o, "bf16"); });
+  EXPECT_HAS(e, "max context 8 is below the context 16 of this step");
+}
+
+TEST(FrontendDiagnostics, ContextBeyondMaxPositionEmbeddings) {
+  const std::string e = error_of([] { lower(model(kLlama), "tiny", decode(1, 600), "bf16"); });
+  EXPECT_HAS(e, "--context: 600 tokens exceed max_position_embeddings 512 of test/config.json");
+}
+
+TEST(FrontendDiagnostics, ContextBeyondWhatVmaskExpresses) {
+  std::string json = kLlama;
+  json.replace(json.find("512"), 3, "100000");  // max_position_embeddings
+  const std::string e = error_of([&] { lower(model(json), "tiny", decode(1, 70000), "bf16"); });
+  EXPECT_HAS(e, "--context: 70000 tokens exceed 65535, the largest position vmask can express");
+}
+
+TEST(FrontendDiagnostics, OddHeadDimUnderRope) {
+  hf::ModelConfig m = model(kLlama);
+  m.head_dim = 15;
+  const std::string e = error_of([&] { lower(m, "tiny", decode(1, 16), "bf16"); });
+  EXPECT_HAS(e, "test/config.json: head_dim 15 is odd; RoPE (vrope) needs an even head_dim");
+}
+
+TEST(FrontendDiagnostics, QueryHeadsNotAMultipleOfKvHeads) {
+  hf::ModelConfig m = model(kLlama);
+  m.num_kv_heads = 3;
+  const std::string e = error_of([&] { lower(m, "sohu-like", decode(8, 16), "bf16"); });
+  EXPECT_HAS(e, "num_attention_heads 4 is not a multiple of num_key_value_heads 3");
+}
+
+TEST(FrontendDiagnostics, MoreExpertsPerTokenThanExperts) {
+  hf::ModelConfig m = model(kLlama);
+  m.num_experts = 2;
+  m.experts_per_token = 3;
+  const std::string e = error_of([&] { lower(m, "tiny", decode(1, 16), "bf16"); });
+  EXPECT_HAS(e, "num_experts_per_tok exceeds num_local_experts");
+}
+
+TEST(FrontendDiagnostics, PrefillBeyondTheSlidingWindow) {
+  std::string json = kLlama;
+  json.replace(json.find(R"("architectures": ["LlamaForCausalLM"], "model_type": "llama")"),
+               std::string(R"("architectures": ["LlamaForCausalLM"], "model_type": "llama")").size(),
+               R"("architectures": ["MistralForCausalLM"], "model_type": "mistral", "sliding_window": 8)");
+  CompileOptions o = decode(1, 16);
+  o.phase = Phase::Prefill;
+  const std::string e = error_of([&] { lower(model(json), "tiny", o, "bf16"); });
+  EXPECT_HAS(e, "--context: a prefill of 16 tokens exceeds sliding_window 8 of test/config.json");
+}
 
 // ---- precision ---------------------------------------------------------------------------
 
