@@ -28,7 +28,8 @@ uint64_t Arena::take(uint64_t bytes, uint64_t align, const std::string& what) {
 void WeightStream::load(CoreStream& cs, const Hw& hw, size_t i) {
   const WeightChunk& c = chunks_[i];
   const uint64_t dst = ring_base_ + (i % slots_) * slot_;
-  cs.emit(Codegen::dma(true, int(i % hw.dmas), Space::l1, dst, Space::hbm, c.hbm, c.bytes));
+  cs.emit(Codegen::dma(
+      {.load = true, .unit = int(i % hw.dmas), .dst = {Space::l1, dst}, .src = {Space::hbm, c.hbm}, .len = c.bytes}));
 }
 
 uint64_t WeightStream::next(CoreStream& cs, const Hw& hw) {
@@ -45,24 +46,22 @@ void WeightStream::prefetch(CoreStream& cs, const Hw& hw) {
 
 // ---- instruction builders --------------------------------------------------------------
 
-Instr Codegen::dma(bool load, int unit, Space dst, uint64_t dst_addr, Space src, uint64_t src_addr, uint64_t len,
-                   uint64_t n1, uint64_t dst_stride1, uint64_t src_stride1, uint64_t n2, uint64_t dst_stride2,
-                   uint64_t src_stride2, uint32_t acc_engine) {
+Instr Codegen::dma(const Dma& d) {
   Instr in;
-  in.op = load ? Opcode::load : Opcode::store;
-  in.unit = uint8_t(unit);
-  in.dst_space = uint64_t(dst);
-  in.src_space = uint64_t(src);
-  in.dst_addr = dst_addr;
-  in.src_addr = src_addr;
-  in.len = len;
-  in.n1 = n1;
-  in.n2 = n2;
-  in.dst_stride1 = n1 > 1 ? dst_stride1 : 0;
-  in.src_stride1 = n1 > 1 ? src_stride1 : 0;
-  in.dst_stride2 = n2 > 1 ? dst_stride2 : 0;
-  in.src_stride2 = n2 > 1 ? src_stride2 : 0;
-  in.acc_engine = (dst == Space::acc || src == Space::acc) ? acc_engine : 0;
+  in.op = d.load ? Opcode::load : Opcode::store;
+  in.unit = uint8_t(d.unit);
+  in.dst_space = uint64_t(d.dst.space);
+  in.src_space = uint64_t(d.src.space);
+  in.dst_addr = d.dst.addr;
+  in.src_addr = d.src.addr;
+  in.len = d.len;
+  in.n1 = d.n1;
+  in.n2 = d.n2;
+  in.dst_stride1 = d.n1 > 1 ? d.dst_stride1 : 0;
+  in.src_stride1 = d.n1 > 1 ? d.src_stride1 : 0;
+  in.dst_stride2 = d.n2 > 1 ? d.dst_stride2 : 0;
+  in.src_stride2 = d.n2 > 1 ? d.src_stride2 : 0;
+  in.acc_engine = (d.dst.space == Space::acc || d.src.space == Space::acc) ? d.acc_engine : 0;
   return in;
 }
 

@@ -67,6 +67,24 @@ class WeightStream {
   size_t loaded_ = 0, next_ = 0;
 };
 
+// One DMA instruction (load or store), written with designated initialisers at the call
+// site: dma({.load = true, .unit = u, .dst = {Space::l1, a}, .src = {x.tier, b}, .len = n}).
+// A transfer is n2 x n1 rows of len bytes; the strides step the addresses per row of each
+// level and are dropped when their level has one row (spec/isa.yaml, load/store).
+struct Dma {
+  struct End {
+    isa::Space space = isa::Space::hbm;
+    uint64_t addr = 0;
+  };
+  bool load = true;  // false: store
+  int unit = 0;      // DMA engine
+  End dst, src;
+  uint64_t len = 0;
+  uint64_t n1 = 1, dst_stride1 = 0, src_stride1 = 0;
+  uint64_t n2 = 1, dst_stride2 = 0, src_stride2 = 0;
+  uint32_t acc_engine = 0;  // when either end is in the accumulators
+};
+
 class Codegen {
  public:
   Codegen(const Graph& g, const Hw& hw, const CompileOptions& opt, Compiled& out);
@@ -111,9 +129,7 @@ class Codegen {
   void record_l1(uint32_t chip, uint32_t core, uint64_t addr, uint64_t bytes, const std::string& what);
 
   // Instruction builders.
-  static isa::Instr dma(bool load, int unit, isa::Space dst, uint64_t dst_addr, isa::Space src, uint64_t src_addr,
-                        uint64_t len, uint64_t n1 = 1, uint64_t dst_stride1 = 0, uint64_t src_stride1 = 0,
-                        uint64_t n2 = 1, uint64_t dst_stride2 = 0, uint64_t src_stride2 = 0, uint32_t acc_engine = 0);
+  static isa::Instr dma(const Dma& d);
   static isa::Instr vec(isa::Opcode op, uint64_t rows, uint64_t cols);
   // Sets an operand of a vector instruction: which = 0 dst, 1 src1, 2 src2.
   static void operand(isa::Instr& in, int which, isa::Space space, uint64_t addr, uint64_t stride, isa::DType type,

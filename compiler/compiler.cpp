@@ -9,7 +9,9 @@
 #include "compiler/codegen.h"
 #include "compiler/emitter.h"
 #include "compiler/embedded_models.h"
+#include "compiler/memmap.h"
 #include "compiler/passes/passes.h"
+#include "compiler/roofline.h"
 #include "compiler/weights.h"
 
 namespace tessera::compiler {
@@ -93,43 +95,120 @@ hf::ModelConfig load_model(const std::string& model) {
                    ")");
 }
 
-Compiled compile(const hf::ModelConfig& model, const config::ArchConfig& arch, const CompileOptions& opt) {
-  const Hw hw = hw_of(arch);
-  // The emitter keeps at most two windows of CoreStream::kTokenWindow + 1 tokens in flight
-  // between a pair of units (emitter.cpp).
+namespace {
+
+// The emitter keeps at most two windows of CoreStream::kTokenWindow + 1 tokens in flight
+// between a pair of units (emitter.cpp).
+void check_token_depth(const Hw& hw, const config::ArchConfig& arch) {
   if (hw.token_depth < 2 * (uint64_t(CoreStream::kTokenWindow) + 1))
     throw InputError(arch.name + ": core.token_depth " + std::to_string(hw.token_depth) + " is below " +
                      std::to_string(2 * (CoreStream::kTokenWindow + 1)) +
                      ", the dependency tokens the compiler's schedules keep in flight between two units");
+}
+
+Precision precision_of(const Hw& hw, const CompileOptions& opt) {
   Precision prec;
   if (opt.precision) {
     prec = *opt.precision;
   } else if (hw.supports(isa::DType::fp8_e4m3)) {
     prec.weights = prec.activations = prec.kv = isa::DType::fp8_e4m3;
   }
-  const Parallelism par = choose_parallelism(model, hw, opt, prec);
-  CompileOptions o = opt;
-  o.batch = par.batch;
+  return prec;
+}
+
+void check_token_rows(const CompileOptions& o) {
   if (!o.tokens.empty() && o.tokens.size() != o.batch)
     throw InputError("tokens given for " + std::to_string(o.tokens.size()) + " sequences, the step has " +
                      std::to_string(o.batch) + " per replica");
-  Graph g = build_graph(model, arch, o);
-  g.tp = par.tp;
-  g.replicas = par.replicas;
+}
+
+void check_token_ids(const Graph& g, const CompileOptions& o) {
   for (const auto& row : o.tokens) {
     if (row.size() != g.tokens)
       throw InputError("tokens: " + std::to_string(row.size()) + " ids given for a step of " +
                        std::to_string(g.tokens) + " tokens per sequence");
     for (int64_t id : row)
-      if (id < 0 || uint64_t(id) >= model.vocab_size)
+      if (id < 0 || uint64_t(id) >= g.model.vocab_size)
         throw InputError("token id " + std::to_string(id) + " is outside the vocabulary [0, " +
-                         std::to_string(model.vocab_size) + ") of " + model.source);
+                         std::to_string(g.model.vocab_size) + ") of " + g.model.source);
   }
-  run_precision(g, hw, prec);
-  run_partition(g, hw, o);
-  run_fusion(g);
-  run_tiling(g, hw);
-  run_placement(g, hw);
+}
+
+// Tests: every core halts after the barrier that closes phase `phase`.
+void stop_after_phase(std::vector<isa::TextSection>& text, uint32_t phase) {
+  for (isa::TextSection& t : text) {
+    for (size_t i = 0; i < t.code.size(); ++i) {
+      if (t.code[i].op == isa::Opcode::barrier && t.code[i].id == phase) {
+        t.code.resize(i + 1);
+        isa::Instr h;
+        h.op = isa::Opcode::halt;
+        h.unit = uint8_t(isa::Unit::seq);
+        t.code.push_back(h);
+        break;
+      }
+    }
+  }
+}
+
+// The logits and top-1 of every chip's vocabulary slice.
+std::vector<ResultLocation> result_locations(const Graph& g) {
+  const Tensor& lg = g.tensor("logits");
+  const Tensor& top = g.tensor("top1");
+  std::vector<ResultLocation> out;
+  for (uint32_t chip = 0; chip < g.tp; ++chip) {
+    ResultLocation r;
+    r.chip = chip;
+    r.space = lg.tier;
+    r.addr = lg.addr;
+    r.rows = lg.shape[0];
+    r.cols = lg.shape[1];
+    r.row_stride = lg.shape[1] * 4;
+    r.vocab_offset = uint64_t(chip) * g.vocab;
+    r.top1_addr = top.addr;
+    r.top1_stride = top.shape[1] * 4;
+    out.push_back(r);
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::vector<PassInfo>& passes() {
+  static const std::vector<PassInfo> list = {
+      {"precision", "element type of every tensor; per-channel scales of FP8/INT8 weights",
+       [](Graph& g, const PassContext& c) { run_precision(g, c.hw, c.precision); }},
+      {"partition", "per-chip shapes of the tensor-parallel group",
+       [](Graph& g, const PassContext& c) { run_partition(g, c.hw, c.opt); }},
+      {"fusion", "ops merged into the kernels of the back end; all-reduces after row-parallel matmuls",
+       [](Graph& g, const PassContext&) { run_fusion(g); }},
+      {"tiling", "tiles, core grid and engine split of every matmul; the weight ring",
+       [](Graph& g, const PassContext& c) { run_tiling(g, c.hw); }},
+      {"placement", "tier, address and live range of every tensor; the paged KV cache",
+       [](Graph& g, const PassContext& c) { run_placement(g, c.hw); }},
+  };
+  return list;
+}
+
+Graph build_step_graph(const hf::ModelConfig& model, const config::ArchConfig& arch, const PassContext& c,
+                       const Parallelism& par) {
+  check_token_rows(c.opt);
+  Graph g = build_graph(model, arch, c.opt);
+  g.tp = par.tp;
+  g.replicas = par.replicas;
+  check_token_ids(g, c.opt);
+  return g;
+}
+
+Compiled compile(const hf::ModelConfig& model, const config::ArchConfig& arch, const CompileOptions& opt) {
+  const Hw hw = hw_of(arch);
+  check_token_depth(hw, arch);
+  const Precision prec = precision_of(hw, opt);
+  const Parallelism par = choose_parallelism(model, hw, opt, prec);
+  CompileOptions o = opt;
+  o.batch = par.batch;
+  const PassContext ctx{hw, o, prec};
+  Graph g = build_step_graph(model, arch, ctx, par);
+  for (const PassInfo& p : passes()) p.run(g, ctx);
 
   Compiled out;
   out.tp = par.tp;
@@ -148,137 +227,20 @@ Compiled compile(const hf::ModelConfig& model, const config::ArchConfig& arch, c
   out.program.arch_name = arch.name;
   out.program.arch_fingerprint = config::fingerprint(arch);
   out.program.text = cg.run();
-  if (opt.stop_after_phase) {
-    for (isa::TextSection& t : out.program.text) {
-      for (size_t i = 0; i < t.code.size(); ++i) {
-        if (t.code[i].op == isa::Opcode::barrier && t.code[i].id == opt.stop_after_phase) {
-          t.code.resize(i + 1);
-          isa::Instr h;
-          h.op = isa::Opcode::halt;
-          h.unit = uint8_t(isa::Unit::seq);
-          t.code.push_back(h);
-          break;
-        }
-      }
-    }
-  }
-  for (const Op& op : g.ops) {
-    const Segment::Kind k = opt.segment.kind;
-    const bool in = k == Segment::Whole || (k == Segment::Layer && op.per_layer) || (k == Segment::Head && !op.per_layer);
-    const uint64_t copies = k == Segment::Whole && op.per_layer ? model.num_layers : 1;
-    if (in) out.macs_per_replica += op.macs * copies * g.tp;
-  }
-  // Useful MACs and the minimum HBM traffic of the segment (for the runner's roofline).
-  {
-    const Segment::Kind k = opt.segment.kind;
-    const uint64_t layers = k == Segment::Whole ? model.num_layers : 1;
-    std::vector<char> counted(g.tensors.size(), 0);
-    auto bytes_once = [&](int ti) -> uint64_t {
-      if (ti < 0 || counted[size_t(ti)]) return 0;
-      counted[size_t(ti)] = 1;
-      const Tensor& t = g.tensors[size_t(ti)];
-      if (t.kind != TensorKind::Weight && t.kind != TensorKind::Bias && t.kind != TensorKind::Scale) return 0;
-      return t.bytes;
-    };
-    const uint64_t hd = model.head_dim, kv_es = num::dtype_bytes(num::DType(prec.kv));
-    // Keys a query at position p sees, summed over this step's queries of one sequence.
-    auto keys = [&]() {
-      uint64_t sum = 0;
-      for (uint64_t t = 0; t < g.tokens; ++t) {
-        const uint64_t seen = g.position + t + 1;
-        sum += model.sliding_window ? std::min<uint64_t>(seen, *model.sliding_window) : seen;
-      }
-      return sum;
-    }();
-    const uint64_t kv_seen = model.sliding_window ? std::min<uint64_t>(g.position + g.tokens, *model.sliding_window)
-                                                  : g.position + g.tokens;
-    for (const Op& op : g.ops) {
-      const bool in = k == Segment::Whole || (k == Segment::Layer && op.per_layer) ||
-                      (k == Segment::Head && !op.per_layer && op.kind != OpKind::Embed) ||
-                      (k == Segment::Embed && op.kind == OpKind::Embed);
-      if (!in) continue;
-      const uint64_t copies = op.per_layer ? layers : 1;
-      uint64_t macs = 0, bytes = 0;
-      if (op.kind == OpKind::Linear) {
-        macs = op.macs;
-        if (model.is_moe() && op.name.find("expert") != std::string::npos)
-          macs = macs * model.experts_per_token / model.num_experts;
-        bytes = bytes_once(op.weight) + bytes_once(op.bias) + bytes_once(op.scale);
-      } else if (op.kind == OpKind::Attention) {
-        macs = 2 * g.batch * g.heads * hd * keys;
-        // Reads every cached key and value once; the step's own are written once.
-        bytes = g.batch * g.kv_heads * 2 * hd * kv_es * (kv_seen - std::min(kv_seen, g.tokens) + 2 * g.tokens);
-      } else if (op.kind == OpKind::Embed) {
-        for (int ti : op.inputs)
-          if (g.tensors[size_t(ti)].kind == TensorKind::Weight)
-            bytes += g.rows() * g.tensors[size_t(ti)].bytes / std::max<uint64_t>(1, g.tensors[size_t(ti)].shape[0]);
-      } else {
-        for (int ti : op.inputs) bytes += bytes_once(ti);
-      }
-      out.useful_macs_per_replica += macs * copies * g.tp;
-      out.min_hbm_bytes_per_chip += bytes * copies;
-    }
-  }
+  if (opt.stop_after_phase) stop_after_phase(out.program.text, opt.stop_after_phase);
+  const RooflineInputs roof = roofline_inputs(g, opt.segment.kind);
+  out.macs_per_replica = roof.macs_per_replica;
+  out.useful_macs_per_replica = roof.useful_macs_per_replica;
+  out.min_hbm_bytes_per_chip = roof.min_hbm_bytes_per_chip;
   if (!opt.weights_dir.empty()) out.program.data = pack_data(g, hw, opt.weights_dir);
   for (const isa::DataSection& d : opt.carried_data) out.program.data.push_back(d);
   isa::validate(out.program, arch);
 
   // Results and the state a functional runner carries from step to step.
-  const Tensor& lg = g.tensor("logits");
-  const Tensor& top = g.tensor("top1");
-  for (uint32_t chip = 0; chip < g.tp; ++chip) {
-    ResultLocation r;
-    r.chip = chip;
-    r.space = lg.tier;
-    r.addr = lg.addr;
-    r.rows = lg.shape[0];
-    r.cols = lg.shape[1];
-    r.row_stride = lg.shape[1] * 4;
-    r.vocab_offset = uint64_t(chip) * g.vocab;
-    r.top1_addr = top.addr;
-    r.top1_stride = top.shape[1] * 4;
-    out.results.push_back(r);
-  }
-  const Tensor& kc = g.tensor("layer.k_cache");
-  for (uint32_t chip = 0; chip < g.tp; ++chip)
-    for (uint64_t l = 0; l < model.num_layers; ++l) {
-      MemoryRegion r;
-      r.chip = chip;
-      r.space = isa::Space::hbm;
-      r.addr = kc.addr + l * g.layer_stride;
-      r.bytes = kc.bytes;
-      r.what = "KV cache pages, layer " + std::to_string(l);
-      r.live = "whole request";
-      out.persistent.push_back(r);
-    }
-  // Memory map: every tensor of one chip, then the per-phase L1 scratch recorded by the kernels.
-  std::vector<MemoryRegion> tensors;
-  for (const Tensor& t : g.tensors) {
-    MemoryRegion r;
-    r.space = t.tier;
-    r.addr = t.addr;
-    r.bytes = t.bytes;
-    r.what = t.name + " " + std::string(num::dtype_name(num::DType(t.dtype))) + shape_text(t.shape) +
-             (t.per_layer ? " (layer 0; layer l at +l x " + std::to_string(g.layer_stride) + ")" : "");
-    if (t.kind == TensorKind::Weight || t.kind == TensorKind::Bias || t.kind == TensorKind::Scale ||
-        t.kind == TensorKind::Constant) {
-      r.live = "whole run (resident)";
-    } else if (t.kind == TensorKind::KVCache) {
-      r.live = "whole request (pages)";
-    } else {
-      r.live = "ops " + std::to_string(t.first_op) + ".." + std::to_string(t.last_op) + " (" +
-               g.ops[size_t(t.first_op)].name + " .. " + g.ops[size_t(t.last_op)].name + ")";
-    }
-    tensors.push_back(r);
-  }
-  MemoryRegion ring;
-  ring.core = 0;
-  ring.space = isa::Space::l1;
-  ring.addr = 0;
-  ring.bytes = g.ring_slot * g.ring_slots;
-  ring.what = "weight ring: " + std::to_string(g.ring_slots) + " slots x " + std::to_string(g.ring_slot) + " B";
-  ring.live = "whole run";
-  tensors.push_back(ring);
+  out.results = result_locations(g);
+  out.persistent = kv_cache_regions(g);
+  // The kernels recorded their L1 scratch while generating code; the tensors go first.
+  const std::vector<MemoryRegion> tensors = tensor_regions(g);
   out.memory.insert(out.memory.begin(), tensors.begin(), tensors.end());
   out.ir_text = dump(g);
   return out;

@@ -85,10 +85,14 @@ int Graph::find_tensor(const std::string& name) const {
   return -1;
 }
 
-Tensor& Graph::tensor(const std::string& name) {
+const Tensor& Graph::tensor(const std::string& name) const {
   const int i = find_tensor(name);
   if (i < 0) throw std::logic_error("graph: no tensor " + name);
   return tensors[size_t(i)];
+}
+
+Tensor& Graph::tensor(const std::string& name) {
+  return const_cast<Tensor&>(static_cast<const Graph&>(*this).tensor(name));
 }
 
 std::string shape_text(const std::vector<uint64_t>& s) {
@@ -140,13 +144,20 @@ std::string dump(const Graph& g) {
      << g.inter << ", vocab slice " << g.vocab << "\n";
   os << "passes:";
   for (const std::string& p : g.passes_run) os << " " << p;
-  os << "\n\ntensors (per chip; per-layer tensors repeat for every layer, addresses of layer 0):\n";
+  os << "\n";
+  if (g.ring_slots)
+    os << "weight ring: " << g.ring_slots << " slots x " << g.ring_slot << " B at the bottom of every core's L1\n";
+  if (g.layer_stride)
+    os << "hbm: layer stride " << g.layer_stride << " B; KV pages of " << g.page_tokens << " tokens, "
+       << g.pages_per_seq << " per (sequence, KV head), " << g.page_bytes << " B; used " << bytes_text(g.hbm_used)
+       << " of hbm, " << bytes_text(g.l2_used) << " of l2\n";
+  os << "\ntensors (per chip; per-layer tensors repeat for every layer, addresses of layer 0):\n";
   for (const Tensor& t : g.tensors) {
     char addr[64];
     std::snprintf(addr, sizeof addr, "0x%llx", (unsigned long long)t.addr);
     os << "  %" << t.name << " : " << num::dtype_name(num::DType(t.dtype)) << shape_text(t.shape) << " "
-       << tensor_kind_name(t.kind) << (t.per_layer ? " per-layer" : "") << "  @" << space_name(t.tier) << ":" << addr
-       << " " << bytes_text(t.bytes);
+       << tensor_kind_name(t.kind) << (t.per_layer ? " per-layer" : "");
+    if (t.bytes) os << "  @" << space_name(t.tier) << ":" << addr << " " << bytes_text(t.bytes);  // placed
     if (t.first_op >= 0) os << " live ops " << t.first_op << ".." << t.last_op;
     if (!t.note.empty()) os << "  (" << t.note << ")";
     os << "\n";
@@ -186,6 +197,12 @@ std::string dump(const Graph& g) {
       os << ind << "cost: compute " << p.est_compute << ", hbm " << p.est_hbm << " (" << bytes_text(p.hbm_bytes)
          << "), l2 " << p.est_l2 << " (" << bytes_text(p.l2_bytes) << ") -> " << p.est_cycles << " cycles\n";
       if (!p.why.empty()) os << ind << "candidates: " << p.why << "\n";
+      if (!p.chunk_offset.empty()) {
+        os << ind << "weight stream: " << p.chunk_offset.size() - 1 << " chunk(s), " << p.chunk_offset.back()
+           << " B packed";
+        if (p.acc_reserve) os << "; " << p.acc_reserve << " B of each accumulator reserved";
+        os << "\n";
+      }
     }
     if (!op.note.empty()) os << ind << op.note << "\n";
   }

@@ -142,7 +142,8 @@ struct Graph {
 
   int add_tensor(Tensor t);
   int find_tensor(const std::string& name) const;  // -1 when absent
-  Tensor& tensor(const std::string& name);
+  Tensor& tensor(const std::string& name);  // std::logic_error when absent
+  const Tensor& tensor(const std::string& name) const;
 };
 
 // The unfused graph of a model (frontend.cpp). InputError for what the compiler cannot

@@ -167,18 +167,30 @@ void Codegen::emit_attention(const Op& op) {
         const uint8_t mx = uint8_t(uint8_t(isa::Unit::mx0) + e);
         const auto [mq, k_hi, k_lo, pg_lo, pg_hi, c0, lk] = geo(u);
         // Q rows: [token][query head][head_dim] of this (sequence, KV head).
-        s.emit(dma(true, dma_act(), Space::l1, b.qb, q.tier, addr(q) + ((u.s * KV + u.j) * T + u.t0) * G * hd * ea,
-                   mq * hd * ea));
+        s.emit(dma({.load = true,
+                    .unit = dma_act(),
+                    .dst = {Space::l1, b.qb},
+                    .src = {q.tier, addr(q) + ((u.s * KV + u.j) * T + u.t0) * G * hd * ea},
+                    .len = mq * hd * ea}));
         // The unit's K^T and V pages into the rings: each ring has its own DMA engine, so a
         // slot is rewritten by the engine that wrote it (no DMA-to-DMA tokens).
         first_pages[ui] = page_i;
         for (uint64_t pg = pg_lo, i = page_i; pg <= pg_hi; ++pg, ++i) {
           const uint64_t n = std::min(P, k_hi - pg * P);
           const uint64_t page = pool + kv_page(g, u.s, u.j, pg) * g.page_bytes;
-          s.emit(dma(true, 0, Space::l1, kring + (i % ring) * hd * P * ek, Space::hbm, page, n * ek, hd, n * ek,
-                     P * ek));
-          s.emit(dma(true, int(hw.dmas - 1), Space::l1, vring + (i % ring) * hd * P * ek, Space::hbm,
-                     page + hd * P * ek, n * hd * ek));
+          s.emit(dma({.load = true,
+                      .unit = 0,
+                      .dst = {Space::l1, kring + (i % ring) * hd * P * ek},
+                      .src = {Space::hbm, page},
+                      .len = n * ek,
+                      .n1 = hd,
+                      .dst_stride1 = n * ek,
+                      .src_stride1 = P * ek}));
+          s.emit(dma({.load = true,
+                      .unit = int(hw.dmas - 1),
+                      .dst = {Space::l1, vring + (i % ring) * hd * P * ek},
+                      .src = {Space::hbm, page + hd * P * ek},
+                      .len = n * hd * ek}));
         }
         // S = Q K^T, page by page, scaled into the score rows.
         for (uint64_t pg = pg_lo; pg <= pg_hi; ++pg, ++page_i) {
@@ -291,8 +303,14 @@ void Codegen::emit_attention(const Op& op) {
           s.emit(v);
         }
         const uint64_t row_bytes = g.heads * hd * ea;
-        s.emit(dma(false, dma_act(), att.tier, addr(att) + (u.s * T + u.t0) * row_bytes + u.j * G * hd * ea, Space::l1,
-                   b.o, G * hd * ea, u.n, row_bytes, G * hd * ea));
+        s.emit(dma({.load = false,
+                    .unit = dma_act(),
+                    .dst = {att.tier, addr(att) + (u.s * T + u.t0) * row_bytes + u.j * G * hd * ea},
+                    .src = {Space::l1, b.o},
+                    .len = G * hd * ea,
+                    .n1 = u.n,
+                    .dst_stride1 = row_bytes,
+                    .src_stride1 = G * hd * ea}));
       };
       for (size_t ui = 0; ui < nu + lag; ++ui) {
         if (ui < nu) front(ui);

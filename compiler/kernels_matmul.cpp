@@ -125,8 +125,15 @@ struct Epi {
   void store_rows(const Sums& src, uint64_t src_col_bytes, uint64_t rows, uint64_t width_bytes, const Tensor& dst,
                   uint64_t row0, uint64_t col_byte) {
     const uint64_t row_bytes = dst.bytes / std::max<uint64_t>(1, dst.shape[0]);
-    s.emit(Codegen::dma(false, dma(), dst.tier, cg.addr(dst) + row0 * row_bytes + col_byte, src.space,
-                        src.addr + src_col_bytes, width_bytes, rows, row_bytes, src.row_stride, 1, 0, 0, src.engine));
+    s.emit(Codegen::dma({.load = false,
+                         .unit = dma(),
+                         .dst = {dst.tier, cg.addr(dst) + row0 * row_bytes + col_byte},
+                         .src = {src.space, src.addr + src_col_bytes},
+                         .len = width_bytes,
+                         .n1 = rows,
+                         .dst_stride1 = row_bytes,
+                         .src_stride1 = src.row_stride,
+                         .acc_engine = src.engine}));
   }
 
   void unary(Opcode o, uint64_t rows, uint64_t cols, Space ds, uint64_t da, uint64_t dstride, DType dt, const Sums& x,
@@ -163,8 +170,14 @@ void Epi::run(const Sums& sums, uint64_t row0, uint64_t rows, uint64_t g) {
       const uint64_t xb = l1.take(rows * gw * 4, 64, "residual rows");
       const uint64_t H = x.shape[1];
       const uint64_t first = g * p.group_blocks * p.n_t;
-      s.emit(Codegen::dma(true, dma(), Space::l1, xb, x.tier, cg.addr(x) + (row0 * H + first) * 4, gw * 4, rows,
-                          gw * 4, H * 4));
+      s.emit(Codegen::dma({.load = true,
+                           .unit = dma(),
+                           .dst = {Space::l1, xb},
+                           .src = {x.tier, cg.addr(x) + (row0 * H + first) * 4},
+                           .len = gw * 4,
+                           .n1 = rows,
+                           .dst_stride1 = gw * 4,
+                           .src_stride1 = H * 4}));
       for (uint64_t b = 0; b < p.group_blocks; ++b) {
         const BlockCols bc = block_cols(p, g, b);
         if (!bc.width) continue;
@@ -174,8 +187,14 @@ void Epi::run(const Sums& sums, uint64_t row0, uint64_t rows, uint64_t g) {
         Codegen::operand(v, 2, y.space, y.addr + b * y.block_stride, y.row_stride, DType::fp32, y.engine);
         s.emit(v);
       }
-      s.emit(Codegen::dma(false, dma(), x.tier, cg.addr(x) + (row0 * H + first) * 4, Space::l1, xb, gw * 4, rows,
-                          H * 4, gw * 4));
+      s.emit(Codegen::dma({.load = false,
+                           .unit = dma(),
+                           .dst = {x.tier, cg.addr(x) + (row0 * H + first) * 4},
+                           .src = {Space::l1, xb},
+                           .len = gw * 4,
+                           .n1 = rows,
+                           .dst_stride1 = H * 4,
+                           .src_stride1 = gw * 4}));
       break;
     }
     case Epilogue::GeluUp: {
@@ -209,7 +228,14 @@ void Epi::run(const Sums& sums, uint64_t row0, uint64_t rows, uint64_t g) {
         const Tensor& r = cg.t("routing");
         const uint64_t E = gr.model.num_experts;
         const uint64_t rb = l1.take(rows * 4, 64, "routing weights");
-        s.emit(Codegen::dma(true, dma(), Space::l1, rb, r.tier, cg.addr(r) + (row0 * E + e) * 4, 4, rows, 4, E * 4));
+        s.emit(Codegen::dma({.load = true,
+                             .unit = dma(),
+                             .dst = {Space::l1, rb},
+                             .src = {r.tier, cg.addr(r) + (row0 * E + e) * 4},
+                             .len = 4,
+                             .n1 = rows,
+                             .dst_stride1 = 4,
+                             .src_stride1 = E * 4}));
         Instr m = Codegen::vec(Opcode::vmul_row, rows, w);
         Codegen::operand(m, 0, Space::l1, hb, w * ea, act());
         Codegen::operand(m, 1, Space::l1, tb, w * 4, DType::fp32);
@@ -293,8 +319,14 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
         const uint64_t dst = cg.addr(qt) + (((sg.s * kvh + j) * T + sg.t0) * qpg + hg) * hd * e;
         // Consecutive rows: the next token of the sequence, or (decode) the next sequence.
         const uint64_t row_stride = (T == 1 ? kvh * qpg : qpg) * hd * e;
-        s.emit(Codegen::dma(false, dma(), qt.tier, dst, Space::l1, out + (sg.r0 - row0) * hd * e, hd * e, sg.n,
-                            row_stride, hd * e));
+        s.emit(Codegen::dma({.load = false,
+                             .unit = dma(),
+                             .dst = {qt.tier, dst},
+                             .src = {Space::l1, out + (sg.r0 - row0) * hd * e},
+                             .len = hd * e,
+                             .n1 = sg.n,
+                             .dst_stride1 = row_stride,
+                             .src_stride1 = hd * e}));
       }
       continue;
     }
@@ -305,11 +337,26 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
       const uint64_t page0 = pool + kv_page(gr, row0, j, pg) * gr.page_bytes;
       const uint64_t seq_stride = kvh * gr.page_bytes;  // kv_page(s + 1) - kv_page(s)
       if (is_k) {  // a column of K^T: hd elements P apart
-        s.emit(Codegen::dma(false, dma(), Space::hbm, page0 + col * ek, Space::l1, out, ek, hd, P * ek, ek, rows,
-                            seq_stride, hd * ek));
+        s.emit(Codegen::dma({.load = false,
+                             .unit = dma(),
+                             .dst = {Space::hbm, page0 + col * ek},
+                             .src = {Space::l1, out},
+                             .len = ek,
+                             .n1 = hd,
+                             .dst_stride1 = P * ek,
+                             .src_stride1 = ek,
+                             .n2 = rows,
+                             .dst_stride2 = seq_stride,
+                             .src_stride2 = hd * ek}));
       } else {
-        s.emit(Codegen::dma(false, dma(), Space::hbm, page0 + hd * P * ek + col * hd * ek, Space::l1, out, hd * ek,
-                            rows, seq_stride, hd * ek));
+        s.emit(Codegen::dma({.load = false,
+                             .unit = dma(),
+                             .dst = {Space::hbm, page0 + hd * P * ek + col * hd * ek},
+                             .src = {Space::l1, out},
+                             .len = hd * ek,
+                             .n1 = rows,
+                             .dst_stride1 = seq_stride,
+                             .src_stride1 = hd * ek}));
       }
       continue;
     }
@@ -320,8 +367,11 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
         const uint64_t page = pool + kv_page(gr, sg.s, j, pg) * gr.page_bytes;
         const uint64_t src = out + (sg.r0 - row0 + (t - sg.t0)) * hd * ek;
         if (!is_k) {
-          s.emit(Codegen::dma(false, dma(), Space::hbm, page + hd * P * ek + col * hd * ek, Space::l1, src,
-                              cnt * hd * ek));
+          s.emit(Codegen::dma({.load = false,
+                               .unit = dma(),
+                               .dst = {Space::hbm, page + hd * P * ek + col * hd * ek},
+                               .src = {Space::l1, src},
+                               .len = cnt * hd * ek}));
         } else if (identity) {
           // K^T = (K rows)^T x I on engine 0, an output-stationary matmul whose A^T operand
           // is the K rows themselves; R rows of K^T at a time.
@@ -348,14 +398,26 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
             Codegen::operand(v, 1, Space::acc, transpose_acc, cg.hw.C * 4, DType::fp32, 0);
             v.imm = 1.0f;
             s.emit(v);
-            s.emit(Codegen::dma(false, dma(), Space::hbm, page + m0 * P * ek + col * ek, Space::l1, kt, cnt * ek, mr,
-                                P * ek, cnt * ek));
+            s.emit(Codegen::dma({.load = false,
+                                 .unit = dma(),
+                                 .dst = {Space::hbm, page + m0 * P * ek + col * ek},
+                                 .src = {Space::l1, kt},
+                                 .len = cnt * ek,
+                                 .n1 = mr,
+                                 .dst_stride1 = P * ek,
+                                 .src_stride1 = cnt * ek}));
           }
         } else {
           // No output-stationary dataflow: one K^T column per token.
           for (uint64_t i = 0; i < cnt; ++i)
-            s.emit(Codegen::dma(false, dma(), Space::hbm, page + (col + i) * ek, Space::l1, src + i * hd * ek, ek, hd,
-                                P * ek, ek));
+            s.emit(Codegen::dma({.load = false,
+                                 .unit = dma(),
+                                 .dst = {Space::hbm, page + (col + i) * ek},
+                                 .src = {Space::l1, src + i * hd * ek},
+                                 .len = ek,
+                                 .n1 = hd,
+                                 .dst_stride1 = P * ek,
+                                 .src_stride1 = ek}));
         }
         t += cnt;
       }
@@ -420,7 +482,11 @@ void Epi::router(const Sums& y, uint64_t row0, uint64_t rows) {
   v1(Opcode::vrecip, 1, sm, 4, L(sm, 4));
   v3(Opcode::vmul_row, E, pb, E * 4, L(pb, E * 4), sm, 4);
   const Tensor& r = cg.t("routing");
-  s.emit(Codegen::dma(false, dma(), r.tier, cg.addr(r) + row0 * E * 4, Space::l1, pb, rows * E * 4));
+  s.emit(Codegen::dma({.load = false,
+                       .unit = dma(),
+                       .dst = {r.tier, cg.addr(r) + row0 * E * 4},
+                       .src = {Space::l1, pb},
+                       .len = rows * E * 4}));
 }
 
 }  // namespace
@@ -459,10 +525,20 @@ void Codegen::emit_linear(const Op& op) {
         a_res = l1a.take(a_all, 64, op.name + " input rows");
         record_l1(chip, core, a_res, a_all, op.name + ": input rows " + a.name);
         if (os)
-          s.emit(dma(true, dma_act(), Space::l1, a_res, a.tier, addr(a) + work.row0 * ea, work.rows * ea, p.K,
-                     work.rows * ea, M * ea));
+          s.emit(dma({.load = true,
+                      .unit = dma_act(),
+                      .dst = {Space::l1, a_res},
+                      .src = {a.tier, addr(a) + work.row0 * ea},
+                      .len = work.rows * ea,
+                      .n1 = p.K,
+                      .dst_stride1 = work.rows * ea,
+                      .src_stride1 = M * ea}));
         else
-          s.emit(dma(true, dma_act(), Space::l1, a_res, a.tier, addr(a) + work.row0 * a_row, a_all));
+          s.emit(dma({.load = true,
+                      .unit = dma_act(),
+                      .dst = {Space::l1, a_res},
+                      .src = {a.tier, addr(a) + work.row0 * a_row},
+                      .len = a_all}));
       } else {
         // A third slot when L1 has room for it next to what this op takes below (epilogue
         // scratch, hoisted scales and biases, QKV's identity and rope rows): the input then
@@ -484,7 +560,11 @@ void Codegen::emit_linear(const Op& op) {
         const Tensor& id = t("identity");
         identity = l1a.take(id.bytes, 64, "identity");
         record_l1(chip, core, identity, id.bytes, "identity (K^T transposes)");
-        s.emit(dma(true, dma_act(), Space::l1, identity, id.tier, addr(id), id.bytes));
+        s.emit(dma({.load = true,
+                    .unit = dma_act(),
+                    .dst = {Space::l1, identity},
+                    .src = {id.tier, addr(id)},
+                    .len = id.bytes}));
       }
       // Per-phase constants of this core: packed scales and biases of its columns, the rope
       // rows of the step's positions. One DMA each, ahead of the matmuls.
@@ -496,7 +576,11 @@ void Codegen::emit_linear(const Op& op) {
         const uint64_t at = l1a.take(work.groups.size() * gcols * 4, 64, what);
         for (size_t i = 0; i < work.groups.size(); ++i) {
           const uint64_t c0 = work.groups[i] * gcols, n = std::min(p.N, c0 + gcols) - c0;
-          s.emit(dma(true, dma_act(), Space::l1, at + i * gcols * 4, x.tier, addr(x) + c0 * 4, n * 4));
+          s.emit(dma({.load = true,
+                      .unit = dma_act(),
+                      .dst = {Space::l1, at + i * gcols * 4},
+                      .src = {x.tier, addr(x) + c0 * 4},
+                      .len = n * 4}));
         }
         return at;
       };
@@ -504,7 +588,8 @@ void Codegen::emit_linear(const Op& op) {
         if (tensor < 0) return 0;
         const Tensor& x = t(tensor);
         const uint64_t at = l1a.take(bytes, 64, what);
-        s.emit(dma(true, dma_act(), Space::l1, at, x.tier, addr(x) + first, bytes));
+        s.emit(dma(
+            {.load = true, .unit = dma_act(), .dst = {Space::l1, at}, .src = {x.tier, addr(x) + first}, .len = bytes}));
         return at;
       };
       const uint64_t scales = hoist_groups(op.scale, op.name + " scales");
@@ -612,8 +697,14 @@ void Codegen::emit_linear(const Op& op) {
                 const uint64_t parts = std::min<uint64_t>(hw.dmas, kcs);
                 for (uint64_t d = 0, k0 = 0; d < parts; ++d) {
                   const uint64_t n = kcs * (d + 1) / parts - k0;
-                  s.emit(dma(true, int(d), Space::l1, slot + k0 * a_stride, a.tier,
-                             addr(a) + ((qs * p.k_t + k0) * M + ps.row0) * ea, ps.rows * ea, n, a_stride, M * ea));
+                  s.emit(dma({.load = true,
+                              .unit = int(d),
+                              .dst = {Space::l1, slot + k0 * a_stride},
+                              .src = {a.tier, addr(a) + ((qs * p.k_t + k0) * M + ps.row0) * ea},
+                              .len = ps.rows * ea,
+                              .n1 = n,
+                              .dst_stride1 = a_stride,
+                              .src_stride1 = M * ea}));
                   k0 += n;
                 }
                 return;
@@ -621,8 +712,14 @@ void Codegen::emit_linear(const Op& op) {
               const uint64_t parts = std::min<uint64_t>(hw.dmas, ps.rows);
               for (uint64_t d = 0, r0 = 0; d < parts; ++d) {
                 const uint64_t n = ps.rows * (d + 1) / parts - r0;
-                s.emit(dma(true, int(d), Space::l1, slot + r0 * a_stride, a.tier,
-                           addr(a) + (ps.row0 + r0) * a_row + qs * p.k_t * ea, kcs * ea, n, a_stride, a_row));
+                s.emit(dma({.load = true,
+                            .unit = int(d),
+                            .dst = {Space::l1, slot + r0 * a_stride},
+                            .src = {a.tier, addr(a) + (ps.row0 + r0) * a_row + qs * p.k_t * ea},
+                            .len = kcs * ea,
+                            .n1 = n,
+                            .dst_stride1 = a_stride,
+                            .src_stride1 = a_row}));
                 r0 += n;
               }
             };

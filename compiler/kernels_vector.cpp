@@ -55,7 +55,11 @@ void Codegen::emit_embed(const Op& op) {
           const uint64_t r = r0 + c0 + i, sq = r / T, tk = r % T;
           int64_t id = 0;
           if (!opt.tokens.empty()) id = opt.tokens.at(sq).at(tk);
-          s.emit(dma(true, dma_act(), Space::l1, b[0] + i * H * 2, emb.tier, addr(emb) + uint64_t(id) * H * 2, H * 2));
+          s.emit(dma({.load = true,
+                      .unit = dma_act(),
+                      .dst = {Space::l1, b[0] + i * H * 2},
+                      .src = {emb.tier, addr(emb) + uint64_t(id) * H * 2},
+                      .len = H * 2}));
         }
         Instr v = vec(learned ? Opcode::vadd : Opcode::vcvt, rows, H);
         operand(v, 0, Space::l1, b[2], H * 4, DType::fp32);
@@ -65,8 +69,11 @@ void Codegen::emit_embed(const Op& op) {
           // Positions of the chunk's rows, one contiguous run per sequence.
           for (uint64_t i = 0; i < rows;) {
             const uint64_t r = r0 + c0 + i, tk = r % T, cnt = std::min(rows - i, T - tk);
-            s.emit(dma(true, dma_act(), Space::l1, b[1] + i * H * 2, pe.tier, addr(pe) + (g.position + tk) * H * 2,
-                       cnt * H * 2));
+            s.emit(dma({.load = true,
+                        .unit = dma_act(),
+                        .dst = {Space::l1, b[1] + i * H * 2},
+                        .src = {pe.tier, addr(pe) + (g.position + tk) * H * 2},
+                        .len = cnt * H * 2}));
             i += cnt;
           }
           operand(v, 2, Space::l1, b[1], H * 2, DType::bf16);
@@ -74,7 +81,11 @@ void Codegen::emit_embed(const Op& op) {
           v.imm = 1.0f;
         }
         s.emit(v);
-        s.emit(dma(false, dma_act(), x.tier, addr(x) + (r0 + c0) * H * 4, Space::l1, b[2], rows * H * 4));
+        s.emit(dma({.load = false,
+                    .unit = dma_act(),
+                    .dst = {x.tier, addr(x) + (r0 + c0) * H * 4},
+                    .src = {Space::l1, b[2]},
+                    .len = rows * H * 4}));
       }
     }
   }
@@ -100,11 +111,13 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
       if (norm) {
         const Tensor& w = t(op.inputs[1]);
         gain = a.take(H * 4, 64, "norm gain");
-        s.emit(dma(true, dma_act(), Space::l1, gain, w.tier, addr(w), H * 4));
+        s.emit(
+            dma({.load = true, .unit = dma_act(), .dst = {Space::l1, gain}, .src = {w.tier, addr(w)}, .len = H * 4}));
         if (ln) {
           const Tensor& b = t(op.inputs[2]);
           bias = a.take(H * 4, 64, "norm bias");
-          s.emit(dma(true, dma_act(), Space::l1, bias, b.tier, addr(b), H * 4));
+          s.emit(
+              dma({.load = true, .unit = dma_act(), .dst = {Space::l1, bias}, .src = {b.tier, addr(b)}, .len = H * 4}));
         }
       }
       const Tensor* outp = norm ? &t(op.outputs[0]) : nullptr;
@@ -133,10 +146,20 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
         const uint64_t* b = bufs[ci % 2];
         const uint64_t first = r0 + c0;
         if (head) {  // row s of the chunk is the last token of sequence s
-          s.emit(dma(true, dma_act(), Space::l1, b[0], x.tier, addr(x) + ((first + 1) * T - 1) * H * 4, H * 4, rows,
-                     H * 4, T * H * 4));
+          s.emit(dma({.load = true,
+                      .unit = dma_act(),
+                      .dst = {Space::l1, b[0]},
+                      .src = {x.tier, addr(x) + ((first + 1) * T - 1) * H * 4},
+                      .len = H * 4,
+                      .n1 = rows,
+                      .dst_stride1 = H * 4,
+                      .src_stride1 = T * H * 4}));
         } else {
-          s.emit(dma(true, dma_act(), Space::l1, b[0], x.tier, addr(x) + first * H * 4, rows * H * 4));
+          s.emit(dma({.load = true,
+                      .unit = dma_act(),
+                      .dst = {Space::l1, b[0]},
+                      .src = {x.tier, addr(x) + first * H * 4},
+                      .len = rows * H * 4}));
         }
         auto v2 = [&](Opcode o, uint64_t cols, uint64_t d, uint64_t ds, DType dt, uint64_t s1, uint64_t s1s, uint64_t s2,
                       uint64_t s2s, DType s2t = DType::fp32) {
@@ -157,9 +180,17 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
         };
         if (add_input >= 0) {
           const Tensor& y = t(add_input);
-          s.emit(dma(true, dma_act(), Space::l1, b[1], y.tier, addr(y) + first * H * 4, rows * H * 4));
+          s.emit(dma({.load = true,
+                      .unit = dma_act(),
+                      .dst = {Space::l1, b[1]},
+                      .src = {y.tier, addr(y) + first * H * 4},
+                      .len = rows * H * 4}));
           v2(Opcode::vadd, H, b[0], H * 4, DType::fp32, b[0], H * 4, b[1], H * 4);
-          s.emit(dma(false, dma_act(), x.tier, addr(x) + first * H * 4, Space::l1, b[0], rows * H * 4));
+          s.emit(dma({.load = false,
+                      .unit = dma_act(),
+                      .dst = {x.tier, addr(x) + first * H * 4},
+                      .src = {Space::l1, b[0]},
+                      .len = rows * H * 4}));
         }
         if (!norm) continue;
         if (ln) {
@@ -183,9 +214,17 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
           v2(Opcode::vmul_col, H, b[3], H * eo, ot, b[2], H * 4, gain, 0);
           if (out2) v2(Opcode::vmul_col, H, b[6], H * eo2, ot2, b[2], H * 4, gain, 0);
         }
-        s.emit(dma(false, dma_act(), outp->tier, addr(*outp) + first * H * eo, Space::l1, b[3], rows * H * eo));
+        s.emit(dma({.load = false,
+                    .unit = dma_act(),
+                    .dst = {outp->tier, addr(*outp) + first * H * eo},
+                    .src = {Space::l1, b[3]},
+                    .len = rows * H * eo}));
         if (out2)
-          s.emit(dma(false, dma_act(), out2->tier, addr(*out2) + first * H * eo2, Space::l1, b[6], rows * H * eo2));
+          s.emit(dma({.load = false,
+                      .unit = dma_act(),
+                      .dst = {out2->tier, addr(*out2) + first * H * eo2},
+                      .src = {Space::l1, b[6]},
+                      .len = rows * H * eo2}));
       }
     }
   }
@@ -216,15 +255,25 @@ void Codegen::emit_top1(const Op& op) {
         for (uint64_t k = 0; k < runs; ++k) {
           const uint64_t cols = std::min(run, V - k * run);
           const uint64_t buf = a.take(rows * cols * 4, 64, "logit rows");
-          s.emit(dma(true, dma_act(), Space::l1, buf, lg.tier, addr(lg) + ((r0 + c0) * V + k * run) * 4, cols * 4, rows,
-                     cols * 4, V * 4));
+          s.emit(dma({.load = true,
+                      .unit = dma_act(),
+                      .dst = {Space::l1, buf},
+                      .src = {lg.tier, addr(lg) + ((r0 + c0) * V + k * run) * 4},
+                      .len = cols * 4,
+                      .n1 = rows,
+                      .dst_stride1 = cols * 4,
+                      .src_stride1 = V * 4}));
           Instr v = vec(Opcode::vtopk, rows, cols);
           operand(v, 0, Space::l1, res + k * 8, runs * 8, DType::fp32);
           operand(v, 1, Space::l1, buf, cols * 4, DType::fp32);
           v.iarg = 1;
           s.emit(v);
         }
-        s.emit(dma(false, dma_act(), top.tier, addr(top) + (r0 + c0) * runs * 8, Space::l1, res, rows * runs * 8));
+        s.emit(dma({.load = false,
+                    .unit = dma_act(),
+                    .dst = {top.tier, addr(top) + (r0 + c0) * runs * 8},
+                    .src = {Space::l1, res},
+                    .len = rows * runs * 8}));
         a.reset();
       }
     }

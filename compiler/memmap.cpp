@@ -1,12 +1,61 @@
 // The memory map (--emit memmap): one line per region of one chip of the group.
+#include "compiler/memmap.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <sstream>
 
-#include "compiler/compiler.h"
-#include "compiler/ir.h"
+#include "common/numerics/fp.h"
 
 namespace tessera::compiler {
+
+std::vector<MemoryRegion> tensor_regions(const Graph& g) {
+  std::vector<MemoryRegion> out;
+  for (const Tensor& t : g.tensors) {
+    MemoryRegion r;
+    r.space = t.tier;
+    r.addr = t.addr;
+    r.bytes = t.bytes;
+    r.what = t.name + " " + std::string(num::dtype_name(num::DType(t.dtype))) + shape_text(t.shape) +
+             (t.per_layer ? " (layer 0; layer l at +l x " + std::to_string(g.layer_stride) + ")" : "");
+    if (t.kind == TensorKind::Weight || t.kind == TensorKind::Bias || t.kind == TensorKind::Scale ||
+        t.kind == TensorKind::Constant) {
+      r.live = "whole run (resident)";
+    } else if (t.kind == TensorKind::KVCache) {
+      r.live = "whole request (pages)";
+    } else {
+      r.live = "ops " + std::to_string(t.first_op) + ".." + std::to_string(t.last_op) + " (" +
+               g.ops[size_t(t.first_op)].name + " .. " + g.ops[size_t(t.last_op)].name + ")";
+    }
+    out.push_back(r);
+  }
+  MemoryRegion ring;
+  ring.core = 0;
+  ring.space = isa::Space::l1;
+  ring.addr = 0;
+  ring.bytes = g.ring_slot * g.ring_slots;
+  ring.what = "weight ring: " + std::to_string(g.ring_slots) + " slots x " + std::to_string(g.ring_slot) + " B";
+  ring.live = "whole run";
+  out.push_back(ring);
+  return out;
+}
+
+std::vector<MemoryRegion> kv_cache_regions(const Graph& g) {
+  std::vector<MemoryRegion> out;
+  const Tensor& kc = g.tensor("layer.k_cache");
+  for (uint32_t chip = 0; chip < g.tp; ++chip)
+    for (uint64_t l = 0; l < g.model.num_layers; ++l) {
+      MemoryRegion r;
+      r.chip = chip;
+      r.space = isa::Space::hbm;
+      r.addr = kc.addr + l * g.layer_stride;
+      r.bytes = kc.bytes;
+      r.what = "KV cache pages, layer " + std::to_string(l);
+      r.live = "whole request";
+      out.push_back(r);
+    }
+  return out;
+}
 
 std::string memory_map_text(const Compiled& c) {
   std::ostringstream os;

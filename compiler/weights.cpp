@@ -25,20 +25,16 @@ struct Mat {
   float at(uint64_t k, uint64_t n) const { return v[k * N + n]; }
 };
 
-// Reads checkpoint tensors by their Hugging Face names (GPT-2 with or without the
-// "transformer." prefix, as the reference loader accepts).
+// Reads checkpoint tensors by their Hugging Face names (common/hf/model_tensors.h).
 class Checkpoint {
  public:
-  Checkpoint(const hf::ModelConfig& m, const std::string& dir) : store_(hf::TensorStore::open_dir(dir)) {
+  Checkpoint(const hf::ModelConfig& m, const std::string& dir) : m_(m), store_(hf::TensorStore::open_dir(dir)) {
     for (const hf::TensorSpec& s : hf::model_tensors(m)) shapes_[s.name] = s.shape;
-    strip_ = m.architecture == hf::Architecture::GPT2 && !store_.contains("transformer.wte.weight") &&
-             store_.contains("wte.weight");
   }
   std::vector<float> read(const std::string& name) const {
     auto it = shapes_.find(name);
     if (it == shapes_.end()) throw InputError("weights: the model has no tensor '" + name + "'");
-    const std::string stored = strip_ && name.starts_with("transformer.") ? name.substr(12) : name;
-    return store_.read(stored, it->second);
+    return store_.read(hf::stored_name(m_, store_, name), it->second);
   }
   // nn.Linear weight [out, in] as [in, out]; GPT-2 Conv1D is stored [in, out] already.
   Mat linear(const std::string& name, bool conv1d) const {
@@ -60,9 +56,9 @@ class Checkpoint {
   }
 
  private:
+  const hf::ModelConfig& m_;
   hf::TensorStore store_;
   std::map<std::string, hf::Shape> shapes_;
-  bool strip_ = false;
 };
 
 // Columns [c0, c0 + n) of a matrix.
@@ -226,8 +222,9 @@ std::vector<isa::DataSection> pack_data(const Graph& g, const Hw& hw, const std:
   const uint64_t H = m.hidden_size, hd = m.head_dim, I = m.intermediate_size;
   const uint64_t hq = g.heads * hd, hk = g.kv_heads * hd, Ic = g.inter;
   std::vector<isa::DataSection> out;
-  const std::string pre = gpt2 ? "transformer." : "model.";
-  const std::vector<float> embed = ck.read(gpt2 ? "transformer.wte.weight" : "model.embed_tokens.weight");
+  using hf::bias_of, hf::weight_of;
+  const hf::ModelTensorNames names = hf::model_tensor_names(m);
+  const std::vector<float> embed = ck.read(names.embed);
   for (uint32_t chip = 0; chip < g.tp; ++chip) {
     Packer pk{g, hw, chip, out};
     // Embedding tables (BF16) and constants.
@@ -238,7 +235,7 @@ std::vector<isa::DataSection> pack_data(const Graph& g, const Hw& hw, const std:
     }
     if (gpt2) {
       std::vector<uint8_t> b;
-      for (float f : ck.read("transformer.wpe.weight")) put_elem(b, isa::DType::bf16, f);
+      for (float f : ck.read(names.pos_embed)) put_elem(b, isa::DType::bf16, f);
       pk.section(g.tensors[size_t(g.find_tensor("pos_embed.w"))].addr, std::move(b));
     }
     if (const int ti = g.find_tensor("rope.table"); ti >= 0) {
@@ -252,8 +249,8 @@ std::vector<isa::DataSection> pack_data(const Graph& g, const Hw& hw, const std:
         for (uint64_t c = 0; c < t.shape[1]; ++c) put_elem(b, t.dtype, r == c ? 1.0f : 0.0f);
       pk.section(t.addr, std::move(b));
     }
-    pk.vec_f32("final_norm.w", 0, ck.read(gpt2 ? "transformer.ln_f.weight" : "model.norm.weight"));
-    if (gpt2) pk.vec_f32("final_norm.b", 0, ck.read("transformer.ln_f.bias"));
+    pk.vec_f32("final_norm.w", 0, ck.read(weight_of(names.final_norm)));
+    if (gpt2) pk.vec_f32("final_norm.b", 0, ck.read(bias_of(names.final_norm)));
     {
       Mat head;
       if (m.tie_word_embeddings) {
@@ -261,19 +258,19 @@ std::vector<isa::DataSection> pack_data(const Graph& g, const Hw& hw, const std:
         for (uint64_t v = 0; v < m.vocab_size; ++v)
           for (uint64_t h = 0; h < H; ++h) head.at(h, v) = embed[v * H + h];
       } else {
-        head = ck.linear("lm_head.weight", false);
+        head = ck.linear(names.lm_head, false);
       }
       pk.linear(op_named(g, "lm_head"), 0, cols(head, chip * g.vocab, g.vocab), {});
     }
     for (uint64_t l = 0; l < m.num_layers; ++l) {
-      const std::string p = gpt2 ? pre + "h." + std::to_string(l) + "." : pre + "layers." + std::to_string(l) + ".";
+      const hf::LayerTensorNames p = hf::layer_tensor_names(m, l);
       if (gpt2) {
-        pk.vec_f32("layer.attn_norm.w", l, ck.read(p + "ln_1.weight"));
-        pk.vec_f32("layer.attn_norm.b", l, ck.read(p + "ln_1.bias"));
-        pk.vec_f32("layer.mlp_norm.w", l, ck.read(p + "ln_2.weight"));
-        pk.vec_f32("layer.mlp_norm.b", l, ck.read(p + "ln_2.bias"));
-        const Mat qkv = ck.linear(p + "attn.c_attn.weight", true);
-        const std::vector<float> qkv_b = ck.read(p + "attn.c_attn.bias");
+        pk.vec_f32("layer.attn_norm.w", l, ck.read(weight_of(p.attn_norm)));
+        pk.vec_f32("layer.attn_norm.b", l, ck.read(bias_of(p.attn_norm)));
+        pk.vec_f32("layer.mlp_norm.w", l, ck.read(weight_of(p.mlp_norm)));
+        pk.vec_f32("layer.mlp_norm.b", l, ck.read(bias_of(p.mlp_norm)));
+        const Mat qkv = ck.linear(weight_of(p.qkv), true);
+        const std::vector<float> qkv_b = ck.read(bias_of(p.qkv));
         const Mat w = hcat({cols(qkv, chip * hq, hq), cols(qkv, H + chip * hk, hk), cols(qkv, 2 * H + chip * hk, hk)});
         std::vector<float> b = slice(qkv_b, chip * hq, hq);
         for (uint64_t part : {H + chip * hk, 2 * H + chip * hk}) {
@@ -281,58 +278,54 @@ std::vector<isa::DataSection> pack_data(const Graph& g, const Hw& hw, const std:
           b.insert(b.end(), x.begin(), x.end());
         }
         pk.linear(op_named(g, "qkv"), l, w, b);
-        const Mat o = ck.linear(p + "attn.c_proj.weight", true);
-        pk.linear(op_named(g, "o"), l, rows(o, chip * hq, hq), ck.read(p + "attn.c_proj.bias"));
-        const Mat fc = ck.linear(p + "mlp.c_fc.weight", true);
-        pk.linear(op_named(g, "up"), l, cols(fc, chip * Ic, Ic), slice(ck.read(p + "mlp.c_fc.bias"), chip * Ic, Ic));
-        const Mat pr = ck.linear(p + "mlp.c_proj.weight", true);
-        pk.linear(op_named(g, "down"), l, rows(pr, chip * Ic, Ic), ck.read(p + "mlp.c_proj.bias"));
+        const Mat o = ck.linear(weight_of(p.o), true);
+        pk.linear(op_named(g, "o"), l, rows(o, chip * hq, hq), ck.read(bias_of(p.o)));
+        const Mat fc = ck.linear(weight_of(p.up), true);
+        pk.linear(op_named(g, "up"), l, cols(fc, chip * Ic, Ic), slice(ck.read(bias_of(p.up)), chip * Ic, Ic));
+        const Mat pr = ck.linear(weight_of(p.down), true);
+        pk.linear(op_named(g, "down"), l, rows(pr, chip * Ic, Ic), ck.read(bias_of(p.down)));
         continue;
       }
-      pk.vec_f32("layer.attn_norm.w", l, ck.read(p + "input_layernorm.weight"));
-      pk.vec_f32("layer.mlp_norm.w", l, ck.read(p + "post_attention_layernorm.weight"));
-      const std::string a = p + "self_attn.";
-      const Mat q = ck.linear(a + "q_proj.weight", false), k = ck.linear(a + "k_proj.weight", false),
-                v = ck.linear(a + "v_proj.weight", false);
+      pk.vec_f32("layer.attn_norm.w", l, ck.read(weight_of(p.attn_norm)));
+      pk.vec_f32("layer.mlp_norm.w", l, ck.read(weight_of(p.mlp_norm)));
+      const Mat q = ck.linear(weight_of(p.q), false), k = ck.linear(weight_of(p.k), false),
+                v = ck.linear(weight_of(p.v), false);
       std::vector<float> qkv_b;
       if (m.qkv_bias) {
-        for (auto [n, first, cnt] : {std::tuple{"q_proj", chip * hq, hq}, std::tuple{"k_proj", chip * hk, hk},
-                                     std::tuple{"v_proj", chip * hk, hk}}) {
-          const std::vector<float> x = slice(ck.read(a + n + std::string(".bias")), first, cnt);
+        for (auto [n, first, cnt] : {std::tuple{p.q, chip * hq, hq}, std::tuple{p.k, chip * hk, hk},
+                                     std::tuple{p.v, chip * hk, hk}}) {
+          const std::vector<float> x = slice(ck.read(bias_of(n)), first, cnt);
           qkv_b.insert(qkv_b.end(), x.begin(), x.end());
         }
       }
       pk.linear(op_named(g, "qkv"), l, hcat({cols(q, chip * hq, hq), cols(k, chip * hk, hk), cols(v, chip * hk, hk)}),
                 qkv_b);
-      const Mat o = ck.linear(a + "o_proj.weight", false);
-      pk.linear(op_named(g, "o"), l, rows(o, chip * hq, hq), m.o_bias ? ck.read(a + "o_proj.bias") : std::vector<float>{});
+      const Mat o = ck.linear(weight_of(p.o), false);
+      pk.linear(op_named(g, "o"), l, rows(o, chip * hq, hq), m.o_bias ? ck.read(bias_of(p.o)) : std::vector<float>{});
       if (m.is_moe()) {
-        const std::string e = p + "block_sparse_moe.";
-        pk.linear(op_named(g, "router"), l, ck.linear(e + "gate.weight", false), {});
+        pk.linear(op_named(g, "router"), l, ck.linear(weight_of(p.router), false), {});
         std::vector<Mat> gates, ups, downs;
         for (uint64_t x = 0; x < m.num_experts; ++x) {
-          const std::string ep = e + "experts." + std::to_string(x) + ".";
-          gates.push_back(cols(ck.linear(ep + "w1.weight", false), chip * Ic, Ic));
-          ups.push_back(cols(ck.linear(ep + "w3.weight", false), chip * Ic, Ic));
-          downs.push_back(rows(ck.linear(ep + "w2.weight", false), chip * Ic, Ic));
+          gates.push_back(cols(ck.linear(weight_of(p.expert_gate[x]), false), chip * Ic, Ic));
+          ups.push_back(cols(ck.linear(weight_of(p.expert_up[x]), false), chip * Ic, Ic));
+          downs.push_back(rows(ck.linear(weight_of(p.expert_down[x]), false), chip * Ic, Ic));
         }
         std::vector<Mat> gu = gates;
         gu.insert(gu.end(), ups.begin(), ups.end());
         pk.linear(op_named(g, "experts.gate_up"), l, hcat(gu), {});
         pk.linear(op_named(g, "experts.down"), l, vcat(downs), {});
       } else {
-        const std::string f = p + "mlp.";
-        const Mat gt = ck.linear(f + "gate_proj.weight", false), up = ck.linear(f + "up_proj.weight", false);
+        const Mat gt = ck.linear(weight_of(p.gate), false), up = ck.linear(weight_of(p.up), false);
         std::vector<float> gb;
         if (m.mlp_bias) {
-          gb = slice(ck.read(f + "gate_proj.bias"), chip * Ic, Ic);
-          const std::vector<float> ub = slice(ck.read(f + "up_proj.bias"), chip * Ic, Ic);
+          gb = slice(ck.read(bias_of(p.gate)), chip * Ic, Ic);
+          const std::vector<float> ub = slice(ck.read(bias_of(p.up)), chip * Ic, Ic);
           gb.insert(gb.end(), ub.begin(), ub.end());
         }
         pk.linear(op_named(g, "gate_up"), l, hcat({cols(gt, chip * Ic, Ic), cols(up, chip * Ic, Ic)}), gb);
-        const Mat dn = ck.linear(f + "down_proj.weight", false);
+        const Mat dn = ck.linear(weight_of(p.down), false);
         pk.linear(op_named(g, "down"), l, rows(dn, chip * Ic, Ic),
-                  m.mlp_bias ? ck.read(f + "down_proj.bias") : std::vector<float>{});
+                  m.mlp_bias ? ck.read(bias_of(p.down)) : std::vector<float>{});
       }
     }
   }

@@ -54,12 +54,11 @@ struct Init {
 // the same reason. (Measured: with +- 1 and 1x, tiny GPT-2 models emit one token 16 times.)
 Init init_of(const hf::ModelConfig& c, const hf::TensorSpec& t) {
   const auto fan = [](uint64_t in) { return static_cast<float>(std::sqrt(3.0 / static_cast<double>(in))); };
-  if (t.name == "model.embed_tokens.weight" || t.name == "transformer.wte.weight") {
-    return {0.0f, c.tie_word_embeddings ? 0.25f : 1.0f};
-  }
-  if (t.name == "transformer.wpe.weight") return {0.0f, 0.1f};
+  const hf::ModelTensorNames names = hf::model_tensor_names(c);
+  if (t.name == names.embed) return {0.0f, c.tie_word_embeddings ? 0.25f : 1.0f};
+  if (t.name == names.pos_embed) return {0.0f, 0.1f};
   if (t.shape.size() == 1) return ends_with(t.name, ".bias") ? Init{0.0f, 0.1f} : Init{1.0f, 0.25f};
-  if (t.name == "lm_head.weight") return {0.0f, 4.0f * fan(c.hidden_size)};
+  if (t.name == names.lm_head) return {0.0f, 4.0f * fan(c.hidden_size)};
   if (ends_with(t.name, "block_sparse_moe.gate.weight")) return {0.0f, 2.0f * fan(c.hidden_size)};
   // GPT-2 Conv1D weights are [in, out]; nn.Linear weights [out, in].
   const uint64_t in = c.architecture == Architecture::GPT2 ? t.shape[0] : t.shape[1];

@@ -278,19 +278,15 @@ bool ignorable(const ModelConfig& c, const std::string& name) {
   if (c.architecture == Architecture::GPT2 && (ends_with(name, ".attn.bias") || ends_with(name, ".attn.masked_bias"))) {
     return true;
   }
-  return c.tie_word_embeddings && name == "lm_head.weight";
+  return c.tie_word_embeddings && name == hf::model_tensor_names(c).lm_head;
 }
 
 class Loader {
  public:
-  Loader(const ModelConfig& c, const hf::TensorStore& store) : c_(c), store_(store) {
-    // GPT-2 checkpoints saved from GPT2Model (such as the original "gpt2" repository)
-    // have no "transformer." prefix.
-    strip_prefix_ = c.architecture == Architecture::GPT2 && !store.contains("transformer.wte.weight") &&
-                    store.contains("wte.weight");
+  Loader(const ModelConfig& c, const hf::TensorStore& store) : c_(c) {
     std::set<std::string> used;
     for (const hf::TensorSpec& spec : hf::model_tensors(c)) {
-      const std::string stored = stored_name(spec.name);
+      const std::string stored = hf::stored_name(c, store, spec.name);
       std::vector<float> values = store.read(stored, spec.shape);
       for (size_t i = 0; i < values.size(); ++i) {
         if (!std::isfinite(values[i])) {
@@ -319,8 +315,8 @@ class Loader {
 
   // nn.Linear: weight [out, in] as stored.
   Linear linear(const std::string& prefix, uint64_t in, uint64_t out, bool bias) {
-    Linear l{in, out, take(prefix + ".weight"), {}};
-    if (bias) l.b = take(prefix + ".bias");
+    Linear l{in, out, take(hf::weight_of(prefix)), {}};
+    if (bias) l.b = take(hf::bias_of(prefix));
     return l;
   }
 
@@ -336,73 +332,68 @@ class Loader {
   }
 
   Weights llama_family() {
-    const uint64_t h = c_.hidden_size;
+    const uint64_t h = c_.hidden_size, ff = c_.intermediate_size;
+    const hf::ModelTensorNames n = hf::model_tensor_names(c_);
     Weights w;
-    w.embed = take("model.embed_tokens.weight");
+    w.embed = take(n.embed);
     for (uint64_t i = 0; i < c_.num_layers; ++i) {
-      const std::string p = "model.layers." + std::to_string(i) + ".";
+      const hf::LayerTensorNames p = hf::layer_tensor_names(c_, i);
       Layer l;
-      l.norm1_w = take(p + "input_layernorm.weight");
-      l.q = linear(p + "self_attn.q_proj", h, c_.q_dim(), c_.qkv_bias);
-      l.k = linear(p + "self_attn.k_proj", h, c_.kv_dim(), c_.qkv_bias);
-      l.v = linear(p + "self_attn.v_proj", h, c_.kv_dim(), c_.qkv_bias);
-      l.o = linear(p + "self_attn.o_proj", c_.q_dim(), h, c_.o_bias);
-      l.norm2_w = take(p + "post_attention_layernorm.weight");
+      l.norm1_w = take(hf::weight_of(p.attn_norm));
+      l.q = linear(p.q, h, c_.q_dim(), c_.qkv_bias);
+      l.k = linear(p.k, h, c_.kv_dim(), c_.qkv_bias);
+      l.v = linear(p.v, h, c_.kv_dim(), c_.qkv_bias);
+      l.o = linear(p.o, c_.q_dim(), h, c_.o_bias);
+      l.norm2_w = take(hf::weight_of(p.mlp_norm));
       if (c_.is_moe()) {
-        l.router = linear(p + "block_sparse_moe.gate", h, c_.num_experts, false);
+        l.router = linear(p.router, h, c_.num_experts, false);
         for (uint64_t e = 0; e < c_.num_experts; ++e) {
-          const std::string q = p + "block_sparse_moe.experts." + std::to_string(e) + ".";
-          l.experts.push_back({linear(q + "w1", h, c_.intermediate_size, false),
-                               linear(q + "w2", c_.intermediate_size, h, false),
-                               linear(q + "w3", h, c_.intermediate_size, false)});
+          l.experts.push_back({linear(p.expert_gate[e], h, ff, false), linear(p.expert_down[e], ff, h, false),
+                               linear(p.expert_up[e], h, ff, false)});
         }
       } else {
-        l.gate = linear(p + "mlp.gate_proj", h, c_.intermediate_size, c_.mlp_bias);
-        l.up = linear(p + "mlp.up_proj", h, c_.intermediate_size, c_.mlp_bias);
-        l.down = linear(p + "mlp.down_proj", c_.intermediate_size, h, c_.mlp_bias);
+        l.gate = linear(p.gate, h, ff, c_.mlp_bias);
+        l.up = linear(p.up, h, ff, c_.mlp_bias);
+        l.down = linear(p.down, ff, h, c_.mlp_bias);
       }
       w.layers.push_back(std::move(l));
     }
-    w.final_norm_w = take("model.norm.weight");
-    if (!c_.tie_word_embeddings) w.lm_head = take("lm_head.weight");
+    w.final_norm_w = take(hf::weight_of(n.final_norm));
+    if (!c_.tie_word_embeddings) w.lm_head = take(n.lm_head);
     return w;
   }
 
   Weights gpt2() {
     const uint64_t h = c_.hidden_size, ff = c_.intermediate_size;
+    const hf::ModelTensorNames n = hf::model_tensor_names(c_);
     Weights w;
-    w.embed = take("transformer.wte.weight");
-    w.pos_embed = take("transformer.wpe.weight");
+    w.embed = take(n.embed);
+    w.pos_embed = take(n.pos_embed);
+    using hf::bias_of, hf::weight_of;
     for (uint64_t i = 0; i < c_.num_layers; ++i) {
-      const std::string p = "transformer.h." + std::to_string(i) + ".";
+      const hf::LayerTensorNames p = hf::layer_tensor_names(c_, i);
       Layer l;
-      l.norm1_w = take(p + "ln_1.weight");
-      l.norm1_b = take(p + "ln_1.bias");
-      const std::vector<float> qkv_w = take(p + "attn.c_attn.weight"), qkv_b = take(p + "attn.c_attn.bias");
+      l.norm1_w = take(weight_of(p.attn_norm));
+      l.norm1_b = take(bias_of(p.attn_norm));
+      const std::vector<float> qkv_w = take(weight_of(p.qkv)), qkv_b = take(bias_of(p.qkv));
       l.q = conv1d(qkv_w, qkv_b, h, 3 * h, 0, h);
       l.k = conv1d(qkv_w, qkv_b, h, 3 * h, h, h);
       l.v = conv1d(qkv_w, qkv_b, h, 3 * h, 2 * h, h);
-      l.o = conv1d(take(p + "attn.c_proj.weight"), take(p + "attn.c_proj.bias"), h, h, 0, h);
-      l.norm2_w = take(p + "ln_2.weight");
-      l.norm2_b = take(p + "ln_2.bias");
-      l.up = conv1d(take(p + "mlp.c_fc.weight"), take(p + "mlp.c_fc.bias"), h, ff, 0, ff);
-      l.down = conv1d(take(p + "mlp.c_proj.weight"), take(p + "mlp.c_proj.bias"), ff, h, 0, h);
+      l.o = conv1d(take(weight_of(p.o)), take(bias_of(p.o)), h, h, 0, h);
+      l.norm2_w = take(weight_of(p.mlp_norm));
+      l.norm2_b = take(bias_of(p.mlp_norm));
+      l.up = conv1d(take(weight_of(p.up)), take(bias_of(p.up)), h, ff, 0, ff);
+      l.down = conv1d(take(weight_of(p.down)), take(bias_of(p.down)), ff, h, 0, h);
       w.layers.push_back(std::move(l));
     }
-    w.final_norm_w = take("transformer.ln_f.weight");
-    w.final_norm_b = take("transformer.ln_f.bias");
-    if (!c_.tie_word_embeddings) w.lm_head = take("lm_head.weight");
+    w.final_norm_w = take(weight_of(n.final_norm));
+    w.final_norm_b = take(bias_of(n.final_norm));
+    if (!c_.tie_word_embeddings) w.lm_head = take(n.lm_head);
     return w;
   }
 
  private:
-  std::string stored_name(const std::string& name) const {
-    return strip_prefix_ && name.starts_with("transformer.") ? name.substr(12) : name;
-  }
-
   const ModelConfig& c_;
-  const hf::TensorStore& store_;
-  bool strip_prefix_ = false;
   std::map<std::string, std::vector<float>> tensors_;
 };
 

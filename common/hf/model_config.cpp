@@ -11,6 +11,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <stdexcept>
 #include <vector>
 
 #include "common/util/error.h"
@@ -25,18 +26,22 @@ using nlohmann::json;
 // and every index the reference computes fits an int64.
 constexpr uint64_t kMaxDim = uint64_t(1) << 30;
 
-struct ArchName {
-  Architecture arch;
-  const char* class_name;
-  const char* model_type;
-};
-constexpr ArchName kArchs[] = {
-    {Architecture::Llama, "LlamaForCausalLM", "llama"},
-    {Architecture::Mistral, "MistralForCausalLM", "mistral"},
-    {Architecture::Qwen2, "Qwen2ForCausalLM", "qwen2"},
-    {Architecture::Mixtral, "MixtralForCausalLM", "mixtral"},
-    {Architecture::GPT2, "GPT2LMHeadModel", "gpt2"},
-};
+std::vector<ModelFamily>& families() {
+  static std::vector<ModelFamily> list = {
+      {"LlamaForCausalLM", "llama", Architecture::Llama},
+      {"MistralForCausalLM", "mistral", Architecture::Mistral},
+      {"Qwen2ForCausalLM", "qwen2", Architecture::Qwen2},
+      {"MixtralForCausalLM", "mixtral", Architecture::Mixtral},
+      {"GPT2LMHeadModel", "gpt2", Architecture::GPT2},
+  };
+  return list;
+}
+
+std::string supported_model_types() {
+  std::string out;
+  for (const ModelFamily& f : families()) out += (out.empty() ? "" : ", ") + f.model_type;
+  return out;
+}
 
 // Line of every object key in the text, by dotted path ("rope_scaling.factor"), so that
 // messages can say file:line. A small scanner: strings (with escapes), nesting, ':'.
@@ -191,19 +196,19 @@ Architecture detect_architecture(const json& j, const std::string& source, const
       throw InputError(line_of("architectures") + ": field 'architectures': expected a non-empty list of class names");
     }
     for (const json& name : a) {
-      for (const ArchName& k : kArchs) {
-        if (name.is_string() && name.get<std::string>() == k.class_name) return k.arch;
+      for (const ModelFamily& f : families()) {
+        if (name.is_string() && name.get<std::string>() == f.class_name) return f.layout;
       }
     }
     throw InputError(line_of("architectures") + ": field 'architectures': " + a.dump() +
                      " is not supported (supported: " + supported_architectures() + ")");
   }
   if (j.contains("model_type") && j["model_type"].is_string()) {
-    for (const ArchName& k : kArchs) {
-      if (j["model_type"].get<std::string>() == k.model_type) return k.arch;
+    for (const ModelFamily& f : families()) {
+      if (j["model_type"].get<std::string>() == f.model_type) return f.layout;
     }
     throw InputError(line_of("model_type") + ": field 'model_type': \"" + j["model_type"].get<std::string>() +
-                     "\" is not supported (supported: llama, mistral, qwen2, mixtral, gpt2)");
+                     "\" is not supported (supported: " + supported_model_types() + ")");
   }
   throw InputError(source + ": missing field 'architectures' (supported: " + supported_architectures() + ")");
 }
@@ -307,16 +312,27 @@ void parse_gpt2(const Reader& r, ModelConfig& c) {
 }  // namespace
 
 std::string_view architecture_name(Architecture a) {
-  for (const ArchName& k : kArchs) {
-    if (k.arch == a) return k.class_name;
+  for (const ModelFamily& f : families()) {
+    if (f.layout == a) return f.class_name;
   }
   return "?";
 }
 
 std::string supported_architectures() {
   std::string out;
-  for (const ArchName& k : kArchs) out += (out.empty() ? "" : ", ") + std::string(k.class_name);
+  for (const ModelFamily& f : families()) out += (out.empty() ? "" : ", ") + f.class_name;
   return out;
+}
+
+const std::vector<ModelFamily>& model_families() { return families(); }
+
+void register_model_family(ModelFamily family) {
+  for (const ModelFamily& f : families()) {
+    if (f.class_name == family.class_name || f.model_type == family.model_type) {
+      throw std::logic_error("model family " + family.class_name + " (" + family.model_type + ") is already registered");
+    }
+  }
+  families().push_back(std::move(family));
 }
 
 ModelConfig parse_model_config(std::string_view text, const std::string& source) {
@@ -356,8 +372,11 @@ ModelConfig load_model_config(const std::string& path) {
 std::string model_config_json(const ModelConfig& c) {
   json j;
   j["architectures"] = {std::string(architecture_name(c.architecture))};
-  for (const ArchName& k : kArchs) {
-    if (k.arch == c.architecture) j["model_type"] = k.model_type;
+  for (const ModelFamily& f : families()) {
+    if (f.layout == c.architecture) {
+      j["model_type"] = f.model_type;
+      break;
+    }
   }
   j["vocab_size"] = c.vocab_size;
   j["tie_word_embeddings"] = c.tie_word_embeddings;

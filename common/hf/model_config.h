@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tessera::hf {
 
@@ -17,8 +18,23 @@ enum class Architecture { Llama, Mistral, Qwen2, Mixtral, GPT2 };
 
 // The Hugging Face class name ("LlamaForCausalLM", ...).
 std::string_view architecture_name(Architecture);
-// "LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, MixtralForCausalLM, GPT2LMHeadModel"
+// The class names of every family, built-in first: "LlamaForCausalLM, MistralForCausalLM,
+// Qwen2ForCausalLM, MixtralForCausalLM, GPT2LMHeadModel", then registered ones.
 std::string supported_architectures();
+
+// A model family the front end reads: the names config.json gives it and the layout
+// (fields, tensor names, operations) it shares with a built-in architecture. A family with
+// the layout of an existing one is one register_model_family call (docs/extending.md,
+// "Add a model family to the front end"); its configs then parse as that architecture.
+struct ModelFamily {
+  std::string class_name;  // an "architectures" entry, e.g. "InternLM2ForCausalLM"
+  std::string model_type;  // config.json "model_type" (used when "architectures" is absent)
+  Architecture layout = Architecture::Llama;
+};
+// The built-in families, then the registered ones.
+const std::vector<ModelFamily>& model_families();
+// std::logic_error when the class name or model type is already taken.
+void register_model_family(ModelFamily family);
 
 enum class NormKind { RMSNorm, LayerNorm };  // Llama family: RMSNorm; GPT-2: LayerNorm with bias
 enum class Activation { SiLU, GeluNew };     // SwiGLU gate (Llama family) / GPT-2 gelu_new MLP

@@ -17,6 +17,37 @@ struct TensorSpec {
   Shape shape;
 };
 
+// The Hugging Face names of a model's tensors by role: the one place they are spelled, for
+// model_tensors below, the reference loader (ref/transformer.cpp) and the compiler's weight
+// packer (compiler/weights.cpp). A linear is "<prefix>.weight" and "<prefix>.bias"
+// (whether the bias exists is the config's qkv_bias / o_bias / mlp_bias, or always for
+// GPT-2); a LayerNorm has ".weight" and ".bias", an RMSNorm ".weight" only.
+struct ModelTensorNames {
+  std::string embed;       // token embedding [vocab, hidden]
+  std::string pos_embed;   // GPT-2 learned positions [positions, hidden]; empty otherwise
+  std::string final_norm;  // prefix
+  std::string lm_head;     // "lm_head.weight" (absent from a checkpoint with tied embeddings)
+};
+struct LayerTensorNames {
+  std::string attn_norm, mlp_norm;  // prefixes
+  // Llama family (nn.Linear, weight [out, in]): q, k, v, o; dense MLP gate, up, down; MoE
+  // router and per-expert gate (w1), up (w3), down (w2).
+  // GPT-2 (Conv1D, weight [in, out]): qkv = c_attn [hidden, 3 x hidden], o = attn.c_proj,
+  // up = mlp.c_fc, down = mlp.c_proj; no gate.
+  std::string q, k, v, qkv, o;
+  std::string gate, up, down;
+  std::string router;
+  std::vector<std::string> expert_gate, expert_up, expert_down;
+};
+ModelTensorNames model_tensor_names(const ModelConfig&);
+LayerTensorNames layer_tensor_names(const ModelConfig&, uint64_t layer);
+inline std::string weight_of(const std::string& prefix) { return prefix + ".weight"; }
+inline std::string bias_of(const std::string& prefix) { return prefix + ".bias"; }
+
+// The name under which `store` holds tensor `name` of model_tensors(c): GPT-2 checkpoints
+// saved from GPT2Model (the original "gpt2" repository) have no "transformer." prefix.
+std::string stored_name(const ModelConfig& c, const TensorStore& store, const std::string& name);
+
 // Checkpoint order: embeddings, then layer by layer, then the final norm and lm_head.
 // A tied lm_head is not listed (Hugging Face does not save it). GPT-2 names carry the
 // "transformer." prefix that GPT2LMHeadModel.save_pretrained writes.

@@ -1,6 +1,12 @@
 #pragma once
 // The passes over the graph IR, in the order compile() runs them (docs/compiler.md,
-// "Passes"). Each pass is one file and rewrites or annotates the graph in place.
+// "Passes"). Each pass is one file and rewrites or annotates the graph in place; passes()
+// lists them with their names, so compile() and the golden-IR tests (tests/compiler/
+// pass_golden_test.cpp) run the same pipeline.
+#include <functional>
+#include <string_view>
+#include <vector>
+
 #include "compiler/compiler.h"
 #include "compiler/hw.h"
 #include "compiler/ir.h"
@@ -37,5 +43,28 @@ void run_tiling(Graph& g, const Hw& hw);
 // Tier, address and live range of every tensor: weights, scales and the paged KV cache in
 // HBM, activations in L2 when they fit (first-fit over live ranges) and HBM otherwise.
 void run_placement(Graph& g, const Hw& hw);
+
+// What every pass may read besides the graph: the architecture, the options of the step
+// (batch per replica) and the precision policy.
+struct PassContext {
+  const Hw& hw;
+  const CompileOptions& opt;
+  const Precision& precision;
+};
+
+struct PassInfo {
+  std::string_view name;     // as in Graph::passes_run and docs/compiler.md
+  std::string_view summary;  // one line
+  std::function<void(Graph&, const PassContext&)> run;
+};
+
+// The passes in pipeline order.
+const std::vector<PassInfo>& passes();
+
+// The front end's graph of one step for the parallelism chosen (batch per replica in
+// c.opt): build_graph plus the tensor-parallel group, and the token ids checked against
+// the step. InputError as build_graph, or for token rows that do not match the step.
+Graph build_step_graph(const hf::ModelConfig& model, const config::ArchConfig& arch, const PassContext& c,
+                       const Parallelism& par);
 
 }  // namespace tessera::compiler

@@ -10,20 +10,11 @@
 #include "common/util/error.h"
 #include "compiler/compiler.h"
 #include "ref/tiny_model.h"
+#include "tests/compiler/input_error.h"
 
 namespace tessera::compiler {
 namespace {
 
-// The InputError message of f(), or "" when f() does not throw one.
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 std::string test_dir(const std::string& name) {
   // One directory per test: CTest runs the tests of this file in parallel processes.

@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/hf/safetensors.h"
+#include "tests/common/hf/test_util.h"
+
 namespace tessera::hf {
 namespace {
 
@@ -88,6 +91,43 @@ TEST(ModelTensors, NamesAndShapesAsHuggingFaceWritesThem) {
   EXPECT_EQ(find(g, "transformer.h.11.mlp.c_proj.weight")->shape, (Shape{3072, 768}));
   EXPECT_EQ(find(g, "transformer.wpe.weight")->shape, (Shape{1024, 768}));
   EXPECT_EQ(find(g, "lm_head.weight"), nullptr);  // tied
+}
+
+// The names by role are the names of the list: every role of every layer is a listed tensor.
+TEST(ModelTensors, NamesByRoleAreListed) {
+  for (const char* name : {"llama3-8b", "qwen2.5-7b", "mixtral-8x7b", "gpt2"}) {
+    const ModelConfig c = model(name);
+    const auto list = model_tensors(c);
+    const ModelTensorNames n = model_tensor_names(c);
+    EXPECT_NE(find(list, n.embed), nullptr) << name;
+    EXPECT_NE(find(list, weight_of(n.final_norm)), nullptr) << name;
+    const LayerTensorNames l = layer_tensor_names(c, c.num_layers - 1);
+    for (const std::string& prefix : {l.attn_norm, l.o, l.mlp_norm}) {
+      EXPECT_NE(find(list, weight_of(prefix)), nullptr) << prefix;
+    }
+    for (const std::string& prefix : {l.q, l.k, l.v, l.qkv, l.gate, l.up, l.down, l.router}) {
+      if (!prefix.empty()) {
+        EXPECT_NE(find(list, weight_of(prefix)), nullptr) << prefix;
+      }
+    }
+    EXPECT_EQ(l.expert_gate.size(), c.num_experts) << name;
+    for (const std::string& prefix : l.expert_down) EXPECT_NE(find(list, weight_of(prefix)), nullptr) << prefix;
+  }
+}
+
+// GPT-2 checkpoints saved from GPT2Model carry no "transformer." prefix; others keep it.
+TEST(ModelTensors, StoredNameDropsAMissingGpt2Prefix) {
+  const ModelConfig c = model("gpt2");
+  const test::TempDir dir;  // one per test: two would share a path
+  const std::string bare = dir.file("bare"), prefixed = dir.file("prefixed");
+  std::filesystem::create_directories(bare);
+  std::filesystem::create_directories(prefixed);
+  write_safetensors(bare + "/model.safetensors", {{"wte.weight", {1}, {0.0f}}});
+  write_safetensors(prefixed + "/model.safetensors", {{"transformer.wte.weight", {1}, {0.0f}}});
+  EXPECT_EQ(stored_name(c, TensorStore::open_dir(bare), "transformer.h.0.ln_1.weight"), "h.0.ln_1.weight");
+  EXPECT_EQ(stored_name(c, TensorStore::open_dir(prefixed), "transformer.h.0.ln_1.weight"),
+            "transformer.h.0.ln_1.weight");
+  EXPECT_EQ(stored_name(model("llama3-8b"), TensorStore::open_dir(bare), "model.norm.weight"), "model.norm.weight");
 }
 
 }  // namespace
