@@ -235,7 +235,10 @@ std::string render(const Roofline& chart) {
   svg.circle(x(ridge), y(peak.value), 4, "ridge", {},
              "ridge point: " + with_unit(ridge, chart.intensity_unit) + " at " + with_unit(peak.value, chart.performance_unit));
   labels.block(x(ridge) - 5, y(peak.value) - 5, 10, 10);
-  labels.place(svg, x(ridge), y(peak.value), "ridge " + with_unit(ridge, chart.intensity_unit), "ridge-label");
+  // Above and left of the ridge is free: the bandwidth roof arrives from below left.
+  const std::string ridge_text = "ridge " + with_unit(ridge, chart.intensity_unit);
+  svg.text(x(ridge) - 8, y(peak.value) - 8, ridge_text, Anchor::end, "ridge-label");
+  labels.block(x(ridge) - 8 - text_width(ridge_text, 11), y(peak.value) - 19, text_width(ridge_text, 11), 14);
   for (size_t i = 0; i < shown.size(); ++i) {
     const double px = x(shown[i]->intensity), py = y(shown[i]->performance);
     labels.block(px - 5, py - 5, 10, 10);
@@ -493,7 +496,7 @@ std::string render(const Scatter& chart) {
     }
   }
   detail::LabelPlacer labels(plot);
-  for (size_t i : front) labels.block(x(placed[i].x) - 6, y(placed[i].y) - 6, 12, 12);
+  for (const ScatterPoint& p : placed) labels.block(x(p.x) - 5, y(p.y) - 5, 10, 10);
   for (size_t i : front) {
     const ScatterPoint& p = placed[i];
     svg.circle(x(p.x), y(p.y), 5.5, "pt front", kFront, tip(p), p.href);

@@ -36,7 +36,7 @@ svg.plot .roof{stroke-width:2.2;fill:none}
 svg.plot .roof.dashed{stroke-width:1.4;stroke-dasharray:6 4}
 svg.plot .ridge{fill:#fff;stroke:#333;stroke-width:1.5}
 svg.plot .pt{stroke:#fff;stroke-width:1}
-svg.plot .pt.ring{fill:none;stroke-width:1.3}
+svg.plot .pt.ring{fill:none;stroke:#9a9a9a;stroke-width:1.3}
 svg.plot .pt:hover{stroke:#000;stroke-width:2}
 svg.plot .front-line{fill:none;stroke:#d1495b;stroke-width:1.5;stroke-dasharray:4 3}
 svg.plot .lane{fill:#f2f2f2}
