@@ -121,7 +121,7 @@ std::string render(const StackedBars& chart) {
     const double plot_w = kWidth - 90;
     const double band = plot_w / static_cast<double>(n);
     const bool rotate = label_w > band - 6;
-    const double bottom = rotate ? std::min(160.0, label_w * 0.6 + 24) + 36 : 56;
+    const double bottom = rotate ? std::min(150.0, label_w) * 0.5 + 34 : 56;  // sin(35 deg) of the label, and room
     const Plot plot{80, 24, kWidth - 10, 24 + 300};
     Svg svg(kWidth, plot.y1 + bottom, chart.title);
     const Scale y{ticks.lo, ticks.hi, false, plot.y1, plot.y0};

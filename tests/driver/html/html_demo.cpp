@@ -28,6 +28,24 @@ html::StackedBars energy_by_phase() {
   return c;
 }
 
+// Many long categories: the vertical chart turns its labels.
+html::StackedBars energy_by_operation() {
+  html::StackedBars c;
+  c.title = "Decode energy per token by operation";
+  c.value_label = "energy per token";
+  c.unit = "µJ";
+  c.orientation = html::Orientation::vertical;
+  c.categories = {"QKV projection", "attention scores", "softmax", "attention x V", "output projection",
+                  "gate/up projection", "SiLU and product", "down projection", "RMSNorm", "lm head"};
+  html::BarSeries compute{"compute", {}, "#3d4f73"}, memory{"memory traffic", {}, "#d9b92b"};
+  for (size_t i = 0; i < c.categories.size(); ++i) {
+    compute.values.push_back(10 + 7.0 * static_cast<double>((i * 7) % 5));
+    memory.values.push_back(25 + 11.0 * static_cast<double>((i * 3) % 4));
+  }
+  c.series = {compute, memory};
+  return c;
+}
+
 html::StackedBars area_by_component() {
   html::StackedBars c;
   c.title = "Die area by component";
@@ -59,7 +77,7 @@ html::Roofline roofline() {
 html::Timeline timeline() {
   html::Timeline c;
   c.title = "Utilisation over time";
-  c.time_unit = "us";
+  c.time_unit = "µs";
   c.start = 0;
   c.end = 1200;
   // Busy intervals: a layer every 100 us, the matrix engine busy most of it, DMA ahead of it.
@@ -108,7 +126,7 @@ html::Table top_consumers() {
   html::Table t;
   t.caption = "Top consumers of time";
   t.columns = {{"unit", html::Align::left}, {"busy", html::Align::right}, {"share", html::Align::right}};
-  t.rows = {{"matrix engine", "912.0 us", "76.0 %"}, {"DMA <HBM->L2>", "648.0 us", "54.0 %"}, {"vector engine", "180.0 us", "15.0 %"}};
+  t.rows = {{"matrix engine", "912.0 µs", "76.0 %"}, {"DMA <HBM->L2>", "648.0 µs", "54.0 %"}, {"vector engine", "180.0 µs", "15.0 %"}};
   return t;
 }
 
@@ -125,7 +143,7 @@ int main(int argc, char** argv) {
     page.section("Summary")
         .paragraph("Figures & charts below are drawn from fixed data; hover over a bar, point or lane for its values.")
         .key_values({{"time to first token", "212.4 ms"}, {"tokens/s", "11 840"}, {"J/token", "0.41"}});
-    page.section("Energy").stacked_bars(energy_by_phase());
+    page.section("Energy").stacked_bars(energy_by_phase()).stacked_bars(energy_by_operation());
     page.section("Area").stacked_bars(area_by_component());
     page.section("Roofline").roofline(roofline());
     page.section("Utilisation").timeline(timeline()).table(top_consumers());
