@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <numeric>
 #include <stdexcept>
 
@@ -201,7 +202,7 @@ std::string render(const Roofline& chart) {
     const double xb = std::min(top / b, xt.hi);
     if (xa < xb) svg.line(x(xa), y(b * xa), x(xb), y(b * xb), cls, colour);
   };
-  const double angle = std::atan2(y(10 * bw.value) - y(bw.value), x(10.0) - x(1.0)) * 180 / M_PI;
+  const double angle = std::atan2(y(10 * bw.value) - y(bw.value), x(10.0) - x(1.0)) * 180 / std::numbers::pi;
   std::vector<LegendItem> legend;
   for (size_t i = 0; i < chart.bandwidth.size(); ++i) {
     const Roof& r = chart.bandwidth[i];

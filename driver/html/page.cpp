@@ -1,5 +1,6 @@
 #include "driver/html/page.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>

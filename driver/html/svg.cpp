@@ -1,5 +1,7 @@
 #include "driver/html/svg.h"
 
+#include <algorithm>
+
 #include "driver/html/text.h"
 
 namespace tessera::html::detail {

@@ -1,6 +1,8 @@
 #include "driver/html/text.h"
 
+#include <cctype>
 #include <charconv>
+#include <cstdint>
 #include <cmath>
 #include <stdexcept>
 
