@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Tessera builds with, when any is missing.
+# chromium is for the headless screenshot test of the HTML report pages (docs/reports.md).
 # Safe to run repeatedly: it only calls apt-get when dpkg says something is absent.
 set -euo pipefail
 
@@ -9,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libsystemc-dev verilator yosys
   python3 python3-yaml
+  chromium
 )
 
 missing=()
