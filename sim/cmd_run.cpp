@@ -3,6 +3,7 @@
 // the programs on the cycle model and prints the serving figures; functional mode runs the
 // compiled steps with real weights and prints the greedy tokens like `tessera ref`.
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <charconv>
 #include <cstdio>
 #include <fstream>
@@ -56,13 +57,13 @@ int run_main(int argc, char** argv) {
       "compiled program with real weights.\nWithout arguments: --arch sohu-like --model llama3-8b --chips 1 --batch 4 "
       "--prompt 256 --gen 32 (well under a minute).",
       argv[0]};
-  std::string model = kDefaultModel, arch = "sohu-like", precision, dram = "bandwidth", json, prompt;
+  std::string model = kDefaultModel, precision, dram = "bandwidth", json, prompt;
   uint64_t batch = kDefaultBatch, gen = kDefaultGen, steps = 16, prefill_batch = 0;
   uint32_t chips = kDefaultChips, tp = 0, points = 3;
   bool functional = false, verbose = false;
   app.add_option("--model", model, "configs/models name (llama3-70b, ...) or a directory with config.json")
       ->capture_default_str();
-  app.add_option("--arch", arch, "architecture preset or file")->capture_default_str();
+  const cli::ArchOption arch(app, "sohu-like");
   app.add_option("--chips", chips, "chips used (0: system.chips)")->capture_default_str();
   app.add_option("--tp", tp, "chips per tensor-parallel group (default: the fewest that hold the model)");
   app.add_option("--batch", batch, "sequences of the request, over all replicas")->capture_default_str();
@@ -86,7 +87,7 @@ int run_main(int argc, char** argv) {
   if (dram != "bandwidth" && dram != "burst")
     throw InputError("--dram '" + dram + "': expected bandwidth or burst");
   if (points == 0) throw InputError("--decode-points: expected at least 1");
-  const config::Arch a = config::load_arch(arch);
+  const config::Arch a = arch.load();
   std::optional<compiler::Precision> prec;
   if (!precision.empty()) prec = compiler::parse_precision(precision, *a);
 
@@ -121,11 +122,25 @@ int run_main(int argc, char** argv) {
   to.verbose = verbose;
   const hf::ModelConfig m = compiler::load_model(model);
   const compiler::TimingReport r = compiler::run_timing(m, *a, to);
-  std::cout << compiler::report_text(r);
+  std::string text = compiler::report_text(r);
+  // The --set overrides go under the report's first line (the model and architecture).
+  if (!a->overrides.empty()) text.insert(text.find('\n') + 1, "overrides: " + config::overrides_text(*a) + "\n");
+  std::cout << text;
   if (!json.empty()) {
     std::ofstream out(json, std::ios::binary);
     if (!out) throw InputError("--json " + json + ": cannot write");
-    out << compiler::report_json(r);
+    if (a->overrides.empty()) {
+      out << compiler::report_json(r);
+    } else {
+      // The overrides follow the architecture's name.
+      const nlohmann::ordered_json report = nlohmann::ordered_json::parse(compiler::report_json(r));
+      nlohmann::ordered_json j;
+      for (const auto& [key, value] : report.items()) {
+        j[key] = value;
+        if (key == "arch") j["overrides"] = a->overrides;
+      }
+      out << j.dump(2) << "\n";
+    }
     if (!out) throw InputError("--json " + json + ": cannot write");
   }
   if (verbose) std::fprintf(stderr, "host time %.1f s\n", r.host_seconds);

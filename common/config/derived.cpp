@@ -33,16 +33,6 @@ double dram_peak_bytes_per_s(const ArchConfig& c) {
   return double(dram_pseudo_channels_per_chip(c)) * double(c.dram.bus_bits) / 8.0 * c.dram.data_rate_mtps * 1e6;
 }
 
-int64_t dram_transfers_per_tck(DramStandard s) {
-  switch (s) {
-    case DramStandard::hbm3:
-    case DramStandard::hbm3e: return 4;
-    case DramStandard::hbm2e:
-    case DramStandard::ddr3: return 2;
-  }
-  return 2;
-}
-
 uint64_t l1_bytes_per_chip(const ArchConfig& c) { return uint64_t(c.chip.cores) * uint64_t(c.l1.bytes); }
 
 uint64_t accumulator_bytes_per_chip(const ArchConfig& c) {

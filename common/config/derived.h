@@ -26,9 +26,6 @@ int64_t dram_pseudo_channels_per_chip(const ArchConfig&);
 uint64_t dram_stack_bytes(const ArchConfig&);
 uint64_t dram_capacity_bytes(const ArchConfig&);  // per chip
 double dram_peak_bytes_per_s(const ArchConfig&);  // per chip, all pseudo-channels
-// Data transfers per command clock of the standard: 2 for DDR3 and HBM2E (double data rate on
-// the command clock), 4 for HBM3 and HBM3E (the tCK = 4 / rate relation of [RAM2F]).
-int64_t dram_transfers_per_tck(DramStandard);
 
 uint64_t l1_bytes_per_chip(const ArchConfig&);
 uint64_t accumulator_bytes_per_chip(const ArchConfig&);
