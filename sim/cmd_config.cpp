@@ -8,6 +8,7 @@
 
 #include "common/config/config.h"
 #include "common/config/derived.h"
+#include "common/config/dram_standard.h"
 #include "common/config/sv.h"
 #include "sim/command.h"
 
@@ -145,6 +146,12 @@ std::string schema_table() {
       type += " {";
       for (size_t i = 0; i < k.n_values; ++i) type += (i ? "," : "") + std::string(k.values[i]);
       type += "}";
+    }
+    if (std::string_view(k.path) == "dram.standard") {
+      // A string checked against the registered standards (common/config/dram_standard.h).
+      std::string names;
+      for (const std::string& s : cfg::dram_standard_names()) names += (names.empty() ? "" : ",") + s;
+      type += " {" + names + "}";
     }
     std::string range;
     if (k.type == cfg::schema::KeyType::Int && (k.has_min || k.has_max)) {
