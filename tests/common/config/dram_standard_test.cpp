@@ -103,6 +103,8 @@ TEST(DramStandards, EveryRuleNamesItsKey) {
       {"tiny", {"dram.controller.write_high=65"}, "dram.controller.write_high"},
       {"tiny", {"dram.controller.read_queue=0"}, "dram.controller.read_queue"},
       {"tiny", {"dram.controller.address_map=ro-ba-bg-ch-pc-st"}, "dram.controller.address_map"},
+      // Pieces whose sizes multiply beyond 64 bits (once a division by zero in the loader).
+      {"tiny", {"dram.controller.address_map=ro-ro:31-ro:31-ro:31-ba-bg-ch-pc-st-co"}, "dram.controller.address_map"},
       {"tiny", {"dram.stack_bytes=2 GiB"}, "dram.stack_bytes"},
       {"tiny", {"dram.rows=4194304", "dram.stacks=16", "dram.channels=64"}, "dram.rows"},
       {"tpu-v1", {"dram.pseudo_channels=2"}, "dram.pseudo_channels"},
