@@ -38,6 +38,7 @@ struct SegmentRun {
 
 struct TimingReport {
   std::string model, arch;
+  std::vector<std::string> overrides;  // the architecture's --set options, in order (key=value)
   uint64_t batch = 1, prompt = 0, gen = 0;  // the request: sequences, tokens per prompt, generated
   uint32_t tp = 1, replicas = 1, chips = 1;
   uint64_t batch_per_replica = 1;

@@ -11,6 +11,7 @@ std::string report_json(const TimingReport& r) {
   Json j;
   j["model"] = r.model;
   j["arch"] = r.arch;
+  if (!r.overrides.empty()) j["overrides"] = r.overrides;
   j["chips"] = r.chips;
   j["tp"] = r.tp;
   j["replicas"] = r.replicas;

@@ -41,6 +41,11 @@ std::string count_text(double v) {
 std::string report_text(const TimingReport& r) {
   std::string o;
   o += fmt("tessera run: %s on %s\n", r.model.c_str(), r.arch.c_str());
+  if (!r.overrides.empty()) {
+    std::string list;
+    for (const std::string& s : r.overrides) list += (list.empty() ? "" : ", ") + s;
+    o += "  overrides: " + list + "\n";
+  }
   o += fmt("  chips %u = %u data-parallel replica(s) x tensor-parallel group of %u chip(s)\n", r.chips, r.replicas,
            r.tp);
   o += fmt("  request: batch %llu (%llu per replica), prompt %llu tokens, generate %llu tokens; precision %s\n",

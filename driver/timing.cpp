@@ -164,6 +164,7 @@ TimingReport run_timing(const hf::ModelConfig& m, const config::ArchConfig& arch
   TimingReport r;
   r.model = m.source;
   r.arch = arch.name;
+  r.overrides = arch.overrides;
   r.batch = opt.batch;
   r.prompt = opt.prompt;
   r.gen = opt.gen;

@@ -270,6 +270,10 @@ def gen_header(sections, leaves, enums, view=None):
             else:
                 w(f"  // {c.desc}" + (f" [{c.unit}]" if c.unit else ""))
                 w(f"  {cpp_type(c)} {c.name}{cpp_init(c)};")
+        if sec.parent is None:
+            w("  // The --set KEY=VALUE options the loader applied over the file, in order: not a key, so")
+            w("  // outside to_yaml and the fingerprint; reports print them to say how the machine was changed.")
+            w("  std::vector<std::string> overrides;")
         w("};")
         w("")
         emitted.append(sec)

@@ -21,11 +21,12 @@ std::string read_text(const std::string& path) {
 
 int asm_main(int argc, char** argv) {
   CLI::App app{"Assemble a Tessera program into a .tbin file (docs/isa.md)", argv[0]};
-  std::string input, output, arch;
+  std::string input, output;
   app.add_option("input", input, "assembly source (.s)")->required();
   app.add_option("-o,--output", output, "program file to write (.tbin)")->required();
-  app.add_option("--arch", arch,
-                 "preset name or architecture file; default: the source's .arch directive, else tiny");
+  tessera::cli::ArchOption arch_opt(app, "", "preset name or architecture file; default: the source's .arch directive, else tiny",
+                                    false);
+  std::string& arch = arch_opt.arch;
   if (auto status = tessera::cli::parse_args(app, argc, argv)) return *status;
 
   const std::string text = read_text(input);
@@ -38,7 +39,7 @@ int asm_main(int argc, char** argv) {
     }
   }
   if (arch.empty()) arch = "tiny";
-  const tessera::config::Arch a = tessera::config::load_arch(arch);
+  const tessera::config::Arch a = arch_opt.load();
   const tessera::isa::Program program = tessera::isa::assemble(text, input, *a);
   tessera::isa::validate(program, *a);
   const std::vector<uint8_t> bytes = tessera::isa::write_tbin(program);

@@ -25,12 +25,12 @@ void write_text(const std::string& path, const std::string& text) {
 
 int compile_main(int argc, char** argv) {
   CLI::App app{"Compile one forward step of a model to a program (.tbin)", argv[0]};
-  std::string model, arch = "sohu-like", phase = "decode", output, emit, precision, prefix;
+  std::string model, phase = "decode", output, emit, precision, prefix;
   uint64_t batch = 1, context = 0, max_context = 0;
   uint32_t chips = 0, tp = 0;
   std::string segment = "whole";
   app.add_option("--model", model, "configs/models name (llama3-8b, ...) or a directory with config.json")->required();
-  app.add_option("--arch", arch, "architecture preset or file")->capture_default_str();
+  const tessera::cli::ArchOption arch(app, "sohu-like");
   app.add_option("--phase", phase, "prefill (the prompt) or decode (one token)")
       ->check(CLI::IsMember({"prefill", "decode"}))
       ->capture_default_str();
@@ -61,7 +61,7 @@ int compile_main(int argc, char** argv) {
     }
     start = end + 1;
   }
-  const config::Arch a = config::load_arch(arch);
+  const config::Arch a = arch.load();
   const hf::ModelConfig m = compiler::load_model(model);
   compiler::CompileOptions opt;
   opt.phase = phase == "prefill" ? compiler::Phase::Prefill : compiler::Phase::Decode;

@@ -8,6 +8,7 @@
 
 #include "common/config/config.h"
 #include "common/config/derived.h"
+#include "common/config/dram_standard.h"
 #include "common/config/sv.h"
 #include "sim/command.h"
 
@@ -46,21 +47,21 @@ std::string bytes_text(uint64_t b) {
 }
 
 // Loads each file; `as_dram` loads it as a configs/dram/ preset inside the tiny preset.
-cfg::Arch load_for_check(const std::string& file, bool as_dram) {
-  if (!as_dram) return cfg::load_arch(file);
+cfg::Arch load_for_check(const std::string& file, bool as_dram, const std::vector<std::string>& sets) {
+  if (!as_dram) return cfg::load_arch(file, sets);
   std::string quoted = "\"";
   for (const char c : file) quoted += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
   quoted += "\"";
   return cfg::load_arch_text("base: tiny\nname: \"dram preset check\"\ndram:\n  preset: " + quoted + "\n",
-                             "(tessera config check --dram)");
+                             "(tessera config check --dram)", sets);
 }
 
-int check_main(const std::vector<std::string>& files, bool as_dram) {
+int check_main(const std::vector<std::string>& files, bool as_dram, const std::vector<std::string>& sets) {
   int bad = 0;
   for (const auto& file : files) {
     try {
-      const cfg::Arch a = load_for_check(file, as_dram);
-      std::printf("%s: ok (%s, fingerprint %s)\n", file.c_str(), as_dram ? to_string(a->dram.standard).c_str()
+      const cfg::Arch a = load_for_check(file, as_dram, sets);
+      std::printf("%s: ok (%s, fingerprint %s)\n", file.c_str(), as_dram ? a->dram.standard.c_str()
                                                                         : a->name.c_str(),
                   hex64(cfg::fingerprint(*a)).c_str());
       std::fflush(stdout);  // keep "ok" lines in order with the errors on stderr
@@ -100,7 +101,7 @@ std::string derived_figures(const cfg::ArchConfig& c) {
          si_rate(cfg::peak_ops_per_s(c) * double(c.system.chips), "OPS") + " peak");
   }
   const double bw = cfg::dram_peak_bytes_per_s(c);
-  line("DRAM: " + cfg::to_string(c.dram.standard) + ", " + std::to_string(c.dram.stacks) + " x " +
+  line("DRAM: " + c.dram.standard + ", " + std::to_string(c.dram.stacks) + " x " +
        bytes_text(cfg::dram_stack_bytes(c)) + " = " + bytes_text(cfg::dram_capacity_bytes(c)) + " per chip");
   line("DRAM peak: " + std::to_string(cfg::dram_pseudo_channels_per_chip(c)) + " pseudo-channels x " +
        std::to_string(c.dram.bus_bits / 8) + " B x " + fmt("%.6g", c.dram.data_rate_mtps) + " MT/s = " +
@@ -146,6 +147,12 @@ std::string schema_table() {
       for (size_t i = 0; i < k.n_values; ++i) type += (i ? "," : "") + std::string(k.values[i]);
       type += "}";
     }
+    if (std::string_view(k.path) == "dram.standard") {
+      // A string checked against the registered standards (common/config/dram_standard.h).
+      std::string names;
+      for (const std::string& s : cfg::dram_standard_names()) names += (names.empty() ? "" : ",") + s;
+      type += " {" + names + "}";
+    }
     std::string range;
     if (k.type == cfg::schema::KeyType::Int && (k.has_min || k.has_max)) {
       range = "[" + (k.has_min ? std::to_string(k.imin) : "") + ", " + (k.has_max ? std::to_string(k.imax) : "") + "]";
@@ -171,26 +178,29 @@ int config_main(int argc, char** argv) {
   auto* check = app.add_subcommand("check", "validate architecture files; exit 2 if any has an error");
   check->add_option("files", files, "architecture files (or preset names)")->required();
   check->add_flag("--dram", as_dram, "the files are configs/dram/ presets (checked inside the tiny preset)");
+  std::vector<std::string> check_sets;
+  tessera::cli::ArchOption::add_set_option(*check, check_sets);
 
-  std::string arch;
   auto* show = app.add_subcommand("show", "print the resolved configuration and its derived figures");
-  show->add_option("--arch", arch, "preset name or architecture file")->required();
+  const tessera::cli::ArchOption arch(*show);
 
   auto* schema = app.add_subcommand("schema", "print every configuration key: type, unit, default, range");
 
-  std::string sv_arch, sv_out;
+  std::string sv_out;
   auto* sv = app.add_subcommand("sv", "write the SystemVerilog package tessera_cfg_pkg of a configuration");
-  sv->add_option("--arch", sv_arch, "preset name or architecture file")->required();
+  const tessera::cli::ArchOption sv_arch(*sv);
   sv->add_option("-o,--output", sv_out, "output file (default: standard output)");
 
   if (auto status = tessera::cli::parse_args(app, argc, argv)) return *status;
 
-  if (check->parsed()) return check_main(files, as_dram);
+  if (check->parsed()) return check_main(files, as_dram, check_sets);
   if (show->parsed()) {
-    const cfg::Arch a = cfg::load_arch(arch);
-    std::printf("# tessera config show --arch %s: resolved configuration (base and presets applied)\n%s"
+    const cfg::Arch a = arch.load();
+    std::string sets;
+    for (const std::string& s : arch.sets) sets += " --set " + s;
+    std::printf("# tessera config show --arch %s%s: resolved configuration (base, presets and overrides applied)\n%s"
                 "# derived figures\n%s",
-                arch.c_str(), cfg::to_yaml(*a).c_str(), derived_figures(*a).c_str());
+                arch.arch.c_str(), sets.c_str(), cfg::to_yaml(*a).c_str(), derived_figures(*a).c_str());
     return 0;
   }
   if (schema->parsed()) {
@@ -198,7 +208,7 @@ int config_main(int argc, char** argv) {
     return 0;
   }
   if (sv->parsed()) {
-    const std::string text = cfg::to_sv_package(*cfg::load_arch(sv_arch));
+    const std::string text = cfg::to_sv_package(*sv_arch.load());
     if (sv_out.empty()) {
       std::fputs(text.c_str(), stdout);
       return 0;

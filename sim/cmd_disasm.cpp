@@ -14,17 +14,18 @@ namespace {
 
 int disasm_main(int argc, char** argv) {
   CLI::App app{"Print a .tbin program as assembly (docs/isa.md)", argv[0]};
-  std::string input, output, arch;
+  std::string input, output;
   app.add_option("input", input, "program file (.tbin)")->required();
   app.add_option("-o,--output", output, "write the assembly here instead of standard output");
-  app.add_option("--arch", arch, "refuse the program unless it was built for this preset or architecture file");
+  const tessera::cli::ArchOption arch(app, "", "refuse the program unless it was built for this preset or architecture file",
+                                      false);
   if (auto status = tessera::cli::parse_args(app, argc, argv)) return *status;
 
   std::ifstream in(input, std::ios::binary);
   if (!in) throw tessera::InputError(input + ": cannot read the program file");
   const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const tessera::isa::Program program = tessera::isa::read_tbin(bytes, input);
-  if (!arch.empty()) tessera::isa::check_arch(program, *tessera::config::load_arch(arch), input);
+  if (!arch.arch.empty()) tessera::isa::check_arch(program, *arch.load(), input);
   const std::string text = tessera::isa::disassemble(program);
   if (output.empty()) {
     std::fputs(text.c_str(), stdout);

@@ -27,11 +27,11 @@ tessera::isa::DType parse_precision(const std::string& s) {
 
 int gemm_main(int argc, char** argv) {
   CLI::App app{"Build and run one tiled GEMM on the cycle model (docs/model.md)", argv[0]};
-  std::string arch, dataflow = "ws", precision, stats, trace, mode = "timing", dram = "burst";
+  std::string dataflow = "ws", precision, stats, trace, mode = "timing", dram = "burst";
   uint64_t m = 0, k = 0, n = 0;
   uint32_t cores = 1;
   bool no_db = false;
-  app.add_option("--arch", arch, "preset name or architecture file")->required();
+  tessera::cli::ArchOption arch(app);
   app.add_option("--m", m, "rows of A and C")->required()->check(CLI::Range(uint64_t(1), uint64_t(1) << 32));
   app.add_option("--k", k, "columns of A, rows of B")->required()->check(CLI::Range(uint64_t(1), uint64_t(1) << 32));
   app.add_option("--n", n, "columns of B and C")->required()->check(CLI::Range(uint64_t(1), uint64_t(1) << 32));
@@ -45,12 +45,12 @@ int gemm_main(int argc, char** argv) {
   app.add_option("--stats", stats, "write the statistics (JSON)");
   app.add_option("--trace", trace, "write a Chrome/Perfetto trace (JSON)");
   if (auto status = tessera::cli::parse_args(app, argc, argv)) return *status;
-  tessera::config::Arch a = tessera::config::load_arch(arch);
+  tessera::config::Arch a = arch.load();
   if (no_db) {
-    // A variant of the same architecture: `base` resolves a preset name or a path.
-    a = tessera::config::load_arch_text("name: " + a->name + "-no-double-buffer\nbase: " + arch +
-                                            "\nmatrix: {double_buffer_weights: false}\n",
-                                        "--no-double-buffer");
+    // A variant of the same architecture, renamed so the report says which.
+    arch.sets.push_back("name=" + a->name + "-no-double-buffer");
+    arch.sets.push_back("matrix.double_buffer_weights=false");
+    a = arch.load();
   }
   tessera::compiler::GemmSpec spec;
   spec.m = m;

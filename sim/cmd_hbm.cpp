@@ -91,11 +91,11 @@ void print_report(const DramSystem& m, const std::string& pattern, uint64_t requ
 int hbm_main(int argc, char** argv) {
   CLI::App app{"Run a traffic pattern on the DRAM model and report bandwidth, latency and losses (docs/dram.md)",
                argv[0]};
-  std::string arch, pattern, trace_path, stats_path, page, refresh, scheduler, map;
+  std::string pattern, trace_path, stats_path, page, refresh, scheduler, map;
   uint64_t bytes = 0, request_bytes = 64, outstanding = 0, seed = 1;
   bool bench = false;
   unsigned runs = 5;
-  app.add_option("--arch", arch, "preset name or architecture file")->required();
+  tessera::cli::ArchOption arch(app);
   app.add_option("--pattern", pattern, "stream (sequential reads), random (reads) or mix (2 reads : 1 write)")
       ->required()
       ->check(CLI::IsMember({"stream", "random", "mix"}));
@@ -109,21 +109,21 @@ int hbm_main(int argc, char** argv) {
   app.add_option("--seed", seed, "random and mix address seed (default 1)");
   app.add_option("--hbm-trace", trace_path, "write the DRAM command trace (docs/dram.md, \"Trace format\")");
   app.add_option("--stats", stats_path, "write the statistics (JSON)");
-  app.add_option("--page", page, "override dram.controller.page_policy")->check(CLI::IsMember({"open", "closed"}));
-  app.add_option("--refresh", refresh, "override dram.controller.refresh")->check(CLI::IsMember({"all_bank", "per_bank"}));
-  app.add_option("--scheduler", scheduler, "override dram.controller.scheduler")->check(CLI::IsMember({"frfcfs", "fcfs"}));
-  app.add_option("--address-map", map, "override dram.controller.address_map");
+  // Shorthands for the --set of a controller key, applied after the --set options.
+  app.add_option("--page", page, "= --set dram.controller.page_policy=PAGE (open or closed)");
+  app.add_option("--refresh", refresh, "= --set dram.controller.refresh=REFRESH (all_bank or per_bank)");
+  app.add_option("--scheduler", scheduler, "= --set dram.controller.scheduler=SCHEDULER (frfcfs or fcfs)");
+  app.add_option("--address-map", map, "= --set dram.controller.address_map=MAP");
   app.add_flag("--bench", bench, "also time the run in host CPU seconds: median of --runs runs (host-dependent output)");
   app.add_option("--runs", runs, "runs for --bench (default 5)")->check(CLI::Range(1u, 1000u));
   if (auto status = tessera::cli::parse_args(app, argc, argv)) return *status;
 
-  const tessera::config::Arch cfg = tessera::config::load_arch(arch);
-  DramParams p = params_from_config(*cfg);
-  if (!page.empty()) p.page = page == "open" ? Page::Open : Page::Closed;
-  if (!refresh.empty()) p.refresh = refresh == "all_bank" ? Refresh::AllBank : Refresh::PerBank;
-  if (!scheduler.empty()) p.sched = scheduler == "frfcfs" ? Sched::FrFcfs : Sched::Fcfs;
-  if (!map.empty()) p.address_map = map;
-  p.validate();  // overrides may break a rule (per-bank refresh on DDR3)
+  for (const auto& [key, value] : {std::pair{"page_policy", page}, std::pair{"refresh", refresh},
+                                    std::pair{"scheduler", scheduler}, std::pair{"address_map", map}}) {
+    if (!value.empty()) arch.sets.push_back(std::string("dram.controller.") + key + "=" + value);
+  }
+  const tessera::config::Arch cfg = arch.load();
+  const DramParams p = params_from_config(*cfg);
 
   TrafficSpec spec;
   spec.kind = pattern == "stream" ? TrafficSpec::Kind::Stream
@@ -143,7 +143,7 @@ int hbm_main(int argc, char** argv) {
   }
   std::printf("arch: %s, %s, %u stacks x %u channels x %u pseudo-channels, %u bank groups x %u banks, %u B bursts, "
               "tCK %.3f ps\n",
-              p.arch_name.c_str(), standard_name(p.standard), p.stacks, p.channels, p.pcs, p.bank_groups,
+              p.arch_name.c_str(), p.standard.c_str(), p.stacks, p.channels, p.pcs, p.bank_groups,
               p.banks_per_group, p.burst_bytes, double(p.tck_fs) / 1000.0);
   std::printf("controller: page %s, scheduler %s, refresh %s, address map %s\n",
               p.page == Page::Open ? "open" : "closed", p.sched == Sched::FrFcfs ? "frfcfs" : "fcfs",

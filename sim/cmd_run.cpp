@@ -2,6 +2,7 @@
 // driver (driver/) costs the request on the cycle model (timing mode) or runs the compiled
 // steps with real weights (functional mode, tokens printed like `tessera ref`).
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <charconv>
 #include <cstdio>
 #include <fstream>
@@ -57,13 +58,13 @@ int run_main(int argc, char** argv) {
       "compiled program with real weights.\nWithout arguments: --arch sohu-like --model llama3-8b --chips 1 --batch 4 "
       "--prompt 256 --gen 32 (well under a minute).",
       argv[0]};
-  std::string model = kDefaultModel, arch = "sohu-like", precision, dram = "bandwidth", json, prompt;
+  std::string model = kDefaultModel, precision, dram = "bandwidth", json, prompt;
   uint64_t batch = kDefaultBatch, gen = kDefaultGen, steps = 16, prefill_batch = 0;
   uint32_t chips = kDefaultChips, tp = 0, points = 3;
   bool functional = false, verbose = false;
   app.add_option("--model", model, "configs/models name (llama3-70b, ...) or a directory with config.json")
       ->capture_default_str();
-  app.add_option("--arch", arch, "architecture preset or file")->capture_default_str();
+  const cli::ArchOption arch(app, "sohu-like");
   app.add_option("--chips", chips, "chips used (0: system.chips)")->capture_default_str();
   app.add_option("--tp", tp, "chips per tensor-parallel group (default: the fewest that hold the model)");
   app.add_option("--batch", batch, "sequences of the request, over all replicas")->capture_default_str();
@@ -87,7 +88,7 @@ int run_main(int argc, char** argv) {
   if (dram != "bandwidth" && dram != "burst")
     throw InputError("--dram '" + dram + "': expected bandwidth or burst");
   if (points == 0) throw InputError("--decode-points: expected at least 1");
-  const config::Arch a = config::load_arch(arch);
+  const config::Arch a = arch.load();
   std::optional<compiler::Precision> prec;
   if (!precision.empty()) prec = compiler::parse_precision(precision, *a);
 

@@ -28,8 +28,8 @@ void write_file(const std::string& path, const std::function<void(std::ostream&)
 
 int sim_main(int argc, char** argv) {
   CLI::App app{"Run a program on the cycle-accurate model (docs/model.md)", argv[0]};
-  std::string arch, program, mode = "timing", trace, stats, dram = "burst";
-  app.add_option("--arch", arch, "preset name or architecture file")->required();
+  std::string program, mode = "timing", trace, stats, dram = "burst";
+  const tessera::cli::ArchOption arch(app);
   app.add_option("--program", program, "program file (.tbin, from tessera asm)")->required();
   app.add_option("--mode", mode, "timing (no data) or functional (memories hold data)")
       ->check(CLI::IsMember({"timing", "functional"}));
@@ -37,7 +37,7 @@ int sim_main(int argc, char** argv) {
   app.add_option("--trace", trace, "write a Chrome/Perfetto trace of every instruction (JSON)");
   app.add_option("--stats", stats, "write the statistics (JSON)");
   if (auto status = tessera::cli::parse_args(app, argc, argv)) return *status;
-  const tessera::config::Arch a = tessera::config::load_arch(arch);
+  const tessera::config::Arch a = arch.load();
   const tessera::isa::Program prog = tessera::isa::read_tbin(read_bytes(program), program);
   tessera::isa::check_arch(prog, *a, program);
   const tessera::model::RunOptions opt{mode == "functional", tessera::model::parse_dram_model(dram)};

@@ -7,8 +7,11 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
+
+#include "common/config/config.h"
 
 namespace tessera::cli {
 
@@ -26,6 +29,37 @@ std::map<std::string, CommandInfo>& command_registry();
 // right away: 0 after printing --help (of the command or a subcommand), 2 after printing a
 // usage error and the help text. std::nullopt: parsed, go on.
 std::optional<int> parse_args(CLI::App& app, int argc, char** argv);
+
+// The architecture options of every command that works on one: --arch (a preset name or an
+// architecture file) and --set KEY.PATH=VALUE (repeatable), which overrides any key of
+// spec/arch.schema.yaml and is checked exactly like the file (docs/config.md, "Overrides").
+// A command adds both with one line and loads the result with load().
+struct ArchOption {
+  std::string arch;
+  std::vector<std::string> sets;
+
+  // --arch is required unless `required` is false or there is a `default_arch`.
+  explicit ArchOption(CLI::App& app, const std::string& default_arch = "",
+                      const std::string& arch_help = "architecture preset or file", bool required = true)
+      : arch(default_arch) {
+    auto* opt = app.add_option("--arch", arch, arch_help);
+    if (!default_arch.empty()) {
+      opt->capture_default_str();
+    } else if (required) {
+      opt->required();
+    }
+    add_set_option(app, sets);
+  }
+  // Only --set, for a command whose architectures come from elsewhere (tessera config check FILES).
+  static void add_set_option(CLI::App& app, std::vector<std::string>& sets) {
+    app.add_option("--set", sets,
+                   "override a configuration key, KEY.PATH=VALUE as written in an architecture file "
+                   "(e.g. --set l2.bytes=64MiB --set dram.stacks=8); repeatable, applied in order")
+        ->expected(1)  // one KEY=VALUE per --set, so positional arguments may follow
+        ->take_all();
+  }
+  config::Arch load() const { return config::load_arch(arch, sets); }
+};
 
 struct CommandRegistrar {
   CommandRegistrar(const char* name, const char* summary, CommandFn fn) {

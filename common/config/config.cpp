@@ -1,5 +1,6 @@
 // Canonical YAML, fingerprint and time base of a loaded configuration.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <type_traits>
 
@@ -13,7 +14,19 @@ namespace {
 using schema::kKeys;
 using schema::kSections;
 
+// A lower-case identifier that YAML cannot read as anything but a string (hbm3, sohu_like) is
+// written plain, the way the presets spell names such as dram.standard; anything else is quoted.
+bool plain_identifier(const std::string& s) {
+  static const char* const kYamlWords[] = {"true", "false", "null", "yes", "no", "on", "off", "y", "n"};
+  if (s.empty() || !std::islower(static_cast<unsigned char>(s[0]))) return false;
+  for (const char c : s) {
+    if (!std::islower(static_cast<unsigned char>(c)) && !std::isdigit(static_cast<unsigned char>(c)) && c != '_') return false;
+  }
+  return std::none_of(std::begin(kYamlWords), std::end(kYamlWords), [&](const char* w) { return s == w; });
+}
+
 std::string yaml_string(const std::string& s) {
+  if (plain_identifier(s)) return s;
   std::string out = "\"";
   for (const char c : s) {
     switch (c) {
@@ -97,6 +110,12 @@ uint64_t fingerprint(const ArchConfig& cfg) {
     h *= 0x100000001b3ULL;
   }
   return h;
+}
+
+std::string overrides_text(const ArchConfig& cfg) {
+  std::string out;
+  for (const std::string& s : cfg.overrides) out += (out.empty() ? "" : ", ") + s;
+  return out;
 }
 
 int64_t core_period_fs(const ArchConfig& cfg) { return std::llround(1e9 / cfg.clock.core_mhz); }

@@ -19,10 +19,15 @@ using Arch = std::shared_ptr<const ArchConfig>;
 
 // "tiny", "sohu-like", "tpu-v1", ...: presets compiled into the library, so they load from any
 // working directory. Anything containing '/' or ending in ".yaml" is a file path instead.
-Arch load_arch(const std::string& name_or_path);
+// `overrides` are --set options, "KEY.PATH=VALUE" with VALUE written as in the file (64MiB,
+// [bf16, int8]): applied in order after the file, its base and its presets, then converted and
+// checked like the file's own values; a problem in the N-th is reported at `--set:N`. The loaded
+// configuration keeps them in ArchConfig::overrides.
+Arch load_arch(const std::string& name_or_path, const std::vector<std::string>& overrides = {});
 // Loads configuration text as if it were the file `filename` (a relative `base:` path is
 // resolved against the directory of `filename`).
-Arch load_arch_text(const std::string& yaml, const std::string& filename);
+Arch load_arch_text(const std::string& yaml, const std::string& filename,
+                    const std::vector<std::string>& overrides = {});
 
 // Names of the embedded architecture presets (configs/arch/*.yaml), sorted.
 std::vector<std::string> preset_names();
@@ -38,6 +43,10 @@ uint64_t fingerprint(const ArchConfig&);
 // Canonical YAML: every key in schema order, fully resolved (base and presets applied).
 // Loading it back gives an equal configuration.
 std::string to_yaml(const ArchConfig&);
+
+// "dram.stacks=8, l2.bytes=64MiB": the --set overrides of a loaded configuration for a report's
+// header; empty when there are none.
+std::string overrides_text(const ArchConfig&);
 
 // Time base: the model never uses floating-point time. Periods in femtoseconds, rounded once.
 int64_t core_period_fs(const ArchConfig&);  // llround(1e9 / core_mhz)

@@ -33,16 +33,6 @@ double dram_peak_bytes_per_s(const ArchConfig& c) {
   return double(dram_pseudo_channels_per_chip(c)) * double(c.dram.bus_bits) / 8.0 * c.dram.data_rate_mtps * 1e6;
 }
 
-int64_t dram_transfers_per_tck(DramStandard s) {
-  switch (s) {
-    case DramStandard::hbm3:
-    case DramStandard::hbm3e: return 4;
-    case DramStandard::hbm2e:
-    case DramStandard::ddr3: return 2;
-  }
-  return 2;
-}
-
 uint64_t l1_bytes_per_chip(const ArchConfig& c) { return uint64_t(c.chip.cores) * uint64_t(c.l1.bytes); }
 
 uint64_t accumulator_bytes_per_chip(const ArchConfig& c) {
@@ -82,19 +72,23 @@ std::string exact_size_text(uint64_t b) {
 }
 
 bool parse_address_map(const ArchConfig& c, std::vector<AddressPiece>& pieces, std::string& why) {
-  static constexpr std::array<const char*, 7> kFields = {"ro", "ba", "bg", "ch", "pc", "st", "co"};
   const auto& d = c.dram;
   const int64_t burst = dram_burst_bytes(c);
   const std::array<uint64_t, 7> sizes = {uint64_t(d.rows),     uint64_t(d.banks_per_group), uint64_t(d.bank_groups),
                                          uint64_t(d.channels), uint64_t(d.pseudo_channels), uint64_t(d.stacks),
                                          burst > 0 ? uint64_t(d.row_bytes / burst) : 0};
+  return parse_address_map(d.controller.address_map, sizes, pieces, why);
+}
+
+bool parse_address_map(const std::string& spec, const std::array<uint64_t, 7>& sizes, std::vector<AddressPiece>& pieces,
+                       std::string& why) {
+  static constexpr std::array<const char*, 7> kFields = {"ro", "ba", "bg", "ch", "pc", "st", "co"};
   struct Token {
     int field;
     int bits;  // 0 = the rest of the field
     std::string text;
   };
   std::vector<Token> tokens;
-  const std::string& spec = d.controller.address_map;
   size_t pos = 0;
   while (true) {
     const size_t end = std::min(spec.find('-', pos), spec.size());
@@ -135,6 +129,12 @@ bool parse_address_map(const ArchConfig& c, std::vector<AddressPiece>& pieces, s
       ++bare[size_t(t.field)];
     } else {
       sized[size_t(t.field)] <<= t.bits;
+      // Checked as it grows, so many wide pieces cannot overflow the product.
+      if (sized[size_t(t.field)] > sizes[size_t(t.field)]) {
+        why = "sized pieces of '" + std::string(kFields[size_t(t.field)]) + "' covering more than the field's " +
+              std::to_string(sizes[size_t(t.field)]) + " values";
+        return false;
+      }
     }
   }
   for (size_t f = 0; f < kFields.size(); ++f) {

@@ -3,6 +3,7 @@
 // figures"): peak rates, capacities, the DRAM burst size and the pieces of the DRAM address map.
 // The consistency checks, `tessera config show` and the reports all use these, so each formula
 // is written once.
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -26,9 +27,6 @@ int64_t dram_pseudo_channels_per_chip(const ArchConfig&);
 uint64_t dram_stack_bytes(const ArchConfig&);
 uint64_t dram_capacity_bytes(const ArchConfig&);  // per chip
 double dram_peak_bytes_per_s(const ArchConfig&);  // per chip, all pseudo-channels
-// Data transfers per command clock of the standard: 2 for DDR3 and HBM2E (double data rate on
-// the command clock), 4 for HBM3 and HBM3E (the tCK = 4 / rate relation of [RAM2F]).
-int64_t dram_transfers_per_tck(DramStandard);
 
 uint64_t l1_bytes_per_chip(const ArchConfig&);
 uint64_t accumulator_bytes_per_chip(const ArchConfig&);
@@ -54,5 +52,9 @@ struct AddressPiece {
 };
 // Parses the map against the organisation; on error returns false with `why` set.
 bool parse_address_map(const ArchConfig&, std::vector<AddressPiece>& pieces, std::string& why);
+// The same for a map given as text and the value counts of the fields ro ba bg ch pc st co, in that
+// order: the one reading of the grammar, which the DRAM model's AddressMap uses too.
+bool parse_address_map(const std::string& spec, const std::array<uint64_t, 7>& field_sizes,
+                       std::vector<AddressPiece>& pieces, std::string& why);
 
 }  // namespace tessera::config

@@ -114,6 +114,13 @@ int find_subsection(int sec, const std::string& name) {
   return -1;
 }
 
+int find_subsection_path(const std::string& path) {
+  for (size_t i = 0; i < kSections.size(); ++i) {
+    if (path == kSections[i].path) return int(i);
+  }
+  return -1;
+}
+
 int find_leaf(int sec, const std::string& name) {
   for (size_t i = 0; i < kKeys.size(); ++i) {
     if (kKeys[i].section == sec && name == kKeys[i].name) return int(i);
@@ -356,6 +363,72 @@ void resolve_file(const Source& src, Layer& layer, State& st) {
   st.chain.pop_back();
 }
 
+// ----- --set overrides -----
+
+// Applies the --set options over the resolved file, in order, as if each were a last line of the
+// file: a leaf's value replaces the file's, `SECTION.preset=NAME` restarts the section from that
+// preset. Each value is parsed as YAML, so it is written as in a file (64MiB, [bf16, int8], true)
+// and converted and checked by the same code as the file's values. Its origin is `--set:N`.
+void apply_overrides(const std::vector<std::string>& sets, Layer& layer, State& st) {
+  for (size_t i = 0; i < sets.size(); ++i) {
+    const int index = int(i + 1);
+    const Origin where{"--set", index};
+    const std::string& option = sets[i];
+    const size_t eq = option.find('=');
+    std::string path = eq == std::string::npos ? "" : option.substr(0, eq);
+    while (!path.empty() && path.back() == ' ') path.pop_back();
+    while (!path.empty() && path.front() == ' ') path.erase(path.begin());
+    if (path.empty()) {
+      st.add(where, "(option)", "KEY.PATH=VALUE with a key of spec/arch.schema.yaml, e.g. l2.bytes=64MiB",
+             "'" + option + "'");
+      continue;
+    }
+    int leaf = -1;
+    for (size_t k = 0; k < kKeys.size(); ++k) {
+      if (path == kKeys[k].path) leaf = int(k);
+    }
+    if (leaf < 0) {
+      std::string got = "an unknown key '" + path + "'";
+      bool is_section = false;
+      for (const auto& sec : kSections) is_section = is_section || path == sec.path;
+      if (is_section) {
+        got = "the section '" + path + "'; --set takes one key of it, e.g. " + path + "." +
+              section_children(find_subsection_path(path))[0] + "=VALUE";
+      } else {
+        std::string best;
+        size_t best_d = std::max<size_t>(2, path.size() / 4) + 1;
+        for (const Key& k : kKeys) {
+          const size_t d = edit_distance(path, k.path);
+          if (d < best_d) best_d = d, best = k.path;
+        }
+        if (!best.empty()) got += "; did you mean '" + best + "'?";
+      }
+      st.add(where, path, "a key of spec/arch.schema.yaml (tessera config schema lists them)", got);
+      continue;
+    }
+    const Key& key = kKeys[size_t(leaf)];
+    if (path == "base") {
+      st.add(where, path, "a key --set can change (base is resolved before the overrides; name the base file with --arch)",
+             "'" + option + "'");
+      continue;
+    }
+    // The value's line in its own text is index - 1, so every position a diagnostic takes from
+    // the parsed node (a list item too) reads --set:N.
+    Source src;
+    src.name = "--set";
+    src.text = std::string(i, '\n') + option.substr(eq + 1);
+    src.dir = ".";
+    YAML::Node value;
+    if (!parse_yaml(src, st, value)) continue;
+    const std::string sec_path = kSections[size_t(key.section)].path;
+    if (std::string(key.name) == "preset" && kSections[size_t(key.section)].preset_dir[0] != '\0') {
+      apply_section_preset(value, key.section, src, layer, st);
+      layer.sections[sec_path] = where;
+    }
+    layer.leaves[path] = Entry{value, where};
+  }
+}
+
 // ----- Conversion of one value against its key -----
 
 bool parse_int(const std::string& text, bool allow_size, int64_t& out) {
@@ -521,11 +594,13 @@ class Converter {
   bool report_missing_;
 };
 
-Arch load_source(const Source& src) {
+Arch load_source(const Source& src, const std::vector<std::string>& overrides) {
   State st;
   Layer layer;
   resolve_file(src, layer, st);
+  if (!st.incomplete) apply_overrides(overrides, layer, st);
   auto cfg = std::make_shared<ArchConfig>();
+  cfg->overrides = overrides;
   if (!st.incomplete) {
     Converter conv(layer, st);
     schema::visit(*cfg, conv);
@@ -566,15 +641,15 @@ std::string join_messages(const std::vector<Diagnostic>& d) {
 ConfigError::ConfigError(std::vector<Diagnostic> diagnostics)
     : InputError(join_messages(diagnostics)), diagnostics_(std::move(diagnostics)) {}
 
-Arch load_arch_text(const std::string& yaml, const std::string& filename) {
+Arch load_arch_text(const std::string& yaml, const std::string& filename, const std::vector<std::string>& overrides) {
   Source src;
   src.name = filename;
   src.text = yaml;
   src.dir = dirname_of(filename);
-  return load_source(src);
+  return load_source(src, overrides);
 }
 
-Arch load_arch(const std::string& name_or_path) {
+Arch load_arch(const std::string& name_or_path, const std::vector<std::string>& overrides) {
   Source src;
   if (is_reference_path(name_or_path)) {
     if (!read_file(name_or_path, src.text)) {
@@ -583,7 +658,7 @@ Arch load_arch(const std::string& name_or_path) {
     }
     src.name = name_or_path;
     src.dir = dirname_of(name_or_path);
-    return load_source(src);
+    return load_source(src, overrides);
   }
   const detail::EmbeddedFile* f = find_embedded("arch", name_or_path);
   if (!f) {
@@ -595,7 +670,7 @@ Arch load_arch(const std::string& name_or_path) {
   src.name = f->path;
   src.text = f->text;
   src.embedded = true;
-  return load_source(src);
+  return load_source(src, overrides);
 }
 
 std::vector<std::string> preset_names() { return embedded_names("arch"); }

@@ -3,6 +3,7 @@
 #include <array>
 #include <bit>
 
+#include "common/config/derived.h"
 #include "common/util/error.h"
 
 namespace tessera::model::dram {
@@ -52,83 +53,23 @@ AddressMap::AddressMap(const std::string& spec, const DramParams& p) : spec_(spe
   pow2_ = std::has_single_bit(p.burst_bytes);
   burst_shift_ = pow2_ ? uint32_t(std::countr_zero(p.burst_bytes)) : 0;
 
-  struct Parsed {
-    Field field;
-    uint32_t bits;  // 0 = the rest of the field
-  };
-  std::vector<Parsed> parsed;
-  if (spec.empty()) bad(spec, "empty");
-  size_t pos = 0;
-  while (pos <= spec.size()) {
-    size_t end = spec.find('-', pos);
-    if (end == std::string::npos) end = spec.size();
-    std::string tok = spec.substr(pos, end - pos);
-    if (tok.empty()) bad(spec, "empty piece at character " + std::to_string(pos));
-    std::string name = tok.substr(0, tok.find(':'));
-    int idx = -1;
-    for (size_t i = 0; i < kNames.size(); ++i) {
-      if (name == kNames[i]) idx = int(i);
-    }
-    if (idx < 0) bad(spec, "unknown field '" + name + "'");
-    uint32_t bits = 0;
-    if (name.size() < tok.size()) {
-      std::string num = tok.substr(name.size() + 1);
-      if (num.empty() || num.size() > 2 || num.find_first_not_of("0123456789") != std::string::npos) {
-        bad(spec, "piece '" + tok + "' needs a bit count from 1 to 31 after ':'");
-      }
-      bits = uint32_t(std::stoul(num));
-      if (bits < 1 || bits > 31) bad(spec, "piece '" + tok + "' needs a bit count from 1 to 31 after ':'");
-    }
-    parsed.push_back({Field(idx), bits});
-    if (parsed.size() > kMaxPieces) bad(spec, "more than " + std::to_string(kMaxPieces) + " pieces");
-    pos = end + 1;
-  }
-
-  // Size every piece: sized pieces take 2^bits values, the one bare piece of a field the rest.
-  std::array<uint64_t, 7> sized_product{};
-  std::array<int, 7> bare{}, count{};
-  sized_product.fill(1);
-  for (const auto& pc : parsed) {
-    int f = int(pc.field);
-    ++count[f];
-    if (pc.bits == 0) {
-      ++bare[f];
-    } else {
-      sized_product[f] <<= pc.bits;
-      if (sized_product[f] > field_size(pc.field, p)) {
-        bad(spec, "the sized pieces of '" + std::string(kNames[size_t(f)]) + "' cover more values than the field's " +
-                      std::to_string(field_size(pc.field, p)));
-      }
-    }
-  }
-  for (int f = 0; f < 7; ++f) {
-    const uint64_t size = field_size(Field(f), p);
-    const std::string nm = kNames[size_t(f)];
-    if (count[f] == 0) bad(spec, "field '" + nm + "' is missing");
-    if (bare[f] > 1) bad(spec, "field '" + nm + "' has more than one piece without a bit count");
-    if (bare[f] == 0 && sized_product[f] != size) {
-      bad(spec, "the pieces of '" + nm + "' cover " + std::to_string(sized_product[f]) + " values but the field has " +
-                    std::to_string(size));
-    }
-    if (bare[f] == 1 && (sized_product[f] > size || size % sized_product[f] != 0)) {
-      bad(spec, "the sized pieces of '" + nm + "' cover " + std::to_string(sized_product[f]) +
-                    " values, which does not divide the field's " + std::to_string(size));
-    }
-  }
-
-  // Least significant piece first; a field's lower pieces hold its lower digits.
-  std::array<uint64_t, 7> mul{};
-  mul.fill(1);
-  for (auto it = parsed.rbegin(); it != parsed.rend(); ++it) {
-    int f = int(it->field);
-    uint64_t size = it->bits ? (uint64_t(1) << it->bits) : field_size(it->field, p) / sized_product[size_t(f)];
-    Piece piece{it->field, uint32_t(size), 0, mul[size_t(f)]};
-    if (std::has_single_bit(size)) {
-      piece.shift = uint32_t(std::countr_zero(size));
+  // The grammar is read in one place, the configuration library, which has already accepted the
+  // map of a loaded configuration; a map built by hand (tests) is read the same way.
+  std::array<uint64_t, 7> sizes{};
+  for (size_t f = 0; f < kNames.size(); ++f) sizes[f] = field_size(Field(f), p);
+  std::vector<config::AddressPiece> parsed;
+  std::string why;
+  if (!config::parse_address_map(spec, sizes, parsed, why)) bad(spec, why);
+  if (parsed.size() > kMaxPieces) bad(spec, "more than " + std::to_string(kMaxPieces) + " pieces");
+  for (const config::AddressPiece& a : parsed) {  // least significant first
+    size_t f = 0;
+    while (kNames[f] != a.field) ++f;
+    Piece piece{Field(f), uint32_t(a.size), 0, a.weight};
+    if (std::has_single_bit(a.size)) {
+      piece.shift = uint32_t(std::countr_zero(a.size));
     } else {
       pow2_ = false;
     }
-    mul[size_t(f)] *= size;
     pieces_.push_back(piece);
   }
 }

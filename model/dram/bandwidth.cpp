@@ -99,7 +99,7 @@ StreamCalibration calibrate_stream(const DramParams& p, const AddressMap& map) {
 class BandwidthDram::Impl {
  public:
   explicit Impl(DramParams params)
-      : p(validated(std::move(params))), map(p.address_map, p), cal(calibrate_stream(p, map)) {
+      : p(derived(std::move(params))), map(p.address_map, p), cal(calibrate_stream(p, map)) {
     npcs = p.pcs_total();
     free_fp.assign(npcs, 0);
     bursts_pc.assign(npcs, 0);
@@ -139,8 +139,8 @@ class BandwidthDram::Impl {
     }
   }
 
-  static DramParams validated(DramParams params) {
-    params.validate();
+  static DramParams derived(DramParams params) {
+    params.derive();
     return params;
   }
 

@@ -6,16 +6,6 @@ namespace tessera::model::dram {
 
 namespace {
 
-Standard standard_of(config::DramStandard s) {
-  switch (s) {
-    case config::DramStandard::hbm2e: return Standard::Hbm2e;
-    case config::DramStandard::hbm3: return Standard::Hbm3;
-    case config::DramStandard::hbm3e: return Standard::Hbm3e;
-    case config::DramStandard::ddr3: return Standard::Ddr3;
-  }
-  return Standard::Hbm3;
-}
-
 // The schema bounds every count well inside 32 bits; the loader has checked them.
 uint32_t u32(int64_t v) { return uint32_t(v); }
 
@@ -27,7 +17,7 @@ DramParams params_from_config(const config::ArchConfig& cfg) {
   const config::DramControllerConfig& c = d.controller;
   DramParams p;
   p.arch_name = cfg.name;
-  p.standard = standard_of(d.standard);
+  p.standard = d.standard;
   p.stacks = u32(d.stacks);
   p.channels = u32(d.channels);
   p.pcs = u32(d.pseudo_channels);
@@ -66,7 +56,7 @@ DramParams params_from_config(const config::ArchConfig& cfg) {
   p.write_high = u32(c.write_high);
   p.write_low = u32(c.write_low);
   p.address_map = c.address_map;
-  p.validate();
+  p.derive();
   return p;
 }
 

@@ -18,7 +18,7 @@ constexpr uint64_t kNever = std::numeric_limits<uint64_t>::max();
 constexpr int32_t kNil = -1;
 constexpr uint32_t kClosed = std::numeric_limits<uint32_t>::max();
 constexpr uint32_t kNoBank = std::numeric_limits<uint32_t>::max();
-constexpr uint32_t kMaxBankGroups = 64;  // DramParams::validate() enforces it
+constexpr uint32_t kMaxBankGroups = 64;  // above the schema's largest dram.bank_groups (16)
 
 enum Outcome : uint8_t { kHit, kMiss, kConflict };
 
@@ -254,8 +254,8 @@ class DramSystem::Impl {
   LatencyHistogram lat;
   mutable Stats snapshot;
 
-  static DramParams validated(DramParams params) {
-    params.validate();
+  static DramParams derived(DramParams params) {
+    params.derive();
     return params;
   }
 
@@ -302,7 +302,7 @@ class DramSystem::Impl {
 // ---------------------------------------------------------------------------------------
 
 DramSystem::Impl::Impl(DramParams params, Options o)
-    : p(validated(std::move(params))), map(p.address_map, p), opt(o), trace(o.trace, p), agenda(p.pcs_total()) {
+    : p(derived(std::move(params))), map(p.address_map, p), opt(o), trace(o.trace, p), agenda(p.pcs_total()) {
   ref_interval = p.refresh_interval();
   const uint32_t n = p.pcs_total();
   pcs.resize(n);

@@ -2,10 +2,10 @@
 // DramParams: the DRAM organisation, timing and controller settings of one chip in the
 // integer form the controller model works in (every time in command clocks, tCK). It is
 // filled from the `dram` section of an ArchConfig (params_from_config, in
-// config_adapter.cpp) or by hand in tests; validate() derives the burst size and the
-// data-bus time of one burst and checks the rules the schema's ranges cannot express
-// (whole bursts per row, an integral tBURST, refresh that fits its interval, watermarks
-// inside the queue), so the controller's inner loop never re-validates anything.
+// config_adapter.cpp), which the configuration loader has checked against its standard
+// (config::check_dram, the one validator of a DRAM section), or by hand in tests. derive()
+// fills the burst size, the data-bus time of one burst and the standard's command-bus rule, so
+// the controller's inner loop never looks anything up.
 #include <cstdint>
 #include <string>
 
@@ -15,16 +15,13 @@ struct ArchConfig;
 
 namespace tessera::model::dram {
 
-enum class Standard : uint8_t { Hbm2e, Hbm3, Hbm3e, Ddr3 };
 enum class Page : uint8_t { Open, Closed };
 enum class Sched : uint8_t { FrFcfs, Fcfs };
 enum class Refresh : uint8_t { AllBank, PerBank };
 
-const char* standard_name(Standard);
-
 struct DramParams {
   std::string arch_name;  // names the configuration in errors and in the trace header
-  Standard standard = Standard::Hbm3;
+  std::string standard = "hbm3";  // a registered standard (common/config/dram_standards/)
 
   // Organisation (dram.*).
   uint32_t stacks = 1, channels = 1, pcs = 1, bank_groups = 1, banks_per_group = 1;
@@ -47,16 +44,17 @@ struct DramParams {
   uint32_t read_queue = 64, write_queue = 64, write_high = 48, write_low = 16;
   std::string address_map = "ro-ba-bg-ch-pc-st-co";
 
-  // Derived by validate().
-  uint32_t burst_bytes = 0;  // bus_bits / 8 * burst_length
-  uint32_t tburst = 0;       // data-bus time of one burst: burst_length / (data rate * tCK)
+  // Derived by derive().
+  uint32_t burst_bytes = 0;         // bus_bits / 8 * burst_length
+  uint32_t tburst = 0;              // data-bus time of one burst: burst_length / (data rate * tCK)
+  bool one_command_bus = false;     // the standard's: one command bus (DDR3), or row and column buses (HBM)
 
-  // Checks every derived rule and fills the derived members; throws InputError naming
-  // the configuration and the offending dram.* key.
-  void validate();
+  // Fills the derived members from the others and the standard's descriptor; InputError if
+  // `standard` names no registered standard. The values themselves are checked where they are
+  // read, by the configuration loader.
+  void derive();
 
-  // DDR3 has one command bus; HBM has a row and a column command bus per channel.
-  bool single_command_bus() const { return standard == Standard::Ddr3; }
+  bool single_command_bus() const { return one_command_bus; }
   uint32_t banks() const { return bank_groups * banks_per_group; }
   uint32_t cols() const { return row_bytes / burst_bytes; }  // bursts per row
   uint32_t pcs_total() const { return stacks * channels * pcs; }
@@ -74,8 +72,7 @@ struct DramParams {
   uint32_t refresh_interval() const { return refresh == Refresh::AllBank ? trefi : trefi / banks(); }
 };
 
-// The `dram` section of `cfg` in model form, validated. Defined only when the build has
-// the configuration library (target tessera_config).
+// The `dram` section of `cfg` (loaded, hence checked) in model form, derived.
 DramParams params_from_config(const config::ArchConfig& cfg);
 
 // Exact clock-domain crossing (docs/architecture.md §2.9): the first cycle of a clock with

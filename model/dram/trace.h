@@ -19,7 +19,7 @@ class TraceWriter {
 
   TraceWriter(std::ostream* os, const DramParams& p) : os_(os) {
     if (!os_) return;
-    *os_ << "# tessera dram trace v1 arch=" << p.arch_name << " standard=" << standard_name(p.standard)
+    *os_ << "# tessera dram trace v1 arch=" << p.arch_name << " standard=" << p.standard
          << " stacks=" << p.stacks << " channels=" << p.channels << " pseudo_channels=" << p.pcs
          << " bank_groups=" << p.bank_groups << " banks_per_group=" << p.banks_per_group << " tck_fs=" << p.tck_fs
          << "\n# cycle command stack channel pc bg bank row col\n";

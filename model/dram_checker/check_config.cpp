@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "common/config/config.h"
+#include "common/config/dram_standard.h"
 #include "common/util/error.h"
 #include "model/dram_checker/checker.h"
 
@@ -12,7 +13,7 @@ CheckParams check_params_from_arch(const config::ArchConfig& cfg) {
   const auto& t = d.timing;
   CheckParams p;
   p.arch = cfg.name;
-  p.single_command_bus = d.standard == config::DramStandard::ddr3;
+  p.single_command_bus = config::dram_standard(cfg).single_command_bus;
   p.stacks = uint32_t(d.stacks);
   p.channels = uint32_t(d.channels);
   p.pseudo_channels = uint32_t(d.pseudo_channels);

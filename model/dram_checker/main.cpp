@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "common/config/config.h"
 #include "common/util/error.h"
@@ -15,9 +17,13 @@ int run(int argc, char** argv) {
   CLI::App app{"Checks a DRAM command trace against the JEDEC timing rules (docs/dram.md, \"Checker\")",
                "tessera_hbm_check"};
   std::string arch, trace;
+  std::vector<std::string> sets;
   size_t show = 20;
   uint32_t postponed = 8;
   app.add_option("--arch", arch, "architecture preset name or YAML file the trace was made with")->required();
+  app.add_option("--set", sets, "a --set KEY.PATH=VALUE the trace was made with (docs/config.md §1.3); repeatable")
+      ->expected(1)
+      ->take_all();
   app.add_option("--show", show, "violations to list (all are counted)");
   app.add_option("--max-postponed", postponed, "refreshes a bank may fall behind its tREFI schedule");
   app.add_option("trace", trace, "trace file")->required();
@@ -26,7 +32,7 @@ int run(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  tessera::dram_checker::CheckParams p = tessera::dram_checker::check_params_from_arch(*tessera::config::load_arch(arch));
+  tessera::dram_checker::CheckParams p = tessera::dram_checker::check_params_from_arch(*tessera::config::load_arch(arch, sets));
   p.max_postponed = postponed;
   std::ifstream in(trace);
   if (!in) throw tessera::InputError(trace + ": cannot open the trace");

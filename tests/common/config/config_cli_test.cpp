@@ -155,3 +155,40 @@ TEST(ConfigCli, SystemVerilogPackageLints) {
   }
   fs::remove_all(dir);
 }
+
+// --set on every command that takes --arch (docs/config.md §1.3): the same option, the same checks.
+TEST(ConfigCli, SetOverridesOnEveryArchCommand) {
+  const CliRun show = run("config show --arch tiny --set dram.stacks=2 --set l2.bytes=1MiB");
+  EXPECT_EQ(show.status, 0) << show.output;
+  EXPECT_TRUE(contains(show.output, "\n  stacks: 2\n")) << show.output;
+  EXPECT_TRUE(contains(show.output, "\n  bytes: 1048576\n")) << show.output;
+  const CliRun check = run("config check tiny tpu-v1 --set dram.controller.refresh=per_bank");
+  EXPECT_EQ(check.status, 2) << check.output;
+  EXPECT_TRUE(contains(check.output, "tiny: ok")) << check.output;
+  EXPECT_TRUE(contains(check.output, "--set:1: dram.controller.refresh: expected all_bank for ddr3")) << check.output;
+  // Each command rejects a bad override with exit status 2 and the --set:N location.
+  for (const std::string cmd : {"run", "compile --model llama3-8b --context 16", "gemm --m 8 --k 8 --n 8", "sim --program x.tbin",
+                                 "hbm --pattern stream", "config show", "config sv"}) {
+    SCOPED_TRACE(cmd);
+    const std::string arch = cmd == "run" || cmd.rfind("compile", 0) == 0 ? "" : " --arch tiny";
+    const CliRun bad = run(cmd + arch + " --set dram.stacks=2 --set matrix.rows=0");
+    EXPECT_EQ(bad.status, 2) << bad.output;
+    EXPECT_TRUE(contains(bad.output, "--set:2: matrix.rows: expected an integer in [1, 1024], got 0")) << bad.output;
+    const CliRun unknown = run(cmd + arch + " --set no.such.key=1");
+    EXPECT_EQ(unknown.status, 2) << unknown.output;
+    EXPECT_TRUE(contains(unknown.output, "--set:1: no.such.key: expected a key of spec/arch.schema.yaml")) << unknown.output;
+  }
+}
+
+// The acceptance example of issue 11: the report shows the overridden values.
+TEST(ConfigCli, RunReportsItsOverrides) {
+  const fs::path json = fs::temp_directory_path() / "tessera_run_overrides.json";
+  const CliRun r = run("run --set dram.stacks=8 --set l2.bytes=64MiB --json '" + json.string() + "'");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "\n  overrides: dram.stacks=8, l2.bytes=64MiB\n")) << r.output;
+  std::ifstream in(json);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_TRUE(contains(text.str(), "\"overrides\": [\n    \"dram.stacks=8\",\n    \"l2.bytes=64MiB\"\n  ]")) << text.str();
+  fs::remove(json);
+}

@@ -3,6 +3,7 @@
 // published figures the presets imitate or properties recomputed from the configuration.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 
 #include "common/config/config.h"
 #include "common/config/derived.h"
+#include "common/config/dram_standard.h"
 
 namespace cfg = tessera::config;
 namespace fs = std::filesystem;
@@ -50,8 +52,15 @@ bool has_path(const cfg::ConfigError& e, const std::string& path) {
 }  // namespace
 
 TEST(ConfigPresets, EveryPresetLoadsAndRoundTrips) {
+  // Every file of configs/arch/ is embedded (adding a preset is adding its file).
+  std::vector<std::string> files;
+  for (const auto& f : fs::directory_iterator(std::string(TESSERA_SOURCE_DIR) + "/configs/arch")) {
+    if (f.path().extension() == ".yaml") files.push_back(f.path().stem().string());
+  }
+  std::sort(files.begin(), files.end());
   const auto names = cfg::preset_names();
-  ASSERT_EQ(names, (std::vector<std::string>{"sohu-like", "tiny", "tpu-v1"}));
+  ASSERT_EQ(names, files);
+  for (const char* name : {"sohu-like", "tiny", "tpu-v1"}) EXPECT_NE(std::find(names.begin(), names.end(), name), names.end());
   for (const auto& name : names) {
     SCOPED_TRACE(name);
     const cfg::Arch a = cfg::load_arch(name);
@@ -111,7 +120,7 @@ TEST(ConfigPresets, DramPresetsMatchTheirStatedStacks) {
     EXPECT_NEAR(cfg::dram_peak_bytes_per_s(*a), bw, 0.001 * bw);
     // Timing is in whole command clocks of the standard's rate.
     const double transfers = a->dram.timing.tck_ps * a->dram.data_rate_mtps / 1e6;
-    EXPECT_NEAR(transfers, double(cfg::dram_transfers_per_tck(a->dram.standard)), 1e-3);
+    EXPECT_NEAR(transfers, double(cfg::dram_standard(*a).transfers_per_tck), 1e-3);
   }
 }
 
@@ -138,7 +147,7 @@ TEST(ConfigInheritance, DiffAgainstBaseAndSectionPreset) {
   EXPECT_EQ(v->vector.lanes, tiny->vector.lanes);
   EXPECT_EQ(v->matrix.dataflows, tiny->matrix.dataflows);
   // Naming a dram preset restarts the section from it: tiny's 2-channel HBM3 slice is gone.
-  EXPECT_EQ(v->dram.standard, cfg::DramStandard::hbm3e);
+  EXPECT_EQ(v->dram.standard, "hbm3e");
   EXPECT_EQ(v->dram.channels, 1);
   EXPECT_EQ(v->dram.bank_groups, 8);
   EXPECT_EQ(v->dram.timing.trcd, 35);
@@ -146,7 +155,7 @@ TEST(ConfigInheritance, DiffAgainstBaseAndSectionPreset) {
   const cfg::Arch vv = cfg::load_arch(kData + "/variant_of_variant.yaml");
   EXPECT_EQ(vv->matrix.rows, 16);
   EXPECT_EQ(vv->matrix.dataflows, (std::vector<cfg::Dataflow>{cfg::Dataflow::os}));
-  EXPECT_EQ(vv->dram.standard, cfg::DramStandard::hbm3e);
+  EXPECT_EQ(vv->dram.standard, "hbm3e");
 }
 
 TEST(ConfigInheritance, SizeSuffixesAndDefaults) {
@@ -389,4 +398,20 @@ TEST(ConfigDocs, CheckedInKeyTableMatchesTheGenerator) {
   EXPECT_EQ(doc.substr(begin, generated.size()), generated)
       << "docs/config.md is stale: run scripts/gen_config.py update-doc --schema spec/arch.schema.yaml "
          "--doc docs/config.md";
+}
+
+// The "Add a preset" recipe (docs/extending.md): every preset has its section of values and
+// sources in docs/presets.md, a heading naming it (`NAME` or `NAME.yaml`).
+TEST(ConfigPresets, EveryPresetHasASectionInDocsPresets) {
+  std::vector<std::string> headings;
+  std::istringstream doc(read_text(std::string(TESSERA_SOURCE_DIR) + "/docs/presets.md"));
+  for (std::string line; std::getline(doc, line);) {
+    if (line.rfind("##", 0) == 0) headings.push_back(line);
+  }
+  auto has_heading = [&](const std::string& quoted) {
+    return std::any_of(headings.begin(), headings.end(),
+                       [&](const std::string& h) { return h.find(quoted) != std::string::npos; });
+  };
+  for (const auto& name : cfg::preset_names()) EXPECT_TRUE(has_heading("`" + name + "`")) << name;
+  for (const auto& name : cfg::section_preset_names("dram")) EXPECT_TRUE(has_heading("`" + name + ".yaml`")) << name;
 }

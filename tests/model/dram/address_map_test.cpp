@@ -16,7 +16,7 @@ DramParams device(uint32_t stacks, uint32_t rows, const std::string& map) {
   p.stacks = stacks;
   p.rows = rows;
   p.address_map = map;
-  p.validate();
+  p.derive();
   return p;
 }
 
@@ -136,7 +136,7 @@ TEST(DramAddressMap, CursorStepsMatchDecode) {
 
 TEST(DramAddressMap, BadMapsAreInputErrors) {
   DramParams p = test_device();
-  p.validate();
+  p.derive();
   for (const std::string bad : {"", "ro-ba-bg-ch-pc-st", "ro-ba-bg-ch-pc-st-co-co", "ro-ba-bg-ch-pc-st-xx",
                                 "ro-ba-bg-ch-pc-st--co", "ro-ba-bg-ch-pc-st-co:0", "ro-ba-bg-ch-pc-st-co:40",
                                 "ro-ba-bg-ch-pc-st-co:2-co:2", "ro-ba-bg:4-ch-pc-st-co"}) {
@@ -150,7 +150,7 @@ TEST(DramAddressMap, BadMapsAreInputErrors) {
   }
   // A sized piece must divide the field: 3 bank groups cannot take a 1-bit piece.
   p.bank_groups = 3;
-  p.validate();
+  p.derive();
   EXPECT_THROW(AddressMap("ro-ba-bg-ch-pc-st-co-bg:1", p), InputError);
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/config/dram_standard.h"
 #include "model/dram/dram_system.h"
 #include "model/dram_checker/checker.h"
 
@@ -17,7 +18,7 @@ namespace tessera::model::dram::test {
 inline DramParams test_device() {
   DramParams p;
   p.arch_name = "test";
-  p.standard = Standard::Hbm3;
+  p.standard = "hbm3";
   p.stacks = 1;
   p.channels = 2;
   p.pcs = 2;
@@ -59,7 +60,7 @@ inline DramParams test_device() {
 inline dram_checker::CheckParams check_params(const DramParams& m) {
   dram_checker::CheckParams c;
   c.arch = m.arch_name;
-  c.single_command_bus = m.standard == Standard::Ddr3;
+  c.single_command_bus = config::find_dram_standard(m.standard)->single_command_bus;
   c.stacks = m.stacks;
   c.channels = m.channels;
   c.pseudo_channels = m.pcs;

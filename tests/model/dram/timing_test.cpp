@@ -238,7 +238,7 @@ TEST(DramTiming, HbmRowAndColumnCommandsShareACycleButDdr3DoesNot) {
   for (const bool ddr3 : {false, true}) {
     DramParams p = test_device();
     if (ddr3) {
-      p.standard = Standard::Ddr3;
+      p.standard = "ddr3";
       p.pcs = 1;
       p.data_rate_mtps = 2000;  // DDR: two transfers per tCK, so 8 beats still take 4 tCK
       p.burst_length = 4;

@@ -199,7 +199,7 @@ TEST(DramChecker, ModelTracesHaveNoViolations) {
 
 TEST(DramChecker, Ddr3ModelTracesHaveNoViolations) {
   DramParams p = test_device();
-  p.standard = model::dram::Standard::Ddr3;
+  p.standard = "ddr3";
   p.pcs = 1;
   p.bank_groups = 1;
   p.banks_per_group = 8;
