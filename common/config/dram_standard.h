@@ -31,6 +31,9 @@ struct DramStandard {
   int64_t transfers_per_tck = 2;
   bool single_command_bus = false;  // row and column commands share one bus (DDR), not two (HBM)
   bool per_bank_refresh = true;     // a per-bank REFRESH exists, so controller.refresh may be per_bank
+  // Packaging: a stacked memory (HBM: a 1024-bit interface per stack) or DIMM-style 64-bit
+  // channels; the area and energy models (common/tech) price the PHYs and commands of each.
+  bool stacked = true;
   // Rules of this standard beyond the common ones of check_dram (nullptr: none). Runs only on a
   // section that passed the common rules.
   void (*check)(const DramConfig&, const DramFail&) = nullptr;

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "common/config/dram_standard.h"
+
 namespace tessera::tech {
 
 namespace {
@@ -146,7 +148,7 @@ AreaReport area(const config::ArchConfig& a, const TechConfig& t, PortModel port
   if (a.l2.bytes > 0) sram_tier("l2", double(a.l2.banks), uint64_t(a.l2.bytes / a.l2.banks), l2_ports(a, ports));
   add("on-chip network", cores * transistors_mm2(t, t.area.noc_mtr_per_core),
       fmt("%.0f cores x %.1f M transistors", cores, t.area.noc_mtr_per_core));
-  const bool ddr = a.dram.standard == config::DramStandard::ddr3;
+  const bool ddr = !config::dram_standard(a).stacked;
   const double units = dram_interface_bits(a) / (ddr ? 64.0 : 1024.0);
   const double phy = ddr ? t.ddr.phy_area_mm2 : t.hbm.phy_area_mm2;
   const double ctrl = ddr ? t.ddr.controller_mtr : t.hbm.controller_mtr;

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "common/config/dram_standard.h"
+
 namespace tessera::tech {
 
 namespace {
@@ -80,7 +82,7 @@ EnergyPrices prices(const config::ArchConfig& a, const TechConfig& t, PortModel 
   p.instruction_pj = kInstructionBits * sram_read_pj_per_bit(t, SynthesisCounts::kInstructionMemoryBytes, 1) +
                      t.control.instruction_pj;
 
-  const bool ddr = a.dram.standard == config::DramStandard::ddr3;
+  const bool ddr = !config::dram_standard(a).stacked;
   const double act = ddr ? t.ddr.activate_pj_per_kib : t.hbm.activate_pj_per_kib;
   const double ref = ddr ? t.ddr.refresh_nj_per_gib : t.hbm.refresh_nj_per_gib;
   const double banks = double(a.dram.bank_groups * a.dram.banks_per_group);

@@ -11,4 +11,5 @@ TESSERA_DRAM_STANDARD(ddr3){
     .transfers_per_tck = 2,
     .single_command_bus = true,
     .per_bank_refresh = false,
+    .stacked = false,
 };
