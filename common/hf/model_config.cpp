@@ -5,6 +5,8 @@
 // GPT-2 attention-scaling switches) are refused rather than ignored.
 #include "common/hf/model_config.h"
 
+#include "common/hf/json_input.h"
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -99,7 +101,7 @@ class Reader {
 
   uint64_t uint_value(const std::string& field, const json& v) const {
     if (!v.is_number_integer() || v.get<int64_t>() <= 0 || v.get<uint64_t>() > kMaxDim) {
-      fail(field, "expected a positive integer up to " + std::to_string(kMaxDim) + ", got " + v.dump());
+      fail(field, "expected a positive integer up to " + std::to_string(kMaxDim) + ", got " + json_excerpt(v));
     }
     return v.get<uint64_t>();
   }
@@ -114,7 +116,7 @@ class Reader {
   }
   double positive_number(const std::string& field, const json& v) const {
     if (!v.is_number() || !(v.get<double>() > 0.0) || !std::isfinite(v.get<double>())) {
-      fail(field, "expected a positive number, got " + v.dump());
+      fail(field, "expected a positive number, got " + json_excerpt(v));
     }
     return v.get<double>();
   }
@@ -125,13 +127,13 @@ class Reader {
   bool opt_bool(const std::string& key, bool dflt) const {
     const json* v = get(key);
     if (!v) return dflt;
-    if (!v->is_boolean()) fail(key, "expected true or false, got " + v->dump());
+    if (!v->is_boolean()) fail(key, "expected true or false, got " + json_excerpt(*v));
     return v->get<bool>();
   }
   std::string opt_string(const std::string& key, const std::string& dflt) const {
     const json* v = get(key);
     if (!v) return dflt;
-    if (!v->is_string()) fail(key, "expected a string, got " + v->dump());
+    if (!v->is_string()) fail(key, "expected a string, got " + json_excerpt(*v));
     return v->get<std::string>();
   }
 
@@ -139,7 +141,7 @@ class Reader {
     RopeScaling rs;
     const json* v = get("rope_scaling");
     if (!v) return rs;
-    if (!v->is_object()) fail("rope_scaling", "expected an object or null, got " + v->dump());
+    if (!v->is_object()) fail("rope_scaling", "expected an object or null, got " + json_excerpt(*v));
     const char* type_key = v->contains("rope_type") ? "rope_type" : "type";
     if (!v->contains(type_key) || !(*v)[type_key].is_string()) {
       fail("rope_scaling", "expected a string \"rope_type\" (supported: \"default\", \"llama3\")");
@@ -148,7 +150,7 @@ class Reader {
     if (type == "default") return rs;
     if (type != "llama3") {
       fail(std::string("rope_scaling.") + type_key,
-           "RoPE scaling \"" + type + "\" is not supported (supported: \"default\", \"llama3\")");
+           "RoPE scaling \"" + printable(type) + "\" is not supported (supported: \"default\", \"llama3\")");
     }
     auto num = [&](const char* key) {
       const std::string path = std::string("rope_scaling.") + key;
@@ -195,14 +197,14 @@ Architecture detect_architecture(const json& j, const std::string& source, const
         if (name.is_string() && name.get<std::string>() == k.class_name) return k.arch;
       }
     }
-    throw InputError(line_of("architectures") + ": field 'architectures': " + a.dump() +
+    throw InputError(line_of("architectures") + ": field 'architectures': " + json_excerpt(a) +
                      " is not supported (supported: " + supported_architectures() + ")");
   }
   if (j.contains("model_type") && j["model_type"].is_string()) {
     for (const ArchName& k : kArchs) {
       if (j["model_type"].get<std::string>() == k.model_type) return k.arch;
     }
-    throw InputError(line_of("model_type") + ": field 'model_type': \"" + j["model_type"].get<std::string>() +
+    throw InputError(line_of("model_type") + ": field 'model_type': \"" + printable(j["model_type"].get<std::string>()) +
                      "\" is not supported (supported: llama, mistral, qwen2, mixtral, gpt2)");
   }
   throw InputError(source + ": missing field 'architectures' (supported: " + supported_architectures() + ")");
@@ -228,7 +230,7 @@ void parse_llama_family(const Reader& r, ModelConfig& c) {
   c.norm = NormKind::RMSNorm;
   c.norm_eps = r.opt_positive("rms_norm_eps", a == Architecture::Mixtral ? 1e-5 : 1e-6);
   const std::string act = r.opt_string("hidden_act", "silu");
-  if (act != "silu") r.fail("hidden_act", "\"" + act + "\" is not supported (supported: \"silu\")");
+  if (act != "silu") r.fail("hidden_act", "\"" + printable(act) + "\" is not supported (supported: \"silu\")");
   c.activation = Activation::SiLU;
   c.position = PositionKind::Rope;
   c.rope_theta = r.opt_positive("rope_theta", a == Architecture::Mixtral ? 1e6 : 10000.0);
@@ -290,7 +292,7 @@ void parse_gpt2(const Reader& r, ModelConfig& c) {
   c.norm = NormKind::LayerNorm;
   c.norm_eps = r.opt_positive("layer_norm_epsilon", 1e-5);
   const std::string act = r.opt_string("activation_function", "gelu_new");
-  if (act != "gelu_new") r.fail("activation_function", "\"" + act + "\" is not supported (supported: \"gelu_new\")");
+  if (act != "gelu_new") r.fail("activation_function", "\"" + printable(act) + "\" is not supported (supported: \"gelu_new\")");
   c.activation = Activation::GeluNew;
   c.position = PositionKind::Learned;
   c.rope_theta = 0.0;
@@ -322,11 +324,11 @@ std::string supported_architectures() {
 ModelConfig parse_model_config(std::string_view text, const std::string& source) {
   json j;
   try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    int line = 1;
-    for (size_t i = 0; i < e.byte && i < text.size(); ++i) line += text[i] == '\n';
-    throw InputError(source + ":" + std::to_string(line) + ": invalid JSON: " + e.what());
+    j = parse_json_input(text);
+  } catch (const JsonInputProblem& p) {
+    const std::string where = source + ":" + std::to_string(p.line) + ": ";
+    if (p.syntax) throw InputError(where + "invalid JSON: " + p.what());
+    throw InputError(where + (p.field.empty() ? "" : "field '" + p.field + "': ") + p.what());
   }
   if (!j.is_object()) throw InputError(source + ": expected a JSON object at the top level");
   auto lines = key_lines(text);
