@@ -26,6 +26,10 @@ using nlohmann::json;
 // Dimensions above this are refused: products such as vocab x hidden stay far below 2^64
 // and every index the reference computes fits an int64.
 constexpr uint64_t kMaxDim = uint64_t(1) << 30;
+// Layers and experts multiply into the tensor list every reader builds before reading a
+// byte; the largest published models have 126 layers and a few hundred experts.
+constexpr uint64_t kMaxLayers = 1024;
+constexpr uint64_t kMaxExperts = 1024;
 
 struct ArchName {
   Architecture arch;
@@ -99,16 +103,16 @@ class Reader {
   bool present(const std::string& key) const { return get(key) != nullptr; }
   bool has_key(const std::string& key) const { return j_.contains(key); }
 
-  uint64_t uint_value(const std::string& field, const json& v) const {
-    if (!v.is_number_integer() || v.get<int64_t>() <= 0 || v.get<uint64_t>() > kMaxDim) {
-      fail(field, "expected a positive integer up to " + std::to_string(kMaxDim) + ", got " + json_excerpt(v));
+  uint64_t uint_value(const std::string& field, const json& v, uint64_t max = kMaxDim) const {
+    if (!v.is_number_integer() || v.get<int64_t>() <= 0 || v.get<uint64_t>() > max) {
+      fail(field, "expected a positive integer up to " + std::to_string(max) + ", got " + json_excerpt(v));
     }
     return v.get<uint64_t>();
   }
-  uint64_t req_uint(const std::string& key) const {
+  uint64_t req_uint(const std::string& key, uint64_t max = kMaxDim) const {
     const json* v = get(key);
     if (!v) missing(key);
-    return uint_value(key, *v);
+    return uint_value(key, *v, max);
   }
   uint64_t opt_uint(const std::string& key, uint64_t dflt) const {
     const json* v = get(key);
@@ -215,7 +219,7 @@ void parse_llama_family(const Reader& r, ModelConfig& c) {
   c.vocab_size = r.req_uint("vocab_size");
   c.hidden_size = r.req_uint("hidden_size");
   c.intermediate_size = r.req_uint("intermediate_size");
-  c.num_layers = r.req_uint("num_hidden_layers");
+  c.num_layers = r.req_uint("num_hidden_layers", kMaxLayers);
   c.num_heads = r.req_uint("num_attention_heads");
   c.max_position_embeddings = r.req_uint("max_position_embeddings");
   // LlamaConfig alone fills a missing KV-head count with the query-head count (Llama 1);
@@ -259,7 +263,7 @@ void parse_llama_family(const Reader& r, ModelConfig& c) {
     case Architecture::GPT2: break;
   }
   if (a == Architecture::Mixtral) {
-    c.num_experts = r.req_uint("num_local_experts");
+    c.num_experts = r.req_uint("num_local_experts", kMaxExperts);
     c.experts_per_token = r.req_uint("num_experts_per_tok");
     if (c.experts_per_token > c.num_experts) {
       r.fail("num_experts_per_tok", std::to_string(c.experts_per_token) + " exceeds num_local_experts " +
@@ -279,7 +283,7 @@ void parse_llama_family(const Reader& r, ModelConfig& c) {
 void parse_gpt2(const Reader& r, ModelConfig& c) {
   c.vocab_size = r.req_uint("vocab_size");
   c.hidden_size = r.req_uint("n_embd");
-  c.num_layers = r.req_uint("n_layer");
+  c.num_layers = r.req_uint("n_layer", kMaxLayers);
   c.num_heads = r.req_uint("n_head");
   c.max_position_embeddings = r.req_uint("n_positions");
   if (c.hidden_size % c.num_heads != 0) {

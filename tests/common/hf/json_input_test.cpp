@@ -95,3 +95,25 @@ TEST(JsonInput, NumberBeyondDoubleRangeInShardIndex) {
 
 }  // namespace
 }  // namespace tessera::hf
+
+namespace tessera::hf {
+namespace {
+
+// Layers and experts multiply into the tensor list every reader builds first: 2^30 of each
+// (the dimension limit) would be 2^60 entries.
+TEST(ModelConfigLimits, LayerAndExpertCountsAreBounded) {
+  std::string text = llama();
+  const std::string from = "\"num_hidden_layers\": 2";
+  text.replace(text.find(from), from.size(), "\"num_hidden_layers\": 1073741824");
+  expect_input_error([&] { parse_model_config(text, "cfg.json"); },
+                     {"cfg.json:5", "'num_hidden_layers'", "up to 1024", "1073741824"});
+  const std::string mixtral = "{\"architectures\": [\"MixtralForCausalLM\"], \"vocab_size\": 8, \"hidden_size\": 8,"
+                              " \"intermediate_size\": 8, \"num_hidden_layers\": 1, \"num_attention_heads\": 2,"
+                              " \"num_key_value_heads\": 1, \"max_position_embeddings\": 8,"
+                              " \"num_local_experts\": 5000, \"num_experts_per_tok\": 2}";
+  expect_input_error([&] { parse_model_config(mixtral, "cfg.json"); },
+                     {"cfg.json:1", "'num_local_experts'", "up to 1024", "5000"});
+}
+
+}  // namespace
+}  // namespace tessera::hf
