@@ -5,6 +5,8 @@
 // GPT-2 attention-scaling switches) are refused rather than ignored.
 #include "common/hf/model_config.h"
 
+#include "common/hf/json_input.h"
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -25,6 +27,10 @@ using nlohmann::json;
 // Dimensions above this are refused: products such as vocab x hidden stay far below 2^64
 // and every index the reference computes fits an int64.
 constexpr uint64_t kMaxDim = uint64_t(1) << 30;
+// Layers and experts multiply into the tensor list every reader builds before reading a
+// byte; the largest published models have 126 layers and a few hundred experts.
+constexpr uint64_t kMaxLayers = 1024;
+constexpr uint64_t kMaxExperts = 1024;
 
 std::vector<ModelFamily>& families() {
   static std::vector<ModelFamily> list = {
@@ -102,16 +108,16 @@ class Reader {
   bool present(const std::string& key) const { return get(key) != nullptr; }
   bool has_key(const std::string& key) const { return j_.contains(key); }
 
-  uint64_t uint_value(const std::string& field, const json& v) const {
-    if (!v.is_number_integer() || v.get<int64_t>() <= 0 || v.get<uint64_t>() > kMaxDim) {
-      fail(field, "expected a positive integer up to " + std::to_string(kMaxDim) + ", got " + v.dump());
+  uint64_t uint_value(const std::string& field, const json& v, uint64_t max = kMaxDim) const {
+    if (!v.is_number_integer() || v.get<int64_t>() <= 0 || v.get<uint64_t>() > max) {
+      fail(field, "expected a positive integer up to " + std::to_string(max) + ", got " + json_excerpt(v));
     }
     return v.get<uint64_t>();
   }
-  uint64_t req_uint(const std::string& key) const {
+  uint64_t req_uint(const std::string& key, uint64_t max = kMaxDim) const {
     const json* v = get(key);
     if (!v) missing(key);
-    return uint_value(key, *v);
+    return uint_value(key, *v, max);
   }
   uint64_t opt_uint(const std::string& key, uint64_t dflt) const {
     const json* v = get(key);
@@ -119,7 +125,7 @@ class Reader {
   }
   double positive_number(const std::string& field, const json& v) const {
     if (!v.is_number() || !(v.get<double>() > 0.0) || !std::isfinite(v.get<double>())) {
-      fail(field, "expected a positive number, got " + v.dump());
+      fail(field, "expected a positive number, got " + json_excerpt(v));
     }
     return v.get<double>();
   }
@@ -130,13 +136,13 @@ class Reader {
   bool opt_bool(const std::string& key, bool dflt) const {
     const json* v = get(key);
     if (!v) return dflt;
-    if (!v->is_boolean()) fail(key, "expected true or false, got " + v->dump());
+    if (!v->is_boolean()) fail(key, "expected true or false, got " + json_excerpt(*v));
     return v->get<bool>();
   }
   std::string opt_string(const std::string& key, const std::string& dflt) const {
     const json* v = get(key);
     if (!v) return dflt;
-    if (!v->is_string()) fail(key, "expected a string, got " + v->dump());
+    if (!v->is_string()) fail(key, "expected a string, got " + json_excerpt(*v));
     return v->get<std::string>();
   }
 
@@ -144,7 +150,7 @@ class Reader {
     RopeScaling rs;
     const json* v = get("rope_scaling");
     if (!v) return rs;
-    if (!v->is_object()) fail("rope_scaling", "expected an object or null, got " + v->dump());
+    if (!v->is_object()) fail("rope_scaling", "expected an object or null, got " + json_excerpt(*v));
     const char* type_key = v->contains("rope_type") ? "rope_type" : "type";
     if (!v->contains(type_key) || !(*v)[type_key].is_string()) {
       fail("rope_scaling", "expected a string \"rope_type\" (supported: \"default\", \"llama3\")");
@@ -153,7 +159,7 @@ class Reader {
     if (type == "default") return rs;
     if (type != "llama3") {
       fail(std::string("rope_scaling.") + type_key,
-           "RoPE scaling \"" + type + "\" is not supported (supported: \"default\", \"llama3\")");
+           "RoPE scaling \"" + printable(type) + "\" is not supported (supported: \"default\", \"llama3\")");
     }
     auto num = [&](const char* key) {
       const std::string path = std::string("rope_scaling.") + key;
@@ -200,14 +206,14 @@ Architecture detect_architecture(const json& j, const std::string& source, const
         if (name.is_string() && name.get<std::string>() == f.class_name) return f.layout;
       }
     }
-    throw InputError(line_of("architectures") + ": field 'architectures': " + a.dump() +
+    throw InputError(line_of("architectures") + ": field 'architectures': " + json_excerpt(a) +
                      " is not supported (supported: " + supported_architectures() + ")");
   }
   if (j.contains("model_type") && j["model_type"].is_string()) {
     for (const ModelFamily& f : families()) {
       if (j["model_type"].get<std::string>() == f.model_type) return f.layout;
     }
-    throw InputError(line_of("model_type") + ": field 'model_type': \"" + j["model_type"].get<std::string>() +
+    throw InputError(line_of("model_type") + ": field 'model_type': \"" + printable(j["model_type"].get<std::string>()) +
                      "\" is not supported (supported: " + supported_model_types() + ")");
   }
   throw InputError(source + ": missing field 'architectures' (supported: " + supported_architectures() + ")");
@@ -218,7 +224,7 @@ void parse_llama_family(const Reader& r, ModelConfig& c) {
   c.vocab_size = r.req_uint("vocab_size");
   c.hidden_size = r.req_uint("hidden_size");
   c.intermediate_size = r.req_uint("intermediate_size");
-  c.num_layers = r.req_uint("num_hidden_layers");
+  c.num_layers = r.req_uint("num_hidden_layers", kMaxLayers);
   c.num_heads = r.req_uint("num_attention_heads");
   c.max_position_embeddings = r.req_uint("max_position_embeddings");
   // LlamaConfig alone fills a missing KV-head count with the query-head count (Llama 1);
@@ -233,7 +239,7 @@ void parse_llama_family(const Reader& r, ModelConfig& c) {
   c.norm = NormKind::RMSNorm;
   c.norm_eps = r.opt_positive("rms_norm_eps", a == Architecture::Mixtral ? 1e-5 : 1e-6);
   const std::string act = r.opt_string("hidden_act", "silu");
-  if (act != "silu") r.fail("hidden_act", "\"" + act + "\" is not supported (supported: \"silu\")");
+  if (act != "silu") r.fail("hidden_act", "\"" + printable(act) + "\" is not supported (supported: \"silu\")");
   c.activation = Activation::SiLU;
   c.position = PositionKind::Rope;
   c.rope_theta = r.opt_positive("rope_theta", a == Architecture::Mixtral ? 1e6 : 10000.0);
@@ -262,7 +268,7 @@ void parse_llama_family(const Reader& r, ModelConfig& c) {
     case Architecture::GPT2: break;
   }
   if (a == Architecture::Mixtral) {
-    c.num_experts = r.req_uint("num_local_experts");
+    c.num_experts = r.req_uint("num_local_experts", kMaxExperts);
     c.experts_per_token = r.req_uint("num_experts_per_tok");
     if (c.experts_per_token > c.num_experts) {
       r.fail("num_experts_per_tok", std::to_string(c.experts_per_token) + " exceeds num_local_experts " +
@@ -282,7 +288,7 @@ void parse_llama_family(const Reader& r, ModelConfig& c) {
 void parse_gpt2(const Reader& r, ModelConfig& c) {
   c.vocab_size = r.req_uint("vocab_size");
   c.hidden_size = r.req_uint("n_embd");
-  c.num_layers = r.req_uint("n_layer");
+  c.num_layers = r.req_uint("n_layer", kMaxLayers);
   c.num_heads = r.req_uint("n_head");
   c.max_position_embeddings = r.req_uint("n_positions");
   if (c.hidden_size % c.num_heads != 0) {
@@ -295,7 +301,7 @@ void parse_gpt2(const Reader& r, ModelConfig& c) {
   c.norm = NormKind::LayerNorm;
   c.norm_eps = r.opt_positive("layer_norm_epsilon", 1e-5);
   const std::string act = r.opt_string("activation_function", "gelu_new");
-  if (act != "gelu_new") r.fail("activation_function", "\"" + act + "\" is not supported (supported: \"gelu_new\")");
+  if (act != "gelu_new") r.fail("activation_function", "\"" + printable(act) + "\" is not supported (supported: \"gelu_new\")");
   c.activation = Activation::GeluNew;
   c.position = PositionKind::Learned;
   c.rope_theta = 0.0;
@@ -338,11 +344,11 @@ void register_model_family(ModelFamily family) {
 ModelConfig parse_model_config(std::string_view text, const std::string& source) {
   json j;
   try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    int line = 1;
-    for (size_t i = 0; i < e.byte && i < text.size(); ++i) line += text[i] == '\n';
-    throw InputError(source + ":" + std::to_string(line) + ": invalid JSON: " + e.what());
+    j = parse_json_input(text);
+  } catch (const JsonInputProblem& p) {
+    const std::string where = source + ":" + std::to_string(p.line) + ": ";
+    if (p.syntax) throw InputError(where + "invalid JSON: " + p.what());
+    throw InputError(where + (p.field.empty() ? "" : "field '" + p.field + "': ") + p.what());
   }
   if (!j.is_object()) throw InputError(source + ": expected a JSON object at the top level");
   auto lines = key_lines(text);

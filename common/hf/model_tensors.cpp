@@ -2,6 +2,11 @@
 // modeling_llama / modeling_mistral / modeling_qwen2 / modeling_mixtral / modeling_gpt2.
 #include "common/hf/model_tensors.h"
 
+#include <set>
+
+#include "common/hf/json_input.h"
+#include "common/util/error.h"
+
 namespace tessera::hf {
 
 namespace {
@@ -135,6 +140,40 @@ std::vector<TensorSpec> model_tensors(const ModelConfig& c) {
     llama_family(c, t);
   }
   return t;
+}
+
+bool ignorable_checkpoint_tensor(const ModelConfig& c, const std::string& name) {
+  if (name.ends_with(".rotary_emb.inv_freq")) return true;
+  if (c.architecture == Architecture::GPT2 && (name.ends_with(".attn.bias") || name.ends_with(".attn.masked_bias"))) {
+    return true;
+  }
+  return c.tie_word_embeddings && name == "lm_head.weight";
+}
+
+std::string checkpoint_name(const ModelConfig& c, const TensorStore& store, const std::string& name) {
+  const bool strip = c.architecture == Architecture::GPT2 && !store.contains("transformer.wte.weight") &&
+                     store.contains("wte.weight");
+  return strip && name.starts_with("transformer.") ? name.substr(12) : name;
+}
+
+void check_checkpoint(const ModelConfig& c, const TensorStore& store) {
+  std::set<std::string> used;
+  for (const TensorSpec& spec : model_tensors(c)) {
+    const std::string stored = checkpoint_name(c, store, spec.name);
+    const TensorInfo* t = store.find(stored);
+    if (!t) throw InputError(store.source() + ": missing tensor '" + stored + "' (needed by " + c.source + ")");
+    if (t->shape != spec.shape) {
+      throw InputError(store.file_of(stored) + ": tensor '" + stored + "' has the wrong shape: expected " +
+                       shape_string(spec.shape) + " (from " + c.source + "), got " + shape_string(t->shape));
+    }
+    used.insert(stored);
+  }
+  for (const std::string& name : store.names()) {
+    if (!used.count(name) && !ignorable_checkpoint_tensor(c, name)) {
+      throw InputError(store.file_of(name) + ": unexpected tensor '" + printable(name) + "' (not part of a " +
+                       std::string(architecture_name(c.architecture)) + " with the shape of " + c.source + ")");
+    }
+  }
 }
 
 uint64_t parameter_count(const ModelConfig& c) {

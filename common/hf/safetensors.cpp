@@ -4,6 +4,8 @@
 // region exactly (no overlap, no hole, nothing after the last tensor).
 #include "common/hf/safetensors.h"
 
+#include "common/hf/json_input.h"
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -13,6 +15,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 
 #include "common/numerics/fp.h"
@@ -36,7 +39,14 @@ constexpr std::array<std::string_view, 12> kOtherFormatDTypes = {
   throw InputError("safetensors file " + path + ": " + what);
 }
 
-std::string in_quotes(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string in_quotes(std::string_view s) { return "'" + printable(s) + "'"; }
+
+// A JSON text refused by parse_json_input, in this reader's message form.
+std::string problem_text(const JsonInputProblem& p, const char* what_text) {
+  if (p.syntax) return std::string(what_text) + " is not valid JSON: " + p.what();
+  return std::string(what_text) + (p.field.empty() ? "" : " field " + in_quotes(p.field)) + " (line " +
+         std::to_string(p.line) + "): " + p.what();
+}
 
 uint64_t read_le64(const unsigned char* p) {
   uint64_t v = 0;
@@ -57,13 +67,13 @@ TensorDType parse_dtype(const std::string& path, const std::string& tensor, cons
 
 uint64_t parse_u64(const std::string& path, const std::string& tensor, const char* field, const json& j) {
   if (!j.is_number_unsigned()) {
-    fail(path, "tensor " + in_quotes(tensor) + ": \"" + field + "\" must hold non-negative integers, got " + j.dump());
+    fail(path, "tensor " + in_quotes(tensor) + ": \"" + field + "\" must hold non-negative integers, got " + json_excerpt(j));
   }
   return j.get<uint64_t>();
 }
 
 TensorInfo parse_entry(const std::string& path, const std::string& name, const json& e) {
-  if (!e.is_object()) fail(path, "tensor " + in_quotes(name) + ": entry must be a JSON object, got " + e.dump());
+  if (!e.is_object()) fail(path, "tensor " + in_quotes(name) + ": entry must be a JSON object, got " + json_excerpt(e));
   for (const auto& [key, value] : e.items()) {
     (void)value;
     if (key != "dtype" && key != "shape" && key != "data_offsets") {
@@ -81,7 +91,7 @@ TensorInfo parse_entry(const std::string& path, const std::string& name, const j
   for (const json& d : e["shape"]) t.shape.push_back(parse_u64(path, name, "shape", d));
   const json& off = e["data_offsets"];
   if (!off.is_array() || off.size() != 2) {
-    fail(path, "tensor " + in_quotes(name) + ": \"data_offsets\" must be [begin, end], got " + off.dump());
+    fail(path, "tensor " + in_quotes(name) + ": \"data_offsets\" must be [begin, end], got " + json_excerpt(off));
   }
   t.data_begin = parse_u64(path, name, "data_offsets", off[0]);
   t.data_end = parse_u64(path, name, "data_offsets", off[1]);
@@ -179,9 +189,9 @@ SafetensorsFile::SafetensorsFile(std::string path) : path_(std::move(path)) {
   };
   json j;
   try {
-    j = json::parse(header, check_duplicates);
-  } catch (const json::parse_error& e) {
-    fail(path_, "header is not valid JSON: " + std::string(e.what()));
+    j = parse_json_input(header, check_duplicates);
+  } catch (const JsonInputProblem& p) {
+    fail(path_, problem_text(p, "header"));
   }
   if (!duplicate.empty()) fail(path_, "tensor " + in_quotes(duplicate) + " appears twice in the header");
   if (!j.is_object()) fail(path_, "header is not a JSON object");
@@ -307,11 +317,13 @@ TensorStore TensorStore::open(const std::string& path) {
   }
   std::ifstream in(path);
   if (!in) throw InputError("safetensors index " + path + ": cannot open the file");
+  std::stringstream text;
+  text << in.rdbuf();
   json j;
   try {
-    j = json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw InputError("safetensors index " + path + ": not valid JSON: " + e.what());
+    j = parse_json_input(text.str());
+  } catch (const JsonInputProblem& p) {
+    throw InputError("safetensors index " + path + ": " + problem_text(p, "index"));
   }
   if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object()) {
     throw InputError("safetensors index " + path + ": missing object \"weight_map\" (tensor name -> shard file)");

@@ -17,19 +17,7 @@ const std::string kModels = std::string(TESSERA_SOURCE_DIR) + "/configs/models/"
 
 ModelConfig parse(const std::string& text) { return parse_model_config(text, "cfg.json"); }
 
-// A minimal valid Llama config; tests replace one line.
-std::string llama(const std::string& extra = "", const std::string& hidden = "64") {
-  return "{\n"
-         "  \"architectures\": [\"LlamaForCausalLM\"],\n"
-         "  \"hidden_size\": " + hidden + ",\n"
-         "  \"intermediate_size\": 128,\n"
-         "  \"num_hidden_layers\": 2,\n"
-         "  \"num_attention_heads\": 4,\n"
-         "  \"max_position_embeddings\": 256,\n" +
-         extra +
-         "  \"vocab_size\": 512\n"
-         "}\n";
-}
+using test::llama;
 
 TEST(ModelConfig, EveryConfigInTheRepositoryParses) {
   int n = 0;

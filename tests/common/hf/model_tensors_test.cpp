@@ -132,3 +132,51 @@ TEST(ModelTensors, StoredNameDropsAMissingGpt2Prefix) {
 
 }  // namespace
 }  // namespace tessera::hf
+
+namespace tessera::hf {
+namespace {
+
+// A checkpoint holding exactly model_tensors(c) (zeros), plus `extra` names of shape [1].
+std::string write_checkpoint(const test::TempDir& dir, const ModelConfig& c, const std::vector<std::string>& extra = {}) {
+  std::vector<TensorData> tensors;
+  for (const TensorSpec& t : model_tensors(c)) tensors.push_back({t.name, t.shape, std::vector<float>(shape_numel(t.shape))});
+  for (const std::string& name : extra) tensors.push_back({name, {1}, {0.0f}});
+  const std::string path = dir.file("model.safetensors");
+  write_safetensors(path, tensors);
+  return path;
+}
+
+ModelConfig tiny_llama(uint64_t layers) {
+  std::string text = test::llama();
+  const std::string from = "\"num_hidden_layers\": 2";
+  text.replace(text.find(from), from.size(), "\"num_hidden_layers\": " + std::to_string(layers));
+  return parse_model_config(text, "config.json");
+}
+
+TEST(CheckCheckpoint, MatchingCheckpointAndIgnorableBuffersPass) {
+  test::TempDir dir;
+  const ModelConfig c = tiny_llama(2);
+  const std::string p = write_checkpoint(dir, c, {"model.layers.0.self_attn.rotary_emb.inv_freq"});
+  EXPECT_NO_THROW(check_checkpoint(c, TensorStore::open(p)));
+}
+
+TEST(CheckCheckpoint, MoreLayersThanTheConfigAreRefused) {
+  test::TempDir dir;
+  const std::string p = write_checkpoint(dir, tiny_llama(3));
+  test::expect_input_error([&] { check_checkpoint(tiny_llama(2), TensorStore::open(p)); },
+                           {p, "unexpected tensor 'model.layers.2.", "LlamaForCausalLM", "config.json"});
+}
+
+TEST(CheckCheckpoint, MissingTensorAndWrongShapeAreRefused) {
+  test::TempDir dir;
+  const std::string p = write_checkpoint(dir, tiny_llama(1));
+  test::expect_input_error([&] { check_checkpoint(tiny_llama(2), TensorStore::open(p)); },
+                           {p, "missing tensor 'model.layers.1.input_layernorm.weight'"});
+  ModelConfig wide = tiny_llama(1);
+  wide.vocab_size = 1024;
+  test::expect_input_error([&] { check_checkpoint(wide, TensorStore::open(p)); },
+                           {p, "'model.embed_tokens.weight'", "expected [1024, 64]", "got [512, 64]"});
+}
+
+}  // namespace
+}  // namespace tessera::hf

@@ -16,14 +16,8 @@ namespace {
 using test::expect_input_error;
 using test::TempDir;
 
-std::string le64(uint64_t v) {
-  std::string s;
-  for (int i = 0; i < 8; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-  return s;
-}
-
-// A file from a literal header and data region, for hand-made malformed files.
-std::string file_bytes(const std::string& header, const std::string& data) { return le64(header.size()) + header + data; }
+using test::file_bytes;
+using test::le64;
 
 // Values exactly representable in F32, F16 and BF16 alike: small integers, halves and
 // quarters, powers of two (incl. an FP16 subnormal-free small one), signed zero.

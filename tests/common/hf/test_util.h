@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdint>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -56,6 +58,31 @@ void expect_input_error(Fn&& fn, const std::vector<std::string>& words) {
     return;
   }
   ADD_FAILURE() << "no InputError thrown (expected one mentioning " << (words.empty() ? "" : words[0]) << ")";
+}
+
+// Little-endian 64-bit length, and a safetensors file from a literal header and data
+// region, for hand-made malformed files.
+inline std::string le64(uint64_t v) {
+  std::string s;
+  for (int i = 0; i < 8; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+  return s;
+}
+inline std::string file_bytes(const std::string& header, const std::string& data) {
+  return le64(header.size()) + header + data;
+}
+
+// A minimal valid Llama config.json; tests add lines (at line 8) or replace hidden_size (line 3).
+inline std::string llama(const std::string& extra = "", const std::string& hidden = "64") {
+  return "{\n"
+         "  \"architectures\": [\"LlamaForCausalLM\"],\n"
+         "  \"hidden_size\": " + hidden + ",\n"
+         "  \"intermediate_size\": 128,\n"
+         "  \"num_hidden_layers\": 2,\n"
+         "  \"num_attention_heads\": 4,\n"
+         "  \"max_position_embeddings\": 256,\n" +
+         extra +
+         "  \"vocab_size\": 512\n"
+         "}\n";
 }
 
 }  // namespace tessera::test

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Fuzzes every parser and loader of user files (docs/errors.md): configures a clang build
+# in build-fuzz with -DTESSERA_FUZZ=ON (ASan + UBSan + libFuzzer), builds the targets of
+# fuzz/ and runs each for SECONDS (default 60) over its seeds: the repository's own valid
+# inputs (configs/arch, configs/models, tests/common/isa/data) and, for what the repository
+# holds no file of, fuzz/corpus/<target>/ (written by `tessera gen-model` and `tessera asm`).
+# New corpus entries go to build-fuzz/corpus/<target>/ (the seeds in the repository stay
+# the small hand-picked set). Fails on the first crash, sanitizer report, leak, timeout
+# (10 s per input) or out-of-memory (2 GB); libFuzzer writes the reproducer to
+# build-fuzz/artifacts/<target>/. Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift || true
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then targets=(arch_yaml tbin asm safetensors model_config); fi
+
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DTESSERA_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]/#/fuzz_}"
+
+# Seed directories per target (libFuzzer reads every file of each directory).
+seeds() {
+  case "$1" in
+    arch_yaml) echo configs/arch ;;
+    asm) echo tests/common/isa/data ;;
+    model_config) echo fuzz/corpus/model_config configs/models/* ;;
+    *) echo "fuzz/corpus/$1" ;;
+  esac
+}
+
+for t in "${targets[@]}"; do
+  mkdir -p "build-fuzz/corpus/$t" "build-fuzz/artifacts/$t"
+  echo "== fuzz_$t for ${seconds}s"
+  # detect_leaks: a leak fails the run like a crash; the scratch file of the safetensors
+  # target lives in /tmp per process.
+  log="build-fuzz/fuzz_$t.log"
+  if ! ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    "build-fuzz/bin/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+    -print_final_stats=1 -artifact_prefix="build-fuzz/artifacts/$t/" \
+    "build-fuzz/corpus/$t" $(seeds "$t") >"$log" 2>&1; then
+    tail -n 60 "$log" >&2
+    echo "fuzz_$t FAILED (log $log, reproducer in build-fuzz/artifacts/$t/)" >&2
+    exit 1
+  fi
+  grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" || true
+done
+echo "fuzz: all targets ran ${seconds}s without a finding"
