@@ -29,6 +29,9 @@ struct Mat {
 class Checkpoint {
  public:
   Checkpoint(const hf::ModelConfig& m, const std::string& dir) : m_(m), store_(hf::TensorStore::open_dir(dir)) {
+    // As the reference does: a checkpoint with a tensor the config does not have (weights for
+    // more layers than num_hidden_layers) is refused, not silently ignored.
+    hf::check_checkpoint(m, store_);
     for (const hf::TensorSpec& s : hf::model_tensors(m)) shapes_[s.name] = s.shape;
   }
   std::vector<float> read(const std::string& name) const {

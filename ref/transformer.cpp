@@ -270,21 +270,12 @@ bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// Tensors real checkpoints carry that are not weights: Llama's cached inv_freq (old
-// checkpoints), GPT-2's causal-mask buffers, and an lm_head that Hugging Face replaces by
-// the embedding when the config ties them.
-bool ignorable(const ModelConfig& c, const std::string& name) {
-  if (ends_with(name, ".rotary_emb.inv_freq")) return true;
-  if (c.architecture == Architecture::GPT2 && (ends_with(name, ".attn.bias") || ends_with(name, ".attn.masked_bias"))) {
-    return true;
-  }
-  return c.tie_word_embeddings && name == hf::model_tensor_names(c).lm_head;
-}
-
 class Loader {
  public:
   Loader(const ModelConfig& c, const hf::TensorStore& store) : c_(c) {
-    std::set<std::string> used;
+    // Names and shapes from the headers first: a missing, misshapen or extra tensor (weights for
+    // more layers than the config has) is refused before any data is read.
+    hf::check_checkpoint(c, store);
     for (const hf::TensorSpec& spec : hf::model_tensors(c)) {
       const std::string stored = hf::stored_name(c, store, spec.name);
       std::vector<float> values = store.read(stored, spec.shape);
@@ -294,14 +285,7 @@ class Loader {
                            " is not finite");
         }
       }
-      used.insert(stored);
       tensors_[spec.name] = std::move(values);
-    }
-    for (const std::string& name : store.names()) {
-      if (!used.count(name) && !ignorable(c, name)) {
-        throw InputError(store.file_of(name) + ": unexpected tensor '" + name + "' (not part of a " +
-                         std::string(hf::architecture_name(c.architecture)) + " with the shape of " + c.source + ")");
-      }
     }
   }
 

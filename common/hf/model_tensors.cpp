@@ -150,16 +150,10 @@ bool ignorable_checkpoint_tensor(const ModelConfig& c, const std::string& name) 
   return c.tie_word_embeddings && name == "lm_head.weight";
 }
 
-std::string checkpoint_name(const ModelConfig& c, const TensorStore& store, const std::string& name) {
-  const bool strip = c.architecture == Architecture::GPT2 && !store.contains("transformer.wte.weight") &&
-                     store.contains("wte.weight");
-  return strip && name.starts_with("transformer.") ? name.substr(12) : name;
-}
-
 void check_checkpoint(const ModelConfig& c, const TensorStore& store) {
   std::set<std::string> used;
   for (const TensorSpec& spec : model_tensors(c)) {
-    const std::string stored = checkpoint_name(c, store, spec.name);
+    const std::string stored = stored_name(c, store, spec.name);
     const TensorInfo* t = store.find(stored);
     if (!t) throw InputError(store.source() + ": missing tensor '" + stored + "' (needed by " + c.source + ")");
     if (t->shape != spec.shape) {

@@ -58,10 +58,6 @@ std::vector<TensorSpec> model_tensors(const ModelConfig&);
 // attn.masked_bias), and an lm_head that Hugging Face replaces by the embedding when the
 // config ties them.
 bool ignorable_checkpoint_tensor(const ModelConfig& c, const std::string& stored_name);
-// The name under which store holds the tensor `name` of model_tensors(c): GPT-2
-// checkpoints saved from GPT2Model (such as the original "gpt2" repository) lack the
-// "transformer." prefix.
-std::string checkpoint_name(const ModelConfig& c, const TensorStore& store, const std::string& name);
 // Checks a checkpoint against c from its headers alone, before any data is read: every
 // tensor of model_tensors(c) present with its shape, and no other tensor but the
 // ignorable ones, so a checkpoint for more layers or experts than the config says is
