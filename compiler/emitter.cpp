@@ -16,15 +16,7 @@ namespace {
 uint64_t size_of(uint64_t dtype) { return num::dtype_bytes(num::DType(dtype)); }
 
 uint64_t extent(OperandShape shape, uint64_t rows, uint64_t cols, uint64_t stride, uint64_t size, uint64_t iarg) {
-  switch (shape) {
-    case OperandShape::none: return 0;
-    case OperandShape::block: return (rows - 1) * stride + cols * size;
-    case OperandShape::col0: return (rows - 1) * stride + size;
-    case OperandShape::row0: return cols * size;
-    case OperandShape::topk: return (rows - 1) * stride + 2 * iarg * 4;
-    case OperandShape::rope_table: return ((rows - 1) / std::max<uint64_t>(iarg, 1)) * stride + cols * size;
-  }
-  return 0;
+  return isa::operand_rows(shape, rows, cols, stride, size, iarg).extent();
 }
 
 }  // namespace
@@ -106,7 +98,7 @@ void CoreStream::split_at(Map& m, uint64_t a) {
 }
 
 void CoreStream::access(Map& m, uint64_t lo, uint64_t hi, bool write, int unit, int64_t idx,
-                        std::array<int64_t, 14>& dep) {
+                        std::array<int64_t, isa::kNumQueueUnits>& dep) {
   split_at(m, lo);
   split_at(m, hi);
   // Dependencies on the segments inside [lo, hi).
@@ -114,7 +106,7 @@ void CoreStream::access(Map& m, uint64_t lo, uint64_t hi, bool write, int unit, 
     const Seg& s = it->second;
     if (s.writer.unit >= 0) dep[size_t(s.writer.unit)] = std::max(dep[size_t(s.writer.unit)], s.writer.idx);
     if (write) {
-      for (size_t u = 0; u < 14; ++u) dep[u] = std::max(dep[u], s.readers[u]);
+      for (size_t u = 0; u < isa::kNumQueueUnits; ++u) dep[u] = std::max(dep[u], s.readers[u]);
     }
   }
   // Fill the gaps so every byte of [lo, hi) has a segment, then record this access.
@@ -156,14 +148,14 @@ void CoreStream::access(Map& m, uint64_t lo, uint64_t hi, bool write, int unit, 
 
 size_t CoreStream::emit(isa::Instr in) {
   const int u = in.unit;
-  if (u < 0 || u >= 14) throw std::logic_error("emit: bad unit");
+  if (u < 0 || u >= int(isa::kNumQueueUnits)) throw std::logic_error("emit: bad unit");
   const int64_t idx = int64_t(count_[size_t(u)]);
-  std::array<int64_t, 14> dep;
+  std::array<int64_t, isa::kNumQueueUnits> dep;
   dep.fill(-1);
   for (const Access& a : footprint(in)) access(map_for(a.space, a.engine), a.lo, a.hi, a.write, u, idx, dep);
   in.wait = 0;
   in.signal = 0;
-  for (int v = 0; v < 14; ++v) {
+  for (int v = 0; v < int(isa::kNumQueueUnits); ++v) {
     if (v == u || dep[size_t(v)] < 0) continue;
     if (synced_[size_t(v)][size_t(u)] >= dep[size_t(v)]) continue;
     // Token-counter bound: v may run ahead of u and complete every push it has been given
@@ -198,8 +190,8 @@ void CoreStream::barrier(isa::Scope scope, uint16_t id) {
   b.id = id;
   code_.push_back(b);
   // Everything before a barrier has completed when anything after it starts.
-  for (int v = 0; v < 14; ++v)
-    for (int w = 0; w < 14; ++w) {
+  for (int v = 0; v < int(isa::kNumQueueUnits); ++v)
+    for (int w = 0; w < int(isa::kNumQueueUnits); ++w) {
       synced_[size_t(v)][size_t(w)] = int64_t(count_[size_t(v)]) - 1;
       window_[size_t(v)][size_t(w)] = 0;
     }

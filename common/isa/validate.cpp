@@ -305,17 +305,9 @@ class InstrChecker {
       fail(Check::vector_args, "vmask needs rows per position (iarg & 0xffff) >= 1");
     }
     for (const Operand& o : ops) {
-      const uint64_t size = dtype_size(o.type);
-      uint64_t bytes = 0;
-      switch (o.shape) {
-        case OperandShape::none: continue;
-        case OperandShape::block: bytes = (x_.rows - 1) * o.stride + x_.cols * size; break;
-        case OperandShape::col0: bytes = (x_.rows - 1) * o.stride + size; break;
-        case OperandShape::row0: bytes = x_.cols * size; break;
-        case OperandShape::topk: bytes = (x_.rows - 1) * o.stride + 2 * x_.iarg * 4; break;
-        case OperandShape::rope_table: bytes = ((x_.rows - 1) / x_.iarg) * o.stride + x_.cols * size; break;
-      }
-      extent(o.label, o.space, o.addr, bytes);
+      if (o.shape == OperandShape::none) continue;
+      const OperandRows rows = operand_rows(o.shape, x_.rows, x_.cols, o.stride, dtype_size(o.type), x_.iarg);
+      extent(o.label, o.space, o.addr, rows.extent());
     }
   }
 

@@ -15,9 +15,8 @@ using isa::Opcode;
 using isa::Space;
 
 std::string_view unit_name(int unit) {
-  static const char* const names[] = {"dma0", "dma1", "dma2", "dma3", "mx0", "mx1", "mx2", "mx3",
-                                      "mx4",  "mx5",  "mx6",  "mx7",  "vec", "coll", "seq", "bit15", "none"};
-  return names[std::clamp(unit, 0, 16)];
+  if (unit < 0 || unit >= kUnits) return "none";
+  return isa::name(isa::Unit(unit));
 }
 
 void SramTraffic::add(const SramTraffic& o) {
@@ -31,7 +30,7 @@ void SramTraffic::add(const SramTraffic& o) {
 
 // ---- DramPort ----------------------------------------------------------------------------------
 
-DramPort::DramPort(sc_core::sc_module_name name, const config::ArchConfig& cfg, const timing::ModelParams& p,
+DramPort::DramPort(sc_core::sc_module_name name, const config::ArchConfig& cfg, const timing::ArchParams& p,
                    DramModel model)
     : sc_module(name), request_bytes_(p.dma_burst) {
   if (model == DramModel::Bandwidth) {
@@ -116,7 +115,7 @@ void DramPort::pump() {
 
 // ---- LinkFabric --------------------------------------------------------------------------------
 
-LinkFabric::LinkFabric(sc_core::sc_module_name name, System& sys, const timing::ModelParams& p)
+LinkFabric::LinkFabric(sc_core::sc_module_name name, System& sys, const timing::ArchParams& p)
     : sc_module(name), sys_(sys), p_(p), free_fs_(p.chips, {0, 0}), stats_(p.chips) {
   SC_METHOD(process);
   sensitive << kick_;
@@ -252,26 +251,28 @@ std::vector<std::string> LinkFabric::unmatched() const {
 Core::Core(sc_core::sc_module_name name, Chip& c, uint32_t idx, const isa::TextSection* text)
     : sc_module(name), chip(c), sys(c.sys), p(c.sys.p), index(idx), l1("l1", c.sys.p.l1) {
   for (auto& row : tokens) row.fill(timing::TokenCounter(p.token_depth));
-  for (int u = 0; u < 14; ++u) {
-    for (int v = 0; v < 14; ++v) {
+  for (int u = 0; u < kQueueUnits; ++u) {
+    for (int v = 0; v < kQueueUnits; ++v) {
       token_ev_owned.push_back(std::make_unique<sc_core::sc_event>());
       token_ev[u][v] = token_ev_owned.back().get();
     }
   }
   if (text) code = std::span<const isa::Instr>(text->code);
   records.resize(code.size());
-  for (uint32_t e = 0; e < p.dma_engines; ++e) {
-    owned.push_back(std::make_unique<DmaEngine>(std::string(unit_name(int(e))).c_str(), *this, int(e)));
-    units[e] = owned.back().get();
+  auto add = [this](std::unique_ptr<Unit> u) {
+    units[size_t(u->id)] = u.get();
+    owned.push_back(std::move(u));
+  };
+  for (uint32_t e = 0; e < p.dmas; ++e) {
+    const int id = int(isa::kUnitsDma.first + e);
+    add(std::make_unique<DmaEngine>(std::string(unit_name(id)).c_str(), *this, id));
   }
-  for (uint32_t e = 0; e < p.matrix_engines; ++e) {
-    owned.push_back(std::make_unique<MatrixEngine>(std::string(unit_name(int(4 + e))).c_str(), *this, int(4 + e)));
-    units[4 + e] = owned.back().get();
+  for (uint32_t e = 0; e < p.engines; ++e) {
+    const int id = int(isa::kUnitsMx.first + e);
+    add(std::make_unique<MatrixEngine>(std::string(unit_name(id)).c_str(), *this, id));
   }
-  owned.push_back(std::make_unique<VectorEngine>("vec", *this, 12));
-  units[12] = owned.back().get();
-  owned.push_back(std::make_unique<CollectiveUnit>("coll", *this, 13));
-  units[13] = owned.back().get();
+  add(std::make_unique<VectorEngine>("vec", *this, int(isa::Unit::vec)));
+  add(std::make_unique<CollectiveUnit>("coll", *this, int(isa::Unit::coll)));
   seq = std::make_unique<Sequencer>("seq", *this);
 
   pos.resize(code.size(), 0);
@@ -280,7 +281,7 @@ Core::Core(sc_core::sc_module_name name, Chip& c, uint32_t idx, const isa::TextS
     records[i].index = i;
     records[i].opcode = uint8_t(in.op);
     if (in.op == Opcode::halt || in.op == Opcode::barrier) {
-      records[i].unit = 14;
+      records[i].unit = uint8_t(kSeqUnit);
       continue;
     }
     records[i].unit = uint8_t(in.unit);
@@ -348,7 +349,7 @@ SramTraffic* Core::traffic(Space s, uint32_t acc_engine) {
 
 SramTraffic Core::acc_traffic() const {
   SramTraffic t;
-  for (uint32_t e = 0; e < p.matrix_engines; ++e) t.add(static_cast<const MatrixEngine*>(units[4 + e])->acc.traffic);
+  for (uint32_t e = 0; e < p.engines; ++e) t.add(static_cast<const MatrixEngine*>(units[isa::kUnitsMx.first + e])->acc.traffic);
   return t;
 }
 
@@ -374,7 +375,7 @@ Chip::~Chip() = default;
 
 // ---- System ------------------------------------------------------------------------------
 
-System::System(sc_core::sc_module_name name, const config::ArchConfig& cfg, const timing::ModelParams& params,
+System::System(sc_core::sc_module_name name, const config::ArchConfig& cfg, const timing::ArchParams& params,
                const isa::Program& prog, Mode m, DramModel dm)
     : sc_module(name), p(params), mode(m), dram_model(dm) {
   clock.period_fs = p.period_fs;

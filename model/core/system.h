@@ -57,7 +57,7 @@ class DramPort : public sc_core::sc_module {
   using Callback = std::function<void(uint64_t done_core_cycle)>;
   SC_HAS_PROCESS(DramPort);
   // `model` picks the DRAM fidelity (RunOptions::dram).
-  DramPort(sc_core::sc_module_name name, const config::ArchConfig& cfg, const timing::ModelParams& p, DramModel model);
+  DramPort(sc_core::sc_module_name name, const config::ArchConfig& cfg, const timing::ArchParams& p, DramModel model);
 
   // Queues a transfer that enters the DRAM at the first tCK edge at or after the start of
   // core cycle `core_cycle`. Requests entering at the same edge are submitted in `key`
@@ -97,7 +97,7 @@ class LinkFabric : public sc_core::sc_module {
   using SentCallback = std::function<void(uint64_t depart_end_fs)>;
   using RecvCallback = std::function<void(uint64_t arrival_fs, const std::vector<uint8_t>& payload)>;
   SC_HAS_PROCESS(LinkFabric);
-  LinkFabric(sc_core::sc_module_name name, System& sys, const timing::ModelParams& p);
+  LinkFabric(sc_core::sc_module_name name, System& sys, const timing::ArchParams& p);
 
   void send(uint64_t start_cycle, uint32_t src, uint32_t dst, uint16_t tag, uint64_t bytes, uint64_t key,
             std::vector<uint8_t> payload, SentCallback sent);
@@ -137,7 +137,7 @@ class LinkFabric : public sc_core::sc_module {
   void process();
   void match(uint64_t key, Mailbox& mb);
   System& sys_;
-  const timing::ModelParams& p_;
+  const timing::ArchParams& p_;
   std::vector<Op> pending_;  // min-heap on (t_fs, key, seq)
   uint64_t seq_ = 0;
   std::vector<std::array<uint64_t, 2>> free_fs_;  // per chip, per direction (0 forward, 1 backward)
@@ -187,7 +187,7 @@ class Unit : public sc_core::sc_module {
   virtual bool step(const isa::Instr& in, uint32_t index, uint64_t arrival) = 0;
 
   // Waits for the tokens of `mask`; on success `visible` is the first cycle they all are
-  // and `latest` the unit whose token came last (16 when none).
+  // and `latest` the unit whose token came last (kNoUnit when none).
   bool tokens_ready(uint16_t mask, uint64_t& visible, int& latest);
   void pop_tokens(uint16_t mask, uint64_t t, uint32_t index);
   void push_tokens(uint16_t mask, uint64_t e, uint32_t index);
@@ -283,15 +283,15 @@ class Core : public sc_core::sc_module {
 
   Chip& chip;
   System& sys;
-  const timing::ModelParams& p;
+  const timing::ArchParams& p;
   const uint32_t index;
   std::span<const isa::Instr> code;  // the program's text section (owned by the caller)
   std::vector<uint32_t> pos;  // position of each instruction in its unit's queue
-  std::array<Unit*, 14> units{};  // null where the configuration has no such unit
+  std::array<Unit*, kQueueUnits> units{};  // by ISA unit id; null where the configuration has no such unit
   std::vector<std::unique_ptr<Unit>> owned;
   std::unique_ptr<Sequencer> seq;
-  std::array<std::array<timing::TokenCounter, 14>, 14> tokens;  // [from][to]
-  std::array<std::array<sc_core::sc_event*, 14>, 14> token_ev{};
+  std::array<std::array<timing::TokenCounter, kQueueUnits>, kQueueUnits> tokens;  // [from][to]
+  std::array<std::array<sc_core::sc_event*, kQueueUnits>, kQueueUnits> token_ev{};
   std::vector<std::unique_ptr<sc_core::sc_event>> token_ev_owned;
   Sram l1;
   std::vector<InstrRecord> records;
@@ -300,7 +300,7 @@ class Core : public sc_core::sc_module {
 
   bool has_program() const { return !code.empty(); }
   SparseMemory& memory(isa::Space s, uint32_t acc_engine);
-  MatrixEngine& engine(uint32_t e) { return *static_cast<MatrixEngine*>(units[4 + e]); }
+  MatrixEngine& engine(uint32_t e) { return *static_cast<MatrixEngine*>(units[isa::kUnitsMx.first + e]); }
   const timing::BankGeometry* tier(isa::Space s) const;  // null for hbm
   uint64_t latency(isa::Space s) const;
   SramTraffic* traffic(isa::Space s, uint32_t acc_engine);
@@ -325,11 +325,11 @@ class Chip : public sc_core::sc_module {
 
 class System : public sc_core::sc_module {
  public:
-  System(sc_core::sc_module_name name, const config::ArchConfig& cfg, const timing::ModelParams& p, const isa::Program& prog,
+  System(sc_core::sc_module_name name, const config::ArchConfig& cfg, const timing::ArchParams& p, const isa::Program& prog,
          Mode mode, DramModel dram_model = DramModel::Burst);
   ~System() override;
 
-  const timing::ModelParams& p;
+  const timing::ArchParams& p;
   const Mode mode;
   const DramModel dram_model;
   Clock clock;

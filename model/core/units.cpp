@@ -21,7 +21,7 @@ uint64_t dtype_size(uint64_t t) { return num::dtype_bytes(num::DType(t)); }
 
 // DRAM bursts one engine may have in flight: dma.max_outstanding requests of
 // dma.burst_bytes each (docs/timing.md, "DMA").
-uint32_t dram_outstanding(const timing::ModelParams& p) {
+uint32_t dram_outstanding(const timing::ArchParams& p) {
   const uint64_t per = std::max<uint64_t>(1, p.dma_burst / p.dram_burst_bytes);
   return uint32_t(std::min<uint64_t>(uint64_t(p.dma_max_outstanding) * per, UINT32_MAX));
 }
@@ -62,8 +62,8 @@ std::string Unit::blocked_on() const {
 
 bool Unit::tokens_ready(uint16_t mask, uint64_t& visible, int& latest) {
   visible = 0;
-  latest = 16;
-  for (int u = 0; u < 14; ++u) {
+  latest = kNoUnit;
+  for (int u = 0; u < kQueueUnits; ++u) {
     if (!((mask >> u) & 1)) continue;
     timing::TokenCounter& c = core.tokens[u][id];
     if (!c.next_available()) {
@@ -73,7 +73,7 @@ bool Unit::tokens_ready(uint16_t mask, uint64_t& visible, int& latest) {
       return false;
     }
     const uint64_t v = c.next_visible();
-    if (latest == 16 || v >= visible) {
+    if (latest == kNoUnit || v >= visible) {
       visible = v;
       latest = u;
     }
@@ -82,7 +82,7 @@ bool Unit::tokens_ready(uint16_t mask, uint64_t& visible, int& latest) {
 }
 
 void Unit::pop_tokens(uint16_t mask, uint64_t t, uint32_t index) {
-  for (int u = 0; u < 14; ++u) {
+  for (int u = 0; u < kQueueUnits; ++u) {
     if (!((mask >> u) & 1)) continue;
     if (auto over = core.tokens[u][id].pop(t)) {
       core.sys.fail(core.where(index) + ": token counter " + std::string(unit_name(u)) + "->" +
@@ -93,7 +93,7 @@ void Unit::pop_tokens(uint16_t mask, uint64_t t, uint32_t index) {
 }
 
 void Unit::push_tokens(uint16_t mask, uint64_t e, uint32_t index) {
-  for (int v = 0; v < 14; ++v) {
+  for (int v = 0; v < kQueueUnits; ++v) {
     if (!((mask >> v) & 1)) continue;
     if (auto over = core.tokens[id][v].push(e)) {
       core.sys.fail(core.where(index) + ": token counter " + std::string(unit_name(id)) + "->" +
@@ -111,7 +111,7 @@ void Unit::account_wait(uint64_t free, uint64_t arrival, uint64_t t, uint64_t to
   st.idle += idle;
   const uint64_t ready = std::max(free, arrival);
   uint64_t tok = 0;
-  if (latest < 16 && token_visible > ready) tok = std::min(t, token_visible) - ready;
+  if (latest != kNoUnit && token_visible > ready) tok = std::min(t, token_visible) - ready;
   if (tok) st.stall_token[latest] += tok;
   st.stall_order += gap - idle - tok;
 }
@@ -167,7 +167,7 @@ void Unit::complete(const isa::Instr& in, uint32_t index, uint64_t start, uint64
 // ---- Matrix engine ---------------------------------------------------------------------------
 
 MatrixEngine::MatrixEngine(sc_core::sc_module_name name, Core& c, int unit_id)
-    : Unit(name, c, unit_id), acc("acc", c.p.acc), timer_(c.p.rows, c.p.double_buffer) {}
+    : Unit(name, c, unit_id), acc("acc", c.p.acc), timer_(c.p.R, c.p.double_buffer) {}
 
 bool MatrixEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) {
   uint64_t vis;
@@ -222,55 +222,16 @@ VectorEngine::VectorEngine(sc_core::sc_module_name name, Core& c, int unit_id) :
 
 namespace {
 
-// The operand shapes of spec/isa.yaml for the timing of one vector instruction.
+// The timing class and operand shapes of spec/isa.yaml for one vector instruction.
 timing::VecShape vector_shape(const isa::Instr& in, const Core& core) {
+  const isa::OpcodeInfo& info = isa::info(in.op);
   timing::VecShape s;
   s.rows = in.rows;
   s.cols = in.cols;
   s.iarg = std::max<uint64_t>(in.iarg, 1);
-  switch (in.op) {
-    case Opcode::vexp:
-    case Opcode::vrecip:
-    case Opcode::vrsqrt:
-    case Opcode::vtanh:
-    case Opcode::vsilu:
-    case Opcode::vgelu:
-      s.cls = timing::VecClass::Special;
-      break;
-    case Opcode::vrsum:
-    case Opcode::vrmax:
-    case Opcode::vrsumsq:
-    case Opcode::vargmax:
-      s.cls = timing::VecClass::Reduce;
-      break;
-    case Opcode::vtopk:
-      s.cls = timing::VecClass::TopK;
-      break;
-    default:
-      s.cls = timing::VecClass::Elementwise;
-  }
-  switch (in.op) {
-    case Opcode::vadd:
-    case Opcode::vsub:
-    case Opcode::vmul:
-    case Opcode::vmax:
-      s.src2_mode = timing::Src2Mode::Full;
-      break;
-    case Opcode::vsub_row:
-    case Opcode::vmul_row:
-      s.src2_mode = timing::Src2Mode::RowScalar;
-      break;
-    case Opcode::vadd_col:
-    case Opcode::vmul_col:
-      s.src2_mode = timing::Src2Mode::ColVector;
-      break;
-    case Opcode::vrope:
-      s.src2_mode = timing::Src2Mode::RopeTable;
-      break;
-    default:
-      s.src2_mode = timing::Src2Mode::None;
-  }
-  s.has_src1 = in.op != Opcode::vfill;
+  s.cls = info.vector_class;
+  s.src2_shape = info.shapes[2];
+  s.has_src1 = info.shapes[1] != isa::OperandShape::none;
   auto operand = [&](uint64_t space, uint64_t addr, uint64_t stride, uint64_t type) {
     timing::VecOperand o;
     o.tier = core.tier(Space(space));
@@ -283,37 +244,19 @@ timing::VecShape vector_shape(const isa::Instr& in, const Core& core) {
   s.src2 = operand(in.src2_space, in.src2_addr, in.src2_stride, in.src2_type);
   s.dst = operand(in.dst_space, in.dst_addr, in.dst_stride, in.dst_type);
   if (!s.has_src1) s.src1.tier = nullptr;
-  if (s.src2_mode == timing::Src2Mode::None) s.src2.tier = nullptr;
+  if (s.src2_shape == isa::OperandShape::none) s.src2.tier = nullptr;
   return s;
 }
 
-// Bytes of one operand's row as the DRAM sees it: (rows of `row_bytes`, `stride` apart).
-struct OperandExtent {
-  uint64_t rows, row_bytes, stride;
-};
-
-OperandExtent src2_extent(const isa::Instr& in, const timing::VecShape& s) {
-  const uint64_t es = dtype_size(in.src2_type);
-  switch (s.src2_mode) {
-    case timing::Src2Mode::RowScalar:
-      return {in.rows, es, in.src2_stride};
-    case timing::Src2Mode::ColVector:
-      return {1, in.cols * es, 0};
-    case timing::Src2Mode::RopeTable:
-      return {(in.rows - 1) / s.iarg + 1, in.cols * es, in.src2_stride};
-    default:
-      return {in.rows, in.cols * es, in.src2_stride};
-  }
+// The rows of operand `k` (0 dst, 1 src1, 2 src2) as the DRAM and the SRAM ports see them.
+isa::OperandRows operand_rows(const isa::Instr& in, int k) {
+  const isa::OperandShape shape = isa::info(in.op).shapes[size_t(k)];
+  const uint64_t stride = k == 0 ? in.dst_stride : k == 1 ? in.src1_stride : in.src2_stride;
+  const uint64_t type = k == 0 ? in.dst_type : k == 1 ? in.src1_type : in.src2_type;
+  return isa::operand_rows(shape, in.rows, in.cols, stride, dtype_size(type), std::max<uint64_t>(in.iarg, 1));
 }
 
-OperandExtent dst_extent(const isa::Instr& in, const timing::VecShape& s) {
-  const uint64_t es = dtype_size(in.dst_type);
-  if (in.op == Opcode::vtopk) return {in.rows, 2 * in.iarg * 4, in.dst_stride};
-  if (s.cls == timing::VecClass::Reduce) return {in.rows, es, in.dst_stride};
-  return {in.rows, in.cols * es, in.dst_stride};
-}
-
-dram::Pattern3D pattern_of(uint64_t addr, const OperandExtent& x) {
+dram::Pattern3D pattern_of(uint64_t addr, const isa::OperandRows& x) {
   dram::Pattern3D p;
   p.base = addr;
   p.len = x.row_bytes;
@@ -345,7 +288,7 @@ void count_port(SramTraffic* t, bool write, uint64_t rows, uint64_t cols, uint64
 
 bool VectorEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) {
   const timing::VecShape shape = vector_shape(in, core);
-  const bool packed = !(shape.cls == timing::VecClass::Reduce || shape.cls == timing::VecClass::TopK) && in.cols < core.p.lanes;
+  const bool packed = !(shape.cls == timing::VecClass::reduce || shape.cls == timing::VecClass::topk) && in.cols < core.p.lanes;
   InstrRecord& rec = core.records[index];
   if (phase_ == 0) {
     bool done;
@@ -361,15 +304,15 @@ bool VectorEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) 
       count_port(core.traffic(Space(in.src1_space), uint32_t(in.acc_engine)), false, in.rows, in.cols, L,
                  shape.src1.elem_bytes, packed);
     }
-    if (shape.src2_mode != timing::Src2Mode::None) {
-      const OperandExtent x = src2_extent(in, shape);
+    if (shape.src2_shape != timing::OperandShape::none) {
+      const isa::OperandRows x = operand_rows(in, 2);
       SramTraffic* t = core.traffic(Space(in.src2_space), uint32_t(in.acc_engine));
-      if (t) t->read(x.row_bytes, shape.src2_mode == timing::Src2Mode::ColVector ? 1 : x.rows);
+      if (t) t->read(x.row_bytes, x.rows);
     }
     {
-      const OperandExtent x = dst_extent(in, shape);
+      const isa::OperandRows x = operand_rows(in, 0);
       SramTraffic* t = core.traffic(Space(in.dst_space), uint32_t(in.acc_engine));
-      if (shape.cls == timing::VecClass::Reduce || shape.cls == timing::VecClass::TopK) {
+      if (shape.cls == timing::VecClass::reduce || shape.cls == timing::VecClass::topk) {
         if (t) t->write(x.row_bytes, x.rows);
       } else {
         count_port(t, true, in.rows, in.cols, L, shape.dst.elem_bytes, packed);
@@ -379,7 +322,7 @@ bool VectorEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) 
     reads_left_ = 0;
     read_done_ = T_;
     write_pending_ = false;
-    auto read_operand = [&](uint64_t addr, const OperandExtent& x) {
+    auto read_operand = [&](uint64_t addr, const isa::OperandRows& x) {
       ++reads_left_;
       core.chip.dram->request(pattern_of(addr, x), false, dram_outstanding(core.p), T_, core.key(id),
                               [this](uint64_t done) {
@@ -388,10 +331,9 @@ bool VectorEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) 
                                 dram_ev_.notify();
                               });
     };
-    if (shape.has_src1 && Space(in.src1_space) == Space::hbm)
-      read_operand(in.src1_addr, {in.rows, in.cols * shape.src1.elem_bytes, in.src1_stride});
-    if (shape.src2_mode != timing::Src2Mode::None && Space(in.src2_space) == Space::hbm)
-      read_operand(in.src2_addr, src2_extent(in, shape));
+    if (shape.has_src1 && Space(in.src1_space) == Space::hbm) read_operand(in.src1_addr, operand_rows(in, 1));
+    if (shape.src2_shape != timing::OperandShape::none && Space(in.src2_space) == Space::hbm)
+      read_operand(in.src2_addr, operand_rows(in, 2));
     phase_ = 1;
   }
   if (phase_ == 1) {
@@ -411,12 +353,12 @@ bool VectorEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) 
         extra = std::max(extra, core.p.l2.latency - core.p.l1.latency);
     };
     if (shape.has_src1) slower(in.src1_space);
-    if (shape.src2_mode != timing::Src2Mode::None) slower(in.src2_space);
+    if (shape.src2_shape != timing::OperandShape::none) slower(in.src2_space);
     const uint64_t x = first + vt.issue - 1 + core.p.vec_latency + vt.tail + extra;
     write_done_ = x;
     if (Space(in.dst_space) == Space::hbm) {
       write_pending_ = true;
-      core.chip.dram->request(pattern_of(in.dst_addr, dst_extent(in, shape)), true, dram_outstanding(core.p), x,
+      core.chip.dram->request(pattern_of(in.dst_addr, operand_rows(in, 0)), true, dram_outstanding(core.p), x,
                               core.key(id), [this](uint64_t done) {
                                 write_done_ = std::max(write_done_, done);
                                 write_pending_ = false;
@@ -640,8 +582,8 @@ Sequencer::Sequencer(sc_core::sc_module_name name, Core& c) : sc_module(name), c
 bool Sequencer::drained(uint64_t& e_max, int& busy_unit) const {
   e_max = 0;
   bool any = false;
-  for (int u = 0; u < 14; ++u) {
-    const Unit* unit = core_.units[u];
+  for (int u = 0; u < kQueueUnits; ++u) {
+    const Unit* unit = core_.units[size_t(u)];
     if (!unit) continue;
     if (unit->completed < unit->disp.size()) {
       busy_unit = u;

@@ -196,15 +196,15 @@ uint64_t issue_cycles(const VInstr& v) {
 
 // The same through the cycle model's own function.
 timing::VecTiming model_timing(const VInstr& v) {
-  static const timing::BankGeometry l1{kBanks, kBankBytes, kL1Latency, kMemBytes};
+  static const timing::BankGeometry l1{kBanks, kBankBytes, kL1Latency};
   timing::VecShape s;
-  s.cls = v.info.cls == Cls::Reduce    ? timing::VecClass::Reduce
-          : v.info.cls == Cls::Special ? timing::VecClass::Special
-                                       : timing::VecClass::Elementwise;
-  s.src2_mode = v.info.src2 == Src2::Block  ? timing::Src2Mode::Full
-                : v.info.src2 == Src2::Col0 ? timing::Src2Mode::RowScalar
-                : v.info.src2 == Src2::Row0 ? timing::Src2Mode::ColVector
-                                            : timing::Src2Mode::None;
+  s.cls = v.info.cls == Cls::Reduce    ? timing::VecClass::reduce
+          : v.info.cls == Cls::Special ? timing::VecClass::special
+                                       : timing::VecClass::elementwise;
+  s.src2_shape = v.info.src2 == Src2::Block  ? timing::OperandShape::block
+                : v.info.src2 == Src2::Col0 ? timing::OperandShape::col0
+                : v.info.src2 == Src2::Row0 ? timing::OperandShape::row0
+                                            : timing::OperandShape::none;
   s.has_src1 = v.info.src1;
   s.rows = v.rows;
   s.cols = v.cols;
