@@ -3,72 +3,20 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "common/numerics/fp.h"
-
 namespace tessera::compiler {
 
 using isa::Opcode;
-using isa::OperandShape;
 using isa::Space;
 
-namespace {
-
-uint64_t size_of(uint64_t dtype) { return num::dtype_bytes(num::DType(dtype)); }
-
-uint64_t extent(OperandShape shape, uint64_t rows, uint64_t cols, uint64_t stride, uint64_t size, uint64_t iarg) {
-  return isa::operand_rows(shape, rows, cols, stride, size, iarg).extent();
-}
-
-}  // namespace
-
 std::vector<Access> footprint(const isa::Instr& in) {
+  // Reads before writes, each in the order operand_extents lists them.
+  const std::vector<isa::OperandExtent> ops = isa::operand_extents(in);
   std::vector<Access> out;
-  auto add = [&](uint64_t space, uint32_t engine, uint64_t addr, uint64_t bytes, bool write) {
-    if (!bytes) return;
-    out.push_back(Access{Space(space), Space(space) == Space::acc ? engine : 0, addr, addr + bytes, write});
-  };
-  switch (isa::format_of(in.op)) {
-    case isa::Format::dma: {
-      const uint64_t src = (in.n2 - 1) * in.src_stride2 + (in.n1 - 1) * in.src_stride1 + in.len;
-      const uint64_t dst = (in.n2 - 1) * in.dst_stride2 + (in.n1 - 1) * in.dst_stride1 + in.len;
-      add(in.src_space, uint32_t(in.acc_engine), in.src_addr, src, false);
-      add(in.dst_space, uint32_t(in.acc_engine), in.dst_addr, dst, true);
-      break;
+  for (bool write : {false, true}) {
+    for (const isa::OperandExtent& o : ops) {
+      if (!o.bytes || !(write ? o.write : o.read)) continue;
+      out.push_back(Access{o.space, o.space == Space::acc ? o.acc_engine : 0, o.addr, o.addr + o.bytes, write});
     }
-    case isa::Format::matmul: {
-      const bool os = in.dataflow == uint64_t(isa::Dataflow::os);
-      const uint64_t ea = size_of(in.a_type), eb = size_of(in.b_type);
-      const uint64_t a = os ? (in.k - 1) * in.a_stride + in.m * ea : (in.m - 1) * in.a_stride + in.k * ea;
-      add(uint64_t(Space::l1), 0, in.a_addr, a, false);
-      add(uint64_t(Space::l1), 0, in.b_addr, (in.k - 1) * in.b_stride + in.n * eb, false);
-      const uint32_t engine = uint32_t(in.unit - uint8_t(isa::Unit::mx0));
-      const uint64_t c = (in.m - 1) * in.c_stride + in.n * 4;
-      if (in.accumulate) add(uint64_t(Space::acc), engine, in.c_addr, c, false);
-      add(uint64_t(Space::acc), engine, in.c_addr, c, true);
-      break;
-    }
-    case isa::Format::vector: {
-      const isa::OpcodeInfo& info = isa::info(in.op);
-      const uint32_t e = uint32_t(in.acc_engine);
-      add(in.src1_space, e, in.src1_addr,
-          extent(info.shapes[1], in.rows, in.cols, in.src1_stride, size_of(in.src1_type), in.iarg), false);
-      add(in.src2_space, e, in.src2_addr,
-          extent(info.shapes[2], in.rows, in.cols, in.src2_stride, size_of(in.src2_type), in.iarg), false);
-      add(in.dst_space, e, in.dst_addr,
-          extent(info.shapes[0], in.rows, in.cols, in.dst_stride, size_of(in.dst_type), in.iarg), true);
-      break;
-    }
-    case isa::Format::coll: {
-      const uint32_t e = uint32_t(in.acc_engine);
-      if (in.op != Opcode::crecv) add(in.send_space, e, in.send_addr, in.bytes, false);
-      if (in.op != Opcode::csend) {
-        if (in.op == Opcode::creduce) add(in.recv_space, e, in.recv_addr, in.bytes, false);
-        add(in.recv_space, e, in.recv_addr, in.bytes, true);
-      }
-      break;
-    }
-    default:
-      break;
   }
   return out;
 }
