@@ -6,7 +6,7 @@
 // model's DRAM would time the transfer instead). Two builds: Vdma_engine with the tiny
 // preset's parameters (checked against config::load_arch("tiny")), Vdma_engine_small with
 // bank-conflicting beats and a binding outstanding limit. t_L is predicted twice: by this
-// bench's transcription and by the model's own tessera::model::dma_timing. Seeds are printed;
+// bench's transcription and by the model's own tessera::timing::dma_timing. Seeds are printed;
 // TESSERA_WAVES=1 writes dma_engine_<test>.fst.
 #include <gtest/gtest.h>
 #include <verilated.h>
@@ -32,7 +32,7 @@
 namespace {
 
 namespace isa = tessera::isa;
-namespace model = tessera::model;
+namespace timing = tessera::timing;
 namespace config = tessera::config;
 
 struct Params {

@@ -1,6 +1,6 @@
 // The banked SRAM RTL against docs/timing.md "SRAM accesses and bank conflicts": every port
 // is independent (no arbitration between ports); one access of `bytes` bytes at `a` costs
-// c = ceil(lines / banks) cycles (tessera::model::contiguous_beat_cycles), during which the
+// c = ceil(lines / banks) cycles (tessera::timing::contiguous_beat_cycles), during which the
 // port is not ready; read data arrive `latency` cycles after the access's last cycle (one
 // cycle on the fast port); data equal a byte-level reference in which each cycle's window of
 // lines (banks consecutive lines per port) is read before, and written after, that cycle.
@@ -29,7 +29,7 @@
 
 namespace {
 
-namespace model = tessera::model;
+namespace timing = tessera::timing;
 
 struct Params {
   uint32_t bytes, banks, width, latency, num_rd, num_wr, port_bytes, fast_mask;

@@ -5,7 +5,7 @@
 //   the engine writes exactly the addresses the instruction names;
 // - docs/timing.md "Vector engine": the instruction started at T completes (last write,
 //   done_o) at X = T + I - 1 + latency + tail, with I from this bench's transcription of
-//   the beat and bank-conflict rules and, independently, from tessera::model::vector_timing.
+//   the beat and bank-conflict rules and, independently, from tessera::timing::vector_timing.
 // Random instruction sequences run back to back (the next starts at X + 1); seeds are
 // printed and TESSERA_SEED reruns one. TESSERA_WAVES=1 writes vector_engine_<test>.fst.
 #include <gtest/gtest.h>
@@ -36,7 +36,7 @@ namespace {
 
 namespace num = tessera::num;
 namespace isa = tessera::isa;
-namespace model = tessera::model;
+namespace timing = tessera::timing;
 using isa::Opcode;
 
 // The verilated instance's parameters (the module defaults, the tiny preset's values).
