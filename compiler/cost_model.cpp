@@ -79,7 +79,7 @@ Cost cost_of(const Hw& hw, const MatmulSpec& s, const MatmulPlan& p) {
   const double core_cap = double(hw.dmas) * std::min(double(hw.dma_bytes_per_cycle),
                                                      double(hw.dma_max_outstanding * hw.dma_burst) / kDramRoundTrip);
   c.hbm = uint64_t(std::max({hbm_bytes / rate, core_max * active / rate, core_max / core_cap}));
-  c.l2 = hw.l2_bytes ? uint64_t(l2_bytes / (double(hw.l2_bytes_per_cycle) * kL2Efficiency)) : 0;
+  c.l2 = hw.l2_bytes ? uint64_t(l2_bytes / (double(hw.l2.row_bytes()) * kL2Efficiency)) : 0;
   // The first weights arrive a DRAM round trip after the phase starts; the last results
   // leave one array drain after the last tile.
   const uint64_t fill = 300 + hw.R + hw.C;

@@ -3,80 +3,20 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "common/numerics/fp.h"
-
 namespace tessera::compiler {
 
 using isa::Opcode;
-using isa::OperandShape;
 using isa::Space;
 
-namespace {
-
-uint64_t size_of(uint64_t dtype) { return num::dtype_bytes(num::DType(dtype)); }
-
-uint64_t extent(OperandShape shape, uint64_t rows, uint64_t cols, uint64_t stride, uint64_t size, uint64_t iarg) {
-  switch (shape) {
-    case OperandShape::none: return 0;
-    case OperandShape::block: return (rows - 1) * stride + cols * size;
-    case OperandShape::col0: return (rows - 1) * stride + size;
-    case OperandShape::row0: return cols * size;
-    case OperandShape::topk: return (rows - 1) * stride + 2 * iarg * 4;
-    case OperandShape::rope_table: return ((rows - 1) / std::max<uint64_t>(iarg, 1)) * stride + cols * size;
-  }
-  return 0;
-}
-
-}  // namespace
-
 std::vector<Access> footprint(const isa::Instr& in) {
+  // Reads before writes, each in the order operand_extents lists them.
+  const std::vector<isa::OperandExtent> ops = isa::operand_extents(in);
   std::vector<Access> out;
-  auto add = [&](uint64_t space, uint32_t engine, uint64_t addr, uint64_t bytes, bool write) {
-    if (!bytes) return;
-    out.push_back(Access{Space(space), Space(space) == Space::acc ? engine : 0, addr, addr + bytes, write});
-  };
-  switch (isa::format_of(in.op)) {
-    case isa::Format::dma: {
-      const uint64_t src = (in.n2 - 1) * in.src_stride2 + (in.n1 - 1) * in.src_stride1 + in.len;
-      const uint64_t dst = (in.n2 - 1) * in.dst_stride2 + (in.n1 - 1) * in.dst_stride1 + in.len;
-      add(in.src_space, uint32_t(in.acc_engine), in.src_addr, src, false);
-      add(in.dst_space, uint32_t(in.acc_engine), in.dst_addr, dst, true);
-      break;
+  for (bool write : {false, true}) {
+    for (const isa::OperandExtent& o : ops) {
+      if (!o.bytes || !(write ? o.write : o.read)) continue;
+      out.push_back(Access{o.space, o.space == Space::acc ? o.acc_engine : 0, o.addr, o.addr + o.bytes, write});
     }
-    case isa::Format::matmul: {
-      const bool os = in.dataflow == uint64_t(isa::Dataflow::os);
-      const uint64_t ea = size_of(in.a_type), eb = size_of(in.b_type);
-      const uint64_t a = os ? (in.k - 1) * in.a_stride + in.m * ea : (in.m - 1) * in.a_stride + in.k * ea;
-      add(uint64_t(Space::l1), 0, in.a_addr, a, false);
-      add(uint64_t(Space::l1), 0, in.b_addr, (in.k - 1) * in.b_stride + in.n * eb, false);
-      const uint32_t engine = uint32_t(in.unit - uint8_t(isa::Unit::mx0));
-      const uint64_t c = (in.m - 1) * in.c_stride + in.n * 4;
-      if (in.accumulate) add(uint64_t(Space::acc), engine, in.c_addr, c, false);
-      add(uint64_t(Space::acc), engine, in.c_addr, c, true);
-      break;
-    }
-    case isa::Format::vector: {
-      const isa::OpcodeInfo& info = isa::info(in.op);
-      const uint32_t e = uint32_t(in.acc_engine);
-      add(in.src1_space, e, in.src1_addr,
-          extent(info.shapes[1], in.rows, in.cols, in.src1_stride, size_of(in.src1_type), in.iarg), false);
-      add(in.src2_space, e, in.src2_addr,
-          extent(info.shapes[2], in.rows, in.cols, in.src2_stride, size_of(in.src2_type), in.iarg), false);
-      add(in.dst_space, e, in.dst_addr,
-          extent(info.shapes[0], in.rows, in.cols, in.dst_stride, size_of(in.dst_type), in.iarg), true);
-      break;
-    }
-    case isa::Format::coll: {
-      const uint32_t e = uint32_t(in.acc_engine);
-      if (in.op != Opcode::crecv) add(in.send_space, e, in.send_addr, in.bytes, false);
-      if (in.op != Opcode::csend) {
-        if (in.op == Opcode::creduce) add(in.recv_space, e, in.recv_addr, in.bytes, false);
-        add(in.recv_space, e, in.recv_addr, in.bytes, true);
-      }
-      break;
-    }
-    default:
-      break;
   }
   return out;
 }
@@ -106,7 +46,7 @@ void CoreStream::split_at(Map& m, uint64_t a) {
 }
 
 void CoreStream::access(Map& m, uint64_t lo, uint64_t hi, bool write, int unit, int64_t idx,
-                        std::array<int64_t, 14>& dep) {
+                        std::array<int64_t, isa::kNumQueueUnits>& dep) {
   split_at(m, lo);
   split_at(m, hi);
   // Dependencies on the segments inside [lo, hi).
@@ -114,7 +54,7 @@ void CoreStream::access(Map& m, uint64_t lo, uint64_t hi, bool write, int unit, 
     const Seg& s = it->second;
     if (s.writer.unit >= 0) dep[size_t(s.writer.unit)] = std::max(dep[size_t(s.writer.unit)], s.writer.idx);
     if (write) {
-      for (size_t u = 0; u < 14; ++u) dep[u] = std::max(dep[u], s.readers[u]);
+      for (size_t u = 0; u < isa::kNumQueueUnits; ++u) dep[u] = std::max(dep[u], s.readers[u]);
     }
   }
   // Fill the gaps so every byte of [lo, hi) has a segment, then record this access.
@@ -156,14 +96,14 @@ void CoreStream::access(Map& m, uint64_t lo, uint64_t hi, bool write, int unit, 
 
 size_t CoreStream::emit(isa::Instr in) {
   const int u = in.unit;
-  if (u < 0 || u >= 14) throw std::logic_error("emit: bad unit");
+  if (u < 0 || u >= int(isa::kNumQueueUnits)) throw std::logic_error("emit: bad unit");
   const int64_t idx = int64_t(count_[size_t(u)]);
-  std::array<int64_t, 14> dep;
+  std::array<int64_t, isa::kNumQueueUnits> dep;
   dep.fill(-1);
   for (const Access& a : footprint(in)) access(map_for(a.space, a.engine), a.lo, a.hi, a.write, u, idx, dep);
   in.wait = 0;
   in.signal = 0;
-  for (int v = 0; v < 14; ++v) {
+  for (int v = 0; v < int(isa::kNumQueueUnits); ++v) {
     if (v == u || dep[size_t(v)] < 0) continue;
     if (synced_[size_t(v)][size_t(u)] >= dep[size_t(v)]) continue;
     // Token-counter bound: v may run ahead of u and complete every push it has been given
@@ -198,8 +138,8 @@ void CoreStream::barrier(isa::Scope scope, uint16_t id) {
   b.id = id;
   code_.push_back(b);
   // Everything before a barrier has completed when anything after it starts.
-  for (int v = 0; v < 14; ++v)
-    for (int w = 0; w < 14; ++w) {
+  for (int v = 0; v < int(isa::kNumQueueUnits); ++v)
+    for (int w = 0; w < int(isa::kNumQueueUnits); ++w) {
       synced_[size_t(v)][size_t(w)] = int64_t(count_[size_t(v)]) - 1;
       window_[size_t(v)][size_t(w)] = 0;
     }

@@ -64,20 +64,20 @@ class CoreStream {
   struct Seg {
     uint64_t hi = 0;
     Ref writer;
-    std::array<int64_t, 14> readers;  // latest reading instruction of each unit, -1 = none
+    std::array<int64_t, isa::kNumQueueUnits> readers;  // latest reading instruction of each unit, -1 = none
   };
   using Map = std::map<uint64_t, Seg>;
   Map& map_for(isa::Space s, uint32_t engine);
   void split_at(Map& m, uint64_t a);
-  void access(Map& m, uint64_t lo, uint64_t hi, bool write, int unit, int64_t idx, std::array<int64_t, 14>& dep);
+  void access(Map& m, uint64_t lo, uint64_t hi, bool write, int unit, int64_t idx, std::array<int64_t, isa::kNumQueueUnits>& dep);
 
   uint32_t chip_, core_;
   std::vector<isa::Instr> code_;
-  std::array<uint64_t, 14> count_{};
-  std::array<std::vector<size_t>, 14> where_;  // program index of each unit's k-th instruction
-  std::array<std::array<int64_t, 14>, 14> synced_;  // [from][to]: latest from-index `to` has waited on
+  std::array<uint64_t, isa::kNumQueueUnits> count_{};
+  std::array<std::vector<size_t>, isa::kNumQueueUnits> where_;  // program index of each unit's k-th instruction
+  std::array<std::array<int64_t, isa::kNumQueueUnits>, isa::kNumQueueUnits> synced_;  // [from][to]: latest from-index `to` has waited on
   // [from][to]: tokens since the last wait on `from`'s latest instruction (emit()).
-  std::array<std::array<int64_t, 14>, 14> window_{};
+  std::array<std::array<int64_t, isa::kNumQueueUnits>, isa::kNumQueueUnits> window_{};
   Map hbm_, l2_, l1_;
   std::array<Map, 8> acc_;
 };

@@ -13,6 +13,7 @@ their content changes, so an unchanged spec does not trigger rebuilds.
 Only the standard library and python3-yaml are used (TESSERA_PYTHON).
 """
 import argparse
+import ast
 import os
 import re
 import sys
@@ -99,6 +100,35 @@ class Field:
         return self.name.endswith("_addr") or self.mask_of is not None
 
 
+# Names an operand-shape expression may read (spec operand_shapes): the instruction's rows,
+# cols and iarg, the operand's stride and its element size in bytes.
+SHAPE_NAMES = ("rows", "cols", "iarg", "stride", "size")
+
+
+def shape_expr_cpp(text, where):
+    """C++ for an operand-shape expression: integers, SHAPE_NAMES, + - * / and parentheses.
+    `/` is unsigned integer division; a zero divisor leaves the dividend (the validator
+    rejects the instructions that would divide by zero before it computes an extent)."""
+    try:
+        tree = ast.parse(str(text), mode="eval").body
+    except SyntaxError as e:
+        raise SpecError(f"{where}: '{text}' is not an expression ({e.msg})")
+    ops = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*"}
+
+    def emit(node):
+        if isinstance(node, ast.Constant) and isinstance(node.value, int) and node.value >= 0:
+            return f"{node.value}u"
+        if isinstance(node, ast.Name) and node.id in SHAPE_NAMES:
+            return node.id
+        if isinstance(node, ast.BinOp) and type(node.op) in ops:
+            return f"({emit(node.left)} {ops[type(node.op)]} {emit(node.right)})"
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Div, ast.FloorDiv)):
+            return f"quotient({emit(node.left)}, {emit(node.right)})"
+        raise SpecError(f"{where}: '{text}': only integers, {', '.join(SHAPE_NAMES)}, + - * / and "
+                        f"parentheses are allowed")
+    return emit(tree)
+
+
 class Spec:
     def __init__(self, path):
         with open(path, encoding="utf-8") as f:
@@ -173,6 +203,29 @@ class Spec:
         self.shapes = raw["operand_shapes"]
         if "none" not in self.shapes:
             raise SpecError("operand_shapes must define none")
+        for sname, shape in self.shapes.items():
+            for key in shape:
+                if key not in ("desc", "rows", "row_bytes"):
+                    raise SpecError(f"operand_shapes.{sname}: unknown key '{key}'")
+            for key in ("rows", "row_bytes"):
+                if key not in shape:
+                    raise SpecError(f"operand_shapes.{sname}: needs {key}")
+                shape_expr_cpp(shape[key], f"operand_shapes.{sname}.{key}")
+        self.vector_classes = raw["vector_classes"]
+
+        # Every class is a contiguous run of unit ids, so C++ and SystemVerilog address a
+        # class's units as first + index; `any` is the set of units with a queue and
+        # token counters (every unit but the sequencer's own pseudo-unit).
+        self.unit_ranges = {}
+        for cls, members in self.unit_classes.items():
+            ids = sorted(units[u] for u in members)
+            if ids != list(range(ids[0], ids[0] + len(ids))):
+                raise SpecError(f"unit_classes.{cls}: unit ids are not contiguous")
+            self.unit_ranges[cls] = (ids[0], len(ids))
+        if "any" not in self.unit_ranges or self.unit_ranges["any"][0] != 0:
+            raise SpecError("unit_classes.any must start at unit id 0")
+        if len(self.enums["unit"]) > self.header[2].bits:
+            raise SpecError("more units than bits of the wait mask")
 
         self.opcodes = []
         opcode_bits = self.header[0].bits
@@ -181,7 +234,7 @@ class Spec:
             where = f"opcodes.{op.get('name')}"
             for key in op:
                 if key not in ("name", "code", "format", "class", "desc", "semantics", "timing",
-                               "operands", "args", "types", "uses"):
+                               "operands", "args", "types", "uses", "vector_class"):
                     raise SpecError(f"{where}: unknown key '{key}'")
             code = int(op["code"])
             if code >= (1 << opcode_bits):
@@ -208,6 +261,8 @@ class Spec:
                     if shape not in self.shapes:
                         raise SpecError(f"{where}.operands: unknown shape {shape}")
                 op["operands"] = {k: operands.get(k, "none") for k in VECTOR_OPERANDS}
+                if op.get("vector_class") not in self.vector_classes:
+                    raise SpecError(f"{where}: vector_class must be one of {', '.join(self.vector_classes)}")
                 for a in op.get("args", []):
                     if a not in VECTOR_ARGS:
                         raise SpecError(f"{where}.args: unknown argument {a}")
@@ -228,7 +283,7 @@ class Spec:
                 unused |= set(VECTOR_ARGS) - set(op.get("args", []))
                 op["used"] = [f.name for f in fields if f.name not in unused and f.name != "acc_engine"]
             else:
-                for key in ("operands", "args", "types"):
+                for key in ("operands", "args", "types", "vector_class"):
                     if key in op:
                         raise SpecError(f"{where}: {key} is for vector opcodes")
                 if "uses" in op:
@@ -320,6 +375,8 @@ def gen_cpp_header(spec):
     w("enum class UnitClass : uint8_t { " + ", ".join(spec.unit_classes) + " };")
     w("// Shape of a vector operand (spec operand_shapes).")
     w("enum class OperandShape : uint8_t { " + ", ".join(spec.shapes) + " };")
+    w("// Timing class of a vector opcode (spec vector_classes, docs/timing.md \"Vector engine\").")
+    w("enum class VectorClass : uint8_t { " + ", ".join(spec.vector_classes) + " };")
     w("// The rules of spec `checks`; every validation error names one.")
     w("enum class Check : uint8_t { " + ", ".join(c["id"] for c in spec.checks) + " };")
     w(f"inline constexpr std::size_t kNumChecks = {len(spec.checks)};")
@@ -376,7 +433,30 @@ def gen_cpp_header(spec):
     w("  uint64_t used_fields;     // bit i: FormatInfo::fields[i] is read (acc_engine: see Check::acc_engine)")
     w("  std::array<OperandShape, 3> shapes;  // vector: dst, src1, src2")
     w("  std::array<uint8_t, 3> types;        // vector: bit d set = DType d allowed for dst, src1, src2")
+    w("  VectorClass vector_class;            // vector: timing class (elementwise for other formats)")
     w("};")
+    w("")
+    w("// Unit ids (spec enums.unit). Every unit class is a contiguous run of ids; units of class")
+    w("// `any` have a queue and token counters, the remaining id is the sequencer's.")
+    w(f"inline constexpr unsigned kNumUnits = {len(spec.enums['unit'])};")
+    w("struct UnitRange {")
+    w("  unsigned first, count;")
+    w("  constexpr bool contains(unsigned unit) const { return unit >= first && unit < first + count; }")
+    w("};")
+    for cls, (first, count) in spec.unit_ranges.items():
+        w(f"inline constexpr UnitRange kUnits{camel(cls)}{{{first}, {count}}};")
+    w("// Units with a queue and dependency-token counters (ids 0 .. kNumQueueUnits-1).")
+    w("inline constexpr unsigned kNumQueueUnits = kUnitsAny.count;")
+    w("")
+    w("// The bytes a vector operand touches: `rows` rows of `row_bytes` contiguous bytes, `stride`")
+    w("// apart (spec operand_shapes). rows, cols and iarg are the instruction's fields; stride and")
+    w("// size (element bytes) the operand's.")
+    w("struct OperandRows {")
+    w("  uint64_t rows = 0, row_bytes = 0, stride = 0;")
+    w("  // Bytes from the first to one past the last byte touched; 0 for an unused operand.")
+    w("  constexpr uint64_t extent() const { return rows ? (rows - 1) * stride + row_bytes : 0; }")
+    w("};")
+    w("OperandRows operand_rows(OperandShape, uint64_t rows, uint64_t cols, uint64_t stride, uint64_t size, uint64_t iarg);")
     w("")
     w("std::span<const OpcodeInfo> all_opcodes();")
     w("const OpcodeInfo& info(Opcode);")
@@ -389,6 +469,7 @@ def gen_cpp_header(spec):
     w("const char* name(Format);")
     w("const char* name(UnitClass);")
     w("const char* name(OperandShape);")
+    w("const char* name(VectorClass);")
     w("const char* name(Check);")
     w("const char* rule(Check);  // the rule's text in the spec")
     for cname in ENUM_CPP.values():
@@ -468,7 +549,8 @@ def gen_cpp_source(spec):
         w(f"     {cpp_str(op['semantics'])},")
         w(f"     \"{op.get('timing', '')}\", 0x{used:x}u,")
         w("     {" + ", ".join(f"OperandShape::{shapes[k]}" for k in VECTOR_OPERANDS) + "}, {" +
-          ", ".join(f"0x{t:02x}" for t in types) + "}},")
+          ", ".join(f"0x{t:02x}" for t in types) + "}, " +
+          f"VectorClass::{op.get('vector_class', next(iter(spec.vector_classes)))}}},")
     w("};")
     w("")
     for ename in ENUM_CPP:
@@ -477,6 +559,7 @@ def gen_cpp_source(spec):
         w(f"constexpr const char* k{camel(ename)}Names[] = {{" + ", ".join(f'"{n}"' for n, _ in items) + "};")
     w("constexpr const char* kClassNames[] = {" + ", ".join(f'"{c}"' for c in spec.unit_classes) + "};")
     w("constexpr const char* kShapeNames[] = {" + ", ".join(f'"{s}"' for s in spec.shapes) + "};")
+    w("constexpr const char* kVectorClassNames[] = {" + ", ".join(f'"{c}"' for c in spec.vector_classes) + "};")
     w("constexpr const char* kCheckNames[] = {" + ", ".join(f'"{c["id"]}"' for c in spec.checks) + "};")
     w("constexpr const char* kCheckRules[] = {")
     for c in spec.checks:
@@ -505,6 +588,24 @@ def gen_cpp_source(spec):
     w("const char* name(Format f) { return info(f).name; }")
     w("const char* name(UnitClass c) { return kClassNames[static_cast<std::size_t>(c)]; }")
     w("const char* name(OperandShape s) { return kShapeNames[static_cast<std::size_t>(s)]; }")
+    w("const char* name(VectorClass c) { return kVectorClassNames[static_cast<std::size_t>(c)]; }")
+    w("")
+    w("namespace {")
+    w("// Division in operand-shape expressions: a zero divisor leaves the dividend.")
+    w("constexpr uint64_t quotient(uint64_t a, uint64_t b) { return b ? a / b : a; }")
+    w("}  // namespace")
+    w("")
+    w("OperandRows operand_rows(OperandShape shape, uint64_t rows, uint64_t cols, uint64_t stride, uint64_t size,")
+    w("                         uint64_t iarg) {")
+    w("  switch (shape) {")
+    for sname, sh in spec.shapes.items():
+        r = shape_expr_cpp(sh["rows"], f"operand_shapes.{sname}.rows")
+        b = shape_expr_cpp(sh["row_bytes"], f"operand_shapes.{sname}.row_bytes")
+        w(f"    case OperandShape::{sname}:")
+        w(f"      return {{{r}, {b}, stride}};")
+    w("  }")
+    w("  return {};")
+    w("}")
     w("const char* name(Check c) { return kCheckNames[static_cast<std::size_t>(c)]; }")
     w("const char* rule(Check c) { return kCheckRules[static_cast<std::size_t>(c)]; }")
     for ename, cname in ENUM_CPP.items():
@@ -561,7 +662,7 @@ def gen_cpp_source(spec):
     w("}")
     w("")
     w("bool unit_in_class(UnitClass c, unsigned unit) {")
-    w("  return unit < 16 && ((kClassMembers[static_cast<std::size_t>(c)] >> unit) & 1u) != 0;")
+    w(f"  return unit < {spec.header[2].bits} && ((kClassMembers[static_cast<std::size_t>(c)] >> unit) & 1u) != 0;")
     w("}")
     w("")
     w("}  // namespace tessera::isa")
@@ -633,6 +734,17 @@ def gen_sv(spec):
     for cls, members in spec.unit_classes.items():
         mask = sum(1 << units[u] for u in members)
         w(f"  localparam logic [{mw - 1}:0] UnitClass{camel(cls)}Mask = {mw}'h{mask:04x};")
+    w("  // Every class is a contiguous run of ids: its units are First .. First + Count - 1.")
+    for cls, (first, count) in spec.unit_ranges.items():
+        w(f"  localparam int unsigned UnitClass{camel(cls)}First = {first};")
+        w(f"  localparam int unsigned UnitClass{camel(cls)}Count = {count};")
+    w(f"  localparam int unsigned NumUnits = {len(spec.enums['unit'])};")
+    w("  // Units with a queue and token counters: ids 0 .. NumQueueUnits-1 (class any).")
+    w(f"  localparam int unsigned NumQueueUnits = {spec.unit_ranges['any'][1]};")
+    w("  // Opcodes of each unit class: bit c is set when opcode c belongs to the class.")
+    for cls in spec.unit_classes:
+        bits = sum(1 << op["code"] for op in spec.opcodes if op["class"] == cls)
+        w(f"  localparam logic [{(1 << opw) - 1}:0] UnitClass{camel(cls)}Opcodes = {1 << opw}'h{bits:x};")
     w("")
     w("  // Enumerations")
     for ename in SV_ENUMS:
@@ -783,9 +895,17 @@ def gen_docs_regions(spec):
                     f"{op.get('timing', '')} | {md_escape(op['desc'])} |")
     regions["opcodes"] = "\n".join(rows) + "\n"
 
-    rows = ["| shape | elements accessed | extent in bytes |", "|---|---|---|"]
+    rows = ["| shape | elements accessed | rows touched | bytes per row |", "|---|---|---|---|"]
     for sname, s in spec.shapes.items():
-        rows.append(f"| `{sname}` | {md_escape(s['desc'])} | {('`' + s['extent'] + '`') if 'extent' in s else '0'} |")
+        rows.append(f"| `{sname}` | {md_escape(s['desc'])} | `{s['rows']}` | `{s['row_bytes']}` |")
+    rows.append("")
+    rows.append("Vector timing classes (docs/timing.md, \"Vector engine\"):")
+    rows.append("")
+    rows.append("| class | opcodes | beats |")
+    rows.append("|---|---|---|")
+    for cname, cdesc in spec.vector_classes.items():
+        ops = ", ".join(f"`{op['name']}`" for op in spec.opcodes if op.get("vector_class") == cname)
+        rows.append(f"| `{cname}` | {ops} | {md_escape(cdesc)} |")
     regions["shapes"] = "\n".join(rows) + "\n"
 
     parts = []
@@ -795,7 +915,7 @@ def gen_docs_regions(spec):
         parts.append("")
         if op["format"] == "vector":
             shapes = ", ".join(f"{k} `{v}`" for k, v in op["operands"].items())
-            line = f"Operands: {shapes}."
+            line = f"Operands: {shapes}. Timing class `{op['vector_class']}`."
             if op.get("args"):
                 line += " Immediates: " + ", ".join(f"`{a}`" for a in op["args"]) + "."
             for k, lst in op.get("types", {}).items():

@@ -81,7 +81,7 @@ int gemm_main(int argc, char** argv) {
   const uint64_t cycles = sim.cycles();
   const tessera::model::Totals t = sim.totals();
   const double macs = double(m) * double(k) * double(n);
-  const double array = double(p.rows) * p.cols * g.engines * g.cores;
+  const double array = double(p.R) * p.C * g.engines * g.cores;
   std::printf("arch: %s, gemm m=%llu k=%llu n=%llu, %s, %s, weights %s\n", a->name.c_str(), (unsigned long long)m,
               (unsigned long long)k, (unsigned long long)n, dataflow.c_str(),
               std::string(tessera::isa::name(spec.precision)).c_str(),

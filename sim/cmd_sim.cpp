@@ -43,10 +43,10 @@ int sim_main(int argc, char** argv) {
   const tessera::model::RunOptions opt{mode == "functional", tessera::model::parse_dram_model(dram)};
   tessera::model::Simulation sim(*a, prog, opt);
   sim.run();
-  const tessera::timing::ModelParams& p = sim.params();
+  const tessera::timing::ArchParams& p = sim.params();
   const tessera::model::Totals t = sim.totals();
   const uint64_t cycles = sim.cycles();
-  const double peak = double(cycles) * p.rows * p.cols * p.matrix_engines * p.cores * p.chips;
+  const double peak = double(cycles) * p.R * p.C * p.engines * p.cores * p.chips;
   std::printf("arch: %s, program: %s, mode: %s, dram: %s\n", a->name.c_str(), program.c_str(), mode.c_str(),
               dram.c_str());
   std::printf("cycles: %llu\n", (unsigned long long)cycles);

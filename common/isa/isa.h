@@ -37,6 +37,23 @@ std::string format_instr(const Instr&);
 // architecture (that is validate()).
 Instr parse_instr(std::string_view line, const std::string& where);
 
+// ---- Operands ----
+
+// One operand of an instruction and the bytes it touches: [addr, addr + bytes) of `space`
+// (of matrix engine `acc_engine`'s accumulator when space is acc).
+struct OperandExtent {
+  const char* name;  // as validation errors name it: src, dst, A, B, C, src1, src2, send, recv
+  Space space;
+  uint32_t acc_engine;
+  uint64_t addr, bytes;
+  bool read, write;
+};
+// Every memory operand the opcode reads or writes, with its extent (vector operands from
+// operand_rows, the shapes of spec/isa.yaml): dma dst, src; matmul A, B, C; vector dst, src1,
+// src2 (operands of shape none left out); coll send, recv (those the opcode uses). The
+// validator checks each against its space, the compiler's emitter tracks dependencies on them.
+std::vector<OperandExtent> operand_extents(const Instr&);
+
 // ---- Programs ----
 
 struct TextSection {

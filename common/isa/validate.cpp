@@ -194,6 +194,11 @@ class InstrChecker {
     }
   }
 
+  // Every operand's bytes lie inside its space (operand_extents, in the order it lists them).
+  void extents() const {
+    for (const OperandExtent& o : operand_extents(x_)) extent(o.name, uint64_t(o.space), o.addr, o.bytes);
+  }
+
   void check_dma() const {
     if (x_.op == Opcode::load && x_.dst_space < x_.src_space) {
       fail(Check::dma_direction, std::string("load copies toward the core, but ") + name(Space(x_.src_space)) +
@@ -203,10 +208,7 @@ class InstrChecker {
       fail(Check::dma_direction, std::string("store copies away from the core, but ") + name(Space(x_.src_space)) +
                                      " -> " + name(Space(x_.dst_space)) + " moves toward it (use load)");
     }
-    extent("dst", x_.dst_space, x_.dst_addr,
-           (x_.n2 - 1) * x_.dst_stride2 + (x_.n1 - 1) * x_.dst_stride1 + x_.len);
-    extent("src", x_.src_space, x_.src_addr,
-           (x_.n2 - 1) * x_.src_stride2 + (x_.n1 - 1) * x_.src_stride1 + x_.len);
+    extents();
   }
 
   void check_matmul() const {
@@ -252,12 +254,7 @@ class InstrChecker {
       fail(Check::matmul_acc_layout, "c_addr " + hex(x_.c_addr) + " and c_stride " + std::to_string(x_.c_stride) +
                                          " must be multiples of 4 x matrix.cols = " + std::to_string(row));
     }
-    const uint64_t sa = dtype_size(x_.a_type), sb = dtype_size(x_.b_type);
-    // ws reads A (m rows of k); os reads A^T (k rows of m).
-    extent("A", uint64_t(Space::l1), x_.a_addr, ws ? (x_.m - 1) * x_.a_stride + x_.k * sa
-                                                   : (x_.k - 1) * x_.a_stride + x_.m * sa);
-    extent("B", uint64_t(Space::l1), x_.b_addr, (x_.k - 1) * x_.b_stride + x_.n * sb);
-    extent("C", uint64_t(Space::acc), x_.c_addr, (x_.m - 1) * x_.c_stride + x_.n * 4);
+    extents();
   }
 
   struct Operand {
@@ -304,19 +301,7 @@ class InstrChecker {
     if (x_.op == Opcode::vmask && (x_.iarg & 0xffff) < 1) {
       fail(Check::vector_args, "vmask needs rows per position (iarg & 0xffff) >= 1");
     }
-    for (const Operand& o : ops) {
-      const uint64_t size = dtype_size(o.type);
-      uint64_t bytes = 0;
-      switch (o.shape) {
-        case OperandShape::none: continue;
-        case OperandShape::block: bytes = (x_.rows - 1) * o.stride + x_.cols * size; break;
-        case OperandShape::col0: bytes = (x_.rows - 1) * o.stride + size; break;
-        case OperandShape::row0: bytes = x_.cols * size; break;
-        case OperandShape::topk: bytes = (x_.rows - 1) * o.stride + 2 * x_.iarg * 4; break;
-        case OperandShape::rope_table: bytes = ((x_.rows - 1) / x_.iarg) * o.stride + x_.cols * size; break;
-      }
-      extent(o.label, o.space, o.addr, bytes);
-    }
+    extents();
   }
 
   void check_coll() const {
@@ -327,7 +312,6 @@ class InstrChecker {
                                    std::to_string(chips) + " (peers are relative offsets)");
       }
     }
-    const bool send = uses("send_space"), recv = uses("recv_space");
     if (x_.op == Opcode::creduce) {
       const auto t = static_cast<DType>(x_.dtype);
       if (t != DType::fp8_e4m3 && t != DType::fp8_e5m2 && t != DType::bf16 && t != DType::fp16 && t != DType::fp32) {
@@ -342,8 +326,7 @@ class InstrChecker {
         fail(Check::coll_dtype, std::string("an acc operand holds fp32, but dtype is ") + dtype_text(x_.dtype));
       }
     }
-    if (send) extent("send", x_.send_space, x_.send_addr, x_.bytes);
-    if (recv) extent("recv", x_.recv_space, x_.recv_addr, x_.bytes);
+    extents();
   }
 
   const config::ArchConfig& a_;

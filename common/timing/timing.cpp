@@ -72,22 +72,23 @@ uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
 // Byte ranges one operand port reads or writes in the beat covering rows [r0, r1) and
 // lane-group j of each row (columns [j*L, min((j+1)*L, cols))).
-void operand_ranges(const VecOperand& op, Src2Mode mode, uint64_t r0, uint64_t r1, uint64_t c0, uint64_t c1,
+void operand_ranges(const VecOperand& op, OperandShape mode, uint64_t r0, uint64_t r1, uint64_t c0, uint64_t c1,
                     uint64_t iarg, std::vector<ByteRange>& out) {
   out.clear();
   for (uint64_t r = r0; r < r1; ++r) {
     switch (mode) {
-      case Src2Mode::None:
-      case Src2Mode::Full:
+      case OperandShape::none:
+      case OperandShape::block:
+      case OperandShape::topk:  // vtopk's dst: written after the tail, never timed by beat
         out.push_back({op.addr + r * op.stride + c0 * op.elem_bytes, (c1 - c0) * op.elem_bytes});
         break;
-      case Src2Mode::RowScalar:  // one element per row, read with the row's first lane-group
+      case OperandShape::col0:  // one element per row, read with the row's first lane-group
         if (c0 == 0) out.push_back({op.addr + r * op.stride, op.elem_bytes});
         break;
-      case Src2Mode::ColVector:  // row 0 of src2, the same columns for every row
+      case OperandShape::row0:  // row 0 of src2, the same columns for every row
         out.push_back({op.addr + c0 * op.elem_bytes, (c1 - c0) * op.elem_bytes});
         break;
-      case Src2Mode::RopeTable:  // row r / iarg of the table, same columns as the data
+      case OperandShape::rope_table:  // row r / iarg of the table, same columns as the data
         out.push_back({op.addr + (r / iarg) * op.stride + c0 * op.elem_bytes, (c1 - c0) * op.elem_bytes});
         break;
     }
@@ -95,11 +96,11 @@ void operand_ranges(const VecOperand& op, Src2Mode mode, uint64_t r0, uint64_t r
 }
 
 // Whether some beat of this port can take more than one cycle.
-bool port_may_conflict(const VecOperand& op, Src2Mode mode, bool packed, uint64_t cols, uint64_t lanes) {
+bool port_may_conflict(const VecOperand& op, OperandShape mode, bool packed, uint64_t cols, uint64_t lanes) {
   if (!op.tier) return false;
   // Several rows in one beat: separate ranges whose banks depend on the row stride.
-  if (packed && mode != Src2Mode::ColVector) return true;
-  const uint64_t elems = mode == Src2Mode::RowScalar ? 1 : std::min(cols, lanes);
+  if (packed && mode != OperandShape::row0) return true;
+  const uint64_t elems = mode == OperandShape::col0 ? 1 : std::min(cols, lanes);
   return !contiguous_never_conflicts(*op.tier, elems * op.elem_bytes);
 }
 
@@ -108,20 +109,20 @@ bool port_may_conflict(const VecOperand& op, Src2Mode mode, bool packed, uint64_
 VecTiming vector_timing(const VecShape& s, uint32_t lanes, uint32_t special_cycles) {
   VecTiming t;
   const uint64_t L = lanes;
-  const bool reduce = s.cls == VecClass::Reduce || s.cls == VecClass::TopK;
+  const bool reduce = s.cls == VecClass::reduce || s.cls == VecClass::topk;
   const uint64_t per_row = ceil_div(s.cols, L);
   // Rows share a beat only in elementwise classes with cols < L.
   const bool packed = !reduce && s.cols < L;
   const uint64_t g = packed ? L / s.cols : 1;  // rows per beat
-  const uint64_t passes = s.cls == VecClass::TopK ? std::max<uint64_t>(s.iarg, 1) : 1;
+  const uint64_t passes = s.cls == VecClass::topk ? std::max<uint64_t>(s.iarg, 1) : 1;
   t.beats = (packed ? ceil_div(s.rows, g) : s.rows * per_row) * passes;
-  const uint64_t cost = s.cls == VecClass::Special ? special_cycles : 1;
+  const uint64_t cost = s.cls == VecClass::special ? special_cycles : 1;
   t.tail = reduce ? ceil_log2(L) : 0;
 
   // Ports that can conflict; the reduction result write never does (docs/timing.md).
-  const bool c1 = s.has_src1 && port_may_conflict(s.src1, Src2Mode::Full, packed, s.cols, L);
-  const bool c2 = s.src2_mode != Src2Mode::None && port_may_conflict(s.src2, s.src2_mode, packed, s.cols, L);
-  const bool cd = !reduce && port_may_conflict(s.dst, Src2Mode::Full, packed, s.cols, L);
+  const bool c1 = s.has_src1 && port_may_conflict(s.src1, OperandShape::block, packed, s.cols, L);
+  const bool c2 = s.src2_shape != OperandShape::none && port_may_conflict(s.src2, s.src2_shape, packed, s.cols, L);
+  const bool cd = !reduce && port_may_conflict(s.dst, OperandShape::block, packed, s.cols, L);
   if (!c1 && !c2 && !cd) {
     t.issue = t.beats * cost;
     return t;
@@ -133,15 +134,15 @@ VecTiming vector_timing(const VecShape& s, uint32_t lanes, uint32_t special_cycl
   auto beat_cost = [&](uint64_t r0, uint64_t r1, uint64_t c0, uint64_t c1x) {
     uint64_t c = cost;
     if (c1) {
-      operand_ranges(s.src1, Src2Mode::Full, r0, r1, c0, c1x, s.iarg, ranges);
+      operand_ranges(s.src1, OperandShape::block, r0, r1, c0, c1x, s.iarg, ranges);
       c = std::max(c, multi_range_beat_cycles(*s.src1.tier, ranges, scratch));
     }
     if (c2) {
-      operand_ranges(s.src2, s.src2_mode, r0, r1, c0, c1x, s.iarg, ranges);
+      operand_ranges(s.src2, s.src2_shape, r0, r1, c0, c1x, s.iarg, ranges);
       if (!ranges.empty()) c = std::max(c, multi_range_beat_cycles(*s.src2.tier, ranges, scratch));
     }
     if (cd) {
-      operand_ranges(s.dst, Src2Mode::Full, r0, r1, c0, c1x, s.iarg, ranges);
+      operand_ranges(s.dst, OperandShape::block, r0, r1, c0, c1x, s.iarg, ranges);
       c = std::max(c, multi_range_beat_cycles(*s.dst.tier, ranges, scratch));
     }
     return c;

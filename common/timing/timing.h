@@ -9,6 +9,7 @@
 
 #include "common/timing/params.h"
 #include "common/timing/sram.h"
+#include "tessera/isa/isa_gen.h"
 
 namespace tessera::timing {
 
@@ -52,14 +53,11 @@ class MatmulTimer {
 
 // ---- Vector engine (docs/timing.md, "Vector engine") ---------------------------------
 
-enum class VecClass : uint8_t {
-  Elementwise,  // vadd vsub vmul vmax vscale vcvt vfill vmask vrope, *_row, *_col
-  Special,      // vexp vrecip vrsqrt vtanh vsilu vgelu
-  Reduce,       // vrsum vrmax vrsumsq vargmax
-  TopK,         // vtopk
-};
-// How src2 is addressed per row.
-enum class Src2Mode : uint8_t { None, Full, RowScalar, ColVector, RopeTable };
+// The timing class of an opcode and the shape of its operands come from spec/isa.yaml
+// (isa::info(op).vector_class and .shapes): the generated header is used for these enums
+// only, so this library does not link the ISA library.
+using VecClass = isa::VectorClass;
+using OperandShape = isa::OperandShape;
 
 struct VecOperand {
   const BankGeometry* tier = nullptr;  // null: not an SRAM operand (hbm, or absent)
@@ -67,8 +65,8 @@ struct VecOperand {
 };
 
 struct VecShape {
-  VecClass cls = VecClass::Elementwise;
-  Src2Mode src2_mode = Src2Mode::None;
+  VecClass cls = VecClass::elementwise;
+  OperandShape src2_shape = OperandShape::none;
   bool has_src1 = true;
   uint64_t rows = 1, cols = 1, iarg = 1;
   VecOperand src1, src2, dst;

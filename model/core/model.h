@@ -70,7 +70,7 @@ class Simulation {
   // Cycles of the run: the latest cycle at which a core's halt completed.
   uint64_t cycles() const;
   uint64_t instructions() const;
-  const timing::ModelParams& params() const;
+  const timing::ArchParams& params() const;
   // Timelines of one core's instructions, in program order.
   const std::vector<InstrRecord>& records(uint32_t chip, uint32_t core) const;
   // Functional mode: bytes of a memory after the run (l1/acc of the given core).

@@ -33,7 +33,7 @@ DramModel parse_dram_model(const std::string& s) {
 
 class Simulation::Impl {
  public:
-  timing::ModelParams p;
+  timing::ArchParams p;
   sc_core::sc_simcontext* ctx = nullptr;
   std::unique_ptr<System> sys;
   bool ran = false;
@@ -45,7 +45,7 @@ Simulation::Simulation(const config::ArchConfig& cfg, const isa::Program& prog, 
   if (opt.functional && !num::host_fp_environment_ok())
     throw std::runtime_error("host floating point is not round-to-nearest without flush-to-zero");
   if (g_active.exchange(true)) throw std::logic_error("tessera::model::Simulation: another simulation is alive");
-  impl_->p = timing::params_from_config(cfg);
+  impl_->p = timing::arch_params(cfg);
   // SystemC prints a banner on stdout when its first context starts; our outputs are ours.
   ::setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "DISABLE", 1);
   impl_->ctx = new sc_core::sc_simcontext();
@@ -75,7 +75,7 @@ Simulation::~Simulation() {
   g_active = false;
 }
 
-const timing::ModelParams& Simulation::params() const { return impl_->p; }
+const timing::ArchParams& Simulation::params() const { return impl_->p; }
 
 void Simulation::run() {
   if (impl_->ran) throw std::logic_error("Simulation::run called twice");
@@ -113,8 +113,8 @@ void Simulation::run() {
   }
   for (const auto& chip : sys.chips) {
     for (const auto& core : chip->cores) {
-      for (int u = 0; u < 14; ++u) {
-        for (int v = 0; v < 14; ++v) {
+      for (int u = 0; u < kQueueUnits; ++u) {
+        for (int v = 0; v < kQueueUnits; ++v) {
           if (auto over = core->tokens[u][v].final_check()) {
             throw InputError("chip " + std::to_string(chip->index) + " core " + std::to_string(core->index) +
                              ": token counter " + std::string(unit_name(u)) + "->" + std::string(unit_name(v)) +
@@ -180,7 +180,7 @@ Json unit_json(const UnitStats& s) {
   j["idle_cycles"] = s.idle;
   Json stall;
   Json tok = Json::object();
-  for (int u = 0; u < 16; ++u)
+  for (int u = 0; u < kUnits; ++u)
     if (s.stall_token[u]) tok[std::string(unit_name(u))] = s.stall_token[u];
   stall["token"] = tok;
   stall["order"] = s.stall_order;
@@ -245,9 +245,9 @@ Totals Simulation::totals() const {
 
 void Simulation::write_stats_json(std::ostream& os) const {
   const System& sys = *impl_->sys;
-  const timing::ModelParams& p = impl_->p;
+  const timing::ArchParams& p = impl_->p;
   Json root;
-  root["arch"] = p.arch_name;
+  root["arch"] = p.name;
   root["mode"] = sys.functional() ? "functional" : "timing";
   root["dram_model"] = std::string(dram_model_name(sys.dram_model));
   root["cycles"] = cycles();
@@ -275,7 +275,7 @@ void Simulation::write_stats_json(std::ostream& os) const {
         Json sj;
         sj["dispatched"] = s.dispatched;
         Json qf = Json::object();
-        for (int u = 0; u < 16; ++u)
+        for (int u = 0; u < kUnits; ++u)
           if (s.stall_queue_full[u]) qf[std::string(unit_name(u))] = s.stall_queue_full[u];
         sj["stall_queue_full"] = qf;
         sj["drain_cycles"] = s.drain;
@@ -386,12 +386,12 @@ void Simulation::write_trace_json(std::ostream& os) const {
        << chip->index << "\"}}";
     for (const auto& core : chip->cores) {
       if (!core->has_program()) continue;
-      for (int u = 0; u < 15; ++u) {
-        if (u < 14 && !core->units[u]) continue;
+      for (int u = 0; u < kUnits; ++u) {
+        if (u != kSeqUnit && !core->units[size_t(u)]) continue;
         sep();
         os << "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":" << chip->index << ",\"tid\":" << core->index * 32 + u
            << ",\"args\":{\"name\":\"core" << core->index << "." << unit_name(u) << "\"}}";
-        if (u >= 4 && u < 12) {
+        if (isa::kUnitsMx.contains(unsigned(u))) {
           sep();
           os << "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":" << chip->index
              << ",\"tid\":" << core->index * 32 + 16 + u << ",\"args\":{\"name\":\"core" << core->index << "."

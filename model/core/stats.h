@@ -9,10 +9,16 @@
 #include <string>
 
 #include "common/numerics/fp.h"
+#include "tessera/isa/isa_gen.h"
 
 namespace tessera::model {
 
-inline constexpr int kUnits = 15;  // dma0..dma3, mx0..mx7, vec, coll, seq
+// Units are numbered by their ISA ids (spec/isa.yaml enums.unit): the units with a queue,
+// then the sequencer.
+inline constexpr int kUnits = int(isa::kNumUnits);
+inline constexpr int kQueueUnits = int(isa::kNumQueueUnits);
+inline constexpr int kSeqUnit = int(isa::kUnitsSeq.first);
+inline constexpr int kNoUnit = -1;  // e.g. no token was awaited
 
 // Why a unit was not executing (docs/model.md, "Statistics").
 struct UnitStats {
@@ -20,7 +26,7 @@ struct UnitStats {
   uint64_t busy = 0;             // cycles with an instruction in execution
   uint64_t idle = 0;             // ready for the next instruction, none dispatched yet
   uint64_t stall_order = 0;      // matrix engine: instruction waiting for the engine (Q after arrival)
-  std::array<uint64_t, 16> stall_token{};  // waiting for a token from unit u
+  std::array<uint64_t, kUnits> stall_token{};  // waiting for a token from unit u
   uint64_t stall_dram = 0;       // completion later than the SRAM side because of DRAM
   uint64_t stall_link = 0;       // collective: waiting for the link or the matching message
   uint64_t bank_conflict = 0;    // cycles added by SRAM bank conflicts
@@ -31,7 +37,7 @@ struct UnitStats {
 
 struct SeqStats {
   uint64_t dispatched = 0;
-  std::array<uint64_t, 16> stall_queue_full{};  // dispatch held by the target unit's full queue
+  std::array<uint64_t, kUnits> stall_queue_full{};  // dispatch held by the target unit's full queue
   uint64_t barrier_wait = 0;   // from the core being drained to the barrier's release
   uint64_t drain = 0;          // halt/barrier waiting for the core's units to finish
   uint64_t barriers = 0;
@@ -72,6 +78,7 @@ struct InstrRecord {
   bool done = false;
 };
 
+// The ISA name of a unit id; "none" for kNoUnit.
 std::string_view unit_name(int unit);
 
 }  // namespace tessera::model

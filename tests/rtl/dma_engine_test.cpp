@@ -6,7 +6,7 @@
 // model's DRAM would time the transfer instead). Two builds: Vdma_engine with the tiny
 // preset's parameters (checked against config::load_arch("tiny")), Vdma_engine_small with
 // bank-conflicting beats and a binding outstanding limit. t_L is predicted twice: by this
-// bench's transcription and by the model's own tessera::model::dma_timing. Seeds are printed;
+// bench's transcription and by the model's own tessera::timing::dma_timing. Seeds are printed;
 // TESSERA_WAVES=1 writes dma_engine_<test>.fst.
 #include <gtest/gtest.h>
 #include <verilated.h>
@@ -101,8 +101,8 @@ uint64_t last_issue(const Copy& c, const Params& p, bool* conflicted = nullptr) 
 }
 
 uint64_t model_last_issue(const Copy& c, const Params& p) {
-  const timing::BankGeometry l1{p.l1_banks, p.l1_width, p.l1_lat, kL1Bytes};
-  const timing::BankGeometry l2{p.l2_banks, p.l2_width, p.l2_lat, kExtBytes};
+  const timing::BankGeometry l1{p.l1_banks, p.l1_width, p.l1_lat};
+  const timing::BankGeometry l2{p.l2_banks, p.l2_width, p.l2_lat};
   const timing::BankGeometry* ext = c.ext == isa::Space::l2 ? &l2 : nullptr;
   timing::DmaSide l1s{&l1, c.l1_addr, c.l1_s1, c.l1_s2};
   timing::DmaSide exs{ext, kExtBase + c.ext_off, c.ext_s1, c.ext_s2};

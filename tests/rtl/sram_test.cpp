@@ -1,6 +1,6 @@
 // The banked SRAM RTL against docs/timing.md "SRAM accesses and bank conflicts": every port
 // is independent (no arbitration between ports); one access of `bytes` bytes at `a` costs
-// c = ceil(lines / banks) cycles (tessera::model::contiguous_beat_cycles), during which the
+// c = ceil(lines / banks) cycles (tessera::timing::contiguous_beat_cycles), during which the
 // port is not ready; read data arrive `latency` cycles after the access's last cycle (one
 // cycle on the fast port); data equal a byte-level reference in which each cycle's window of
 // lines (banks consecutive lines per port) is read before, and written after, that cycle.
@@ -55,7 +55,7 @@ class Bench : public tessera::rtl_bench::VerilatedTop<V> {
   // `busy_pct`; addresses in a `span`-byte window so reads and writes meet. Checks every read
   // and every ready, returns the number of accesses that cost more than one cycle.
   uint64_t run(uint64_t cycles, uint32_t busy_pct, uint32_t span, std::mt19937_64& rng, uint64_t seed) {
-    const timing::BankGeometry g{p_.banks, p_.width, p_.latency, p_.bytes};
+    const timing::BankGeometry g{p_.banks, p_.width, p_.latency};
     std::vector<uint8_t> ref(p_.bytes, 0);
     // The RTL's memory starts undefined: write it all first through write port 0, one line at a time.
     for (uint32_t a = 0; a < p_.bytes;) {
@@ -248,7 +248,7 @@ void random_traffic(const Params& p, const std::string& name, uint64_t first, in
 
 // The doc's cost rule on the tiny geometry, the cases the RTL test relies on.
 TEST(Sram, CostRuleExamples) {
-  const timing::BankGeometry g{4, 16, 2, 65536};
+  const timing::BankGeometry g{4, 16, 2};
   EXPECT_EQ(timing::contiguous_beat_cycles(g, 0, 64), 1u);   // 4 lines, one per bank
   EXPECT_EQ(timing::contiguous_beat_cycles(g, 8, 64), 2u);   // 5 lines: bank 0 twice
   EXPECT_EQ(timing::contiguous_beat_cycles(g, 15, 16), 1u);  // 2 lines

@@ -5,7 +5,7 @@
 //   the engine writes exactly the addresses the instruction names;
 // - docs/timing.md "Vector engine": the instruction started at T completes (last write,
 //   done_o) at X = T + I - 1 + latency + tail, with I from this bench's transcription of
-//   the beat and bank-conflict rules and, independently, from tessera::model::vector_timing.
+//   the beat and bank-conflict rules and, independently, from tessera::timing::vector_timing.
 // Random instruction sequences run back to back (the next starts at X + 1); seeds are
 // printed and TESSERA_SEED reruns one. TESSERA_WAVES=1 writes vector_engine_<test>.fst.
 #include <gtest/gtest.h>
@@ -196,15 +196,15 @@ uint64_t issue_cycles(const VInstr& v) {
 
 // The same through the cycle model's own function.
 timing::VecTiming model_timing(const VInstr& v) {
-  static const timing::BankGeometry l1{kBanks, kBankBytes, kL1Latency, kMemBytes};
+  static const timing::BankGeometry l1{kBanks, kBankBytes, kL1Latency};
   timing::VecShape s;
-  s.cls = v.info.cls == Cls::Reduce    ? timing::VecClass::Reduce
-          : v.info.cls == Cls::Special ? timing::VecClass::Special
-                                       : timing::VecClass::Elementwise;
-  s.src2_mode = v.info.src2 == Src2::Block  ? timing::Src2Mode::Full
-                : v.info.src2 == Src2::Col0 ? timing::Src2Mode::RowScalar
-                : v.info.src2 == Src2::Row0 ? timing::Src2Mode::ColVector
-                                            : timing::Src2Mode::None;
+  s.cls = v.info.cls == Cls::Reduce    ? timing::VecClass::reduce
+          : v.info.cls == Cls::Special ? timing::VecClass::special
+                                       : timing::VecClass::elementwise;
+  s.src2_shape = v.info.src2 == Src2::Block  ? timing::OperandShape::block
+                : v.info.src2 == Src2::Col0 ? timing::OperandShape::col0
+                : v.info.src2 == Src2::Row0 ? timing::OperandShape::row0
+                                            : timing::OperandShape::none;
   s.has_src1 = v.info.src1;
   s.rows = v.rows;
   s.cols = v.cols;

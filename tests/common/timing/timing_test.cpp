@@ -36,7 +36,7 @@ TEST(Sram, ContiguousAndMultiRangeMatchBruteForce) {
   std::mt19937_64 rng(kSeed);
   std::vector<uint32_t> scratch;
   for (int iter = 0; iter < 3000; ++iter) {
-    BankGeometry g{1 + rng() % 8, 1 + rng() % 16, 1, 1 << 20};
+    BankGeometry g{1 + rng() % 8, 1 + rng() % 16, 1};
     std::vector<ByteRange> ranges;
     const int n = 1 + int(rng() % 4);
     for (int i = 0; i < n; ++i) ranges.push_back({rng() % 512, 1 + rng() % 96});
@@ -49,7 +49,7 @@ TEST(Sram, ContiguousAndMultiRangeMatchBruteForce) {
 }
 
 TEST(Sram, NamedConflictCases) {
-  const BankGeometry g{8, 16, 2, 1 << 20};  // 128-byte lines across the banks
+  const BankGeometry g{8, 16, 2};  // 128-byte lines across the banks
   std::vector<uint32_t> scratch;
   // A whole line in one beat: every bank once.
   EXPECT_EQ(contiguous_beat_cycles(g, 0, 128), 1u);
@@ -74,8 +74,8 @@ TEST(Dma, ClosedFormsEqualTheSteppedSchedule) {
   std::printf("seed %u\n", kSeed + 1);
   std::mt19937_64 rng(kSeed + 1);
   for (int iter = 0; iter < 2000; ++iter) {
-    BankGeometry gs{1 + rng() % 6, uint64_t(1) << (rng() % 5), 2, 1 << 20};
-    BankGeometry gd{1 + rng() % 6, uint64_t(1) << (rng() % 5), 20, 1 << 20};
+    BankGeometry gs{1 + rng() % 6, uint64_t(1) << (rng() % 5), 2};
+    BankGeometry gd{1 + rng() % 6, uint64_t(1) << (rng() % 5), 20};
     DmaShape s;
     s.src = DmaSide{rng() % 3 ? &gs : nullptr, rng() % 300, rng() % 200, rng() % 2000};
     s.dst = DmaSide{rng() % 3 ? &gd : nullptr, rng() % 300, rng() % 200, rng() % 2000};
@@ -92,7 +92,7 @@ TEST(Dma, ClosedFormsEqualTheSteppedSchedule) {
 }
 
 TEST(Dma, BeatsAndThrottleByHand) {
-  BankGeometry l1{4, 16, 2, 1 << 20};  // 64-byte lines
+  BankGeometry l1{4, 16, 2};  // 64-byte lines
   DmaShape s;
   s.src = DmaSide{nullptr, 0, 1000, 0};
   s.dst = DmaSide{&l1, 0, 100, 0};
@@ -113,7 +113,7 @@ TEST(Dma, BeatsAndThrottleByHand) {
   // Row 0's first piece, 64 bytes at 60, touches lines 3..7 of a 2 x 16-byte tier: bank 1
   // holds lines 3, 5 and 7, so that beat takes 3 cycles.
   s.dst.addr = 60;
-  BankGeometry narrow{2, 16, 2, 1 << 20};
+  BankGeometry narrow{2, 16, 2};
   EXPECT_EQ(contiguous_beat_cycles(narrow, 60, 64), 3u);
   s.dst.tier = &narrow;
   t = dma_timing(s, 64, 64, 0);
@@ -131,9 +131,9 @@ TEST(Dma, BeatsAndThrottleByHand) {
 
 // The beat schedule of docs/timing.md, "Vector engine", stepped beat by beat.
 uint64_t reference_vector_issue(const VecShape& s, uint64_t L, uint64_t sp) {
-  const bool reduce = s.cls == VecClass::Reduce || s.cls == VecClass::TopK;
-  const bool special = s.cls == VecClass::Special;
-  const uint64_t passes = s.cls == VecClass::TopK ? s.iarg : 1;
+  const bool reduce = s.cls == VecClass::reduce || s.cls == VecClass::topk;
+  const bool special = s.cls == VecClass::special;
+  const uint64_t passes = s.cls == VecClass::topk ? s.iarg : 1;
   struct Beat {
     uint64_t r0, r1, c0, c1;
   };
@@ -148,21 +148,21 @@ uint64_t reference_vector_issue(const VecShape& s, uint64_t L, uint64_t sp) {
   uint64_t total = 0;
   for (const Beat& b : beats) {
     uint64_t cost = special ? sp : 1;
-    auto port = [&](const VecOperand& op, Src2Mode mode) {
+    auto port = [&](const VecOperand& op, OperandShape mode) {
       if (!op.tier) return;
       std::vector<ByteRange> rs;
       for (uint64_t r = b.r0; r < b.r1; ++r) {
         const uint64_t w = (b.c1 - b.c0) * op.elem_bytes, c0 = b.c0 * op.elem_bytes;
-        if (mode == Src2Mode::Full) rs.push_back({op.addr + r * op.stride + c0, w});
-        if (mode == Src2Mode::RowScalar && b.c0 == 0) rs.push_back({op.addr + r * op.stride, op.elem_bytes});
-        if (mode == Src2Mode::ColVector) rs.push_back({op.addr + c0, w});
-        if (mode == Src2Mode::RopeTable) rs.push_back({op.addr + (r / s.iarg) * op.stride + c0, w});
+        if (mode == OperandShape::block) rs.push_back({op.addr + r * op.stride + c0, w});
+        if (mode == OperandShape::col0 && b.c0 == 0) rs.push_back({op.addr + r * op.stride, op.elem_bytes});
+        if (mode == OperandShape::row0) rs.push_back({op.addr + c0, w});
+        if (mode == OperandShape::rope_table) rs.push_back({op.addr + (r / s.iarg) * op.stride + c0, w});
       }
       if (!rs.empty()) cost = std::max(cost, brute_beat_cycles(*op.tier, rs));
     };
-    if (s.has_src1) port(s.src1, Src2Mode::Full);
-    if (s.src2_mode != Src2Mode::None) port(s.src2, s.src2_mode);
-    if (!reduce) port(s.dst, Src2Mode::Full);
+    if (s.has_src1) port(s.src1, OperandShape::block);
+    if (s.src2_shape != OperandShape::none) port(s.src2, s.src2_shape);
+    if (!reduce) port(s.dst, OperandShape::block);
     total += cost;
   }
   return total * passes;
@@ -171,15 +171,15 @@ uint64_t reference_vector_issue(const VecShape& s, uint64_t L, uint64_t sp) {
 TEST(Vector, IssueMatchesSteppedReference) {
   std::printf("seed %u\n", kSeed + 2);
   std::mt19937_64 rng(kSeed + 2);
-  const VecClass classes[] = {VecClass::Elementwise, VecClass::Special, VecClass::Reduce, VecClass::TopK};
-  const Src2Mode modes[] = {Src2Mode::None, Src2Mode::Full, Src2Mode::RowScalar, Src2Mode::ColVector,
-                            Src2Mode::RopeTable};
+  const VecClass classes[] = {VecClass::elementwise, VecClass::special, VecClass::reduce, VecClass::topk};
+  const OperandShape modes[] = {OperandShape::none, OperandShape::block, OperandShape::col0, OperandShape::row0,
+                            OperandShape::rope_table};
   for (int iter = 0; iter < 1500; ++iter) {
-    BankGeometry g{1 + rng() % 8, uint64_t(4) << (rng() % 3), 2, 1 << 20};
+    BankGeometry g{1 + rng() % 8, uint64_t(4) << (rng() % 3), 2};
     const uint64_t L = 1 + rng() % 16, sp = 1 + rng() % 4;
     VecShape s;
     s.cls = classes[rng() % 4];
-    s.src2_mode = s.cls == VecClass::Reduce || s.cls == VecClass::TopK ? Src2Mode::None : modes[rng() % 5];
+    s.src2_shape = s.cls == VecClass::reduce || s.cls == VecClass::topk ? OperandShape::none : modes[rng() % 5];
     s.rows = 1 + rng() % 12;
     s.cols = 1 + rng() % 40;
     s.iarg = 1 + rng() % 3;
@@ -194,10 +194,10 @@ TEST(Vector, IssueMatchesSteppedReference) {
     s.src1 = op();
     s.src2 = op();
     s.dst = op();
-    if (s.src2_mode == Src2Mode::None) s.src2.tier = nullptr;
+    if (s.src2_shape == OperandShape::none) s.src2.tier = nullptr;
     const VecTiming t = vector_timing(s, uint32_t(L), uint32_t(sp));
     ASSERT_EQ(t.issue, reference_vector_issue(s, L, sp)) << "iteration " << iter;
-    const bool reduce = s.cls == VecClass::Reduce || s.cls == VecClass::TopK;
+    const bool reduce = s.cls == VecClass::reduce || s.cls == VecClass::topk;
     EXPECT_EQ(t.tail, reduce ? ceil_log2(L) : 0u);
   }
 }
@@ -208,17 +208,17 @@ TEST(Vector, BeatCountsByHand) {
   s.rows = 64;
   s.cols = 8192;
   EXPECT_EQ(vector_timing(s, 256, 4).issue, 64u * 32);  // 32 lane-groups per row
-  s.cls = VecClass::Special;
+  s.cls = VecClass::special;
   EXPECT_EQ(vector_timing(s, 256, 4).issue, 64u * 32 * 4);
-  s.cls = VecClass::Elementwise;
+  s.cls = VecClass::elementwise;
   s.cols = 64;  // 4 rows share a beat of 256 lanes
   EXPECT_EQ(vector_timing(s, 256, 4).beats, 16u);
   s.cols = 100;  // 2 rows per beat
   EXPECT_EQ(vector_timing(s, 256, 4).beats, 32u);
-  s.cls = VecClass::Reduce;  // rows never share a beat in reductions
+  s.cls = VecClass::reduce;  // rows never share a beat in reductions
   EXPECT_EQ(vector_timing(s, 256, 4).beats, 64u);
   EXPECT_EQ(vector_timing(s, 256, 4).tail, 8u);
-  s.cls = VecClass::TopK;
+  s.cls = VecClass::topk;
   s.iarg = 3;
   EXPECT_EQ(vector_timing(s, 256, 4).beats, 64u * 3);
 }

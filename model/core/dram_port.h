@@ -1,0 +1,63 @@
+#pragma once
+// DramPort: a chip's DRAM (model/dram, either fidelity) driven in time order for the units of
+// the chip's cores (docs/model.md). The RTL's counterpart is the outside port of rtl/core.sv.
+#include <systemc>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "common/timing/params.h"
+#include "model/core/clock.h"
+#include "model/core/model.h"
+#include "model/dram/dram_system.h"
+
+namespace tessera::config {
+struct ArchConfig;
+}
+
+namespace tessera::model {
+
+// DRAM bursts one engine may have in flight: dma.max_outstanding requests of
+// dma.burst_bytes each (docs/timing.md, "DMA").
+uint32_t dram_outstanding(const timing::ArchParams& p);
+
+class DramPort : public sc_core::sc_module {
+ public:
+  using Callback = std::function<void(uint64_t done_core_cycle)>;
+  SC_HAS_PROCESS(DramPort);
+  // `model` picks the DRAM fidelity (RunOptions::dram).
+  DramPort(sc_core::sc_module_name name, const config::ArchConfig& cfg, const timing::ArchParams& p, DramModel model);
+
+  // Queues a transfer that enters the DRAM at the first tCK edge at or after the start of
+  // core cycle `core_cycle`. Requests entering at the same edge are submitted in `key`
+  // order. `done` runs with the first core cycle at or after the transfer's completion.
+  void request(const dram::Pattern3D& pat, bool write, uint32_t max_outstanding_bursts, uint64_t core_cycle,
+               uint64_t key, Callback done);
+  const dram::Device& dram() const { return *dram_; }
+  uint64_t requests() const { return requests_; }
+  // Host time spent inside the DRAM model (for the speed benchmark; not deterministic).
+  uint64_t host_ns() const { return host_ns_; }
+
+ private:
+  struct Pending {
+    uint64_t x, key, seq;
+    dram::Pattern3D pat;
+    bool write;
+    uint32_t max_out;
+    Callback done;
+  };
+  void pump();
+  void collect();
+  ClockCrossing xing_;
+  uint64_t request_bytes_;  // dma.burst_bytes: a DMA engine's request (docs/timing.md, "DMA")
+  std::unique_ptr<dram::Device> dram_;
+  std::vector<Pending> pending_;  // min-heap on (x, key, seq)
+  std::vector<std::pair<uint64_t, Callback>> inflight_;  // (transfer id, callback), ids ascending
+  size_t inflight_head_ = 0;
+  uint64_t seq_ = 0, requests_ = 0, host_ns_ = 0;
+  sc_core::sc_event kick_;
+};
+
+}  // namespace tessera::model
