@@ -12,7 +12,6 @@
 #include <cmath>
 #include <map>
 #include <numbers>
-#include <set>
 #include <stdexcept>
 
 #include "common/hf/model_tensors.h"
@@ -265,10 +264,6 @@ void check_positions(const ModelConfig& c, uint64_t n) {
 }
 
 // ---------------------------------------------------------------- loading
-
-bool ends_with(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 class Loader {
  public:

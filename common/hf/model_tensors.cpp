@@ -158,7 +158,8 @@ void check_checkpoint(const ModelConfig& c, const TensorStore& store) {
     if (!t) throw InputError(store.source() + ": missing tensor '" + stored + "' (needed by " + c.source + ")");
     if (t->shape != spec.shape) {
       throw InputError(store.file_of(stored) + ": tensor '" + stored + "' has the wrong shape: expected " +
-                       shape_string(spec.shape) + " (from " + c.source + "), got " + shape_string(t->shape));
+                       shape_string(spec.shape) + ", got " + shape_string(t->shape) + " (shapes from " + c.source +
+                       ")");
     }
     used.insert(stored);
   }
