@@ -44,10 +44,9 @@ int asm_main(int argc, char** argv) {
   tessera::isa::validate(program, *a);
   const std::vector<uint8_t> bytes = tessera::isa::write_tbin(program);
 
-  std::ofstream out(output, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  if (!out) throw tessera::InputError(output + ": cannot write the program file");
+  tessera::cli::write_file("-o", output, [&](std::ostream& os) {
+    os.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  });
   size_t instructions = 0, data_bytes = 0;
   for (const auto& t : program.text) instructions += t.code.size();
   for (const auto& d : program.data) data_bytes += d.bytes.size();

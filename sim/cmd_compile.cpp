@@ -17,10 +17,7 @@ namespace {
 using namespace tessera;
 
 void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  if (!out) throw InputError(path + ": cannot write");
-  out << text;
-  if (!out) throw InputError(path + ": cannot write");
+  cli::write_file("--emit", path, [&](std::ostream& os) { os << text; });
 }
 
 int compile_main(int argc, char** argv) {
@@ -90,10 +87,9 @@ int compile_main(int argc, char** argv) {
   const compiler::Compiled c = compiler::compile(m, *a, opt);
   if (!output.empty()) {
     const std::vector<uint8_t> bytes = isa::write_tbin(c.program);
-    std::ofstream out(output, std::ios::binary);
-    if (!out) throw InputError(output + ": cannot write");
-    out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-    if (!out) throw InputError(output + ": cannot write");
+    cli::write_file("-o", output, [&](std::ostream& os) {
+      os.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+    });
   }
   size_t instrs = 0;
   for (const isa::TextSection& t : c.program.text) instrs += t.code.size();

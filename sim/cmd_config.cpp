@@ -213,10 +213,7 @@ int config_main(int argc, char** argv) {
       std::fputs(text.c_str(), stdout);
       return 0;
     }
-    std::ofstream out(sv_out, std::ios::binary);
-    out << text;
-    out.close();
-    if (!out) throw tessera::InputError(sv_out + ": cannot write the SystemVerilog package");
+    tessera::cli::write_file("-o", sv_out, [&](std::ostream& os) { os << text; });
     return 0;
   }
   return 2;

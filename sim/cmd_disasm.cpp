@@ -31,10 +31,7 @@ int disasm_main(int argc, char** argv) {
     std::fputs(text.c_str(), stdout);
     return 0;
   }
-  std::ofstream out(output, std::ios::binary);
-  out << text;
-  out.close();
-  if (!out) throw tessera::InputError(output + ": cannot write the assembly");
+  tessera::cli::write_file("-o", output, [&](std::ostream& os) { os << text; });
   return 0;
 }
 

@@ -99,13 +99,8 @@ int gemm_main(int argc, char** argv) {
   std::printf("L1 traffic: %llu bytes read, %llu bytes written; accumulator: %llu read, %llu written\n",
               (unsigned long long)t.l1.read_bytes, (unsigned long long)t.l1.write_bytes,
               (unsigned long long)t.acc.read_bytes, (unsigned long long)t.acc.write_bytes);
-  auto write = [](const std::string& path, auto fn) {
-    std::ofstream out(path, std::ios::binary);
-    if (!out) throw InputError(path + ": cannot write");
-    fn(out);
-  };
-  if (!stats.empty()) write(stats, [&](std::ostream& os) { sim.write_stats_json(os); });
-  if (!trace.empty()) write(trace, [&](std::ostream& os) { sim.write_trace_json(os); });
+  if (!stats.empty()) tessera::cli::write_file("--stats", stats, [&](std::ostream& os) { sim.write_stats_json(os); });
+  if (!trace.empty()) tessera::cli::write_file("--trace", trace, [&](std::ostream& os) { sim.write_trace_json(os); });
   return 0;
 }
 

@@ -154,10 +154,14 @@ int hbm_main(int argc, char** argv) {
   const uint64_t requests = run_traffic(*model, spec);
   const double first = cpu_seconds() - t0;
   print_report(*model, pattern, requests);
+  if (!trace_path.empty()) {
+    // The trace streams while the model runs; a write that failed (a full disk, /dev/full) shows
+    // only in the stream's state, so check it before reporting success.
+    trace_file.close();
+    if (!trace_file) throw InputError("--hbm-trace " + trace_path + ": writing failed (disk full or not writable)");
+  }
   if (!stats_path.empty()) {
-    std::ofstream out(stats_path);
-    if (!out) throw InputError(stats_path + ": cannot write the statistics");
-    model->stats().write_json(out);
+    tessera::cli::write_file("--stats", stats_path, [&](std::ostream& os) { model->stats().write_json(os); });
   }
   if (bench) {
     const Stats& s = model->stats();

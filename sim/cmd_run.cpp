@@ -125,10 +125,7 @@ int run_main(int argc, char** argv) {
   const driver::TimingReport r = driver::run_timing(m, *a, to);
   std::cout << driver::report_text(r);
   if (!json.empty()) {
-    std::ofstream out(json, std::ios::binary);
-    if (!out) throw InputError("--json " + json + ": cannot write");
-    out << driver::report_json(r);
-    if (!out) throw InputError("--json " + json + ": cannot write");
+    cli::write_file("--json", json, [&](std::ostream& os) { os << driver::report_json(r); });
   }
   if (verbose) std::fprintf(stderr, "host time %.1f s\n", r.host_seconds);
   return 0;

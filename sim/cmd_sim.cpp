@@ -18,14 +18,6 @@ std::vector<uint8_t> read_bytes(const std::string& path) {
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-void write_file(const std::string& path, const std::function<void(std::ostream&)>& fn) {
-  std::ofstream out(path, std::ios::binary);
-  if (!out) throw tessera::InputError(path + ": cannot write");
-  fn(out);
-  out.close();
-  if (!out) throw tessera::InputError(path + ": cannot write");
-}
-
 int sim_main(int argc, char** argv) {
   CLI::App app{"Run a program on the cycle-accurate model (docs/model.md)", argv[0]};
   std::string program, mode = "timing", trace, stats, dram = "burst";
@@ -65,8 +57,8 @@ int sim_main(int argc, char** argv) {
                 (unsigned long long)t.numeric.saturated, (unsigned long long)t.numeric.overflow_nonfinite,
                 (unsigned long long)t.numeric.nan_produced, (unsigned long long)t.numeric.int_overflow);
   }
-  if (!stats.empty()) write_file(stats, [&](std::ostream& os) { sim.write_stats_json(os); });
-  if (!trace.empty()) write_file(trace, [&](std::ostream& os) { sim.write_trace_json(os); });
+  if (!stats.empty()) tessera::cli::write_file("--stats", stats, [&](std::ostream& os) { sim.write_stats_json(os); });
+  if (!trace.empty()) tessera::cli::write_file("--trace", trace, [&](std::ostream& os) { sim.write_trace_json(os); });
   return 0;
 }
 

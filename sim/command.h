@@ -30,6 +30,11 @@ std::map<std::string, CommandInfo>& command_registry();
 // usage error and the help text. std::nullopt: parsed, go on.
 std::optional<int> parse_args(CLI::App& app, int argc, char** argv);
 
+// Writes a file through `fn` and checks it reached the file: the stream is closed and its
+// state tested, so a full disk or /dev/full is an InputError naming `option` (e.g. "--trace")
+// and the path, never a silent exit 0.
+void write_file(const std::string& option, const std::string& path, const std::function<void(std::ostream&)>& fn);
+
 // The architecture options of every command that works on one: --arch (a preset name or an
 // architecture file) and --set KEY.PATH=VALUE (repeatable), which overrides any key of
 // spec/arch.schema.yaml and is checked exactly like the file (docs/config.md, "Overrides").

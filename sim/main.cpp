@@ -1,4 +1,5 @@
 // The `tessera` command: dispatches to the subcommands registered in sim/cmd_*.cpp.
+#include <fstream>
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -12,6 +13,15 @@ namespace tessera::cli {
 std::map<std::string, CommandInfo>& command_registry() {
   static std::map<std::string, CommandInfo> registry;
   return registry;
+}
+
+void write_file(const std::string& option, const std::string& path, const std::function<void(std::ostream&)>& fn) {
+  const std::string who = (option.empty() ? "" : option + " ") + path;
+  std::ofstream out(path, std::ios::binary);
+  if (!out) throw InputError(who + ": cannot open the file for writing");
+  fn(out);
+  out.close();
+  if (!out) throw InputError(who + ": writing failed (disk full or not writable)");
 }
 
 std::optional<int> parse_args(CLI::App& app, int argc, char** argv) {
