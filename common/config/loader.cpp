@@ -138,11 +138,16 @@ std::string node_kind(const YAML::Node& n) {
   }
 }
 
-bool is_quoted(const YAML::Node& n) { return n.IsScalar() && n.Tag() == "!"; }
+// yaml-cpp tags a plain scalar "?" and a quoted one "!"; anything else was written by the user
+// (`!!str 8`, `!foo 8`). Only a plain scalar can be a number or a boolean: a quoted or tagged
+// one is a string, as YAML says, so it is refused where a number belongs.
+bool is_quoted(const YAML::Node& n) { return n.IsScalar() && n.Tag() != "?"; }
 
 std::string describe_scalar(const YAML::Node& n) {
   if (!n.IsScalar()) return node_kind(n);
-  return (is_quoted(n) ? "the string \"" : "'") + n.Scalar() + (is_quoted(n) ? "\"" : "'");
+  if (n.Tag() == "?") return "'" + n.Scalar() + "'";
+  if (n.Tag() == "!") return "the string \"" + n.Scalar() + "\"";
+  return "the tagged value " + n.Tag() + " '" + n.Scalar() + "'";
 }
 
 bool is_reference_path(const std::string& ref) {
@@ -219,7 +224,16 @@ bool find_source(const std::string& ref, const std::string& kind, const Source* 
 
 bool parse_yaml(const Source& src, State& st, YAML::Node& root) {
   try {
-    root = YAML::Load(src.text);
+    // One architecture per file: a second document (after `---`) would otherwise be ignored
+    // silently, even an invalid one.
+    const std::vector<YAML::Node> docs = YAML::LoadAll(src.text);
+    if (docs.size() > 1) {
+      st.incomplete = true;
+      st.add(Origin{src.name, docs[1].Mark().line >= 0 ? docs[1].Mark().line + 1 : 0}, "(document)",
+             "one YAML document per architecture file", std::to_string(docs.size()) + " documents");
+      return false;
+    }
+    root = docs.empty() ? YAML::Node() : docs[0];
   } catch (const YAML::Exception& e) {
     st.incomplete = true;
     st.add(Origin{src.name, e.mark.line >= 0 ? e.mark.line + 1 : 0}, "(document)", "well-formed YAML",

@@ -225,6 +225,26 @@ TEST(ConfigDiagnostics, MessagesSayWhatWasExpected) {
       << cyc;
 }
 
+// Regressions (issue 17): a YAML tag made a string pass as an integer, and a second document
+// in the file was ignored even when invalid.
+TEST(ConfigDiagnostics, TaggedScalarsAreNotNumbers) {
+  for (const std::string v : {"!!str 8", "!foo 8"}) {
+    const cfg::ConfigError e = load_error(tiny_with("matrix: {rows: " + v + "}\n"));
+    ASSERT_TRUE(has_path(e, "matrix.rows")) << e.what();
+    EXPECT_NE(std::string(e.what()).find("expected an integer"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("tagged value"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(cfg::load_arch_text(tiny_with("matrix: {rows: 8}\n"), "plain.yaml"));
+}
+
+TEST(ConfigDiagnostics, ASecondDocumentIsRefused) {
+  const cfg::ConfigError e = load_error(tiny_with("---\nmatrix: {rows: 0}\n"));
+  const std::string msg = e.what();
+  EXPECT_NE(msg.find("inline.yaml:4: (document): expected one YAML document per architecture file, got 2 documents"),
+            std::string::npos)
+      << msg;
+}
+
 TEST(ConfigDiagnostics, AllProblemsOfAFileAreReportedTogether) {
   const auto e = load_error(tiny_with("matrix: {rows: 0, cols: x}\nl1: {bnks: 4}\nvector: {lanes: -1}\n"));
   EXPECT_TRUE(has_path(e, "matrix.rows"));
