@@ -97,15 +97,6 @@ hf::ModelConfig load_model(const std::string& model) {
 
 namespace {
 
-// The emitter keeps at most two windows of CoreStream::kTokenWindow + 1 tokens in flight
-// between a pair of units (emitter.cpp).
-void check_token_depth(const Hw& hw, const config::ArchConfig& arch) {
-  if (hw.token_depth < 2 * (uint64_t(CoreStream::kTokenWindow) + 1))
-    throw InputError(arch.name + ": core.token_depth " + std::to_string(hw.token_depth) + " is below " +
-                     std::to_string(2 * (CoreStream::kTokenWindow + 1)) +
-                     ", the dependency tokens the compiler's schedules keep in flight between two units");
-}
-
 Precision precision_of(const Hw& hw, const CompileOptions& opt) {
   Precision prec;
   if (opt.precision) {
@@ -201,7 +192,7 @@ Graph build_step_graph(const hf::ModelConfig& model, const config::ArchConfig& a
 
 Compiled compile(const hf::ModelConfig& model, const config::ArchConfig& arch, const CompileOptions& opt) {
   const Hw hw = hw_of(arch);
-  check_token_depth(hw, arch);
+  check_token_depth(hw);
   const Precision prec = precision_of(hw, opt);
   const Parallelism par = choose_parallelism(model, hw, opt, prec);
   CompileOptions o = opt;

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <string>
+
+#include "common/util/error.h"
 
 namespace tessera::compiler {
 
@@ -154,6 +157,13 @@ void CoreStream::halt() {
   h.op = Opcode::halt;
   h.unit = uint8_t(isa::Unit::seq);
   code_.push_back(h);
+}
+
+void check_token_depth(const Hw& hw) {
+  if (hw.token_depth < 2 * (uint64_t(CoreStream::kTokenWindow) + 1))
+    throw InputError(hw.name + ": core.token_depth " + std::to_string(hw.token_depth) + " is below " +
+                     std::to_string(2 * (CoreStream::kTokenWindow + 1)) +
+                     ", the dependency tokens the compiler's schedules keep in flight between two units");
 }
 
 }  // namespace tessera::compiler

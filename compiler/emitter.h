@@ -82,4 +82,8 @@ class CoreStream {
   std::array<Map, 8> acc_;
 };
 
+// InputError when core.token_depth is below what the emitter keeps in flight between two
+// units (two windows of CoreStream::kTokenWindow + 1 tokens); every program writer checks it.
+void check_token_depth(const Hw& hw);
+
 }  // namespace tessera::compiler

@@ -42,10 +42,7 @@ GemmProgram compile_gemm(const config::ArchConfig& arch, const GemmSpec& s) {
   if (s.cores == 0 || s.cores > hw.cores)
     throw InputError("gemm: cores " + std::to_string(s.cores) + " is outside 1.." + std::to_string(hw.cores) +
                      " (chip.cores of " + arch.name + ")");
-  if (hw.token_depth < 2 * (uint64_t(CoreStream::kTokenWindow) + 1))
-    throw InputError(arch.name + ": core.token_depth " + std::to_string(hw.token_depth) + " is below " +
-                     std::to_string(2 * (CoreStream::kTokenWindow + 1)) +
-                     ", the dependency tokens the compiler's schedules keep in flight between two units");
+  check_token_depth(hw);
   // The GEMM runs on the first `cores` cores of chip 0: the plan's core grid is chosen
   // among them, and only they get programs.
   hw.cores = s.cores;

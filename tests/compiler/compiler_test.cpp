@@ -9,6 +9,7 @@
 #include "common/config/config.h"
 #include "common/util/error.h"
 #include "compiler/compiler.h"
+#include "compiler/gemm.h"
 #include "ref/tiny_model.h"
 #include "tests/compiler/input_error.h"
 
@@ -60,6 +61,19 @@ TEST(CompilerErrors, ModelLargerThanHbmGivesTheSizes) {
   EXPECT_NE(e.find("does not fit"), std::string::npos) << e;
   EXPECT_NE(e.find("8.56 GB"), std::string::npos) << e;  // FP8 weights of Llama-3-8B
   EXPECT_NE(e.find("1.07 GB"), std::string::npos) << e;  // the tiny preset's HBM slice
+}
+
+// Both program writers (a model step and a GEMM) refuse a token depth below what the emitter
+// keeps in flight, with the same message (compiler/emitter.h, check_token_depth).
+TEST(CompilerErrors, TokenDepthBelowTheEmittersWindow) {
+  const config::Arch tiny = config::load_arch("tiny", {"core.token_depth=4"});
+  const std::string expected = "tiny: core.token_depth 4 is below 14";
+  CompileOptions o;
+  o.context = 16;
+  const std::string e = error_of([&] { compile(load_model("gpt2"), *tiny, o); });
+  EXPECT_NE(e.find(expected), std::string::npos) << e;
+  const std::string g = error_of([&] { compile_gemm(*tiny, GemmSpec{64, 64, 64}); });
+  EXPECT_NE(g.find(expected), std::string::npos) << g;
 }
 
 TEST(CompilerErrors, KvCacheThatCannotHoldTheBatch) {
