@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "common/tech/area.h"
+#include "common/tech/energy.h"
 #include "compiler/compiler.h"
 
 namespace tessera::driver {
@@ -19,6 +21,13 @@ struct PhaseRun {
   double mx_busy = 0;   // MACs of core 0 / (cycles x the core's MACs per cycle)
   double vec_busy = 0;  // vector engine: union of its instructions' [start, end] / cycles
   double dma_busy = 0;  // the busiest DMA engine, same measure
+};
+
+// Busy fraction of one unit of chip 0 core 0 in equal time bins over a segment: the
+// utilisation timeline of the reports.
+struct UnitTimeline {
+  std::string unit;
+  std::vector<double> busy;  // per bin, in [0, 1]
 };
 
 // One simulated program: a segment of a step.
@@ -34,6 +43,41 @@ struct SegmentRun {
   double sim_seconds = 0;      // host time
   std::string same_as;         // not simulated again: the program is identical to this run's
   std::vector<PhaseRun> phases;
+  tech::EnergyCounts counts;          // what the run did, over the simulated TP group (energy model input)
+  std::vector<UnitTimeline> timeline;  // chip 0 core 0, kTimelineBins bins
+  double dynamic_j = 0;                // energy of one run over the TP group, static excluded (cost)
+};
+
+inline constexpr size_t kTimelineBins = 120;
+
+// What the request costs (docs/energy.md, docs/area.md): energy by component and stage,
+// power per chip, area per component. Energies are over the whole system (every chip of the
+// request); dynamic energy comes from the simulated segments' event counts, multiplied and
+// interpolated exactly as their cycles are.
+struct CostReport {
+  bool available = false;
+  std::string unavailable;  // why not, when !available (e.g. no technology table for the node)
+  std::string tech;         // technology table used
+  int node_nm = 0;
+  tech::AreaReport area;
+  std::string reticle_violation;  // empty when the die fits process.reticle_mm2
+  std::vector<std::string> components;       // energy components, in the energy model's order
+  std::vector<double> prefill_j, decode_j;   // per component (static included), whole system
+  double prefill_total_j = 0, decode_total_j = 0, total_j = 0;
+  double j_per_input_token = 0;   // prefill energy / prompt tokens of the request
+  double j_per_output_token = 0;  // decode energy / tokens the decode steps generate
+  double j_per_token = 0;         // request energy / (prompt + generated tokens)
+  double tokens_per_j = 0;
+  double avg_power_w_per_chip = 0;
+  double prefill_power_w_per_chip = 0, decode_power_w_per_chip = 0;
+  double peak_power_w_per_chip = 0;  // the simulated segment with the highest average power
+  std::string peak_window;           // which segment, and its length
+  double peak_window_s = 0;
+  double static_w_per_chip = 0;
+  double tdp_w = 0;                  // process.tdp_w, 0 when not stated
+  std::string tdp_note;              // set when average or peak power exceeds the TDP
+  bool dram_commands_estimated = false;  // bandwidth DRAM model: activates and refreshes estimated
+  double chip_peak_macs_per_s = 0, chip_peak_hbm_bytes_per_s = 0;  // roofline axes, per chip
 };
 
 struct TimingReport {
@@ -75,12 +119,34 @@ struct TimingReport {
     double mx_busy = 0, vec_busy = 0, dma_busy = 0;  // of the simulated instance (middle for decode)
   };
   std::vector<Consumer> consumers;
+  CostReport cost;
   double host_seconds = 0;
+
+  // Every simulated segment in report order: prefill embedding, layer, head, then the decode
+  // embedding, layer and head of each simulated context.
+  std::vector<const SegmentRun*> segments() const { return segments_of<const SegmentRun>(*this); }
+  std::vector<SegmentRun*> segments() { return segments_of<SegmentRun>(*this); }
+
+ private:
+  template <class S, class R>
+  static std::vector<S*> segments_of(R& r) {
+    std::vector<S*> v = {&r.prefill_embed, &r.prefill_layer, &r.prefill_head};
+    for (size_t i = 0; i < r.decode_contexts.size() && i < r.decode_layer.size(); ++i)
+      v.insert(v.end(), {&r.decode_embed[i], &r.decode_layer[i], &r.decode_head[i]});
+    return v;
+  }
 };
+
+// The version of report_json's schema (docs/reports.md, "Run report JSON"): raised whenever a
+// key is renamed, removed or changes meaning.
+inline constexpr int kReportJsonVersion = 2;
 
 // Renderers. Deterministic: host times are never rendered, so the same request gives the
 // same bytes.
 std::string report_text(const TimingReport& r);  // report_text.cpp: the summary `tessera run` prints
 std::string report_json(const TimingReport& r);  // report_json.cpp: `tessera run --json`
+std::string report_csv(const TimingReport& r);   // report_csv.cpp: `tessera run --csv`, one row per segment and phase
+// report_html.cpp: `tessera run --html`, one self-contained page; `command` is shown as its subtitle.
+std::string report_html(const TimingReport& r, const std::string& command);
 
 }  // namespace tessera::driver

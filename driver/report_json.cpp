@@ -6,9 +6,75 @@
 
 namespace tessera::driver {
 
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json counts_json(const tech::EnergyCounts& c) {
+  static const char* const kTypes[] = {"int8", "fp8_e4m3", "fp8_e5m2", "bf16"};
+  Json macs = Json::object();
+  for (size_t a = 0; a < 4; ++a)
+    for (size_t b = 0; b < 4; ++b)
+      if (c.macs[a][b]) macs[std::string(kTypes[a]) + "x" + kTypes[b]] = c.macs[a][b];
+  Json vec = Json::object();
+  for (size_t k = 0; k < tech::kVectorClasses; ++k) vec[tech::to_string(tech::VectorClass(k))] = c.vector_elements[k];
+  auto sram = [](const tech::SramBytes& s) { return Json{{"read_bytes", s.read}, {"written_bytes", s.written}}; };
+  return Json{{"macs", macs},
+              {"vector_elements", vec},
+              {"accumulator", sram(c.accumulator)},
+              {"l1", sram(c.l1)},
+              {"l2", sram(c.l2)},
+              {"instructions", c.instructions},
+              {"dram", {{"activates", c.dram_activates},
+                        {"all_bank_refreshes", c.dram_refreshes},
+                        {"per_bank_refreshes", c.dram_bank_refreshes},
+                        {"read_bytes", c.dram_read_bytes},
+                        {"written_bytes", c.dram_write_bytes}}},
+              {"link_bytes", c.link_bytes}};
+}
+
+Json cost_json(const CostReport& c) {
+  if (!c.available) return Json{{"available", false}, {"reason", c.unavailable}};
+  Json energy = Json::array();
+  for (size_t i = 0; i < c.components.size(); ++i)
+    energy.push_back({{"component", c.components[i]},
+                      {"prefill_j", c.prefill_j[i]},
+                      {"decode_j", c.decode_j[i]},
+                      {"total_j", c.prefill_j[i] + c.decode_j[i]}});
+  Json area = Json::array();
+  for (const tech::AreaItem& a : c.area.items)
+    area.push_back({{"component", a.component}, {"mm2", a.mm2}, {"basis", a.basis}});
+  return Json{{"available", true},
+              {"tech", c.tech},
+              {"node_nm", c.node_nm},
+              {"energy_j", {{"prefill", c.prefill_total_j}, {"decode", c.decode_total_j}, {"total", c.total_j}}},
+              {"j_per_token", {{"input", c.j_per_input_token}, {"output", c.j_per_output_token}, {"all", c.j_per_token}}},
+              {"tokens_per_j", c.tokens_per_j},
+              {"dram_commands_estimated", c.dram_commands_estimated},
+              {"energy_by_component", energy},
+              {"power_w_per_chip",
+               {{"average", c.avg_power_w_per_chip},
+                {"prefill", c.prefill_power_w_per_chip},
+                {"decode", c.decode_power_w_per_chip},
+                {"static", c.static_w_per_chip},
+                {"peak", c.peak_power_w_per_chip},
+                {"peak_window", c.peak_window},
+                {"peak_window_s", c.peak_window_s},
+                {"tdp", c.tdp_w},
+                {"tdp_exceeded", c.tdp_note}}},
+              {"area",
+               {{"die_mm2", c.area.die_mm2},
+                {"reticle_mm2", c.area.reticle_mm2},
+                {"reticle_exceeded", c.reticle_violation},
+                {"components", area}}}};
+}
+
+}  // namespace
+
 std::string report_json(const TimingReport& r) {
-  using Json = nlohmann::ordered_json;
   Json j;
+  j["schema"] = "tessera-run-report";
+  j["version"] = kReportJsonVersion;
   j["model"] = r.model;
   j["arch"] = r.arch;
   if (!r.overrides.empty()) j["overrides"] = r.overrides;
@@ -55,17 +121,11 @@ std::string report_json(const TimingReport& r) {
                 {"hbm_bytes_per_chip", s.hbm_bytes},
                 {"min_hbm_bytes_per_chip", s.min_hbm_bytes},
                 {"link_bytes_per_chip", s.link_bytes},
+                {"counts", counts_json(s.counts)},
                 {"phases", p}};
   };
   Json segs = Json::array();
-  segs.push_back(seg(r.prefill_embed));
-  segs.push_back(seg(r.prefill_layer));
-  segs.push_back(seg(r.prefill_head));
-  for (size_t i = 0; i < r.decode_contexts.size(); ++i) {
-    segs.push_back(seg(r.decode_embed[i]));
-    segs.push_back(seg(r.decode_layer[i]));
-    segs.push_back(seg(r.decode_head[i]));
-  }
+  for (const SegmentRun* s : r.segments()) segs.push_back(seg(*s));
   j["simulated"] = segs;
   Json cons = Json::array();
   for (const TimingReport::Consumer& c : r.consumers)
@@ -77,6 +137,7 @@ std::string report_json(const TimingReport& r) {
                     {"vec_busy", c.vec_busy},
                     {"dma_busy", c.dma_busy}});
   j["consumers"] = cons;
+  j["cost"] = cost_json(r.cost);
   return j.dump(2) + "\n";
 }
 

@@ -1,5 +1,6 @@
 // The text renderer: the summary `tessera run` prints. Fixed printf formats, so the same
 // report gives the same bytes (tests compare two runs; docs quote it).
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 
@@ -34,6 +35,60 @@ std::string count_text(double v) {
     if (digits[i] != '-' && (n - 1 - i) % 3 == 0 && i + 1 < n) out += ',';
   }
   return out;
+}
+
+std::string energy_text(double j) {
+  const double a = j < 0 ? -j : j;
+  if (a >= 1e3) return fmt("%.3f kJ", j / 1e3);
+  if (a >= 1) return fmt("%.3f J", j);
+  if (a >= 1e-3) return fmt("%.3f mJ", j * 1e3);
+  return fmt("%.3f uJ", j * 1e6);
+}
+
+// Energy, power and area lines of the summary.
+void cost_text(const TimingReport& r, std::string& o) {
+  const CostReport& c = r.cost;
+  if (!c.available) {
+    if (!c.unavailable.empty()) o += "  energy, power, area      -   (" + c.unavailable + ")\n";
+    return;
+  }
+  o += fmt("  energy                  %14s   (prefill %s, decode %s; technology table %s)\n",
+           energy_text(c.total_j).c_str(), energy_text(c.prefill_total_j).c_str(),
+           energy_text(c.decode_total_j).c_str(), c.tech.c_str());
+  o += fmt("  energy per token        %14s   (per input token %s, per output token %s; %.2f tokens/J)\n",
+           energy_text(c.j_per_token).c_str(), energy_text(c.j_per_input_token).c_str(),
+           energy_text(c.j_per_output_token).c_str(), c.tokens_per_j);
+  o += fmt("  average power per chip  %12.1f W   (prefill %.1f W, decode %.1f W; static %.1f W)\n",
+           c.avg_power_w_per_chip, c.prefill_power_w_per_chip, c.decode_power_w_per_chip, c.static_w_per_chip);
+  o += fmt("  peak power per chip     %12.1f W   (%s)\n", c.peak_power_w_per_chip, c.peak_window.c_str());
+  if (c.tdp_w > 0)
+    o += c.tdp_note.empty() ? fmt("  TDP                     %12.1f W   (average and peak within it)\n", c.tdp_w)
+                            : fmt("  TDP                     %12.1f W   WARNING: %s\n", c.tdp_w, c.tdp_note.c_str());
+  o += fmt("  die area                %10s mm2   (per chip, %d nm; reticle %.0f mm2)\n",
+           count_text(c.area.die_mm2).c_str(), c.node_nm, c.area.reticle_mm2);
+  if (!c.reticle_violation.empty()) o += "  WARNING: " + c.reticle_violation + "\n";
+}
+
+// The energy and area tables under the summary.
+void cost_tables(const TimingReport& r, std::string& o) {
+  const CostReport& c = r.cost;
+  if (!c.available) return;
+  std::vector<size_t> idx(c.components.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  auto total = [&](size_t i) { return c.prefill_j[i] + c.decode_j[i]; };
+  std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return total(a) > total(b); });
+  o += "\n  top energy consumers (whole request, all chips";
+  o += c.dram_commands_estimated ? "; DRAM activates estimated by the bandwidth model):\n" : "):\n";
+  o += fmt("    %-18s %14s %7s %14s %14s\n", "component", "energy", "share", "prefill", "decode");
+  for (size_t i : idx) {
+    if (total(i) <= 0) continue;
+    o += fmt("    %-18s %14s %6.1f%% %14s %14s\n", c.components[i].c_str(), energy_text(total(i)).c_str(),
+             100 * total(i) / c.total_j, energy_text(c.prefill_j[i]).c_str(), energy_text(c.decode_j[i]).c_str());
+  }
+  o += fmt("\n  area by component (per chip, %s; docs/area.md):\n", c.tech.c_str());
+  for (const tech::AreaItem& a : c.area.items)
+    o += fmt("    %-22s %10.1f mm2 %6.1f%%   %s\n", a.component.c_str(), a.mm2, 100 * a.mm2 / c.area.die_mm2,
+             a.basis.c_str());
 }
 
 }  // namespace
@@ -79,6 +134,7 @@ std::string report_text(const TimingReport& r) {
   o += fmt("  roofline                %14s   (prefill %s, %s-bound; %s)\n", time_text(r.roofline_seconds).c_str(),
            time_text(r.prefill_roofline).c_str(), r.prefill_bound.c_str(), decode_roof.c_str());
   o += fmt("  achieved fraction       %13.1f %%   of the roofline\n", 100 * r.roofline_fraction);
+  cost_text(r, o);
   o += "\n  how the request was costed:\n";
   o += fmt("    simulated:    prefill embedding, layer 0 and head; decode embedding, layer 0 and head at context(s)");
   for (size_t i = 0; i < r.decode_contexts.size(); ++i)
@@ -92,14 +148,7 @@ std::string report_text(const TimingReport& r) {
       if (s.same_as.empty()) return;
       reused += (n++ ? "; " : "") + s.what + " = " + s.same_as;
     };
-    note(r.prefill_embed);
-    note(r.prefill_layer);
-    note(r.prefill_head);
-    for (size_t i = 0; i < r.decode_contexts.size(); ++i) {
-      note(r.decode_embed[i]);
-      note(r.decode_layer[i]);
-      note(r.decode_head[i]);
-    }
+    for (const SegmentRun* s : r.segments()) note(*s);
     if (n) o += "    reused:       identical programs, result reused (exact): " + reused + "\n";
   }
   o += fmt("    multiplied:   layer time x %llu layers (every layer runs the same instructions on its own weights and KV "
@@ -129,14 +178,7 @@ std::string report_text(const TimingReport& r) {
              count_text(double(s.hbm_bytes)).c_str(), count_text(double(s.macs)).c_str(),
              s.same_as.empty() ? "" : "  (reused)");
   };
-  seg_line(r.prefill_embed);
-  seg_line(r.prefill_layer);
-  seg_line(r.prefill_head);
-  for (size_t i = 0; i < r.decode_contexts.size(); ++i) {
-    seg_line(r.decode_embed[i]);
-    seg_line(r.decode_layer[i]);
-    seg_line(r.decode_head[i]);
-  }
+  for (const SegmentRun* s : r.segments()) seg_line(*s);
   o += "\n  top time consumers (phases between barriers, over the request; busy fractions of chip 0 core 0):\n";
   o += fmt("    %-8s %-14s %-18s %12s %7s %6s %6s %6s\n", "stage", "segment", "phase", "time", "share", "MAC", "vec",
            "DMA");
@@ -147,6 +189,7 @@ std::string report_text(const TimingReport& r) {
              c.phase.c_str(), time_text(c.seconds).c_str(), 100 * c.seconds / r.total, 100 * c.mx_busy,
              100 * c.vec_busy, 100 * c.dma_busy);
   }
+  cost_tables(r, o);
   return o;
 }
 

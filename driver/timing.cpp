@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <map>
 
 #include "common/config/derived.h"
 #include "common/util/error.h"
 #include "compiler/hw.h"
+#include "driver/cost.h"
+#include "driver/interpolate.h"
 #include "model/core/model.h"
 
 namespace tessera::driver {
@@ -77,6 +80,39 @@ std::vector<PhaseRun> phases_of(const model::Simulation& sim, const Compiled& c,
   return out;
 }
 
+// Busy fraction of every unit of chip 0 core 0 in kTimelineBins equal bins of the run
+// (union of each unit's [start, end] intervals, as phases_of counts them).
+std::vector<UnitTimeline> timeline_of(const model::Simulation& sim, uint64_t cycles) {
+  std::vector<UnitTimeline> out;
+  if (!cycles) return out;
+  const std::vector<model::InstrRecord>& rec = sim.records(0, 0);
+  std::array<std::vector<double>, model::kUnits> bins;
+  std::array<uint64_t, model::kUnits> last{};
+  const double width = double(cycles) / double(kTimelineBins);
+  for (const model::InstrRecord& r : rec) {
+    if (r.unit >= model::kUnits || r.unit == model::kSeqUnit) continue;
+    const uint64_t b = std::max(r.start, last[r.unit]);
+    last[r.unit] = std::max(last[r.unit], r.E);
+    if (r.E <= b) continue;
+    std::vector<double>& v = bins[r.unit];
+    if (v.empty()) v.assign(kTimelineBins, 0.0);
+    size_t i = std::min(kTimelineBins - 1, size_t(double(b) / width));
+    for (double lo = double(b), hi = double(r.E); lo < hi && i < kTimelineBins; ++i) {
+      const double edge = std::min(hi, double(i + 1) * width);
+      if (edge > lo) v[i] += edge - lo;
+      lo = edge;
+    }
+  }
+  for (int u = 0; u < model::kUnits; ++u) {
+    if (bins[u].empty()) continue;
+    UnitTimeline t;
+    t.unit = std::string(model::unit_name(u));
+    for (double x : bins[u]) t.busy.push_back(std::min(1.0, x / width));
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 struct Sim {
   SegmentRun run;
   Compiled compiled;
@@ -121,6 +157,8 @@ Sim simulate(const hf::ModelConfig& m, const config::ArchConfig& arch, const Com
   r.min_hbm_bytes = c.min_hbm_bytes_per_chip;
   r.link_bytes = t.link_bytes / c.tp;
   r.phases = phases_of(sim, c, compiler::hw_of(arch));
+  r.counts = counts_of(t, arch, c.tp, double(r.cycles) / compiler::hw_of(arch).core_hz);
+  r.timeline = timeline_of(sim, r.cycles);
   r.sim_seconds = seconds_since(t0);
   if (opt.verbose)
     std::fprintf(stderr, "  simulated %-34s %12llu cycles %10llu instructions  %.1f s host\n", what.c_str(),
@@ -137,15 +175,6 @@ std::vector<uint64_t> decode_points(uint64_t first, uint64_t last, uint32_t n) {
   n = uint32_t(std::min<uint64_t>(std::max<uint32_t>(n, 1), span + 1));
   for (uint32_t i = 0; i < n; ++i) v.push_back(first + (n == 1 ? 0 : span * i / (n - 1)));
   return v;
-}
-
-// Weights of context c between the simulated points (linear interpolation): index of the
-// lower point and the weight of the upper one.
-std::pair<size_t, double> bracket(const std::vector<uint64_t>& pts, uint64_t c) {
-  if (pts.size() == 1 || c <= pts.front()) return {0, 0.0};
-  for (size_t i = 0; i + 1 < pts.size(); ++i)
-    if (c <= pts[i + 1]) return {i, double(c - pts[i]) / double(pts[i + 1] - pts[i])};
-  return {pts.size() - 2, 1.0};
 }
 
 std::string bound_name(double compute, double hbm, double links) {
@@ -387,6 +416,7 @@ TimingReport run_timing(const hf::ModelConfig& m, const config::ArchConfig& arch
   }
   std::stable_sort(r.consumers.begin(), r.consumers.end(),
                    [](const TimingReport::Consumer& a, const TimingReport::Consumer& b) { return a.seconds > b.seconds; });
+  if (opt.cost) cost_request(r, arch, opt.tech);
   r.host_seconds = seconds_since(t0);
   return r;
 }

@@ -13,6 +13,7 @@
 //     independent (no shared resource), so their throughput adds exactly.
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "common/config/config.h"
 #include "common/hf/model_config.h"
@@ -34,6 +35,10 @@ struct TimingOptions {
   // latency) unless burst is set (the burst-level HBM model: exact, about 1e3 x slower).
   bool dram_burst = false;
   bool verbose = false;        // progress and host times on stderr
+  // Energy, power and area (TimingReport::cost) with this technology table (name or file;
+  // empty: the table of process.node_nm). Without a table the cost says why it is missing.
+  bool cost = true;
+  std::string tech;
 };
 
 // InputError for a bad request (naming the option) or one the compiler refuses.

@@ -212,6 +212,7 @@ class Spec:
                     raise SpecError(f"operand_shapes.{sname}: needs {key}")
                 shape_expr_cpp(shape[key], f"operand_shapes.{sname}.{key}")
         self.vector_classes = raw["vector_classes"]
+        self.energy_classes = raw["energy_classes"]
 
         # Every class is a contiguous run of unit ids, so C++ and SystemVerilog address a
         # class's units as first + index; `any` is the set of units with a queue and
@@ -234,7 +235,7 @@ class Spec:
             where = f"opcodes.{op.get('name')}"
             for key in op:
                 if key not in ("name", "code", "format", "class", "desc", "semantics", "timing",
-                               "operands", "args", "types", "uses", "vector_class"):
+                               "operands", "args", "types", "uses", "vector_class", "energy_class"):
                     raise SpecError(f"{where}: unknown key '{key}'")
             code = int(op["code"])
             if code >= (1 << opcode_bits):
@@ -263,6 +264,8 @@ class Spec:
                 op["operands"] = {k: operands.get(k, "none") for k in VECTOR_OPERANDS}
                 if op.get("vector_class") not in self.vector_classes:
                     raise SpecError(f"{where}: vector_class must be one of {', '.join(self.vector_classes)}")
+                if op.get("energy_class") not in self.energy_classes:
+                    raise SpecError(f"{where}: energy_class must be one of {', '.join(self.energy_classes)}")
                 for a in op.get("args", []):
                     if a not in VECTOR_ARGS:
                         raise SpecError(f"{where}.args: unknown argument {a}")
@@ -283,7 +286,7 @@ class Spec:
                 unused |= set(VECTOR_ARGS) - set(op.get("args", []))
                 op["used"] = [f.name for f in fields if f.name not in unused and f.name != "acc_engine"]
             else:
-                for key in ("operands", "args", "types", "vector_class"):
+                for key in ("operands", "args", "types", "vector_class", "energy_class"):
                     if key in op:
                         raise SpecError(f"{where}: {key} is for vector opcodes")
                 if "uses" in op:
@@ -377,6 +380,9 @@ def gen_cpp_header(spec):
     w("enum class OperandShape : uint8_t { " + ", ".join(spec.shapes) + " };")
     w("// Timing class of a vector opcode (spec vector_classes, docs/timing.md \"Vector engine\").")
     w("enum class VectorClass : uint8_t { " + ", ".join(spec.vector_classes) + " };")
+    w("// Energy class of a vector opcode: its FP32 cost per element (spec energy_classes, docs/energy.md).")
+    w("enum class EnergyClass : uint8_t { " + ", ".join(spec.energy_classes) + " };")
+    w(f"inline constexpr std::size_t kNumEnergyClasses = {len(spec.energy_classes)};")
     w("// The rules of spec `checks`; every validation error names one.")
     w("enum class Check : uint8_t { " + ", ".join(c["id"] for c in spec.checks) + " };")
     w(f"inline constexpr std::size_t kNumChecks = {len(spec.checks)};")
@@ -434,6 +440,7 @@ def gen_cpp_header(spec):
     w("  std::array<OperandShape, 3> shapes;  // vector: dst, src1, src2")
     w("  std::array<uint8_t, 3> types;        // vector: bit d set = DType d allowed for dst, src1, src2")
     w("  VectorClass vector_class;            // vector: timing class (elementwise for other formats)")
+    w("  EnergyClass energy_class;            // vector: energy class (the first for other formats)")
     w("};")
     w("")
     w("// Unit ids (spec enums.unit). Every unit class is a contiguous run of ids; units of class")
@@ -470,6 +477,7 @@ def gen_cpp_header(spec):
     w("const char* name(UnitClass);")
     w("const char* name(OperandShape);")
     w("const char* name(VectorClass);")
+    w("const char* name(EnergyClass);")
     w("const char* name(Check);")
     w("const char* rule(Check);  // the rule's text in the spec")
     for cname in ENUM_CPP.values():
@@ -550,7 +558,8 @@ def gen_cpp_source(spec):
         w(f"     \"{op.get('timing', '')}\", 0x{used:x}u,")
         w("     {" + ", ".join(f"OperandShape::{shapes[k]}" for k in VECTOR_OPERANDS) + "}, {" +
           ", ".join(f"0x{t:02x}" for t in types) + "}, " +
-          f"VectorClass::{op.get('vector_class', next(iter(spec.vector_classes)))}}},")
+          f"VectorClass::{op.get('vector_class', next(iter(spec.vector_classes)))}, " +
+          f"EnergyClass::{op.get('energy_class', next(iter(spec.energy_classes)))}}},")
     w("};")
     w("")
     for ename in ENUM_CPP:
@@ -560,6 +569,7 @@ def gen_cpp_source(spec):
     w("constexpr const char* kClassNames[] = {" + ", ".join(f'"{c}"' for c in spec.unit_classes) + "};")
     w("constexpr const char* kShapeNames[] = {" + ", ".join(f'"{s}"' for s in spec.shapes) + "};")
     w("constexpr const char* kVectorClassNames[] = {" + ", ".join(f'"{c}"' for c in spec.vector_classes) + "};")
+    w("constexpr const char* kEnergyClassNames[] = {" + ", ".join(f'"{c}"' for c in spec.energy_classes) + "};")
     w("constexpr const char* kCheckNames[] = {" + ", ".join(f'"{c["id"]}"' for c in spec.checks) + "};")
     w("constexpr const char* kCheckRules[] = {")
     for c in spec.checks:
@@ -589,6 +599,7 @@ def gen_cpp_source(spec):
     w("const char* name(UnitClass c) { return kClassNames[static_cast<std::size_t>(c)]; }")
     w("const char* name(OperandShape s) { return kShapeNames[static_cast<std::size_t>(s)]; }")
     w("const char* name(VectorClass c) { return kVectorClassNames[static_cast<std::size_t>(c)]; }")
+    w("const char* name(EnergyClass c) { return kEnergyClassNames[static_cast<std::size_t>(c)]; }")
     w("")
     w("namespace {")
     w("// Division in operand-shape expressions: a zero divisor leaves the dividend.")
@@ -898,14 +909,15 @@ def gen_docs_regions(spec):
     rows = ["| shape | elements accessed | rows touched | bytes per row |", "|---|---|---|---|"]
     for sname, s in spec.shapes.items():
         rows.append(f"| `{sname}` | {md_escape(s['desc'])} | `{s['rows']}` | `{s['row_bytes']}` |")
-    rows.append("")
-    rows.append("Vector timing classes (docs/timing.md, \"Vector engine\"):")
-    rows.append("")
-    rows.append("| class | opcodes | beats |")
-    rows.append("|---|---|---|")
-    for cname, cdesc in spec.vector_classes.items():
-        ops = ", ".join(f"`{op['name']}`" for op in spec.opcodes if op.get("vector_class") == cname)
-        rows.append(f"| `{cname}` | {ops} | {md_escape(cdesc)} |")
+    # One table per opcode classification: its classes, their opcodes and what a class means.
+    for key, classes, title, meaning in (
+            ("vector_class", spec.vector_classes, "Vector timing classes (docs/timing.md, \"Vector engine\"):", "beats"),
+            ("energy_class", spec.energy_classes, "Vector energy classes (docs/energy.md, \"Vector classes\"):",
+             "cost per element")):
+        rows += ["", title, "", f"| class | opcodes | {meaning} |", "|---|---|---|"]
+        for cname, cdesc in classes.items():
+            ops = ", ".join(f"`{op['name']}`" for op in spec.opcodes if op.get(key) == cname)
+            rows.append(f"| `{cname}` | {ops} | {md_escape(cdesc)} |")
     regions["shapes"] = "\n".join(rows) + "\n"
 
     parts = []

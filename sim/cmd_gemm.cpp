@@ -9,7 +9,10 @@
 
 #include "common/config/config.h"
 #include "common/isa/isa.h"
+#include "common/tech/energy.h"
+#include "common/tech/tech.h"
 #include "compiler/gemm.h"
+#include "driver/cost.h"
 #include "model/core/model.h"
 #include "sim/command.h"
 
@@ -99,6 +102,20 @@ int gemm_main(int argc, char** argv) {
   std::printf("L1 traffic: %llu bytes read, %llu bytes written; accumulator: %llu read, %llu written\n",
               (unsigned long long)t.l1.read_bytes, (unsigned long long)t.l1.write_bytes,
               (unsigned long long)t.acc.read_bytes, (unsigned long long)t.acc.write_bytes);
+  // What the run cost, when a technology table exists for the node (docs/energy.md): the busy
+  // power of a matrix-bound kernel, which docs/validation.md compares with published chips.
+  try {
+    const tessera::tech::Tech tt = tessera::tech::tech_for(*a);
+    const double seconds = double(cycles) / (a->clock.core_mhz * 1e6);
+    const tessera::tech::EnergyCounts counts = tessera::driver::counts_of(t, *a, uint32_t(a->system.chips), seconds);
+    tessera::tech::EnergyPrices prices = tessera::tech::prices(*a, *tt);
+    const tessera::tech::EnergyReport e = tessera::tech::energy(counts, prices);
+    std::printf("energy: %.6g J (%s table); average power %.2f W per chip, static %.2f W; %.3f TOPS/W\n", e.total_j,
+                tt->name.c_str(), e.total_j / seconds / prices.chips, prices.static_w_per_chip,
+                2.0 * macs / e.total_j / 1e12);
+  } catch (const InputError& e) {
+    std::printf("energy: - (%s)\n", e.what());
+  }
   if (!stats.empty()) tessera::cli::write_file("--stats", stats, [&](std::ostream& os) { sim.write_stats_json(os); });
   if (!trace.empty()) tessera::cli::write_file("--trace", trace, [&](std::ostream& os) { sim.write_trace_json(os); });
   return 0;

@@ -58,7 +58,7 @@ int run_main(int argc, char** argv) {
       "compiled program with real weights.\nWithout arguments: --arch sohu-like --model llama3-8b --chips 1 --batch 4 "
       "--prompt 256 --gen 32 (well under a minute).",
       argv[0]};
-  std::string model = kDefaultModel, precision, dram = "bandwidth", json, prompt;
+  std::string model = kDefaultModel, precision, dram = "bandwidth", json, csv, html, tech, prompt;
   uint64_t batch = kDefaultBatch, gen = kDefaultGen, steps = 16, prefill_batch = 0;
   uint32_t chips = kDefaultChips, tp = 0, points = 3;
   bool functional = false, verbose = false;
@@ -81,7 +81,12 @@ int run_main(int argc, char** argv) {
                  "batch)");
   app.add_option("--decode-points", points, "decode contexts simulated (the steps between are interpolated)")
       ->capture_default_str();
-  app.add_option("--json", json, "also write the report as JSON to this file");
+  app.add_option("--json", json, "also write the report as JSON to this file (docs/reports.md)");
+  app.add_option("--csv", csv, "also write one CSV row per simulated segment and per phase to this file");
+  app.add_option("--html", html, "also write the report as one self-contained HTML page with charts");
+  app.add_option("--tech", tech,
+                 "technology table for energy and area: a configs/tech name or a file (default: the table of "
+                 "process.node_nm)");
   app.add_flag("--functional", functional, "run with real weights on the functional model and print the tokens");
   app.add_flag("-v,--verbose", verbose, "progress and host times on stderr");
   if (auto status = cli::parse_args(app, argc, argv)) return *status;
@@ -121,11 +126,28 @@ int run_main(int argc, char** argv) {
   to.prefill_batch = prefill_batch;
   to.dram_burst = dram == "burst";
   to.verbose = verbose;
+  to.tech = tech;
   const hf::ModelConfig m = compiler::load_model(model);
   const driver::TimingReport r = driver::run_timing(m, *a, to);
   std::cout << driver::report_text(r);
   if (!json.empty()) {
     cli::write_file("--json", json, [&](std::ostream& os) { os << driver::report_json(r); });
+  }
+  if (!csv.empty()) cli::write_file("--csv", csv, [&](std::ostream& os) { os << driver::report_csv(r); });
+  if (!html.empty()) {
+    // The page names the command that made it; output file options are left out, so the page
+    // does not depend on where it was written.
+    std::string command = "tessera run";
+    for (int i = 1; i < argc; ++i) {
+      const std::string a = argv[i];
+      if (a == "--html" || a == "--json" || a == "--csv") {
+        ++i;
+        continue;
+      }
+      if (a.rfind("--html=", 0) == 0 || a.rfind("--json=", 0) == 0 || a.rfind("--csv=", 0) == 0) continue;
+      command += " " + a;
+    }
+    cli::write_file("--html", html, [&](std::ostream& os) { os << driver::report_html(r, command); });
   }
   if (verbose) std::fprintf(stderr, "host time %.1f s\n", r.host_seconds);
   return 0;

@@ -23,17 +23,7 @@ constexpr double kInstructionBits = 512;
 
 }  // namespace
 
-const char* to_string(VectorClass c) {
-  switch (c) {
-    case VectorClass::add: return "add";
-    case VectorClass::mul: return "mul";
-    case VectorClass::fma: return "fma";
-    case VectorClass::special: return "special";
-    case VectorClass::compare: return "compare";
-    case VectorClass::kCount: break;
-  }
-  return "?";
-}
+const char* to_string(VectorClass c) { return size_t(c) < kVectorClasses ? isa::name(c) : "?"; }
 
 double sram_read_pj_per_bit(const TechConfig& t, uint64_t bytes, int ports) {
   // Piecewise power law through (8 KiB, 32 KiB, 1 MiB); flat below 8 KiB.

@@ -12,20 +12,15 @@
 
 #include "common/config/config.h"
 #include "common/tech/area.h"
+#include "tessera/isa/isa_gen.h"
 #include "tessera/tech/tech_config.h"
 
 namespace tessera::tech {
 
-// Vector-engine operations by their FP32 cost per element (docs/energy.md, "Vector classes").
-enum class VectorClass : uint8_t {
-  add,      // one FP32 add: vadd, vsub, vsub_row, vadd_col, vrsum
-  mul,      // one FP32 multiply: vmul, vmul_row, vmul_col
-  fma,      // one multiply and one add: vscale, vrsumsq, vrope
-  special,  // exp, recip, rsqrt, tanh, silu, gelu: the FP32 sequences of docs/numerics.md §7
-  compare,  // integer-class steps: vmax, vrmax, vcvt, vfill, vmask, vargmax, vtopk
-  kCount
-};
-inline constexpr size_t kVectorClasses = size_t(VectorClass::kCount);
+// Vector-engine operations by their FP32 cost per element: the energy class each vector opcode
+// has in spec/isa.yaml (docs/energy.md, "Vector classes").
+using VectorClass = isa::EnergyClass;
+inline constexpr size_t kVectorClasses = isa::kNumEnergyClasses;
 const char* to_string(VectorClass);
 
 struct SramBytes {

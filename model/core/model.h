@@ -8,6 +8,7 @@
 // SystemC keeps one global simulation context per process; a Simulation installs a fresh
 // one and removes it when destroyed, so simulations run one after another in a process
 // (never two at once: constructing a second while one exists throws std::logic_error).
+#include <array>
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
@@ -43,9 +44,15 @@ struct RunOptions {
 };
 
 // Totals over the whole system after a run (the `totals` object of the statistics).
+// The counts feed the energy model (common/tech/energy.h); DRAM commands are exact with the
+// burst model and estimates with the bandwidth model (docs/dram.md).
 struct Totals {
   uint64_t macs = 0;
+  std::array<std::array<uint64_t, 4>, 4> macs_by_type{};  // [a_type][b_type], ISA dtype order
+  std::array<uint64_t, isa::kNumEnergyClasses> vector_elements{};  // by isa::EnergyClass
+  uint64_t instructions = 0;
   uint64_t hbm_read = 0, hbm_written = 0;
+  uint64_t dram_activates = 0, dram_refreshes = 0, dram_bank_refreshes = 0;
   SramTraffic l1, l2, acc;
   uint64_t link_bytes = 0;
   num::NumericEvents numeric;

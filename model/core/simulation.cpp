@@ -230,16 +230,25 @@ Totals Simulation::totals() const {
   for (const auto& chip : impl_->sys->chips) {
     for (const auto& core : chip->cores) {
       for (int a = 0; a < 4; ++a)
-        for (int b = 0; b < 4; ++b) t.macs += core->macs_by_type[a][b];
+        for (int b = 0; b < 4; ++b) {
+          t.macs += core->macs_by_type[a][b];
+          t.macs_by_type[a][b] += core->macs_by_type[a][b];
+        }
+      for (size_t k = 0; k < t.vector_elements.size(); ++k) t.vector_elements[k] += core->vector_elements[k];
       t.l1.add(core->l1.traffic);
       t.acc.add(core->acc_traffic());
       t.numeric.add(core->numeric);
     }
     t.l2.add(chip->l2.traffic);
-    t.hbm_read += chip->dram->dram().stats().bytes_read;
-    t.hbm_written += chip->dram->dram().stats().bytes_written;
+    const auto& st = chip->dram->dram().stats();
+    t.hbm_read += st.bytes_read;
+    t.hbm_written += st.bytes_written;
+    t.dram_activates += st.count(dram::Cmd::ACT);
+    t.dram_refreshes += st.count(dram::Cmd::REFab);
+    t.dram_bank_refreshes += st.count(dram::Cmd::REFpb);
     for (const auto& d : impl_->sys->links->link_stats()[chip->index]) t.link_bytes += d.bytes_out;
   }
+  t.instructions = instructions();
   return t;
 }
 
@@ -334,6 +343,12 @@ void Simulation::write_stats_json(std::ostream& os) const {
   Json mj = Json::object();
   for (const auto& [k, v] : macs) mj[k] = v;
   totals["macs"] = mj;
+  {
+    const Totals tt = this->totals();
+    Json vj;
+    for (size_t k = 0; k < tt.vector_elements.size(); ++k) vj[isa::name(isa::EnergyClass(k))] = tt.vector_elements[k];
+    totals["vector_elements"] = vj;
+  }
   totals["sram"]["l1"] = traffic_json(l1_all);
   totals["sram"]["l2"] = traffic_json(l2_all);
   totals["sram"]["acc"] = traffic_json(acc_all);

@@ -76,6 +76,7 @@ class Core : public sc_core::sc_module {
   std::vector<InstrRecord> records;
   num::NumericEvents numeric;
   uint64_t macs_by_type[4][4] = {};  // [a_type][b_type] for the matrix input formats
+  std::array<uint64_t, isa::kNumEnergyClasses> vector_elements{};  // by isa::EnergyClass
 
   bool has_program() const { return !code.empty(); }
   SparseMemory& memory(isa::Space s, uint32_t acc_engine);

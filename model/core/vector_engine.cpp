@@ -89,6 +89,9 @@ bool VectorEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) 
       fn_vector(in, [this](Space s, uint32_t e) -> SparseMemory& { return core.memory(s, e); }, core.p.lanes,
                 core.numeric);
     }
+    // Elements by energy class: topk passes over its row iarg times (docs/energy.md).
+    core.vector_elements[size_t(isa::info(in.op).energy_class)] +=
+        in.rows * in.cols * (shape.cls == timing::VecClass::topk ? std::max<uint64_t>(in.iarg, 1) : 1);
     // Traffic of the SRAM ports.
     const uint64_t L = core.p.lanes;
     if (shape.has_src1) {

@@ -14,6 +14,7 @@
 #include "common/config/config.h"
 #include "model/core/model.h"
 #include "ref/tiny_model.h"
+#include "tests/driver/tiny_llama.h"
 #include "tests/common/hf/test_util.h"
 
 namespace tessera::driver {
@@ -38,14 +39,7 @@ TEST(DriverErrors, BadRequestsNameTheOption) {
   test::expect_input_error([&] { run_timing(m, *a, t); }, {"--prompt"});
 }
 
-// A 4-layer tiny Llama; timing needs its config only.
-hf::ModelConfig tiny_llama() {
-  ref::TinyModelOptions o;
-  o.layers = 4;
-  const test::TempDir dir;
-  ref::write_tiny_model(dir.path(), o);
-  return compiler::load_model(dir.path());
-}
+using test_models::tiny_llama;
 
 uint64_t simulate_whole(const hf::ModelConfig& m, const config::ArchConfig& arch, Phase ph, uint64_t batch,
                         uint64_t context, uint64_t max_context) {

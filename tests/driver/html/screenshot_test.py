@@ -1,8 +1,10 @@
 #!/usr/bin/python3
-"""Opens the html_demo page in headless Chromium, screenshots it and fails on console messages,
+"""Opens a report page in headless Chromium, screenshots it and fails on console messages,
 empty charts or a blank screenshot.
 
-usage: screenshot_test.py HTML_DEMO WORK_DIR
+usage: screenshot_test.py [--height PX] WORK_DIR PROGRAM [ARG...]
+
+PROGRAM ARG... PAGE must write the page to PAGE (html_demo PAGE, or tessera run ... --html PAGE).
 
 A probe script is appended to a copy of the page: it logs, for every chart figure, how many SVG
 elements it has and the size of their bounding box as laid out by the browser. Any console line
@@ -92,7 +94,14 @@ def png_pixels(path):
 
 
 def main():
-    demo, work = sys.argv[1], sys.argv[2]
+    global HEIGHT
+    args = sys.argv[1:]
+    if len(args) >= 2 and args[0] == "--height":
+        HEIGHT = int(args[1])
+        args = args[2:]
+    if len(args) < 2:
+        fail("usage: screenshot_test.py [--height PX] WORK_DIR PROGRAM [ARG...]")
+    work, program = args[0], args[1:]
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if not chromium:
         print("SKIP: Chromium is not installed (scripts/setup.sh installs Debian's chromium); "
@@ -100,7 +109,7 @@ def main():
         sys.exit(77)
     os.makedirs(work, exist_ok=True)
     page = os.path.join(work, "demo.html")
-    subprocess.run([demo, page], check=True)
+    subprocess.run(program + [page], check=True, stdout=subprocess.DEVNULL)
     source = open(page, encoding="utf-8").read()
     probed = os.path.join(work, "demo_probe.html")
     with open(probed, "w", encoding="utf-8") as f:
