@@ -138,6 +138,7 @@ class Codegen {
   // ---- kernels (kernels_*.cpp) ----
   void emit_embed(const Op& op);
   void emit_norm(const Op& op, int add_input, bool norm);
+  void emit_quantize(const Op& op);
   void emit_linear(const Op& op);
   void emit_attention(const Op& op);
   void emit_all_reduce(const Op& op);

@@ -31,11 +31,14 @@ void Codegen::emit_attention(const Op& op) {
   const hf::ModelConfig& m = g.model;
   const uint64_t T = g.tokens, B = g.batch, KV = g.kv_heads, G = g.heads / g.kv_heads, hd = m.head_dim;
   const uint64_t P = g.page_tokens, pos0 = g.position;
-  const DType at = g.precision.activations, kt = g.precision.kv;
+  const DType at = t("q").dtype, kt = g.precision.kv;  // q: the activations' format (KV format under INT8)
   // The probabilities P stay BF16 when activations are FP8: they span [0, 1] where E4M3
   // keeps only 3 mantissa bits and flushes below 2^-9 (docs/compiler.md, "Precision policy").
   const DType pt = es(at) == 1 && hw.supports(DType::bf16) ? DType::bf16 : at;
   const uint64_t ea = es(at), ek = es(kt), ep = es(pt);
+  // The output rows: the activations' format, or FP32 for a per-token INT8 quantize op.
+  const DType ot = t(op.outputs[0]).dtype;
+  const uint64_t eo = es(ot);
   const uint32_t E = hw.engines;
   const bool gpt2 = m.architecture == hf::Architecture::GPT2;
   const float scale = gpt2 ? 1.0f / float(std::sqrt(double(hd))) : float(std::pow(double(hd), -0.5));
@@ -59,7 +62,7 @@ void Codegen::emit_attention(const Op& op) {
   auto fits = [&](uint64_t n) {
     const uint64_t rows = n * G;
     const uint64_t lk = keys_max + P;
-    const uint64_t l1 = rows * lk * (4 + ep) + rows * hd * 2 * ea + 4 * hd * P * ek + rows * 16;
+    const uint64_t l1 = rows * lk * (4 + ep) + rows * hd * (ea + eo) + 4 * hd * P * ek + rows * 16;
     const uint64_t accb = rows * hw.C * 4 * 2 + rows * hd_blocks * hw.C * 4;
     // Every engine holds two score regions and one output region (accb) whatever the sets.
     return rows <= hw.max_stream && accb <= hw.acc_bytes && accb * kSets <= hw.acc_bytes * E &&
@@ -119,7 +122,7 @@ void Codegen::emit_attention(const Op& op) {
         b.pr = a.take(mq_max * lk_max * ep, 64, "attention probabilities");
         b.mx = a.take(mq_max * 4, 64, "row max");
         b.sm = a.take(mq_max * 4, 64, "row sum");
-        b.o = a.take(mq_max * hd * ea, 64, "attention output rows");
+        b.o = a.take(mq_max * hd * eo, 64, "attention output rows");
       }
       // K^T and V pages stream through a ring of slots: a unit's page loads are issued
       // together, ahead of its matmuls, and the next unit's while this one computes.
@@ -297,20 +300,20 @@ void Codegen::emit_attention(const Op& op) {
         // O -> the attention output rows: (token t, head h) -> row t0 + t, column (j G + h) hd.
         for (uint64_t n0 = 0; n0 < hd; n0 += hw.C) {
           Instr v = vec(Opcode::vcvt, mq, std::min(hw.C, hd - n0));
-          operand(v, 0, Space::l1, b.o + n0 * ea, hd * ea, at);
+          operand(v, 0, Space::l1, b.o + n0 * eo, hd * eo, ot);
           operand(v, 1, Space::acc, oa + (n0 / hw.C) * hw.C * 4, hd_blocks * hw.C * 4, DType::fp32, e);
           v.imm = 1.0f;
           s.emit(v);
         }
-        const uint64_t row_bytes = g.heads * hd * ea;
+        const uint64_t row_bytes = g.heads * hd * eo;
         s.emit(dma({.load = false,
                     .unit = dma_act(),
-                    .dst = {att.tier, addr(att) + (u.s * T + u.t0) * row_bytes + u.j * G * hd * ea},
+                    .dst = {att.tier, addr(att) + (u.s * T + u.t0) * row_bytes + u.j * G * hd * eo},
                     .src = {Space::l1, b.o},
-                    .len = G * hd * ea,
+                    .len = G * hd * eo,
                     .n1 = u.n,
                     .dst_stride1 = row_bytes,
-                    .src_stride1 = G * hd * ea}));
+                    .src_stride1 = G * hd * eo}));
       };
       for (size_t ui = 0; ui < nu + lag; ++ui) {
         if (ui < nu) front(ui);

@@ -165,6 +165,17 @@ std::vector<float> embed(const Model& m, int64_t token, uint64_t pos) {
   return x;
 }
 
+// q is stored in the activations' format, except under INT8 activations, where attention
+// runs in the KV cache's format (the compiler's precision pass).
+num::DType query_format(const Quantisation& q) { return q.activations == num::DType::INT8 ? q.kv : q.activations; }
+
+// The format of the attention probabilities: BF16 next to a one-byte FP query (the attention
+// kernel's choice), otherwise the query's format.
+num::DType probability_format(const Quantisation& q) {
+  const num::DType f = query_format(q);
+  return f == num::DType::FP8_E4M3 || f == num::DType::FP8_E5M2 ? num::DType::BF16 : f;
+}
+
 // q [nh*hd], k and v [nkv*hd] of the normalised input xn [H] at position pos, RoPE applied.
 void project_qkv(const Model& m, const Layer& l, const float* xn, uint64_t pos, Rope& rope, float* q, float* k,
                  float* v) {
@@ -177,20 +188,15 @@ void project_qkv(const Model& m, const Layer& l, const float* xn, uint64_t pos, 
     apply_rope(q, c.num_heads, c.head_dim, rope.cos, rope.sin);
     apply_rope(k, c.num_kv_heads, c.head_dim, rope.cos, rope.sin);
   }
-  // Stored per head (an INT8 scale per token and head).
   const Quantisation& qz = m.quantisation();
-  for (uint64_t h = 0; h < c.num_heads; ++h) round_row(qz.activations, q + h * c.head_dim, c.head_dim);
+  for (uint64_t h = 0; h < c.num_heads; ++h) round_row(query_format(qz), q + h * c.head_dim, c.head_dim);
   for (uint64_t h = 0; h < c.num_kv_heads; ++h) {
     round_row(qz.kv, k + h * c.head_dim, c.head_dim);
     round_row(qz.kv, v + h * c.head_dim, c.head_dim);
   }
 }
 
-// The format of the attention probabilities: BF16 next to one-byte FP activations (the
-// attention kernel's choice), INT8 next to INT8, otherwise the activations' format.
-num::DType probability_format(num::DType activations) {
-  return activations == num::DType::FP8_E4M3 || activations == num::DType::FP8_E5M2 ? num::DType::BF16 : activations;
-}
+
 
 // Causal attention of query position pos over K, V [>pos, nkv*hd] (rows 0..pos are used,
 // or the last sliding_window of them). Query head h reads KV head h / (nh / nkv).
@@ -584,7 +590,7 @@ std::vector<float> forward_step(const Model& m, KVCache& cache, int64_t token) {
     project_qkv(m, l, xn.data(), pos, rope, q.data(), k.data(), v.data());
     cache.k[li].insert(cache.k[li].end(), k.begin(), k.end());       // [pos + 1, nkv*hd]
     cache.v[li].insert(cache.v[li].end(), v.begin(), v.end());
-    attend(c, q.data(), cache.k[li], cache.v[li], pos, probability_format(m.quantisation().activations), a.data());
+    attend(c, q.data(), cache.k[li], cache.v[li], pos, probability_format(m.quantisation()), a.data());
     attention_residual(m, l, a, x);
     mlp_sublayer(m, l, x);
   }
@@ -609,7 +615,7 @@ std::vector<std::vector<float>> forward_sequence(const Model& m, const std::vect
       project_qkv(m, l, xn.data(), p, rope, &Q[p * c.q_dim()], &K[p * c.kv_dim()], &V[p * c.kv_dim()]);
     }
     for (uint64_t p = 0; p < n; ++p) {
-      attend(c, &Q[p * c.q_dim()], K, V, p, probability_format(m.quantisation().activations), a.data());
+      attend(c, &Q[p * c.q_dim()], K, V, p, probability_format(m.quantisation()), a.data());
       attention_residual(m, l, a, x[p]);
       mlp_sublayer(m, l, x[p]);
     }

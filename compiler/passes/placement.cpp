@@ -70,7 +70,7 @@ void run_placement(Graph& g, const Hw& hw) {
     };
     for (int ti : op.inputs) touch(ti);
     for (int ti : op.outputs) touch(ti);
-    for (int ti : {op.weight, op.bias, op.scale}) touch(ti);
+    for (int ti : {op.weight, op.bias, op.scale, op.row_scale}) touch(ti);
   }
   // The residual stream crosses every layer; layer activations are reused by every layer.
   for (Tensor& t : g.tensors) {
