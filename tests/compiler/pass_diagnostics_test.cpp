@@ -144,10 +144,23 @@ TEST(PrecisionDiagnostics, Int8MultipliesOnlyWithInt8) {
   EXPECT_HAS(e, "both weights and activations");
 }
 
-TEST(PrecisionDiagnostics, Int8NeedsActivationScales) {
-  const std::string e = error_of([] { lower(model(kLlama), "tiny", decode(1, 16), "int8"); });
-  EXPECT_HAS(e, "per-token activation scales");
-  EXPECT_HAS(e, "supported: bf16, fp8_e4m3, fp8_e5m2");
+// INT8 activations (per-token scales) run attention in the KV format: an INT8-only array
+// cannot (INT8 attention with per-token K/V scales is not implemented).
+TEST(PrecisionDiagnostics, Int8AttentionNeedsAFloatKvFormat) {
+  const std::string e = error_of([] { lower(model(kLlama), "tpu-v1", decode(1, 16), "int8"); });
+  EXPECT_HAS(e, "attention");
+  EXPECT_HAS(e, "KV cache format bf16");
+  EXPECT_HAS(e, "matrix.precisions of tpu-v1");
+}
+
+TEST(PrecisionDiagnostics, Int8ActivationsNotForMoe) {
+  hf::ModelConfig m = model(kLlama);
+  m.architecture = hf::Architecture::Mixtral;
+  m.num_experts = 4;
+  m.experts_per_token = 2;
+  const std::string e = error_of([&] { lower(m, "tiny", decode(1, 16), "int8"); });
+  EXPECT_HAS(e, "int8 activations");
+  EXPECT_HAS(e, "mixture-of-experts");
 }
 
 TEST(PrecisionDiagnostics, KvCacheNotInt8) {
