@@ -154,4 +154,10 @@ class Codegen {
   std::vector<const Op*> ops_where(bool per_layer, bool head) const;
 };
 
+// Per-token INT8 quantisation of rows x cols FP32 values at src (L1) into INT8 rows at dst,
+// with the dequantisation scale of each row (max|row| / 127) left at m; tmp holds rows x cols
+// FP32, r one FP32 per row (kernels_vector.cpp, docs/numerics.md section 10).
+void quantise_rows(CoreStream& s, uint64_t rows, uint64_t cols, uint64_t src, uint64_t src_stride, uint64_t tmp,
+                   uint64_t dst, uint64_t dst_stride, uint64_t m, uint64_t r);
+
 }  // namespace tessera::compiler

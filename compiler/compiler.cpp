@@ -37,7 +37,7 @@ isa::DType parse_format(const std::string& s, const std::string& whole) {
 
 }  // namespace
 
-Precision parse_precision(const std::string& text, const config::ArchConfig&) {
+Precision parse_precision(const std::string& text, const config::ArchConfig& arch) {
   Precision p;
   if (text == "bf16") return p;
   if (text == "fp8") {
@@ -49,7 +49,9 @@ Precision parse_precision(const std::string& text, const config::ArchConfig&) {
     return p;
   }
   if (text == "int8") {
+    // The KV cache (and attention) in BF16 where the array has it, else INT8 too.
     p.weights = p.activations = isa::DType::int8;
+    if (!hw_of(arch).supports(isa::DType::bf16)) p.kv = isa::DType::int8;
     return p;
   }
   // w=..,a=..,kv=..

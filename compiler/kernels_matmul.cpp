@@ -313,17 +313,28 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
   for (Seg& sg : segs) sg.table = rope_rows + (T == 1 ? 0 : sg.t0 * hd * 4);
   const uint64_t out = l1.take(rows * hd * std::max(ea, ek), 64, "q/k/v head rows");
   const uint64_t pool = cg.addr(cg.t("layer.k_cache"));
+  // INT8 q/K/V: the head's FP32 rows first, then per-token quantisation (a scale per token
+  // and head: q's next to q, K's and V's in the page after V).
+  const bool any8 = qt == DType::int8 || kvt == DType::int8;
+  const uint64_t f32 = any8 ? l1.take(rows * hd * 4, 64, "q/k/v FP32 head rows") : 0;
+  const uint64_t tmp = any8 ? l1.take(rows * hd * 4, 64, "q/k/v absolute values") : 0;
+  const uint64_t qm = any8 ? l1.take(rows * 4, 64, "q/k/v row scales") : 0;
+  const uint64_t qr = any8 ? l1.take(rows * 4, 64, "q/k/v row multipliers") : 0;
   for (uint64_t c = 0; c < gw; c += hd) {
     const uint64_t head = (first + c) / hd;  // packed = logical for QKV
     const bool is_q = head < gr.heads, is_k = !is_q && head < gr.heads + kvh;
     const DType dt = is_q ? qt : kvt;
     const uint64_t e = es_of(dt);
+    const bool q8 = dt == DType::int8;
+    // Where rope / conversion write: the stored rows, or FP32 rows to quantise.
+    const uint64_t wr = q8 ? f32 : out, we = q8 ? 4 : e;
+    const DType wt = q8 ? DType::fp32 : dt;
     // The head's hd columns are contiguous in the sums (one block, or blocks of n_t = C).
     const uint64_t col_bytes = (c / p.n_t) * y.block_stride + (c % p.n_t) * 4;
     if (rope && (is_q || is_k)) {
       for (const Seg& sg : segs) {
         Instr v = Codegen::vec(Opcode::vrope, sg.n, hd);
-        Codegen::operand(v, 0, Space::l1, out + (sg.r0 - row0) * hd * e, hd * e, dt);
+        Codegen::operand(v, 0, Space::l1, wr + (sg.r0 - row0) * hd * we, hd * we, wt);
         Codegen::operand(v, 1, y.space, y.addr + (sg.r0 - row0) * y.row_stride + col_bytes, y.row_stride,
                          DType::fp32, y.engine);
         Codegen::operand(v, 2, Space::l1, sg.table, hd * 4, DType::fp32);
@@ -332,11 +343,12 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
       }
     } else {
       Instr v = Codegen::vec(Opcode::vcvt, rows, hd);
-      Codegen::operand(v, 0, Space::l1, out, hd * e, dt);
+      Codegen::operand(v, 0, Space::l1, wr, hd * we, wt);
       Codegen::operand(v, 1, y.space, y.addr + col_bytes, y.row_stride, DType::fp32, y.engine);
       v.imm = 1.0f;
       s.emit(v);
     }
+    if (q8) quantise_rows(s, rows, hd, f32, hd * 4, tmp, out, hd, qm, qr);
     if (is_q) {
       // Attention layout: [sequence][KV head][token][query head of the group][head_dim].
       const Tensor& qt = cg.t("q");
@@ -353,6 +365,17 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
                              .n1 = sg.n,
                              .dst_stride1 = row_stride,
                              .src_stride1 = hd * e}));
+        if (q8) {  // the scales in the same order: row ((s kvh + j) T + t) qpg + hg of q.row_scale
+          const Tensor& qs = cg.t("q.row_scale");
+          s.emit(Codegen::dma({.load = false,
+                               .unit = dma(),
+                               .dst = {qs.tier, cg.addr(qs) + (((sg.s * kvh + j) * T + sg.t0) * qpg + hg) * 4},
+                               .src = {Space::l1, qm + (sg.r0 - row0) * 4},
+                               .len = 4,
+                               .n1 = sg.n,
+                               .dst_stride1 = row_stride / (hd * e) * 4,
+                               .src_stride1 = 4}));
+        }
       }
       continue;
     }
@@ -384,6 +407,15 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
                              .dst_stride1 = seq_stride,
                              .src_stride1 = hd * ek}));
       }
+      if (q8)
+        s.emit(Codegen::dma({.load = false,
+                             .unit = dma(),
+                             .dst = {Space::hbm, page0 + 2 * hd * P * ek + (is_k ? 0 : P * 4) + col * 4},
+                             .src = {Space::l1, qm},
+                             .len = 4,
+                             .n1 = rows,
+                             .dst_stride1 = seq_stride,
+                             .src_stride1 = 4}));
       continue;
     }
     // Prefill: the segment's tokens, page by page.
@@ -392,6 +424,12 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
         const uint64_t pos = gr.position + t, pg = pos / P, col = pos % P, cnt = std::min(P - col, sg.t0 + sg.n - t);
         const uint64_t page = pool + kv_page(gr, sg.s, j, pg) * gr.page_bytes;
         const uint64_t src = out + (sg.r0 - row0 + (t - sg.t0)) * hd * ek;
+        if (q8)
+          s.emit(Codegen::dma({.load = false,
+                               .unit = dma(),
+                               .dst = {Space::hbm, page + 2 * hd * P * ek + (is_k ? 0 : P * 4) + col * 4},
+                               .src = {Space::l1, qm + (sg.r0 - row0 + (t - sg.t0)) * 4},
+                               .len = cnt * 4}));
         if (!is_k) {
           s.emit(Codegen::dma({.load = false,
                                .unit = dma(),
@@ -421,7 +459,8 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
             s.emit(mm);
             Instr v = Codegen::vec(Opcode::vcvt, mr, cnt);
             Codegen::operand(v, 0, Space::l1, kt, cnt * ek, kvt);
-            Codegen::operand(v, 1, Space::acc, transpose_acc, cg.hw.C * 4, DType::fp32, 0);
+            Codegen::operand(v, 1, Space::acc, transpose_acc, cg.hw.C * 4,
+                             kvt == DType::int8 ? DType::int32 : DType::fp32, 0);
             v.imm = 1.0f;
             s.emit(v);
             s.emit(Codegen::dma({.load = false,

@@ -26,6 +26,8 @@ void core_rows(uint64_t total, uint32_t cores, uint32_t c, uint64_t& first, uint
   count = base + (c < extra ? 1 : 0);
 }
 
+}  // namespace
+
 // Per-token INT8 quantisation of `rows` FP32 rows of `cols` values at `src` (docs/numerics.md,
 // section 10), from existing vector operations:
 //   a = max(x, -x)                    vscale by -1, vmax          (exact)
@@ -57,7 +59,6 @@ void quantise_rows(CoreStream& s, uint64_t rows, uint64_t cols, uint64_t src, ui
   v(Opcode::vscale, 1, m, 4, DType::fp32, m, 4, 1.0f / 127.0f, 0.0f);
 }
 
-}  // namespace
 
 void Codegen::emit_quantize(const Op& op) {
   const Tensor& in = t(op.inputs[0]);

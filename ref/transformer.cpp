@@ -9,6 +9,7 @@
 // evaluated in double precision from the FP32 argument and rounded once to FP32.
 #include "ref/transformer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <numbers>
@@ -215,6 +216,25 @@ void attend(const ModelConfig& c, const float* q, const std::vector<float>& K, c
       p[j - first] = c.architecture == Architecture::GPT2 ? s / divisor : s * scale;
     }
     softmax(p);
+    if (pt == num::DType::INT8) {
+      // INT8 V (a scale s_j per key, recovered as max|V_j| / 127): the program multiplies
+      // P'_j = p_j s_j, quantised per row, with the INT8 values V_j / s_j.
+      std::vector<float> sv(p.size());
+      for (uint64_t j = first; j <= pos; ++j) {
+        float mx = 0.0f;
+        for (uint64_t d = 0; d < hd; ++d) mx = std::max(mx, std::fabs(V[j * kvd + g * hd + d]));
+        sv[j - first] = mx > 0.0f ? mx / 127.0f : 1.0f;
+        p[j - first] = p[j - first] * sv[j - first];
+      }
+      round_row(pt, p.data(), p.size());
+      for (uint64_t d = 0; d < hd; ++d) {
+        float acc = 0.0f;
+        for (uint64_t j = first; j <= pos; ++j)
+          acc = acc + p[j - first] * std::nearbyint(V[j * kvd + g * hd + d] / sv[j - first]);
+        out[h * hd + d] = acc;
+      }
+      continue;
+    }
     round_row(pt, p.data(), p.size());
     for (uint64_t d = 0; d < hd; ++d) {
       float acc = 0.0f;

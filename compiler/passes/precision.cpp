@@ -33,13 +33,13 @@ void run_precision(Graph& g, const Hw& hw, const Precision& p) {
   if ((p.weights == isa::DType::int8) != (p.activations == isa::DType::int8))
     throw InputError("precision: int8 multiplies only with int8 (spec/isa.yaml matmul_types); use int8 for both "
                      "weights and activations");
-  if (p.kv == isa::DType::int8)
-    throw InputError("precision: the KV cache is stored in bf16 or fp8, not int8 (INT8 attention with per-token K/V "
-                     "scales is not implemented)");
+  if (p.kv == isa::DType::int8 && p.activations != isa::DType::int8)
+    throw InputError("precision: an int8 KV cache needs int8 activations (q K^T and P V multiply int8 with int8); "
+                     "the KV cache is otherwise stored in bf16 or fp8");
   if (p.activations == isa::DType::int8 && !hw.supports(p.kv))
     throw InputError("precision: with int8 activations, attention (q K^T and P V) runs in the KV cache format " +
                      std::string(num::dtype_name(num::DType(p.kv))) + ", which is not in matrix.precisions of " +
-                     hw.name + " (INT8 attention with per-token K/V scales is not implemented)");
+                     hw.name + " (use kv=int8: K and V with a scale per token and head)");
   need(p.kv, "KV cache");
   if (p.activations == isa::DType::int8 && g.model.is_moe())
     throw InputError("precision: int8 activations are not implemented for mixture-of-experts models (the expert "
@@ -162,6 +162,20 @@ void add_activation_row_scales(Graph& g) {
     out.push_back(std::move(op));
   }
   g.ops = std::move(out);
+  // An INT8 q (INT8 KV cache): one scale per (token, query head), in the attention layout of q.
+  const int q = g.find_tensor("q");
+  if (q >= 0 && g.tensors[size_t(q)].dtype == isa::DType::int8) {
+    Tensor s = g.tensors[size_t(q)];
+    s.name = "q.row_scale";
+    s.shape = {s.shape[0] * g.heads, 1};
+    s.dtype = isa::DType::fp32;
+    s.note = "per (token, query head): max|q| / 127";
+    const int si = g.add_tensor(std::move(s));
+    for (Op& op : g.ops) {
+      if (op.name == "qkv") op.outputs.push_back(si);
+      if (op.kind == OpKind::Attention) op.inputs.push_back(si);
+    }
+  }
 }
 
 }  // namespace tessera::compiler
