@@ -300,5 +300,9 @@ TEST(DriverFunctionalNumerics, Fp8RandomInitsMatchTheReference) { check_random_i
 // 0.063 rms for the 64-wide rows here: inside the same 2^-3 bound.
 TEST(DriverFunctionalNumerics, Int8RandomInitsMatchTheReference) { check_random_inits("int8", "tiny", 0.999); }
 
+// The INT8-only TPU v1 preset: INT8 KV cache and attention too (q, K, V per token and head,
+// P per row; `--precision int8` picks kv=int8 there).
+TEST(DriverFunctionalNumerics, Int8TpuV1RandomInitsMatchTheReference) { check_random_inits("int8", "tpu-v1", 0.999); }
+
 }  // namespace
 }  // namespace tessera::driver
