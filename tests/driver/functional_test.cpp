@@ -306,7 +306,7 @@ void check_random_inits(const char* precision, const char* preset, double min_co
             EXPECT_LE(f.max_err_rms, kStep) << what;
           } else {
             // s = 1.5 amplifies one rounding-boundary disagreement (one stored value one E4M3
-            // step apart) up to the 0.999 line (measured 0.99894, seed 13 MHA); what is
+            // step apart) up to the 0.999 line (measured 0.99894 and 0.99911, seed 13 MHA); what is
             // asserted is that the program's distance to the quantised reference stays well
             // inside FP8's own distance to the FP32 model (relative logit errors).
             EXPECT_LE(std::sqrt(1.0 - f.min_cos), 0.5 * std::sqrt(1.0 - f.min_cos_fp32)) << what;
