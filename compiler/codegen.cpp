@@ -218,6 +218,9 @@ void Codegen::emit_segment_layer() {
         emit_all_reduce(*op);
         pending_add = op->inputs[0];
         break;
+      case OpKind::Quantize:
+        emit_quantize(*op);
+        break;
       default:
         throw std::logic_error("codegen: unexpected layer op " + op->name);
     }

@@ -138,6 +138,7 @@ class Codegen {
   // ---- kernels (kernels_*.cpp) ----
   void emit_embed(const Op& op);
   void emit_norm(const Op& op, int add_input, bool norm);
+  void emit_quantize(const Op& op);
   void emit_linear(const Op& op);
   void emit_attention(const Op& op);
   void emit_all_reduce(const Op& op);
@@ -152,5 +153,11 @@ class Codegen {
   void end_segment();
   std::vector<const Op*> ops_where(bool per_layer, bool head) const;
 };
+
+// Per-token INT8 quantisation of rows x cols FP32 values at src (L1) into INT8 rows at dst,
+// with the dequantisation scale of each row (max|row| / 127) left at m; tmp holds rows x cols
+// FP32, r one FP32 per row (kernels_vector.cpp, docs/numerics.md section 10).
+void quantise_rows(CoreStream& s, uint64_t rows, uint64_t cols, uint64_t src, uint64_t src_stride, uint64_t tmp,
+                   uint64_t dst, uint64_t dst_stride, uint64_t m, uint64_t r);
 
 }  // namespace tessera::compiler

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <stdexcept>
 
 #include "common/numerics/fp.h"
 #include "common/util/error.h"
@@ -37,7 +38,7 @@ isa::DType parse_format(const std::string& s, const std::string& whole) {
 
 }  // namespace
 
-Precision parse_precision(const std::string& text, const config::ArchConfig&) {
+Precision parse_precision(const std::string& text, const config::ArchConfig& arch) {
   Precision p;
   if (text == "bf16") return p;
   if (text == "fp8") {
@@ -49,7 +50,9 @@ Precision parse_precision(const std::string& text, const config::ArchConfig&) {
     return p;
   }
   if (text == "int8") {
+    // The KV cache (and attention) in BF16 where the array has it, else INT8 too.
     p.weights = p.activations = isa::DType::int8;
+    if (!hw_of(arch).supports(isa::DType::bf16)) p.kv = isa::DType::int8;
     return p;
   }
   // w=..,a=..,kv=..
@@ -224,12 +227,22 @@ Compiled compile(const hf::ModelConfig& model, const config::ArchConfig& arch, c
   out.useful_macs_per_replica = roof.useful_macs_per_replica;
   out.min_hbm_bytes_per_chip = roof.min_hbm_bytes_per_chip;
   if (!opt.weights_dir.empty()) out.program.data = pack_data(g, hw, opt.weights_dir);
-  for (const isa::DataSection& d : opt.carried_data) out.program.data.push_back(d);
-  isa::validate(out.program, arch);
-
   // Results and the state a functional runner carries from step to step.
   out.results = result_locations(g);
   out.persistent = kv_cache_regions(g);
+  // The previous step's KV regions go to this program's: where HBM also holds spilled
+  // activations (no L2, e.g. tpu-v1), a prefill's larger activations move the layer region.
+  if (!opt.carried_data.empty() && opt.carried_data.size() != out.persistent.size())
+    throw std::logic_error("compile: carried data is not the KV cache regions of the previous step");
+  for (size_t i = 0; i < opt.carried_data.size(); ++i) {
+    isa::DataSection d = opt.carried_data[i];
+    const MemoryRegion& r = out.persistent[i];
+    if (d.bytes.size() != r.bytes || d.chip != r.chip)
+      throw std::logic_error("compile: carried data is not the KV cache regions of the previous step");
+    d.addr = r.addr;
+    out.program.data.push_back(std::move(d));
+  }
+  isa::validate(out.program, arch);
   // The kernels recorded their L1 scratch while generating code; the tensors go first.
   const std::vector<MemoryRegion> tensors = tensor_regions(g);
   out.memory.insert(out.memory.begin(), tensors.begin(), tensors.end());

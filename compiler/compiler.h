@@ -67,8 +67,9 @@ struct CompileOptions {
   // (no data sections; token ids do not change timing).
   std::string weights_dir;
   std::vector<std::vector<int64_t>> tokens;
-  // Functional decode: the KV cache contents from the previous step, as data sections
-  // (driver/functional.h carries them over); appended to the program's data.
+  // Functional decode: the KV cache contents from the previous step, as data sections in the
+  // order of Compiled::persistent (driver/functional.h carries them over); appended to the
+  // program's data at this program's KV regions.
   std::vector<isa::DataSection> carried_data;
   // Tests: end every core's program after the barrier that closes this phase (1 = the
   // first); 0 = the whole program.

@@ -45,6 +45,7 @@ std::string_view op_kind_name(OpKind k) {
     case OpKind::Residual: return "residual";
     case OpKind::AllReduce: return "all_reduce";
     case OpKind::TopK: return "top1";
+    case OpKind::Quantize: return "quantize";
   }
   return "?";
 }

@@ -51,6 +51,7 @@ enum class OpKind {
   Residual,   // x += y
   AllReduce,  // sum of a row-parallel matmul's partial outputs over the chips of a TP group
   TopK,       // top-1 (greedy) of the logits
+  Quantize,   // INT8 activations: FP32 rows -> INT8 rows and one scale per row (per token)
 };
 std::string_view op_kind_name(OpKind);
 
@@ -106,6 +107,9 @@ struct Op {
   // Linear
   Epilogue epilogue = Epilogue::None;
   int weight = -1, bias = -1, scale = -1;  // tensor indices
+  // INT8 activations (per-token scales): the FP32 scale of every row, [rows, 1]. Norm and
+  // Quantize write it next to their INT8 rows; a Linear multiplies its INT32 sums by it.
+  int row_scale = -1;
   isa::Dataflow dataflow = isa::Dataflow::ws;  // the model front end's are ws; a GEMM may ask os
   MatmulPlan plan;
   uint64_t macs = 0;  // per chip of a TP group, one step

@@ -31,11 +31,18 @@ void Codegen::emit_attention(const Op& op) {
   const hf::ModelConfig& m = g.model;
   const uint64_t T = g.tokens, B = g.batch, KV = g.kv_heads, G = g.heads / g.kv_heads, hd = m.head_dim;
   const uint64_t P = g.page_tokens, pos0 = g.position;
-  const DType at = g.precision.activations, kt = g.precision.kv;
+  const DType at = t("q").dtype, kt = g.precision.kv;  // q: the activations' format (KV format under INT8)
   // The probabilities P stay BF16 when activations are FP8: they span [0, 1] where E4M3
   // keeps only 3 mantissa bits and flushes below 2^-9 (docs/compiler.md, "Precision policy").
-  const DType pt = es(at) == 1 && hw.supports(DType::bf16) ? DType::bf16 : at;
+  const DType pt = at != DType::int8 && es(at) == 1 && hw.supports(DType::bf16) ? DType::bf16 : at;
   const uint64_t ea = es(at), ek = es(kt), ep = es(pt);
+  // The output rows: the activations' format, or FP32 for a per-token INT8 quantize op.
+  const DType ot = t(op.outputs[0]).dtype;
+  const uint64_t eo = es(ot);
+  // INT8 attention (INT8 KV cache): S = (q8 K8^T) * s_q[row] * s_k[key]; P' = P * s_v[key] is
+  // quantised per row (s_p = max P' / 127, P' >= 0); O = (P'8 V8) * s_p[row]
+  // (docs/numerics.md, section 10).
+  const bool i8 = at == DType::int8;
   const uint32_t E = hw.engines;
   const bool gpt2 = m.architecture == hf::Architecture::GPT2;
   const float scale = gpt2 ? 1.0f / float(std::sqrt(double(hd))) : float(std::pow(double(hd), -0.5));
@@ -59,7 +66,8 @@ void Codegen::emit_attention(const Op& op) {
   auto fits = [&](uint64_t n) {
     const uint64_t rows = n * G;
     const uint64_t lk = keys_max + P;
-    const uint64_t l1 = rows * lk * (4 + ep) + rows * hd * 2 * ea + 4 * hd * P * ek + rows * 16;
+    const uint64_t l1 = rows * lk * (4 + ep) + rows * hd * (ea + eo) + 4 * hd * P * ek + rows * 16 +
+                        (i8 ? rows * 12 + lk * 8 + 256 : 0);
     const uint64_t accb = rows * hw.C * 4 * 2 + rows * hd_blocks * hw.C * 4;
     // Every engine holds two score regions and one output region (accb) whatever the sets.
     return rows <= hw.max_stream && accb <= hw.acc_bytes && accb * kSets <= hw.acc_bytes * E &&
@@ -111,6 +119,7 @@ void Codegen::emit_attention(const Op& op) {
       // kSets sets of unit buffers (at most 3), used by consecutive units in turn.
       struct Bufs {
         uint64_t qb, sc, pr, mx, sm, o;
+        uint64_t qs = 0, ks = 0, vs = 0, ps = 0, pm = 0;  // INT8: q, key, value, P row scales
       } bufs[3];
       for (uint64_t bi = 0; bi < kSets; ++bi) {
         Bufs& b = bufs[bi];
@@ -119,7 +128,14 @@ void Codegen::emit_attention(const Op& op) {
         b.pr = a.take(mq_max * lk_max * ep, 64, "attention probabilities");
         b.mx = a.take(mq_max * 4, 64, "row max");
         b.sm = a.take(mq_max * 4, 64, "row sum");
-        b.o = a.take(mq_max * hd * ea, 64, "attention output rows");
+        b.o = a.take(mq_max * hd * eo, 64, "attention output rows");
+        if (i8) {
+          b.qs = a.take(mq_max * 4, 64, "q scales");
+          b.ks = a.take(lk_max * 4, 64, "key scales");
+          b.vs = a.take(lk_max * 4, 64, "value scales");
+          b.ps = a.take(mq_max * 4, 64, "P row scales");
+          b.pm = a.take(mq_max * 4, 64, "P row multipliers");
+        }
       }
       // K^T and V pages stream through a ring of slots: a unit's page loads are issued
       // together, ahead of its matmuls, and the next unit's while this one computes.
@@ -172,6 +188,14 @@ void Codegen::emit_attention(const Op& op) {
                     .dst = {Space::l1, b.qb},
                     .src = {q.tier, addr(q) + ((u.s * KV + u.j) * T + u.t0) * G * hd * ea},
                     .len = mq * hd * ea}));
+        if (i8) {
+          const Tensor& qs = t("q.row_scale");
+          s.emit(dma({.load = true,
+                      .unit = dma_act(),
+                      .dst = {Space::l1, b.qs},
+                      .src = {qs.tier, addr(qs) + ((u.s * KV + u.j) * T + u.t0) * G * 4},
+                      .len = mq * 4}));
+        }
         // The unit's K^T and V pages into the rings: each ring has its own DMA engine, so a
         // slot is rewritten by the engine that wrote it (no DMA-to-DMA tokens).
         first_pages[ui] = page_i;
@@ -191,6 +215,14 @@ void Codegen::emit_attention(const Op& op) {
                       .dst = {Space::l1, vring + (i % ring) * hd * P * ek},
                       .src = {Space::hbm, page + hd * P * ek},
                       .len = n * hd * ek}));
+          if (i8) {
+            for (const auto& [buf, off] : {std::pair{b.ks, uint64_t(0)}, std::pair{b.vs, P * 4}})
+              s.emit(dma({.load = true,
+                          .unit = dma_act(),
+                          .dst = {Space::l1, buf + (pg * P - c0) * 4},
+                          .src = {Space::hbm, page + 2 * hd * P * ek + off},
+                          .len = n * 4}));
+          }
         }
         // S = Q K^T, page by page, scaled into the score rows.
         for (uint64_t pg = pg_lo; pg <= pg_hi; ++pg, ++page_i) {
@@ -216,12 +248,32 @@ void Codegen::emit_attention(const Op& op) {
             mm.n = n;
             s.emit(mm);
           }
-          Instr v = vec(Opcode::vscale, mq, n);
-          operand(v, 0, Space::l1, b.sc + (pg * P - c0) * 4, lk * 4, DType::fp32);
-          operand(v, 1, Space::acc, sa, hw.C * 4, DType::fp32, e);
-          v.imm = scale;
-          s.emit(v);
+          if (i8) {  // INT32 sums times the q scales; key scales and 1/sqrt(hd) below
+            Instr v = vec(Opcode::vmul_row, mq, n);
+            operand(v, 0, Space::l1, b.sc + (pg * P - c0) * 4, lk * 4, DType::fp32);
+            operand(v, 1, Space::acc, sa, hw.C * 4, DType::int32, e);
+            operand(v, 2, Space::l1, b.qs, 4, DType::fp32);
+            s.emit(v);
+          } else {
+            Instr v = vec(Opcode::vscale, mq, n);
+            operand(v, 0, Space::l1, b.sc + (pg * P - c0) * 4, lk * 4, DType::fp32);
+            operand(v, 1, Space::acc, sa, hw.C * 4, DType::fp32, e);
+            v.imm = scale;
+            s.emit(v);
+          }
           phase_macs += mq * hd * n;
+        }
+        if (i8) {
+          Instr v = vec(Opcode::vmul_col, mq, lk);
+          operand(v, 0, Space::l1, b.sc, lk * 4, DType::fp32);
+          operand(v, 1, Space::l1, b.sc, lk * 4, DType::fp32);
+          operand(v, 2, Space::l1, b.ks, 0, DType::fp32);
+          s.emit(v);
+          Instr w = vec(Opcode::vscale, mq, lk);
+          operand(w, 0, Space::l1, b.sc, lk * 4, DType::fp32);
+          operand(w, 1, Space::l1, b.sc, lk * 4, DType::fp32);
+          w.imm = scale;
+          s.emit(w);
         }
         if (u.n > 1) {
           // Row (t, h) sees keys up to position pos0 + t0 + t: only columns after pos0 + t0
@@ -254,7 +306,26 @@ void Codegen::emit_attention(const Op& op) {
         v2(Opcode::vexp, mq, lk, b.sc, lk * 4, DType::fp32, b.sc, lk * 4, 0, none);
         v2(Opcode::vrsum, mq, lk, b.sm, 4, DType::fp32, b.sc, lk * 4, 0, none);
         v2(Opcode::vrecip, mq, 1, b.sm, 4, DType::fp32, b.sm, 4, 0, none);
-        v2(Opcode::vmul_row, mq, lk, b.pr, lk * ep, pt, b.sc, lk * 4, b.sm, 4);
+        if (!i8) {
+          v2(Opcode::vmul_row, mq, lk, b.pr, lk * ep, pt, b.sc, lk * 4, b.sm, 4);
+        } else {
+          v2(Opcode::vmul_row, mq, lk, b.sc, lk * 4, DType::fp32, b.sc, lk * 4, b.sm, 4);
+          v2(Opcode::vmul_col, mq, lk, b.sc, lk * 4, DType::fp32, b.sc, lk * 4, b.vs, 0);
+          v2(Opcode::vrmax, mq, lk, b.ps, 4, DType::fp32, b.sc, lk * 4, 0, none);
+          auto sc1 = [&](uint64_t d, uint64_t src, float imm, float imm2) {
+            Instr v = vec(Opcode::vscale, mq, 1);
+            operand(v, 0, Space::l1, d, 4, DType::fp32);
+            operand(v, 1, Space::l1, src, 4, DType::fp32);
+            v.imm = imm;
+            v.imm2 = imm2;
+            s.emit(v);
+          };
+          sc1(b.ps, b.ps, 1.0f, 0x1p-100f);
+          v2(Opcode::vrecip, mq, 1, b.pm, 4, DType::fp32, b.ps, 4, 0, none);
+          sc1(b.pm, b.pm, 127.0f, 0.0f);
+          v2(Opcode::vmul_row, mq, lk, b.pr, lk * ep, pt, b.sc, lk * 4, b.pm, 4);
+          sc1(b.ps, b.ps, 1.0f / 127.0f, 0.0f);
+        }
       };
       auto back = [&](size_t ui) {
         const Unit& u = units[per_core[core][ui]];
@@ -296,21 +367,25 @@ void Codegen::emit_attention(const Op& op) {
         }
         // O -> the attention output rows: (token t, head h) -> row t0 + t, column (j G + h) hd.
         for (uint64_t n0 = 0; n0 < hd; n0 += hw.C) {
-          Instr v = vec(Opcode::vcvt, mq, std::min(hw.C, hd - n0));
-          operand(v, 0, Space::l1, b.o + n0 * ea, hd * ea, at);
-          operand(v, 1, Space::acc, oa + (n0 / hw.C) * hw.C * 4, hd_blocks * hw.C * 4, DType::fp32, e);
-          v.imm = 1.0f;
+          Instr v = vec(i8 ? Opcode::vmul_row : Opcode::vcvt, mq, std::min(hw.C, hd - n0));
+          operand(v, 0, Space::l1, b.o + n0 * eo, hd * eo, ot);
+          operand(v, 1, Space::acc, oa + (n0 / hw.C) * hw.C * 4, hd_blocks * hw.C * 4, i8 ? DType::int32 : DType::fp32,
+                  e);
+          if (i8)
+            operand(v, 2, Space::l1, b.ps, 4, DType::fp32);
+          else
+            v.imm = 1.0f;
           s.emit(v);
         }
-        const uint64_t row_bytes = g.heads * hd * ea;
+        const uint64_t row_bytes = g.heads * hd * eo;
         s.emit(dma({.load = false,
                     .unit = dma_act(),
-                    .dst = {att.tier, addr(att) + (u.s * T + u.t0) * row_bytes + u.j * G * hd * ea},
+                    .dst = {att.tier, addr(att) + (u.s * T + u.t0) * row_bytes + u.j * G * hd * eo},
                     .src = {Space::l1, b.o},
-                    .len = G * hd * ea,
+                    .len = G * hd * eo,
                     .n1 = u.n,
                     .dst_stride1 = row_bytes,
-                    .src_stride1 = G * hd * ea}));
+                    .src_stride1 = G * hd * eo}));
       };
       for (size_t ui = 0; ui < nu + lag; ++ui) {
         if (ui < nu) front(ui);

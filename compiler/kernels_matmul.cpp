@@ -35,6 +35,7 @@ struct Sums {
   Space space = Space::acc;
   uint32_t engine = 0;
   uint64_t addr = 0, row_stride = 0, block_stride = 0;
+  DType type = DType::fp32;  // INT32 in the accumulators of an INT8 x INT8 matmul
 };
 
 // Accumulator region index of (row block sub, pass group index gi) on its engine.
@@ -87,25 +88,47 @@ struct Epi {
   uint64_t rope_rows = 0;      // L1: rope table rows of the step's positions
   uint64_t transpose_acc = 0;  // engine 0 accumulator region for the K^T transposes
 
-  DType act() const { return cg.g.precision.activations; }
+  // What an epilogue writes to its output: FP32 rows when a quantize op follows (INT8).
+  DType out_type() const { return cg.t(op.outputs[0]).dtype; }
   int dma() const { return cg.dma_act(); }
 
 
   // FP32 values of block b (width w) with scale and bias applied, in L1 or still in acc.
-  Sums finish(const Sums& in, uint64_t rows, uint64_t g, uint64_t gw, bool with_bias) {
-    const bool scale = op.scale >= 0, bias = with_bias && op.bias >= 0;
-    if (!scale && !bias) return in;
+  // INT8 activations: the INT32 sums of each row times the row's (token's) scale, then the
+  // channel scales; s_row * (s_col * sum) in the reference order of docs/numerics.md section 10
+  // is (sum * s_row) * s_col here, both FP32 roundings.
+  Sums finish(const Sums& in, uint64_t rows, uint64_t row0, uint64_t g, uint64_t gw, bool with_bias) {
+    const bool scale = op.scale >= 0, bias = with_bias && op.bias >= 0, row = op.row_scale >= 0;
+    if (!scale && !bias && !row) return in;
     const uint64_t slot = (g - n_group) / n_groups * p.group_blocks * p.n_t * 4;
     const uint64_t sc = scales + slot, bi = biases + slot;
     Sums y{Space::l1, 0, l1.take(rows * gw * 4, 64, op.name + " epilogue values"), gw * 4, p.n_t * 4};
+    uint64_t rs = 0;
+    if (row) {
+      const Tensor& t = cg.t(op.row_scale);
+      rs = l1.take(rows * 4, 64, op.name + " row scales");
+      s.emit(Codegen::dma({.load = true,
+                           .unit = dma(),
+                           .dst = {Space::l1, rs},
+                           .src = {t.tier, cg.addr(t) + row0 * 4},
+                           .len = rows * 4}));
+    }
     for (uint64_t b = 0; b < p.group_blocks; ++b) {
       const BlockCols bc = block_cols(p, g, b);
       if (!bc.width) continue;
       Sums src = in;
+      if (row) {
+        Instr v = Codegen::vec(Opcode::vmul_row, rows, bc.width);
+        Codegen::operand(v, 0, Space::l1, y.addr + b * y.block_stride, y.row_stride, DType::fp32);
+        Codegen::operand(v, 1, src.space, src.addr + b * src.block_stride, src.row_stride, src.type, src.engine);
+        Codegen::operand(v, 2, Space::l1, rs, 4, DType::fp32);
+        s.emit(v);
+        src = y;
+      }
       if (scale) {
         Instr v = Codegen::vec(Opcode::vmul_col, rows, bc.width);
         Codegen::operand(v, 0, Space::l1, y.addr + b * y.block_stride, y.row_stride, DType::fp32);
-        Codegen::operand(v, 1, src.space, src.addr + b * src.block_stride, src.row_stride, DType::fp32, src.engine);
+        Codegen::operand(v, 1, src.space, src.addr + b * src.block_stride, src.row_stride, src.type, src.engine);
         Codegen::operand(v, 2, Space::l1, sc + b * p.n_t * 4, 0, DType::fp32);
         s.emit(v);
         src = y;
@@ -113,7 +136,7 @@ struct Epi {
       if (bias) {
         Instr v = Codegen::vec(Opcode::vadd_col, rows, bc.width);
         Codegen::operand(v, 0, Space::l1, y.addr + b * y.block_stride, y.row_stride, DType::fp32);
-        Codegen::operand(v, 1, src.space, src.addr + b * src.block_stride, src.row_stride, DType::fp32, src.engine);
+        Codegen::operand(v, 1, src.space, src.addr + b * src.block_stride, src.row_stride, src.type, src.engine);
         Codegen::operand(v, 2, Space::l1, bi + b * p.n_t * 4, 0, DType::fp32);
         s.emit(v);
       }
@@ -156,7 +179,7 @@ void Epi::run(const Sums& sums, uint64_t row0, uint64_t rows, uint64_t g) {
     case Epilogue::Partial:
     case Epilogue::Logits: {
       const bool bias = op.epilogue == Epilogue::Partial ? chip == 0 : true;
-      const Sums y = finish(sums, rows, g, gw, bias);
+      const Sums y = finish(sums, rows, row0, g, gw, bias);
       const Tensor& out = cg.t(op.outputs[0]);
       for (uint64_t b = 0; b < p.group_blocks; ++b) {
         const BlockCols bc = block_cols(p, g, b);
@@ -165,7 +188,7 @@ void Epi::run(const Sums& sums, uint64_t row0, uint64_t rows, uint64_t g) {
       break;
     }
     case Epilogue::Residual: {
-      const Sums y = finish(sums, rows, g, gw, true);
+      const Sums y = finish(sums, rows, row0, g, gw, true);
       const Tensor& x = cg.t("x");
       const uint64_t xb = l1.take(rows * gw * 4, 64, "residual rows");
       const uint64_t H = x.shape[1];
@@ -198,26 +221,28 @@ void Epi::run(const Sums& sums, uint64_t row0, uint64_t rows, uint64_t g) {
       break;
     }
     case Epilogue::GeluUp: {
-      const Sums y = finish(sums, rows, g, gw, true);
+      const Sums y = finish(sums, rows, row0, g, gw, true);
       const Tensor& h = cg.t(op.outputs[0]);
-      const uint64_t hb = l1.take(rows * gw * es_of(act()), 64, "activation rows");
-      unary(Opcode::vgelu, rows, gw, Space::l1, hb, gw * es_of(act()), act(), y, 0);
-      store_rows(Sums{Space::l1, 0, hb, gw * es_of(act()), 0}, 0, rows, gw * es_of(act()), h, row0,
-                 g * p.n_t * es_of(act()));
+      const DType ht = out_type();
+      const uint64_t hb = l1.take(rows * gw * es_of(ht), 64, "activation rows");
+      unary(Opcode::vgelu, rows, gw, Space::l1, hb, gw * es_of(ht), ht, y, 0);
+      store_rows(Sums{Space::l1, 0, hb, gw * es_of(ht), 0}, 0, rows, gw * es_of(ht), h, row0,
+                 g * p.n_t * es_of(ht));
       break;
     }
     case Epilogue::SwiGLU:
     case Epilogue::MoEUp: {
-      const Sums y = finish(sums, rows, g, gw, true);
+      const Sums y = finish(sums, rows, row0, g, gw, true);
       const uint64_t w = block_cols(p, g, 0).width;
       const uint64_t tb = l1.take(rows * w * 4, 64, "silu(gate)");
       unary(Opcode::vsilu, rows, w, Space::l1, tb, w * 4, DType::fp32, y, 0);
       const Tensor& h = cg.t(op.outputs[0]);
-      const uint64_t ea = es_of(act());
+      const DType ht = out_type();
+      const uint64_t ea = es_of(ht);
       const uint64_t hb = l1.take(rows * w * ea, 64, "activation rows");
       Instr v = Codegen::vec(Opcode::vmul, rows, w);
       const bool moe = op.epilogue == Epilogue::MoEUp;
-      Codegen::operand(v, 0, Space::l1, moe ? tb : hb, moe ? w * 4 : w * ea, moe ? DType::fp32 : act());
+      Codegen::operand(v, 0, Space::l1, moe ? tb : hb, moe ? w * 4 : w * ea, moe ? DType::fp32 : ht);
       Codegen::operand(v, 1, Space::l1, tb, w * 4, DType::fp32);
       Codegen::operand(v, 2, y.space, y.addr + y.block_stride, y.row_stride, DType::fp32, y.engine);
       s.emit(v);
@@ -237,7 +262,7 @@ void Epi::run(const Sums& sums, uint64_t row0, uint64_t rows, uint64_t g) {
                              .dst_stride1 = 4,
                              .src_stride1 = E * 4}));
         Instr m = Codegen::vec(Opcode::vmul_row, rows, w);
-        Codegen::operand(m, 0, Space::l1, hb, w * ea, act());
+        Codegen::operand(m, 0, Space::l1, hb, w * ea, ht);
         Codegen::operand(m, 1, Space::l1, tb, w * 4, DType::fp32);
         Codegen::operand(m, 2, Space::l1, rb, 4, DType::fp32);
         s.emit(m);
@@ -247,10 +272,10 @@ void Epi::run(const Sums& sums, uint64_t row0, uint64_t rows, uint64_t g) {
       break;
     }
     case Epilogue::QKV:
-      qkv(finish(sums, rows, g, gw, true), row0, rows, g);
+      qkv(finish(sums, rows, row0, g, gw, true), row0, rows, g);
       break;
     case Epilogue::Router:
-      router(finish(sums, rows, g, gw, true), row0, rows);
+      router(finish(sums, rows, row0, g, gw, true), row0, rows);
       break;
     case Epilogue::None:
       throw std::logic_error("matmul without an epilogue");
@@ -265,7 +290,8 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
   const uint64_t T = gr.tokens, kvh = gr.kv_heads, qpg = gr.heads / gr.kv_heads, P = gr.page_tokens;
   const bool rope = m.position == hf::PositionKind::Rope;
   const DType kvt = gr.precision.kv;
-  const uint64_t ek = es_of(kvt), ea = es_of(act());
+  const DType qt = cg.t("q").dtype;  // the activations' format, or the KV format (INT8 policy)
+  const uint64_t ek = es_of(kvt), ea = es_of(qt);
   // The block's rows as runs of one sequence: rows r0.. are tokens t0.. of sequence s.
   struct Seg {
     uint64_t r0, n, s, t0;
@@ -287,17 +313,28 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
   for (Seg& sg : segs) sg.table = rope_rows + (T == 1 ? 0 : sg.t0 * hd * 4);
   const uint64_t out = l1.take(rows * hd * std::max(ea, ek), 64, "q/k/v head rows");
   const uint64_t pool = cg.addr(cg.t("layer.k_cache"));
+  // INT8 q/K/V: the head's FP32 rows first, then per-token quantisation (a scale per token
+  // and head: q's next to q, K's and V's in the page after V).
+  const bool any8 = qt == DType::int8 || kvt == DType::int8;
+  const uint64_t f32 = any8 ? l1.take(rows * hd * 4, 64, "q/k/v FP32 head rows") : 0;
+  const uint64_t tmp = any8 ? l1.take(rows * hd * 4, 64, "q/k/v absolute values") : 0;
+  const uint64_t qm = any8 ? l1.take(rows * 4, 64, "q/k/v row scales") : 0;
+  const uint64_t qr = any8 ? l1.take(rows * 4, 64, "q/k/v row multipliers") : 0;
   for (uint64_t c = 0; c < gw; c += hd) {
     const uint64_t head = (first + c) / hd;  // packed = logical for QKV
     const bool is_q = head < gr.heads, is_k = !is_q && head < gr.heads + kvh;
-    const DType dt = is_q ? act() : kvt;
+    const DType dt = is_q ? qt : kvt;
     const uint64_t e = es_of(dt);
+    const bool q8 = dt == DType::int8;
+    // Where rope / conversion write: the stored rows, or FP32 rows to quantise.
+    const uint64_t wr = q8 ? f32 : out, we = q8 ? 4 : e;
+    const DType wt = q8 ? DType::fp32 : dt;
     // The head's hd columns are contiguous in the sums (one block, or blocks of n_t = C).
     const uint64_t col_bytes = (c / p.n_t) * y.block_stride + (c % p.n_t) * 4;
     if (rope && (is_q || is_k)) {
       for (const Seg& sg : segs) {
         Instr v = Codegen::vec(Opcode::vrope, sg.n, hd);
-        Codegen::operand(v, 0, Space::l1, out + (sg.r0 - row0) * hd * e, hd * e, dt);
+        Codegen::operand(v, 0, Space::l1, wr + (sg.r0 - row0) * hd * we, hd * we, wt);
         Codegen::operand(v, 1, y.space, y.addr + (sg.r0 - row0) * y.row_stride + col_bytes, y.row_stride,
                          DType::fp32, y.engine);
         Codegen::operand(v, 2, Space::l1, sg.table, hd * 4, DType::fp32);
@@ -306,11 +343,12 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
       }
     } else {
       Instr v = Codegen::vec(Opcode::vcvt, rows, hd);
-      Codegen::operand(v, 0, Space::l1, out, hd * e, dt);
+      Codegen::operand(v, 0, Space::l1, wr, hd * we, wt);
       Codegen::operand(v, 1, y.space, y.addr + col_bytes, y.row_stride, DType::fp32, y.engine);
       v.imm = 1.0f;
       s.emit(v);
     }
+    if (q8) quantise_rows(s, rows, hd, f32, hd * 4, tmp, out, hd, qm, qr);
     if (is_q) {
       // Attention layout: [sequence][KV head][token][query head of the group][head_dim].
       const Tensor& qt = cg.t("q");
@@ -327,6 +365,17 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
                              .n1 = sg.n,
                              .dst_stride1 = row_stride,
                              .src_stride1 = hd * e}));
+        if (q8) {  // the scales in the same order: row ((s kvh + j) T + t) qpg + hg of q.row_scale
+          const Tensor& qs = cg.t("q.row_scale");
+          s.emit(Codegen::dma({.load = false,
+                               .unit = dma(),
+                               .dst = {qs.tier, cg.addr(qs) + (((sg.s * kvh + j) * T + sg.t0) * qpg + hg) * 4},
+                               .src = {Space::l1, qm + (sg.r0 - row0) * 4},
+                               .len = 4,
+                               .n1 = sg.n,
+                               .dst_stride1 = row_stride / (hd * e) * 4,
+                               .src_stride1 = 4}));
+        }
       }
       continue;
     }
@@ -358,6 +407,15 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
                              .dst_stride1 = seq_stride,
                              .src_stride1 = hd * ek}));
       }
+      if (q8)
+        s.emit(Codegen::dma({.load = false,
+                             .unit = dma(),
+                             .dst = {Space::hbm, page0 + 2 * hd * P * ek + (is_k ? 0 : P * 4) + col * 4},
+                             .src = {Space::l1, qm},
+                             .len = 4,
+                             .n1 = rows,
+                             .dst_stride1 = seq_stride,
+                             .src_stride1 = 4}));
       continue;
     }
     // Prefill: the segment's tokens, page by page.
@@ -366,6 +424,12 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
         const uint64_t pos = gr.position + t, pg = pos / P, col = pos % P, cnt = std::min(P - col, sg.t0 + sg.n - t);
         const uint64_t page = pool + kv_page(gr, sg.s, j, pg) * gr.page_bytes;
         const uint64_t src = out + (sg.r0 - row0 + (t - sg.t0)) * hd * ek;
+        if (q8)
+          s.emit(Codegen::dma({.load = false,
+                               .unit = dma(),
+                               .dst = {Space::hbm, page + 2 * hd * P * ek + (is_k ? 0 : P * 4) + col * 4},
+                               .src = {Space::l1, qm + (sg.r0 - row0 + (t - sg.t0)) * 4},
+                               .len = cnt * 4}));
         if (!is_k) {
           s.emit(Codegen::dma({.load = false,
                                .unit = dma(),
@@ -395,7 +459,8 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
             s.emit(mm);
             Instr v = Codegen::vec(Opcode::vcvt, mr, cnt);
             Codegen::operand(v, 0, Space::l1, kt, cnt * ek, kvt);
-            Codegen::operand(v, 1, Space::acc, transpose_acc, cg.hw.C * 4, DType::fp32, 0);
+            Codegen::operand(v, 1, Space::acc, transpose_acc, cg.hw.C * 4,
+                             kvt == DType::int8 ? DType::int32 : DType::fp32, 0);
             v.imm = 1.0f;
             s.emit(v);
             s.emit(Codegen::dma({.load = false,
@@ -636,7 +701,8 @@ void Codegen::emit_linear(const Op& op) {
             epi.rope_rows = rope_rows;
             epi.transpose_acc = hw.acc_bytes - p.acc_reserve;
             const uint64_t rows = blocks[sub].second;
-            Sums sums{Space::acc, engine_for(p, E, gi, 0, sub), base + ri * region, c_stride, hw.C * 4};
+            Sums sums{Space::acc, engine_for(p, E, gi, 0, sub), base + ri * region, c_stride, hw.C * 4,
+                      at == DType::int8 ? DType::int32 : DType::fp32};
             if (p.split == EngineSplit::K && std::min<uint64_t>(E, Q) > 1) {
               // Sum the engines' partial sums into L1 on the vector engine: engine 0's copied
               // out, then ((p0 + p1) + p2) + ... (a vector operand names one accumulator).
@@ -651,9 +717,9 @@ void Codegen::emit_linear(const Op& op) {
                   operand(v, 0, Space::l1, sum + b * hw.C * 4, c_stride, DType::fp32);
                   if (e) {
                     operand(v, 1, Space::l1, sum + b * hw.C * 4, c_stride, DType::fp32);
-                    operand(v, 2, Space::acc, blk, c_stride, DType::fp32, e);
+                    operand(v, 2, Space::acc, blk, c_stride, sums.type, e);
                   } else {
-                    operand(v, 1, Space::acc, blk, c_stride, DType::fp32, 0);
+                    operand(v, 1, Space::acc, blk, c_stride, sums.type, 0);
                     v.imm = 1.0f;
                   }
                   s.emit(v);

@@ -1,9 +1,11 @@
 // Row-wise kernels on the vector engine: the embedding gather, the norms (with the
-// residual add of an all-reduced partial sum folded in), and the top-1 of the logits.
+// residual add of an all-reduced partial sum folded in), per-token INT8 quantisation, and
+// the top-1 of the logits.
 // Rows are dealt in contiguous runs to the cores and processed in chunks that fit L1:
 // load, compute, store, with the next chunk's load queued behind the current compute.
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "common/numerics/fp.h"
 #include "compiler/codegen.h"
@@ -25,6 +27,86 @@ void core_rows(uint64_t total, uint32_t cores, uint32_t c, uint64_t& first, uint
 }
 
 }  // namespace
+
+// Per-token INT8 quantisation of `rows` FP32 rows of `cols` values at `src` (docs/numerics.md,
+// section 10), from existing vector operations:
+//   a = max(x, -x)                    vscale by -1, vmax          (exact)
+//   m = max over the row of a + 2^-100 vrmax, vscale              (an all-zero row gets a
+//                                                                  finite scale, not 1/0)
+//   r = 127 * (1 / m)                 vrecip, vscale
+//   q = int8(x * r)                   vmul_row, stored RNE and saturating (section 4)
+//   s = m * (1/127)                   vscale: the dequantisation scale, one FP32 per row
+// tmp holds rows x cols FP32; m and r are one FP32 per row. s overwrites m.
+void quantise_rows(CoreStream& s, uint64_t rows, uint64_t cols, uint64_t src, uint64_t src_stride, uint64_t tmp,
+                   uint64_t dst, uint64_t dst_stride, uint64_t m, uint64_t r) {
+  auto v = [&](Opcode o, uint64_t c, uint64_t d, uint64_t ds, DType dt, uint64_t s1, uint64_t s1s, float imm = 0,
+               float imm2 = 0, uint64_t s2 = 0, uint64_t s2s = ~uint64_t(0)) {
+    Instr in = Codegen::vec(o, rows, c);
+    Codegen::operand(in, 0, Space::l1, d, ds, dt);
+    Codegen::operand(in, 1, Space::l1, s1, s1s, DType::fp32);
+    if (s2s != ~uint64_t(0)) Codegen::operand(in, 2, Space::l1, s2, s2s, DType::fp32);
+    in.imm = imm;
+    in.imm2 = imm2;
+    s.emit(in);
+  };
+  v(Opcode::vscale, cols, tmp, cols * 4, DType::fp32, src, src_stride, -1.0f, 0.0f);
+  v(Opcode::vmax, cols, tmp, cols * 4, DType::fp32, src, src_stride, 0, 0, tmp, cols * 4);
+  v(Opcode::vrmax, cols, m, 4, DType::fp32, tmp, cols * 4);
+  v(Opcode::vscale, 1, m, 4, DType::fp32, m, 4, 1.0f, 0x1p-100f);
+  v(Opcode::vrecip, 1, r, 4, DType::fp32, m, 4);
+  v(Opcode::vscale, 1, r, 4, DType::fp32, r, 4, 127.0f, 0.0f);
+  v(Opcode::vmul_row, cols, dst, dst_stride, DType::int8, src, src_stride, 0, 0, r, 4);
+  v(Opcode::vscale, 1, m, 4, DType::fp32, m, 4, 1.0f / 127.0f, 0.0f);
+}
+
+
+void Codegen::emit_quantize(const Op& op) {
+  const Tensor& in = t(op.inputs[0]);
+  const Tensor& out = t(op.outputs[0]);
+  const Tensor& sc = t(op.row_scale);
+  const uint64_t M = in.shape[0], K = in.shape[1];
+  for (uint32_t chip = 0; chip < group_chips; ++chip) {
+    for (uint32_t core = 0; core < hw.cores; ++core) {
+      uint64_t r0, n;
+      core_rows(M, hw.cores, core, r0, n);
+      if (!n) continue;
+      CoreStream& s = cs(chip, core);
+      Arena& a = l1_of(chip, core);
+      const uint64_t per_row = K * (4 + 4 + 1) + 8 + 64;
+      const uint64_t chunk = std::max<uint64_t>(1, std::min(n, (a.limit - a.top) / 2 / per_row));
+      uint64_t bufs[2][5];
+      for (auto& b : bufs) {
+        b[0] = a.take(chunk * K * 4, 64, "FP32 rows");
+        b[1] = a.take(chunk * K * 4, 64, "absolute values");
+        b[2] = a.take(chunk * K, 64, "INT8 rows");
+        b[3] = a.take(chunk * 4, 64, "row scales");
+        b[4] = a.take(chunk * 4, 64, "row multipliers");
+      }
+      record_l1(chip, core, bufs[0][0], a.top - bufs[0][0], "per-token quantisation rows (double-buffered)");
+      for (uint64_t c0 = 0, ci = 0; c0 < n; c0 += chunk, ++ci) {
+        const uint64_t rows = std::min(chunk, n - c0), first = r0 + c0;
+        const uint64_t* b = bufs[ci % 2];
+        s.emit(dma({.load = true,
+                    .unit = dma_act(),
+                    .dst = {Space::l1, b[0]},
+                    .src = {in.tier, addr(in) + first * K * 4},
+                    .len = rows * K * 4}));
+        quantise_rows(s, rows, K, b[0], K * 4, b[1], b[2], K, b[3], b[4]);
+        s.emit(dma({.load = false,
+                    .unit = dma_act(),
+                    .dst = {out.tier, addr(out) + first * K},
+                    .src = {Space::l1, b[2]},
+                    .len = rows * K}));
+        s.emit(dma({.load = false,
+                    .unit = dma_act(),
+                    .dst = {sc.tier, addr(sc) + first * 4},
+                    .src = {Space::l1, b[3]},
+                    .len = rows * 4}));
+      }
+    }
+  }
+  end_phase(op.name);
+}
 
 void Codegen::emit_embed(const Op& op) {
   const hf::ModelConfig& m = g.model;
@@ -123,6 +205,8 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
       const Tensor* outp = norm ? &t(op.outputs[0]) : nullptr;
       const DType ot = outp ? outp->dtype : DType::fp32;
       const uint64_t eo = es(ot);
+      const bool int8 = ot == DType::int8;
+      if (int8 && op.row_scale < 0) throw std::logic_error("norm " + op.name + ": INT8 output without row scales");
       // A second output (the MoE router's BF16 input, precision.cpp): the same normalised
       // rows in another format.
       const Tensor* out2 = norm && op.outputs.size() > 1 ? &t(op.outputs[1]) : nullptr;
@@ -203,7 +287,9 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
           v1(Opcode::vrsqrt, 1, b[5], 4, b[5], 4);
           v2(Opcode::vmul_row, H, b[2], H * 4, DType::fp32, b[2], H * 4, b[5], 4);
           v2(Opcode::vmul_col, H, b[2], H * 4, DType::fp32, b[2], H * 4, gain, 0);
-          v2(Opcode::vadd_col, H, b[3], H * eo, ot, b[2], H * 4, bias, 0);
+          // INT8: the FP32 rows first, then per-token quantisation.
+          v2(Opcode::vadd_col, H, int8 ? b[2] : b[3], int8 ? H * 4 : H * eo, int8 ? DType::fp32 : ot, b[2], H * 4,
+             bias, 0);
           if (out2) v2(Opcode::vadd_col, H, b[6], H * eo2, ot2, b[2], H * 4, bias, 0);
         } else {
           // (x * 1/sqrt(mean(x^2) + eps)) * w
@@ -211,8 +297,19 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
           v1(Opcode::vscale, 1, b[4], 4, b[4], 4, inv_h, eps);
           v1(Opcode::vrsqrt, 1, b[4], 4, b[4], 4);
           v2(Opcode::vmul_row, H, b[2], H * 4, DType::fp32, b[0], H * 4, b[4], 4);
-          v2(Opcode::vmul_col, H, b[3], H * eo, ot, b[2], H * 4, gain, 0);
+          v2(Opcode::vmul_col, H, int8 ? b[2] : b[3], int8 ? H * 4 : H * eo, int8 ? DType::fp32 : ot, b[2], H * 4,
+             gain, 0);
           if (out2) v2(Opcode::vmul_col, H, b[6], H * eo2, ot2, b[2], H * 4, gain, 0);
+        }
+        if (int8) {
+          // b[1] (the partial sums, added above) is free; b[4], b[5] hold the row scales.
+          quantise_rows(s, rows, H, b[2], H * 4, b[1], b[3], H, b[4], b[5]);
+          const Tensor& sc = t(op.row_scale);
+          s.emit(dma({.load = false,
+                      .unit = dma_act(),
+                      .dst = {sc.tier, addr(sc) + first * 4},
+                      .src = {Space::l1, b[4]},
+                      .len = rows * 4}));
         }
         s.emit(dma({.load = false,
                     .unit = dma_act(),

@@ -1,11 +1,14 @@
 #include "driver/functional.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
 
 #include "common/hf/model_config.h"
 #include "common/util/error.h"
 #include "model/core/model.h"
+#include "ref/transformer.h"
 
 namespace tessera::driver {
 
@@ -59,6 +62,7 @@ FunctionalResult run_functional(const std::string& dir, const config::ArchConfig
     }
     co.carried_data = carried;
     const Compiled c = compiler::compile(model, arch, co);
+    res.precision = c.precision;
     model::Simulation sim(arch, c.program, model::RunOptions{true});
     sim.run();
     res.cycles += sim.cycles();
@@ -98,6 +102,49 @@ FunctionalResult run_functional(const std::string& dir, const config::ArchConfig
     }
   }
   return res;
+}
+
+namespace {
+
+double cosine(const std::vector<float>& a, const std::vector<float>& b) {
+  double ab = 0, aa = 0, bb = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ab += double(a[i]) * b[i];
+    aa += double(a[i]) * a[i];
+    bb += double(b[i]) * b[i];
+  }
+  return ab / std::sqrt(aa * bb);
+}
+
+}  // namespace
+
+ReferenceComparison compare_with_reference(const std::string& dir, const FunctionalOptions& opt,
+                                           const FunctionalResult& run) {
+  if (run.logits.size() != run.tokens.size()) throw std::logic_error("compare_with_reference: the run kept no logits");
+  const ref::Model fp32 = ref::Model::load(dir);
+  ref::Quantisation q;
+  q.weights = num::DType(uint8_t(run.precision.weights));
+  q.activations = num::DType(uint8_t(run.precision.activations));
+  q.kv = num::DType(uint8_t(run.precision.kv));
+  const ref::Model quant = fp32.quantised(q);
+  ref::GenerateOptions go;
+  go.steps = run.tokens.size();
+  go.forced = opt.forced.empty() ? run.tokens : opt.forced;
+  const ref::Generation a = ref::generate(fp32, opt.prompt, go), b = ref::generate(quant, opt.prompt, go);
+  ReferenceComparison c;
+  c.steps = go.steps;
+  double sa = 0, sb = 0;
+  for (uint64_t s = 0; s < c.steps; ++s) {
+    const double ca = cosine(run.logits[s], a.logits[s]), cb = cosine(run.logits[s], b.logits[s]);
+    c.min_cosine = std::min(c.min_cosine, ca);
+    c.min_cosine_quantised = std::min(c.min_cosine_quantised, cb);
+    sa += ca;
+    sb += cb;
+    if (uint64_t(run.tokens[s]) == ref::argmax(a.logits[s])) ++c.greedy_equal;
+  }
+  c.mean_cosine = sa / double(c.steps);
+  c.mean_cosine_quantised = sb / double(c.steps);
+  return c;
 }
 
 

@@ -25,6 +25,7 @@ struct FunctionalOptions {
 };
 
 struct FunctionalResult {
+  compiler::Precision precision;  // what the programs were compiled with (the default resolved)
   std::vector<int64_t> tokens;
   std::vector<std::vector<float>> logits;  // [step][vocab]
   uint64_t cycles = 0;                     // summed over the step programs
@@ -34,5 +35,19 @@ struct FunctionalResult {
 // model_dir holds config.json and model.safetensors. InputError for bad input.
 FunctionalResult run_functional(const std::string& model_dir, const config::ArchConfig& arch,
                                 const FunctionalOptions& opt);
+
+// A run's logits (kept: opt.keep_logits) against the reference Transformer, step by step,
+// with the run's own tokens fed to the reference so both see the same prefix. Two
+// references: the plain FP32 model, and the FP32 model as the run's precision represents it
+// (ref::Model::quantised, docs/numerics.md "Error model"): the first measures what the
+// precision costs, the second what the compiled program adds to that.
+struct ReferenceComparison {
+  uint64_t steps = 0;
+  double min_cosine = 1.0, mean_cosine = 1.0;                      // vs the FP32 model
+  double min_cosine_quantised = 1.0, mean_cosine_quantised = 1.0;  // vs the quantised model
+  uint64_t greedy_equal = 0;  // steps whose token is the FP32 model's argmax
+};
+ReferenceComparison compare_with_reference(const std::string& model_dir, const FunctionalOptions& opt,
+                                           const FunctionalResult& run);
 
 }  // namespace tessera::driver

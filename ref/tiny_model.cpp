@@ -28,6 +28,12 @@ struct SplitMix64 {
   }
   // Uniform on [-1, 1) in steps of 2^-23 from the top 24 bits: exact in FP32.
   float uniform() { return static_cast<float>(static_cast<int64_t>(next() >> 40) - (int64_t(1) << 23)) * 0x1p-23f; }
+  // Standard normal by Box-Muller from two 53-bit uniforms (u1 in (0, 1], so log is finite).
+  double normal() {
+    const double u1 = static_cast<double>((next() >> 11) + 1) * 0x1p-53;
+    const double u2 = static_cast<double>(next() >> 11) * 0x1p-53;
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * 3.14159265358979323846 * u2);
+  }
 };
 
 // FNV-1a of the tensor name: each tensor has its own stream, whatever the others' sizes.
@@ -64,6 +70,16 @@ Init init_of(const hf::ModelConfig& c, const hf::TensorSpec& t) {
   const uint64_t in = c.architecture == Architecture::GPT2 ? t.shape[0] : t.shape[1];
   const float gain = c.architecture == Architecture::GPT2 && ends_with(t.name, ".c_proj.weight") ? 2.0f : 1.0f;
   return {0.0f, gain * fan(in)};
+}
+
+// Normal initialisation (WeightInit::Kind::Normal): {offset, standard deviation}.
+Init normal_init_of(const hf::ModelConfig& c, const hf::TensorSpec& t, double s) {
+  const hf::ModelTensorNames names = hf::model_tensor_names(c);
+  if (t.name == names.embed) return {0.0f, 1.0f};
+  if (t.name == names.pos_embed) return {0.0f, 0.1f};
+  if (t.shape.size() == 1) return ends_with(t.name, ".bias") ? Init{0.0f, 0.1f} : Init{1.0f, 0.1f};
+  const uint64_t in = c.architecture == Architecture::GPT2 && t.name != names.lm_head ? t.shape[0] : t.shape[1];
+  return {0.0f, static_cast<float>(s / std::sqrt(static_cast<double>(in)))};
 }
 
 [[noreturn]] void bad_option(const std::string& option, const std::string& what) {
@@ -150,13 +166,17 @@ hf::ModelConfig tiny_model_config(const TinyModelOptions& o) {
   return c;
 }
 
-std::vector<hf::TensorData> tiny_model_weights(const hf::ModelConfig& c, uint64_t seed, hf::TensorDType dtype) {
+std::vector<hf::TensorData> tiny_model_weights(const hf::ModelConfig& c, uint64_t seed, hf::TensorDType dtype,
+                                               const WeightInit& wi) {
+  if (!(wi.scale > 0.0) || !std::isfinite(wi.scale)) bad_option("--init-scale", "must be a positive number");
+  const bool normal = wi.kind == WeightInit::Kind::Normal;
   std::vector<hf::TensorData> out;
   for (const hf::TensorSpec& t : hf::model_tensors(c)) {
     SplitMix64 rng{seed ^ name_hash(t.name)};
-    const Init init = init_of(c, t);
+    const Init init = normal ? normal_init_of(c, t, wi.scale) : init_of(c, t);
     hf::TensorData d{t.name, t.shape, std::vector<float>(hf::shape_numel(t.shape)), dtype};
-    for (float& v : d.values) v = init.offset + init.scale * rng.uniform();
+    for (float& v : d.values)
+      v = normal ? static_cast<float>(init.offset + init.scale * rng.normal()) : init.offset + init.scale * rng.uniform();
     out.push_back(std::move(d));
   }
   return out;
@@ -173,7 +193,7 @@ hf::ModelConfig write_tiny_model(const std::string& dir, const TinyModelOptions&
   cfg << hf::model_config_json(c);
   cfg.close();
   if (!cfg) throw InputError("gen-model: cannot write " + config_path);
-  hf::write_safetensors((fs::path(dir) / "model.safetensors").string(), tiny_model_weights(c, o.seed, o.dtype),
+  hf::write_safetensors((fs::path(dir) / "model.safetensors").string(), tiny_model_weights(c, o.seed, o.dtype, o.init),
                         {{"format", "pt"}, {"generator", "tessera gen-model, seed " + std::to_string(o.seed)}});
   return c;
 }

@@ -16,6 +16,17 @@
 
 namespace tessera::ref {
 
+// How the weights are drawn. Uniform (the default) is the scheme described at init_of() in
+// tiny_model.cpp. Normal is the usual random initialisation of numerics studies (issue 13):
+// every matrix, the output head included, N(0, scale^2 / fan_in); token embeddings N(0, 1);
+// norm gains 1 + 0.1 N(0, 1); biases and learned positions 0.1 N(0, 1). Normal samples come
+// from the same splitmix64 stream by Box-Muller in double, rounded once to FP32.
+struct WeightInit {
+  enum class Kind { Uniform, Normal };
+  Kind kind = Kind::Uniform;
+  double scale = 1.0;  // Normal: s of N(0, s^2 / fan_in); must be positive
+};
+
 struct TinyModelOptions {
   hf::Architecture architecture = hf::Architecture::Llama;
   uint64_t seed = 1;
@@ -33,6 +44,7 @@ struct TinyModelOptions {
   double rope_theta = 10000.0;
   bool llama3_rope = false;              // Llama: rope_scaling llama3 (factor 8, 1, 4, original 32)
   std::optional<uint64_t> sliding_window;  // Mistral/Mixtral; Mistral default: 16
+  WeightInit init;
 };
 
 // The config the options describe. InputError naming the option for an impossible
@@ -40,7 +52,8 @@ struct TinyModelOptions {
 hf::ModelConfig tiny_model_config(const TinyModelOptions& options);
 
 // Every tensor of model_tensors(config) with fixed-seed values, in checkpoint order.
-std::vector<hf::TensorData> tiny_model_weights(const hf::ModelConfig& config, uint64_t seed, hf::TensorDType dtype);
+std::vector<hf::TensorData> tiny_model_weights(const hf::ModelConfig& config, uint64_t seed, hf::TensorDType dtype,
+                                               const WeightInit& init = {});
 
 // Writes dir/config.json and dir/model.safetensors (creating dir). Returns the config.
 hf::ModelConfig write_tiny_model(const std::string& dir, const TinyModelOptions& options);

@@ -9,6 +9,7 @@
 // evaluated in double precision from the FP32 argument and rounded once to FP32.
 #include "ref/transformer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <numbers>
@@ -41,6 +42,35 @@ float gelu_new(float x) {
   const double d = x;
   const double k = std::sqrt(2.0 / std::numbers::pi);
   return static_cast<float>(0.5 * d * (1.0 + std::tanh(k * (d + 0.044715 * d * d * d))));
+}
+
+// ---------------------------------------------------------------- rounding (Quantisation)
+
+// x as stored in format t by the compiled program: RNE, FP8 saturating (the vector engine's
+// store rule, docs/numerics.md). FP32 leaves x unchanged.
+float round_to(num::DType t, float x) {
+  if (t == num::DType::FP32) return x;
+  const num::Overflow o =
+      t == num::DType::FP8_E4M3 || t == num::DType::FP8_E5M2 ? num::Overflow::Saturate : num::Overflow::NonSaturating;
+  return num::decode(t, num::encode(t, x, o));
+}
+
+// INT8 per-token quantisation of one row: s = max|x| / 127, x = round(x / s) * s.
+void round_row_int8(float* x, uint64_t n) {
+  float mx = 0.0f;
+  for (uint64_t i = 0; i < n; ++i) mx = std::fabs(x[i]) > mx ? std::fabs(x[i]) : mx;
+  if (mx == 0.0f) return;
+  const float s = mx / 127.0f;
+  for (uint64_t i = 0; i < n; ++i) x[i] = static_cast<float>(num::f32_to_int8(x[i] / s)) * s;
+}
+
+// A matrix input row of n values in format t (rows of one token: per-token INT8 scale).
+void round_row(num::DType t, float* x, uint64_t n) {
+  if (t == num::DType::INT8) {
+    round_row_int8(x, n);
+    return;
+  }
+  for (uint64_t i = 0; i < n; ++i) x[i] = round_to(t, x[i]);
 }
 
 // ---------------------------------------------------------------- vector functions
@@ -136,6 +166,17 @@ std::vector<float> embed(const Model& m, int64_t token, uint64_t pos) {
   return x;
 }
 
+// q is stored in the activations' format, except under INT8 activations, where attention
+// runs in the KV cache's format (the compiler's precision pass).
+num::DType query_format(const Quantisation& q) { return q.activations == num::DType::INT8 ? q.kv : q.activations; }
+
+// The format of the attention probabilities: BF16 next to a one-byte FP query (the attention
+// kernel's choice), otherwise the query's format.
+num::DType probability_format(const Quantisation& q) {
+  const num::DType f = query_format(q);
+  return f == num::DType::FP8_E4M3 || f == num::DType::FP8_E5M2 ? num::DType::BF16 : f;
+}
+
 // q [nh*hd], k and v [nkv*hd] of the normalised input xn [H] at position pos, RoPE applied.
 void project_qkv(const Model& m, const Layer& l, const float* xn, uint64_t pos, Rope& rope, float* q, float* k,
                  float* v) {
@@ -148,13 +189,21 @@ void project_qkv(const Model& m, const Layer& l, const float* xn, uint64_t pos, 
     apply_rope(q, c.num_heads, c.head_dim, rope.cos, rope.sin);
     apply_rope(k, c.num_kv_heads, c.head_dim, rope.cos, rope.sin);
   }
+  const Quantisation& qz = m.quantisation();
+  for (uint64_t h = 0; h < c.num_heads; ++h) round_row(query_format(qz), q + h * c.head_dim, c.head_dim);
+  for (uint64_t h = 0; h < c.num_kv_heads; ++h) {
+    round_row(qz.kv, k + h * c.head_dim, c.head_dim);
+    round_row(qz.kv, v + h * c.head_dim, c.head_dim);
+  }
 }
+
+
 
 // Causal attention of query position pos over K, V [>pos, nkv*hd] (rows 0..pos are used,
 // or the last sliding_window of them). Query head h reads KV head h / (nh / nkv).
 //   s[j] = (q_h . k_j) * hd^-0.5 (GPT-2: / sqrt(hd)); p = softmax(s); out_h = sum_j p[j] v_j
 void attend(const ModelConfig& c, const float* q, const std::vector<float>& K, const std::vector<float>& V, uint64_t pos,
-            float* out) {
+            num::DType pt, float* out) {
   const uint64_t hd = c.head_dim, kvd = c.kv_dim(), rep = c.num_heads / c.num_kv_heads;
   const uint64_t first = c.sliding_window && pos + 1 > *c.sliding_window ? pos + 1 - *c.sliding_window : 0;
   const float scale = static_cast<float>(std::pow(static_cast<double>(hd), -0.5));
@@ -167,6 +216,26 @@ void attend(const ModelConfig& c, const float* q, const std::vector<float>& K, c
       p[j - first] = c.architecture == Architecture::GPT2 ? s / divisor : s * scale;
     }
     softmax(p);
+    if (pt == num::DType::INT8) {
+      // INT8 V (a scale s_j per key, recovered as max|V_j| / 127): the program multiplies
+      // P'_j = p_j s_j, quantised per row, with the INT8 values V_j / s_j.
+      std::vector<float> sv(p.size());
+      for (uint64_t j = first; j <= pos; ++j) {
+        float mx = 0.0f;
+        for (uint64_t d = 0; d < hd; ++d) mx = std::max(mx, std::fabs(V[j * kvd + g * hd + d]));
+        sv[j - first] = mx > 0.0f ? mx / 127.0f : 1.0f;
+        p[j - first] = p[j - first] * sv[j - first];
+      }
+      round_row(pt, p.data(), p.size());
+      for (uint64_t d = 0; d < hd; ++d) {
+        float acc = 0.0f;
+        for (uint64_t j = first; j <= pos; ++j)
+          acc = acc + p[j - first] * std::nearbyint(V[j * kvd + g * hd + d] / sv[j - first]);
+        out[h * hd + d] = acc;
+      }
+      continue;
+    }
+    round_row(pt, p.data(), p.size());
     for (uint64_t d = 0; d < hd; ++d) {
       float acc = 0.0f;
       for (uint64_t j = first; j <= pos; ++j) acc = acc + p[j - first] * V[j * kvd + g * hd + d];
@@ -177,7 +246,7 @@ void attend(const ModelConfig& c, const float* q, const std::vector<float>& K, c
 
 // SwiGLU: down(silu(gate xn) * up xn); GPT-2: down(gelu_new(up xn)).      xn, out [H]
 void dense_mlp(const ModelConfig& c, const Linear& gate, const Linear& up, const Linear& down, const float* xn,
-               float* out) {
+               num::DType ht, float* out) {
   std::vector<float> u(up.out), g(gate.out);
   linear(up, xn, u.data());
   if (c.activation == hf::Activation::GeluNew) {
@@ -186,15 +255,20 @@ void dense_mlp(const ModelConfig& c, const Linear& gate, const Linear& up, const
     linear(gate, xn, g.data());
     for (uint64_t i = 0; i < u.size(); ++i) u[i] = silu(g[i]) * u[i];
   }
+  round_row(ht, u.data(), u.size());
   linear(down, u.data(), out);
 }
 
 // Mixtral sparse MoE: p = softmax(router xn) [E]; the experts_per_token largest p (lowest
 // index first on ties), weights p_e / (sum of the selected p in selection order);
 // out = sum over the selected experts in ascending index of expert_e(xn) * weight_e.
-void moe(const ModelConfig& c, const Layer& l, const float* xn, float* out) {
-  std::vector<float> p(c.num_experts);
-  linear(l.router, xn, p.data());
+// Quantised (Quantisation): the router reads xn in BF16 (the compiler's router input), the
+// experts xn in the activation format.
+void moe(const ModelConfig& c, const Layer& l, const float* xn, num::DType at, float* out) {
+  std::vector<float> p(c.num_experts), xr(xn, xn + c.hidden_size), xa(xr);
+  if (at != num::DType::FP32) round_row(num::DType::BF16, xr.data(), xr.size());
+  round_row(at, xa.data(), xa.size());
+  linear(l.router, xr.data(), p.data());
   softmax(p);
   std::vector<uint64_t> chosen;
   std::vector<bool> taken(c.num_experts, false);
@@ -214,7 +288,7 @@ void moe(const ModelConfig& c, const Layer& l, const float* xn, float* out) {
     if (!taken[e]) continue;
     const float weight = p[e] / sum;
     const Expert& x = l.experts[e];
-    dense_mlp(c, x.w1, x.w3, x.w2, xn, y.data());
+    dense_mlp(c, x.w1, x.w3, x.w2, xa.data(), at, y.data());
     for (uint64_t i = 0; i < c.hidden_size; ++i) out[i] = out[i] + y[i] * weight;
   }
 }
@@ -224,17 +298,20 @@ void mlp_sublayer(const Model& m, const Layer& l, std::vector<float>& x) {
   const ModelConfig& c = m.config();
   std::vector<float> xn(c.hidden_size), y(c.hidden_size);
   norm(c, x.data(), l.norm2_w, l.norm2_b, xn.data());
+  const num::DType at = m.quantisation().activations;
   if (c.is_moe()) {
-    moe(c, l, xn.data(), y.data());
+    moe(c, l, xn.data(), at, y.data());
   } else {
-    dense_mlp(c, l.gate, l.up, l.down, xn.data(), y.data());
+    round_row(at, xn.data(), xn.size());
+    dense_mlp(c, l.gate, l.up, l.down, xn.data(), at, y.data());
   }
   for (uint64_t i = 0; i < c.hidden_size; ++i) x[i] = x[i] + y[i];
 }
 
 // x [H] += o_proj(attention output a [nh*hd])
-void attention_residual(const Model& m, const Layer& l, const std::vector<float>& a, std::vector<float>& x) {
+void attention_residual(const Model& m, const Layer& l, std::vector<float>& a, std::vector<float>& x) {
   std::vector<float> y(m.config().hidden_size);
+  round_row(m.quantisation().activations, a.data(), a.size());
   linear(l.o, a.data(), y.data());
   for (uint64_t i = 0; i < y.size(); ++i) x[i] = x[i] + y[i];
 }
@@ -244,6 +321,7 @@ std::vector<float> logits(const Model& m, const std::vector<float>& x) {
   const ModelConfig& c = m.config();
   std::vector<float> h(c.hidden_size), out(c.vocab_size);
   norm(c, x.data(), m.weights().final_norm_w, m.weights().final_norm_b, h.data());
+  round_row(m.quantisation().activations, h.data(), h.size());
   const std::vector<float>& head = m.lm_head();
   for (uint64_t t = 0; t < c.vocab_size; ++t) out[t] = dot(&head[t * c.hidden_size], h.data(), c.hidden_size);
   return out;
@@ -430,6 +508,66 @@ Model::Model(hf::ModelConfig config, Weights weights) : config_(std::move(config
   }
 }
 
+namespace {
+
+// Per output channel (row o of W [out][in]): s = max|w| / largest finite value of t,
+// w = decode(encode(w / s)) * s; BF16: RNE.
+void quantise_linear(num::DType t, Linear& l) {
+  if (t == num::DType::BF16) {
+    for (float& w : l.w) w = round_to(t, w);
+    return;
+  }
+  const float maxfin = t == num::DType::INT8 ? 127.0f : t == num::DType::FP8_E4M3 ? 448.0f : 57344.0f;
+  for (uint64_t o = 0; o < l.out; ++o) {
+    float* row = &l.w[o * l.in];
+    float mx = 0.0f;
+    for (uint64_t i = 0; i < l.in; ++i) mx = std::fabs(row[i]) > mx ? std::fabs(row[i]) : mx;
+    const float s = mx > 0.0f ? mx / maxfin : 1.0f;
+    for (uint64_t i = 0; i < l.in; ++i) {
+      const float v = row[i] / s;
+      row[i] = (t == num::DType::INT8 ? static_cast<float>(num::f32_to_int8(v)) : round_to(t, v)) * s;
+    }
+  }
+}
+
+bool compiler_format(num::DType t) {
+  return t == num::DType::FP32 || t == num::DType::BF16 || t == num::DType::FP8_E4M3 || t == num::DType::FP8_E5M2 ||
+         t == num::DType::INT8;
+}
+
+}  // namespace
+
+Model Model::quantised(const Quantisation& q) const {
+  for (num::DType t : {q.weights, q.activations, q.kv})
+    if (!compiler_format(t))
+      throw std::invalid_argument("reference quantisation: " + std::string(num::dtype_name(t)) + " is not a format the "
+                                  "compiler stores matrix inputs in");
+  hf::ModelConfig c = config_;
+  Weights w = weights_;
+  if (!(q == Quantisation{})) {
+    // The program gathers BF16 embeddings, and a tied head is a weight matrix of its own.
+    if (c.tie_word_embeddings) {
+      w.lm_head = w.embed;
+      c.tie_word_embeddings = false;
+    }
+    for (float& e : w.embed) e = round_to(num::DType::BF16, e);
+    for (float& e : w.pos_embed) e = round_to(num::DType::BF16, e);
+    for (Layer& l : w.layers) {
+      for (Linear* x : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down})
+        if (!x->w.empty()) quantise_linear(q.weights, *x);
+      if (!l.router.w.empty()) quantise_linear(num::DType::BF16, l.router);
+      for (Expert& e : l.experts)
+        for (Linear* x : {&e.w1, &e.w2, &e.w3}) quantise_linear(q.weights, *x);
+    }
+    Linear head{c.hidden_size, c.vocab_size, std::move(w.lm_head), {}};
+    quantise_linear(q.weights, head);
+    w.lm_head = std::move(head.w);
+  }
+  Model out(std::move(c), std::move(w));
+  out.quant_ = q;
+  return out;
+}
+
 Model Model::from_store(hf::ModelConfig config, const hf::TensorStore& store) {
   Loader loader(config, store);
   Weights w = config.architecture == Architecture::GPT2 ? loader.gpt2() : loader.llama_family();
@@ -468,10 +606,11 @@ std::vector<float> forward_step(const Model& m, KVCache& cache, int64_t token) {
   for (uint64_t li = 0; li < c.num_layers; ++li) {
     const Layer& l = m.weights().layers[li];
     norm(c, x.data(), l.norm1_w, l.norm1_b, xn.data());
+    round_row(m.quantisation().activations, xn.data(), xn.size());
     project_qkv(m, l, xn.data(), pos, rope, q.data(), k.data(), v.data());
     cache.k[li].insert(cache.k[li].end(), k.begin(), k.end());       // [pos + 1, nkv*hd]
     cache.v[li].insert(cache.v[li].end(), v.begin(), v.end());
-    attend(c, q.data(), cache.k[li], cache.v[li], pos, a.data());
+    attend(c, q.data(), cache.k[li], cache.v[li], pos, probability_format(m.quantisation()), a.data());
     attention_residual(m, l, a, x);
     mlp_sublayer(m, l, x);
   }
@@ -492,10 +631,11 @@ std::vector<std::vector<float>> forward_sequence(const Model& m, const std::vect
     std::vector<float> Q(n * c.q_dim()), K(n * c.kv_dim()), V(n * c.kv_dim());
     for (uint64_t p = 0; p < n; ++p) {
       norm(c, x[p].data(), l.norm1_w, l.norm1_b, xn.data());
+      round_row(m.quantisation().activations, xn.data(), xn.size());
       project_qkv(m, l, xn.data(), p, rope, &Q[p * c.q_dim()], &K[p * c.kv_dim()], &V[p * c.kv_dim()]);
     }
     for (uint64_t p = 0; p < n; ++p) {
-      attend(c, &Q[p * c.q_dim()], K, V, p, a.data());
+      attend(c, &Q[p * c.q_dim()], K, V, p, probability_format(m.quantisation()), a.data());
       attention_residual(m, l, a, x[p]);
       mlp_sublayer(m, l, x[p]);
     }

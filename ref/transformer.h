@@ -13,6 +13,7 @@
 
 #include "common/hf/model_config.h"
 #include "common/hf/safetensors.h"
+#include "common/numerics/fp.h"
 
 namespace tessera::ref {
 
@@ -44,6 +45,24 @@ struct Weights {
   std::vector<float> lm_head;                     // [V, H]; empty when tied to embed
 };
 
+// The formats a compiled low-precision program rounds to (docs/numerics.md, "Error model").
+// With everything FP32 (the default) the reference is the plain FP32 model. Otherwise it is
+// the FP32 forward pass of the model as that program represents it: weights rounded per
+// output channel (FP8/INT8: scale = max|w| / largest finite value, the compiler's scales;
+// BF16: RNE), embeddings BF16, and every matrix input rounded where the program stores it:
+// the normalised rows, q, the attention output and the MLP hidden rows to `activations`, K
+// and V to `kv`, attention probabilities to BF16 when the activations are one byte. INT8
+// activations are rounded per row with the scale max|row| / 127 (per-token quantisation).
+// Sums, norms, softmax and the residual stay FP32, so what remains between this reference
+// and the compiled program is accumulation order and the rare value that lands on the other
+// side of a rounding boundary because of it.
+struct Quantisation {
+  num::DType weights = num::DType::FP32;
+  num::DType activations = num::DType::FP32;
+  num::DType kv = num::DType::FP32;
+  bool operator==(const Quantisation&) const = default;
+};
+
 class Model {
  public:
   // Checks every size against the config (std::invalid_argument: a programming error).
@@ -56,10 +75,16 @@ class Model {
   const hf::ModelConfig& config() const { return config_; }
   const Weights& weights() const { return weights_; }
   const std::vector<float>& lm_head() const { return weights_.lm_head.empty() ? weights_.embed : weights_.lm_head; }
+  const Quantisation& quantisation() const { return quant_; }
+
+  // This model as a program with the formats of q represents it (see Quantisation).
+  // std::invalid_argument for a format the compiler does not use there (FP16, INT32).
+  Model quantised(const Quantisation& q) const;
 
  private:
   hf::ModelConfig config_;
   Weights weights_;
+  Quantisation quant_;
 };
 
 // K and V (after RoPE) of every position processed so far, per layer: [length, nkv*hd].

@@ -16,7 +16,7 @@ int gen_model_main(int argc, char** argv) {
   using tessera::hf::TensorDType;
   CLI::App app{"Write a fixed-seed tiny Hugging Face model (config.json + model.safetensors)", argv[0]};
   tessera::ref::TinyModelOptions o;
-  std::string family, out, dtype = "f32";
+  std::string family, out, dtype = "f32", init = "uniform";
   uint64_t kv_heads = 0, ffn = 0, sliding = 0;
   const std::map<std::string, Architecture> families = {{"llama", Architecture::Llama},
                                                         {"mistral", Architecture::Mistral},
@@ -44,7 +44,13 @@ int gen_model_main(int argc, char** argv) {
   app.add_flag("--tie", o.tie_embeddings, "tie lm_head to the token embedding (GPT-2 always is)");
   app.add_flag("--llama3-rope", o.llama3_rope, "llama: rope_scaling llama3 (factor 8, low 1, high 4, original 32)");
   app.add_option("--sliding-window", sliding, "mistral/mixtral: attention window (mistral default 16; 0 = none)");
+  app.add_option("--init", init,
+                 "uniform (spreads chosen for varied greedy output) | normal (matrices N(0, s^2/fan_in), embeddings "
+                 "N(0,1), norm gains 1 + 0.1 N(0,1))")
+      ->check(CLI::IsMember({"uniform", "normal"}))->capture_default_str();
+  app.add_option("--init-scale", o.init.scale, "--init normal: s of N(0, s^2/fan_in)")->capture_default_str();
   if (auto status = tessera::cli::parse_args(app, argc, argv)) return *status;
+  if (init == "normal") o.init.kind = tessera::ref::WeightInit::Kind::Normal;
   o.architecture = families.at(family);
   o.dtype = dtypes.at(dtype);
   if (app.count("--kv-heads")) o.kv_heads = kv_heads;

@@ -104,11 +104,19 @@ int run_main(int argc, char** argv) {
     fo.prompt = token_list(prompt);
     fo.steps = steps;
     fo.precision = prec;
-    fo.keep_logits = false;
     const driver::FunctionalResult r = driver::run_functional(model, *a, fo);
     std::string line;
     for (size_t i = 0; i < r.tokens.size(); ++i) line += (i ? "," : "") + std::to_string(r.tokens[i]);
     std::printf("%s\n", line.c_str());
+    // On stderr, so stdout stays the token list `tessera ref` prints.
+    const driver::ReferenceComparison cmp = driver::compare_with_reference(model, fo, r);
+    std::fprintf(stderr,
+                 "precision %s: logits cosine to the FP32 reference min %.6f mean %.6f, to the FP32 reference "
+                 "quantised as the program stores values (docs/numerics.md) min %.6f mean %.6f; greedy token = FP32 "
+                 "reference argmax at %llu of %llu steps\n",
+                 compiler::precision_name(r.precision).c_str(), cmp.min_cosine, cmp.mean_cosine,
+                 cmp.min_cosine_quantised, cmp.mean_cosine_quantised, (unsigned long long)cmp.greedy_equal,
+                 (unsigned long long)cmp.steps);
     if (verbose)
       std::fprintf(stderr, "%llu cycles, %llu instructions over %llu step programs\n", (unsigned long long)r.cycles,
                    (unsigned long long)r.instructions, (unsigned long long)steps);

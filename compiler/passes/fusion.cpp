@@ -195,6 +195,7 @@ void run_fusion(Graph& g) {
   }
   g.tensors = std::move(kept);
   g.ops = std::move(f.out);
+  add_activation_row_scales(g);
   g.passes_run.push_back("fusion");
 }
 

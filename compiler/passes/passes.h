@@ -16,6 +16,10 @@ namespace tessera::compiler {
 // Element type of every tensor from the precision policy; adds per-channel scale tensors
 // for FP8/INT8 weights. InputError for a format the matrix engines do not support.
 void run_precision(Graph& g, const Hw& hw, const Precision& p);
+// INT8 activations, after fusion: per-row scale tensors for the INT8 matrix inputs, and a
+// quantize op in front of each matmul whose input comes from a matmul epilogue or attention
+// (those then write FP32). No-op for other policies. Called by run_fusion.
+void add_activation_row_scales(Graph& g);
 
 // The tensor-parallel group size (opt.tp, or the smallest group whose HBM holds the weights
 // and the KV cache) and the data-parallel replicas over the remaining chips. InputError when

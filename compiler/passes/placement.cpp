@@ -70,7 +70,7 @@ void run_placement(Graph& g, const Hw& hw) {
     };
     for (int ti : op.inputs) touch(ti);
     for (int ti : op.outputs) touch(ti);
-    for (int ti : {op.weight, op.bias, op.scale}) touch(ti);
+    for (int ti : {op.weight, op.bias, op.scale, op.row_scale}) touch(ti);
   }
   // The residual stream crosses every layer; layer activations are reused by every layer.
   for (Tensor& t : g.tensors) {
@@ -84,6 +84,8 @@ void run_placement(Graph& g, const Hw& hw) {
   g.page_tokens = hw.C;
   g.pages_per_seq = (g.max_context + g.page_tokens - 1) / g.page_tokens;
   g.page_bytes = 2 * m.head_dim * g.page_tokens * es(g.precision.kv);
+  // INT8 K and V: one FP32 scale per token for each, after V in the page.
+  if (g.precision.kv == isa::DType::int8) g.page_bytes += 2 * g.page_tokens * 4;
   const uint64_t pool = g.page_bytes * g.pages_per_seq * g.batch * g.kv_heads;
 
   // HBM: globals, then spilled activations, then the layers.

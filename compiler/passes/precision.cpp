@@ -3,7 +3,11 @@
 // residual stream, matmul results, biases, norm gains, scales and logits stay FP32; the
 // embedding tables are BF16 (a gather, not a matmul input). FP8 and INT8 weights are
 // stored with one FP32 scale per output channel (max |w| of the column / largest finite
-// value of the format), applied to the FP32 sums in the epilogue.
+// value of the format), applied to the FP32 sums in the epilogue. INT8 activations are
+// quantised per row (per token) on the vector engine with a dynamic scale max|row| / 127,
+// applied to the INT32 sums in the epilogue; attention then runs in the KV cache's format
+// (q is stored in it), so an INT8 policy needs a floating-point KV format on the array.
+#include <map>
 #include <stdexcept>
 
 #include "common/numerics/fp.h"
@@ -26,14 +30,20 @@ void run_precision(Graph& g, const Hw& hw, const Precision& p) {
   };
   need(p.weights, "weight");
   need(p.activations, "activation");
-  need(p.kv, "KV cache");
   if ((p.weights == isa::DType::int8) != (p.activations == isa::DType::int8))
     throw InputError("precision: int8 multiplies only with int8 (spec/isa.yaml matmul_types); use int8 for both "
                      "weights and activations");
-  if (p.weights == isa::DType::int8)
-    throw InputError("precision: int8 needs per-token activation scales, which this compiler does not generate yet "
-                     "(supported: bf16, fp8_e4m3, fp8_e5m2)");
-  if (p.kv == isa::DType::int8) throw InputError("precision: the KV cache is stored in bf16 or fp8, not int8");
+  if (p.kv == isa::DType::int8 && p.activations != isa::DType::int8)
+    throw InputError("precision: an int8 KV cache needs int8 activations (q K^T and P V multiply int8 with int8); "
+                     "the KV cache is otherwise stored in bf16 or fp8");
+  if (p.activations == isa::DType::int8 && !hw.supports(p.kv))
+    throw InputError("precision: with int8 activations, attention (q K^T and P V) runs in the KV cache format " +
+                     std::string(num::dtype_name(num::DType(p.kv))) + ", which is not in matrix.precisions of " +
+                     hw.name + " (use kv=int8: K and V with a scale per token and head)");
+  need(p.kv, "KV cache");
+  if (p.activations == isa::DType::int8 && g.model.is_moe())
+    throw InputError("precision: int8 activations are not implemented for mixture-of-experts models (the expert "
+                     "rows would need a scale per token and expert)");
   g.precision = p;
   for (Tensor& t : g.tensors) {
     switch (t.kind) {
@@ -58,7 +68,10 @@ void run_precision(Graph& g, const Hw& hw, const Precision& p) {
         t.dtype = p.kv;
         break;
       case TensorKind::Activation:
-        if (t.name == "xn" || t.name == "xn2" || t.name == "xf" || t.name == "q" || t.name == "attn" || t.name == "h") {
+        if (t.name == "q" && p.activations == isa::DType::int8) {
+          t.dtype = p.kv;  // q K^T runs in the KV format
+        } else if (t.name == "xn" || t.name == "xn2" || t.name == "xf" || t.name == "q" || t.name == "attn" ||
+                   t.name == "h") {
           t.dtype = p.activations;
         } else {
           t.dtype = isa::DType::fp32;
@@ -100,6 +113,69 @@ void run_precision(Graph& g, const Hw& hw, const Precision& p) {
     g.ops[i].scale = g.add_tensor(std::move(s));
   }
   g.passes_run.push_back("precision");
+}
+
+void add_activation_row_scales(Graph& g) {
+  if (g.precision.activations != isa::DType::int8) return;
+  auto scale_of = [&](int t) {
+    Tensor s = g.tensors[size_t(t)];
+    s.name += ".row_scale";
+    s.shape = {s.shape[0], 1};
+    s.dtype = isa::DType::fp32;
+    s.note = "per row (token): max|row| / 127";
+    return g.add_tensor(std::move(s));
+  };
+  std::map<int, int> scale;     // INT8 tensor -> its row scales
+  std::map<int, size_t> maker;  // tensor -> the op writing it
+  std::vector<Op> out;
+  for (Op op : g.ops) {
+    if (op.kind == OpKind::Norm && g.tensors[size_t(op.outputs[0])].dtype == isa::DType::int8) {
+      op.row_scale = scale[op.outputs[0]] = scale_of(op.outputs[0]);
+    } else if (op.kind == OpKind::Linear && !op.inputs.empty() &&
+               g.tensors[size_t(op.inputs[0])].dtype == isa::DType::int8) {
+      const int in = op.inputs[0];
+      if (!scale.count(in)) {
+        // Written by an epilogue or attention, which see only part of a row: they write FP32
+        // rows, and a quantize op makes the INT8 rows and their scales.
+        auto it = maker.find(in);
+        if (it == maker.end()) throw std::logic_error("precision: no op writes " + g.tensors[size_t(in)].name);
+        Tensor f = g.tensors[size_t(in)];
+        f.name += ".f32";
+        f.dtype = isa::DType::fp32;
+        f.note = "FP32 rows before per-token quantisation";
+        const int fi = g.add_tensor(std::move(f));
+        for (int& o : out[it->second].outputs)
+          if (o == in) o = fi;
+        Op q;
+        q.kind = OpKind::Quantize;
+        q.name = g.tensors[size_t(in)].name + "_quantize";
+        q.per_layer = op.per_layer;
+        q.inputs = {fi};
+        q.outputs = {in};
+        q.row_scale = scale[in] = scale_of(in);
+        q.note = "INT8 rows and per-token scales on the vector engine";
+        out.push_back(q);
+      }
+      op.row_scale = scale[in];
+    }
+    for (int o : op.outputs) maker[o] = out.size();
+    out.push_back(std::move(op));
+  }
+  g.ops = std::move(out);
+  // An INT8 q (INT8 KV cache): one scale per (token, query head), in the attention layout of q.
+  const int q = g.find_tensor("q");
+  if (q >= 0 && g.tensors[size_t(q)].dtype == isa::DType::int8) {
+    Tensor s = g.tensors[size_t(q)];
+    s.name = "q.row_scale";
+    s.shape = {s.shape[0] * g.heads, 1};
+    s.dtype = isa::DType::fp32;
+    s.note = "per (token, query head): max|q| / 127";
+    const int si = g.add_tensor(std::move(s));
+    for (Op& op : g.ops) {
+      if (op.name == "qkv") op.outputs.push_back(si);
+      if (op.kind == OpKind::Attention) op.inputs.push_back(si);
+    }
+  }
 }
 
 }  // namespace tessera::compiler

@@ -144,15 +144,30 @@ TEST(PrecisionDiagnostics, Int8MultipliesOnlyWithInt8) {
   EXPECT_HAS(e, "both weights and activations");
 }
 
-TEST(PrecisionDiagnostics, Int8NeedsActivationScales) {
-  const std::string e = error_of([] { lower(model(kLlama), "tiny", decode(1, 16), "int8"); });
-  EXPECT_HAS(e, "per-token activation scales");
-  EXPECT_HAS(e, "supported: bf16, fp8_e4m3, fp8_e5m2");
+// INT8 activations run attention in the KV format: a BF16 KV cache on an INT8-only array is
+// refused, naming the way out (kv=int8, what `--precision int8` picks there).
+TEST(PrecisionDiagnostics, Int8AttentionNeedsAKvFormatOfTheArray) {
+  const std::string e = error_of([] { lower(model(kLlama), "tpu-v1", decode(1, 16), "w=int8,a=int8,kv=bf16"); });
+  EXPECT_HAS(e, "attention");
+  EXPECT_HAS(e, "KV cache format bf16");
+  EXPECT_HAS(e, "matrix.precisions of tpu-v1");
+  EXPECT_HAS(e, "kv=int8");
+  EXPECT_NO_THROW(lower(model(kLlama), "tpu-v1", decode(1, 16), "int8"));
 }
 
-TEST(PrecisionDiagnostics, KvCacheNotInt8) {
+TEST(PrecisionDiagnostics, Int8ActivationsNotForMoe) {
+  hf::ModelConfig m = model(kLlama);
+  m.architecture = hf::Architecture::Mixtral;
+  m.num_experts = 4;
+  m.experts_per_token = 2;
+  const std::string e = error_of([&] { lower(m, "tiny", decode(1, 16), "int8"); });
+  EXPECT_HAS(e, "int8 activations");
+  EXPECT_HAS(e, "mixture-of-experts");
+}
+
+TEST(PrecisionDiagnostics, Int8KvCacheNeedsInt8Activations) {
   const std::string e = error_of([] { lower(model(kLlama), "tiny", decode(1, 16), "w=bf16,a=bf16,kv=int8"); });
-  EXPECT_HAS(e, "KV cache");
+  EXPECT_HAS(e, "int8 KV cache needs int8 activations");
   EXPECT_HAS(e, "bf16 or fp8");
 }
 

@@ -1,12 +1,15 @@
 // Compiled programs run on the functional model with real (fixed-seed, generated)
 // weights, against the FP32 reference Transformer (docs/compiler.md, "Validation"):
 // greedy tokens identical for 16 steps with BF16 weights, and every step's logits with a
-// cosine similarity of at least 0.999 (BF16) or 0.99 (FP8) under teacher forcing.
+// cosine similarity of at least 0.999 (BF16) or 0.99 (FP8) under teacher forcing; and FP8 /
+// INT8 on randomly initialised models against the reference quantised as the program stores
+// values (docs/numerics.md, section 10).
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -14,6 +17,7 @@
 
 #include "common/config/config.h"
 #include "driver/functional.h"
+#include "common/numerics/fp.h"
 #include "ref/tiny_model.h"
 #include "ref/transformer.h"
 
@@ -156,6 +160,28 @@ TEST(DriverFunctional, LlamaLongPromptLogits) {
   for (size_t s = 0; s < got.logits.size(); ++s) EXPECT_GE(cosine(got.logits[s], want.logits[s]), 0.999) << s;
 }
 
+// tpu-v1 has no L2: activations live in HBM, so a 40-token prefill moves the layer region
+// (and the KV pages) against the decode programs; the carried KV cache must follow (compile()
+// places it at the new program's KV regions).
+TEST(DriverFunctional, TpuV1Int8LongPromptCarriesTheKvCache) {
+  ref::TinyModelOptions o;
+  o.init.kind = ref::WeightInit::Kind::Normal;
+  const std::string dir = model_dir("llama_normal", o);
+  std::vector<int64_t> prompt;
+  for (int64_t i = 0; i < 40; ++i) prompt.push_back((i * 37) % 500 + 1);
+  const config::Arch arch = config::load_arch("tpu-v1");
+  FunctionalOptions fo;
+  fo.prompt = prompt;
+  fo.steps = 4;
+  fo.precision = compiler::parse_precision("int8", *arch);
+  const FunctionalResult got = run_functional(dir, *arch, fo);
+  const ReferenceComparison c = compare_with_reference(dir, fo, got);
+  std::printf("tpu-v1 int8, 40-token prompt: cosine to FP32 %.6f, to the quantised reference %.6f\n", c.min_cosine,
+              c.min_cosine_quantised);
+  EXPECT_GE(c.min_cosine_quantised, 0.999);
+  EXPECT_GE(c.min_cosine, 0.99);
+}
+
 TEST(DriverFunctional, Gpt2Fp8Logits) { check({"gpt2", hf::Architecture::GPT2, "tiny", 8}, "fp8", 0.99, false); }
 
 // Full FP8 (weights, activations, KV) on the MoE model: the router reads a BF16 copy of its
@@ -165,6 +191,142 @@ TEST(DriverFunctional, MixtralFp8Logits) {
   check({"mixtral", hf::Architecture::Mixtral, "tiny"}, "fp8", 0.99, false);
   check({"mixtral", hf::Architecture::Mixtral, "tiny"}, "fp8w", 0.99, false);
 }
+
+// ---- FP8 against the FP32 reference on randomly initialised models (issue 13) ----
+//
+// docs/numerics.md, "Error model": the compiled FP8 program must compute what FP32
+// arithmetic on its FP8 values gives, i.e. the reference of the model as the program
+// represents it (ref::Model::quantised). Per teacher-forced step the logits' cosine to that
+// reference is at least 0.999 and every logit is within kStep * rms(logits) of it, so greedy
+// tokens agree wherever the reference's top-1 margin exceeds 2 * kStep * rms(logits). The
+// gap to the unquantised FP32 model is E4M3's rounding itself; it is printed, not asserted.
+
+// One E4M3 step relative to the value is at most 2^-3 (3 fraction bits): the most one
+// rounding-boundary disagreement between program and reference moves a stored value.
+constexpr double kStep = 0x1p-3;
+
+struct RandomCase {
+  uint64_t seed;
+  double s;
+  bool tied;
+  uint64_t kv_heads;
+};
+
+struct StepFigures {
+  double min_cos = 1.0, max_err_rms = 0.0;  // against the quantised reference
+  double min_cos_fp32 = 1.0;                // against the unquantised FP32 model
+  uint64_t checked = 0, agreed = 0;         // steps with margin above the bound, and of those equal
+  uint64_t flips_fp32 = 0;                  // greedy disagreements with the unquantised model
+};
+
+ref::Quantisation quantisation_of(const compiler::Precision& p) {
+  ref::Quantisation q;
+  q.weights = num::DType(uint8_t(p.weights));
+  q.activations = num::DType(uint8_t(p.activations));
+  q.kv = num::DType(uint8_t(p.kv));
+  return q;
+}
+
+double rms(const std::vector<float>& v) {
+  double ss = 0;
+  for (float x : v) ss += double(x) * x;
+  return std::sqrt(ss / double(v.size()));
+}
+
+StepFigures run_random_case(const RandomCase& c, const char* precision, const char* preset, uint64_t steps) {
+  ref::TinyModelOptions o;
+  o.seed = c.seed;
+  o.init.kind = ref::WeightInit::Kind::Normal;
+  o.init.scale = c.s;
+  o.tie_embeddings = c.tied;
+  o.kv_heads = c.kv_heads;
+  const std::string dir = model_dir("random_" + std::to_string(c.seed) + "_s" + std::to_string(int(c.s * 10)) +
+                                        (c.tied ? "_tied_kv" : "_untied_kv") + std::to_string(c.kv_heads),
+                                    o);
+  const config::Arch arch = config::load_arch(preset);
+  FunctionalOptions fo;
+  fo.prompt = kPrompt;
+  fo.steps = steps;
+  fo.precision = compiler::parse_precision(precision, *arch);
+  const ref::Model fp32 = ref::Model::load(dir);
+  const ref::Model quant = fp32.quantised(quantisation_of(*fo.precision));
+  ref::GenerateOptions go;
+  go.steps = steps;
+  const ref::Generation want = ref::generate(quant, kPrompt, go);
+  // Teacher forcing with the quantised reference's tokens; the FP32 model sees the same ones.
+  go.forced = fo.forced = want.tokens;
+  const ref::Generation plain = ref::generate(fp32, kPrompt, go);
+  const FunctionalResult got = run_functional(dir, *arch, fo);
+  StepFigures f;
+  for (uint64_t st = 0; st < steps; ++st) {
+    const std::vector<float>& g = got.logits[st];
+    const std::vector<float>& w = want.logits[st];
+    f.min_cos = std::min(f.min_cos, cosine(g, w));
+    f.min_cos_fp32 = std::min(f.min_cos_fp32, cosine(g, plain.logits[st]));
+    double me = 0;
+    for (size_t i = 0; i < w.size(); ++i) me = std::max(me, std::fabs(double(g[i]) - w[i]));
+    const double r = rms(w);
+    f.max_err_rms = std::max(f.max_err_rms, me / r);
+    if (top2_margin(w) > 2 * kStep * r) {
+      ++f.checked;
+      if (got.tokens[st] == want.tokens[st]) ++f.agreed;
+    }
+    if (got.tokens[st] != int64_t(ref::argmax(plain.logits[st]))) ++f.flips_fp32;
+  }
+  return f;
+}
+
+// Seeds: TESSERA_TEST_SEED or 11, and the next two.
+uint64_t base_seed() {
+  const char* e = std::getenv("TESSERA_TEST_SEED");
+  return e ? std::strtoull(e, nullptr, 10) : 11;
+}
+
+void check_random_inits(const char* precision, const char* preset, double min_cos) {
+  ASSERT_GT(min_cos, 0.0);
+  const uint64_t seed0 = base_seed();
+  std::printf("%s on %s: seeds %llu..%llu (set TESSERA_TEST_SEED to change)\n", precision, preset,
+              (unsigned long long)seed0, (unsigned long long)seed0 + 2);
+  constexpr uint64_t kRandomSteps = 6;
+  for (uint64_t seed = seed0; seed < seed0 + 3; ++seed) {
+    for (double s : {0.5, 1.0, 1.5}) {
+      for (bool tied : {false, true}) {
+        for (uint64_t kvh : {uint64_t(2), uint64_t(4)}) {  // GQA (4 query heads on 2) and MHA
+          const RandomCase c{seed, s, tied, kvh};
+          const StepFigures f = run_random_case(c, precision, preset, kRandomSteps);
+          const std::string what = "seed " + std::to_string(seed) + " s " + std::to_string(s) +
+                                   (tied ? " tied" : " untied") + (kvh == 2 ? " GQA" : " MHA");
+          std::printf("  %-34s quantised ref: min cos %.7f, max|e|/rms %.2e, tokens %llu/%llu above the margin bound;"
+                      " FP32 model: min cos %.5f, %llu greedy flips\n",
+                      what.c_str(), f.min_cos, f.max_err_rms, (unsigned long long)f.agreed,
+                      (unsigned long long)f.checked, f.min_cos_fp32, (unsigned long long)f.flips_fp32);
+          EXPECT_EQ(f.agreed, f.checked) << what;
+          if (s <= 1.0) {
+            EXPECT_GE(f.min_cos, min_cos) << what;
+            EXPECT_LE(f.max_err_rms, kStep) << what;
+          } else {
+            // s = 1.5 amplifies one rounding-boundary disagreement (one stored value one E4M3
+            // step apart) up to the 0.999 line (measured 0.99894 and 0.99911, seed 13 MHA); what is
+            // asserted is that the program's distance to the quantised reference stays well
+            // inside FP8's own distance to the FP32 model (relative logit errors).
+            EXPECT_LE(std::sqrt(1.0 - f.min_cos), 0.5 * std::sqrt(1.0 - f.min_cos_fp32)) << what;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(DriverFunctionalNumerics, Fp8RandomInitsMatchTheReference) { check_random_inits("fp8", "tiny", 0.999); }
+
+// INT8 weights (per channel) and activations (per token, scales from the vector engine), KV
+// and attention BF16. One INT8 step of a row is max|row| / 127 <= sqrt(n) / 127 rms(row),
+// 0.063 rms for the 64-wide rows here: inside the same 2^-3 bound.
+TEST(DriverFunctionalNumerics, Int8RandomInitsMatchTheReference) { check_random_inits("int8", "tiny", 0.999); }
+
+// The INT8-only TPU v1 preset: INT8 KV cache and attention too (q, K, V per token and head,
+// P per row; `--precision int8` picks kv=int8 there).
+TEST(DriverFunctionalNumerics, Int8TpuV1RandomInitsMatchTheReference) { check_random_inits("int8", "tpu-v1", 0.999); }
 
 }  // namespace
 }  // namespace tessera::driver

@@ -315,6 +315,95 @@ TEST(Ref, Bf16CheckpointLoadsTheRoundedWeights) {
   EXPECT_NE(t.model.weights().embed, f32.front().values);
 }
 
+// ---------------------------------------------------------------- Normal init, quantised models
+
+// --init normal: matrices N(0, s^2 / fan_in), embeddings N(0, 1), gains 1 + 0.1 N(0, 1). The
+// sample moments of 64 x 176 and 512 x 64 values are within a few percent of those.
+TEST(Ref, NormalInitHasTheStatedMoments) {
+  TinyModelOptions o;
+  o.init.kind = WeightInit::Kind::Normal;
+  o.init.scale = 1.5;
+  const hf::ModelConfig c = tiny_model_config(o);
+  const auto w = tiny_model_weights(c, 7, hf::TensorDType::F32, o.init);
+  const auto again = tiny_model_weights(c, 7, hf::TensorDType::F32, o.init);  // a seed is the same values
+  ASSERT_EQ(w.size(), again.size());
+  for (size_t i = 0; i < w.size(); ++i) EXPECT_EQ(w[i].values, again[i].values) << w[i].name;
+  auto moments = [&](const std::string& name) {
+    for (const hf::TensorData& t : w)
+      if (t.name == name) {
+        double m = 0, q = 0;
+        for (float v : t.values) m += v;
+        m /= double(t.values.size());
+        for (float v : t.values) q += (v - m) * (v - m);
+        return std::pair<double, double>{m, std::sqrt(q / double(t.values.size()))};
+      }
+    ADD_FAILURE() << "no tensor " << name;
+    return std::pair<double, double>{0, 0};
+  };
+  const auto [gm, gs] = moments("model.layers.0.mlp.gate_proj.weight");  // [176, 64]: fan_in 64
+  EXPECT_NEAR(gm, 0.0, 0.01);
+  EXPECT_NEAR(gs, 1.5 / 8.0, 0.01);
+  const auto [dm, ds] = moments("model.layers.0.mlp.down_proj.weight");  // fan_in 176
+  EXPECT_NEAR(ds, 1.5 / std::sqrt(176.0), 0.005);
+  const auto [em, es] = moments("model.embed_tokens.weight");
+  EXPECT_NEAR(em, 0.0, 0.02);
+  EXPECT_NEAR(es, 1.0, 0.02);
+  const auto [nm, ns] = moments("model.norm.weight");
+  EXPECT_NEAR(nm, 1.0, 0.04);
+  EXPECT_NEAR(ns, 0.1, 0.03);
+  (void)dm;
+  o.init.scale = 0;
+  expect_input_error([&] { tiny_model_weights(c, 7, hf::TensorDType::F32, o.init); }, {"--init-scale"});
+}
+
+// quantised(): the default is the plain model, operation for operation; FP8 weights are
+// per-channel E4M3 values times max|w| / 448; the logits move by E4M3's rounding, not more.
+TEST(Ref, QuantisedModelRoundsWhereTheProgramDoes) {
+  TinyModelOptions o = family(Architecture::Llama);
+  o.tie_embeddings = true;
+  Tiny t(o);
+  GenerateOptions g;
+  g.steps = 4;
+  const Generation plain = generate(t.model, kPrompt, g);
+  const Generation same = generate(t.model.quantised(Quantisation{}), kPrompt, g);
+  for (size_t s = 0; s < plain.logits.size(); ++s) expect_bit_equal(plain.logits[s], same.logits[s], "FP32");
+
+  Quantisation q;
+  q.weights = q.activations = q.kv = num::DType::FP8_E4M3;
+  const Model m8 = t.model.quantised(q);
+  EXPECT_FALSE(m8.config().tie_word_embeddings);  // the head is a weight matrix of its own
+  const Linear& l = m8.weights().layers[0].gate;
+  for (uint64_t o2 : {uint64_t(0), uint64_t(7)}) {
+    float mx = 0, mq = 0;
+    for (uint64_t i = 0; i < l.in; ++i) {
+      mx = std::max(mx, std::fabs(t.model.weights().layers[0].gate.w[o2 * l.in + i]));
+      mq = std::max(mq, std::fabs(l.w[o2 * l.in + i]));
+    }
+    const float sc = mx / 448.0f;
+    EXPECT_FLOAT_EQ(mq, mx);  // the largest weight of a channel is exact (448 x scale)
+    for (uint64_t i = 0; i < l.in; ++i) {
+      const float v = l.w[o2 * l.in + i] / sc;
+      EXPECT_NEAR(v, num::e4m3_to_f32(num::f32_to_e4m3(v, num::Overflow::Saturate)), 1e-4f * std::fabs(v) + 1e-6f);
+    }
+  }
+  g.forced = plain.tokens;
+  const Generation f8 = generate(m8, kPrompt, g);
+  for (size_t s = 0; s < plain.logits.size(); ++s) {
+    double ab = 0, aa = 0, bb = 0;
+    for (size_t i = 0; i < plain.logits[s].size(); ++i) {
+      ab += double(plain.logits[s][i]) * f8.logits[s][i];
+      aa += double(plain.logits[s][i]) * plain.logits[s][i];
+      bb += double(f8.logits[s][i]) * f8.logits[s][i];
+    }
+    const double cs = ab / std::sqrt(aa * bb);
+    EXPECT_LT(cs, 1.0 - 1e-7) << "FP8 rounding must change the logits, step " << s;
+    EXPECT_GT(cs, 0.98) << "step " << s;
+  }
+  Quantisation bad;
+  bad.activations = num::DType::FP16;
+  EXPECT_THROW(t.model.quantised(bad), std::invalid_argument);
+}
+
 // ---------------------------------------------------------------- diagnostics
 
 std::vector<hf::TensorData> tiny_tensors(const hf::ModelConfig& c) { return tiny_model_weights(c, 1, hf::TensorDType::F32); }
