@@ -119,7 +119,7 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
     const uint64_t mq = tq * G;
     auto r = [](uint64_t x) { return round_up(x, 64); };
     const uint64_t per_set = r(mq * P * 4) + 2 * r(mq * 4) + r(mq * round_up((hd + 1) * 4, 64)) + r(mq * hd * ea);
-    return 3 * (r(mq * hd * ea) + r(mq * qs)) + sets * per_set + 2 * r(mq * P * 4) + (split ? 6 : 3) * r(mq * P * ep) +
+    return 3 * (r(mq * hd * ea) + r(mq * qs)) + sets * per_set + (split ? 2 * r(mq * P * 4) + 6 * r(mq * P * ep) : 3 * r(mq * P * ep)) +
            r(mq * tq * 2) + r(tq * 2 * P * 2) + ring * (kslot + vslot) + 64;
   };
   Fit fit;
@@ -190,8 +190,9 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
         b.of = a.take(mq_max * ofs, 64, "attention [O | sum] rows");
         b.o = a.take(mq_max * hd * ea, 64, "attention output rows");
       }
-      uint64_t xr[2], pr[3];
-      for (uint64_t& x : xr) x = a.take(mq_max * P * 4, 64, "attention scaled scores");
+      uint64_t xr[2] = {0, 0}, pr[3];
+      if (split)
+        for (uint64_t& x : xr) x = a.take(mq_max * P * 4, 64, "attention scaled scores");
       uint64_t prl[3] = {0, 0, 0};
       for (uint64_t& x : pr) x = a.take(mq_max * P * ep, 64, "attention probabilities");
       if (split)
@@ -303,7 +304,7 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
         Instr v = vec(Opcode::vcvt, mq, hd);
         Codegen::operand(v, 0, Space::l1, q2[ui % 3], qs, qt);
         Codegen::operand(v, 1, Space::l1, qf[ui % 3], hd * ea, at);
-        v.imm = 1.0f;
+        v.imm = split ? 1.0f : scale;
         s.emit(v);
       };
       // Both sweeps run as steps of one page each, interleaved between the unit in sweep 1
@@ -397,19 +398,26 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
         const auto [mq, k_hi, pg_hi] = geo(unit(ui));
         const auto [sr, n] = sc[ui][pg];
         const uint64_t x = xr[xi++ % 2], p = pr[pi++ % 3];
-        Instr v = vec(Opcode::vscale, mq, n);
-        Codegen::operand(v, 0, Space::l1, x, P * 4, DType::fp32);
-        Codegen::operand(v, 1, Space::acc, sr, hw.C * 4, DType::fp32, e);
-        v.imm = scale;
-        s.emit(v);
-        // P = exp(scale S') in BF16. With BF16 activations as hi + lo, both through the
-        // array: P then carries about 16 bits into P V and the sums (one BF16 rounding of
-        // the unnormalised probabilities moved a tiny Mixtral's expert routing in a later
-        // layer, cosine 0.9975 at one step); with FP8 activations their error dominates.
+        // P = exp(scale S') in BF16. With FP8 activations Q' already holds scale x Q (one
+        // BF16 rounding, 32 times finer than Q's own FP8 rounding), so exp reads the
+        // accumulator directly. With BF16 activations the scale is applied in FP32 and P
+        // goes through the array as BF16 hi + lo: P then carries about 16 bits into P V
+        // and the sums (one BF16 rounding of the unnormalised probabilities moved a tiny
+        // Mixtral's expert routing in a later layer, cosine 0.9975 at one step).
+        if (split) {
+          Instr v = vec(Opcode::vscale, mq, n);
+          Codegen::operand(v, 0, Space::l1, x, P * 4, DType::fp32);
+          Codegen::operand(v, 1, Space::acc, sr, hw.C * 4, DType::fp32, e);
+          v.imm = scale;
+          s.emit(v);
+        }
         const uint64_t plo = prl[(pi - 1) % 3];
         Instr x2 = vec(Opcode::vexp, mq, n);
         Codegen::operand(x2, 0, Space::l1, split ? x : p, P * (split ? 4 : ep), split ? DType::fp32 : pt);
-        Codegen::operand(x2, 1, Space::l1, x, P * 4, DType::fp32);
+        if (split)
+          Codegen::operand(x2, 1, Space::l1, x, P * 4, DType::fp32);
+        else
+          Codegen::operand(x2, 1, Space::acc, sr, hw.C * 4, DType::fp32, e);
         s.emit(x2);
         if (split) {
           Instr hi = vec(Opcode::vcvt, mq, n);
