@@ -119,7 +119,7 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
     const uint64_t mq = tq * G;
     auto r = [](uint64_t x) { return round_up(x, 64); };
     const uint64_t per_set = r(mq * P * 4) + 2 * r(mq * 4) + r(mq * round_up((hd + 1) * 4, 64)) + r(mq * hd * ea);
-    return 3 * (r(mq * hd * ea) + r(mq * qs)) + sets * per_set + (split ? 2 * r(mq * P * 4) + 6 * r(mq * P * ep) : 3 * r(mq * P * ep)) +
+    return 4 * (r(mq * hd * ea) + r(mq * qs)) + sets * per_set + (split ? 2 * r(mq * P * 4) + 6 * r(mq * P * ep) : 3 * r(mq * P * ep)) +
            r(mq * tq * 2) + r(tq * 2 * P * 2) + ring * (kslot + vslot) + 64;
   };
   Fit fit;
@@ -172,13 +172,11 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
         s.emit(f);
       };
       const uint64_t first = a.top;
-      // Per unit in flight: Q' (three: prepared two units ahead), the running max and the
-      // finished rows (two: the software pipeline's depth).
-      uint64_t qf[3], q2[3];
-      for (int i = 0; i < 3; ++i) {
-        qf[i] = a.take(mq_max * hd * ea, 64, "attention Q rows");
-        q2[i] = a.take(mq_max * qs, 64, "attention [Q | -max] rows");
-      }
+      // Per unit in flight: Q' (four: widened two units ahead, loaded three), the running
+      // max and the finished rows (two: the software pipeline's depth).
+      uint64_t qf[4], q2[4];
+      for (uint64_t& x : qf) x = a.take(mq_max * hd * ea, 64, "attention Q rows");
+      for (uint64_t& x : q2) x = a.take(mq_max * qs, 64, "attention [Q | -max] rows");
       struct Bufs {
         uint64_t mxe, mx, rl, of, o;
       } bufs[2];
@@ -202,7 +200,7 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
       const uint64_t kring = a.take(ring * kslot, 64, "[K^T ; 1] page ring");
       const uint64_t vring = a.take(ring * vslot, 64, "[V | 1] page ring");
       cg.record_l1(chip, core, first, a.top - first,
-                   "attention Q (x3), running max and output (x" + std::to_string(kSets) +
+                   "attention Q (x4), running max and output (x" + std::to_string(kSets) +
                        "), scores, probabilities, causal mask, [K^T ; 1] / [V | 1] page rings of " +
                        std::to_string(ring));
       // The ones row of every K^T slot and the ones column of every V slot, once: the page
@@ -282,7 +280,7 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
         const uint64_t sr = sreg[e][snext[e]++ % nS];
         const uint64_t kt_addr = kring + ((first_pages[ui] + pg) % ring) * kslot;
         for (uint64_t k0 = 0; k0 < k; k0 += hw.R)
-          matmul(ui, qt, kt, k0 > 0, q2[ui % 3] + k0 * eq, qs, kt_addr + k0 * P * ek, P * ek, sr, hw.C * 4, mq,
+          matmul(ui, qt, kt, k0 > 0, q2[ui % 4] + k0 * eq, qs, kt_addr + k0 * P * ek, P * ek, sr, hw.C * 4, mq,
                  std::min(hw.R, k - k0), n);
         if (pg == pg_hi) {
           const uint64_t kc = pos0 + u.t0 - pg * P;
@@ -293,25 +291,38 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
         return std::pair{sr, n};
       };
       // Q rows: [token][query head][head_dim] of this (sequence, KV head), widened to BF16.
+      // The Q load one unit before its widening: the DMA queues also carry page loads, and
+      // the vector engine would wait for the load (about 1,000 cycles per unit).
+      std::vector<char> q_loaded(nu, 0);
+      auto load_q = [&](size_t ui) {
+        if (ui >= nu || q_loaded[ui]) return;
+        q_loaded[ui] = 1;
+        const Unit& u = unit(ui);
+        s.emit(Codegen::dma({.load = true,
+                             .unit = cg.dma_act(),
+                             .dst = {Space::l1, qf[ui % 4]},
+                             .src = {q.tier, cg.addr(q) + ((u.s * KV + u.j) * T + u.t0) * G * hd * ea},
+                             .len = u.n * G * hd * ea}));
+      };
       auto prep = [&](size_t ui) {
         const Unit& u = unit(ui);
         const uint64_t mq = u.n * G;
-        s.emit(Codegen::dma({.load = true,
-                             .unit = cg.dma_act(),
-                             .dst = {Space::l1, qf[ui % 3]},
-                             .src = {q.tier, cg.addr(q) + ((u.s * KV + u.j) * T + u.t0) * G * hd * ea},
-                             .len = mq * hd * ea}));
+        load_q(ui);
+        load_q(ui + 1);
         Instr v = vec(Opcode::vcvt, mq, hd);
-        Codegen::operand(v, 0, Space::l1, q2[ui % 3], qs, qt);
-        Codegen::operand(v, 1, Space::l1, qf[ui % 3], hd * ea, at);
+        Codegen::operand(v, 0, Space::l1, q2[ui % 4], qs, qt);
+        Codegen::operand(v, 1, Space::l1, qf[ui % 4], hd * ea, at);
         v.imm = split ? 1.0f : scale;
         s.emit(v);
       };
       // Both sweeps run as steps of one page each, interleaved between the unit in sweep 1
       // and the unit in sweep 2 (different engines), so the vector engine alternates between
       // two chains of score regions. A score region is rewritten only after the vector
-      // instruction of the page before it (three regions: two pages ahead).
-      const uint64_t ahead = nS - 1;
+      // instruction of the page before it (three regions: two pages ahead; sweep 1 reads
+      // page 0's region again at page 1, where the first vmax pairs pages 0 and 1). Issuing
+      // sweep 2's scores a third page ahead, before the P V that waits for the vector
+      // engine, measured no better.
+      const uint64_t ahead1 = nS - 1, ahead2 = nS - 1;
       std::vector<std::vector<std::pair<uint64_t, uint64_t>>> sc(nu);
       std::vector<bool> pv_started(nu, false);
       // Sweep 1: the unit's pages into the rings (one DMA engine each, so a slot is
@@ -342,7 +353,7 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
         }
         page_i += pg_hi + 1;
         sc[ui].assign(pg_hi + 1, {0, 0});
-        for (uint64_t pg = 0; pg <= pg_hi && pg < ahead; ++pg) sc[ui][pg] = scores(ui, pg, hd);
+        for (uint64_t pg = 0; pg <= pg_hi && pg < ahead1; ++pg) sc[ui][pg] = scores(ui, pg, hd);
       };
       // Page pg: the running elementwise max of S, and the next scores.
       auto sweep1_step = [&](size_t ui, uint64_t pg) {
@@ -372,7 +383,7 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
           Codegen::operand(v, 2, Space::acc, sr, hw.C * 4, DType::fp32, e);
           s.emit(v);
         }
-        if (pg + ahead <= pg_hi) sc[ui][pg + ahead] = scores(ui, pg + ahead, hd);
+        if (pg + ahead1 <= pg_hi) sc[ui][pg + ahead1] = scores(ui, pg + ahead1, hd);
         if (pg < pg_hi) return;
         // The row max, and -m into Q'.
         Instr r = vec(Opcode::vrmax, mq, pg_hi ? P : n);
@@ -383,7 +394,7 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
           Codegen::operand(r, 1, Space::acc, sr, hw.C * 4, DType::fp32, e);
         s.emit(r);
         Instr c = vec(Opcode::vscale, mq, 1);
-        Codegen::operand(c, 0, Space::l1, q2[ui % 3] + hd * eq, qs, qt);
+        Codegen::operand(c, 0, Space::l1, q2[ui % 4] + hd * eq, qs, qt);
         Codegen::operand(c, 1, Space::l1, b.mx, 4, DType::fp32);
         c.imm = -1.0f;
         s.emit(c);
@@ -391,7 +402,7 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
       // Sweep 2: S' = S - m, P = exp(scale S') and [O | sum] += P [V | 1].
       auto sweep2_begin = [&](size_t ui) {
         const auto [mq, k_hi, pg_hi] = geo(unit(ui));
-        for (uint64_t pg = 0; pg <= pg_hi && pg < ahead; ++pg) sc[ui][pg] = scores(ui, pg, hd + 1);
+        for (uint64_t pg = 0; pg <= pg_hi && pg < ahead2; ++pg) sc[ui][pg] = scores(ui, pg, hd + 1);
       };
       auto sweep2_step = [&](size_t ui, uint64_t pg) {
         const uint32_t e = uint32_t(ui % E);
@@ -431,7 +442,7 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
           Codegen::operand(lo, 2, Space::l1, p, P * ep, pt);
           s.emit(lo);
         }
-        if (pg + ahead <= pg_hi) sc[ui][pg + ahead] = scores(ui, pg + ahead, hd + 1);
+        if (pg + ahead2 <= pg_hi) sc[ui][pg + ahead2] = scores(ui, pg + ahead2, hd + 1);
         const uint64_t vt = vring + ((first_pages[ui] + pg) % ring) * vslot;
         for (uint64_t part : split ? std::vector<uint64_t>{p, plo} : std::vector<uint64_t>{p}) {
           for (uint64_t k0 = 0; k0 < n; k0 += hw.R) {
