@@ -11,7 +11,8 @@
 //            causal mask on the block's own keys, and a running elementwise max over the
 //            pages (vmax), reduced to the row max m once (vrmax);
 //   sweep 2: S' = [Q | -m] [K^T ; 1] (the max subtracted by the array through one more
-//            reduction row), P = exp(scale S') in two vector passes, and O = P [V | 1]
+//            reduction row), P = exp(scale S') (one vector pass reading the accumulator
+//            when Q was widened already scaled, FP8 activations), and O = P [V | 1]
 //            accumulated over the pages: the extra ones column of V makes the array sum
 //            each row of P beside O, so the running sum costs no vector pass either;
 //   O / sum -> the attention output rows of its heads.
