@@ -22,7 +22,7 @@ uint64_t acc_groups(const MatmulPlan& p, uint32_t engines) {
 }
 
 struct Cost {
-  uint64_t compute = 0, hbm = 0, l2 = 0, vec = 0, total = 0;
+  uint64_t compute = 0, hbm = 0, l2 = 0, vec = 0, dma = 0, total = 0;
   uint64_t hbm_bytes = 0, l2_bytes = 0, instructions = 0;
 };
 
@@ -37,6 +37,7 @@ Cost cost_of(const Hw& hw, const MatmulSpec& s, const MatmulPlan& p) {
     if (!w.active) continue;
     ++active;
     const double before = hbm_bytes;
+    double core_weights = 0;
     std::vector<timing::MatmulTimer> timers(E, timing::MatmulTimer(hw.R, hw.double_buffer));
     uint64_t vec = 0, instr = 0;
     for (const MatmulPass& pass : w.passes) {
@@ -48,6 +49,7 @@ Cost cost_of(const Hw& hw, const MatmulSpec& s, const MatmulPlan& p) {
             const BlockCols bc = block_cols(p, g, b);
             if (!bc.width) continue;
             hbm_bytes += double(k_rows(p, q) * bc.width * s.w_bytes);
+            core_weights += double(k_rows(p, q) * bc.width * s.w_bytes);
             for (size_t sub = 0; sub < blocks.size(); ++sub) {
               timing::MatmulTimer& t = timers[engine_for(p, E, gi, q, sub)];
               t.tile(t.earliest_q(), timing::MatmulTile{p.dataflow == isa::Dataflow::os, blocks[sub].second,
@@ -64,6 +66,15 @@ Cost cost_of(const Hw& hw, const MatmulSpec& s, const MatmulPlan& p) {
       (s.a_in_hbm ? hbm_bytes : l2_bytes) += a;
     }
     core_max = std::max(core_max, hbm_bytes - before);
+    // When the kernel cannot keep this core's A rows resident (one row chunk covering them,
+    // within a third of L1), it reloads them for every pass through the same DMA engines
+    // as the weights: their bytes per cycle then bound the core (prefill).
+    const bool resident = w.passes.front().rows == w.rows && w.rows * p.K * s.a_bytes <= s.l1_budget / 3;
+    if (!resident) {
+      const double a_bytes = double(w.passes.size() * w.passes.front().rows) * double(p.K * s.a_bytes);
+      c.dma = std::max(c.dma, uint64_t((core_weights + a_bytes) /
+                                       (double(hw.dmas * hw.dma_bytes_per_cycle) * kDmaEfficiency)));
+    }
     uint64_t busy = 0;
     for (const timing::MatmulTimer& t : timers) busy = std::max(busy, t.last_e());
     c.compute = std::max(c.compute, busy);
@@ -86,7 +97,7 @@ Cost cost_of(const Hw& hw, const MatmulSpec& s, const MatmulPlan& p) {
   // Units overlap but feed each other with jitter: a smooth maximum (4-norm) charges a
   // resource that is nearly as busy as the bottleneck, so plans keep some slack.
   double sum = 0;
-  for (uint64_t x : {c.compute, c.hbm, c.l2, c.vec}) sum += std::pow(double(x), 4.0);
+  for (uint64_t x : {c.compute, c.hbm, c.l2, c.vec, c.dma}) sum += std::pow(double(x), 4.0);
   c.total = uint64_t(std::pow(sum, 0.25)) + fill;
   return c;
 }
@@ -110,10 +121,13 @@ uint64_t plan_a_tile_bytes(const Hw& hw, const MatmulPlan& p, uint64_t a_bytes) 
 }
 
 uint64_t plan_epilogue_bytes(const Hw& hw, const MatmulPlan& p) {
-  // Two areas, each: the split-K sum (a row of the accumulator layout), three FP32 temps of
-  // the group's width and the QKV epilogue's K^T rows; plus alignment slack.
+  // Two areas, each: the split-K sum (a row of the accumulator layout; split K only), three
+  // FP32 temps of the group's width and the K^T rows of the prefill QKV epilogue (the plans
+  // that reserve accumulator for its transposes); plus alignment slack. Counting what a
+  // plan does not use would refuse wide passes for want of L1.
   const uint64_t rows = std::min(p.m_t, p.M), gw = p.group_blocks * p.n_t;
-  const uint64_t area = rows * p.group_blocks * hw.C * 4 + 3 * rows * gw * 4 + hw.R * hw.C * 2 + 1024;
+  const uint64_t area = (p.split == EngineSplit::K ? rows * p.group_blocks * hw.C * 4 : 0) + 3 * rows * gw * 4 +
+                        (p.acc_reserve ? hw.R * hw.C * 2 : 0) + 1024;
   return 2 * area;
 }
 

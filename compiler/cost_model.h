@@ -6,6 +6,7 @@
 //   - HBM: bytes read and written / (peak bytes per cycle x streaming efficiency);
 //   - L2: activation bytes the cores load / (banks x bank_width x efficiency);
 //   - the vector engine: epilogue element-operations / lanes, plus per-instruction latency;
+//   - each core's DMA engines: its weight bytes plus its activation rows reloaded per pass;
 // among the candidates that fit the accumulators and L1. Efficiencies are the measured
 // shares the model reaches on the compiler's access patterns (docs/compiler.md).
 #include <cstdint>
@@ -20,6 +21,10 @@ namespace tessera::compiler {
 // sohu-like preset: 0.79-0.83 of peak, the rest is all-bank refresh; docs/compiler.md).
 inline constexpr double kHbmEfficiency = 0.8;
 inline constexpr double kL2Efficiency = 0.5;
+// Share of its DMA engines' bytes per cycle a core sustains when it streams weight chunks
+// and reloads activation blocks through in-order queues (Llama-3-70B prefill gate_up,
+// down: the busier engine 60-70 % busy while the arrays wait; docs/validation.md).
+inline constexpr double kDmaEfficiency = 0.75;
 // Core cycles from a DMA request to its data under streaming load (the model's HBM3E read
 // latency on the sohu-like preset is 60-120 core cycles; docs/compiler.md).
 inline constexpr double kDramRoundTrip = 100.0;

@@ -3,7 +3,26 @@
 // Work units are (sequence, KV head, block of query positions); a unit's rows are the
 // query heads that share the KV head, position-major, so one K^T page is the stationary
 // operand for all of them. Units go to the least loaded core (by keys x rows), and a core
-// runs its units on its engines in turn. Per unit:
+// runs its units on its engines in turn.
+//
+// Prefill (emit_attention_prefill, below): flash-style. The unit's query block stays in
+// L1 while its key pages stream through two sweeps, so no score row is ever held whole:
+//   sweep 1: S = Q K^T page by page into accumulator regions (a ring of three per engine),
+//            causal mask on the block's own keys, and a running elementwise max over the
+//            pages (vmax), reduced to the row max m once (vrmax);
+//   sweep 2: S' = [Q | -m] [K^T ; 1] (the max subtracted by the array through one more
+//            reduction row), P = exp(scale S') (one vector pass reading the accumulator
+//            when Q was widened already scaled, FP8 activations), and O = P [V | 1]
+//            accumulated over the pages: the extra ones column of V makes the array sum
+//            each row of P beside O, so the running sum costs no vector pass either;
+//   O / sum -> the attention output rows of its heads.
+// The max is final before any exp, so nothing is rescaled; the arrays compute Q K^T twice
+// (they are idle otherwise: the vector engine bounds attention on every preset). Units are
+// software-pipelined: the next unit's loads and first sweep are emitted before this unit's
+// second sweep. Fully masked key pages are never loaded or computed.
+//
+// Decode (and prefill that does not fit the flash buffers) keeps the page-stationary
+// kernel: per unit,
 //   S  = Q K^T page by page (weight-stationary: K^T page [head_dim x P] stationary, the
 //        unit's rows streamed), scaled into an FP32 row block in L1;
 //   causal mask (vmask; prefill only) or the sliding window (vfill -inf; decode);
@@ -15,6 +34,9 @@
 // fewer sets when that gives a unit more query rows (a loaded page streamed by more rows).
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <utility>
+#include <vector>
 
 #include "common/numerics/fp.h"
 #include "compiler/codegen.h"
@@ -27,9 +49,509 @@ using isa::Instr;
 using isa::Opcode;
 using isa::Space;
 
-void Codegen::emit_attention(const Op& op) {
+namespace {
+
+uint64_t round_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
+
+// The work units (sequence, KV head, block of tq query positions), each with cost(t0, n),
+// and per core the units it runs: longest first to the least loaded core (ties: lowest
+// core), a deterministic LPT; each core's units in index order.
+struct AttnUnit {
+  uint64_t s, j, t0, n, cost;
+};
+std::pair<std::vector<AttnUnit>, std::vector<std::vector<size_t>>> attention_units(
+    const Graph& g, uint64_t tq, uint32_t cores, const std::function<uint64_t(uint64_t, uint64_t)>& cost) {
+  std::vector<AttnUnit> units;
+  for (uint64_t s = 0; s < g.batch; ++s)
+    for (uint64_t j = 0; j < g.kv_heads; ++j)
+      for (uint64_t t0 = 0; t0 < g.tokens; t0 += tq) {
+        const uint64_t n = std::min(tq, g.tokens - t0);
+        units.push_back({s, j, t0, n, cost(t0, n)});
+      }
+  std::vector<size_t> order(units.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return units[a].cost > units[b].cost; });
+  std::vector<std::vector<size_t>> per_core(cores);
+  std::vector<uint64_t> load(cores, 0);
+  for (size_t i : order) {
+    const uint32_t c = uint32_t(std::min_element(load.begin(), load.end()) - load.begin());
+    per_core[c].push_back(i);
+    load[c] += units[i].cost;
+  }
+  for (auto& v : per_core) std::sort(v.begin(), v.end());
+  return {std::move(units), std::move(per_core)};
+}
+
+// The flash-style prefill kernel of the file comment; false (nothing emitted) when the
+// formats or the SRAM of the architecture do not allow it.
+bool emit_attention_prefill(Codegen& cg, const Op& op) {
+  const Graph& g = cg.g;
+  const Hw& hw = cg.hw;
   const hf::ModelConfig& m = g.model;
-  const uint64_t T = g.tokens, B = g.batch, KV = g.kv_heads, G = g.heads / g.kv_heads, hd = m.head_dim;
+  const uint64_t T = g.tokens, KV = g.kv_heads, G = g.heads / g.kv_heads, hd = m.head_dim;
+  const uint64_t P = g.page_tokens, pos0 = g.position;
+  const DType at = g.precision.activations, kt = g.precision.kv;
+  auto floating = [](DType d) { return d == DType::fp8_e4m3 || d == DType::fp8_e5m2 || d == DType::bf16; };
+  // Q and P are BF16 on the arrays (Q widened exactly from FP8; -m needs more than FP8's
+  // three mantissa bits to be a useful constant).
+  if (T < 2 || !hw.supports(DType::bf16) || !floating(at) || !floating(kt)) return false;
+  const DType qt = DType::bf16, pt = DType::bf16;
+  const bool split = at == DType::bf16;  // P as BF16 hi + lo (sweep 2)
+  const uint64_t ea = cg.es(at), ek = cg.es(kt), eq = cg.es(qt), ep = cg.es(pt);
+  const uint32_t E = hw.engines;
+  const bool gpt2 = m.architecture == hf::Architecture::GPT2;
+  const float scale = gpt2 ? 1.0f / float(std::sqrt(double(hd))) : float(std::pow(double(hd), -0.5));
+  const uint64_t keys_max = pos0 + T;
+  const uint64_t max_pages = (keys_max + P - 1) / P;
+  // Row strides: Q' = [Q | -m] (hd + 1 BF16), a K^T slot [hd + 1 x P] (last row ones), a
+  // V slot [P x hd + 1] (last column ones).
+  const uint64_t qs = round_up((hd + 1) * eq, 64), vs = round_up((hd + 1) * ek, 16);
+  const uint64_t kslot = round_up((hd + 1) * P * ek, 64), vslot = round_up(P * vs, 64);
+  const uint64_t ob = (hd + 1 + hw.C - 1) / hw.C;  // accumulator blocks of O (and the sums)
+  const uint64_t scratch = hw.l1_bytes - g.ring_slot * g.ring_slots;
+
+  // Positions per unit: a power of two dividing the page (so a block's own keys lie in one
+  // page and the mask is one instruction) that the accumulators and L1 hold, the largest.
+  struct Fit {
+    uint64_t tq = 0, sets = 0, sregs = 0, ring = 0;
+  };
+  // Exactly what the per-core allocation below takes (each buffer 64-byte aligned).
+  auto l1_need = [&](uint64_t tq, uint64_t sets, uint64_t ring) {
+    const uint64_t mq = tq * G;
+    auto r = [](uint64_t x) { return round_up(x, 64); };
+    const uint64_t per_set = r(mq * P * 4) + 2 * r(mq * 4) + r(mq * round_up((hd + 1) * 4, 64)) + r(mq * hd * ea);
+    return 4 * (r(mq * hd * ea) + r(mq * qs)) + sets * per_set + (split ? 2 * r(mq * P * 4) + 6 * r(mq * P * ep) : 3 * r(mq * P * ep)) +
+           r(mq * tq * 2) + r(tq * 2 * P * 2) + ring * (kslot + vslot) + 64;
+  };
+  Fit fit;
+  for (uint64_t tq = 1; tq <= T && P % tq == 0 && pos0 % tq == 0; tq *= 2) {
+    const uint64_t mq = tq * G;
+    if (mq > hw.max_stream) break;
+    Fit f{tq, 0, 0, 0};
+    for (uint64_t sregs : {3, 2})
+      if (mq * (sregs + ob) * hw.C * 4 <= hw.acc_bytes) {
+        f.sregs = sregs;
+        break;
+      }
+    if (!f.sregs) break;
+    // Two buffer sets and rings for two units' pages (the software pipeline), else one.
+    if (l1_need(tq, 2, 2 * max_pages) <= scratch) {
+      f.sets = 2;
+      f.ring = 2 * max_pages;
+    } else if (l1_need(tq, 1, max_pages) <= scratch) {
+      f.sets = 1;
+      f.ring = max_pages;
+    } else {
+      break;
+    }
+    // More rows per unit only while the pipeline keeps two units in flight.
+    if (fit.tq && f.sets < fit.sets) break;
+    fit = f;
+  }
+  if (!fit.tq) return false;
+  const uint64_t tq = fit.tq, mq_max = tq * G, kSets = fit.sets, ring = fit.ring, nS = fit.sregs;
+  using Unit = AttnUnit;
+  // Cost: the unit's key pages (each swept twice) x rows.
+  const auto [units, per_core] = attention_units(
+      g, tq, hw.cores, [&](uint64_t t0, uint64_t n) { return ((pos0 + t0 + n - 1) / P + 1) * n * G + 64; });
+
+  const Tensor& q = cg.t("q");
+  const Tensor& att = cg.t(op.outputs[0]);
+  const uint64_t pool = cg.addr(cg.t("layer.k_cache"));
+  const uint64_t ofs = round_up((hd + 1) * 4, 64);  // L1 row stride of [O | sum] in FP32
+  const float big = std::ldexp(1.0f, 100);
+  for (uint32_t chip = 0; chip < cg.group_chips; ++chip) {
+    for (uint32_t core = 0; core < hw.cores; ++core) {
+      if (per_core[core].empty()) continue;
+      CoreStream& s = cg.cs(chip, core);
+      Arena& a = cg.l1_of(chip, core);
+      auto vec = [&](Opcode o, uint64_t rows, uint64_t cols) { return Codegen::vec(o, rows, cols); };
+      auto fill = [&](uint64_t addr, uint64_t rows, uint64_t cols, uint64_t stride, DType t, float value) {
+        Instr f = vec(Opcode::vfill, rows, cols);
+        Codegen::operand(f, 0, Space::l1, addr, stride, t);
+        f.imm = value;
+        s.emit(f);
+      };
+      const uint64_t first = a.top;
+      // Per unit in flight: Q' (four: widened two units ahead, loaded three), the running
+      // max and the finished rows (two: the software pipeline's depth).
+      uint64_t qf[4], q2[4];
+      for (uint64_t& x : qf) x = a.take(mq_max * hd * ea, 64, "attention Q rows");
+      for (uint64_t& x : q2) x = a.take(mq_max * qs, 64, "attention [Q | -max] rows");
+      struct Bufs {
+        uint64_t mxe, mx, rl, of, o;
+      } bufs[2];
+      for (uint64_t bi = 0; bi < kSets; ++bi) {
+        Bufs& b = bufs[bi];
+        b.mxe = a.take(mq_max * P * 4, 64, "attention running max");
+        b.mx = a.take(mq_max * 4, 64, "row max");
+        b.rl = a.take(mq_max * 4, 64, "row 1 / sum");
+        b.of = a.take(mq_max * ofs, 64, "attention [O | sum] rows");
+        b.o = a.take(mq_max * hd * ea, 64, "attention output rows");
+      }
+      uint64_t xr[2] = {0, 0}, pr[3];
+      if (split)
+        for (uint64_t& x : xr) x = a.take(mq_max * P * 4, 64, "attention scaled scores");
+      uint64_t prl[3] = {0, 0, 0};
+      for (uint64_t& x : pr) x = a.take(mq_max * P * ep, 64, "attention probabilities");
+      if (split)
+        for (uint64_t& x : prl) x = a.take(mq_max * P * ep, 64, "attention probabilities (low part)");
+      const uint64_t sel = a.take(mq_max * tq * 2, 64, "causal mask selector");
+      const uint64_t bw = a.take(tq * 2 * P * 2, 64, "causal mask rows");
+      const uint64_t kring = a.take(ring * kslot, 64, "[K^T ; 1] page ring");
+      const uint64_t vring = a.take(ring * vslot, 64, "[V | 1] page ring");
+      cg.record_l1(chip, core, first, a.top - first,
+                   "attention Q (x4), running max and output (x" + std::to_string(kSets) +
+                       "), scores, probabilities, causal mask, [K^T ; 1] / [V | 1] page rings of " +
+                       std::to_string(ring));
+      // The ones row of every K^T slot and the ones column of every V slot, once: the page
+      // loads never write them.
+      for (uint64_t i = 0; i < ring; ++i) {
+        fill(kring + i * kslot + hd * P * ek, 1, P, P * ek, kt, 1.0f);
+        fill(vring + i * vslot + hd * ek, P, 1, vs, kt, 1.0f);
+      }
+      // The causal mask as one accumulating matmul on the arrays (a vector pass over
+      // accumulator rows costs a cycle per row): sel [rows x tq] is 1 where the row's
+      // position t >= t' (exp of 0 or of vmask's -inf), and bw [tq x 2P] holds, from column
+      // P on, -2^100 in row 0 beyond the diagonal and +2^100 on it, so row t of sel x bw is
+      // 0 for keys <= t and -2^100 after (exact in FP32). A block whose keys start at
+      // column kc of its page reads bw from column P - kc.
+      fill(sel, mq_max, tq, tq * 2, DType::bf16, 0.0f);
+      {
+        Instr v = vec(Opcode::vmask, mq_max, tq);
+        Codegen::operand(v, 0, Space::l1, sel, tq * 2, DType::bf16);
+        Codegen::operand(v, 1, Space::l1, sel, tq * 2, DType::bf16);
+        v.iarg = G;
+        s.emit(v);
+        Instr x = vec(Opcode::vexp, mq_max, tq);
+        Codegen::operand(x, 0, Space::l1, sel, tq * 2, DType::bf16);
+        Codegen::operand(x, 1, Space::l1, sel, tq * 2, DType::bf16);
+        s.emit(x);
+      }
+      fill(bw, tq, 2 * P, 2 * P * 2, DType::bf16, 0.0f);
+      if (tq > 1) {
+        fill(bw + (P + 1) * 2, 1, tq - 1, 2 * P * 2, DType::bf16, -big);
+        fill(bw + (2 * P + P + 1) * 2, tq - 1, 1, (2 * P + 1) * 2, DType::bf16, big);
+      }
+      // Accumulators: per engine, a ring of score regions and one [O | sum] region.
+      std::vector<std::vector<uint64_t>> sreg(E);
+      std::vector<uint64_t> oreg(E), snext(E, 0);
+      for (uint32_t e = 0; e < E; ++e) {
+        Arena& ac = cg.acc_of(chip, core, e);
+        for (uint64_t r = 0; r < nS; ++r) sreg[e].push_back(ac.take(mq_max * hw.C * 4, hw.C * 4, "attention scores"));
+        oreg[e] = ac.take(mq_max * ob * hw.C * 4, hw.C * 4, "attention output and row sums");
+      }
+      uint64_t page_i = 0, xi = 0, pi = 0;
+      const size_t nu = per_core[core].size();
+      std::vector<uint64_t> first_pages(nu, 0);
+      struct Geo {
+        uint64_t mq, k_hi, pg_hi;
+      };
+      auto unit = [&](size_t ui) -> const Unit& { return units[per_core[core][ui]]; };
+      auto geo = [&](const Unit& u) { return Geo{u.n * G, pos0 + u.t0 + u.n, (pos0 + u.t0 + u.n - 1) / P}; };
+      auto mx_of = [&](size_t ui) { return uint8_t(uint8_t(isa::Unit::mx0) + ui % E); };
+      auto matmul = [&](size_t ui, DType ta, DType tb, bool acc, uint64_t a_addr, uint64_t a_stride, uint64_t b_addr,
+                        uint64_t b_stride, uint64_t c_addr, uint64_t c_stride, uint64_t mm_m, uint64_t mm_k,
+                        uint64_t mm_n) {
+        Instr mm;
+        mm.op = Opcode::matmul;
+        mm.unit = mx_of(ui);
+        mm.a_type = uint64_t(ta);
+        mm.b_type = uint64_t(tb);
+        mm.dataflow = uint64_t(isa::Dataflow::ws);
+        mm.accumulate = acc ? 1 : 0;
+        mm.a_addr = a_addr;
+        mm.a_stride = a_stride;
+        mm.b_addr = b_addr;
+        mm.b_stride = b_stride;
+        mm.c_addr = c_addr;
+        mm.c_stride = c_stride;
+        mm.m = mm_m;
+        mm.k = mm_k;
+        mm.n = mm_n;
+        s.emit(mm);
+      };
+      // Q K^T of page pg with the first `k` rows of [Q | -m] and [K^T ; 1] into the next
+      // score region of the unit's engine; the causal mask added on the block's own page.
+      auto scores = [&](size_t ui, uint64_t pg, uint64_t k) {
+        const Unit& u = unit(ui);
+        const auto [mq, k_hi, pg_hi] = geo(u);
+        const uint32_t e = uint32_t(ui % E);
+        const uint64_t n = std::min(P, k_hi - pg * P);
+        const uint64_t sr = sreg[e][snext[e]++ % nS];
+        const uint64_t kt_addr = kring + ((first_pages[ui] + pg) % ring) * kslot;
+        for (uint64_t k0 = 0; k0 < k; k0 += hw.R)
+          matmul(ui, qt, kt, k0 > 0, q2[ui % 4] + k0 * eq, qs, kt_addr + k0 * P * ek, P * ek, sr, hw.C * 4, mq,
+                 std::min(hw.R, k - k0), n);
+        if (pg == pg_hi) {
+          const uint64_t kc = pos0 + u.t0 - pg * P;
+          for (uint64_t k0 = 0; k0 < u.n; k0 += hw.R)
+            matmul(ui, DType::bf16, DType::bf16, true, sel + k0 * 2, tq * 2, bw + ((P - kc) + k0 * 2 * P) * 2,
+                   2 * P * 2, sr, hw.C * 4, mq, std::min(hw.R, u.n - k0), n);
+        }
+        return std::pair{sr, n};
+      };
+      // Q rows: [token][query head][head_dim] of this (sequence, KV head), widened to BF16.
+      // The Q load one unit before its widening: the DMA queues also carry page loads, and
+      // the vector engine would wait for the load (about 1,000 cycles per unit).
+      std::vector<char> q_loaded(nu, 0);
+      auto load_q = [&](size_t ui) {
+        if (ui >= nu || q_loaded[ui]) return;
+        q_loaded[ui] = 1;
+        const Unit& u = unit(ui);
+        s.emit(Codegen::dma({.load = true,
+                             .unit = cg.dma_act(),
+                             .dst = {Space::l1, qf[ui % 4]},
+                             .src = {q.tier, cg.addr(q) + ((u.s * KV + u.j) * T + u.t0) * G * hd * ea},
+                             .len = u.n * G * hd * ea}));
+      };
+      auto prep = [&](size_t ui) {
+        const Unit& u = unit(ui);
+        const uint64_t mq = u.n * G;
+        load_q(ui);
+        load_q(ui + 1);
+        Instr v = vec(Opcode::vcvt, mq, hd);
+        Codegen::operand(v, 0, Space::l1, q2[ui % 4], qs, qt);
+        Codegen::operand(v, 1, Space::l1, qf[ui % 4], hd * ea, at);
+        v.imm = split ? 1.0f : scale;
+        s.emit(v);
+      };
+      // Both sweeps run as steps of one page each, interleaved between the unit in sweep 1
+      // and the unit in sweep 2 (different engines), so the vector engine alternates between
+      // two chains of score regions. A score region is rewritten only after the vector
+      // instruction of the page before it (three regions: two pages ahead; sweep 1 reads
+      // page 0's region again at page 1, where the first vmax pairs pages 0 and 1). Issuing
+      // sweep 2's scores a third page ahead, before the P V that waits for the vector
+      // engine, measured no better.
+      const uint64_t ahead1 = nS - 1, ahead2 = nS - 1;
+      std::vector<std::vector<std::pair<uint64_t, uint64_t>>> sc(nu);
+      std::vector<bool> pv_started(nu, false);
+      // Sweep 1: the unit's pages into the rings (one DMA engine each, so a slot is
+      // rewritten by the engine that wrote it) and its first scores.
+      auto sweep1_begin = [&](size_t ui) {
+        const Unit& u = unit(ui);
+        const auto [mq, k_hi, pg_hi] = geo(u);
+        first_pages[ui] = page_i;
+        for (uint64_t pg = 0, i = page_i; pg <= pg_hi; ++pg, ++i) {
+          const uint64_t n = std::min(P, k_hi - pg * P);
+          const uint64_t page = pool + kv_page(g, u.s, u.j, pg) * g.page_bytes;
+          s.emit(Codegen::dma({.load = true,
+                               .unit = 0,
+                               .dst = {Space::l1, kring + (i % ring) * kslot},
+                               .src = {Space::hbm, page},
+                               .len = n == P ? hd * P * ek : n * ek,
+                               .n1 = n == P ? 1 : hd,
+                               .dst_stride1 = n == P ? 0 : P * ek,
+                               .src_stride1 = n == P ? 0 : P * ek}));
+          s.emit(Codegen::dma({.load = true,
+                               .unit = int(hw.dmas - 1),
+                               .dst = {Space::l1, vring + (i % ring) * vslot},
+                               .src = {Space::hbm, page + hd * P * ek},
+                               .len = hd * ek,
+                               .n1 = n,
+                               .dst_stride1 = vs,
+                               .src_stride1 = hd * ek}));
+        }
+        page_i += pg_hi + 1;
+        sc[ui].assign(pg_hi + 1, {0, 0});
+        for (uint64_t pg = 0; pg <= pg_hi && pg < ahead1; ++pg) sc[ui][pg] = scores(ui, pg, hd);
+      };
+      // Page pg: the running elementwise max of S, and the next scores.
+      auto sweep1_step = [&](size_t ui, uint64_t pg) {
+        const Unit& u = unit(ui);
+        const Bufs& b = bufs[ui % kSets];
+        const uint32_t e = uint32_t(ui % E);
+        const auto [mq, k_hi, pg_hi] = geo(u);
+        const auto [sr, n] = sc[ui][pg];
+        if (pg >= 1) {
+          // Page 0 is whole when there is a page 1; a partial page 1 leaves page 0's last
+          // columns as they are, so they are copied first.
+          const auto [prev, prev_n] = sc[ui][pg - 1];
+          const bool copy = pg == 1 && n < prev_n;
+          if (copy) {
+            Instr c = vec(Opcode::vcvt, mq, prev_n);
+            Codegen::operand(c, 0, Space::l1, b.mxe, P * 4, DType::fp32);
+            Codegen::operand(c, 1, Space::acc, prev, hw.C * 4, DType::fp32, e);
+            c.imm = 1.0f;
+            s.emit(c);
+          }
+          Instr v = vec(Opcode::vmax, mq, n);
+          Codegen::operand(v, 0, Space::l1, b.mxe, P * 4, DType::fp32);
+          if (pg == 1 && !copy)
+            Codegen::operand(v, 1, Space::acc, prev, hw.C * 4, DType::fp32, e);
+          else
+            Codegen::operand(v, 1, Space::l1, b.mxe, P * 4, DType::fp32);
+          Codegen::operand(v, 2, Space::acc, sr, hw.C * 4, DType::fp32, e);
+          s.emit(v);
+        }
+        if (pg + ahead1 <= pg_hi) sc[ui][pg + ahead1] = scores(ui, pg + ahead1, hd);
+        if (pg < pg_hi) return;
+        // The row max, and -m into Q'.
+        Instr r = vec(Opcode::vrmax, mq, pg_hi ? P : n);
+        Codegen::operand(r, 0, Space::l1, b.mx, 4, DType::fp32);
+        if (pg_hi)
+          Codegen::operand(r, 1, Space::l1, b.mxe, P * 4, DType::fp32);
+        else
+          Codegen::operand(r, 1, Space::acc, sr, hw.C * 4, DType::fp32, e);
+        s.emit(r);
+        Instr c = vec(Opcode::vscale, mq, 1);
+        Codegen::operand(c, 0, Space::l1, q2[ui % 4] + hd * eq, qs, qt);
+        Codegen::operand(c, 1, Space::l1, b.mx, 4, DType::fp32);
+        c.imm = -1.0f;
+        s.emit(c);
+      };
+      // Sweep 2: S' = S - m, P = exp(scale S') and [O | sum] += P [V | 1].
+      auto sweep2_begin = [&](size_t ui) {
+        const auto [mq, k_hi, pg_hi] = geo(unit(ui));
+        for (uint64_t pg = 0; pg <= pg_hi && pg < ahead2; ++pg) sc[ui][pg] = scores(ui, pg, hd + 1);
+      };
+      auto sweep2_step = [&](size_t ui, uint64_t pg) {
+        const uint32_t e = uint32_t(ui % E);
+        const auto [mq, k_hi, pg_hi] = geo(unit(ui));
+        const auto [sr, n] = sc[ui][pg];
+        const uint64_t x = xr[xi++ % 2], p = pr[pi++ % 3];
+        // P = exp(scale S') in BF16. With FP8 activations Q' already holds scale x Q (one
+        // BF16 rounding, 32 times finer than Q's own FP8 rounding), so exp reads the
+        // accumulator directly. With BF16 activations the scale is applied in FP32 and P
+        // goes through the array as BF16 hi + lo: P then carries about 16 bits into P V
+        // and the sums (one BF16 rounding of the unnormalised probabilities moved a tiny
+        // Mixtral's expert routing in a later layer, cosine 0.9975 at one step).
+        if (split) {
+          Instr v = vec(Opcode::vscale, mq, n);
+          Codegen::operand(v, 0, Space::l1, x, P * 4, DType::fp32);
+          Codegen::operand(v, 1, Space::acc, sr, hw.C * 4, DType::fp32, e);
+          v.imm = scale;
+          s.emit(v);
+        }
+        const uint64_t plo = prl[(pi - 1) % 3];
+        Instr x2 = vec(Opcode::vexp, mq, n);
+        Codegen::operand(x2, 0, Space::l1, split ? x : p, P * (split ? 4 : ep), split ? DType::fp32 : pt);
+        if (split)
+          Codegen::operand(x2, 1, Space::l1, x, P * 4, DType::fp32);
+        else
+          Codegen::operand(x2, 1, Space::acc, sr, hw.C * 4, DType::fp32, e);
+        s.emit(x2);
+        if (split) {
+          Instr hi = vec(Opcode::vcvt, mq, n);
+          Codegen::operand(hi, 0, Space::l1, p, P * ep, pt);
+          Codegen::operand(hi, 1, Space::l1, x, P * 4, DType::fp32);
+          hi.imm = 1.0f;
+          s.emit(hi);
+          Instr lo = vec(Opcode::vsub, mq, n);
+          Codegen::operand(lo, 0, Space::l1, plo, P * ep, pt);
+          Codegen::operand(lo, 1, Space::l1, x, P * 4, DType::fp32);
+          Codegen::operand(lo, 2, Space::l1, p, P * ep, pt);
+          s.emit(lo);
+        }
+        if (pg + ahead2 <= pg_hi) sc[ui][pg + ahead2] = scores(ui, pg + ahead2, hd + 1);
+        const uint64_t vt = vring + ((first_pages[ui] + pg) % ring) * vslot;
+        for (uint64_t part : split ? std::vector<uint64_t>{p, plo} : std::vector<uint64_t>{p}) {
+          for (uint64_t k0 = 0; k0 < n; k0 += hw.R) {
+            for (uint64_t n0 = 0; n0 < hd + 1; n0 += hw.C)
+              matmul(ui, pt, kt, pv_started[ui], part + k0 * ep, P * ep, vt + k0 * vs + n0 * ek, vs,
+                     oreg[e] + (n0 / hw.C) * hw.C * 4, ob * hw.C * 4, mq, std::min(hw.R, n - k0),
+                     std::min(hw.C, hd + 1 - n0));
+            pv_started[ui] = true;
+          }
+        }
+        cg.phase_macs += 2 * mq * hd * n;
+      };
+      // [O | sum] out of the accumulator, O / sum -> the attention output rows: (token t,
+      // head h) -> row t0 + t, column (j G + h) hd.
+      auto finish = [&](size_t ui) {
+        const Unit& u = unit(ui);
+        const Bufs& b = bufs[ui % kSets];
+        const uint32_t e = uint32_t(ui % E);
+        const uint64_t mq = u.n * G;
+        s.emit(Codegen::dma({.load = false,
+                             .unit = 0,
+                             .dst = {Space::l1, b.of},
+                             .src = {Space::acc, oreg[e]},
+                             .len = (hd + 1) * 4,
+                             .n1 = mq,
+                             .dst_stride1 = ofs,
+                             .src_stride1 = ob * hw.C * 4,
+                             .acc_engine = e}));
+        Instr r = vec(Opcode::vrecip, mq, 1);
+        Codegen::operand(r, 0, Space::l1, b.rl, 4, DType::fp32);
+        Codegen::operand(r, 1, Space::l1, b.of + hd * 4, ofs, DType::fp32);
+        s.emit(r);
+        Instr v = vec(Opcode::vmul_row, mq, hd);
+        Codegen::operand(v, 0, Space::l1, b.o, hd * ea, at);
+        Codegen::operand(v, 1, Space::l1, b.of, ofs, DType::fp32);
+        Codegen::operand(v, 2, Space::l1, b.rl, 4, DType::fp32);
+        s.emit(v);
+        const uint64_t row_bytes = g.heads * hd * ea;
+        s.emit(Codegen::dma({.load = false,
+                             .unit = cg.dma_act(),
+                             .dst = {att.tier, cg.addr(att) + (u.s * T + u.t0) * row_bytes + u.j * G * hd * ea},
+                             .src = {Space::l1, b.o},
+                             .len = G * hd * ea,
+                             .n1 = u.n,
+                             .dst_stride1 = row_bytes,
+                             .src_stride1 = G * hd * ea}));
+      };
+      // The pipeline: Q' two units ahead; sweep 1 of unit i + 1 interleaved page by page
+      // with sweep 2 of unit i; each unit's output one unit later (its last P V is then
+      // done). Without a second buffer set or a second engine (the two units' score
+      // regions would interleave in one ring), one unit at a time.
+      const size_t lag = kSets >= 2 && E >= 2 ? 1 : 0;
+      auto pages = [&](size_t ui) { return geo(unit(ui)).pg_hi + 1; };
+      std::vector<char> begun1(nu, 0), begun2(nu, 0);
+      auto begin1 = [&](size_t ui) {
+        if (!begun1[ui]) sweep1_begin(ui);
+        begun1[ui] = 1;
+      };
+      auto begin2 = [&](size_t ui) {
+        if (!begun2[ui]) sweep2_begin(ui);
+        begun2[ui] = 1;
+      };
+      for (size_t ui = 0; ui < std::min<size_t>(nu, 1 + lag); ++ui) prep(ui);
+      for (size_t it = 0; it < nu + 2 * lag; ++it) {
+        if (lag && it + 2 < nu) prep(it + 2);
+        if (!lag && it + 1 < nu) prep(it + 1);
+        const bool one = it < nu, two = it >= lag && it - lag < nu;
+        const size_t u1 = it, u2 = it - lag;
+        if (!lag) {
+          if (one) {
+            sweep1_begin(u1);
+            for (uint64_t pg = 0; pg < pages(u1); ++pg) sweep1_step(u1, pg);
+            sweep2_begin(u1);
+            for (uint64_t pg = 0; pg < pages(u1); ++pg) sweep2_step(u1, pg);
+            finish(u1);
+          }
+          continue;
+        }
+        // A sweep's first scores are issued as soon as what they need is in program
+        // order: sweep 2 right after the unit's -m, the next sweep 1 once the page slots
+        // it reuses (two units back) have been read.
+        if (one) begin1(u1);
+        if (two) begin2(u2);
+        const uint64_t n1 = one ? pages(u1) : 0, n2 = two ? pages(u2) : 0;
+        for (uint64_t pg = 0; pg < std::max(n1, n2); ++pg) {
+          if (pg < n1) {
+            sweep1_step(u1, pg);
+            if (pg + 1 == n1) begin2(u1);
+          }
+          if (pg < n2) {
+            sweep2_step(u2, pg);
+            if (pg + 1 == n2 && u1 + 1 < nu) begin1(u1 + 1);
+          }
+        }
+        if (it >= 2 && it - 2 < nu) finish(it - 2);
+      }
+    }
+  }
+  cg.end_phase(op.name);
+  return true;
+}
+
+}  // namespace
+
+void Codegen::emit_attention(const Op& op) {
+  if (emit_attention_prefill(*this, op)) return;
+  const hf::ModelConfig& m = g.model;
+  const uint64_t T = g.tokens, KV = g.kv_heads, G = g.heads / g.kv_heads, hd = m.head_dim;
   const uint64_t P = g.page_tokens, pos0 = g.position;
   const DType at = t("q").dtype, kt = g.precision.kv;  // q: the activations' format (KV format under INT8)
   // The probabilities P stay BF16 when activations are FP8: they span [0, 1] where E4M3
@@ -85,30 +607,9 @@ void Codegen::emit_attention(const Op& op) {
                      std::to_string(keys_max) + " keys does not fit the L1 (" + std::to_string(scratch) +
                      " bytes beside the weight ring) and accumulators of " + hw.name);
   const uint64_t mq_max = tq * G;
-  const uint64_t blocks = (T + tq - 1) / tq;
-
-  struct Unit {
-    uint64_t s, j, t0, n, cost;
-  };
-  std::vector<Unit> units;
-  for (uint64_t s = 0; s < B; ++s)
-    for (uint64_t j = 0; j < KV; ++j)
-      for (uint64_t qb = 0; qb < blocks; ++qb) {
-        const uint64_t t0 = qb * tq, n = std::min(tq, T - t0);
-        units.push_back({s, j, t0, n, (pos0 + t0 + n) * n * G + 1000});
-      }
-  // Longest first to the least loaded core (ties: lowest core), a deterministic LPT.
-  std::vector<size_t> order(units.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return units[a].cost > units[b].cost; });
-  std::vector<std::vector<size_t>> per_core(hw.cores);
-  std::vector<uint64_t> load(hw.cores, 0);
-  for (size_t i : order) {
-    const uint32_t c = uint32_t(std::min_element(load.begin(), load.end()) - load.begin());
-    per_core[c].push_back(i);
-    load[c] += units[i].cost;
-  }
-  for (auto& v : per_core) std::sort(v.begin(), v.end());
+  using Unit = AttnUnit;
+  const auto [units, per_core] = attention_units(
+      g, tq, hw.cores, [&](uint64_t t0, uint64_t n) { return (pos0 + t0 + n) * n * G + 1000; });
   phase_macs += 0;
   for (uint32_t chip = 0; chip < group_chips; ++chip) {
     for (uint32_t core = 0; core < hw.cores; ++core) {

@@ -139,9 +139,10 @@ TEST(DriverFunctional, LlamaTwoChipTensorParallelBf16) {
   check({"llama", hf::Architecture::Llama, "tiny", 1, 2}, "bf16", 0.999, true);
 }
 
-// A 120-token prompt on the tiny preset: attention's query blocks no longer fit three
-// buffer sets, so prefill takes the one-set schedule (kernels_attention.cpp).
-TEST(DriverFunctional, LlamaLongPromptLogits) {
+// A 120-token prompt on the tiny preset (15 key pages of 8 tokens): prefill attention's
+// units sweep many pages (kernels_attention.cpp). With `engines` matrix engines; with two,
+// the kernel interleaves two units' sweeps page by page on different engines.
+void long_prompt(uint32_t engines) {
   ref::TinyModelOptions o;
   o.dtype = hf::TensorDType::BF16;
   const std::string dir = model_dir("llama_long", o);
@@ -150,13 +151,19 @@ TEST(DriverFunctional, LlamaLongPromptLogits) {
   ref::GenerateOptions go;
   go.steps = 4;
   const ref::Generation want = ref::generate(ref::Model::load(dir), prompt, go);
-  const config::Arch arch = config::load_arch("tiny");
+  std::ifstream in(std::string(TESSERA_SOURCE_DIR) + "/configs/arch/tiny.yaml");
+  std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t at = yaml.find("matrix_engines: 1");
+  ASSERT_NE(at, std::string::npos);
+  yaml.replace(at, 17, "matrix_engines: " + std::to_string(engines));
+  const config::Arch arch = config::load_arch_text(yaml, "tiny.yaml with " + std::to_string(engines) + " engines");
   FunctionalOptions fo;
   fo.prompt = prompt;
   fo.steps = 4;
   fo.precision = compiler::parse_precision("bf16", *arch);
   fo.forced = want.tokens;
   const FunctionalResult got = run_functional(dir, *arch, fo);
+  ASSERT_EQ(got.logits.size(), 4u);
   for (size_t s = 0; s < got.logits.size(); ++s) EXPECT_GE(cosine(got.logits[s], want.logits[s]), 0.999) << s;
 }
 
@@ -181,6 +188,9 @@ TEST(DriverFunctional, TpuV1Int8LongPromptCarriesTheKvCache) {
   EXPECT_GE(c.min_cosine_quantised, 0.999);
   EXPECT_GE(c.min_cosine, 0.99);
 }
+
+TEST(DriverFunctional, LlamaLongPromptLogits) { long_prompt(1); }
+TEST(DriverFunctional, LlamaLongPromptTwoEnginesLogits) { long_prompt(2); }
 
 TEST(DriverFunctional, Gpt2Fp8Logits) { check({"gpt2", hf::Architecture::GPT2, "tiny", 8}, "fp8", 0.99, false); }
 

@@ -85,12 +85,12 @@ TEST(DriverTiming, StreamedInputDecodeCompilesAndRuns) {
   const config::Arch tiny = config::load_arch("tiny");
   CompileOptions o;
   o.phase = Phase::Decode;
-  o.batch = 64;
+  o.batch = 128;
   o.context = 16;
   const Compiled c = compiler::compile(tiny_llama(), *tiny, o);
   bool streamed = false;
   for (const MemoryRegion& r : c.memory) streamed |= r.what.find("qkv: input tiles") != std::string::npos;
-  EXPECT_TRUE(streamed) << "batch 64 no longer streams the qkv input; pick a larger batch";
+  EXPECT_TRUE(streamed) << "batch 128 no longer streams the qkv input; pick a larger batch";
   model::Simulation sim(*tiny, c.program);
   sim.run();
   EXPECT_GT(sim.cycles(), 0u);
