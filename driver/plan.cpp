@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <map>
 #include <numeric>
+#include <tuple>
 
 #include "common/numerics/fp.h"
 #include "common/util/error.h"
@@ -175,112 +178,185 @@ double op_cycles(const Graph& g, const Hw& hw, const Op& op) {
   }
 }
 
-StepEstimate estimate_step(const hf::ModelConfig& m, const config::ArchConfig& arch, const Hw& hw,
-                           const compiler::Precision& prec, CompileOptions co) {
-  const compiler::Parallelism par = compiler::choose_parallelism(m, hw, co, prec);
-  co.batch = par.batch;
-  const compiler::PassContext ctx{hw, co, prec};
-  Graph g = compiler::build_step_graph(m, arch, ctx, par);
-  for (const compiler::PassInfo& p : compiler::passes()) p.run(g, ctx);
-  StepEstimate e;
-  for (const Op& op : g.ops) {
-    const double c = op_cycles(g, hw, op);
-    if (op.per_layer)
-      e.layer += c;
-    else if (op.kind == OpKind::Embed)
-      e.embed += c;
-    else
-      e.head += c;
-  }
-  e.x_bytes = g.tensor("x").bytes;
-  e.rows = g.rows();
-  return e;
-}
+// What the planner reads besides the plan: the model, the architecture and the request,
+// and the segment estimates already computed (a prefill micro-batch's layer is the same
+// graph under every pp and dp with the same tp).
+struct Ctx {
+  const hf::ModelConfig& m;
+  const config::ArchConfig& arch;
+  Hw hw;
+  compiler::Precision prec;
+  const PlanRequest& req;
+  uint64_t max_context = 0;
+  std::map<std::tuple<int, uint64_t, uint64_t, uint32_t>, StepEstimate> steps;
 
-// The memory check of the whole request: a decode step at the longest context with every
-// sequence resident, through the passes up to placement (what compile() refuses, this
-// refuses with the same message).
-void check_memory(const hf::ModelConfig& m, const config::ArchConfig& arch, const Hw& hw,
-                  const compiler::Precision& prec, const Plan& p, uint64_t batch, uint64_t max_context) {
-  CompileOptions co;
-  co.phase = Phase::Decode;
-  co.batch = batch;
-  co.context = max_context;
-  co.max_context = max_context;
-  co.tp = p.tp;
-  co.pp = p.pp;
-  co.chips = p.chips();
-  co.precision = prec;
-  co.segment.kind = compiler::Segment::Embed;
-  const compiler::Parallelism par = compiler::choose_parallelism(m, hw, co, prec);
-  co.batch = par.batch;
-  const compiler::PassContext ctx{hw, co, prec};
-  Graph g = compiler::build_step_graph(m, arch, ctx, par);
-  for (const compiler::PassInfo& pass : compiler::passes()) pass.run(g, ctx);
-}
-
-bool fits(const hf::ModelConfig& m, const config::ArchConfig& arch, const Hw& hw, const compiler::Precision& prec,
-          const Plan& p, uint64_t batch, uint64_t max_context, std::string* why) {
-  try {
-    check_memory(m, arch, hw, prec, p, batch, max_context);
-    return true;
-  } catch (const InputError& e) {
-    if (why) *why = e.what();
-    return false;
-  }
-}
-
-// The largest batch (a multiple of dp x the decode micro-batches) whose KV cache fits beside
-// the plan's weights; 0 when not even one sequence per replica does.
-uint64_t max_batch(const hf::ModelConfig& m, const config::ArchConfig& arch, const Hw& hw,
-                   const compiler::Precision& prec, const Plan& p, uint64_t max_context, std::string* why) {
-  // The compiler's capacity rule alone (no graph) bounds the search; placement then confirms.
-  auto rule = [&](uint64_t bpr) {
+  CompileOptions options(const Plan& p, uint64_t batch) const {
     CompileOptions co;
-    co.batch = bpr * p.dp;
+    co.batch = batch;
     co.context = co.max_context = max_context;
     co.tp = p.tp;
     co.pp = p.pp;
     co.chips = p.chips();
-    co.segment.kind = compiler::Segment::Embed;
+    co.precision = prec;
+    co.segment.kind = compiler::Segment::Embed;  // the passes are the same for every segment
+    return co;
+  }
+
+  // The graph of a step after every pass (placement's memory check included; with
+  // `unbounded` HBM it only reports the bytes placement used).
+  Graph graph(CompileOptions co, bool unbounded = false) const {
+    Hw h = hw;
+    if (unbounded) h.hbm_bytes = uint64_t(1) << 62;
+    const compiler::Parallelism par = compiler::choose_parallelism(m, h, co, prec);
+    co.batch = par.batch;
+    const compiler::PassContext c{h, co, prec};
+    Graph g = compiler::build_step_graph(m, arch, c, par);
+    for (const compiler::PassInfo& pass : compiler::passes()) pass.run(g, c);
+    return g;
+  }
+
+  StepEstimate step(const Plan& p, Phase ph, uint64_t batch_per_replica, uint64_t context) {
+    const auto key = std::make_tuple(int(ph), batch_per_replica, context, p.tp);
+    if (auto it = steps.find(key); it != steps.end()) return it->second;
+    CompileOptions co = options(p, batch_per_replica * p.dp);
+    co.phase = ph;
+    co.context = context;
+    const Graph g = graph(co, true);  // costs only: memory is checked on its own
+    StepEstimate e;
+    for (const Op& op : g.ops) {
+      const double c = op_cycles(g, hw, op);
+      if (op.per_layer)
+        e.layer += c;
+      else if (op.kind == OpKind::Embed)
+        e.embed += c;
+      else
+        e.head += c;
+    }
+    e.x_bytes = g.tensor("x").bytes;
+    e.rows = g.rows();
+    return steps[key] = e;
+  }
+
+  // The compiler's capacity rule alone (choose_parallelism: weights and KV cache, no graph).
+  bool rule(const Plan& p, uint64_t bpr, std::string* why) const {
     try {
-      compiler::choose_parallelism(m, hw, co, prec);
+      compiler::choose_parallelism(m, hw, options(p, bpr * p.dp), prec);
       return true;
     } catch (const InputError& e) {
       if (why) *why = e.what();
       return false;
     }
-  };
-  if (!rule(1)) return 0;
-  uint64_t lo = 1, hi = 2;
-  while (rule(hi) && hi < (uint64_t(1) << 40)) {
-    lo = hi;
-    hi *= 2;
   }
-  while (hi - lo > 1) {
-    const uint64_t mid = lo + (hi - lo) / 2;
-    (rule(mid) ? lo : hi) = mid;
-  }
-  // Whole micro-batches per replica; placement (page rounding, activations) has the last
-  // word, and what it accepts shrinks with the batch, so search below the rule's bound.
-  const uint64_t step = std::max<uint64_t>(1, p.pp);
-  uint64_t bpr = lo / step * step;
-  if (bpr && !fits(m, arch, hw, prec, p, bpr * p.dp, max_context, why)) {
-    uint64_t ok = 0, bad = bpr / step;  // in micro-batch units
-    while (bad - ok > 1) {
-      const uint64_t mid = ok + (bad - ok) / 2;
-      (fits(m, arch, hw, prec, p, mid * step * p.dp, max_context, why) ? ok : bad) = mid;
-    }
-    bpr = ok * step;
-  }
-  return bpr * p.dp;
-}
 
-PlanEstimate estimate(const hf::ModelConfig& m, const config::ArchConfig& arch, const Hw& hw,
-                      const compiler::Precision& prec, const PlanRequest& req, const Plan& p, uint32_t chips) {
+  // The memory check of the whole request, exactly as compile() makes it: a decode step at
+  // the longest context with every sequence resident, through placement. Costly at large
+  // batches (the tiling pass), so only the chosen plan gets it.
+  bool fits(const Plan& p, uint64_t batch, std::string* why) const {
+    try {
+      CompileOptions co = options(p, batch);
+      co.phase = Phase::Decode;
+      graph(co);
+      return true;
+    } catch (const InputError& e) {
+      if (why) *why = e.what();
+      return false;
+    }
+  }
+
+  // HBM bytes placement lays out on a chip of the plan for bpr sequences per replica,
+  // whether or not they fit (InputError for any other refusal).
+  double used(const Plan& p, uint64_t bpr) const {
+    CompileOptions co = options(p, bpr * p.dp);
+    co.phase = Phase::Decode;
+    return double(graph(co, true).hbm_used);
+  }
+
+  // A line through placement at two small batches: the KV page pool and the activations
+  // grow with the batch, the weights do not. A prediction: activations that spill from L2
+  // at larger batches bend it up, so the chosen plan is checked exactly (confirm).
+  std::optional<std::pair<double, double>> hbm_line(const Plan& p, std::string* why) const {
+    const uint64_t step = std::max<uint32_t>(1, p.pp);
+    try {
+      const double a = used(p, step), b = used(p, 16 * step);
+      const double per_seq = (b - a) / double(15 * step);
+      if (a > double(hw.hbm_bytes)) {
+        char buf[200];
+        std::snprintf(buf, sizeof buf,
+                      "the weights and %llu sequence(s) per replica already need %.2f GB of HBM per chip (placement), "
+                      "above the %.2f GB of %s",
+                      (unsigned long long)step, a / 1e9, double(hw.hbm_bytes) / 1e9, hw.name.c_str());
+        if (why) *why = buf;
+        return std::nullopt;
+      }
+      return std::make_pair(a - double(step) * per_seq, per_seq);
+    } catch (const InputError& e) {
+      if (why) *why = e.what();
+      return std::nullopt;
+    }
+  }
+
+  // The exact edge: the largest whole number of micro-batches per replica, at most `limit`
+  // (the rule's bound), whose placement fits, searched from the guess by secant steps on
+  // measured placements (a few costly passes), bisection when they stall.
+  uint64_t exact_bpr(const Plan& p, uint64_t guess, uint64_t limit) const {
+    const uint64_t step = std::max<uint32_t>(1, p.pp);
+    const double cap = double(hw.hbm_bytes);
+    uint64_t good = 0, bad = limit / step * step + step;  // used(good) fits, used(bad) does not (or above limit)
+    uint64_t b = std::clamp<uint64_t>(guess / step * step, step, bad - step);
+    double last_b = 0, last_u = 0;
+    for (int i = 0; i < 24 && bad - good > step; ++i) {
+      const double u = used(p, b);
+      (u <= cap ? good : bad) = b;
+      if (bad - good <= step) break;
+      uint64_t next = good + (bad - good) / step / 2 * step;  // bisection
+      if (last_b > 0 && double(b) != last_b && u != last_u) {
+        const double slope = (u - last_u) / (double(b) - last_b);
+        const double target = double(b) + (cap - u) / slope;
+        if (target > double(good) && target < double(bad)) next = uint64_t(target) / step * step;
+      }
+      if (next <= good) next = good + step;
+      if (next >= bad) next = bad - step;
+      last_b = double(b);
+      last_u = u;
+      b = next;
+    }
+    return good;
+  }
+
+  // The largest batch per replica (whole decode micro-batches) that the rule admits and the
+  // placement line predicts to fit; 0 when none.
+  uint64_t max_bpr(const Plan& p, std::string* why, bool use_line = true) const {
+    if (!rule(p, 1, why)) return 0;
+    uint64_t lo = 1, hi = 2;
+    while (rule(p, hi, nullptr) && hi < (uint64_t(1) << 40)) {
+      lo = hi;
+      hi *= 2;
+    }
+    while (hi - lo > 1) {
+      const uint64_t mid = lo + (hi - lo) / 2;
+      (rule(p, mid, nullptr) ? lo : hi) = mid;
+    }
+    if (use_line) {
+      const auto line = hbm_line(p, why);
+      if (!line) return 0;
+      const double room = double(hw.hbm_bytes) - line->first;
+      if (line->second > 0) lo = std::min<uint64_t>(lo, uint64_t(std::max(0.0, room / line->second)));
+    }
+    const uint64_t step = std::max<uint32_t>(1, p.pp);
+    if (lo < step) {
+      if (why && why->empty())
+        *why = "not one decode micro-batch per pipeline stage fits (" + std::to_string(step) + " sequences)";
+      return 0;
+    }
+    return lo / step * step;
+  }
+};
+
+PlanEstimate estimate(Ctx& x, const Plan& p, uint32_t chips) {
+  const hf::ModelConfig& m = x.m;
+  const PlanRequest& req = x.req;
   PlanEstimate e;
   e.plan = p;
-  const uint64_t max_context = req.prompt + req.gen;
   if (p.chips() > chips) {
     e.why = plan_text(p) + " uses " + std::to_string(p.chips()) + " chips, more than the " + std::to_string(chips) +
             " of --chips";
@@ -296,10 +372,21 @@ PlanEstimate estimate(const hf::ModelConfig& m, const config::ArchConfig& arch, 
       e.why = "dp=" + std::to_string(p.dp) + " does not divide --batch " + std::to_string(req.batch);
       return e;
     }
-    if (!fits(m, arch, hw, prec, p, req.batch, max_context, &e.why)) return e;
+    if (!x.rule(p, req.batch / p.dp, &e.why)) return e;
+    const auto line = x.hbm_line(p, &e.why);
+    if (!line) return e;
+    const double need = line->first + line->second * double(req.batch / p.dp);
+    if (need > double(x.hw.hbm_bytes)) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "about %.2f GB of HBM per chip needed (placement, %llu sequences per replica), "
+                    "above the %.2f GB of %s", need / 1e9, (unsigned long long)(req.batch / p.dp),
+                    double(x.hw.hbm_bytes) / 1e9, x.hw.name.c_str());
+      e.why = buf;
+      return e;
+    }
     e.batch = req.batch;
   } else {
-    e.batch = max_batch(m, arch, hw, prec, p, max_context, &e.why);
+    e.batch = x.max_bpr(p, &e.why) * p.dp;
     if (!e.batch) return e;
   }
   const uint64_t bpr = e.batch / p.dp;
@@ -310,33 +397,19 @@ PlanEstimate estimate(const hf::ModelConfig& m, const config::ArchConfig& arch, 
   }
   e.prefill_batch = req.prefill_batch ? req.prefill_batch : default_prefill_batch(bpr, req.prompt);
   e.decode_micro_batches = p.pp > 1 ? default_decode_micro_batches(bpr, p.pp) : 1;
-  CompileOptions co;
-  co.max_context = max_context;
-  co.tp = p.tp;
-  co.pp = p.pp;
-  co.chips = p.chips();
-  co.precision = prec;
-  co.segment.kind = compiler::Segment::Layer;  // the passes are the same for every segment
   try {
-    // Prefill: one micro-batch of prefill_batch sequences per replica.
-    CompileOptions pre = co;
-    pre.phase = Phase::Prefill;
-    pre.batch = e.prefill_batch * p.dp;
-    pre.context = req.prompt;
-    const StepEstimate sp = estimate_step(m, arch, hw, prec, pre);
-    // Decode at the mean context of its steps (a decode step's time is close to linear in
-    // the context, so the mean step is the step at the mean context).
-    CompileOptions dec = co;
-    dec.phase = Phase::Decode;
-    dec.batch = bpr / e.decode_micro_batches * p.dp;
-    dec.context = req.prompt + std::max<uint64_t>(1, req.gen / 2);
-    const StepEstimate sd = estimate_step(m, arch, hw, prec, dec);
-    const double L = double(m.num_layers / p.pp), hz = hw.core_hz;
+    // Prefill: one micro-batch of prefill_batch sequences per replica. Decode at the mean
+    // context of its steps (a decode step's time is close to linear in the context, so the
+    // mean step is the step at the mean context).
+    const StepEstimate sp = x.step(p, Phase::Prefill, e.prefill_batch, req.prompt);
+    const StepEstimate sd =
+        x.step(p, Phase::Decode, bpr / e.decode_micro_batches, req.prompt + std::max<uint64_t>(1, req.gen / 2));
+    const double L = double(m.num_layers / p.pp), hz = x.hw.core_hz;
     const std::vector<double> ps = stage_times(p.pp, sp.embed, L * sp.layer, sp.head,
-                                               stage_transfer_cycles(arch, p.tp, sp.x_bytes), 0);
-    const double back = p.pp > 1 ? stage_transfer_cycles(arch, p.tp, sd.rows * 4) : 0;
+                                               stage_transfer_cycles(x.arch, p.tp, sp.x_bytes), 0);
+    const double back = p.pp > 1 ? stage_transfer_cycles(x.arch, p.tp, sd.rows * 4) : 0;
     const std::vector<double> ds = stage_times(p.pp, sd.embed, L * sd.layer, sd.head,
-                                               stage_transfer_cycles(arch, p.tp, sd.x_bytes), back);
+                                               stage_transfer_cycles(x.arch, p.tp, sd.x_bytes), back);
     const uint64_t mp = bpr / e.prefill_batch, md = e.decode_micro_batches;
     e.ttft = std::accumulate(ps.begin(), ps.end(), 0.0) / hz;
     e.prefill = pipeline_pass(ps, mp) / hz;
@@ -346,10 +419,38 @@ PlanEstimate estimate(const hf::ModelConfig& m, const config::ArchConfig& arch, 
     e.total = e.prefill + e.decode;
     e.tokens_per_s = double(e.batch * (req.prompt + req.gen)) / e.total;
     e.feasible = true;
-  } catch (const InputError& x) {
-    e.why = x.what();
+  } catch (const InputError& err) {
+    e.why = err.what();
   }
   return e;
+}
+
+// The chosen plan through the exact memory check: with --batch max its batch becomes the
+// edge placement sets (exact_bpr) and is costed again; a given batch must pass placement.
+bool confirm(Ctx& x, PlanEstimate& e, uint32_t chips) {
+  const Plan& p = e.plan;
+  if (x.req.batch) {
+    std::string why;
+    if (x.fits(p, e.batch, &why)) return true;
+    e.feasible = false;
+    e.why = why;
+    return false;
+  }
+  uint64_t limit = e.batch / p.dp;  // the rule's bound or the line's, whichever is lower
+  std::string why;
+  limit = std::max(limit, x.max_bpr(p, &why, false));
+  const uint64_t bpr = x.exact_bpr(p, e.batch / p.dp, limit);
+  if (!bpr) {
+    e.feasible = false;
+    e.why = "not one decode micro-batch per pipeline stage fits beside the weights (placement)";
+    return false;
+  }
+  if (bpr * p.dp == e.batch) return true;
+  PlanRequest r = x.req;
+  r.batch = bpr * p.dp;
+  Ctx y{x.m, x.arch, x.hw, x.prec, r, x.max_context, x.steps};
+  e = estimate(y, p, chips);
+  return e.feasible;
 }
 
 bool better(Objective o, const PlanEstimate& a, const PlanEstimate& b) {
@@ -373,12 +474,13 @@ PlanChoice choose_plan(const hf::ModelConfig& m, const config::ArchConfig& arch,
   if (chips > hw.chips)
     throw InputError("--chips: " + std::to_string(chips) + " exceeds system.chips = " + std::to_string(hw.chips) +
                      " of " + hw.name);
-  const compiler::Precision prec = precision_for(hw, req.precision);
+  Ctx x{m, arch, hw, precision_for(hw, req.precision), req, req.prompt + req.gen, {}};
   PlanChoice out;
   if (req.forced) {
-    const Plan& p = *req.forced;
-    const PlanEstimate e = estimate(m, arch, hw, prec, req, p, chips);
-    if (!e.feasible) throw InputError(req.forced_by + " (" + plan_text(p) + "): " + e.why);
+    PlanEstimate e = estimate(x, *req.forced, chips);
+    if (e.feasible) confirm(x, e, chips);
+    e.memory_checked = true;
+    if (!e.feasible) throw InputError(req.forced_by + " (" + plan_text(*req.forced) + "): " + e.why);
     out.best = e;
     out.candidates = {e};
     return out;
@@ -388,8 +490,7 @@ PlanChoice choose_plan(const hf::ModelConfig& m, const config::ArchConfig& arch,
     if (chips % pp) continue;
     for (uint32_t tp = 1; tp * pp <= chips; ++tp) {
       if ((chips / pp) % tp) continue;
-      const Plan p{chips / (tp * pp), tp, pp};
-      out.candidates.push_back(estimate(m, arch, hw, prec, req, p, chips));
+      out.candidates.push_back(estimate(x, Plan{chips / (tp * pp), tp, pp}, chips));
     }
   }
   // None fits: the reason of the plan today's default search ends with (the largest
@@ -397,8 +498,15 @@ PlanChoice choose_plan(const hf::ModelConfig& m, const config::ArchConfig& arch,
   std::string why;
   for (const PlanEstimate& e : out.candidates)
     if (e.plan.pp == 1) why = e.why;
-  std::stable_sort(out.candidates.begin(), out.candidates.end(),
-                   [&](const PlanEstimate& a, const PlanEstimate& b) { return better(req.objective, a, b); });
+  // The best plan gets the exact memory check; one it refuses drops behind the others.
+  for (;;) {
+    std::stable_sort(out.candidates.begin(), out.candidates.end(),
+                     [&](const PlanEstimate& a, const PlanEstimate& b) { return better(req.objective, a, b); });
+    PlanEstimate& front = out.candidates.front();
+    if (!front.feasible || front.memory_checked) break;
+    confirm(x, front, chips);
+    front.memory_checked = true;
+  }
   if (!out.candidates.front().feasible)
     throw InputError(std::string(req.batch ? "" : "--batch max: ") + "no parallelism plan of " +
                      std::to_string(chips) + " chip(s) fits: " + why);

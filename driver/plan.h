@@ -43,6 +43,9 @@ struct PlanEstimate {
   uint64_t decode_micro_batches = 1;  // micro-batches each decode step is split into (per replica)
   bool feasible = false;
   std::string why;  // not feasible: the reason (the compiler's message)
+  // Memory: every plan is checked with the compiler's capacity rule and a line through two
+  // small placements; the chosen one also with placement at its batch (exact, slower).
+  bool memory_checked = false;
   // Predicted (seconds, tokens/s).
   double ttft = 0, tpot = 0, prefill = 0, decode = 0, total = 0, tokens_per_s = 0;
 };
