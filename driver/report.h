@@ -108,6 +108,7 @@ struct TimingReport {
 // Renderers. Deterministic: host times are never rendered, so the same request gives the
 // same bytes.
 std::string report_text(const TimingReport& r);  // report_text.cpp: the summary `tessera run` prints
+std::string plans_text(const TimingReport& r);   // report_text.cpp: the plans the planner compared (--plan-only)
 std::string report_json(const TimingReport& r);  // report_json.cpp: `tessera run --json`
 
 }  // namespace tessera::driver

@@ -63,7 +63,7 @@ int run_main(int argc, char** argv) {
   std::string batch_text, plan_text, objective = "throughput";
   uint64_t batch = kDefaultBatch, gen = kDefaultGen, steps = 16, prefill_batch = 0;
   uint32_t chips = kDefaultChips, tp = 0, points = 3;
-  bool functional = false, verbose = false;
+  bool functional = false, verbose = false, plan_only = false;
   app.add_option("--model", model, "configs/models name (llama3-70b, ...) or a directory with config.json")
       ->capture_default_str();
   const cli::ArchOption arch(app, "sohu-like");
@@ -73,6 +73,7 @@ int run_main(int argc, char** argv) {
                  "batch whose KV cache fits under the plan");
   app.add_option("--plan", plan_text, "force a parallelism plan, e.g. dp=2,tp=2,pp=2 (dp x tp x pp <= --chips)");
   app.add_option("--objective", objective, "what the planner optimises: throughput or latency")->capture_default_str();
+  app.add_flag("--plan-only", plan_only, "print the parallelism plans compared (cost model) and stop before simulating");
   app.add_option("--prompt", prompt,
                  "timing: prompt tokens per sequence (default 256); --functional: the prompt's token ids, e.g. "
                  "1,10,20,30");
@@ -143,13 +144,23 @@ int run_main(int argc, char** argv) {
     plan_source = "--plan";
   } else if (tp) {
     const uint32_t all = chips ? chips : a->system.chips;
-    if (all % tp == 0) pr.forced = driver::Plan{all / tp, tp, 1};
+    if (all % tp)
+      throw InputError("--tp " + std::to_string(tp) + ": --chips " + std::to_string(all) +
+                       " is not divisible by a tensor-parallel group of " + std::to_string(tp));
+    pr.forced = driver::Plan{all / tp, tp, 1};
     pr.forced_by = "--tp";
     plan_source = "--tp";
   }
   std::optional<driver::PlanChoice> choice;
-  if (batch > 0 || batch_max) {
-    if (pr.forced || tp == 0) choice = driver::choose_plan(m, *a, pr);
+  if (batch > 0 || batch_max) choice = driver::choose_plan(m, *a, pr);
+  if (plan_only) {
+    if (!choice) throw InputError("--plan-only: the request has no plan (--batch 0)");
+    driver::TimingReport r;
+    r.model = m.source;
+    r.arch = a->name;
+    driver::attach_plan(r, *choice, plan_source);
+    std::cout << driver::plans_text(r);
+    return 0;
   }
   if (choice) {
     batch = choice->best.batch;
