@@ -63,15 +63,16 @@ Parallelism choose_parallelism(const hf::ModelConfig& m, const Hw& hw, const Com
     const double cap = double(hw.hbm_bytes);
     if (weights + kv <= cap * 0.98) return true;  // 2 %: activations, scales, tables, page rounding
     if (why) {
-      const std::string group = std::to_string(tp) + "-chip tensor-parallel group" +
-                                (pp > 1 ? ", " + std::to_string(pp) + " pipeline stages" : "");
+      const std::string stages = pp > 1 ? ", " + std::to_string(pp) + " pipeline stages" : "";
       if (weights > cap * 0.98) {
-        *why = "the model does not fit: " + gb(weights) + " of weights per chip (" + group + ", " +
+        *why = "the model does not fit: " + gb(weights) + " of weights per chip (" + std::to_string(tp) +
+               "-chip tensor-parallel group" + stages + ", " +
                std::string(num::dtype_name(num::DType(p.weights))) + ") exceed the HBM of " + gb(cap) +
                " per chip of " + hw.name;
       } else {
         *why = "the KV cache cannot hold " + std::to_string(batch) + " sequences x " + std::to_string(max_context) +
-               " tokens: " + gb(kv) + " per chip (" + group + ") on top of " + gb(weights) +
+               " tokens: " + gb(kv) + " per chip (" + std::to_string(tp) + "-chip group" + stages + ") on top of " +
+               gb(weights) +
                " of weights exceeds the HBM of " + gb(cap) + " per chip of " + hw.name;
       }
     }
