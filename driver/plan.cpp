@@ -218,6 +218,21 @@ struct Ctx {
   StepEstimate step(const Plan& p, Phase ph, uint64_t batch_per_replica, uint64_t context) {
     const auto key = std::make_tuple(int(ph), batch_per_replica, context, p.tp);
     if (auto it = steps.find(key); it != steps.end()) return it->second;
+    // A decode step of many sequences: the tiling pass's search takes seconds per thousand
+    // rows, and beyond kRows every term is linear in the rows (matmuls compute-bound,
+    // attention and the vector ops per row), so two cheaper steps are extrapolated.
+    constexpr uint64_t kRows = 1024;
+    if (ph == Phase::Decode && batch_per_replica > kRows) {
+      const StepEstimate a = step(p, ph, kRows / 2, context), b = step(p, ph, kRows, context);
+      const double f = double(batch_per_replica - kRows) / double(kRows / 2);
+      StepEstimate e;
+      e.embed = b.embed + f * (b.embed - a.embed);
+      e.layer = b.layer + f * (b.layer - a.layer);
+      e.head = b.head + f * (b.head - a.head);
+      e.x_bytes = b.x_bytes / kRows * batch_per_replica;
+      e.rows = batch_per_replica;
+      return steps[key] = e;
+    }
     CompileOptions co = options(p, batch_per_replica * p.dp);
     co.phase = ph;
     co.context = context;
@@ -302,26 +317,40 @@ struct Ctx {
   // The exact edge: the largest whole number of micro-batches per replica, at most `limit`
   // (the rule's bound), whose placement fits, searched from the guess by secant steps on
   // measured placements (a few costly passes), bisection when they stall.
-  uint64_t exact_bpr(const Plan& p, uint64_t guess, uint64_t limit) const {
+  uint64_t exact_bpr(const Plan& p, uint64_t guess, uint64_t limit, double per_seq) const {
     const uint64_t step = std::max<uint32_t>(1, p.pp);
     const double cap = double(hw.hbm_bytes);
     uint64_t good = 0, bad = limit / step * step + step;  // used(good) fits, used(bad) does not (or above limit)
     uint64_t b = std::clamp<uint64_t>(guess / step * step, step, bad - step);
     double last_b = 0, last_u = 0;
-    for (int i = 0; i < 24 && bad - good > step; ++i) {
-      const double u = used(p, b);
+    // Each measurement tiles a step of that many rows (seconds per thousand), so the search
+    // stops after a few: the line's slope usually lands within a micro-batch of the edge.
+    for (int i = 0; i < 6 && bad - good > step; ++i) {
+      // A batch the compiler refuses for another reason (a tile that no longer fits the
+      // SRAM at that many rows) is above the edge too.
+      double u = cap * 2;
+      bool measured = true;
+      try {
+        u = used(p, b);
+      } catch (const InputError&) {
+        measured = false;
+      }
       (u <= cap ? good : bad) = b;
       if (bad - good <= step) break;
       uint64_t next = good + (bad - good) / step / 2 * step;  // bisection
-      if (last_b > 0 && double(b) != last_b && u != last_u) {
-        const double slope = (u - last_u) / (double(b) - last_b);
+      // The slope: of the last two measurements, or the line's for the first.
+      const bool two = last_b > 0 && double(b) != last_b && u != last_u;
+      if (measured && (two || per_seq > 0)) {
+        const double slope = two ? (u - last_u) / (double(b) - last_b) : per_seq;
         const double target = double(b) + (cap - u) / slope;
         if (target > double(good) && target < double(bad)) next = uint64_t(target) / step * step;
       }
       if (next <= good) next = good + step;
       if (next >= bad) next = bad - step;
-      last_b = double(b);
-      last_u = u;
+      if (measured) {
+        last_b = double(b);
+        last_u = u;
+      }
       b = next;
     }
     return good;
@@ -444,7 +473,8 @@ bool confirm(Ctx& x, PlanEstimate& e, uint32_t chips) {
   uint64_t limit = e.batch / p.dp;  // the rule's bound or the line's, whichever is lower
   std::string why;
   limit = std::max(limit, x.max_bpr(p, &why, false));
-  const uint64_t bpr = x.exact_bpr(p, e.batch / p.dp, limit);
+  const auto line = x.hbm_line(p, nullptr);
+  const uint64_t bpr = x.exact_bpr(p, e.batch / p.dp, limit, line ? line->second : 0);
   if (!bpr) {
     e.feasible = false;
     e.why = "not one decode micro-batch per pipeline stage fits beside the weights (placement)";
