@@ -252,6 +252,14 @@ struct Ctx {
     return steps[key] = e;
   }
 
+  // What a --batch max batch per replica is a multiple of: whole decode micro-batches (pp)
+  // and whole default prefill micro-batches (the fewest sequences giving 2048 prompt rows,
+  // or --prefill-batch), so neither falls back to one micro-batch of everything.
+  uint64_t unit(const Plan& p) const {
+    const uint64_t pre = req.prefill_batch ? req.prefill_batch : (2048 + req.prompt - 1) / req.prompt;
+    return std::lcm<uint64_t>(std::max<uint32_t>(1, p.pp), pre);
+  }
+
   // The compiler's capacity rule alone (choose_parallelism: weights and KV cache, no graph).
   bool rule(const Plan& p, uint64_t bpr, std::string* why) const {
     try {
@@ -318,7 +326,7 @@ struct Ctx {
   // (the rule's bound), whose placement fits, searched from the guess by secant steps on
   // measured placements (a few costly passes), bisection when they stall.
   uint64_t exact_bpr(const Plan& p, uint64_t guess, uint64_t limit, double per_seq) const {
-    const uint64_t step = std::max<uint32_t>(1, p.pp);
+    const uint64_t step = unit(p);
     const double cap = double(hw.hbm_bytes);
     uint64_t good = 0, bad = limit / step * step + step;  // used(good) fits, used(bad) does not (or above limit)
     uint64_t b = std::clamp<uint64_t>(guess / step * step, step, bad - step);
@@ -375,10 +383,11 @@ struct Ctx {
       const double room = double(hw.hbm_bytes) - line->first;
       if (line->second > 0) lo = std::min<uint64_t>(lo, uint64_t(std::max(0.0, room / line->second)));
     }
-    const uint64_t step = std::max<uint32_t>(1, p.pp);
+    const uint64_t step = unit(p);
     if (lo < step) {
       if (why && why->empty())
-        *why = "not one decode micro-batch per pipeline stage fits (" + std::to_string(step) + " sequences)";
+        *why = "fewer than " + std::to_string(step) +
+               " sequences per replica fit (whole prefill and decode micro-batches)";
       return 0;
     }
     return lo / step * step;
