@@ -189,6 +189,7 @@ Graph build_step_graph(const hf::ModelConfig& model, const config::ArchConfig& a
   Graph g = build_graph(model, arch, c.opt);
   g.tp = par.tp;
   g.replicas = par.replicas;
+  g.pp = par.pp;
   check_token_ids(g, c.opt);
   return g;
 }
@@ -209,13 +210,16 @@ Compiled compile(const hf::ModelConfig& model, const config::ArchConfig& arch, c
   out.replicas = par.replicas;
   out.chips_used = par.chips;
   out.batch_per_replica = par.batch;
+  out.pp = par.pp;
+  out.stage_layers = g.layers_on_chip();
+  out.stage_activation_bytes = g.tensor("x").bytes;
   out.precision = prec;
   for (const Tensor& t : g.tensors) {
-    const uint64_t copies = t.per_layer ? model.num_layers : 1;
+    const uint64_t copies = t.per_layer ? g.layers_on_chip() : 1;
     if (t.kind == TensorKind::Weight || t.kind == TensorKind::Scale || t.kind == TensorKind::Bias)
       out.weight_bytes_per_chip += t.bytes * copies;
   }
-  out.kv_bytes_per_chip = g.tensor("layer.k_cache").bytes * model.num_layers;
+  out.kv_bytes_per_chip = g.tensor("layer.k_cache").bytes * g.layers_on_chip();
 
   Codegen cg(g, hw, o, out);
   out.program.arch_name = arch.name;

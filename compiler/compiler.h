@@ -60,6 +60,12 @@ struct CompileOptions {
   // each with batch / replicas sequences.
   uint32_t tp = 0;
   uint32_t chips = 0;  // chips used (0 = system.chips)
+  // Pipeline stages (docs/driver.md, "Parallelism planner"): each stage is a tensor-parallel
+  // group holding num_layers / pp consecutive layers, so a chip's HBM holds 1/pp of the layer
+  // weights and the KV cache of those layers only. Data-parallel replicas are then
+  // chips / (tp x pp). A pipelined step is compiled by segment (one layer, the embedding, the
+  // head); a whole-step program needs pp = 1.
+  uint32_t pp = 1;
   std::optional<Precision> precision;  // default: "fp8" where the arch has FP8, else "bf16"
   Segment segment;
   // Functional programs: the checkpoint directory (weights go into data sections) and the
@@ -108,6 +114,10 @@ struct Compiled {
   // What was decided, for reports.
   uint32_t tp = 1, replicas = 1, chips_used = 1;
   uint64_t batch_per_replica = 1;
+  // Pipeline: stages, layers per stage, and the bytes of the residual stream x one chip of a
+  // stage hands to the next stage for this step (the only tensor that crosses a stage).
+  uint32_t pp = 1;
+  uint64_t stage_layers = 0, stage_activation_bytes = 0;
   Precision precision;
   uint64_t weight_bytes_per_chip = 0, kv_bytes_per_chip = 0;
   uint64_t macs_per_replica = 0;  // MACs of the segment's matmuls as compiled (one TP group)

@@ -128,6 +128,8 @@ struct Graph {
   uint64_t rows() const { return batch * tokens; }
   Precision precision;
   uint32_t tp = 1, replicas = 1;
+  uint32_t pp = 1;  // pipeline stages: a chip holds num_layers / pp layers
+  uint64_t layers_on_chip() const { return model.num_layers / pp; }
   // Per chip of a TP group (partition.cpp).
   uint64_t heads = 0, kv_heads = 0, inter = 0, vocab = 0;
   // The weight ring every core streams weights through (tiling.cpp): slots x slot bytes at

@@ -105,9 +105,23 @@ void cost_request(TimingReport& r, const config::ArchConfig& arch, const std::st
   };
   add_scaled(c.prefill_j, step(r.prefill_embed, r.prefill_layer, r.prefill_head), replicas * double(r.prefill_steps));
   c.decode_j.assign(c.prefill_j.size(), 0.0);
+  // A decode step of a replica runs its decode micro-batches one after another (one simulated).
+  const double md = double(r.plan.decode_micro_batches);
   const std::vector<double> w = decode_weights(r.decode_contexts, r.prompt, r.decode_steps);
   for (size_t i = 0; i < r.decode_contexts.size(); ++i)
-    add_scaled(c.decode_j, step(r.decode_embed[i], r.decode_layer[i], r.decode_head[i]), replicas * w[i]);
+    add_scaled(c.decode_j, step(r.decode_embed[i], r.decode_layer[i], r.decode_head[i]), replicas * md * w[i]);
+  // Pipeline hand-overs are costed, not simulated: each of the pp - 1 stage boundaries, every
+  // chip of the group sends its share of the micro-batch's activations over the links.
+  if (r.plan.pp > 1) {
+    const size_t links = size_t(std::find(c.components.begin(), c.components.end(), "links") - c.components.begin());
+    const double boundaries = double(r.plan.pp - 1) * double(r.tp) * replicas;
+    if (links < c.prefill_j.size()) {
+      c.prefill_j[links] += p.link_pj_per_byte * 1e-12 * boundaries * double(r.prefill_steps) *
+                            double(r.plan.prefill_handover_bytes);
+      c.decode_j[links] += p.link_pj_per_byte * 1e-12 * boundaries * md * double(r.decode_steps) *
+                           double(r.plan.decode_handover_bytes);
+    }
+  }
   const double chips = double(r.chips);
   if (static_index < c.prefill_j.size()) {
     c.prefill_j[static_index] = p.static_w_per_chip * chips * r.prefill_total;

@@ -121,6 +121,36 @@ struct TimingReport {
   std::vector<Consumer> consumers;
   CostReport cost;
   double host_seconds = 0;
+  // ---- Parallelism plan (driver/plan.h; docs/driver.md, "Parallelism planner") ----
+  struct PlanCandidate {
+    uint32_t dp = 1, tp = 1, pp = 1;
+    uint64_t batch = 0, prefill_batch = 0, decode_micro_batches = 1;
+    bool feasible = false;
+    std::string why;  // not feasible: the reason
+    // Predicted by the planner's cost model (no simulation).
+    double ttft = 0, tpot = 0, total = 0, tokens_per_s = 0;
+  };
+  struct PlanInfo {
+    // "planner, objective throughput", "--plan", "--tp" or "default" (one chip, or a run
+    // that did not go through the planner).
+    std::string source = "default";
+    uint32_t dp = 1, tp = 1, pp = 1;
+    uint64_t stage_layers = 0;          // layers per pipeline stage
+    uint64_t prefill_micro_batches = 1;  // per replica (= prefill_steps)
+    uint64_t decode_micro_batches = 1;   // per replica and decode step
+    // Stage-to-stage hand-over of one micro-batch's activations (link bandwidth and latency
+    // of the config, not simulated), seconds; 0 without a pipeline.
+    double prefill_transfer = 0, decode_transfer = 0;
+    // Bytes each chip of a stage's group sends to the next stage per micro-batch (the
+    // hand-over the energy model charges to the links).
+    uint64_t prefill_handover_bytes = 0, decode_handover_bytes = 0;
+    // Share of the stages' time idle in fill, drain and waits (0 without a pipeline).
+    double prefill_bubble = 0, decode_bubble = 0;
+    bool predicted = false;  // the planner ran: `chosen` and `candidates` hold its figures
+    PlanCandidate chosen;
+    std::vector<PlanCandidate> candidates;  // best first, the chosen plan included
+  } plan;
+  // ---- end of the parallelism plan ----
 
   // Every simulated segment in report order: prefill embedding, layer, head, then the decode
   // embedding, layer and head of each simulated context.
@@ -144,6 +174,7 @@ inline constexpr int kReportJsonVersion = 2;
 // Renderers. Deterministic: host times are never rendered, so the same request gives the
 // same bytes.
 std::string report_text(const TimingReport& r);  // report_text.cpp: the summary `tessera run` prints
+std::string plans_text(const TimingReport& r);   // report_text.cpp: the plans the planner compared (--plan-only)
 std::string report_json(const TimingReport& r);  // report_json.cpp: `tessera run --json`
 std::string report_csv(const TimingReport& r);   // report_csv.cpp: `tessera run --csv`, one row per segment and phase
 // report_html.cpp: `tessera run --html`, one self-contained page; `command` is shown as its subtitle.

@@ -42,10 +42,11 @@ std::string report_csv(const TimingReport& r) {
   seg_row("prefill", r.prefill_layer, L * ps);
   seg_row("prefill", r.prefill_head, ps);
   const std::vector<double> w = decode_weights(r.decode_contexts, r.prompt, r.decode_steps);
+  const double md = double(r.plan.decode_micro_batches);  // decode programs per step of a replica
   for (size_t i = 0; i < r.decode_contexts.size(); ++i) {
-    seg_row("decode", r.decode_embed[i], w[i]);
-    seg_row("decode", r.decode_layer[i], L * w[i]);
-    seg_row("decode", r.decode_head[i], w[i]);
+    seg_row("decode", r.decode_embed[i], md * w[i]);
+    seg_row("decode", r.decode_layer[i], md * L * w[i]);
+    seg_row("decode", r.decode_head[i], md * w[i]);
   }
   for (const TimingReport::Consumer& c : r.consumers)
     o += "phase," + c.stage + "," + field(c.segment) + "," + field(c.phase) + ",,," + num(c.seconds) + "," +

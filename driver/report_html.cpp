@@ -32,9 +32,11 @@ std::string joules(double j) {
 // the timing does.
 struct Work {
   double useful_macs = 0, hbm_bytes = 0;
-  void add(const SegmentRun& s, double times, double tp) {
-    useful_macs += times * double(s.useful_macs) / tp;
-    hbm_bytes += times * double(s.hbm_bytes);
+  // `tp` chips per group and `pp` stages: a segment's useful MACs are its group's, its bytes
+  // per chip of the group, and a pipeline spreads the layers over pp groups.
+  void add(const SegmentRun& s, double times, double tp, double pp) {
+    useful_macs += times * double(s.useful_macs) / (tp * pp);
+    hbm_bytes += times * double(s.hbm_bytes) / pp;
   }
 };
 
@@ -97,30 +99,31 @@ void roofline(const TimingReport& r, h::Page& page) {
   rf.title = "Roofline of " + r.arch + " (per chip)";
   rf.compute.push_back({"peak " + compiler::precision_name(r.precision), 2 * c.chip_peak_macs_per_s / 1e12});
   rf.bandwidth.push_back({"HBM", c.chip_peak_hbm_bytes_per_s / 1e12});
-  const double tp = double(r.tp), L = double(r.layers), hz = r.core_hz;
+  const double tp = double(r.tp), pp = double(r.plan.pp), L = double(r.layers), hz = r.core_hz;
+  const double md = double(r.plan.decode_micro_batches);
   auto point = [&](const std::string& label, const Work& w, double seconds, const std::string& detail) {
     if (w.hbm_bytes <= 0 || seconds <= 0 || w.useful_macs <= 0) return;
     rf.points.push_back({label, 2 * w.useful_macs / w.hbm_bytes, 2 * w.useful_macs / seconds / 1e12, detail});
   };
   Work pre;
   const double ps = double(r.prefill_steps);
-  pre.add(r.prefill_embed, ps, tp);
-  pre.add(r.prefill_layer, L * ps, tp);
-  pre.add(r.prefill_head, ps, tp);
+  pre.add(r.prefill_embed, ps, tp, pp);
+  pre.add(r.prefill_layer, L * ps, tp, pp);
+  pre.add(r.prefill_head, ps, tp, pp);
   point("prefill", pre, r.prefill_total, r.prefill_bound + "-bound by the roofline");
   if (r.decode_steps) {
     Work dec;
     const std::vector<double> w = decode_weights(r.decode_contexts, r.prompt, r.decode_steps);
     for (size_t i = 0; i < r.decode_contexts.size(); ++i) {
-      dec.add(r.decode_embed[i], w[i], tp);
-      dec.add(r.decode_layer[i], L * w[i], tp);
-      dec.add(r.decode_head[i], w[i], tp);
+      dec.add(r.decode_embed[i], md * w[i], tp, pp);
+      dec.add(r.decode_layer[i], md * L * w[i], tp, pp);
+      dec.add(r.decode_head[i], md * w[i], tp, pp);
     }
     point("decode", dec, r.decode_total, r.decode_bound + "-bound by the roofline");
   }
   auto seg = [&](const SegmentRun& x, const std::string& label) {
     Work w;
-    w.add(x, 1, tp);
+    w.add(x, 1, tp, 1);
     point(label, w, double(x.cycles) / hz, x.what);
   };
   seg(r.prefill_layer, "prefill layer");

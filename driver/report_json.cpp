@@ -138,6 +138,35 @@ std::string report_json(const TimingReport& r) {
                     {"dma_busy", c.dma_busy}});
   j["consumers"] = cons;
   j["cost"] = cost_json(r.cost);
+  {
+    const TimingReport::PlanInfo& p = r.plan;
+    auto cand = [](const TimingReport::PlanCandidate& c) {
+      return Json{{"dp", c.dp},       {"tp", c.tp},
+                  {"pp", c.pp},       {"batch", c.batch},
+                  {"prefill_batch", c.prefill_batch},
+                  {"decode_micro_batches", c.decode_micro_batches},
+                  {"feasible", c.feasible},
+                  {"why", c.why},     {"predicted_ttft_s", c.ttft},
+                  {"predicted_tpot_s", c.tpot},
+                  {"predicted_request_s", c.total},
+                  {"predicted_tokens_per_s", c.tokens_per_s}};
+    };
+    Json cands = Json::array();
+    for (const TimingReport::PlanCandidate& c : p.candidates) cands.push_back(cand(c));
+    j["plan"] = {{"source", p.source},
+                 {"dp", p.dp},
+                 {"tp", p.tp},
+                 {"pp", p.pp},
+                 {"stage_layers", p.stage_layers},
+                 {"prefill_micro_batches", p.prefill_micro_batches},
+                 {"decode_micro_batches", p.decode_micro_batches},
+                 {"prefill_transfer_s", p.prefill_transfer},
+                 {"decode_transfer_s", p.decode_transfer},
+                 {"prefill_bubble", p.prefill_bubble},
+                 {"decode_bubble", p.decode_bubble},
+                 {"planner", p.predicted},
+                 {"candidates", cands}};
+  }
   return j.dump(2) + "\n";
 }
 

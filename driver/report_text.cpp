@@ -91,7 +91,48 @@ void cost_tables(const TimingReport& r, std::string& o) {
              a.basis.c_str());
 }
 
+// The parallelism plan: how it was chosen, the pipeline's costs, the plans the planner
+// compared with their predicted figures.
+std::string plan_text(const TimingReport& r) {
+  const TimingReport::PlanInfo& p = r.plan;
+  if (p.pp == 1 && !p.predicted) return "";
+  std::string o = fmt("  plan dp=%u,tp=%u,pp=%u (%s)", p.dp, p.tp, p.pp, p.source.c_str());
+  if (p.pp > 1)
+    o += fmt(": prefill in %llu micro-batch(es) per replica, decode steps in %llu micro-batch(es)",
+             (unsigned long long)p.prefill_micro_batches, (unsigned long long)p.decode_micro_batches);
+  o += "\n";
+  if (p.pp > 1)
+    o += fmt("    stage hand-over %s (prefill) / %s (decode) per micro-batch, from link bandwidth and latency (not "
+             "simulated); stages idle %.1f %% of prefill, %.1f %% of decode\n",
+             time_text(p.prefill_transfer).c_str(), time_text(p.decode_transfer).c_str(), 100 * p.prefill_bubble,
+             100 * p.decode_bubble);
+  o += plans_text(r);
+  return o;
+}
+
 }  // namespace
+
+std::string plans_text(const TimingReport& r) {
+  const TimingReport::PlanInfo& p = r.plan;
+  std::string o;
+  if (!p.predicted || p.candidates.empty()) return o;
+  o += "    plans compared (cost model prediction, not simulated):\n";
+  o += fmt("      %-18s %8s %14s %12s %12s %12s\n", "plan", "batch", "tokens/s", "TTFT", "TPOT", "request");
+  size_t shown = 0;
+  for (const TimingReport::PlanCandidate& c : p.candidates) {
+    const std::string name = fmt("dp=%u,tp=%u,pp=%u", c.dp, c.tp, c.pp);
+    const bool chosen = c.dp == p.chosen.dp && c.tp == p.chosen.tp && c.pp == p.chosen.pp;
+    if (c.feasible) {
+      if (shown++ >= 6 && !chosen) continue;
+      o += fmt("    %s %-18s %8llu %14s %12s %12s %12s\n", chosen ? "*" : " ", name.c_str(),
+               (unsigned long long)c.batch, count_text(c.tokens_per_s).c_str(), time_text(c.ttft).c_str(),
+               time_text(c.tpot).c_str(), time_text(c.total).c_str());
+    } else {
+      o += fmt("      %-18s not possible: %s\n", name.c_str(), c.why.c_str());
+    }
+  }
+  return o;
+}
 
 std::string report_text(const TimingReport& r) {
   std::string o;
@@ -101,8 +142,14 @@ std::string report_text(const TimingReport& r) {
     for (const std::string& s : r.overrides) list += (list.empty() ? "" : ", ") + s;
     o += "  overrides: " + list + "\n";
   }
-  o += fmt("  chips %u = %u data-parallel replica(s) x tensor-parallel group of %u chip(s)\n", r.chips, r.replicas,
-           r.tp);
+  if (r.plan.pp > 1)
+    o += fmt("  chips %u = %u data-parallel replica(s) x pipeline of %u stages (%llu layers each) x tensor-parallel "
+             "group of %u chip(s)\n",
+             r.chips, r.replicas, r.plan.pp, (unsigned long long)r.plan.stage_layers, r.tp);
+  else
+    o += fmt("  chips %u = %u data-parallel replica(s) x tensor-parallel group of %u chip(s)\n", r.chips, r.replicas,
+             r.tp);
+  o += plan_text(r);
   o += fmt("  request: batch %llu (%llu per replica), prompt %llu tokens, generate %llu tokens; precision %s\n",
            (unsigned long long)r.batch, (unsigned long long)r.batch_per_replica, (unsigned long long)r.prompt,
            (unsigned long long)r.gen, compiler::precision_name(r.precision).c_str());
@@ -166,6 +213,11 @@ std::string report_text(const TimingReport& r) {
     o += fmt("    replicated:   %u data-parallel replicas; one tensor-parallel group simulated (replicas share no "
              "resource, so throughput adds exactly)\n",
              r.replicas);
+  if (r.plan.pp > 1)
+    o += fmt("    pipelined:    %u stages of %llu layers, each runs the simulated segments; stage times combined by the "
+             "pipeline formula over the micro-batches (fill and drain included); hand-over of the activations costed "
+             "from link bandwidth and latency\n",
+             r.plan.pp, (unsigned long long)r.plan.stage_layers);
   if (r.dram == "bandwidth")
     o += "    DRAM:         bandwidth model (per pseudo-channel peak rate and latency, not burst-exact; --dram burst "
          "for the burst-level HBM model)\n";

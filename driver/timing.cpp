@@ -6,12 +6,14 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <numeric>
 
 #include "common/config/derived.h"
 #include "common/util/error.h"
 #include "compiler/hw.h"
 #include "driver/cost.h"
 #include "driver/interpolate.h"
+#include "driver/plan.h"
 #include "model/core/model.h"
 
 namespace tessera::driver {
@@ -205,6 +207,7 @@ TimingReport run_timing(const hf::ModelConfig& m, const config::ArchConfig& arch
   base.max_context = opt.prompt + opt.gen;
   base.tp = opt.tp;
   base.chips = opt.chips;
+  base.pp = opt.pp;
   base.precision = opt.precision;
   auto seg = [&](Phase ph, uint64_t context, Segment::Kind k) {
     CompileOptions co = base;
@@ -232,8 +235,25 @@ TimingReport run_timing(const hf::ModelConfig& m, const config::ArchConfig& arch
     r.precision = whole.precision;
     base.tp = r.tp;
     base.precision = r.precision;
+    r.plan.dp = r.replicas;
+    r.plan.tp = r.tp;
+    r.plan.pp = whole.pp;
+    r.plan.stage_layers = whole.stage_layers;
   }
+  const uint32_t pp = r.plan.pp;
+  // Decode micro-batches: each decode step of a replica runs as md programs of bpr / md
+  // sequences (one is simulated; the others run the same instructions on other KV pages).
+  uint64_t md = opt.decode_micro_batches;
+  if (md) {
+    if (r.batch_per_replica % md)
+      throw InputError("decode micro-batches " + std::to_string(md) + " do not divide the " +
+                       std::to_string(r.batch_per_replica) + " sequences of a replica");
+  } else {
+    md = pp > 1 ? default_decode_micro_batches(r.batch_per_replica, pp) : 1;
+  }
+  r.plan.decode_micro_batches = md;
   // Prefill: steps of prefill_batch sequences each.
+  uint64_t prefill_x_bytes = 0, decode_x_bytes = 0, decode_rows = 0;
   {
     const uint64_t bpr = r.batch_per_replica;
     uint64_t n = opt.prefill_batch;
@@ -242,16 +262,11 @@ TimingReport run_timing(const hf::ModelConfig& m, const config::ArchConfig& arch
         throw InputError("--prefill-batch " + std::to_string(n) + " does not divide the " + std::to_string(bpr) +
                          " sequences of a replica");
     } else {
-      const uint64_t want = (2048 + opt.prompt - 1) / opt.prompt;
-      n = bpr;  // the smallest divisor of bpr with at least `want` sequences, else all
-      for (uint64_t d = 1; d <= bpr; ++d)
-        if (bpr % d == 0 && d >= want) {
-          n = d;
-          break;
-        }
+      n = default_prefill_batch(bpr, opt.prompt);
     }
     r.prefill_batch = n;
     r.prefill_steps = bpr / n;
+    r.plan.prefill_micro_batches = r.prefill_steps;
     CompileOptions pb = base;
     pb.batch = n * r.replicas;
     auto pre = [&](Segment::Kind k) {
@@ -262,18 +277,23 @@ TimingReport run_timing(const hf::ModelConfig& m, const config::ArchConfig& arch
       return co;
     };
     r.prefill_embed = simulate(m, arch, pre(Segment::Embed), "prefill embedding", opt, r.dram, cache).run;
-    r.prefill_layer = simulate(m, arch, pre(Segment::Layer), "prefill layer", opt, r.dram, cache).run;
+    const Sim layer = simulate(m, arch, pre(Segment::Layer), "prefill layer", opt, r.dram, cache);
+    r.prefill_layer = layer.run;
+    prefill_x_bytes = layer.compiled.stage_activation_bytes;
     r.prefill_head = simulate(m, arch, pre(Segment::Head), "prefill head", opt, r.dram, cache).run;
   }
   // Decode: step s (1 .. gen - 1) feeds token s and leaves prompt + s tokens in the cache.
   r.decode_steps = opt.gen - 1;
   r.decode_contexts = decode_points(opt.prompt + 1, opt.prompt + opt.gen - 1, opt.decode_points);
+  base.batch = opt.batch / md;  // one decode micro-batch of every replica
   for (uint64_t c : r.decode_contexts) {
     const std::string at = " at context " + std::to_string(c);
     r.decode_embed.push_back(
         simulate(m, arch, seg(Phase::Decode, c, Segment::Embed), "decode embedding" + at, opt, r.dram, cache).run);
-    r.decode_layer.push_back(
-        simulate(m, arch, seg(Phase::Decode, c, Segment::Layer), "decode layer" + at, opt, r.dram, cache).run);
+    const Sim layer = simulate(m, arch, seg(Phase::Decode, c, Segment::Layer), "decode layer" + at, opt, r.dram, cache);
+    r.decode_layer.push_back(layer.run);
+    decode_x_bytes = layer.compiled.stage_activation_bytes;
+    decode_rows = layer.compiled.batch_per_replica;
     r.decode_head.push_back(
         simulate(m, arch, seg(Phase::Decode, c, Segment::Head), "decode head" + at, opt, r.dram, cache).run);
   }
@@ -294,16 +314,43 @@ TimingReport run_timing(const hf::ModelConfig& m, const config::ArchConfig& arch
     s.link = double(e.link_bytes) + L * double(l.link_bytes) + double(h.link_bytes);
     return s;
   };
-  const double peak_macs = hw.macs_per_cycle * r.tp;  // per cycle, one TP group
-  const double link_bpc = config::link_bytes_per_s_per_chip(arch) / hz;
+  // Peaks of one replica: its TP group, or with a pipeline the pp groups of its stages (the
+  // step sums below are then over all stages, so per-chip bytes divide by pp).
+  const double peak_macs = hw.macs_per_cycle * r.tp * pp;  // per cycle
+  const double link_bpc = config::link_bytes_per_s_per_chip(arch) / hz * pp;
   // Roofline terms of a step, in cycles.
   auto roof = [&](const StepSums& s, double& compute, double& hbm, double& links) {
     compute += s.useful_macs / peak_macs;
-    hbm += s.min_hbm / hw.hbm_bytes_per_cycle;
+    hbm += s.min_hbm / (hw.hbm_bytes_per_cycle * pp);
     links += link_bpc > 0 ? s.link / link_bpc : 0;
   };
+  // Pipeline: stage times of one micro-batch (driver/plan.h), the hand-over of the
+  // activations costed from the links' bandwidth and latency.
+  const double Ls = double(r.plan.stage_layers);
+  const double x_pre = pp > 1 ? stage_transfer_cycles(arch, r.tp, prefill_x_bytes) : 0;
+  const double x_dec = pp > 1 ? stage_transfer_cycles(arch, r.tp, decode_x_bytes) : 0;
+  const double x_back = pp > 1 ? stage_transfer_cycles(arch, r.tp, decode_rows * 4) : 0;  // new token ids
+  r.plan.prefill_transfer = x_pre / hz;
+  r.plan.decode_transfer = x_dec / hz;
+  if (pp > 1) {
+    r.plan.prefill_handover_bytes = prefill_x_bytes;
+    r.plan.decode_handover_bytes = decode_x_bytes;
+  }
+  auto stages = [&](const SegmentRun& e, const SegmentRun& l, const SegmentRun& h, double x, double back) {
+    return stage_times(pp, double(e.cycles), Ls * double(l.cycles), double(h.cycles), x, back);
+  };
   StepSums pre = step(r.prefill_embed, r.prefill_layer, r.prefill_head);
-  r.ttft = pre.cycles / hz;
+  if (pp > 1) {
+    // Hand-overs: each of the pp - 1 boundaries, every chip of the group sends x.
+    pre.link += double(pp - 1) * double(prefill_x_bytes);
+    const std::vector<double> st = stages(r.prefill_embed, r.prefill_layer, r.prefill_head, x_pre, 0);
+    pre.cycles = pipeline_pass(st, r.prefill_steps) / double(r.prefill_steps);  // per step, for the sums below
+    r.ttft = std::accumulate(st.begin(), st.end(), 0.0) / hz;
+    const double busy = double(r.prefill_steps) * std::accumulate(st.begin(), st.end(), 0.0);
+    r.plan.prefill_bubble = 1 - busy / (double(pp) * pre.cycles * double(r.prefill_steps));
+  } else {
+    r.ttft = pre.cycles / hz;
+  }
   {
     const double steps = double(r.prefill_steps);
     pre.cycles *= steps;
@@ -319,8 +366,13 @@ TimingReport run_timing(const hf::ModelConfig& m, const config::ArchConfig& arch
   StepSums dec;
   double dc_sum = 0, dh_sum = 0, dl_sum = 0, droof = 0;
   std::vector<StepSums> pts;
-  for (size_t i = 0; i < r.decode_contexts.size(); ++i)
+  std::vector<std::vector<double>> stage_pts;  // pipeline: stage times at each simulated context
+  for (size_t i = 0; i < r.decode_contexts.size(); ++i) {
     pts.push_back(step(r.decode_embed[i], r.decode_layer[i], r.decode_head[i]));
+    stage_pts.push_back(stages(r.decode_embed[i], r.decode_layer[i], r.decode_head[i], x_dec, x_back));
+  }
+  std::vector<double> last_stages;
+  double stage_busy = 0;
   for (uint64_t s = 1; s <= r.decode_steps; ++s) {
     const auto [i, w] = bracket(r.decode_contexts, opt.prompt + s);
     const StepSums& a = pts[i];
@@ -331,6 +383,20 @@ TimingReport run_timing(const hf::ModelConfig& m, const config::ArchConfig& arch
     x.hbm = a.hbm + w * (b.hbm - a.hbm);
     x.min_hbm = a.min_hbm + w * (b.min_hbm - a.min_hbm);
     x.link = a.link + w * (b.link - a.link);
+    if (pp > 1) {
+      // md micro-batches of the step; the cycles are the pipeline's period.
+      const std::vector<double>& sa = stage_pts[i];
+      const std::vector<double>& sb = stage_pts[std::min(i + 1, pts.size() - 1)];
+      last_stages.assign(sa.size(), 0);
+      for (size_t k = 0; k < sa.size(); ++k) last_stages[k] = sa[k] + w * (sb[k] - sa[k]);
+      stage_busy += double(md) * std::accumulate(last_stages.begin(), last_stages.end(), 0.0);
+      x.cycles = pipeline_period(last_stages, md);
+      x.link += double(pp - 1) * double(decode_x_bytes);
+      x.useful_macs *= double(md);
+      x.hbm *= double(md);
+      x.min_hbm *= double(md);
+      x.link *= double(md);
+    }
     dec.cycles += x.cycles;
     dec.useful_macs += x.useful_macs;
     dec.hbm += x.hbm;
@@ -343,6 +409,10 @@ TimingReport run_timing(const hf::ModelConfig& m, const config::ArchConfig& arch
     dh_sum += h;
     dl_sum += l;
   }
+  if (pp > 1 && !last_stages.empty()) {
+    dec.cycles += pipeline_drain(last_stages, md);
+    r.plan.decode_bubble = 1 - stage_busy / (double(pp) * dec.cycles);
+  }
   r.decode_roofline = droof / hz;
   r.decode_bound = r.decode_steps ? bound_name(dc_sum, dh_sum, dl_sum) : "-";
 
@@ -353,7 +423,7 @@ TimingReport run_timing(const hf::ModelConfig& m, const config::ArchConfig& arch
   r.tokens_in_per_s = double(opt.batch * opt.prompt) / r.total;
   r.tokens_out_per_s = double(opt.batch * opt.gen) / r.total;
   r.tokens_total_per_s = r.tokens_in_per_s + r.tokens_out_per_s;
-  const double hbm_peak = hw.hbm_bytes_per_cycle;
+  const double hbm_peak = hw.hbm_bytes_per_cycle * pp;
   r.mac_utilisation = (pre.useful_macs + dec.useful_macs) / ((pre.cycles + dec.cycles) * peak_macs);
   r.hbm_utilisation = (pre.hbm + dec.hbm) / ((pre.cycles + dec.cycles) * hbm_peak);
   r.prefill_mac_utilisation = pre.useful_macs / (pre.cycles * peak_macs);
@@ -379,7 +449,8 @@ TimingReport run_timing(const hf::ModelConfig& m, const config::ArchConfig& arch
       r.consumers.push_back(c);
     }
   };
-  const double ps = double(r.prefill_steps);
+  // With a pipeline: busy time summed over the stages / pp, the mean stage's share.
+  const double ps = double(r.prefill_steps) / pp;
   add("prefill", "embedding", r.prefill_embed, ps);
   add("prefill", "layer x " + std::to_string(m.num_layers), r.prefill_layer, L * ps);
   add("prefill", "head", r.prefill_head, ps);
@@ -410,9 +481,10 @@ TimingReport run_timing(const hf::ModelConfig& m, const config::ArchConfig& arch
         r.consumers.push_back(c);
       }
     };
-    add_decode("embedding", r.decode_embed, 1);
-    add_decode("layer x " + std::to_string(m.num_layers), r.decode_layer, L);
-    add_decode("head", r.decode_head, 1);
+    const double mb = double(md) / pp;
+    add_decode("embedding", r.decode_embed, mb);
+    add_decode("layer x " + std::to_string(m.num_layers), r.decode_layer, L * mb);
+    add_decode("head", r.decode_head, mb);
   }
   std::stable_sort(r.consumers.begin(), r.consumers.end(),
                    [](const TimingReport::Consumer& a, const TimingReport::Consumer& b) { return a.seconds > b.seconds; });

@@ -10,7 +10,11 @@
 //     the steps in between are linearly interpolated in the context length and reported
 //     as estimated;
 //   - one tensor-parallel group is simulated; data-parallel replicas are identical and
-//     independent (no shared resource), so their throughput adds exactly.
+//     independent (no shared resource), so their throughput adds exactly;
+//   - a pipeline (pp stages of num_layers / pp layers, each a tensor-parallel group) runs the
+//     same simulated segments on each stage; its time is the pipeline formula of
+//     driver/plan.h over micro-batches (fill and drain included), with the stage-to-stage
+//     hand-over of the activations costed from the link bandwidth and latency.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -25,6 +29,8 @@ namespace tessera::driver {
 struct TimingOptions {
   uint64_t batch = 1, prompt = 2048, gen = 128;
   uint32_t chips = 0, tp = 0;
+  uint32_t pp = 1;                    // pipeline stages (chips = replicas x tp x pp)
+  uint64_t decode_micro_batches = 0;  // per replica and decode step (0: default_decode_micro_batches)
   std::optional<compiler::Precision> precision;
   uint32_t decode_points = 3;  // context lengths simulated for decode
   // Sequences per prefill step (0: the fewest whose prompts give at least 2048 rows, a

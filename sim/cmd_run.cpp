@@ -14,6 +14,7 @@
 #include "common/util/error.h"
 #include "compiler/compiler.h"
 #include "driver/functional.h"
+#include "driver/plan.h"
 #include "driver/report.h"
 #include "driver/timing.h"
 #include "sim/command.h"
@@ -59,15 +60,20 @@ int run_main(int argc, char** argv) {
       "--prompt 256 --gen 32 (well under a minute).",
       argv[0]};
   std::string model = kDefaultModel, precision, dram = "bandwidth", json, csv, html, tech, prompt;
+  std::string batch_text, plan_text, objective = "throughput";
   uint64_t batch = kDefaultBatch, gen = kDefaultGen, steps = 16, prefill_batch = 0;
   uint32_t chips = kDefaultChips, tp = 0, points = 3;
-  bool functional = false, verbose = false;
+  bool functional = false, verbose = false, plan_only = false;
   app.add_option("--model", model, "configs/models name (llama3-70b, ...) or a directory with config.json")
       ->capture_default_str();
   const cli::ArchOption arch(app, "sohu-like");
   app.add_option("--chips", chips, "chips used (0: system.chips)")->capture_default_str();
   app.add_option("--tp", tp, "chips per tensor-parallel group (default: the fewest that hold the model)");
-  app.add_option("--batch", batch, "sequences of the request, over all replicas")->capture_default_str();
+  app.add_option("--batch", batch_text, "sequences of the request, over all replicas (default 4), or max: the largest "
+                 "batch whose KV cache fits under the plan");
+  app.add_option("--plan", plan_text, "force a parallelism plan, e.g. dp=2,tp=2,pp=2 (dp x tp x pp <= --chips)");
+  app.add_option("--objective", objective, "what the planner optimises: throughput or latency")->capture_default_str();
+  app.add_flag("--plan-only", plan_only, "print the parallelism plans compared (cost model) and stop before simulating");
   app.add_option("--prompt", prompt,
                  "timing: prompt tokens per sequence (default 256); --functional: the prompt's token ids, e.g. "
                  "1,10,20,30");
@@ -93,6 +99,15 @@ int run_main(int argc, char** argv) {
   if (dram != "bandwidth" && dram != "burst")
     throw InputError("--dram '" + dram + "': expected bandwidth or burst");
   if (points == 0) throw InputError("--decode-points: expected at least 1");
+  const driver::Objective obj = driver::parse_objective(objective);
+  const bool batch_max = batch_text == "max";
+  if (!batch_text.empty() && !batch_max) {
+    const auto [q, ec] = std::from_chars(batch_text.data(), batch_text.data() + batch_text.size(), batch);
+    if (ec != std::errc() || q != batch_text.data() + batch_text.size())
+      throw InputError("--batch '" + batch_text + "': expected a number of sequences or max");
+  }
+  if (!plan_text.empty() && app.count("--tp"))
+    throw InputError("--plan and --tp: give one (--plan " + plan_text + " already fixes tp)");
   const config::Arch a = arch.load();
   std::optional<compiler::Precision> prec;
   if (!precision.empty()) prec = compiler::parse_precision(precision, *a);
@@ -124,8 +139,50 @@ int run_main(int argc, char** argv) {
   }
 
   driver::TimingOptions to;
-  to.batch = batch;
+  const hf::ModelConfig m = compiler::load_model(model);
   to.prompt = prompt.empty() ? kDefaultPrompt : prompt_length(prompt);
+  // The parallelism plan: forced (--plan, or --tp alone as today: all other chips
+  // data-parallel), else the planner's choice over every dp x tp x pp of the chips.
+  driver::PlanRequest pr;
+  pr.batch = batch_max ? 0 : batch;
+  pr.prompt = to.prompt;
+  pr.gen = gen;
+  pr.chips = chips;
+  pr.precision = prec;
+  pr.objective = obj;
+  pr.prefill_batch = prefill_batch;
+  std::string plan_source = "planner, objective " + driver::objective_name(obj);
+  if (!plan_text.empty()) {
+    pr.forced = driver::parse_plan(plan_text);
+    plan_source = "--plan";
+  } else if (tp) {
+    const uint32_t all = chips ? chips : a->system.chips;
+    if (all % tp)
+      throw InputError("--tp " + std::to_string(tp) + ": --chips " + std::to_string(all) +
+                       " is not divisible by a tensor-parallel group of " + std::to_string(tp));
+    pr.forced = driver::Plan{all / tp, tp, 1};
+    pr.forced_by = "--tp";
+    plan_source = "--tp";
+  }
+  std::optional<driver::PlanChoice> choice;
+  if (batch > 0 || batch_max) choice = driver::choose_plan(m, *a, pr);
+  if (plan_only) {
+    if (!choice) throw InputError("--plan-only: the request has no plan (--batch 0)");
+    driver::TimingReport r;
+    r.model = m.source;
+    r.arch = a->name;
+    driver::attach_plan(r, *choice, plan_source);
+    std::cout << driver::plans_text(r);
+    return 0;
+  }
+  if (choice) {
+    batch = choice->best.batch;
+    chips = choice->best.plan.chips();
+    tp = choice->best.plan.tp;
+    to.pp = choice->best.plan.pp;
+    to.decode_micro_batches = choice->best.decode_micro_batches;
+  }
+  to.batch = batch;
   to.gen = gen;
   to.chips = chips;
   to.tp = tp;
@@ -135,8 +192,8 @@ int run_main(int argc, char** argv) {
   to.dram_burst = dram == "burst";
   to.verbose = verbose;
   to.tech = tech;
-  const hf::ModelConfig m = compiler::load_model(model);
-  const driver::TimingReport r = driver::run_timing(m, *a, to);
+  driver::TimingReport r = driver::run_timing(m, *a, to);
+  if (choice) driver::attach_plan(r, *choice, plan_source);
   std::cout << driver::report_text(r);
   if (!json.empty()) {
     cli::write_file("--json", json, [&](std::ostream& os) { os << driver::report_json(r); });

@@ -33,30 +33,46 @@ Parallelism choose_parallelism(const hf::ModelConfig& m, const Hw& hw, const Com
     throw InputError("--chips: " + std::to_string(chips) + " exceeds system.chips = " + std::to_string(hw.chips) +
                      " of " + hw.name);
   if (chips == 0) throw InputError("--chips: expected at least 1");
+  const uint32_t pp = opt.pp ? opt.pp : 1;
+  if (m.num_layers % pp)
+    throw InputError("pipeline stages pp=" + std::to_string(pp) + " do not divide the " +
+                     std::to_string(m.num_layers) + " layers of " + m.source);
+  if (pp > 1 && opt.segment.kind == Segment::Whole)
+    throw InputError("pipeline stages pp=" + std::to_string(pp) +
+                     ": a pipelined step is compiled by segment (embedding, layer, head), not as one program");
   const uint64_t max_context = opt.max_context ? opt.max_context : opt.context;
-  // Bytes per chip at group size tp (weights, their scales, the KV cache).
+  // Bytes per chip at group size tp (weights, their scales, the KV cache). A pipeline stage
+  // holds 1/pp of the layers; every chip is laid out with the embedding and the head (the
+  // placement pass does so), which over-counts a middle stage by those two tensors.
   const uint64_t total_params = hf::parameter_count(m);
   const uint64_t embed_params = m.vocab_size * m.hidden_size +
                                 (m.position == hf::PositionKind::Learned ? m.max_position_embeddings * m.hidden_size : 0);
   const uint64_t head_params = m.tie_word_embeddings ? m.vocab_size * m.hidden_size : 0;  // lm_head read from a copy
+  const uint64_t untied_head = m.tie_word_embeddings ? 0 : m.vocab_size * m.hidden_size;
   auto fits = [&](uint32_t tp, std::string* why) {
-    const uint32_t replicas = chips / tp;
+    const uint32_t replicas = chips / (tp * pp);
     const uint64_t batch = opt.batch / replicas;
-    const double sharded = double(total_params - embed_params + (m.tie_word_embeddings ? 0 : 0)) / tp;
+    // Layer parameters split over tp x pp chips; the untied head over tp (vocabulary slices).
+    const double layer_params = double(total_params - embed_params - untied_head);
+    const double sharded =
+        pp == 1 ? double(total_params - embed_params) / tp : layer_params / tp / pp + double(untied_head) / tp;
     const double weights = sharded * double(es(p.weights)) + double(embed_params) * 2.0 +
                            double(head_params) / tp * double(es(p.weights));
-    const double kv = 2.0 * double(m.num_layers) * double(m.num_kv_heads / tp) * double(m.head_dim) *
+    const double kv = 2.0 * double(m.num_layers / pp) * double(m.num_kv_heads / tp) * double(m.head_dim) *
                       double(max_context) * double(batch) * double(es(p.kv));
     const double cap = double(hw.hbm_bytes);
     if (weights + kv <= cap * 0.98) return true;  // 2 %: activations, scales, tables, page rounding
     if (why) {
+      const std::string stages = pp > 1 ? ", " + std::to_string(pp) + " pipeline stages" : "";
       if (weights > cap * 0.98) {
         *why = "the model does not fit: " + gb(weights) + " of weights per chip (" + std::to_string(tp) +
-               "-chip tensor-parallel group, " + std::string(num::dtype_name(num::DType(p.weights))) +
-               ") exceed the HBM of " + gb(cap) + " per chip of " + hw.name;
+               "-chip tensor-parallel group" + stages + ", " +
+               std::string(num::dtype_name(num::DType(p.weights))) + ") exceed the HBM of " + gb(cap) +
+               " per chip of " + hw.name;
       } else {
         *why = "the KV cache cannot hold " + std::to_string(batch) + " sequences x " + std::to_string(max_context) +
-               " tokens: " + gb(kv) + " per chip (" + std::to_string(tp) + "-chip group) on top of " + gb(weights) +
+               " tokens: " + gb(kv) + " per chip (" + std::to_string(tp) + "-chip group" + stages + ") on top of " +
+               gb(weights) +
                " of weights exceeds the HBM of " + gb(cap) + " per chip of " + hw.name;
       }
     }
@@ -67,15 +83,22 @@ Parallelism choose_parallelism(const hf::ModelConfig& m, const Hw& hw, const Com
       if (why) *why = what + " " + std::to_string(v) + " is not divisible by a tensor-parallel group of " + std::to_string(tp);
       return false;
     };
-    if (chips % tp) return bad("--chips", chips);
+    if (chips % (tp * pp)) {
+      if (why)
+        *why = "--chips " + std::to_string(chips) + " is not divisible by a tensor-parallel group of " +
+               std::to_string(tp) + (pp > 1 ? " x " + std::to_string(pp) + " pipeline stages" : "");
+      return false;
+    }
     if (m.num_kv_heads % tp) return bad("num_key_value_heads", m.num_kv_heads);
     if (m.hidden_size % tp) return bad("hidden_size", m.hidden_size);
     if (m.intermediate_size % tp) return bad("intermediate_size", m.intermediate_size);
     if (m.vocab_size % tp) return bad("vocab_size", m.vocab_size);
-    if (opt.batch % (chips / tp)) {
+    const uint32_t replicas = chips / (tp * pp);
+    if (opt.batch % replicas) {
       if (why)
-        *why = "--batch " + std::to_string(opt.batch) + " does not divide over " + std::to_string(chips / tp) +
-               " data-parallel replicas (" + std::to_string(chips) + " chips / group of " + std::to_string(tp) + ")";
+        *why = "--batch " + std::to_string(opt.batch) + " does not divide over " + std::to_string(replicas) +
+               " data-parallel replicas (" + std::to_string(chips) + " chips / group of " + std::to_string(tp) +
+               (pp > 1 ? " x " + std::to_string(pp) + " stages" : "") + ")";
       return false;
     }
     return true;
@@ -87,7 +110,7 @@ Parallelism choose_parallelism(const hf::ModelConfig& m, const Hw& hw, const Com
     out.tp = opt.tp;
   } else {
     std::string last_why;
-    for (uint32_t tp = 1; tp <= chips; ++tp) {
+    for (uint32_t tp = 1; tp * pp <= chips; ++tp) {
       std::string why;
       if (!divides(tp, &why)) {
         if (last_why.empty()) last_why = why;
@@ -99,10 +122,13 @@ Parallelism choose_parallelism(const hf::ModelConfig& m, const Hw& hw, const Com
       }
       last_why = why;
     }
-    if (!out.tp) throw InputError(last_why);
+    if (!out.tp) throw InputError(last_why.empty() ? "--chips " + std::to_string(chips) + " cannot hold " +
+                                                         std::to_string(pp) + " pipeline stages"
+                                                   : last_why);
   }
   out.chips = chips;
-  out.replicas = chips / out.tp;
+  out.pp = pp;
+  out.replicas = chips / (out.tp * pp);
   out.batch = opt.batch / out.replicas;
   return out;
 }

@@ -22,11 +22,12 @@ void run_precision(Graph& g, const Hw& hw, const Precision& p);
 void add_activation_row_scales(Graph& g);
 
 // The tensor-parallel group size (opt.tp, or the smallest group whose HBM holds the weights
-// and the KV cache) and the data-parallel replicas over the remaining chips. InputError when
-// the model does not fit the chips' HBM or the KV cache cannot hold batch x max_context
-// (sizes in the message), or the dimensions do not divide over the group.
+// and the KV cache), the pipeline stages (opt.pp, each holding num_layers / pp layers) and the
+// data-parallel replicas over the remaining chips. InputError when the model does not fit
+// the chips' HBM or the KV cache cannot hold batch x max_context (sizes in the message), or
+// the dimensions do not divide over the group or the stages.
 struct Parallelism {
-  uint32_t tp = 0, replicas = 1, chips = 1;
+  uint32_t tp = 0, replicas = 1, chips = 1, pp = 1;
   uint64_t batch = 1;  // sequences per replica
 };
 Parallelism choose_parallelism(const hf::ModelConfig& m, const Hw& hw, const CompileOptions& opt, const Precision& p);

@@ -182,7 +182,7 @@ void run_placement(Graph& g, const Hw& hw) {
   }
   off += pool;
   g.layer_stride = align_up(off, period);
-  g.hbm_used = layer_base + g.layer_stride * m.num_layers;
+  g.hbm_used = layer_base + g.layer_stride * g.layers_on_chip();
   if (g.hbm_used > hw.hbm_bytes)
     throw InputError("placement: " + gb(double(g.hbm_used)) + " of HBM needed per chip (weights, KV cache for " +
                      std::to_string(g.batch) + " x " + std::to_string(g.max_context) +

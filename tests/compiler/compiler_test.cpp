@@ -111,6 +111,40 @@ TEST(CompilerErrors, BadRequests) {
   EXPECT_NE(error_of([&] { parse_precision("fp4", *a); }).find("fp4"), std::string::npos);
 }
 
+// Pipeline stages (CompileOptions::pp): a chip holds num_layers / pp layers, so its weights
+// and its KV cache shrink by pp and the memory check admits pp times the sequences; stages
+// must divide the layers, and a pipelined step is compiled by segment.
+TEST(CompilerPartition, PipelineStagesHoldAShareOfTheLayers) {
+  const config::Arch a = config::load_arch("sohu-like");
+  const hf::ModelConfig m = load_model("llama3-70b");
+  CompileOptions o;
+  o.chips = 8;
+  o.tp = 1;
+  o.batch = 2400;  // 300 sequences per chip as 8 replicas: more than their HBM holds
+  o.context = o.max_context = 2176;
+  o.segment.kind = Segment::Embed;
+  const std::string dp = error_of([&] { compile(m, *a, o); });
+  EXPECT_NE(dp.find("KV cache cannot hold 300 sequences"), std::string::npos) << dp;
+  o.pp = 8;
+  const Compiled c = compile(m, *a, o);
+  EXPECT_EQ(c.pp, 8u);
+  EXPECT_EQ(c.replicas, 1u);
+  EXPECT_EQ(c.batch_per_replica, 2400u);
+  EXPECT_EQ(c.stage_layers, 10u);
+  // 10 of 80 layers: about 8.6 GB of FP8 layer weights beside the embedding and head.
+  EXPECT_LT(c.weight_bytes_per_chip, 13'000'000'000ull);
+  EXPECT_GT(c.weight_bytes_per_chip, 8'000'000'000ull);
+  EXPECT_EQ(c.stage_activation_bytes, 2400u * 8192u * 4u);  // one row of the FP32 residual stream per sequence
+  o.pp = 3;
+  const std::string three = error_of([&] { compile(m, *a, o); });
+  EXPECT_NE(three.find("pp=3"), std::string::npos) << three;
+  EXPECT_NE(three.find("80 layers"), std::string::npos) << three;
+  o.pp = 2;
+  o.batch = 8;
+  o.segment.kind = Segment::Whole;
+  EXPECT_NE(error_of([&] { compile(m, *a, o); }).find("by segment"), std::string::npos);
+}
+
 // Precision policy: under FP8 activations the MoE router reads a BF16 copy of the
 // normalised rows (a second output of mlp_norm) while the experts read FP8; under BF16
 // there is no copy.
