@@ -40,8 +40,9 @@ uint64_t WeightStream::next(CoreStream& cs, const Hw& hw) {
 }
 
 void WeightStream::prefetch(CoreStream& cs, const Hw& hw) {
-  while (loaded_ < chunks_.size() && loaded_ < next_ + slots_ - (next_ ? 1 : 0) && loaded_ < next_ + slots_)
-    load(cs, hw, loaded_++);
+  // The slot of the chunk read last stays untouched: its matmuls may still be running.
+  const size_t ahead = slots_ - (next_ || warm_ ? 1 : 0);
+  while (loaded_ < chunks_.size() && loaded_ < next_ + ahead) load(cs, hw, loaded_++);
 }
 
 // ---- instruction builders --------------------------------------------------------------
@@ -177,7 +178,7 @@ std::vector<const Op*> Codegen::ops_where(bool per_layer, bool head) const {
 void Codegen::begin_segment(const std::vector<const Op*>& linears) {
   for (uint32_t chip = 0; chip < group_chips; ++chip)
     for (uint32_t core = 0; core < hw.cores; ++core) ws_of(chip, core).reset(0, g.ring_slot, g.ring_slots);
-  collect_weights(linears);
+  collect_weights(linears, false);
 }
 
 void Codegen::end_segment() {
@@ -186,22 +187,22 @@ void Codegen::end_segment() {
 }
 
 void Codegen::emit_segment_embed() {
-  begin_segment({});
   for (const Op* op : ops_where(false, false)) {
     phase_name = op->name;
     emit_embed(*op);
   }
-  end_segment();
 }
 
-void Codegen::emit_segment_layer() {
-  const std::vector<const Op*> ops = ops_where(true, false);
+std::vector<const Op*> Codegen::layer_linears() const {
   std::vector<const Op*> linears;
-  for (const Op* op : ops)
+  for (const Op* op : ops_where(true, false))
     if (op->kind == OpKind::Linear) linears.push_back(op);
-  begin_segment(linears);
+  return linears;
+}
+
+void Codegen::emit_layer_body() {
   int pending_add = -1;  // all-reduced partial sums to add into x before the next norm
-  for (const Op* op : ops) {
+  for (const Op* op : ops_where(true, false)) {
     phase_name = op->name;
     switch (op->kind) {
       case OpKind::Norm:
@@ -229,6 +230,23 @@ void Codegen::emit_segment_layer() {
     res.name = "mlp_residual";
     emit_norm(res, pending_add, false);
   }
+}
+
+void Codegen::emit_segment_layer(bool steady) {
+  const std::vector<const Op*> linears = layer_linears();
+  begin_segment(linears);
+  if (steady) {
+    // The steady-state layer of a continuous weight stream (docs/compiler.md, "Weight
+    // stream"): its first chunks are in the ring already, loaded by the previous layer (or
+    // the embedding), and it loads the next layer's first chunks before its last barriers.
+    for (WeightStream& w : wstreams) w.preloaded(w.carried());
+    if (layer + 1 < g.model.num_layers) {
+      ++layer;
+      collect_weights(linears, true);
+      --layer;
+    }
+  }
+  emit_layer_body();
   end_segment();
 }
 
@@ -254,20 +272,31 @@ void Codegen::emit_segment_head() {
 std::vector<isa::TextSection> Codegen::run() {
   switch (opt.segment.kind) {
     case Segment::Embed:
+      begin_segment({});
       emit_segment_embed();
+      end_segment();
       break;
     case Segment::Layer:
       layer = opt.segment.layer;
-      emit_segment_layer();
+      emit_segment_layer(opt.segment.steady);
       break;
     case Segment::Head:
       emit_segment_head();
       break;
-    case Segment::Whole:
+    case Segment::Whole: {
+      // One weight stream from the embedding through the last layer, so every barrier
+      // (the embedding's and each layer's last ones included) prefetches what follows.
+      begin_segment({});
+      const std::vector<const Op*> linears = layer_linears();
+      for (layer = 0; layer < g.model.num_layers; ++layer) collect_weights(linears, false);
+      layer = 0;
       emit_segment_embed();
-      for (layer = 0; layer < g.model.num_layers; ++layer) emit_segment_layer();
+      for (layer = 0; layer < g.model.num_layers; ++layer) emit_layer_body();
+      end_segment();
       layer = 0;
       emit_segment_head();
+      break;
+    }
       break;
   }
   std::vector<isa::TextSection> text;
