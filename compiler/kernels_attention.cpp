@@ -358,8 +358,8 @@ uint64_t decode_attention_splits(const Graph& g, const Hw& hw) {
   const uint64_t win = g.model.sliding_window ? *g.model.sliding_window : 0;
   const uint64_t k_lo = win && k_hi > win ? k_hi - win : 0;
   const uint64_t pages = (k_hi - 1) / P - k_lo / P + 1;
-  // Two units per core: one core's second unit loads while its first computes.
-  const uint64_t want = pairs >= hw.cores ? 1 : (2 * hw.cores + pairs - 1) / pairs;
+  // One unit per core: the phase is one unit's chain, at most a core's share of the pages.
+  const uint64_t want = pairs >= hw.cores ? 1 : (hw.cores + pairs - 1) / pairs;
   // And no more pages per unit than a quarter of the L1 beside the weight ring holds (the
   // unit's K^T and V pages and its score and probability rows), so long contexts split too.
   const uint64_t G = g.heads / g.kv_heads, ek = es_of(g.precision.kv);
@@ -488,23 +488,28 @@ void Codegen::emit_attention_decode(const Op& op) {
         const Bufs& b = bufs[i % sets];
         const uint64_t u0 = u.pa * P, lk = std::min(k_hi, u.pb * P) - u0;
         first_slot[i] = page_i;
-        for (uint64_t pg = u.pa, k = page_i; pg < u.pb; ++pg, ++k) {
-          const uint64_t n = std::min(P, k_hi - pg * P);
-          const uint64_t page = pool + kv_page(g, u.s, u.j, pg) * g.page_bytes;
-          const uint64_t slot = k % ring;
-          s.emit(dma({.load = true,
-                      .unit = slot % 2 ? d1 : d0,
-                      .dst = {Space::l1, kring + slot * page_half},
-                      .src = {Space::hbm, page},
-                      .len = n * ek,
-                      .n1 = hd,
-                      .dst_stride1 = n * ek,
-                      .src_stride1 = P * ek}));
-          s.emit(dma({.load = true,
-                      .unit = slot % 2 ? d0 : d1,
-                      .dst = {Space::l1, vring + slot * page_half},
-                      .src = {Space::hbm, page + page_half},
-                      .len = n * hd * ek}));
+        // Every K^T page first (S needs them), then the V pages (P V, later).
+        for (int half = 0; half < 2; ++half) {
+          for (uint64_t pg = u.pa, k = page_i; pg < u.pb; ++pg, ++k) {
+            const uint64_t n = std::min(P, k_hi - pg * P);
+            const uint64_t page = pool + kv_page(g, u.s, u.j, pg) * g.page_bytes;
+            const uint64_t slot = k % ring;
+            if (half == 0)
+              s.emit(dma({.load = true,
+                          .unit = slot % 2 ? d1 : d0,
+                          .dst = {Space::l1, kring + slot * page_half},
+                          .src = {Space::hbm, page},
+                          .len = n * ek,
+                          .n1 = hd,
+                          .dst_stride1 = n * ek,
+                          .src_stride1 = P * ek}));
+            else
+              s.emit(dma({.load = true,
+                          .unit = slot % 2 ? d0 : d1,
+                          .dst = {Space::l1, vring + slot * page_half},
+                          .src = {Space::hbm, page + page_half},
+                          .len = n * hd * ek}));
+          }
         }
         const uint64_t qa = q_all + i * mq * hd * ea;
         const std::vector<Run> runs = runs_of(u);

@@ -135,9 +135,8 @@ TEST(DriverFunctional, LlamaTwoChipTensorParallelBf16) {
   check({"llama", hf::Architecture::Llama, "tiny", 1, 2}, "bf16", 0.999, true);
 }
 
-// A 120-token prompt on the tiny preset: attention's query blocks no longer fit three
-// buffer sets, so prefill takes the one-set schedule (kernels_attention.cpp).
-TEST(DriverFunctional, LlamaLongPromptLogits) {
+// Teacher-forced logits of 4 steps after a 120-token prompt against the reference.
+void check_long_prompt(const config::Arch& arch) {
   ref::TinyModelOptions o;
   o.dtype = hf::TensorDType::BF16;
   const std::string dir = model_dir("llama_long", o);
@@ -146,14 +145,26 @@ TEST(DriverFunctional, LlamaLongPromptLogits) {
   ref::GenerateOptions go;
   go.steps = 4;
   const ref::Generation want = ref::generate(ref::Model::load(dir), prompt, go);
-  const config::Arch arch = config::load_arch("tiny");
   FunctionalOptions fo;
   fo.prompt = prompt;
   fo.steps = 4;
   fo.precision = compiler::parse_precision("bf16", *arch);
   fo.forced = want.tokens;
   const FunctionalResult got = run_functional(dir, *arch, fo);
+  ASSERT_EQ(got.logits.size(), 4u);
   for (size_t s = 0; s < got.logits.size(); ++s) EXPECT_GE(cosine(got.logits[s], want.logits[s]), 0.999) << s;
+}
+
+// A 120-token prompt on the tiny preset: attention's query blocks no longer fit three
+// buffer sets, so prefill takes the one-set schedule (kernels_attention.cpp).
+TEST(DriverFunctional, LlamaLongPromptLogits) { check_long_prompt(config::load_arch("tiny")); }
+
+// Decode attention split over cores and engines (kernels_attention.cpp): on tiny with 4
+// cores of 2 engines, the 2 (sequence, KV head) pairs of a 120-token prompt split their
+// 16 KV pages into 2 units each, whose partial outputs a second phase combines, and each
+// unit's pages run on both engines.
+TEST(DriverFunctional, LlamaSplitDecodeAttentionLogits) {
+  check_long_prompt(config::load_arch("tiny", {"chip.cores=4", "core.matrix_engines=2"}));
 }
 
 TEST(DriverFunctional, Gpt2Fp8Logits) { check({"gpt2", hf::Architecture::GPT2, "tiny", 8}, "fp8", 0.99, false); }
