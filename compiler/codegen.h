@@ -68,8 +68,10 @@ class WeightStream {
     warm_ = true;
   }
   // Chunks the previous segment of a continuous stream leaves in the ring: all slots but
-  // the one its last chunk occupies (prefetch()).
-  size_t carried() const { return std::min<size_t>(slots_ ? slots_ - 1 : 0, consumed_end_); }
+  // the one its last chunk occupies (prefetch()) and the `held` ones it kept free.
+  size_t carried(uint32_t held) const {
+    return std::min<size_t>(slots_ > held + 1 ? slots_ - 1 - held : 0, consumed_end_);
+  }
   size_t size() const { return consumed_end_; }
   // The L1 address of the next chunk in stream order; emits its load and the loads of the
   // following slots - 1 chunks (the prefetch) if not yet emitted.
@@ -78,6 +80,9 @@ class WeightStream {
   // barrier, so the next phase's weights arrive while this one drains).
   void prefetch(CoreStream& cs, const Hw& hw);
   bool done() const { return next_ == consumed_end_; }
+  // Keeps n slots of the ring free from now on (0: fill it): a matmul phase followed by a
+  // phase without weights leaves that phase room to load into (Codegen::emit_layer_body).
+  void hold(uint32_t n) { hold_ = n; }
 
  private:
   void load(CoreStream& cs, const Hw& hw, size_t i);
@@ -86,6 +91,7 @@ class WeightStream {
   uint32_t slots_ = 0;
   size_t loaded_ = 0, next_ = 0, consumed_end_ = 0;
   bool warm_ = false;  // a previous segment's last chunk holds the slot before chunk 0
+  uint32_t hold_ = 0;
 };
 
 // One DMA instruction (load or store), written with designated initialisers at the call
@@ -170,6 +176,11 @@ class Codegen {
   // chunks the next segment reads).
   void collect_weights(const std::vector<const Op*>& linears, bool tail);
   std::vector<const Op*> layer_linears() const;
+  std::vector<const Op*> layer_ops() const { return ops_where(true, false); }
+  // Ring slots the matmul ops[i] of a layer leaves free when the op after it has no weights
+  // (a decode step's attention or norm), so that phase streams the next weights while it
+  // computes.
+  uint32_t hold_after(const std::vector<const Op*>& ops, size_t i) const;
   void emit_layer_body();
   void emit_segment_layer(bool steady);
   void emit_segment_embed();

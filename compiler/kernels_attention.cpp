@@ -646,6 +646,9 @@ void Codegen::emit_attention_decode(const Op& op) {
       for (size_t step = 0; step < nu + lag + 1; ++step) {
         if (step >= lag + 1 && step - lag - 1 < nu) back_vec(step - lag - 1);
         if (step < nu) front(step);
+        // The next phases' weights into the ring slots the matmul before left free, behind
+        // the last unit's pages in the DMA queues.
+        if (step + 1 == nu) ws_of(chip, core).prefetch(s, hw);
         if (step >= lag && step - lag < nu) back_mm(step - lag);
       }
       for (size_t i = 0; i < nu; ++i) {
