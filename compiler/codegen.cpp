@@ -35,13 +35,16 @@ void WeightStream::load(CoreStream& cs, const Hw& hw, size_t i) {
 uint64_t WeightStream::next(CoreStream& cs, const Hw& hw) {
   if (next_ >= chunks_.size()) throw std::logic_error("weight stream: read past its end");
   const size_t i = next_++;
-  while (loaded_ < chunks_.size() && loaded_ < i + slots_) load(cs, hw, loaded_++);
+  const size_t ahead = slots_ > hold_ + 1 ? slots_ - hold_ : 1;
+  while (loaded_ < chunks_.size() && loaded_ < i + ahead) load(cs, hw, loaded_++);
   return ring_base_ + (i % slots_) * slot_;
 }
 
 void WeightStream::prefetch(CoreStream& cs, const Hw& hw) {
-  while (loaded_ < chunks_.size() && loaded_ < next_ + slots_ - (next_ ? 1 : 0) && loaded_ < next_ + slots_)
-    load(cs, hw, loaded_++);
+  // The slot of the chunk read last stays untouched: its matmuls may still be running.
+  const size_t free = slots_ - (next_ || warm_ ? 1 : 0);
+  const size_t ahead = free > hold_ ? free - hold_ : 0;
+  while (loaded_ < chunks_.size() && loaded_ < next_ + ahead) load(cs, hw, loaded_++);
 }
 
 // ---- instruction builders --------------------------------------------------------------
@@ -177,7 +180,7 @@ std::vector<const Op*> Codegen::ops_where(bool per_layer, bool head) const {
 void Codegen::begin_segment(const std::vector<const Op*>& linears) {
   for (uint32_t chip = 0; chip < group_chips; ++chip)
     for (uint32_t core = 0; core < hw.cores; ++core) ws_of(chip, core).reset(0, g.ring_slot, g.ring_slots);
-  collect_weights(linears);
+  collect_weights(linears, false);
 }
 
 void Codegen::end_segment() {
@@ -186,32 +189,47 @@ void Codegen::end_segment() {
 }
 
 void Codegen::emit_segment_embed() {
-  begin_segment({});
   for (const Op* op : ops_where(false, false)) {
     phase_name = op->name;
     emit_embed(*op);
   }
-  end_segment();
 }
 
-void Codegen::emit_segment_layer() {
-  const std::vector<const Op*> ops = ops_where(true, false);
+std::vector<const Op*> Codegen::layer_linears() const {
   std::vector<const Op*> linears;
-  for (const Op* op : ops)
+  for (const Op* op : ops_where(true, false))
     if (op->kind == OpKind::Linear) linears.push_back(op);
-  begin_segment(linears);
+  return linears;
+}
+
+uint32_t Codegen::hold_after(const std::vector<const Op*>& ops, size_t i) const {
+  // The next layer's first op follows the last one.
+  const Op* after = i + 1 < ops.size() ? ops[i + 1] : layer + 1 < g.model.num_layers ? ops.front() : nullptr;
+  const bool weightless = after && (after->kind == OpKind::Attention || after->kind == OpKind::Norm);
+  return g.tokens == 1 && weightless ? 1 : 0;
+}
+
+void Codegen::emit_layer_body() {
   int pending_add = -1;  // all-reduced partial sums to add into x before the next norm
-  for (const Op* op : ops) {
+  const std::vector<const Op*> ops = ops_where(true, false);
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const Op* op = ops[i];
     phase_name = op->name;
     switch (op->kind) {
       case OpKind::Norm:
+        for (WeightStream& w : wstreams) w.hold(0);
         emit_norm(*op, pending_add, true);
         pending_add = -1;
         break;
-      case OpKind::Linear:
+      case OpKind::Linear: {
+        // Decode attention streams little beside its KV pages: the matmul before it leaves
+        // part of the ring empty, which attention fills while it computes.
+        for (WeightStream& w : wstreams) w.hold(hold_after(ops, i));
         emit_linear(*op);
         break;
+      }
       case OpKind::Attention:
+        for (WeightStream& w : wstreams) w.hold(0);
         emit_attention(*op);
         break;
       case OpKind::AllReduce:
@@ -232,6 +250,29 @@ void Codegen::emit_segment_layer() {
     res.name = "mlp_residual";
     emit_norm(res, pending_add, false);
   }
+}
+
+void Codegen::emit_segment_layer(bool steady) {
+  const std::vector<const Op*> linears = layer_linears();
+  begin_segment(linears);
+  if (steady) {
+    // The steady-state layer of a continuous weight stream (docs/compiler.md, "Weight
+    // stream"): its first chunks are in the ring already, loaded by the previous layer (or
+    // the embedding), and it loads the next layer's first chunks before its last barriers.
+    // The previous layer's last matmul may have held slots free for this layer's first phase.
+    const std::vector<const Op*> ops = layer_ops();
+    size_t last = 0;
+    for (size_t i = 0; i < ops.size(); ++i)
+      if (ops[i]->kind == OpKind::Linear) last = i;
+    const uint32_t held = hold_after(ops, last);
+    for (WeightStream& w : wstreams) w.preloaded(w.carried(held));
+    if (layer + 1 < g.model.num_layers) {
+      ++layer;
+      collect_weights(linears, true);
+      --layer;
+    }
+  }
+  emit_layer_body();
   end_segment();
 }
 
@@ -257,20 +298,31 @@ void Codegen::emit_segment_head() {
 std::vector<isa::TextSection> Codegen::run() {
   switch (opt.segment.kind) {
     case Segment::Embed:
+      begin_segment({});
       emit_segment_embed();
+      end_segment();
       break;
     case Segment::Layer:
       layer = opt.segment.layer;
-      emit_segment_layer();
+      emit_segment_layer(opt.segment.steady);
       break;
     case Segment::Head:
       emit_segment_head();
       break;
-    case Segment::Whole:
+    case Segment::Whole: {
+      // One weight stream from the embedding through the last layer, so every barrier
+      // (the embedding's and each layer's last ones included) prefetches what follows.
+      begin_segment({});
+      const std::vector<const Op*> linears = layer_linears();
+      for (layer = 0; layer < g.model.num_layers; ++layer) collect_weights(linears, false);
+      layer = 0;
       emit_segment_embed();
-      for (layer = 0; layer < g.model.num_layers; ++layer) emit_segment_layer();
+      for (layer = 0; layer < g.model.num_layers; ++layer) emit_layer_body();
+      end_segment();
       layer = 0;
       emit_segment_head();
+      break;
+    }
       break;
   }
   std::vector<isa::TextSection> text;

@@ -13,6 +13,8 @@
 // requests walk each chunk a quarter DRAM row at a time over every pseudo-channel, which
 // keeps several bank groups of each pseudo-channel busy (docs/compiler.md, "Weight
 // stream").
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -48,23 +50,48 @@ class WeightStream {
     chunks_.clear();
     loaded_ = 0;
     next_ = 0;
+    consumed_end_ = 0;
+    warm_ = false;
   }
-  void add(WeightChunk c) { chunks_.push_back(c); }
-  size_t size() const { return chunks_.size(); }
+  // A chunk this segment reads.
+  void add(WeightChunk c) {
+    chunks_.insert(chunks_.begin() + std::ptrdiff_t(consumed_end_), c);
+    ++consumed_end_;
+  }
+  // A chunk of the next segment: loaded here when the ring has room (the prefetch across
+  // the segment's end), read by the next segment.
+  void add_tail(WeightChunk c) { chunks_.push_back(c); }
+  // The segment starts with the first n chunks already in the ring, loaded by the
+  // previous segment's tail (a steady-state layer).
+  void preloaded(size_t n) {
+    loaded_ = std::min(n, chunks_.size());
+    warm_ = true;
+  }
+  // Chunks the previous segment of a continuous stream leaves in the ring: all slots but
+  // the one its last chunk occupies (prefetch()) and the `held` ones it kept free.
+  size_t carried(uint32_t held) const {
+    return std::min<size_t>(slots_ > held + 1 ? slots_ - 1 - held : 0, consumed_end_);
+  }
+  size_t size() const { return consumed_end_; }
   // The L1 address of the next chunk in stream order; emits its load and the loads of the
   // following slots - 1 chunks (the prefetch) if not yet emitted.
   uint64_t next(CoreStream& cs, const Hw& hw);
   // Loads every chunk that fits in the ring ahead of the current position (before a
   // barrier, so the next phase's weights arrive while this one drains).
   void prefetch(CoreStream& cs, const Hw& hw);
-  bool done() const { return next_ == chunks_.size(); }
+  bool done() const { return next_ == consumed_end_; }
+  // Keeps n slots of the ring free from now on (0: fill it): a matmul phase followed by a
+  // phase without weights leaves that phase room to load into (Codegen::emit_layer_body).
+  void hold(uint32_t n) { hold_ = n; }
 
  private:
   void load(CoreStream& cs, const Hw& hw, size_t i);
   std::vector<WeightChunk> chunks_;
   uint64_t ring_base_ = 0, slot_ = 0;
   uint32_t slots_ = 0;
-  size_t loaded_ = 0, next_ = 0;
+  size_t loaded_ = 0, next_ = 0, consumed_end_ = 0;
+  bool warm_ = false;  // a previous segment's last chunk holds the slot before chunk 0
+  uint32_t hold_ = 0;
 };
 
 // One DMA instruction (load or store), written with designated initialisers at the call
@@ -141,12 +168,22 @@ class Codegen {
   void emit_quantize(const Op& op);
   void emit_linear(const Op& op);
   void emit_attention(const Op& op);
+  void emit_attention_decode(const Op& op);
   void emit_all_reduce(const Op& op);
   void emit_top1(const Op& op);
 
  private:
-  void collect_weights(const std::vector<const Op*>& linears);
-  void emit_segment_layer();
+  // Appends the current layer's chunks of `linears` to every core's stream (as its tail:
+  // chunks the next segment reads).
+  void collect_weights(const std::vector<const Op*>& linears, bool tail);
+  std::vector<const Op*> layer_linears() const;
+  std::vector<const Op*> layer_ops() const { return ops_where(true, false); }
+  // Ring slots the matmul ops[i] of a layer leaves free when the op after it has no weights
+  // (a decode step's attention or norm), so that phase streams the next weights while it
+  // computes.
+  uint32_t hold_after(const std::vector<const Op*>& ops, size_t i) const;
+  void emit_layer_body();
+  void emit_segment_layer(bool steady);
   void emit_segment_embed();
   void emit_segment_head();
   void begin_segment(const std::vector<const Op*>& linears);

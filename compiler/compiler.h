@@ -44,6 +44,10 @@ std::string precision_name(const Precision&);
 struct Segment {
   enum Kind { Whole, Embed, Layer, Head } kind = Whole;
   uint64_t layer = 0;  // Layer: which decoder layer (addresses of its weights and KV cache)
+  // Layer: the steady-state layer of a whole program, which starts with the weight chunks
+  // the previous layer prefetched and ends by prefetching the next layer's first chunks;
+  // false: a stand-alone program that starts with an empty weight ring (compile_gemm).
+  bool steady = true;
 };
 
 struct CompileOptions {

@@ -84,6 +84,7 @@ GemmProgram compile_gemm(const config::ArchConfig& arch, const GemmSpec& s) {
 
   CompileOptions opt;
   opt.segment.kind = Segment::Layer;
+  opt.segment.steady = false;  // one matmul, nothing before it
   Compiled out;
   Codegen cg(g, hw, opt, out);
   GemmProgram r;

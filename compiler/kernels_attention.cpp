@@ -53,6 +53,8 @@ namespace {
 
 uint64_t round_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
+uint64_t es_of(DType t) { return num::dtype_bytes(num::DType(t)); }
+
 // The work units (sequence, KV head, block of tq query positions), each with cost(t0, n),
 // and per core the units it runs: longest first to the least loaded core (ties: lowest
 // core), a deterministic LPT; each core's units in index order.
@@ -549,6 +551,13 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
 }  // namespace
 
 void Codegen::emit_attention(const Op& op) {
+  // Decode: the split-K kernel below, unless INT8 attention (q, output or KV scales in other
+  // formats than the activations'), which the page-stationary kernel of this function handles.
+  if (g.tokens == 1 && t("q").dtype == g.precision.activations && t(op.outputs[0]).dtype == g.precision.activations &&
+      g.precision.activations != DType::int8) {
+    emit_attention_decode(op);
+    return;
+  }
   if (emit_attention_prefill(*this, op)) return;
   const hf::ModelConfig& m = g.model;
   const uint64_t T = g.tokens, KV = g.kv_heads, G = g.heads / g.kv_heads, hd = m.head_dim;
@@ -895,6 +904,410 @@ void Codegen::emit_attention(const Op& op) {
     }
   }
   end_phase(op.name);
+}
+
+// ---- decode -------------------------------------------------------------------------------
+//
+// One query position per sequence. Work units are (sequence, KV head, run of KV pages); a
+// unit's rows are the G query heads of the KV head. When there are fewer (sequence, KV
+// head) pairs than cores, each pair's pages split into `decode_attention_splits` runs on
+// different cores (split-K, flash-decoding style): every unit writes its softmax-normalised
+// partial output with its row max and row sum, and a second phase combines the partials.
+// Inside a unit the pages are dealt in contiguous runs to the core's engines, so S and
+// P V of one unit run on all engines at once:
+//   S_e = Q K^T over engine e's pages into its own accumulator rows (page i of the run at
+//         columns i C..), one vscale per engine into the unit's FP32 score rows in L1;
+//   P   = softmax(S) (six vector instructions);
+//   O_e = P V over engine e's pages, O = sum_e O_e on the vector engine.
+// Units rotate over `sets` accumulator and L1 buffer sets, and the fronts (page loads, S,
+// softmax) run `lag` units ahead of the backs (P V, O): engines compute the next units'
+// scores while the vector engine normalises this one, and units on one engine no longer
+// wait for each other's accumulator region. Q rows are loaded and the results stored for all
+// of a core's units at once (one L1 slot each), so no store waits in a DMA queue in front
+// of the next unit's page loads.
+
+uint64_t decode_attention_splits(const Graph& g, const Hw& hw) {
+  if (g.tokens != 1) return 1;
+  const uint64_t pairs = g.batch * g.kv_heads;
+  const uint64_t P = hw.C, k_hi = g.position + 1;
+  const uint64_t win = g.model.sliding_window ? *g.model.sliding_window : 0;
+  const uint64_t k_lo = win && k_hi > win ? k_hi - win : 0;
+  const uint64_t pages = (k_hi - 1) / P - k_lo / P + 1;
+  // One unit per core: the phase is one unit's chain, at most a core's share of the pages.
+  const uint64_t want = pairs >= hw.cores ? 1 : (hw.cores + pairs - 1) / pairs;
+  // And no more pages per unit than a quarter of the L1 beside the weight ring holds (the
+  // unit's K^T and V pages and its score and probability rows), so long contexts split too.
+  const uint64_t G = g.heads / g.kv_heads, ek = es_of(g.precision.kv);
+  const uint64_t per_page = 2 * g.model.head_dim * P * ek + G * P * 6;
+  const uint64_t avail = hw.l1_bytes - g.ring_slot * g.ring_slots;
+  const uint64_t cap = std::max<uint64_t>(1, avail / 4 / per_page);
+  return std::max<uint64_t>(1, std::min(pages, std::max(want, (pages + cap - 1) / cap)));
+}
+
+void Codegen::emit_attention_decode(const Op& op) {
+  const hf::ModelConfig& m = g.model;
+  const uint64_t B = g.batch, KV = g.kv_heads, G = g.heads / g.kv_heads, hd = m.head_dim;
+  const uint64_t P = g.page_tokens, C = hw.C;
+  const DType at = g.precision.activations, kt = g.precision.kv;
+  const DType pt = es(at) == 1 && hw.supports(DType::bf16) ? DType::bf16 : at;
+  const uint64_t ea = es(at), ek = es(kt), ep = es(pt);
+  const uint32_t E = hw.engines;
+  const bool gpt2 = m.architecture == hf::Architecture::GPT2;
+  const float scale = gpt2 ? 1.0f / float(std::sqrt(double(hd))) : float(std::pow(double(hd), -0.5));
+  const Tensor& q = t("q");
+  const Tensor& att = t(op.outputs[0]);
+  const uint64_t pool = addr(t("layer.k_cache"));
+  const uint64_t mq = G, hd_blocks = (hd + C - 1) / C;
+  const uint64_t k_hi = g.position + 1;
+  const uint64_t k_lo = m.sliding_window && k_hi > *m.sliding_window ? k_hi - *m.sliding_window : 0;
+  const uint64_t pg_lo = k_lo / P, pg_hi = (k_hi - 1) / P, npg = pg_hi - pg_lo + 1;
+  const uint64_t split = decode_attention_splits(g, hw);
+  // A partial: O [mq x hd], row max [mq], row sum [mq], FP32.
+  const uint64_t part_bytes = (mq * hd + 2 * mq) * 4;
+  const uint64_t row_bytes = g.heads * hd * ea;
+
+  struct Unit {
+    uint64_t s, j, c, pa, pb;  // pages [pa, pb)
+  };
+  std::vector<Unit> units;
+  for (uint64_t s = 0; s < B; ++s)
+    for (uint64_t j = 0; j < KV; ++j)
+      for (uint64_t c = 0; c < split; ++c)
+        units.push_back({s, j, c, pg_lo + npg * c / split, pg_lo + npg * (c + 1) / split});
+  const uint64_t max_pages = (npg + split - 1) / split;
+  const uint64_t lk_max = max_pages * P;
+  const uint32_t runs_max = uint32_t(std::min<uint64_t>(E, max_pages));
+  const uint64_t run_pages_max = (max_pages + runs_max - 1) / runs_max;
+  const uint64_t s_acc_bytes = mq * run_pages_max * C * 4, o_acc_bytes = mq * hd_blocks * C * 4;
+  const uint64_t page_half = hd * P * ek;  // K^T or V of one page
+
+  for (uint32_t chip = 0; chip < group_chips; ++chip) {
+    for (uint32_t core = 0; core < hw.cores; ++core) {
+      std::vector<size_t> mine;
+      for (size_t i = core; i < units.size(); i += hw.cores) mine.push_back(i);
+      if (mine.empty()) continue;
+      const size_t nu = mine.size();
+      CoreStream& s = cs(chip, core);
+      Arena& a = l1_of(chip, core);
+      const uint64_t res_bytes = split > 1 ? part_bytes : mq * hd * ea;
+      const uint64_t q_all = a.take(nu * mq * hd * ea, 64, "attention Q rows");
+      const uint64_t res_all = a.take(nu * res_bytes, 64, split > 1 ? "attention partials" : "attention output rows");
+      // Buffer sets: as many as L1 (with page rings for `sets` units) and the accumulators hold.
+      const uint64_t set_l1 = mq * lk_max * (4 + ep) + 2 * mq * 4 + mq * hd * 4 + 5 * 64;
+      uint64_t sets = 4;
+      while (sets > 1 && (sets * (s_acc_bytes + o_acc_bytes) > hw.acc_bytes ||
+                          a.top + sets * set_l1 + 2 * sets * max_pages * page_half > a.limit))
+        --sets;
+      if (s_acc_bytes + o_acc_bytes > hw.acc_bytes || a.top + set_l1 + 2 * max_pages * page_half > a.limit)
+        throw InputError("attention: " + std::to_string(mq) + " query heads over " + std::to_string(max_pages) +
+                         " KV pages do not fit the L1 (" + std::to_string(a.limit - a.top) +
+                         " bytes beside the weight ring) and accumulators of " + hw.name);
+      struct Bufs {
+        uint64_t sc, pr, mx, rs, ot;
+      } bufs[4];
+      for (uint64_t b = 0; b < sets; ++b) {
+        bufs[b].sc = a.take(mq * lk_max * 4, 64, "attention scores");
+        bufs[b].pr = a.take(mq * lk_max * ep, 64, "attention probabilities");
+        bufs[b].mx = a.take(mq * 4, 64, "row max");
+        bufs[b].rs = a.take(mq * 4, 64, "row sum reciprocal");
+        bufs[b].ot = a.take(mq * hd * 4, 64, "attention output sum");
+      }
+      // Page rings (an even slot count, so slot i is always written by DMA engine i mod 2).
+      uint64_t ring = std::max(max_pages, std::min<uint64_t>((a.limit - a.top) / 2 / (2 * page_half), 64));
+      ring -= ring % 2 && ring > max_pages ? 1 : 0;
+      const uint64_t kring = a.take(ring * page_half, 64, "K^T page ring");
+      const uint64_t vring = a.take(ring * page_half, 64, "V page ring");
+      const uint64_t lag = std::min<uint64_t>(sets - 1, ring / max_pages - 1);
+      record_l1(chip, core, q_all, a.top - q_all,
+                "attention Q rows and results of " + std::to_string(nu) + " units, " + std::to_string(sets) +
+                    " buffer sets, K^T/V page rings of " + std::to_string(ring));
+      std::vector<std::vector<uint64_t>> s_acc(sets), o_acc(sets);
+      for (uint32_t e = 0; e < E; ++e) {
+        Arena& ac = acc_of(chip, core, e);
+        for (uint64_t b = 0; b < sets; ++b) {
+          s_acc[b].push_back(ac.take(s_acc_bytes, C * 4, "attention scores"));
+          o_acc[b].push_back(ac.take(o_acc_bytes, C * 4, "attention output"));
+        }
+      }
+      const int d0 = 0, d1 = int(hw.dmas - 1);
+      for (size_t i = 0; i < nu; ++i) {
+        const Unit& u = units[mine[i]];
+        s.emit(dma({.load = true,
+                    .unit = dma_act(),
+                    .dst = {Space::l1, q_all + i * mq * hd * ea},
+                    .src = {q.tier, addr(q) + (u.s * KV + u.j) * G * hd * ea},
+                    .len = mq * hd * ea}));
+      }
+      // Engine runs of a unit: run r covers pages [first, last) and keys [k0, k1).
+      struct Run {
+        uint64_t first, last, k0, k1;
+      };
+      auto runs_of = [&](const Unit& u) {
+        std::vector<Run> v;
+        const uint64_t n = u.pb - u.pa, r = std::min<uint64_t>(E, n);
+        for (uint64_t i = 0; i < r; ++i) {
+          Run x;
+          x.first = u.pa + n * i / r;
+          x.last = u.pa + n * (i + 1) / r;
+          x.k0 = x.first * P;
+          x.k1 = std::min(k_hi, x.last * P);
+          v.push_back(x);
+        }
+        return v;
+      };
+      uint64_t page_i = 0;
+      std::vector<uint64_t> first_slot(nu, 0);
+      auto res_at = [&](size_t i) { return res_all + i * res_bytes; };
+      auto front = [&](size_t i) {
+        const Unit& u = units[mine[i]];
+        const Bufs& b = bufs[i % sets];
+        const uint64_t u0 = u.pa * P, lk = std::min(k_hi, u.pb * P) - u0;
+        first_slot[i] = page_i;
+        // Every K^T page first (S needs them), then the V pages (P V, later).
+        for (int half = 0; half < 2; ++half) {
+          for (uint64_t pg = u.pa, k = page_i; pg < u.pb; ++pg, ++k) {
+            const uint64_t n = std::min(P, k_hi - pg * P);
+            const uint64_t page = pool + kv_page(g, u.s, u.j, pg) * g.page_bytes;
+            const uint64_t slot = k % ring;
+            if (half == 0)
+              s.emit(dma({.load = true,
+                          .unit = slot % 2 ? d1 : d0,
+                          .dst = {Space::l1, kring + slot * page_half},
+                          .src = {Space::hbm, page},
+                          .len = n * ek,
+                          .n1 = hd,
+                          .dst_stride1 = n * ek,
+                          .src_stride1 = P * ek}));
+            else
+              s.emit(dma({.load = true,
+                          .unit = slot % 2 ? d0 : d1,
+                          .dst = {Space::l1, vring + slot * page_half},
+                          .src = {Space::hbm, page + page_half},
+                          .len = n * hd * ek}));
+          }
+        }
+        const uint64_t qa = q_all + i * mq * hd * ea;
+        const std::vector<Run> runs = runs_of(u);
+        for (size_t r = 0; r < runs.size(); ++r) {
+          const Run& x = runs[r];
+          const uint64_t sa = s_acc[i % sets][r];
+          for (uint64_t pg = x.first; pg < x.last; ++pg) {
+            const uint64_t n = std::min(P, k_hi - pg * P);
+            const uint64_t ktile = kring + ((page_i + pg - u.pa) % ring) * page_half;
+            for (uint64_t k0 = 0; k0 < hd; k0 += hw.R) {
+              Instr mm;
+              mm.op = Opcode::matmul;
+              mm.unit = uint8_t(uint8_t(isa::Unit::mx0) + r);
+              mm.a_type = uint64_t(at);
+              mm.b_type = uint64_t(kt);
+              mm.dataflow = uint64_t(isa::Dataflow::ws);
+              mm.accumulate = k0 ? 1 : 0;
+              mm.a_addr = qa + k0 * ea;
+              mm.a_stride = hd * ea;
+              mm.b_addr = ktile + k0 * n * ek;
+              mm.b_stride = n * ek;
+              mm.c_addr = sa + (pg - x.first) * C * 4;
+              mm.c_stride = run_pages_max * C * 4;
+              mm.m = mq;
+              mm.k = std::min(hw.R, hd - k0);
+              mm.n = n;
+              s.emit(mm);
+            }
+            phase_macs += mq * hd * n;
+          }
+          Instr v = vec(Opcode::vscale, mq, x.k1 - x.k0);
+          operand(v, 0, Space::l1, b.sc + (x.k0 - u0) * 4, lk * 4, DType::fp32);
+          operand(v, 1, Space::acc, sa, run_pages_max * C * 4, DType::fp32, uint32_t(r));
+          v.imm = scale;
+          s.emit(v);
+        }
+        page_i += u.pb - u.pa;
+        if (k_lo > u0) {
+          Instr v = vec(Opcode::vfill, mq, k_lo - u0);
+          operand(v, 0, Space::l1, b.sc, lk * 4, DType::fp32);
+          v.imm = -INFINITY;
+          s.emit(v);
+        }
+        // P = softmax(S); a partial keeps its row max and row sum for the combine.
+        const uint64_t mx = split > 1 ? res_at(i) + mq * hd * 4 : b.mx;
+        const uint64_t sm = split > 1 ? mx + mq * 4 : b.rs;
+        auto v2 = [&](Opcode o, uint64_t rows, uint64_t cols, uint64_t d, uint64_t ds, DType dt, uint64_t s1,
+                      uint64_t s1s, uint64_t s2, uint64_t s2s) {
+          Instr v = vec(o, rows, cols);
+          operand(v, 0, Space::l1, d, ds, dt);
+          operand(v, 1, Space::l1, s1, s1s, DType::fp32);
+          if (s2s != ~uint64_t(0)) operand(v, 2, Space::l1, s2, s2s, DType::fp32);
+          s.emit(v);
+        };
+        const uint64_t none = ~uint64_t(0);
+        v2(Opcode::vrmax, mq, lk, mx, 4, DType::fp32, b.sc, lk * 4, 0, none);
+        v2(Opcode::vsub_row, mq, lk, b.sc, lk * 4, DType::fp32, b.sc, lk * 4, mx, 4);
+        v2(Opcode::vexp, mq, lk, b.sc, lk * 4, DType::fp32, b.sc, lk * 4, 0, none);
+        v2(Opcode::vrsum, mq, lk, sm, 4, DType::fp32, b.sc, lk * 4, 0, none);
+        v2(Opcode::vrecip, mq, 1, b.rs, 4, DType::fp32, sm, 4, 0, none);
+        v2(Opcode::vmul_row, mq, lk, b.pr, lk * ep, pt, b.sc, lk * 4, b.rs, 4);
+      };
+      // P V on every engine of the unit.
+      auto back_mm = [&](size_t i) {
+        const Unit& u = units[mine[i]];
+        const Bufs& b = bufs[i % sets];
+        const uint64_t u0 = u.pa * P, lk = std::min(k_hi, u.pb * P) - u0;
+        const std::vector<Run> runs = runs_of(u);
+        for (size_t r = 0; r < runs.size(); ++r) {
+          const Run& x = runs[r];
+          bool first = true;
+          for (uint64_t pg = x.first; pg < x.last; ++pg) {
+            const uint64_t n = std::min(P, k_hi - pg * P);
+            const uint64_t vt = vring + ((first_slot[i] + pg - u.pa) % ring) * page_half;
+            for (uint64_t k0 = 0; k0 < n; k0 += hw.R) {
+              for (uint64_t n0 = 0; n0 < hd; n0 += C) {
+                Instr mm;
+                mm.op = Opcode::matmul;
+                mm.unit = uint8_t(uint8_t(isa::Unit::mx0) + r);
+                mm.a_type = uint64_t(pt);
+                mm.b_type = uint64_t(kt);
+                mm.dataflow = uint64_t(isa::Dataflow::ws);
+                mm.accumulate = first ? 0 : 1;
+                mm.a_addr = b.pr + (pg * P - u0 + k0) * ep;
+                mm.a_stride = lk * ep;
+                mm.b_addr = vt + (k0 * hd + n0) * ek;
+                mm.b_stride = hd * ek;
+                mm.c_addr = o_acc[i % sets][r] + (n0 / C) * C * 4;
+                mm.c_stride = hd_blocks * C * 4;
+                mm.m = mq;
+                mm.k = std::min(hw.R, n - k0);
+                mm.n = std::min(C, hd - n0);
+                s.emit(mm);
+              }
+              first = false;
+            }
+            phase_macs += mq * hd * n;
+          }
+        }
+      };
+      // O = sum of the engines' O_e, into the unit's result slot (activation format, or FP32
+      // for a partial).
+      auto back_vec = [&](size_t i) {
+        const Unit& u = units[mine[i]];
+        const Bufs& b = bufs[i % sets];
+        const size_t nr = runs_of(u).size();
+        const DType dt = split > 1 ? DType::fp32 : at;
+        const uint64_t de = split > 1 ? 4 : ea;
+        for (uint64_t n0 = 0; n0 < hd; n0 += C) {
+          const uint64_t w = std::min(C, hd - n0), blk = (n0 / C) * C * 4, ostr = hd_blocks * C * 4;
+          Instr v = vec(Opcode::vcvt, mq, w);
+          if (nr == 1) {
+            operand(v, 0, Space::l1, res_at(i) + n0 * de, hd * de, dt);
+          } else {
+            operand(v, 0, Space::l1, b.ot + n0 * 4, hd * 4, DType::fp32);
+          }
+          operand(v, 1, Space::acc, o_acc[i % sets][0] + blk, ostr, DType::fp32, 0);
+          v.imm = 1.0f;
+          s.emit(v);
+          for (size_t r = 1; r < nr; ++r) {
+            Instr add = vec(Opcode::vadd, mq, w);
+            if (r + 1 == nr)
+              operand(add, 0, Space::l1, res_at(i) + n0 * de, hd * de, dt);
+            else
+              operand(add, 0, Space::l1, b.ot + n0 * 4, hd * 4, DType::fp32);
+            operand(add, 1, Space::l1, b.ot + n0 * 4, hd * 4, DType::fp32);
+            operand(add, 2, Space::acc, o_acc[i % sets][r] + blk, ostr, DType::fp32, uint32_t(r));
+            s.emit(add);
+          }
+        }
+      };
+      // Program order per step: the finishing unit's sum (its P V was emitted a step earlier),
+      // the front `lag` units ahead, then this unit's P V.
+      for (size_t step = 0; step < nu + lag + 1; ++step) {
+        if (step >= lag + 1 && step - lag - 1 < nu) back_vec(step - lag - 1);
+        if (step < nu) front(step);
+        // The next phases' weights into the ring slots the matmul before left free, behind
+        // the last unit's pages in the DMA queues.
+        if (step + 1 == nu) ws_of(chip, core).prefetch(s, hw);
+        if (step >= lag && step - lag < nu) back_mm(step - lag);
+      }
+      for (size_t i = 0; i < nu; ++i) {
+        const Unit& u = units[mine[i]];
+        if (split > 1) {
+          const Tensor& part = t("attn.partial");
+          s.emit(dma({.load = false,
+                      .unit = dma_act(),
+                      .dst = {part.tier, addr(part) + ((u.s * KV + u.j) * split + u.c) * part_bytes},
+                      .src = {Space::l1, res_at(i)},
+                      .len = part_bytes}));
+        } else {
+          s.emit(dma({.load = false,
+                      .unit = dma_act(),
+                      .dst = {att.tier, addr(att) + u.s * row_bytes + u.j * G * hd * ea},
+                      .src = {Space::l1, res_at(i)},
+                      .len = G * hd * ea}));
+        }
+      }
+    }
+  }
+  end_phase(op.name);
+  if (split == 1) return;
+  // The combine: per (sequence, KV head), weights w_c = l_c exp(m_c - max_c m_c) / sum, then
+  // O = sum_c w_c O_c, on the vector engine of one core per pair.
+  phase_name = op.name + "_combine";
+  const Tensor& part = t("attn.partial");
+  for (uint32_t chip = 0; chip < group_chips; ++chip) {
+    for (uint32_t core = 0; core < hw.cores; ++core) {
+      CoreStream& s = cs(chip, core);
+      Arena& a = l1_of(chip, core);
+      for (uint64_t p = core; p < B * KV; p += hw.cores) {
+        const uint64_t sq = p / KV, j = p % KV;
+        const uint64_t in = a.take(split * part_bytes, 64, "attention partials");
+        const uint64_t w = a.take(split * mq * 4, 64, "partial weights");
+        const uint64_t mx = a.take(mq * 4, 64, "partial max");
+        const uint64_t den = a.take(mq * 4, 64, "partial weight sum");
+        const uint64_t sum = a.take(mq * hd * 4, 64, "combined output");
+        const uint64_t tmp = a.take(mq * hd * 4, 64, "weighted partial");
+        const uint64_t out = a.take(mq * hd * ea, 64, "attention output rows");
+        s.emit(dma({.load = true,
+                    .unit = dma_act(),
+                    .dst = {Space::l1, in},
+                    .src = {part.tier, addr(part) + p * split * part_bytes},
+                    .len = split * part_bytes}));
+        const uint64_t m0 = in + mq * hd * 4, l0 = m0 + mq * 4;  // row max and sum of partial 0
+        auto v3 = [&](Opcode o, uint64_t rows, uint64_t cols, uint64_t d, uint64_t ds, DType dt, uint64_t s1,
+                      uint64_t s1s, uint64_t s2, uint64_t s2s) {
+          Instr v = vec(o, rows, cols);
+          operand(v, 0, Space::l1, d, ds, dt);
+          operand(v, 1, Space::l1, s1, s1s, DType::fp32);
+          if (s2s != ~uint64_t(0)) operand(v, 2, Space::l1, s2, s2s, DType::fp32);
+          s.emit(v);
+        };
+        const uint64_t none = ~uint64_t(0);
+        v3(Opcode::vmax, 1, mq, mx, mq * 4, DType::fp32, m0, mq * 4, m0 + part_bytes, mq * 4);
+        for (uint64_t c = 2; c < split; ++c)
+          v3(Opcode::vmax, 1, mq, mx, mq * 4, DType::fp32, mx, mq * 4, m0 + c * part_bytes, mq * 4);
+        v3(Opcode::vsub, split, mq, w, mq * 4, DType::fp32, m0, part_bytes, mx, 0);
+        v3(Opcode::vexp, split, mq, w, mq * 4, DType::fp32, w, mq * 4, 0, none);
+        v3(Opcode::vmul, split, mq, w, mq * 4, DType::fp32, w, mq * 4, l0, part_bytes);
+        v3(Opcode::vadd, 1, mq, den, mq * 4, DType::fp32, w, mq * 4, w + mq * 4, mq * 4);
+        for (uint64_t c = 2; c < split; ++c)
+          v3(Opcode::vadd, 1, mq, den, mq * 4, DType::fp32, den, mq * 4, w + c * mq * 4, mq * 4);
+        v3(Opcode::vrecip, 1, mq, den, mq * 4, DType::fp32, den, mq * 4, 0, none);
+        v3(Opcode::vmul, split, mq, w, mq * 4, DType::fp32, w, mq * 4, den, 0);
+        v3(Opcode::vmul_row, mq, hd, sum, hd * 4, DType::fp32, in, hd * 4, w, 4);
+        for (uint64_t c = 1; c < split; ++c) {
+          v3(Opcode::vmul_row, mq, hd, tmp, hd * 4, DType::fp32, in + c * part_bytes, hd * 4, w + c * mq * 4, 4);
+          if (c + 1 == split)
+            v3(Opcode::vadd, mq, hd, out, hd * ea, at, sum, hd * 4, tmp, hd * 4);
+          else
+            v3(Opcode::vadd, mq, hd, sum, hd * 4, DType::fp32, sum, hd * 4, tmp, hd * 4);
+        }
+        s.emit(dma({.load = false,
+                    .unit = dma_act(),
+                    .dst = {att.tier, addr(att) + sq * row_bytes + j * G * hd * ea},
+                    .src = {Space::l1, out},
+                    .len = G * hd * ea}));
+        a.top = in;  // the pair's buffers are free once its store is emitted (tokens order them)
+      }
+    }
+  }
+  end_phase(phase_name);
 }
 
 }  // namespace tessera::compiler

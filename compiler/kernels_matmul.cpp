@@ -64,11 +64,16 @@ std::vector<WeightChunk> linear_chunks(const Codegen& cg, const Op& op, uint32_t
   return v;
 }
 
-void Codegen::collect_weights(const std::vector<const Op*>& linears) {
+void Codegen::collect_weights(const std::vector<const Op*>& linears, bool tail) {
   for (const Op* op : linears)
     for (uint32_t chip = 0; chip < group_chips; ++chip)
       for (uint32_t core = 0; core < hw.cores; ++core)
-        for (const WeightChunk& c : linear_chunks(*this, *op, core)) ws_of(chip, core).add(c);
+        for (const WeightChunk& c : linear_chunks(*this, *op, core)) {
+          if (tail)
+            ws_of(chip, core).add_tail(c);
+          else
+            ws_of(chip, core).add(c);
+        }
 }
 
 namespace {

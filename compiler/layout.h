@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "compiler/hw.h"
 #include "compiler/ir.h"
 
 namespace tessera::compiler {
@@ -45,5 +46,11 @@ uint64_t logical_column(const Graph& gr, const Op& op, uint64_t g, uint64_t b, u
 inline uint64_t kv_page(const Graph& g, uint64_t s, uint64_t j, uint64_t pg) {
   return (pg * g.batch + s) * g.kv_heads + j;
 }
+
+// Runs of KV pages each (sequence, KV head) of a decode step splits into, one attention
+// unit each (kernels_attention.cpp): more than 1 when the pairs are fewer than the cores or
+// a unit's pages would not fit L1; the units' partial results are then combined in a second
+// phase through the tensor attn.partial. 1 for prefill.
+uint64_t decode_attention_splits(const Graph& g, const Hw& hw);
 
 }  // namespace tessera::compiler

@@ -15,6 +15,7 @@
 
 #include "common/numerics/fp.h"
 #include "common/util/error.h"
+#include "compiler/layout.h"
 #include "compiler/passes/passes.h"
 
 namespace tessera::compiler {
@@ -87,6 +88,21 @@ void run_placement(Graph& g, const Hw& hw) {
   // INT8 K and V: one FP32 scale per token for each, after V in the page.
   if (g.precision.kv == isa::DType::int8) g.page_bytes += 2 * g.page_tokens * 4;
   const uint64_t pool = g.page_bytes * g.pages_per_seq * g.batch * g.kv_heads;
+  // Split-K decode attention: the units' partial outputs, live during the attention op.
+  if (const uint64_t split = decode_attention_splits(g, hw); split > 1 && g.find_tensor("attn.partial") < 0) {
+    const uint64_t G = g.heads / g.kv_heads;
+    Tensor p;
+    p.name = "attn.partial";
+    p.kind = TensorKind::Activation;
+    p.per_layer = true;
+    p.shape = {g.batch * g.kv_heads * split, G * m.head_dim + 2 * G};
+    p.dtype = isa::DType::fp32;
+    p.bytes = p.shape[0] * p.shape[1] * 4;
+    p.note = std::to_string(split) + " partial outputs (O, row max, row sum) per (sequence, KV head): split-K decode";
+    for (size_t i = 0; i < g.ops.size(); ++i)
+      if (g.ops[i].kind == OpKind::Attention) p.first_op = p.last_op = int(i);
+    g.add_tensor(std::move(p));
+  }
 
   // HBM: globals, then spilled activations, then the layers.
   uint64_t hbm = 0;

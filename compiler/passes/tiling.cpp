@@ -101,7 +101,9 @@ void run_tiling(Graph& g, const Hw& hw) {
     }
   }
   slot = (slot + 63) / 64 * 64;
-  const uint64_t slots = std::clamp<uint64_t>(hw.l1_bytes / 3 / slot, 2, 16);
+  // A third of L1, half in a decode step: its other L1 scratch is small, and a deeper ring
+  // keeps HBM busy while a phase's last chunks are computed (docs/validation.md, "Decode").
+  const uint64_t slots = std::clamp<uint64_t>(hw.l1_bytes / (g.tokens == 1 ? 2 : 3) / slot, 2, 16);
   if (slots * slot > hw.l1_bytes / 2)
     throw InputError("tiling: the weight ring (" + std::to_string(slots) + " slots of " + std::to_string(slot) +
                      " bytes) does not fit half of l1.bytes = " + std::to_string(hw.l1_bytes) + " of " + hw.name);

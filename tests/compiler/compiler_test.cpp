@@ -168,5 +168,59 @@ TEST(CompilerPrecision, MoeRouterInputStaysBf16) {
   EXPECT_NE(bf16.find("linear router(%xn2:bf16[1x64]"), std::string::npos) << bf16;
 }
 
+// The timed decoder layer is the steady-state layer of the whole program (docs/compiler.md,
+// "Weight stream"): it starts with the weight chunks the previous layer loaded and ends by
+// loading the next layer's first chunks. The bytes it moves from HBM are those of a
+// stand-alone layer, only some of them from the next layer's copy.
+TEST(CompilerWeightStream, SteadyLayerPrefetchesTheNextLayerAndMovesTheSameBytes) {
+  const config::Arch a = config::load_arch("sohu-like");
+  const hf::ModelConfig m = load_model("llama3-8b");
+  // One chip (more chunks per core than ring slots) and 8 (tensor-parallel: fewer).
+  for (uint32_t chips : {1u, 8u}) {
+    CompileOptions o;
+    o.context = 300;
+    o.chips = chips;
+    o.segment.kind = Segment::Layer;
+    o.segment.layer = 0;
+    const Compiled steady = compile(m, *a, o);
+    o.segment.steady = false;
+    const Compiled cold = compile(m, *a, o);
+    // Layer 0's region: from its lowest per-layer HBM address, one layer stride long.
+    const std::string& ir = steady.ir_text;
+    const size_t at = ir.find("layer stride ");
+    ASSERT_NE(at, std::string::npos);
+    const uint64_t stride = std::stoull(ir.substr(at + 13));
+    uint64_t base = UINT64_MAX;
+    for (size_t p = ir.find("per-layer  @hbm:0x"); p != std::string::npos; p = ir.find("per-layer  @hbm:0x", p + 1))
+      base = std::min<uint64_t>(base, std::stoull(ir.substr(p + 18), nullptr, 16));
+    ASSERT_NE(base, UINT64_MAX);
+    struct Bytes {
+      uint64_t own = 0, next = 0, total = 0;
+    };
+    auto count = [&](const Compiled& c) {
+      Bytes b;
+      for (const isa::TextSection& t : c.program.text) {
+        for (const isa::Instr& in : t.code) {
+          if (in.op != isa::Opcode::load || in.src_space != uint64_t(isa::Space::hbm)) continue;
+          const uint64_t n = in.len * in.n1 * in.n2;
+          b.total += n;
+          if (in.src_addr >= base + stride && in.src_addr < base + 2 * stride)
+            b.next += n;
+          else if (in.src_addr >= base && in.src_addr < base + stride) {
+            b.own += n;
+          }
+        }
+      }
+      return b;
+    };
+    const Bytes s = count(steady), c = count(cold);
+    EXPECT_EQ(c.next, 0u);
+    EXPECT_GT(s.next, 0u);  // the prefetch of layer 1
+    EXPECT_LT(s.own, c.own);  // layer 0's first chunks came from the layer before
+    EXPECT_EQ(s.own + s.next, c.own) << chips << " chip(s)";
+    EXPECT_EQ(s.total, c.total) << chips << " chip(s)";
+  }
+}
+
 }  // namespace
 }  // namespace tessera::compiler

@@ -139,10 +139,9 @@ TEST(DriverFunctional, LlamaTwoChipTensorParallelBf16) {
   check({"llama", hf::Architecture::Llama, "tiny", 1, 2}, "bf16", 0.999, true);
 }
 
-// A 120-token prompt on the tiny preset (15 key pages of 8 tokens): prefill attention's
-// units sweep many pages (kernels_attention.cpp). With `engines` matrix engines; with two,
-// the kernel interleaves two units' sweeps page by page on different engines.
-void long_prompt(uint32_t engines) {
+// Teacher-forced logits of 4 steps after a 120-token prompt (15 key pages of 8 tokens) against
+// the reference: prefill attention's units sweep many pages (kernels_attention.cpp).
+void check_long_prompt(const config::Arch& arch) {
   ref::TinyModelOptions o;
   o.dtype = hf::TensorDType::BF16;
   const std::string dir = model_dir("llama_long", o);
@@ -151,12 +150,6 @@ void long_prompt(uint32_t engines) {
   ref::GenerateOptions go;
   go.steps = 4;
   const ref::Generation want = ref::generate(ref::Model::load(dir), prompt, go);
-  std::ifstream in(std::string(TESSERA_SOURCE_DIR) + "/configs/arch/tiny.yaml");
-  std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t at = yaml.find("matrix_engines: 1");
-  ASSERT_NE(at, std::string::npos);
-  yaml.replace(at, 17, "matrix_engines: " + std::to_string(engines));
-  const config::Arch arch = config::load_arch_text(yaml, "tiny.yaml with " + std::to_string(engines) + " engines");
   FunctionalOptions fo;
   fo.prompt = prompt;
   fo.steps = 4;
@@ -189,8 +182,21 @@ TEST(DriverFunctional, TpuV1Int8LongPromptCarriesTheKvCache) {
   EXPECT_GE(c.min_cosine, 0.99);
 }
 
-TEST(DriverFunctional, LlamaLongPromptLogits) { long_prompt(1); }
-TEST(DriverFunctional, LlamaLongPromptTwoEnginesLogits) { long_prompt(2); }
+// With one engine, and with two, where the prefill kernel interleaves two units' sweeps page
+// by page on different engines.
+TEST(DriverFunctional, LlamaLongPromptLogits) { check_long_prompt(config::load_arch("tiny")); }
+TEST(DriverFunctional, LlamaLongPromptTwoEnginesLogits) {
+  check_long_prompt(config::load_arch("tiny", {"core.matrix_engines=2"}));
+}
+
+
+// Decode attention split over cores and engines (kernels_attention.cpp): on tiny with 4
+// cores of 2 engines, the 2 (sequence, KV head) pairs of a 120-token prompt split their
+// 16 KV pages into 2 units each, whose partial outputs a second phase combines, and each
+// unit's pages run on both engines.
+TEST(DriverFunctional, LlamaSplitDecodeAttentionLogits) {
+  check_long_prompt(config::load_arch("tiny", {"chip.cores=4", "core.matrix_engines=2"}));
+}
 
 TEST(DriverFunctional, Gpt2Fp8Logits) { check({"gpt2", hf::Architecture::GPT2, "tiny", 8}, "fp8", 0.99, false); }
 
