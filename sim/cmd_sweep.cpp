@@ -82,13 +82,29 @@ int sweep_main(int argc, char** argv) {
                argv[0]};
   std::string spec_path, dir;
   unsigned jobs = 0;
-  bool resume = false, quiet = false;
+  bool resume = false, quiet = false, list = false;
   app.add_option("spec", spec_path, "the sweep spec (YAML, docs/sweeps.md)")->required();
   app.add_option("-o,--out", dir, "output directory (created if absent)")->required();
   app.add_option("-j,--jobs", jobs, "worker processes on this machine (default: one per hardware thread)");
   app.add_flag("--resume", resume, "continue the sweep in DIR, skipping the points it already finished");
   app.add_flag("-q,--quiet", quiet, "no progress on stderr");
+  app.add_flag("--list", list, "check the spec and print its points (index, workload, settings) without running them");
+  // -o is not needed to list the points.
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--list") app.get_option("--out")->required(false);
   if (auto status = cli::parse_args(app, argc, argv)) return *status;
+  if (list) {
+    const sweep::Spec spec = sweep::load_spec(spec_path);
+    std::printf("# %s: %zu points (%zu variants x %zu workloads)\n", spec.name.c_str(), spec.points(), spec.variants(),
+                spec.workloads.size());
+    for (size_t i = 0; i < spec.points(); ++i) {
+      const sweep::Point p = sweep::point(spec, i);
+      std::string line = std::to_string(i) + " " + spec.workloads[p.workload].name;
+      for (const auto& [k, v] : p.settings) line += " " + k + "=" + v;
+      std::printf("%s\n", line.c_str());
+    }
+    return 0;
+  }
 
   sweep::RunOptions opt;
   opt.dir = dir;
