@@ -169,6 +169,31 @@ std::string trim(std::string s) {
   return b == std::string::npos ? "" : s.substr(b, e - b + 1);
 }
 
+// Objectives: "maximise METRIC" / "minimise METRIC", each metric once.
+std::vector<Objective> parse_objectives(const SpecReader& rd, const YAML::Node& os, const std::string& field) {
+  if (!os.IsSequence() || os.size() == 0)
+    rd.fail(os, field, "a list such as [maximise tokens_per_s, minimise area_mm2]", rd.shown(os));
+  std::vector<Objective> out;
+  for (size_t i = 0; i < os.size(); ++i) {
+    const std::string f = field + "[" + std::to_string(i) + "]";
+    const std::string t = rd.scalar(os[i], f, "maximise METRIC or minimise METRIC");
+    std::istringstream in(t);
+    std::string dir, metric, extra;
+    in >> dir >> metric >> extra;
+    Objective o;
+    if (dir == "maximise" || dir == "maximize" || dir == "max") o.maximise = true;
+    else if (dir == "minimise" || dir == "minimize" || dir == "min") o.maximise = false;
+    else rd.fail(os[i], f, "maximise METRIC or minimise METRIC", "'" + t + "'");
+    if (metric.empty() || !extra.empty()) rd.fail(os[i], f, "maximise METRIC or minimise METRIC", "'" + t + "'");
+    if (!is_metric(metric)) rd.fail(os[i], f, "a metric (" + metric_list() + ")", "an unknown metric '" + metric + "'");
+    for (const Objective& prev : out)
+      if (prev.metric == metric) rd.fail(os[i], f, "a metric no other objective names", "'" + metric + "' again");
+    o.metric = metric;
+    out.push_back(o);
+  }
+  return out;
+}
+
 }  // namespace
 
 size_t Spec::variants() const {
@@ -228,7 +253,8 @@ Spec parse_spec(const std::string& yaml, const std::string& filename) {
     const YAML::Node w = wl[i];
     const std::string f = "workloads[" + std::to_string(i) + "]";
     if (!w.IsMap()) rd.fail(w, f, "a mapping with model, batch, prompt, gen", rd.shown(w));
-    rd.only(w, f, {"name", "model", "chips", "tp", "batch", "batch_cap", "prompt", "gen", "precision", "decode_points"});
+    rd.only(w, f,
+            {"name", "model", "chips", "tp", "batch", "batch_cap", "prompt", "gen", "precision", "decode_points", "objectives"});
     Workload x;
     if (!w["model"]) rd.fail(w, f + ".model", "a model name or directory", "nothing");
     x.model = rd.scalar(w["model"], f + ".model", "a model name or directory");
@@ -250,6 +276,7 @@ Spec parse_spec(const std::string& yaml, const std::string& filename) {
     if (w["gen"]) x.gen = rd.count(w["gen"], f + ".gen", 1);
     if (w["precision"]) x.precision = rd.scalar(w["precision"], f + ".precision", "bf16, fp8, fp8w, int8 or w=..,a=..,kv=..");
     if (w["decode_points"]) x.decode_points = uint32_t(rd.count(w["decode_points"], f + ".decode_points", 1));
+    if (w["objectives"]) x.objectives = parse_objectives(rd, w["objectives"], f + ".objectives");
     try {
       (void)compiler::load_model(x.model);
     } catch (const InputError& e) {
@@ -358,27 +385,9 @@ Spec parse_spec(const std::string& yaml, const std::string& filename) {
       s.constraints.push_back(c);
     }
   }
-  // Objectives: "maximise METRIC" / "minimise METRIC".
   const YAML::Node os = root["objectives"];
-  if (!os || !os.IsSequence() || os.size() == 0)
-    rd.fail(os ? os : root, "objectives", "a list such as [maximise tokens_per_s, minimise area_mm2]", rd.shown(os));
-  for (size_t i = 0; i < os.size(); ++i) {
-    const std::string f = "objectives[" + std::to_string(i) + "]";
-    const std::string t = rd.scalar(os[i], f, "maximise METRIC or minimise METRIC");
-    std::istringstream in(t);
-    std::string dir, metric, extra;
-    in >> dir >> metric >> extra;
-    Objective o;
-    if (dir == "maximise" || dir == "maximize" || dir == "max") o.maximise = true;
-    else if (dir == "minimise" || dir == "minimize" || dir == "min") o.maximise = false;
-    else rd.fail(os[i], f, "maximise METRIC or minimise METRIC", "'" + t + "'");
-    if (metric.empty() || !extra.empty()) rd.fail(os[i], f, "maximise METRIC or minimise METRIC", "'" + t + "'");
-    if (!is_metric(metric)) rd.fail(os[i], f, "a metric (" + metric_list() + ")", "an unknown metric '" + metric + "'");
-    for (const Objective& prev : s.objectives)
-      if (prev.metric == metric) rd.fail(os[i], f, "a metric no other objective names", "'" + metric + "' again");
-    o.metric = metric;
-    s.objectives.push_back(o);
-  }
+  if (!os) rd.fail(root, "objectives", "a list such as [maximise tokens_per_s, minimise area_mm2]", "nothing");
+  s.objectives = parse_objectives(rd, os, "objectives");
   if (s.points() > 10'000'000) rd.fail(root["axes"], "axes", "at most 10,000,000 points", std::to_string(s.points()));
   return s;
 }
@@ -748,23 +757,30 @@ std::vector<size_t> front_of(const Spec& spec, const std::vector<Result>& result
   std::vector<size_t> rows;
   std::vector<std::vector<double>> vals;
   std::vector<bool> maxi;
-  for (const Objective& o : spec.objectives) maxi.push_back(o.maximise);
+  const std::vector<Objective>& objectives = spec.objectives_of(workload);
+  for (const Objective& o : objectives) maxi.push_back(o.maximise);
   for (size_t i = 0; i < results.size(); ++i) {
     const Result& r = results[i];
     if (r.index % spec.workloads.size() != workload || !r.feasible) continue;
     std::vector<double> v;
-    for (const Objective& o : spec.objectives) {
+    for (const Objective& o : objectives) {
       const auto it = r.metrics.find(o.metric);
       if (it == r.metrics.end()) break;
       v.push_back(it->second);
     }
-    if (v.size() != spec.objectives.size()) continue;
+    if (v.size() != objectives.size()) continue;
     rows.push_back(i);
     vals.push_back(v);
   }
   std::vector<size_t> out;
   for (size_t k : pareto(vals, maxi)) out.push_back(rows[k]);
   return out;
+}
+
+std::string objectives_text(const std::vector<Objective>& objectives) {
+  std::string s;
+  for (const Objective& o : objectives) s += (s.empty() ? "" : ", ") + std::string(o.maximise ? "maximise " : "minimise ") + o.metric;
+  return s;
 }
 
 std::string setting_text(const Point& p) {
@@ -810,7 +826,7 @@ void write_fronts(const std::string& dir, const Spec& spec, const std::vector<Re
   for (const auto& [st, n] : by_status)
     if (st != "ok") summary.emplace_back(st, std::to_string(n));
   std::string objs, cons;
-  for (const Objective& o : spec.objectives) objs += (objs.empty() ? "" : ", ") + std::string(o.maximise ? "maximise " : "minimise ") + o.metric;
+  objs = objectives_text(spec.objectives);
   for (const Constraint& c : spec.constraints) cons += (cons.empty() ? "" : ", ") + c.text;
   summary.emplace_back("objectives", objs);
   summary.emplace_back("constraints", cons.empty() ? "none" : cons);
@@ -819,27 +835,28 @@ void write_fronts(const std::string& dir, const Spec& spec, const std::vector<Re
                  "drawn hollow and grey; points that could not run are listed at the end with the reason.")
       .key_values(summary);
 
-  // Pairs of objectives to plot: each pair once; with one objective, against the area.
-  std::vector<std::pair<std::string, std::string>> pairs;  // (y, x)
-  if (spec.objectives.size() == 1) {
-    pairs.emplace_back(spec.objectives[0].metric, "area_mm2");
-  } else {
-    for (size_t i = 0; i < spec.objectives.size(); ++i)
-      for (size_t j = i + 1; j < spec.objectives.size(); ++j)
-        pairs.emplace_back(spec.objectives[i].metric, spec.objectives[j].metric);
-  }
-  auto goal = [&](const std::string& metric) {
-    for (const Objective& o : spec.objectives)
-      if (o.metric == metric) return o.maximise ? html::Goal::maximise : html::Goal::minimise;
-    return html::Goal::none;
-  };
   for (size_t w = 0; w < spec.workloads.size(); ++w) {
     const Workload& wl = spec.workloads[w];
+    const std::vector<Objective>& objectives = spec.objectives_of(w);
+    // Pairs of objectives to plot: each pair once; with one objective, against the area.
+    std::vector<std::pair<std::string, std::string>> pairs;  // (y, x)
+    if (objectives.size() == 1) {
+      pairs.emplace_back(objectives[0].metric, "area_mm2");
+    } else {
+      for (size_t i = 0; i < objectives.size(); ++i)
+        for (size_t j = i + 1; j < objectives.size(); ++j) pairs.emplace_back(objectives[i].metric, objectives[j].metric);
+    }
+    auto goal = [&](const std::string& metric) {
+      for (const Objective& o : objectives)
+        if (o.metric == metric) return o.maximise ? html::Goal::maximise : html::Goal::minimise;
+      return html::Goal::none;
+    };
     html::Section& sec = page.section("Workload " + wl.name);
     sec.paragraph(wl.model + ", " + (wl.batch_max ? "batch max" : "batch " + std::to_string(wl.batch)) + ", prompt " +
                   std::to_string(wl.prompt) + ", gen " + std::to_string(wl.gen) +
                   (wl.chips ? ", " + std::to_string(wl.chips) + " chips" : "") +
-                  (wl.precision.empty() ? "" : ", " + wl.precision) + ".");
+                  (wl.precision.empty() ? "" : ", " + wl.precision) + "." +
+                  (wl.objectives.empty() ? "" : " Objectives of this workload: " + objectives_text(objectives) + "."));
     for (const auto& [ym, xm] : pairs) {
       html::Scatter sc;
       const MetricInfo &xi = info(xm), &yi = info(ym);
@@ -856,7 +873,7 @@ void write_fronts(const std::string& dir, const Spec& spec, const std::vector<Re
         sp.x = xv->second;
         sp.y = yv->second;
         sp.label = "point " + std::to_string(r.index) + ": " + setting_text(p);
-        for (const Objective& o : spec.objectives)
+        for (const Objective& o : objectives)
           if (auto it = r.metrics.find(o.metric); it != r.metrics.end()) sp.details.emplace_back(o.metric, html::number(it->second, 4));
         for (const std::string& v : r.violations) sp.details.emplace_back("violates", v);
         sp.href = point_report_path(r.index);
@@ -873,12 +890,12 @@ void write_fronts(const std::string& dir, const Spec& spec, const std::vector<Re
     html::Table t;
     t.caption = "Pareto front of " + wl.name + " over all objectives (" + std::to_string(fronts[w].size()) + " points)";
     t.columns = {{"point", html::Align::right}, {"settings", html::Align::left}};
-    for (const Objective& o : spec.objectives) t.columns.push_back({o.metric, html::Align::right});
+    for (const Objective& o : objectives) t.columns.push_back({o.metric, html::Align::right});
     for (size_t i : fronts[w]) {
       const Result& r = results[i];
       std::vector<html::Cell> row = {html::Cell(std::to_string(r.index), point_report_path(r.index)),
                                      html::Cell(setting_text(point(spec, r.index)))};
-      for (const Objective& o : spec.objectives) row.emplace_back(html::number(r.metrics.at(o.metric), 4));
+      for (const Objective& o : objectives) row.emplace_back(html::number(r.metrics.at(o.metric), 4));
       t.rows.push_back(std::move(row));
     }
     sec.table(t);

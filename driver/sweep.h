@@ -27,6 +27,11 @@ struct Axis {
   std::vector<std::vector<std::string>> values;
 };
 
+struct Objective {
+  std::string metric;
+  bool maximise = false;
+};
+
 struct Workload {
   std::string name;   // unique in the spec; default: the model name
   std::string model;  // configs/models name or a directory with config.json
@@ -37,6 +42,7 @@ struct Workload {
   uint64_t prompt = 2048, gen = 128;
   std::string precision;       // empty: the compiler's default
   uint32_t decode_points = 3;
+  std::vector<Objective> objectives;  // this workload's front; empty: the spec's
 };
 
 enum class Cmp { le, lt, ge, gt, eq };
@@ -46,11 +52,6 @@ struct Constraint {
   Cmp op = Cmp::le;
   double value = 0;
   std::string text;  // as written, e.g. "area_mm2 <= 800"
-};
-
-struct Objective {
-  std::string metric;
-  bool maximise = false;
 };
 
 struct Spec {
@@ -63,6 +64,10 @@ struct Spec {
   std::vector<Axis> axes;
   std::vector<Constraint> constraints;
   std::vector<Objective> objectives;
+  // The objectives of workload w's front: its own, else the spec's.
+  const std::vector<Objective>& objectives_of(size_t w) const {
+    return workloads[w].objectives.empty() ? objectives : workloads[w].objectives;
+  }
   size_t variants() const;         // product of the axes' lengths
   size_t points() const { return variants() * workloads.size(); }
   std::vector<std::string> axis_keys() const;  // every axis key, in axis order

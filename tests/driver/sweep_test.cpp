@@ -71,6 +71,15 @@ TEST(SweepSpec, WorkloadsMultiplyThePoints) {
   EXPECT_EQ(point(s, 7).variant, 3u);
 }
 
+TEST(SweepSpec, AWorkloadMayHaveItsOwnObjectives) {
+  const Spec s = parse_spec(with("workloads:\n", "workloads:\n  - {name: v, model: llama3-8b, objectives: [minimise ttft_ms]}\n"),
+                            "t.yaml");
+  ASSERT_EQ(s.objectives_of(0).size(), 1u);
+  EXPECT_EQ(s.objectives_of(0)[0].metric, "ttft_ms");
+  EXPECT_FALSE(s.objectives_of(0)[0].maximise);
+  EXPECT_EQ(s.objectives_of(1).size(), 2u);  // the spec's
+}
+
 TEST(SweepSpec, ErrorsNameTheFileLineAndField) {
   struct Case {
     std::string yaml;
@@ -96,6 +105,7 @@ TEST(SweepSpec, ErrorsNameTheFileLineAndField) {
       {with("  - key: clock.core_mhz", "  - key: l1.bytes"), {"axes[2].key", "'l1.bytes' again"}},
       {with("name: t\n", "name: t\nspeed: 3\n"), {"t.yaml:2:", "speed", "unknown key"}},
       {"[1, 2]", {"t.yaml:1:", "(document)", "a mapping"}},
+      {with("gen: 4}", "gen: 4, objectives: [maximise joy]}"), {"t.yaml:4:", "workloads[0].objectives[0]", "'joy'"}},
       {"a: [1,", {"t.yaml:", "expected a YAML sweep spec"}},
   };
   for (const Case& c : cases) {
