@@ -123,8 +123,6 @@ class SpecReader {
     return out;
   }
 
-  const std::string& file() const { return file_; }
-
  private:
   std::string file_;
 };
