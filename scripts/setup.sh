@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Tessera builds with, when any is missing.
-# chromium is for the headless screenshot test of the HTML report pages (docs/reports.md).
+# chromium is for the headless screenshot test of the HTML report pages (docs/reports.md);
+# Open MPI spreads `tessera sweep` over machines (docs/sweeps.md; the build works without it).
 # Safe to run repeatedly: it only calls apt-get when dpkg says something is absent.
 set -euo pipefail
 
@@ -11,6 +12,7 @@ packages=(
   libsystemc-dev verilator yosys
   python3 python3-yaml
   chromium
+  libopenmpi-dev openmpi-bin
 )
 
 missing=()
