@@ -429,6 +429,11 @@ const std::vector<MetricInfo>& metric_table() {
       {"decode_mac_util", "", "MAC utilisation of the decode steps"},
       {"decode_hbm_util", "", "HBM utilisation of the decode steps"},
       {"roofline_fraction", "", "roofline time / simulated time"},
+      {"j_per_token", "J", "request energy / (prompt + generated tokens), all chips (docs/energy.md §5)"},
+      {"j_per_output_token", "J", "decode energy / tokens the decode steps generate"},
+      {"tokens_per_j", "tokens/J", "1 / j_per_token"},
+      {"power_w", "W", "average power per chip over the request"},
+      {"peak_power_w", "W", "peak power per chip (the most power-hungry simulated segment)"},
       {"area_mm2", "mm²", "die area of one chip (tech::area)"},
       {"silicon_mm2", "mm²", "area_mm2 x chips used"},
       {"chips", "", "chips used"},
@@ -464,8 +469,14 @@ Metrics metrics_of(const driver::TimingReport& r, const tech::AreaReport& area) 
   m["chips"] = chips;
   m["tp"] = double(r.tp);
   m["batch"] = double(r.batch);
-  // Energy: TimingReport has no energy on this branch; j_per_token and power_w are filled here
-  // (and listed in metric_table) when it does.
+  // Energy and power from the run's cost (driver/cost.cpp); absent without a technology table.
+  if (r.cost.available) {
+    m["j_per_token"] = r.cost.j_per_token;
+    m["j_per_output_token"] = r.cost.j_per_output_token;
+    m["tokens_per_j"] = r.cost.tokens_per_j;
+    m["power_w"] = r.cost.avg_power_w_per_chip;
+    m["peak_power_w"] = r.cost.peak_power_w_per_chip;
+  }
   for (auto it = m.begin(); it != m.end();) it = std::isfinite(it->second) ? std::next(it) : m.erase(it);
   return m;
 }
@@ -574,6 +585,7 @@ Outcome evaluate(const Spec& spec, size_t index) {
     r.metrics = metrics_of(rep, area);
     o.report_text = driver::report_text(rep);
     o.report_json = driver::report_json(rep);
+    o.report_html = driver::report_html(rep, "tessera sweep " + fs::path(spec.file).filename().string() + ": point " + std::to_string(index));
   } catch (const std::exception& e) {
     r.status = "failed";
     r.reason = one_line(e.what());
@@ -635,6 +647,7 @@ std::string outcome_message(const Spec& spec, const Outcome& o) {
   j["result"] = ojson::parse(result_json(spec, o.result));
   j["text"] = o.report_text;
   j["json"] = o.report_json;
+  j["html"] = o.report_html;
   return j.dump();
 }
 
@@ -646,6 +659,7 @@ Outcome parse_outcome(const std::string& text) {
   o.result = *r;
   o.report_text = j.at("text").get<std::string>();
   o.report_json = j.at("json").get<std::string>();
+  o.report_html = j.at("html").get<std::string>();
   return o;
 }
 
@@ -699,13 +713,13 @@ std::string csv_row(const Spec& spec, const Result& r) {
 
 std::string point_report_path(size_t index) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "points/p%05zu.txt", index);
+  std::snprintf(buf, sizeof buf, "points/p%05zu.html", index);
   return buf;
 }
 
 void write_point_report(const std::string& dir, const Outcome& o) {
   if (o.result.status != "ok") return;
-  const fs::path txt = fs::path(dir) / point_report_path(o.result.index);
+  const fs::path txt = fs::path(dir) / point_report_path(o.result.index);  // the HTML page; .txt and .json beside it
   fs::create_directories(txt.parent_path());
   auto put = [](const fs::path& path, const std::string& text) {
     std::ofstream out(path, std::ios::binary);
@@ -713,9 +727,10 @@ void write_point_report(const std::string& dir, const Outcome& o) {
     out.close();
     if (!out) throw InputError(path.string() + ": writing failed (disk full or not writable)");
   };
-  put(txt, o.report_text);
-  fs::path js = txt;
-  put(js.replace_extension(".json"), o.report_json);
+  put(txt, o.report_html);
+  fs::path other = txt;
+  put(other.replace_extension(".txt"), o.report_text);
+  put(other.replace_extension(".json"), o.report_json);
 }
 
 // ---- Pareto ----

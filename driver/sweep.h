@@ -116,7 +116,7 @@ struct Result {
 // What evaluating a point produces: the result row and the point's own reports (empty unless ok).
 struct Outcome {
   Result result;
-  std::string report_text, report_json;
+  std::string report_text, report_json, report_html;  // the point's run report (points/pNNNNN.*)
 };
 
 // Costs one point. Never throws for the point's own problems (they become the status and reason).
