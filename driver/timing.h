@@ -34,6 +34,7 @@ struct TimingOptions {
   // latency) unless burst is set (the burst-level HBM model: exact, about 1e3 x slower).
   bool dram_burst = false;
   bool verbose = false;        // progress and host times on stderr
+  uint64_t max_cycles = 0;     // model::RunOptions::max_cycles of every simulation (--max-cycles)
 };
 
 // InputError for a bad request (naming the option) or one the compiler refuses.

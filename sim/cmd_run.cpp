@@ -84,6 +84,8 @@ int run_main(int argc, char** argv) {
   app.add_option("--json", json, "also write the report as JSON to this file");
   app.add_flag("--functional", functional, "run with real weights on the functional model and print the tokens");
   app.add_flag("-v,--verbose", verbose, "progress and host times on stderr");
+  uint64_t max_cycles = 0;
+  cli::add_max_cycles_option(app, max_cycles);
   if (auto status = cli::parse_args(app, argc, argv)) return *status;
   if (dram != "bandwidth" && dram != "burst")
     throw InputError("--dram '" + dram + "': expected bandwidth or burst");
@@ -100,6 +102,7 @@ int run_main(int argc, char** argv) {
     fo.steps = steps;
     fo.precision = prec;
     fo.keep_logits = false;
+    fo.max_cycles = max_cycles;
     const driver::FunctionalResult r = driver::run_functional(model, *a, fo);
     std::string line;
     for (size_t i = 0; i < r.tokens.size(); ++i) line += (i ? "," : "") + std::to_string(r.tokens[i]);
@@ -121,6 +124,7 @@ int run_main(int argc, char** argv) {
   to.prefill_batch = prefill_batch;
   to.dram_burst = dram == "burst";
   to.verbose = verbose;
+  to.max_cycles = max_cycles;
   const hf::ModelConfig m = compiler::load_model(model);
   const driver::TimingReport r = driver::run_timing(m, *a, to);
   std::cout << driver::report_text(r);
