@@ -13,12 +13,16 @@
 namespace tessera::model {
 namespace {
 
-// One DMA load from HBM, then halt: the load needs the DRAM to serve it.
-const char* kLoad =
-    ".section text chip=0 core=0\n"
-    "  load dma0 dst_space=l1 src_space=hbm dst_addr=0x0 src_addr=0x1000 len=64 n1=8 n2=1 dst_stride1=64 "
-    "src_stride1=256\n"
-    "  halt\n";
+// 1 MiB streamed from HBM by 32 DMA loads of 32 KiB, then halt: long enough that refreshes
+// fall due while the DRAM serves it.
+const std::string kLoad = [] {
+  std::string s = ".section text chip=0 core=0\n";
+  for (int i = 0; i < 32; ++i) {
+    s += "  load dma0 dst_space=l1 src_space=hbm dst_addr=0x0 src_addr=" + std::to_string(i * 32768) +
+         " len=512 n1=64 n2=1 dst_stride1=512 src_stride1=512\n";
+  }
+  return s + "  halt\n";
+}();
 
 std::string run_error(const config::ArchConfig& c, RunOptions opt = {}) {
   const isa::Program p = isa::assemble(kLoad, "load.s", c);
