@@ -4,6 +4,7 @@
 
 #include "common/numerics/fp.h"
 #include "common/util/error.h"
+#include "common/util/units.h"
 #include "compiler/codegen.h"
 #include "compiler/hw.h"
 #include "compiler/layout.h"
@@ -43,6 +44,17 @@ GemmProgram compile_gemm(const config::ArchConfig& arch, const GemmSpec& s) {
     throw InputError("gemm: cores " + std::to_string(s.cores) + " is outside 1.." + std::to_string(hw.cores) +
                      " (chip.cores of " + arch.name + ")");
   check_token_depth(hw);
+  // Refused before tiling, whose work grows with the shape: operands that cannot fit the HBM
+  // by their element sizes alone (the layout below adds alignment and packing).
+  const unsigned __int128 es = num::dtype_bytes(num::DType(s.precision));
+  const unsigned __int128 operand_bytes = (unsigned __int128)s.m * s.k * es + (unsigned __int128)s.k * s.n * es +
+                                          (unsigned __int128)s.m * s.n * 4;
+  if (operand_bytes > hw.hbm_bytes) {
+    const uint64_t shown = operand_bytes > UINT64_MAX ? UINT64_MAX : uint64_t(operand_bytes);
+    throw InputError("gemm m=" + std::to_string(s.m) + " k=" + std::to_string(s.k) + " n=" + std::to_string(s.n) +
+                     ": A, B and C need at least " + bytes_text(shown) + " of HBM, " + arch.name + " has " +
+                     bytes_text(hw.hbm_bytes));
+  }
   // The GEMM runs on the first `cores` cores of chip 0: the plan's core grid is chosen
   // among them, and only they get programs.
   hw.cores = s.cores;

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "common/numerics/fp.h"
+#include "common/util/units.h"
 
 namespace tessera::compiler {
 
@@ -103,20 +104,6 @@ std::string shape_text(const std::vector<uint64_t>& s) {
 }
 
 namespace {
-
-std::string bytes_text(uint64_t b) {
-  char buf[64];
-  if (b >= (uint64_t(1) << 30)) {
-    std::snprintf(buf, sizeof buf, "%.2f GiB", double(b) / double(uint64_t(1) << 30));
-  } else if (b >= (uint64_t(1) << 20)) {
-    std::snprintf(buf, sizeof buf, "%.2f MiB", double(b) / double(uint64_t(1) << 20));
-  } else if (b >= 1024) {
-    std::snprintf(buf, sizeof buf, "%.1f KiB", double(b) / 1024.0);
-  } else {
-    std::snprintf(buf, sizeof buf, "%llu B", (unsigned long long)b);
-  }
-  return buf;
-}
 
 std::string tensor_ref(const Graph& g, int i) {
   const Tensor& t = g.tensors[size_t(i)];

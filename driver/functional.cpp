@@ -63,7 +63,7 @@ FunctionalResult run_functional(const std::string& dir, const config::ArchConfig
     co.carried_data = carried;
     const Compiled c = compiler::compile(model, arch, co);
     res.precision = c.precision;
-    model::Simulation sim(arch, c.program, model::RunOptions{true});
+    model::Simulation sim(arch, c.program, model::RunOptions{true, model::DramModel::Burst, opt.max_cycles});
     sim.run();
     res.cycles += sim.cycles();
     res.instructions += sim.instructions();

@@ -22,6 +22,7 @@ struct FunctionalOptions {
   // Teacher forcing: feed these tokens (steps of them) instead of the argmax.
   std::vector<int64_t> forced;
   bool keep_logits = true;
+  uint64_t max_cycles = 0;  // model::RunOptions::max_cycles of every step (--max-cycles)
 };
 
 struct FunctionalResult {

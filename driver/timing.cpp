@@ -145,6 +145,7 @@ Sim simulate(const hf::ModelConfig& m, const config::ArchConfig& arch, const Com
   model::RunOptions ro;
   ro.functional = false;
   ro.dram = opt.dram_burst ? model::DramModel::Burst : model::DramModel::Bandwidth;
+  ro.max_cycles = opt.max_cycles;
   dram = model::dram_model_name(ro.dram);
   model::Simulation sim(arch, c.program, ro);
   sim.run();

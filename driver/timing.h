@@ -45,6 +45,7 @@ struct TimingOptions {
   // empty: the table of process.node_nm). Without a table the cost says why it is missing.
   bool cost = true;
   std::string tech;
+  uint64_t max_cycles = 0;     // model::RunOptions::max_cycles of every simulation (--max-cycles)
 };
 
 // InputError for a bad request (naming the option) or one the compiler refuses.

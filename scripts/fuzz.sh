@@ -7,28 +7,42 @@
 # New corpus entries go to build-fuzz/corpus/<target>/ (the seeds in the repository stay
 # the small hand-picked set). Fails on the first crash, sanitizer report, leak, timeout
 # (10 s per input) or out-of-memory (2 GB); libFuzzer writes the reproducer to
-# build-fuzz/artifacts/<target>/. Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
+# build-fuzz/artifacts/<target>/. Usage: scripts/fuzz.sh [--ci] [SECONDS] [TARGET...]
+# --ci: the short run of the test suite (ctest label `fuzz`, tests/fuzz): no base-package
+# setup, and exit 77 (skipped) when clang cannot be had. TESSERA_FUZZ_BUILD overrides the
+# build directory; TESSERA_JOBS the build's parallelism (default: every core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ci=0
+if [ "${1:-}" = "--ci" ]; then ci=1; shift; fi
 seconds=${1:-60}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then targets=(arch_yaml tbin asm safetensors model_config); fi
 
-# The base packages (scripts/setup.sh), then the fuzzing toolchain, which only this script needs.
-scripts/setup.sh
+# The base packages (scripts/setup.sh; the test suite that runs --ci was built with them), then
+# the fuzzing toolchain, which only this script needs.
+if [ $ci -eq 0 ]; then scripts/setup.sh; fi
 for p in clang libclang-rt-14-dev; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     sudo_cmd=()
     if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
-    "${sudo_cmd[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev
+    if ! { "${sudo_cmd[@]}" apt-get update -qq &&
+           DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
+             clang libclang-rt-14-dev; }; then
+      if [ $ci -eq 1 ]; then
+        echo "fuzz: SKIPPED: clang and libclang-rt-14-dev are not installed and could not be installed" >&2
+        exit 77
+      fi
+      exit 1
+    fi
     break
   fi
 done
 
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -DTESSERA_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]/#/fuzz_}"
+bdir=${TESSERA_FUZZ_BUILD:-build-fuzz}
+CC=clang CXX=clang++ cmake -S . -B "$bdir" -DTESSERA_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$bdir" -j"${TESSERA_JOBS:-$(nproc)}" --target "${targets[@]/#/fuzz_}"
 
 # Seed directories per target (libFuzzer reads every file of each directory).
 seeds() {
@@ -41,17 +55,17 @@ seeds() {
 }
 
 for t in "${targets[@]}"; do
-  mkdir -p "build-fuzz/corpus/$t" "build-fuzz/artifacts/$t"
+  mkdir -p "$bdir/corpus/$t" "$bdir/artifacts/$t"
   echo "== fuzz_$t for ${seconds}s"
   # detect_leaks: a leak fails the run like a crash; the scratch file of the safetensors
   # target lives in /tmp per process.
-  log="build-fuzz/fuzz_$t.log"
+  log="$bdir/fuzz_$t.log"
   if ! ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    "build-fuzz/bin/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-    -print_final_stats=1 -artifact_prefix="build-fuzz/artifacts/$t/" \
-    "build-fuzz/corpus/$t" $(seeds "$t") >"$log" 2>&1; then
+    "$bdir/bin/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+    -print_final_stats=1 -artifact_prefix="$bdir/artifacts/$t/" \
+    "$bdir/corpus/$t" $(seeds "$t") >"$log" 2>&1; then
     tail -n 60 "$log" >&2
-    echo "fuzz_$t FAILED (log $log, reproducer in build-fuzz/artifacts/$t/)" >&2
+    echo "fuzz_$t FAILED (log $log, reproducer in $bdir/artifacts/$t/)" >&2
     exit 1
   fi
   grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" || true

@@ -3,21 +3,13 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 
 #include "common/config/config.h"
 #include "common/isa/isa.h"
 #include "sim/command.h"
 
 namespace {
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw tessera::InputError(path + ": cannot read the program");
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 int asm_main(int argc, char** argv) {
   CLI::App app{"Assemble a Tessera program into a .tbin file (docs/isa.md)", argv[0]};
@@ -29,7 +21,8 @@ int asm_main(int argc, char** argv) {
   std::string& arch = arch_opt.arch;
   if (auto status = tessera::cli::parse_args(app, argc, argv)) return *status;
 
-  const std::string text = read_text(input);
+  const std::vector<uint8_t> source = tessera::isa::read_program_file(input);
+  const std::string text(source.begin(), source.end());
   if (arch.empty()) {
     arch = tessera::isa::arch_directive(text);
     // A relative architecture path in the source is relative to the source.

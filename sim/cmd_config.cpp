@@ -10,11 +10,15 @@
 #include "common/config/derived.h"
 #include "common/config/dram_standard.h"
 #include "common/config/sv.h"
+#include "common/util/units.h"
+#include "compiler/emitter.h"
+#include "compiler/hw.h"
 #include "sim/command.h"
 
 namespace {
 
 namespace cfg = tessera::config;
+using tessera::bytes_text;
 
 std::string hex64(uint64_t v) {
   char buf[32];
@@ -37,15 +41,6 @@ std::string si_rate(double v, const std::string& unit) {
   return fmt("%.4g ", v) + unit;
 }
 
-std::string bytes_text(uint64_t b) {
-  static const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
-  if (b < 1024) return std::to_string(b) + " B";
-  double v = double(b);
-  int u = -1;
-  while (v >= 1024.0 && u < 3) v /= 1024.0, ++u;
-  return fmt("%.6g ", v) + kUnits[u];
-}
-
 // Loads each file; `as_dram` loads it as a configs/dram/ preset inside the tiny preset.
 cfg::Arch load_for_check(const std::string& file, bool as_dram, const std::vector<std::string>& sets) {
   if (!as_dram) return cfg::load_arch(file, sets);
@@ -61,6 +56,18 @@ int check_main(const std::vector<std::string>& files, bool as_dram, const std::v
   for (const auto& file : files) {
     try {
       const cfg::Arch a = load_for_check(file, as_dram, sets);
+      // What the compiler needs of an architecture beyond the schema: a file that loads but
+      // that no compiled program can run on (core.token_depth below the compiler's token
+      // window) is an error here too, by the compiler's own check, so the minimum is stated
+      // once. A hand-written program (tessera asm) may still use such a file.
+      try {
+        tessera::compiler::check_token_depth(tessera::compiler::hw_of(*a));
+      } catch (const tessera::InputError& e) {
+        // The compiler names the architecture; the file too, when it is not a preset name.
+        const std::string msg = e.what();
+        throw tessera::InputError((msg.starts_with(file + ": ") ? "" : file + ": ") + msg +
+                                  " (tessera compile and run refuse it)");
+      }
       std::printf("%s: ok (%s, fingerprint %s)\n", file.c_str(), as_dram ? a->dram.standard.c_str()
                                                                         : a->name.c_str(),
                   hex64(cfg::fingerprint(*a)).c_str());

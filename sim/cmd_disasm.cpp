@@ -2,9 +2,7 @@
 // same bytes.
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 
 #include "common/config/config.h"
 #include "common/isa/isa.h"
@@ -21,10 +19,7 @@ int disasm_main(int argc, char** argv) {
                                       false);
   if (auto status = tessera::cli::parse_args(app, argc, argv)) return *status;
 
-  std::ifstream in(input, std::ios::binary);
-  if (!in) throw tessera::InputError(input + ": cannot read the program file");
-  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const tessera::isa::Program program = tessera::isa::read_tbin(bytes, input);
+  const tessera::isa::Program program = tessera::isa::read_tbin(tessera::isa::read_program_file(input), input);
   if (!arch.arch.empty()) tessera::isa::check_arch(program, *arch.load(), input);
   const std::string text = tessera::isa::disassemble(program);
   if (output.empty()) {

@@ -47,6 +47,8 @@ int gemm_main(int argc, char** argv) {
   app.add_option("--dram", dram, "DRAM fidelity: burst (exact controller model) or bandwidth (fast, docs/model.md)");
   app.add_option("--stats", stats, "write the statistics (JSON)");
   app.add_option("--trace", trace, "write a Chrome/Perfetto trace (JSON)");
+  uint64_t max_cycles = 0;
+  tessera::cli::add_max_cycles_option(app, max_cycles);
   if (auto status = tessera::cli::parse_args(app, argc, argv)) return *status;
   tessera::config::Arch a = arch.load();
   if (no_db) {
@@ -68,7 +70,7 @@ int gemm_main(int argc, char** argv) {
     spec.precision = parse_precision(precision);
   }
   const tessera::compiler::GemmProgram g = tessera::compiler::compile_gemm(*a, spec);
-  const tessera::model::RunOptions opt{mode == "functional", tessera::model::parse_dram_model(dram)};
+  const tessera::model::RunOptions opt{mode == "functional", tessera::model::parse_dram_model(dram), max_cycles};
   tessera::model::Simulation sim(*a, g.program, opt);
   sim.run();
 

@@ -133,6 +133,24 @@ int hbm_main(int argc, char** argv) {
   spec.request_bytes = request_bytes;
   spec.outstanding = outstanding;
   spec.seed = seed;
+  // The same conditions run_traffic() enforces, checked here so the message names the flags
+  // (the default of --bytes counts as given: it is printed in the help).
+  const std::string bytes_flag = bytes ? "--bytes " + std::to_string(bytes)
+                                       : "--bytes (default " + std::to_string(spec.bytes) + ")";
+  if (spec.bytes > p.capacity_bytes()) {
+    throw InputError(bytes_flag + ": exceeds the DRAM capacity of " + cfg->name + ", " +
+                     std::to_string(p.capacity_bytes()) + " bytes");
+  }
+  if (spec.kind != TrafficSpec::Kind::Stream) {
+    if (request_bytes > spec.bytes) {
+      throw InputError(bytes_flag + " is smaller than --request-bytes " + std::to_string(request_bytes) + ": a " +
+                       pattern + " run moves whole requests, so --bytes must be at least --request-bytes");
+    }
+    if (p.capacity_bytes() % request_bytes != 0) {
+      throw InputError("--request-bytes " + std::to_string(request_bytes) + ": must divide the DRAM capacity of " +
+                       cfg->name + ", " + std::to_string(p.capacity_bytes()) + " bytes (requests are aligned to their size)");
+    }
+  }
 
   std::ofstream trace_file;
   Options opt;

@@ -95,6 +95,8 @@ int run_main(int argc, char** argv) {
                  "process.node_nm)");
   app.add_flag("--functional", functional, "run with real weights on the functional model and print the tokens");
   app.add_flag("-v,--verbose", verbose, "progress and host times on stderr");
+  uint64_t max_cycles = 0;
+  cli::add_max_cycles_option(app, max_cycles);
   if (auto status = cli::parse_args(app, argc, argv)) return *status;
   if (dram != "bandwidth" && dram != "burst")
     throw InputError("--dram '" + dram + "': expected bandwidth or burst");
@@ -119,6 +121,7 @@ int run_main(int argc, char** argv) {
     fo.prompt = token_list(prompt);
     fo.steps = steps;
     fo.precision = prec;
+    fo.max_cycles = max_cycles;
     const driver::FunctionalResult r = driver::run_functional(model, *a, fo);
     std::string line;
     for (size_t i = 0; i < r.tokens.size(); ++i) line += (i ? "," : "") + std::to_string(r.tokens[i]);
@@ -192,6 +195,7 @@ int run_main(int argc, char** argv) {
   to.dram_burst = dram == "burst";
   to.verbose = verbose;
   to.tech = tech;
+  to.max_cycles = max_cycles;
   driver::TimingReport r = driver::run_timing(m, *a, to);
   if (choice) driver::attach_plan(r, *choice, plan_source);
   std::cout << driver::report_text(r);

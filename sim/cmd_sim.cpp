@@ -1,9 +1,7 @@
 // `tessera sim`: run a program (.tbin) on the cycle model of an architecture (docs/model.md).
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 
 #include "common/config/config.h"
 #include "common/isa/isa.h"
@@ -11,12 +9,6 @@
 #include "sim/command.h"
 
 namespace {
-
-std::vector<uint8_t> read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw tessera::InputError(path + ": cannot read the program");
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 int sim_main(int argc, char** argv) {
   CLI::App app{"Run a program on the cycle-accurate model (docs/model.md)", argv[0]};
@@ -28,11 +20,13 @@ int sim_main(int argc, char** argv) {
   app.add_option("--dram", dram, "DRAM fidelity: burst (exact controller model) or bandwidth (fast, docs/model.md)");
   app.add_option("--trace", trace, "write a Chrome/Perfetto trace of every instruction (JSON)");
   app.add_option("--stats", stats, "write the statistics (JSON)");
+  uint64_t max_cycles = 0;
+  tessera::cli::add_max_cycles_option(app, max_cycles);
   if (auto status = tessera::cli::parse_args(app, argc, argv)) return *status;
   const tessera::config::Arch a = arch.load();
-  const tessera::isa::Program prog = tessera::isa::read_tbin(read_bytes(program), program);
+  const tessera::isa::Program prog = tessera::isa::read_tbin(tessera::isa::read_program_file(program, "--program"), program);
   tessera::isa::check_arch(prog, *a, program);
-  const tessera::model::RunOptions opt{mode == "functional", tessera::model::parse_dram_model(dram)};
+  const tessera::model::RunOptions opt{mode == "functional", tessera::model::parse_dram_model(dram), max_cycles};
   tessera::model::Simulation sim(*a, prog, opt);
   sim.run();
   const tessera::timing::ArchParams& p = sim.params();

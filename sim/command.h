@@ -27,7 +27,8 @@ std::map<std::string, CommandInfo>& command_registry();
 
 // Parses a command's arguments with `app`. Returns the status the command must exit with
 // right away: 0 after printing --help (of the command or a subcommand), 2 after printing a
-// usage error and the help text. std::nullopt: parsed, go on.
+// usage error and the help text. std::nullopt: parsed, go on. Every unsigned option refuses a
+// negative value ("--batch: expected a non-negative integer, got -1") instead of wrapping it.
 std::optional<int> parse_args(CLI::App& app, int argc, char** argv);
 
 // Writes a file through `fn` and checks it reached the file: the stream is closed and its
@@ -65,6 +66,15 @@ struct ArchOption {
   }
   config::Arch load() const { return config::load_arch(arch, sets); }
 };
+
+// --max-cycles N of every command that simulates (sim, gemm, run): the run stops with exit 2
+// once it reaches cycle N before finishing (model::RunOptions::max_cycles; 0, the default, is no
+// limit: a livelock is still detected and reported).
+inline void add_max_cycles_option(CLI::App& app, uint64_t& max_cycles) {
+  app.add_option("--max-cycles", max_cycles,
+                 "stop with an error if a simulation reaches this cycle before finishing (default: no limit; a run "
+                 "that stops making progress is reported either way)");
+}
 
 struct CommandRegistrar {
   CommandRegistrar(const char* name, const char* summary, CommandFn fn) {

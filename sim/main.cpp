@@ -24,7 +24,32 @@ void write_file(const std::string& option, const std::string& path, const std::f
   if (!out) throw InputError(who + ": writing failed (disk full or not writable)");
 }
 
+namespace {
+
+// CLI11 converts "-1" for an unsigned option with strtoull, which wraps it to 2^64-1: the
+// command would then report a number the user never typed. Every unsigned option of every
+// command (and subcommand) gets this check first, before its own range check, so the refusal
+// names the flag and the value as written.
+void refuse_negative_unsigned(CLI::App& app) {
+  for (CLI::Option* opt : app.get_options()) {
+    if (opt->get_type_name().rfind("UINT", 0) != 0) continue;
+    opt->transform(CLI::Validator(
+        [](std::string& value) -> std::string {
+          const size_t first = value.find_first_not_of(" \t");
+          if (first != std::string::npos && value[first] == '-') {
+            return "expected a non-negative integer, got " + value;
+          }
+          return {};
+        },
+        ""));
+  }
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) refuse_negative_unsigned(*sub);
+}
+
+}  // namespace
+
 std::optional<int> parse_args(CLI::App& app, int argc, char** argv) {
+  refuse_negative_unsigned(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

@@ -125,7 +125,19 @@ void check_dram(const ArchConfig& c, const DramFail& report) {
     fail("dram.timing.tccd_s", "at least the burst's data-bus time, burst_length / " + n(k) + " = " +
          n(d.burst_length / k) + " tCK", n(t.tccd_s));
   }
-  if (t.trfc >= t.trefi) fail("dram.timing.trfc", "less than trefi = " + n(t.trefi), n(t.trfc));
+  if (t.trfc >= t.trefi) {
+    fail("dram.timing.trfc", "less than trefi = " + n(t.trefi), n(t.trfc));
+  } else if (t.trefi < t.trfc + t.trp + t.trc) {
+    // Room for work between two refreshes: closing the open rows (tRP), the refresh (tRFC),
+    // then at least one full row cycle (tRC: ACT, a column access, PRE) before the next
+    // refresh falls due. The controller refreshes as soon as a refresh is due and never
+    // postpones one (docs/dram.md), so with less than this nothing but refresh ever runs and
+    // every simulation livelocks.
+    fail("dram.timing.trefi",
+         "at least trfc + trp + trc = " + n(t.trfc) + " + " + n(t.trp) + " + " + n(t.trc) + " = " +
+             n(t.trfc + t.trp + t.trc) + " tCK (a precharge, the refresh and one row cycle per refresh interval)",
+         n(t.trefi));
+  }
   if (t.trfcsb > t.trfc) fail("dram.timing.trfcsb", "at most trfc = " + n(t.trfc), n(t.trfcsb));
   const int64_t banks = d.bank_groups * d.banks_per_group;
   if (d.controller.refresh == RefreshPolicy::per_bank && t.trefi < banks) {

@@ -2,6 +2,7 @@
 // presets into one layer of key values that remember their file and line, convert every value
 // against the generated key table, then run the consistency checks. Every problem is collected
 // and reported together.
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -222,18 +223,60 @@ bool find_source(const std::string& ref, const std::string& kind, const Source* 
   return true;
 }
 
+// Where each document of a YAML text starts, without building nodes. yaml-cpp 0.7 reports an
+// endless series of empty documents for some malformed text (a lone ","), which made
+// YAML::LoadAll loop for ever (found by fuzz_arch_yaml): a document that starts where the
+// previous one did is a syntax error here.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts, content;  // per document: its start, its first node
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    starts.push_back(mark);
+    content.push_back(mark);
+    fresh_ = true;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override { node(m); }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    node(m);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    node(m);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void node(const YAML::Mark& m) {
+    if (fresh_) content.back() = m;
+    fresh_ = false;
+  }
+  bool fresh_ = false;
+};
+
 bool parse_yaml(const Source& src, State& st, YAML::Node& root) {
   try {
     // One architecture per file: a second document (after `---`) would otherwise be ignored
     // silently, even an invalid one.
-    const std::vector<YAML::Node> docs = YAML::LoadAll(src.text);
-    if (docs.size() > 1) {
+    std::istringstream in(src.text);
+    YAML::Parser parser(in);
+    DocumentStarts docs;
+    while (parser.HandleNextDocument(docs)) {
+      const size_t n = docs.starts.size();
+      if (n >= 2 && docs.starts[n - 1].pos <= docs.starts[n - 2].pos) {
+        const YAML::Mark& m = docs.starts[n - 1];
+        throw YAML::ParserException(m, "no YAML content can start here (the parser makes no progress)");
+      }
+    }
+    if (docs.starts.size() > 1) {
       st.incomplete = true;
-      st.add(Origin{src.name, docs[1].Mark().line >= 0 ? docs[1].Mark().line + 1 : 0}, "(document)",
-             "one YAML document per architecture file", std::to_string(docs.size()) + " documents");
+      st.add(Origin{src.name, docs.content[1].line >= 0 ? docs.content[1].line + 1 : 0}, "(document)",
+             "one YAML document per architecture file", std::to_string(docs.starts.size()) + " documents");
       return false;
     }
-    root = docs.empty() ? YAML::Node() : docs[0];
+    root = YAML::Load(src.text);
   } catch (const YAML::Exception& e) {
     st.incomplete = true;
     st.add(Origin{src.name, e.mark.line >= 0 ? e.mark.line + 1 : 0}, "(document)", "well-formed YAML",

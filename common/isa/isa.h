@@ -92,6 +92,15 @@ std::vector<uint8_t> write_tbin(const Program&);
 // format version, truncated (expected N bytes, file has M), corrupted (checksum),
 // malformed section table, undecodable instruction.
 Program read_tbin(const std::vector<uint8_t>& bytes, const std::string& filename);
+// The largest program file the readers take (a .tbin, an assembly source, a `.data file=`):
+// 1 GiB, far above what the compiler writes (data sections hold initial memory contents, and a
+// model's weights are loaded by `tessera run`, not through a program file).
+inline constexpr uint64_t kMaxProgramFileBytes = uint64_t(1) << 30;
+// Reads a whole program file for `read_tbin`, `assemble` and `.data file=`. Refuses, naming
+// `path` after `where` (the option or directive that named it): a path that cannot be read, one
+// that is neither a regular file nor a pipe (a directory; a device such as /dev/zero may never
+// end), and a file above kMaxProgramFileBytes, before reading past the limit.
+std::vector<uint8_t> read_program_file(const std::string& path, const std::string& where = "");
 // The checksum the .tbin header uses: CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320).
 uint32_t tbin_crc32(const uint8_t* data, size_t n);
 // The program's architecture fingerprint must equal `arch`'s.

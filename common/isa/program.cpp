@@ -75,13 +75,42 @@ std::vector<uint8_t> parse_hex_bytes(std::string_view s, const std::string& wher
   return out;
 }
 
-std::vector<uint8_t> read_file(const std::string& path, const std::string& where) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(where + ": file: cannot read '" + path + "'");
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 }  // namespace
+
+std::vector<uint8_t> read_program_file(const std::string& path, const std::string& where) {
+  const std::string who = (where.empty() ? "" : where + ": ") + path;
+  std::error_code ec;
+  const std::filesystem::file_status st = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(st)) throw InputError(who + ": cannot read the file (it does not exist)");
+  // A pipe ends when its writer closes it, and the read below is bounded; a character device
+  // (/dev/zero, /dev/urandom, a terminal) may never end, so it is refused unread.
+  const bool pipe = std::filesystem::is_fifo(st);
+  if (!std::filesystem::is_regular_file(st) && !pipe) {
+    throw InputError(who + ": expected a program file, got " +
+                     (std::filesystem::is_directory(st) ? std::string("a directory")
+                                                        : std::string("a device or other special file (not read: it may never end)")));
+  }
+  const uint64_t size = pipe ? 0 : std::filesystem::file_size(path, ec);
+  if (!ec && size > kMaxProgramFileBytes) {
+    throw InputError(who + ": " + std::to_string(size) + " bytes exceed the program file limit of " +
+                     std::to_string(kMaxProgramFileBytes) + " bytes (1 GiB)");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(who + ": cannot read the file (no permission?)");
+  // Read at most one buffer past the limit: a pipe has no size, a file may grow after it was measured.
+  std::vector<uint8_t> bytes;
+  bytes.reserve(ec ? 0 : size);
+  char buf[1 << 16];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    bytes.insert(bytes.end(), buf, buf + in.gcount());
+    if (bytes.size() > kMaxProgramFileBytes) {
+      throw InputError(who + ": more than the program file limit of " + std::to_string(kMaxProgramFileBytes) +
+                       " bytes (1 GiB)");
+    }
+  }
+  if (in.bad()) throw InputError(who + ": reading the file failed");
+  return bytes;
+}
 
 std::string arch_directive(std::string_view text) {
   size_t pos = 0;
@@ -169,7 +198,7 @@ Program assemble(const std::string& text, const std::string& filename, const con
       if (has_file) {
         std::filesystem::path f(args.at("file"));
         if (f.is_relative()) f = std::filesystem::path(directory_of(filename)) / f;
-        d.bytes = read_file(f.string(), where);
+        d.bytes = read_program_file(f.string(), where + ": file");
       } else {
         d.bytes = parse_hex_bytes(args.at("bytes"), where);
       }

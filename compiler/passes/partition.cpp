@@ -11,17 +11,15 @@
 #include "common/hf/model_tensors.h"
 #include "common/numerics/fp.h"
 #include "common/util/error.h"
+#include "common/util/units.h"
 #include "compiler/passes/passes.h"
 
 namespace tessera::compiler {
 
 namespace {
 
-std::string gb(double bytes) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%.2f GB", bytes / 1e9);
-  return buf;
-}
+// A huge --batch makes the KV estimate exceed uint64_t; the message then shows the largest count.
+std::string size_text(double bytes) { return bytes_text(bytes < 1.8e19 ? uint64_t(bytes) : UINT64_MAX); }
 
 uint64_t es(isa::DType t) { return num::dtype_bytes(num::DType(t)); }
 
@@ -65,15 +63,15 @@ Parallelism choose_parallelism(const hf::ModelConfig& m, const Hw& hw, const Com
     if (why) {
       const std::string stages = pp > 1 ? ", " + std::to_string(pp) + " pipeline stages" : "";
       if (weights > cap * 0.98) {
-        *why = "the model does not fit: " + gb(weights) + " of weights per chip (" + std::to_string(tp) +
+        *why = "the model does not fit: " + size_text(weights) + " of weights per chip (" + std::to_string(tp) +
                "-chip tensor-parallel group" + stages + ", " +
-               std::string(num::dtype_name(num::DType(p.weights))) + ") exceed the HBM of " + gb(cap) +
+               std::string(num::dtype_name(num::DType(p.weights))) + ") exceed the HBM of " + size_text(cap) +
                " per chip of " + hw.name;
       } else {
         *why = "the KV cache cannot hold " + std::to_string(batch) + " sequences x " + std::to_string(max_context) +
-               " tokens: " + gb(kv) + " per chip (" + std::to_string(tp) + "-chip group" + stages + ") on top of " +
-               gb(weights) +
-               " of weights exceeds the HBM of " + gb(cap) + " per chip of " + hw.name;
+               " tokens: " + size_text(kv) + " per chip (" + std::to_string(tp) + "-chip group" + stages + ") on top of " +
+               size_text(weights) +
+               " of weights exceeds the HBM of " + size_text(cap) + " per chip of " + hw.name;
       }
     }
     return false;

@@ -15,6 +15,7 @@
 
 #include "common/numerics/fp.h"
 #include "common/util/error.h"
+#include "common/util/units.h"
 #include "compiler/layout.h"
 #include "compiler/passes/passes.h"
 
@@ -30,12 +31,6 @@ uint64_t dram_period(const Hw& hw) {
   const config::ArchConfig& c = *hw.cfg;
   return uint64_t(c.dram.row_bytes) * uint64_t(c.dram.stacks) * uint64_t(c.dram.channels) *
          uint64_t(c.dram.pseudo_channels) * uint64_t(c.dram.bank_groups) * uint64_t(c.dram.banks_per_group);
-}
-
-std::string gb(double b) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%.3f GB", b / 1e9);
-  return buf;
 }
 
 }  // namespace
@@ -200,9 +195,9 @@ void run_placement(Graph& g, const Hw& hw) {
   g.layer_stride = align_up(off, period);
   g.hbm_used = layer_base + g.layer_stride * g.layers_on_chip();
   if (g.hbm_used > hw.hbm_bytes)
-    throw InputError("placement: " + gb(double(g.hbm_used)) + " of HBM needed per chip (weights, KV cache for " +
+    throw InputError("placement: " + bytes_text(g.hbm_used) + " of HBM needed per chip (weights, KV cache for " +
                      std::to_string(g.batch) + " x " + std::to_string(g.max_context) +
-                     " tokens, activations) exceed the " + gb(double(hw.hbm_bytes)) + " of " + hw.name);
+                     " tokens, activations) exceed the " + bytes_text(hw.hbm_bytes) + " of " + hw.name);
   g.passes_run.push_back("placement");
 }
 

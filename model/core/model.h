@@ -41,6 +41,9 @@ struct RunOptions {
   bool functional = false;
   // Burst by default: the exact model is the reference; Bandwidth trades fidelity for speed.
   DramModel dram = DramModel::Burst;
+  // Largest cycle count the run may reach (`--max-cycles`); 0: no limit. Without a limit a
+  // run still ends: one that stops making progress is reported (Simulation::run).
+  uint64_t max_cycles = 0;
 };
 
 // Totals over the whole system after a run (the `totals` object of the statistics).
@@ -71,8 +74,15 @@ class Simulation {
   // Runs to completion. InputError for program errors found while running: a deadlock (the
   // message lists every blocked queue with the instruction at its head and what it waits
   // for), a token counter beyond core.token_depth, a barrier id mismatch, a receive whose
-  // size differs from the matching send.
+  // size differs from the matching send; a livelock (no instruction completes and no DRAM data
+  // moves for kStallCycles cycles past the last known completion while events keep coming,
+  // e.g. a DRAM that only refreshes); reaching RunOptions::max_cycles. Each names the cycle
+  // and lists the cores still running with what they wait for.
   void run();
+  static constexpr uint64_t kStallCycles = uint64_t(1) << 26;
+  // Functional mode: the most one vector instruction may buffer (rows x cols x 4 bytes of
+  // results); the constructor refuses a program above it, or above the host's memory.
+  static constexpr uint64_t kMaxVectorScratchBytes = uint64_t(4) << 30;
 
   // Cycles of the run: the latest cycle at which a core's halt completed.
   uint64_t cycles() const;

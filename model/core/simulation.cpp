@@ -3,6 +3,9 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <map>
+#include <tuple>
 #include <ostream>
 #include <sstream>
 #include <stdexcept>
@@ -11,6 +14,7 @@
 
 #include "common/config/config.h"
 #include "common/util/error.h"
+#include "common/util/units.h"
 #include "model/core/model.h"
 #include "model/core/system.h"
 
@@ -36,16 +40,121 @@ class Simulation::Impl {
   timing::ArchParams p;
   sc_core::sc_simcontext* ctx = nullptr;
   std::unique_ptr<System> sys;
+  uint64_t max_cycles = 0;
   bool ran = false;
 };
+
+namespace {
+
+// The cores with a program that have not halted, each with what its sequencer and units wait
+// for; empty when every core halted.
+std::string still_running(const System& sys) {
+  std::ostringstream report;
+  for (const auto& chip : sys.chips) {
+    for (const auto& core : chip->cores) {
+      if (!core->has_program() || core->seq->halted) continue;
+      report << "\n  chip " << chip->index << " core " << core->index << ":";
+      report << "\n    " << core->seq->blocked_on();
+      for (const Unit* u : core->units) {
+        if (!u) continue;
+        const std::string b = u->blocked_on();
+        if (!b.empty()) report << "\n    " << b;
+      }
+    }
+  }
+  return report.str();
+}
+
+// Bytes of memory the host can still give this process (MemAvailable; 0 when unknown).
+uint64_t available_memory_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  uint64_t kib = 0;
+  std::string unit;
+  while (in >> key >> kib >> unit) {
+    if (key == "MemAvailable:") return kib * 1024;
+  }
+  return 0;
+}
+
+// A functional run allocates what its program touches, so a legal program can ask for more
+// memory than the host has (a vfill of 65535 x 65535 elements buffers 16 GiB of results).
+// Estimated from the program before anything is allocated, and refused with the estimate
+// and the limit (docs/errors.md, "Limits"): the scratch of one vector instruction (its
+// results are buffered, rows x cols x 4 bytes, so that no result feeds its own operands)
+// must stay within Simulation::kMaxVectorScratchBytes, and that scratch plus every byte the
+// program can write (data sections, and the union of its write operands per memory) within
+// the memory available.
+void check_functional_memory(const isa::Program& prog) {
+  uint64_t scratch = 0;
+  std::map<std::tuple<uint32_t, uint32_t, uint32_t, uint32_t>, std::vector<std::pair<uint64_t, uint64_t>>> written;
+  for (const isa::DataSection& d : prog.data) {
+    written[{d.chip, UINT32_MAX, uint32_t(d.space), 0}].emplace_back(d.addr, d.addr + d.bytes.size());
+  }
+  for (const isa::TextSection& t : prog.text) {
+    for (size_t i = 0; i < t.code.size(); ++i) {
+      const isa::Instr& in = t.code[i];
+      if (in.unit == uint8_t(isa::Unit::vec)) {
+        const uint64_t need = uint64_t(in.rows) * uint64_t(in.cols) * 4;
+        if (need > Simulation::kMaxVectorScratchBytes) {
+          throw InputError("functional mode: chip " + std::to_string(t.chip) + " core " + std::to_string(t.core) +
+                           " instruction #" + std::to_string(i) + " (" + std::string(isa::name(isa::Opcode(in.op))) +
+                           " rows=" + std::to_string(in.rows) + " cols=" + std::to_string(in.cols) + ") needs " +
+                           bytes_text(need) + " to buffer its results, above the limit of " +
+                           bytes_text(Simulation::kMaxVectorScratchBytes) + " per instruction");
+        }
+        scratch = std::max(scratch, need);
+      }
+      for (const isa::OperandExtent& e : isa::operand_extents(in)) {
+        if (!e.write || e.bytes == 0) continue;
+        const bool per_core = e.space == isa::Space::l1 || e.space == isa::Space::acc;
+        written[{t.chip, per_core ? t.core : UINT32_MAX, uint32_t(e.space), e.acc_engine}].emplace_back(
+            e.addr, e.addr + e.bytes);
+      }
+    }
+  }
+  // Memory is allocated in pages, so the union of the written ranges, page by page.
+  const uint64_t page = SparseMemory::kPageBytes;
+  uint64_t pages = 0;
+  for (auto& [key, ranges] : written) {
+    std::sort(ranges.begin(), ranges.end());
+    uint64_t end = 0;  // first page not yet counted
+    for (const auto& [lo, hi] : ranges) {
+      const uint64_t first = std::max(lo / page, end), last = (hi + page - 1) / page;
+      if (last > first) pages += last - first;
+      end = std::max(end, last);
+    }
+  }
+  const uint64_t need = scratch + pages * page;
+  const uint64_t available = available_memory_bytes();
+  if (available && need > available) {
+    throw InputError("functional mode: the program needs about " + bytes_text(need) + " of host memory (" +
+                     bytes_text(pages * page) + " of memory it writes, " + bytes_text(scratch) +
+                     " of vector scratch), above the " + bytes_text(available) + " available");
+  }
+}
+
+// DRAM data moved so far on every chip: progress of a transfer still in flight.
+uint64_t dram_bytes(const System& sys) {
+  uint64_t b = 0;
+  for (const auto& chip : sys.chips) {
+    const dram::Stats& s = chip->dram->dram().stats();
+    b += s.bytes_read + s.bytes_written;
+  }
+  return b;
+}
+
+}  // namespace
 
 Simulation::Simulation(const config::ArchConfig& cfg, const isa::Program& prog, RunOptions opt)
     : impl_(std::make_unique<Impl>()) {
   isa::validate(prog, cfg);
+  if (opt.functional) check_functional_memory(prog);
   if (opt.functional && !num::host_fp_environment_ok())
     throw std::runtime_error("host floating point is not round-to-nearest without flush-to-zero");
   if (g_active.exchange(true)) throw std::logic_error("tessera::model::Simulation: another simulation is alive");
   impl_->p = timing::arch_params(cfg);
+  impl_->max_cycles = opt.max_cycles;
   // SystemC prints a banner on stdout when its first context starts; our outputs are ours.
   ::setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "DISABLE", 1);
   impl_->ctx = new sc_core::sc_simcontext();
@@ -81,8 +190,43 @@ void Simulation::run() {
   if (impl_->ran) throw std::logic_error("Simulation::run called twice");
   impl_->ran = true;
   System& sys = *impl_->sys;
+  // The run proceeds in slices of SystemC time so that it can be watched: the event queue
+  // carries over from slice to slice, so slicing changes no result. A slice ends early when no
+  // event is left (the normal end, or a deadlock, reported below).
+  const uint64_t period = impl_->p.period_fs;
+  const uint64_t slice = kStallCycles / 16;
+  uint64_t seen_completions = 0, seen_bytes = 0, last_progress = 0, slices = 0;
   try {
-    sc_core::sc_start();
+    for (;;) {
+      const uint64_t now = sc_core::sc_time_stamp().value() / period;
+      uint64_t until = now + slice;
+      // Stop just past the limit to look; once past it (every core halted early in SystemC
+      // time, their work scheduled ahead), run the rest out and check cycles() at the end.
+      if (impl_->max_cycles && now <= impl_->max_cycles) until = std::min(until, impl_->max_cycles + 1);
+      // A slice with no event in it would return without moving time: reach the next event.
+      uint64_t span = (until - now) * period;
+      if (slices++ > 0) span = std::max<uint64_t>(span, sc_core::sc_time_to_pending_activity().value());
+      sc_core::sc_start(sc_core::sc_time::from_value(span), sc_core::SC_EXIT_ON_STARVATION);
+      if (sys.failed() || !sc_core::sc_pending_activity()) break;
+      const uint64_t at = sc_core::sc_time_stamp().value() / period;
+      const std::string running = still_running(sys);
+      if (running.empty()) continue;  // every core halted; what is left (DRAM refresh) runs out
+      if (impl_->max_cycles && at > impl_->max_cycles) {
+        throw InputError("--max-cycles " + std::to_string(impl_->max_cycles) + ": the run reached cycle " +
+                         std::to_string(at) + " before every core halted; still running:" + running);
+      }
+      const uint64_t bytes = dram_bytes(sys);
+      if (sys.completions != seen_completions || bytes != seen_bytes) {
+        seen_completions = sys.completions;
+        seen_bytes = bytes;
+        last_progress = at;
+      } else if (at > std::max(last_progress, sys.horizon) + kStallCycles) {
+        throw InputError("livelock: from cycle " + std::to_string(std::max(last_progress, sys.horizon)) +
+                         " to cycle " + std::to_string(at) +
+                         " no instruction completed and no DRAM data moved, while events kept coming (e.g. a "
+                         "DRAM that does nothing but refresh: see dram.timing.trefi); still running:" + running);
+      }
+    }
   } catch (const sc_core::sc_report& r) {
     // An exception escaping a process arrives wrapped in a report; keep the user-error kind.
     const std::string msg = r.what();
@@ -90,26 +234,16 @@ void Simulation::run() {
   }
   if (sys.failed()) throw InputError(sys.error);
   // Every core with a program must have halted; otherwise nothing can move any more.
-  std::ostringstream report;
-  bool stuck = false;
-  for (const auto& chip : sys.chips) {
-    for (const auto& core : chip->cores) {
-      if (!core->has_program() || core->seq->halted) continue;
-      stuck = true;
-      report << "\n  chip " << chip->index << " core " << core->index << ":";
-      report << "\n    " << core->seq->blocked_on();
-      for (const Unit* u : core->units) {
-        if (!u) continue;
-        const std::string b = u->blocked_on();
-        if (!b.empty()) report << "\n    " << b;
-      }
-    }
-  }
-  if (stuck) {
-    for (const std::string& s : sys.links->unmatched()) report << "\n  " << s;
-    for (const std::string& s : sys.barrier_waiters()) report << "\n  " << s;
+  std::string report = still_running(sys);
+  if (!report.empty()) {
+    for (const std::string& s : sys.links->unmatched()) report += "\n  " + s;
+    for (const std::string& s : sys.barrier_waiters()) report += "\n  " + s;
     throw InputError("deadlock: no unit can make progress (SystemC time " + sc_core::sc_time_stamp().to_string() +
-                     "); blocked queues and the instructions at their heads:" + report.str());
+                     "); blocked queues and the instructions at their heads:" + report);
+  }
+  if (impl_->max_cycles && cycles() > impl_->max_cycles) {
+    throw InputError("--max-cycles " + std::to_string(impl_->max_cycles) + ": the run took " +
+                     std::to_string(cycles()) + " cycles");
   }
   for (const auto& chip : sys.chips) {
     for (const auto& core : chip->cores) {

@@ -16,6 +16,7 @@
 // unit): the result never depends on the order in which SystemC happens to run processes.
 #include <systemc>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -116,6 +117,15 @@ class System : public sc_core::sc_module {
   std::vector<std::unique_ptr<Chip>> chips;
   std::unique_ptr<LinkFabric> links;
   bool functional() const { return mode == Mode::Functional; }
+
+  // Progress, watched by Simulation::run to tell a livelock from a long run: instructions
+  // completed so far and the latest completion cycle any unit has computed (units schedule
+  // ahead of SystemC time, so a long instruction is known work, not a stall).
+  uint64_t completions = 0, horizon = 0;
+  void completed(uint64_t e) {
+    ++completions;
+    horizon = std::max(horizon, e);
+  }
 
   // First error of the run (token overflow, barrier mismatch, message size): stops the run.
   void fail(const std::string& msg);

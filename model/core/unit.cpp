@@ -143,6 +143,7 @@ void Unit::complete(const isa::Instr& in, uint32_t index, uint64_t start, uint64
   InstrRecord& rec = core.records[index];
   rec.E = e;
   rec.done = true;
+  core.sys.completed(e);
   account_busy(start, e);
   push_tokens(in.signal, e, index);
   finished(e);

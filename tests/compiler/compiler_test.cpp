@@ -59,8 +59,8 @@ TEST(CompilerErrors, ModelLargerThanHbmGivesTheSizes) {
   o.context = 16;
   const std::string e = error_of([&] { compile(load_model("llama3-8b"), *tiny, o); });
   EXPECT_NE(e.find("does not fit"), std::string::npos) << e;
-  EXPECT_NE(e.find("8.56 GB"), std::string::npos) << e;  // FP8 weights of Llama-3-8B
-  EXPECT_NE(e.find("1.07 GB"), std::string::npos) << e;  // the tiny preset's HBM slice
+  EXPECT_NE(e.find("7.97 GiB"), std::string::npos) << e;  // FP8 weights of Llama-3-8B (8.56e9 B)
+  EXPECT_NE(e.find("1.00 GiB"), std::string::npos) << e;  // the tiny preset's HBM slice
 }
 
 // Both program writers (a model step and a GEMM) refuse a token depth below what the emitter
@@ -84,7 +84,7 @@ TEST(CompilerErrors, KvCacheThatCannotHoldTheBatch) {
   o.context = 8192;
   const std::string e = error_of([&] { compile(load_model("llama3-8b"), *a, o); });
   EXPECT_NE(e.find("KV cache cannot hold 2048 sequences x 8192 tokens"), std::string::npos) << e;
-  EXPECT_NE(e.find("GB"), std::string::npos) << e;
+  EXPECT_NE(e.find("GiB"), std::string::npos) << e;
 }
 
 TEST(CompilerErrors, TileThatCannotFitTheSram) {

@@ -191,19 +191,19 @@ TEST(PartitionDiagnostics, NoChips) {
 }
 
 TEST(PartitionDiagnostics, WeightsLargerThanHbm) {
-  // 16384 x 16384 FFN and 65536 x 4096 embeddings: about 1.9 GB of BF16 weights on 1.07 GB.
+  // 16384 x 16384 FFN and 65536 x 4096 embeddings: about 1.9 GB of BF16 weights on 1 GiB.
   const std::string e = error_of([] { lower(model(llama(4096, 32, 8, 16384, 65536)), "tiny", decode(1, 16), "bf16"); });
   EXPECT_HAS(e, "the model does not fit");
   EXPECT_HAS(e, "of weights per chip");
   EXPECT_HAS(e, "bf16");
-  EXPECT_HAS(e, "exceed the HBM of 1.07 GB per chip of tiny");
+  EXPECT_HAS(e, "exceed the HBM of 1.00 GiB per chip of tiny");
 }
 
 TEST(PartitionDiagnostics, KvCacheCannotHoldTheBatch) {
   // 20000 sequences x 512 tokens x 128 B of FP8 K and V per token: 1.3 GB.
   const std::string e = error_of([] { lower(model(kLlama), "tiny", decode(20000, 512), "fp8"); });
   EXPECT_HAS(e, "the KV cache cannot hold 20000 sequences x 512 tokens");
-  EXPECT_HAS(e, "exceeds the HBM of 1.07 GB per chip of tiny");
+  EXPECT_HAS(e, "exceeds the HBM of 1.00 GiB per chip of tiny");
 }
 
 // The dimension a tensor-parallel group of opt.tp chips must divide.

@@ -71,7 +71,7 @@ TEST(ConfigCli, ShowPrintsResolvedYamlAndDerivedFigures) {
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "\n  rows: 256\n")) << r.output;
   EXPECT_TRUE(contains(r.output, "10.07 PFLOPS per chip")) << r.output;
-  EXPECT_TRUE(contains(r.output, "144 GiB per chip")) << r.output;
+  EXPECT_TRUE(contains(r.output, "144.00 GiB per chip")) << r.output;
   EXPECT_TRUE(contains(r.output, "7372.8 GB/s per chip")) << r.output;
   EXPECT_TRUE(contains(r.output, "800 GB/s per chip per direction")) << r.output;
   EXPECT_TRUE(contains(r.output, "fingerprint: 0x")) << r.output;

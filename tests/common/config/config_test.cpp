@@ -245,6 +245,16 @@ TEST(ConfigDiagnostics, ASecondDocumentIsRefused) {
       << msg;
 }
 
+// A lone "," made yaml-cpp report empty documents for ever, and the loader looped in
+// YAML::LoadAll (found by fuzz_arch_yaml, issue 17): now a syntax error at that line.
+TEST(ConfigDiagnostics, TextTheParserCannotGetPastIsASyntaxError) {
+  for (const std::string& text : {std::string(","), std::string("name: x\n, # comment\n")}) {
+    const cfg::ConfigError e = load_error(text);
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("(document): expected well-formed YAML, got a syntax error"), std::string::npos) << msg;
+  }
+}
+
 TEST(ConfigDiagnostics, AllProblemsOfAFileAreReportedTogether) {
   const auto e = load_error(tiny_with("matrix: {rows: 0, cols: x}\nl1: {bnks: 4}\nvector: {lanes: -1}\n"));
   EXPECT_TRUE(has_path(e, "matrix.rows"));

@@ -118,3 +118,23 @@ TEST(DramStandards, EveryRuleNamesItsKey) {
     EXPECT_NE(msg.find("--set:"), std::string::npos) << msg;
   }
 }
+
+// tREFI just above tRFC passed `config check` and then livelocked every simulation in refresh
+// (issue 17): the interval must hold a precharge, the refresh and one row cycle.
+TEST(DramStandards, RefreshMustLeaveRoomForOneRowCycle) {
+  const cfg::Arch tiny = cfg::load_arch("tiny");
+  const auto& t = tiny->dram.timing;
+  const int64_t bound = t.trfc + t.trp + t.trc;
+  const std::string msg = error_of("tiny", {"dram.timing.trefi=" + std::to_string(t.trfc + 1)});
+  EXPECT_NE(msg.find("dram.timing.trefi: expected at least trfc + trp + trc = " + std::to_string(t.trfc) + " + " +
+                     std::to_string(t.trp) + " + " + std::to_string(t.trc) + " = " + std::to_string(bound)),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(error_of("tiny", {"dram.timing.trefi=" + std::to_string(bound - 1)}).find("dram.timing.trefi"),
+            std::string::npos);
+  EXPECT_NO_THROW(cfg::load_arch("tiny", {"dram.timing.trefi=" + std::to_string(bound)}));
+  // Every preset and every DRAM preset clears the bound (they load).
+  for (const std::string& name : cfg::preset_names()) EXPECT_NO_THROW(cfg::load_arch(name)) << name;
+  for (const std::string& d : cfg::section_preset_names("dram"))
+    EXPECT_NO_THROW(cfg::load_arch("tiny", {"dram.preset=" + d})) << d;
+}

@@ -192,7 +192,12 @@ TEST(IsaAssembler, Diagnostics) {
   EXPECT_CONTAINS(asm_error(".data space=hbm addr=0\n"), "exactly one of file= and bytes=");
   EXPECT_CONTAINS(asm_error(".data space=hbm addr=0 bytes=0\n"), "even number of hex digits");
   EXPECT_CONTAINS(asm_error(".data space=hbm addr=0 bytes=zz\n"), "'zz' is not a hex byte");
-  EXPECT_CONTAINS(asm_error(".data space=hbm addr=0 file=does-not-exist.bin\n"), "a.s:1: file: cannot read");
+  EXPECT_CONTAINS(asm_error(".data space=hbm addr=0 file=does-not-exist.bin\n"), "a.s:1: file: ");
+  EXPECT_CONTAINS(asm_error(".data space=hbm addr=0 file=does-not-exist.bin\n"),
+                  "does-not-exist.bin: cannot read the file (it does not exist)");
+  // A device never ends: refused unread, naming the file (issue 17).
+  EXPECT_CONTAINS(asm_error(".data space=hbm addr=0 file=/dev/zero\n"),
+                  "a.s:1: file: /dev/zero: expected a program file, got a device or other special file");
   EXPECT_CONTAINS(asm_error("# comment\n\n  ; another\nhalt\n.section text chip=0 core=0\n"),
                   "a.s:5: .section text chip=0 core=0 already started at line 4");
   EXPECT_CONTAINS(asm_error("halt\n\nmatmul mx0 m=99999\n"), "a.s:3: field m: value 99999 does not fit 16 bits");
