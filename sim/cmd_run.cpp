@@ -104,6 +104,8 @@ int run_main(int argc, char** argv) {
   const driver::Objective obj = driver::parse_objective(objective);
   const bool batch_max = batch_text == "max";
   if (!batch_text.empty() && !batch_max) {
+    // The wording every unsigned option uses for a negative value (sim/main.cpp).
+    if (batch_text[0] == '-') throw InputError("--batch: expected a non-negative integer, got " + batch_text);
     const auto [q, ec] = std::from_chars(batch_text.data(), batch_text.data() + batch_text.size(), batch);
     if (ec != std::errc() || q != batch_text.data() + batch_text.size())
       throw InputError("--batch '" + batch_text + "': expected a number of sequences or max");
