@@ -104,8 +104,6 @@ FunctionalResult run_functional(const std::string& dir, const config::ArchConfig
   return res;
 }
 
-namespace {
-
 double cosine(const std::vector<float>& a, const std::vector<float>& b) {
   double ab = 0, aa = 0, bb = 0;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -115,8 +113,6 @@ double cosine(const std::vector<float>& a, const std::vector<float>& b) {
   }
   return ab / std::sqrt(aa * bb);
 }
-
-}  // namespace
 
 ReferenceComparison compare_with_reference(const std::string& dir, const FunctionalOptions& opt,
                                            const FunctionalResult& run) {

@@ -51,4 +51,8 @@ struct ReferenceComparison {
 ReferenceComparison compare_with_reference(const std::string& model_dir, const FunctionalOptions& opt,
                                            const FunctionalResult& run);
 
+// Cosine of two logit vectors (double accumulation): how the functional runs are compared
+// with the reference.
+double cosine(const std::vector<float>& a, const std::vector<float>& b);
+
 }  // namespace tessera::driver

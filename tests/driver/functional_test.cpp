@@ -35,16 +35,6 @@ std::string model_dir(const std::string& name, const ref::TinyModelOptions& o) {
   return dir;
 }
 
-double cosine(const std::vector<float>& a, const std::vector<float>& b) {
-  double ab = 0, aa = 0, bb = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    ab += double(a[i]) * b[i];
-    aa += double(a[i]) * a[i];
-    bb += double(b[i]) * b[i];
-  }
-  return ab / std::sqrt(aa * bb);
-}
-
 struct Case {
   const char* name;
   hf::Architecture arch;

@@ -106,27 +106,10 @@ def screenshot(shot_test, page, work):
     spec = importlib.util.spec_from_file_location("screenshot_test", shot_test)
     st = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(st)
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chromium:
-        print("SKIP: Chromium is not installed (scripts/setup.sh installs Debian's chromium)")
-        sys.exit(77)
-    os.makedirs(work, exist_ok=True)
     source = open(page, encoding="utf-8").read()
     probed = os.path.join(os.path.dirname(page), "pareto_probe.html")  # next to points/ for the links
-    with open(probed, "w", encoding="utf-8") as f:
-        f.write(source.replace("</body>", st.PROBE + "</body>"))
     shot = os.path.join(work, "pareto.png")
-    cmd = [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--screenshot={shot}",
-           f"--window-size={st.WIDTH},{st.HEIGHT}", "--enable-logging=stderr", "--v=0",
-           "--host-resolver-rules=MAP * ~NOTFOUND", "--no-first-run", "--disable-extensions",
-           f"--user-data-dir={os.path.join(work, 'profile')}", "file://" + os.path.abspath(probed)]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
-    if run.returncode != 0:
-        fail("chromium failed:\n" + run.stderr[-3000:])
-    console = [m.group(1) for m in re.finditer(r':CONSOLE[^\]]*\] "(.*)", source:', run.stderr)]
-    foreign = [line for line in console if not line.startswith("tessera-check ")]
-    if foreign:
-        fail("console messages from the page:\n  " + "\n  ".join(foreign))
+    console = st.capture(source, probed, shot, work)
     figures = [line for line in console if line.startswith("tessera-check figure=")]
     expected = source.count('<figure class="chart" data-kind="scatter"')
     if not expected or len(figures) != expected or f"tessera-check done figures={expected}" not in console:
@@ -137,12 +120,7 @@ def screenshot(shot_test, page, work):
         w, h = (int(v) for v in fields["box"].split("x"))
         if fields["kind"] != "scatter" or fields["nodata"] != "0" or int(fields["elements"]) < 20 or w < 300 or h < 200:
             fail("an empty or collapsed scatter plot: " + line)
-    width, height, bpp, rows = st.png_pixels(shot)
-    counts = {}
-    for row in rows:
-        for i in range(0, len(row), bpp):
-            px = row[i:i + 3]
-            counts[px] = counts.get(px, 0) + 1
+    _, _, counts = st.colour_counts(shot)
     # The markers' fill colours (front and dominated) must be on screen.
     fills = list(dict.fromkeys(re.findall(r'<circle [^>]*class="pt(?: front)?" fill="(#[0-9a-f]{6})"', source)))
     if len(fills) < 2:

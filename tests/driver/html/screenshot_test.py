@@ -93,6 +93,57 @@ def png_pixels(path):
     return width, height, bpp, rows
 
 
+def chromium_or_skip():
+    """Chromium's path; exit 77 (CTest skip) with a message when it is not installed."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        print("SKIP: Chromium is not installed (scripts/setup.sh installs Debian's chromium); "
+              "the HTML report pages were not opened in a browser")
+        sys.exit(77)
+    return chromium
+
+
+def capture(source, probed, shot, work, height=None):
+    """Writes `source` with the probe appended to `probed`, screenshots it in headless Chromium
+    into `shot` and returns the probe's console lines; fails on any other console message."""
+    chromium = chromium_or_skip()
+    os.makedirs(work, exist_ok=True)
+    with open(probed, "w", encoding="utf-8") as f:
+        f.write(source.replace("</body>", PROBE + "</body>"))
+    if os.path.exists(shot):
+        os.remove(shot)
+    start = time.monotonic()
+    # No network: every host name fails to resolve, so a page that needs one shows it.
+    cmd = [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+           f"--screenshot={shot}", f"--window-size={WIDTH},{height or HEIGHT}", "--enable-logging=stderr", "--v=0",
+           "--host-resolver-rules=MAP * ~NOTFOUND", "--no-first-run", "--disable-extensions",
+           "--disable-background-networking", "--disable-sync", "--disable-component-update",
+           "--disable-dev-shm-usage", f"--user-data-dir={os.path.join(work, 'profile')}",
+           "file://" + os.path.abspath(probed)]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
+    print(f"chromium took {time.monotonic() - start:.1f} s, exit {run.returncode}")
+    if run.returncode != 0:
+        fail("chromium failed:\n" + run.stderr[-3000:])
+    console = [m.group(1) for m in re.finditer(r':CONSOLE[^\]]*\] "(.*)", source:', run.stderr)]
+    foreign = [line for line in console if not line.startswith("tessera-check ")]
+    if foreign:
+        fail("console messages from the page:\n  " + "\n  ".join(foreign))
+    if not os.path.exists(shot):
+        fail("no screenshot written")
+    return console
+
+
+def colour_counts(shot):
+    """(width, height, pixels per RGB colour) of a screenshot."""
+    width, height, bpp, rows = png_pixels(shot)
+    counts = {}
+    for row in rows:
+        for i in range(0, len(row), bpp):
+            px = row[i:i + 3]
+            counts[px] = counts.get(px, 0) + 1
+    return width, height, counts
+
+
 def main():
     global HEIGHT
     args = sys.argv[1:]
@@ -102,41 +153,16 @@ def main():
     if len(args) < 2:
         fail("usage: screenshot_test.py [--height PX] WORK_DIR PROGRAM [ARG...]")
     work, program = args[0], args[1:]
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chromium:
-        print("SKIP: Chromium is not installed (scripts/setup.sh installs Debian's chromium); "
-              "the HTML report pages were not opened in a browser")
-        sys.exit(77)
+    chromium_or_skip()
     os.makedirs(work, exist_ok=True)
     page = os.path.join(work, "demo.html")
     subprocess.run(program + [page], check=True, stdout=subprocess.DEVNULL)
     source = open(page, encoding="utf-8").read()
-    probed = os.path.join(work, "demo_probe.html")
-    with open(probed, "w", encoding="utf-8") as f:
-        f.write(source.replace("</body>", PROBE + "</body>"))
     shot = os.path.join(work, "demo.png")
-    if os.path.exists(shot):
-        os.remove(shot)
-    start = time.monotonic()
-    # No network: every host name fails to resolve, so a page that needs one shows it.
-    cmd = [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-           f"--screenshot={shot}", f"--window-size={WIDTH},{HEIGHT}", "--enable-logging=stderr", "--v=0",
-           "--host-resolver-rules=MAP * ~NOTFOUND", "--no-first-run", "--disable-extensions",
-           "--disable-background-networking", "--disable-sync", "--disable-component-update",
-           "--disable-dev-shm-usage", f"--user-data-dir={os.path.join(work, 'profile')}",
-           "file://" + os.path.abspath(probed)]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
-    print(f"chromium took {time.monotonic() - start:.1f} s, exit {run.returncode}")
-    if run.returncode != 0:
-        fail("chromium failed:\n" + run.stderr[-3000:])
-
-    console = [m.group(1) for m in re.finditer(r':CONSOLE[^\]]*\] "(.*)", source:', run.stderr)]
-    foreign = [line for line in console if not line.startswith("tessera-check ")]
-    if foreign:
-        fail("console messages from the page:\n  " + "\n  ".join(foreign))
+    console = capture(source, os.path.join(work, "demo_probe.html"), shot, work)
     done = [line for line in console if line.startswith("tessera-check done ")]
     if not done:
-        fail("the probe's console lines are missing (console capture broken?):\n" + run.stderr[-3000:])
+        fail("the probe's console lines are missing (console capture broken?): " + repr(console))
     figures = [line for line in console if line.startswith("tessera-check figure=")]
     expected_figures = source.count('<figure class="chart"')
     expected_no_data = source.count('<p class="no-data">')
@@ -156,16 +182,9 @@ def main():
     if no_data != expected_no_data:
         fail(f"{expected_no_data} 'no data' notes in the page, {no_data} in the browser")
 
-    if not os.path.exists(shot):
-        fail("no screenshot written")
-    width, height, bpp, rows = png_pixels(shot)
+    width, height, counts = colour_counts(shot)
     if (width, height) != (WIDTH, HEIGHT):
         fail(f"screenshot is {width}x{height}, expected {WIDTH}x{HEIGHT}")
-    counts = {}
-    for row in rows:
-        for i in range(0, len(row), bpp):
-            px = row[i:i + 3]
-            counts[px] = counts.get(px, 0) + 1
     white = counts.get(b"\xff\xff\xff", 0)
     inked = 1 - white / (width * height)
     print(f"screenshot {shot}: {len(counts)} distinct colours, {100 * inked:.1f} % of pixels not white")
