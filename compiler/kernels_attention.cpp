@@ -154,8 +154,12 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
   const uint64_t tq = fit.tq, mq_max = tq * G, kSets = fit.sets, ring = fit.ring, nS = fit.sregs;
   using Unit = AttnUnit;
   // Cost: the unit's key pages (each swept twice) x rows.
-  const auto [units, per_core] = attention_units(
+  // Named members, not a structured binding: clang 14 (the fuzzing and sanitizer toolchain) cannot
+  // capture structured bindings in lambdas.
+  const auto work = attention_units(
       g, tq, hw.cores, [&](uint64_t t0, uint64_t n) { return ((pos0 + t0 + n - 1) / P + 1) * n * G + 64; });
+  const auto& units = work.first;
+  const auto& per_core = work.second;
 
   const Tensor& q = cg.t("q");
   const Tensor& att = cg.t(op.outputs[0]);
@@ -617,8 +621,10 @@ void Codegen::emit_attention(const Op& op) {
                      " bytes beside the weight ring) and accumulators of " + hw.name);
   const uint64_t mq_max = tq * G;
   using Unit = AttnUnit;
-  const auto [units, per_core] = attention_units(
+  const auto work = attention_units(  // not a structured binding: clang 14 cannot capture one
       g, tq, hw.cores, [&](uint64_t t0, uint64_t n) { return (pos0 + t0 + n) * n * G + 1000; });
+  const auto& units = work.first;
+  const auto& per_core = work.second;
   phase_macs += 0;
   for (uint32_t chip = 0; chip < group_chips; ++chip) {
     for (uint32_t core = 0; core < hw.cores; ++core) {
@@ -822,7 +828,7 @@ void Codegen::emit_attention(const Op& op) {
           v2(Opcode::vmul_row, mq, lk, b.sc, lk * 4, DType::fp32, b.sc, lk * 4, b.sm, 4);
           v2(Opcode::vmul_col, mq, lk, b.sc, lk * 4, DType::fp32, b.sc, lk * 4, b.vs, 0);
           v2(Opcode::vrmax, mq, lk, b.ps, 4, DType::fp32, b.sc, lk * 4, 0, none);
-          auto sc1 = [&](uint64_t d, uint64_t src, float imm, float imm2) {
+          auto sc1 = [&, mq = mq](uint64_t d, uint64_t src, float imm, float imm2) {
             Instr v = vec(Opcode::vscale, mq, 1);
             operand(v, 0, Space::l1, d, 4, DType::fp32);
             operand(v, 1, Space::l1, src, 4, DType::fp32);

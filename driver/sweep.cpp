@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -54,12 +55,19 @@ class SpecReader {
     if (!n.IsScalar()) fail(n, field, expected, shown(n));
     return n.Scalar();
   }
-  uint64_t count(const YAML::Node& n, const std::string& field, uint64_t min) const {
+  // max: what the field's type holds (chips, tp and decode_points are 32-bit), so a larger value
+  // is refused rather than wrapped to a small one.
+  uint64_t count(const YAML::Node& n, const std::string& field, uint64_t min,
+                 uint64_t max = std::numeric_limits<uint64_t>::max()) const {
     const std::string s = n.IsScalar() ? n.Scalar() : "";
     uint64_t v = 0;
     const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (!n.IsScalar() || ec != std::errc() || p != s.data() + s.size() || v < min)
-      fail(n, field, "an integer >= " + std::to_string(min), shown(n));
+    if (!n.IsScalar() || ec != std::errc() || p != s.data() + s.size() || v < min || v > max)
+      fail(n, field,
+           max == std::numeric_limits<uint64_t>::max()
+               ? "an integer >= " + std::to_string(min)
+               : "an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]",
+           shown(n));
     return v;
   }
   double number(const YAML::Node& n, const std::string& field) const {
@@ -260,8 +268,8 @@ Spec parse_spec(const std::string& yaml, const std::string& filename) {
       x.model = (fs::path(filename).parent_path() / x.model).lexically_normal().string();
     x.name = w["name"] ? rd.scalar(w["name"], f + ".name", "a name") : x.model;
     if (!wnames.insert(x.name).second) rd.fail(w, f + ".name", "a name no other workload has", "'" + x.name + "' again");
-    if (w["chips"]) x.chips = uint32_t(rd.count(w["chips"], f + ".chips", 0));
-    if (w["tp"]) x.tp = uint32_t(rd.count(w["tp"], f + ".tp", 0));
+    if (w["chips"]) x.chips = uint32_t(rd.count(w["chips"], f + ".chips", 0, std::numeric_limits<uint32_t>::max()));
+    if (w["tp"]) x.tp = uint32_t(rd.count(w["tp"], f + ".tp", 0, std::numeric_limits<uint32_t>::max()));
     if (w["batch"]) {
       if (w["batch"].IsScalar() && w["batch"].Scalar() == "max") {
         x.batch_max = true;
@@ -273,7 +281,7 @@ Spec parse_spec(const std::string& yaml, const std::string& filename) {
     if (w["prompt"]) x.prompt = rd.count(w["prompt"], f + ".prompt", 1);
     if (w["gen"]) x.gen = rd.count(w["gen"], f + ".gen", 1);
     if (w["precision"]) x.precision = rd.scalar(w["precision"], f + ".precision", "bf16, fp8, fp8w, int8 or w=..,a=..,kv=..");
-    if (w["decode_points"]) x.decode_points = uint32_t(rd.count(w["decode_points"], f + ".decode_points", 1));
+    if (w["decode_points"]) x.decode_points = uint32_t(rd.count(w["decode_points"], f + ".decode_points", 1, std::numeric_limits<uint32_t>::max()));
     if (w["objectives"]) x.objectives = parse_objectives(rd, w["objectives"], f + ".objectives");
     try {
       (void)compiler::load_model(x.model);
@@ -386,7 +394,19 @@ Spec parse_spec(const std::string& yaml, const std::string& filename) {
   const YAML::Node os = root["objectives"];
   if (!os) rd.fail(root, "objectives", "a list such as [maximise tokens_per_s, minimise area_mm2]", "nothing");
   s.objectives = parse_objectives(rd, os, "objectives");
-  if (s.points() > 10'000'000) rd.fail(root["axes"], "axes", "at most 10,000,000 points", std::to_string(s.points()));
+  // Counted with a cap, not as the product: a few long axes would wrap a 64-bit product to a small
+  // (or zero) count and the sweep would silently run the wrong points.
+  constexpr uint64_t kMaxPoints = 10'000'000;
+  uint64_t points = s.workloads.size();
+  for (const Axis& a : s.axes) {
+    if (points > kMaxPoints || a.values.size() > kMaxPoints) {
+      points = kMaxPoints + 1;
+      break;
+    }
+    points *= a.values.size();
+  }
+  if (points > kMaxPoints)
+    rd.fail(root["axes"] ? root["axes"] : root, "axes", "at most 10,000,000 points (axes' lengths x workloads)", "more");
   return s;
 }
 

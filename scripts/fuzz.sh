@@ -18,7 +18,7 @@ if [ "${1:-}" = "--ci" ]; then ci=1; shift; fi
 seconds=${1:-60}
 shift || true
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(arch_yaml tbin asm safetensors model_config); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(arch_yaml arch_set tbin asm safetensors model_config sweep_spec); fi
 
 # The base packages (scripts/setup.sh; the test suite that runs --ci was built with them), then
 # the fuzzing toolchain, which only this script needs.
@@ -50,6 +50,7 @@ seeds() {
     arch_yaml) echo configs/arch ;;
     asm) echo tests/common/isa/data ;;
     model_config) echo fuzz/corpus/model_config configs/models/* ;;
+    sweep_spec) echo configs/sweeps ;;
     *) echo "fuzz/corpus/$1" ;;
   esac
 }

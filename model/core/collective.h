@@ -22,7 +22,7 @@ class CollectiveUnit : public Unit {
   CollectiveUnit(sc_core::sc_module_name name, Core& core, int id);
  private:
   bool step(const isa::Instr& in, uint32_t index, uint64_t arrival) override;
-  uint64_t T_ = 0, send_e_ = 0, recv_e_ = 0, ready_ = 0;
+  uint64_t T_ = 0, send_e_ = 0, recv_e_ = 0;
   int waits_ = 0;  // outstanding callbacks of the current phase
   bool recv_arrived_ = false;
   uint64_t arrival_fs_ = 0, old_read_done_ = 0;

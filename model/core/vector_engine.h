@@ -14,7 +14,7 @@ class VectorEngine : public Unit {
  private:
   bool step(const isa::Instr& in, uint32_t index, uint64_t arrival) override;
   // Multi-phase state for hbm operands.
-  uint64_t T_ = 0, tokvis_ = 0, reads_left_ = 0, read_done_ = 0, write_done_ = 0;
+  uint64_t T_ = 0, reads_left_ = 0, read_done_ = 0, write_done_ = 0;
   bool write_pending_ = false;
   sc_core::sc_event dram_ev_;
 };

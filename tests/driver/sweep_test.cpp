@@ -107,6 +107,16 @@ TEST(SweepSpec, ErrorsNameTheFileLineAndField) {
       {"[1, 2]", {"t.yaml:1:", "(document)", "a mapping"}},
       {with("gen: 4}", "gen: 4, objectives: [maximise joy]}"), {"t.yaml:4:", "workloads[0].objectives[0]", "'joy'"}},
       {"a: [1,", {"t.yaml:", "expected a YAML sweep spec"}},
+      // 2^32 + 1 chips once wrapped to 1 chip.
+      {with("batch: 2", "batch: 2, chips: 4294967297"), {"workloads[0].chips", "[0, 4294967295]", "'4294967297'"}},
+      {with("gen: 4}", "gen: 4, decode_points: 4294967296}"), {"workloads[0].decode_points", "[1, 4294967295]"}},
+      // Four axes of 65,536 values: 2^64 points once wrapped to 0 and the spec was accepted.
+      {with("  - key: l1.bytes\n    range: {from: 32, to: 128, times: 2, unit: KiB}",
+            "  - key: l1.bytes\n    range: {from: 1, to: 65536, step: 1}\n"
+            "  - key: l2.bytes\n    range: {from: 1, to: 65536, step: 1}\n"
+            "  - key: accumulator.banks\n    range: {from: 1, to: 65536, step: 1}\n"
+            "  - key: core.token_depth\n    range: {from: 1, to: 65536, step: 1}"),
+       {"axes", "at most 10,000,000 points"}},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.yaml);
