@@ -95,7 +95,7 @@ void cost_request(TimingReport& r, const config::ArchConfig& arch, const std::st
   const size_t static_index = size_t(std::find(c.components.begin(), c.components.end(), "static") - c.components.begin());
 
   // Segments are one tensor-parallel group; the replicas do the same work.
-  const double L = double(r.layers), replicas = double(r.replicas);
+  const double L = double(r.layer_multiplier()), replicas = double(r.replicas);
   auto step = [&](const SegmentRun& e, const SegmentRun& l, const SegmentRun& h) {
     std::vector<double> v;
     add_scaled(v, joules(e, p), 1);

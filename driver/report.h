@@ -88,6 +88,10 @@ struct TimingReport {
   uint64_t batch_per_replica = 1;
   compiler::Precision precision;
   uint64_t layers = 0;
+  // --exact: every layer and every decode step simulated (whole-model programs in the layer
+  // slots, no embedding or head segments); otherwise one layer multiplied by the layer count.
+  bool exact = false;
+  uint64_t layer_multiplier() const { return exact ? 1 : layers; }
   double core_hz = 0;
   std::string dram;  // which DRAM model the simulations used
   // Simulated segments.
@@ -153,13 +157,18 @@ struct TimingReport {
   // ---- end of the parallelism plan ----
 
   // Every simulated segment in report order: prefill embedding, layer, head, then the decode
-  // embedding, layer and head of each simulated context.
+  // embedding, layer and head of each simulated context (exact: the whole-model programs).
   std::vector<const SegmentRun*> segments() const { return segments_of<const SegmentRun>(*this); }
   std::vector<SegmentRun*> segments() { return segments_of<SegmentRun>(*this); }
 
  private:
   template <class S, class R>
   static std::vector<S*> segments_of(R& r) {
+    if (r.exact) {
+      std::vector<S*> v = {&r.prefill_layer};
+      for (size_t i = 0; i < r.decode_contexts.size() && i < r.decode_layer.size(); ++i) v.push_back(&r.decode_layer[i]);
+      return v;
+    }
     std::vector<S*> v = {&r.prefill_embed, &r.prefill_layer, &r.prefill_head};
     for (size_t i = 0; i < r.decode_contexts.size() && i < r.decode_layer.size(); ++i)
       v.insert(v.end(), {&r.decode_embed[i], &r.decode_layer[i], &r.decode_head[i]});

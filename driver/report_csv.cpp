@@ -29,7 +29,7 @@ std::string report_csv(const TimingReport& r) {
   std::string o =
       "row,stage,segment,phase,runs,cycles_per_run,seconds,share_of_request,mac_busy,vec_busy,dma_busy,"
       "hbm_bytes_per_chip,macs,instructions,dynamic_energy_j\n";
-  const double hz = r.core_hz, L = double(r.layers);
+  const double hz = r.core_hz, L = double(r.layer_multiplier());
   auto seg_row = [&](const char* stage, const SegmentRun& s, double runs) {
     const double secs = double(s.cycles) * runs / hz;
     o += "segment," + std::string(stage) + "," + field(s.what) + ",," + num(runs) + "," + num(double(s.cycles)) + "," +

@@ -99,7 +99,7 @@ void roofline(const TimingReport& r, h::Page& page) {
   rf.title = "Roofline of " + r.arch + " (per chip)";
   rf.compute.push_back({"peak " + compiler::precision_name(r.precision), 2 * c.chip_peak_macs_per_s / 1e12});
   rf.bandwidth.push_back({"HBM", c.chip_peak_hbm_bytes_per_s / 1e12});
-  const double tp = double(r.tp), pp = double(r.plan.pp), L = double(r.layers), hz = r.core_hz;
+  const double tp = double(r.tp), pp = double(r.plan.pp), L = double(r.layer_multiplier()), hz = r.core_hz;
   const double md = double(r.plan.decode_micro_batches);
   auto point = [&](const std::string& label, const Work& w, double seconds, const std::string& detail) {
     if (w.hbm_bytes <= 0 || seconds <= 0 || w.useful_macs <= 0) return;
@@ -250,11 +250,16 @@ void time_consumers(const TimingReport& r, h::Page& page) {
   };
   for (const SegmentRun* x : r.segments()) row(*x);
   s.table(g);
-  s.paragraph("How the request was costed: embedding, one layer and head simulated; the layer multiplied by " +
-              std::to_string(r.layers) + " layers; " + std::to_string(r.decode_steps_estimated) + " of " +
-              std::to_string(r.decode_steps) +
-              " decode steps interpolated linearly in the context length between the simulated contexts; DRAM model: " +
-              r.dram + ". docs/driver.md describes the method.");
+  if (r.exact)
+    s.paragraph("How the request was costed (--exact): whole-model programs of " + std::to_string(r.layers) +
+                " layers simulated for the prefill and for every one of the " + std::to_string(r.decode_steps) +
+                " decode steps; DRAM model: " + r.dram + ". docs/driver.md describes the method.");
+  else
+    s.paragraph("How the request was costed: embedding, one layer and head simulated; the layer multiplied by " +
+                std::to_string(r.layers) + " layers; " + std::to_string(r.decode_steps_estimated) + " of " +
+                std::to_string(r.decode_steps) +
+                " decode steps interpolated linearly in the context length between the simulated contexts; DRAM "
+                "model: " + r.dram + ". docs/driver.md describes the method.");
 }
 
 }  // namespace

@@ -87,7 +87,8 @@ std::string report_json(const TimingReport& r) {
   j["gen"] = r.gen;
   j["precision"] = compiler::precision_name(r.precision);
   j["dram_model"] = r.dram;
-  j["layers_multiplied"] = r.layers;
+  j["layers_multiplied"] = r.layer_multiplier();
+  j["exact"] = r.exact;
   j["decode_steps"] = r.decode_steps;
   j["decode_steps_simulated"] = r.decode_steps_simulated;
   j["decode_steps_estimated"] = r.decode_steps_estimated;

@@ -198,9 +198,13 @@ std::string report_text(const TimingReport& r) {
     for (const SegmentRun* s : r.segments()) note(*s);
     if (n) o += "    reused:       identical programs, result reused (exact): " + reused + "\n";
   }
-  o += fmt("    multiplied:   layer time x %llu layers (every layer runs the same instructions on its own weights and KV "
-           "pages at DRAM-period-aligned addresses; each simulated segment starts with empty queues)\n",
-           (unsigned long long)r.layers);
+  if (r.exact)
+    o += fmt("    exact:        every layer (whole-model programs of %llu layers) and every decode step simulated\n",
+             (unsigned long long)r.layers);
+  else
+    o += fmt("    multiplied:   layer time x %llu layers (every layer runs the same instructions on its own weights and KV "
+             "pages at DRAM-period-aligned addresses; each simulated segment starts with empty queues)\n",
+             (unsigned long long)r.layers);
   if (r.prefill_steps > 1)
     o += fmt("    multiplied:   prefill step x %llu (each step prefills %llu sequence(s) with the same instructions on "
              "other KV pages)\n",

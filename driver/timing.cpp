@@ -242,6 +242,14 @@ TimingReport run_timing(const hf::ModelConfig& m, const config::ArchConfig& arch
     r.plan.stage_layers = whole.stage_layers;
   }
   const uint32_t pp = r.plan.pp;
+  r.exact = opt.exact;
+  if (opt.exact && pp > 1)
+    throw InputError("--exact: the plan has a pipeline of " + std::to_string(pp) +
+                     " stages, whose time comes from the pipeline formula over its stages' segments; --exact "
+                     "simulates whole-model programs and needs pp=1 (choose a plan with --plan)");
+  // --exact: whole-model programs in the layer slots (see TimingOptions::exact).
+  const auto layer_kind = opt.exact ? Segment::Whole : Segment::Layer;
+  const std::string layer_name = opt.exact ? "whole model" : "layer";
   // Decode micro-batches: each decode step of a replica runs as md programs of bpr / md
   // sequences (one is simulated; the others run the same instructions on other KV pages).
   uint64_t md = opt.decode_micro_batches;
@@ -277,32 +285,38 @@ TimingReport run_timing(const hf::ModelConfig& m, const config::ArchConfig& arch
       co.segment.kind = k;
       return co;
     };
-    r.prefill_embed = simulate(m, arch, pre(Segment::Embed), "prefill embedding", opt, r.dram, cache).run;
-    const Sim layer = simulate(m, arch, pre(Segment::Layer), "prefill layer", opt, r.dram, cache);
+    if (!opt.exact)
+      r.prefill_embed = simulate(m, arch, pre(Segment::Embed), "prefill embedding", opt, r.dram, cache).run;
+    const Sim layer = simulate(m, arch, pre(layer_kind), "prefill " + layer_name, opt, r.dram, cache);
     r.prefill_layer = layer.run;
     prefill_x_bytes = layer.compiled.stage_activation_bytes;
-    r.prefill_head = simulate(m, arch, pre(Segment::Head), "prefill head", opt, r.dram, cache).run;
+    if (!opt.exact) r.prefill_head = simulate(m, arch, pre(Segment::Head), "prefill head", opt, r.dram, cache).run;
   }
   // Decode: step s (1 .. gen - 1) feeds token s and leaves prompt + s tokens in the cache.
   r.decode_steps = opt.gen - 1;
-  r.decode_contexts = decode_points(opt.prompt + 1, opt.prompt + opt.gen - 1, opt.decode_points);
+  r.decode_contexts = decode_points(opt.prompt + 1, opt.prompt + opt.gen - 1,
+                                    opt.exact ? uint32_t(std::min<uint64_t>(opt.gen, UINT32_MAX)) : opt.decode_points);
   base.batch = opt.batch / md;  // one decode micro-batch of every replica
   for (uint64_t c : r.decode_contexts) {
     const std::string at = " at context " + std::to_string(c);
-    r.decode_embed.push_back(
-        simulate(m, arch, seg(Phase::Decode, c, Segment::Embed), "decode embedding" + at, opt, r.dram, cache).run);
-    const Sim layer = simulate(m, arch, seg(Phase::Decode, c, Segment::Layer), "decode layer" + at, opt, r.dram, cache);
+    r.decode_embed.push_back(opt.exact ? SegmentRun{}
+                                       : simulate(m, arch, seg(Phase::Decode, c, Segment::Embed),
+                                                  "decode embedding" + at, opt, r.dram, cache)
+                                             .run);
+    const Sim layer = simulate(m, arch, seg(Phase::Decode, c, layer_kind), "decode " + layer_name + at, opt, r.dram, cache);
     r.decode_layer.push_back(layer.run);
     decode_x_bytes = layer.compiled.stage_activation_bytes;
     decode_rows = layer.compiled.batch_per_replica;
-    r.decode_head.push_back(
-        simulate(m, arch, seg(Phase::Decode, c, Segment::Head), "decode head" + at, opt, r.dram, cache).run);
+    r.decode_head.push_back(opt.exact ? SegmentRun{}
+                                      : simulate(m, arch, seg(Phase::Decode, c, Segment::Head), "decode head" + at,
+                                                 opt, r.dram, cache)
+                                            .run);
   }
   r.decode_steps_simulated = r.decode_contexts.size();
   r.decode_steps_estimated = r.decode_steps - r.decode_steps_simulated;
 
   // A step: embedding + layers x layer + head.
-  const double L = double(m.num_layers), hz = hw.core_hz;
+  const double L = double(r.layer_multiplier()), hz = hw.core_hz;
   struct StepSums {
     double cycles = 0, useful_macs = 0, hbm = 0, min_hbm = 0, link = 0;
   };
@@ -453,7 +467,8 @@ TimingReport run_timing(const hf::ModelConfig& m, const config::ArchConfig& arch
   // With a pipeline: busy time summed over the stages / pp, the mean stage's share.
   const double ps = double(r.prefill_steps) / pp;
   add("prefill", "embedding", r.prefill_embed, ps);
-  add("prefill", "layer x " + std::to_string(m.num_layers), r.prefill_layer, L * ps);
+  const std::string layers_label = opt.exact ? "whole model" : "layer x " + std::to_string(m.num_layers);
+  add("prefill", layers_label, r.prefill_layer, L * ps);
   add("prefill", "head", r.prefill_head, ps);
   if (r.decode_steps) {
     // Decode phases: each step's phase cycles interpolated like the step time; the busy
@@ -484,7 +499,7 @@ TimingReport run_timing(const hf::ModelConfig& m, const config::ArchConfig& arch
     };
     const double mb = double(md) / pp;
     add_decode("embedding", r.decode_embed, mb);
-    add_decode("layer x " + std::to_string(m.num_layers), r.decode_layer, L * mb);
+    add_decode(layers_label, r.decode_layer, L * mb);
     add_decode("head", r.decode_head, mb);
   }
   std::stable_sort(r.consumers.begin(), r.consumers.end(),

@@ -11,6 +11,7 @@
 //     as estimated;
 //   - one tensor-parallel group is simulated; data-parallel replicas are identical and
 //     independent (no shared resource), so their throughput adds exactly;
+//   - --exact (TimingOptions::exact) replaces both: whole-model programs, every decode step;
 //   - a pipeline (pp stages of num_layers / pp layers, each a tensor-parallel group) runs the
 //     same simulated segments on each stage; its time is the pipeline formula of
 //     driver/plan.h over micro-batches (fill and drain included), with the stage-to-stage
@@ -46,6 +47,11 @@ struct TimingOptions {
   bool cost = true;
   std::string tech;
   uint64_t max_cycles = 0;     // model::RunOptions::max_cycles of every simulation (--max-cycles)
+  // Simulate whole-model programs (every layer) for the prefill and for every decode step
+  // instead of multiplying one layer and interpolating between decode_points: the measure of
+  // both extrapolations (docs/validation.md). Pipeline plans are refused (their stage times
+  // come from the pipeline formula).
+  bool exact = false;
 };
 
 // InputError for a bad request (naming the option) or one the compiler refuses.

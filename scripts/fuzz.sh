@@ -7,14 +7,19 @@
 # New corpus entries go to build-fuzz/corpus/<target>/ (the seeds in the repository stay
 # the small hand-picked set). Fails on the first crash, sanitizer report, leak, timeout
 # (10 s per input) or out-of-memory (2 GB); libFuzzer writes the reproducer to
-# build-fuzz/artifacts/<target>/. Usage: scripts/fuzz.sh [--ci] [SECONDS] [TARGET...]
+# build-fuzz/artifacts/<target>/. Usage: scripts/fuzz.sh [--ci] [--parallel] [SECONDS] [TARGET...]
+# --parallel: every target at once (long runs); TESSERA_FUZZ_TIMEOUT: seconds per input (10).
 # --ci: the short run of the test suite (ctest label `fuzz`, tests/fuzz): no base-package
 # setup, and exit 77 (skipped) when clang cannot be had. TESSERA_FUZZ_BUILD overrides the
 # build directory; TESSERA_JOBS the build's parallelism (default: every core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ci=0
+parallel=0
 if [ "${1:-}" = "--ci" ]; then ci=1; shift; fi
+if [ "${1:-}" = "--parallel" ]; then parallel=1; shift; fi
+# Per-input time limit: a loaded machine starves the process, so long runs raise it.
+timeout=${TESSERA_FUZZ_TIMEOUT:-10}
 seconds=${1:-60}
 shift || true
 targets=("$@")
@@ -55,20 +60,34 @@ seeds() {
   esac
 }
 
-for t in "${targets[@]}"; do
+# One target: 0 when it ran its time without a finding.
+run_one() {
+  local t=$1 log="$bdir/fuzz_$1.log"
   mkdir -p "$bdir/corpus/$t" "$bdir/artifacts/$t"
-  echo "== fuzz_$t for ${seconds}s"
   # detect_leaks: a leak fails the run like a crash; the scratch file of the safetensors
   # target lives in /tmp per process.
-  log="$bdir/fuzz_$t.log"
   if ! ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    "$bdir/bin/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+    "$bdir/bin/fuzz_$t" -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb=2048 -max_len=65536 \
     -print_final_stats=1 -artifact_prefix="$bdir/artifacts/$t/" \
     "$bdir/corpus/$t" $(seeds "$t") >"$log" 2>&1; then
     tail -n 60 "$log" >&2
     echo "fuzz_$t FAILED (log $log, reproducer in $bdir/artifacts/$t/)" >&2
-    exit 1
+    return 1
   fi
-  grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" || true
-done
+  echo "== fuzz_$t: $(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}') executions in ${seconds}s"
+}
+
+if [ $parallel -eq 0 ]; then
+  for t in "${targets[@]}"; do
+    echo "== fuzz_$t for ${seconds}s"
+    run_one "$t" || exit 1
+  done
+else
+  # Long runs on a machine with cores to spare: every target at once, each reported as it ends.
+  pids=()
+  for t in "${targets[@]}"; do run_one "$t" & pids+=($!); done
+  failed=0
+  for p in "${pids[@]}"; do wait "$p" || failed=1; done
+  [ $failed -eq 0 ] || exit 1
+fi
 echo "fuzz: all targets ran ${seconds}s without a finding"

@@ -87,6 +87,10 @@ int run_main(int argc, char** argv) {
                  "batch)");
   app.add_option("--decode-points", points, "decode contexts simulated (the steps between are interpolated)")
       ->capture_default_str();
+  bool exact = false;
+  app.add_flag("--exact", exact,
+               "simulate every layer (whole-model programs) and every decode step instead of one layer multiplied "
+               "and decode steps interpolated (slow; measures those estimates)");
   app.add_option("--json", json, "also write the report as JSON to this file (docs/reports.md)");
   app.add_option("--csv", csv, "also write one CSV row per simulated segment and per phase to this file");
   app.add_option("--html", html, "also write the report as one self-contained HTML page with charts");
@@ -116,6 +120,9 @@ int run_main(int argc, char** argv) {
   std::optional<compiler::Precision> prec;
   if (!precision.empty()) prec = compiler::parse_precision(precision, *a);
 
+  if (exact && functional) throw InputError("--exact: a timing option; --functional runs every layer and step already");
+  if (exact && app.count("--decode-points"))
+    throw InputError("--decode-points: --exact simulates every decode step; give one of the two");
   if (functional) {
     if (!app.count("--model")) throw InputError("--functional needs --model DIR (config.json and model.safetensors)");
     if (prompt.empty()) throw InputError("--functional needs --prompt with token ids, e.g. 1,10,20,30");
@@ -193,6 +200,7 @@ int run_main(int argc, char** argv) {
   to.tp = tp;
   to.precision = prec;
   to.decode_points = points;
+  to.exact = exact;
   to.prefill_batch = prefill_batch;
   to.dram_burst = dram == "burst";
   to.verbose = verbose;

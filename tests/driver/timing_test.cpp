@@ -116,6 +116,69 @@ TEST(DriverTiming, LayerMultiplicationMatchesTheWholeProgram) {
   EXPECT_NEAR(r.tpot / decode, 1.0, 0.05);
 }
 
+// --exact: the prefill and every decode step are whole-model programs, so its times are those
+// programs' simulations (computed here without the driver), and the default estimates (one
+// layer multiplied, decode interpolated) stay close to it, energy included.
+TEST(DriverTiming, ExactSimulatesTheWholeModelAtEveryStep) {
+  const config::Arch tiny = config::load_arch("tiny");
+  const hf::ModelConfig m = tiny_llama();
+  TimingOptions t;
+  t.batch = 2;
+  t.prompt = 24;
+  t.gen = 5;
+  t.decode_points = 2;
+  const TimingReport est = run_timing(m, *tiny, t);
+  t.exact = true;
+  const TimingReport r = run_timing(m, *tiny, t);
+  EXPECT_TRUE(r.exact);
+  EXPECT_EQ(r.layer_multiplier(), 1u);
+  EXPECT_EQ(r.decode_steps_estimated, 0u);
+  ASSERT_EQ(r.decode_contexts, (std::vector<uint64_t>{25, 26, 27, 28}));
+  EXPECT_EQ(r.segments().size(), 5u);
+  const double hz = r.core_hz;
+  // The driver's DRAM model (bandwidth) on the whole programs, compiled here.
+  auto whole = [&](Phase ph, uint64_t context) {
+    CompileOptions o;
+    o.phase = ph;
+    o.batch = 2;
+    o.context = context;
+    o.max_context = 29;
+    const Compiled c = compiler::compile(m, *tiny, o);
+    model::RunOptions ro;
+    ro.dram = model::DramModel::Bandwidth;
+    model::Simulation sim(*tiny, c.program, ro);
+    sim.run();
+    return double(sim.cycles()) / hz;
+  };
+  EXPECT_DOUBLE_EQ(r.ttft, whole(Phase::Prefill, 24));
+  double decode = 0;
+  for (uint64_t c : r.decode_contexts) decode += whole(Phase::Decode, c);
+  EXPECT_NEAR(r.decode_total, decode, 1e-12);
+  std::printf("exact: ttft %.3f us, decode %.3f us, %.4g J; estimated: %.3f us, %.3f us, %.4g J\n", r.ttft * 1e6,
+              r.decode_total * 1e6, r.cost.total_j, est.ttft * 1e6, est.decode_total * 1e6, est.cost.total_j);
+  EXPECT_NEAR(est.ttft / r.ttft, 1.0, 0.05);
+  EXPECT_NEAR(est.decode_total / r.decode_total, 1.0, 0.05);
+  EXPECT_NEAR(est.cost.total_j / r.cost.total_j, 1.0, 0.05);
+  const std::string text = report_text(r);
+  EXPECT_NE(text.find("exact:"), std::string::npos);
+  EXPECT_EQ(text.find("multiplied:   layer"), std::string::npos);
+  EXPECT_EQ(text.find("estimated:"), std::string::npos);
+  EXPECT_EQ(report_json(r), report_json(run_timing(m, *tiny, t)));
+}
+
+TEST(DriverErrors, ExactRefusesAPipeline) {
+  const config::Arch a = config::load_arch("tiny", {"system.chips=2", "link.count=2", "link.gbytes_per_s=25", "link.latency_ns=200"});
+  TimingOptions t;
+  t.batch = 2;
+  t.prompt = 8;
+  t.gen = 2;
+  t.chips = 2;
+  t.tp = 1;
+  t.pp = 2;
+  t.exact = true;
+  test::expect_input_error([&] { run_timing(tiny_llama(), *a, t); }, {"--exact", "pipeline of 2 stages", "pp=1"});
+}
+
 // Interpolating decode steps between 3 simulated contexts against simulating all of them.
 TEST(DriverTiming, InterpolatedDecodeMatchesEverySimulatedStep) {
   const config::Arch tiny = config::load_arch("tiny");
