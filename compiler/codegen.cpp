@@ -107,7 +107,9 @@ void Codegen::operand(Instr& in, int which, Space space, uint64_t addr, uint64_t
 Codegen::Codegen(const Graph& graph, const Hw& h, const CompileOptions& o, Compiled& c)
     : g(graph), hw(h), opt(o), out(c) {
   group_chips = g.tp;
-  for (uint32_t chip = 0; chip < group_chips; ++chip) {
+  // A pipelined whole step has code for every stage; a segment, for the first stage's group.
+  const uint32_t chips = opt.segment.kind == Segment::Whole ? g.tp * g.pp : g.tp;
+  for (uint32_t chip = 0; chip < chips; ++chip) {
     for (uint32_t core = 0; core < hw.cores; ++core) {
       streams.emplace_back(chip, core, isa::kNumQueueUnits);
       wstreams.emplace_back();
@@ -154,7 +156,7 @@ void Codegen::end_phase(const std::string& name) {
       ws_of(chip, core).prefetch(cs(chip, core), hw);
       cs(chip, core).barrier(isa::Scope::chip, uint16_t(id & 0xffff));
       l1_of(chip, core).reset();
-      for (Arena& a : acc[size_t(chip) * hw.cores + core]) a.reset();
+      for (Arena& a : acc[at(chip, core)]) a.reset();
     }
   }
   Compiled::PhaseInfo info;
@@ -295,6 +297,36 @@ void Codegen::emit_segment_head() {
   end_segment();
 }
 
+void Codegen::emit_pipeline() {
+  // Stage s runs layers [s L/pp, (s+1) L/pp) on chips s tp .. s tp + tp - 1, with its own
+  // weight stream; the residual stream x crosses each stage boundary over the links.
+  const uint64_t per_stage = g.layers_on_chip();
+  const std::vector<const Op*> linears = layer_linears();
+  uint32_t handover_tag = 0;  // of the boundary before stage s
+  for (uint32_t s = 0; s < g.pp; ++s) {
+    stage_base = s * g.tp;
+    begin_segment({});
+    for (layer = s * per_stage; layer < (s + 1) * per_stage; ++layer) collect_weights(linears, false);
+    if (s == 0) {
+      layer = 0;
+      emit_segment_embed();
+    } else {
+      emit_stage_handover(false, handover_tag);
+    }
+    for (layer = s * per_stage; layer < (s + 1) * per_stage; ++layer) emit_layer_body();
+    layer = (s + 1) * per_stage - 1;
+    if (s + 1 < g.pp) {
+      handover_tag = next_tag;
+      next_tag += hw.cores;
+      emit_stage_handover(true, handover_tag);
+    }
+    end_segment();
+  }
+  layer = 0;
+  emit_segment_head();
+  stage_base = 0;
+}
+
 std::vector<isa::TextSection> Codegen::run() {
   switch (opt.segment.kind) {
     case Segment::Embed:
@@ -310,6 +342,10 @@ std::vector<isa::TextSection> Codegen::run() {
       emit_segment_head();
       break;
     case Segment::Whole: {
+      if (g.pp > 1) {
+        emit_pipeline();
+        break;
+      }
       // One weight stream from the embedding through the last layer, so every barrier
       // (the embedding's and each layer's last ones included) prefetches what follows.
       begin_segment({});

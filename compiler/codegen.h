@@ -124,6 +124,10 @@ class Codegen {
   const CompileOptions& opt;
   Compiled& out;
   uint32_t group_chips = 1;   // chips of the TP group that get code
+  // A pipelined whole step (CompileOptions::pp, Segment::Whole): every stage's chips get
+  // code; the kernels address the current stage's group through stage_base, the first
+  // chip of that stage (docs/compiler.md, "Pipeline stages").
+  uint32_t stage_base = 0;
   uint64_t layer = 0;         // layer of the segment being emitted
   std::vector<CoreStream> streams;  // [chip * cores + core]
   std::vector<WeightStream> wstreams;
@@ -134,17 +138,19 @@ class Codegen {
   std::string phase_name;
   uint64_t phase_macs = 0;
 
-  CoreStream& cs(uint32_t chip, uint32_t core) { return streams[size_t(chip) * hw.cores + core]; }
-  Arena& l1_of(uint32_t chip, uint32_t core) { return l1[size_t(chip) * hw.cores + core]; }
-  Arena& acc_of(uint32_t chip, uint32_t core, uint32_t e) { return acc[size_t(chip) * hw.cores + core][e]; }
-  WeightStream& ws_of(uint32_t chip, uint32_t core) { return wstreams[size_t(chip) * hw.cores + core]; }
+  // By rank in the current stage's group (chip stage_base + chip).
+  size_t at(uint32_t chip, uint32_t core) const { return size_t(stage_base + chip) * hw.cores + core; }
+  CoreStream& cs(uint32_t chip, uint32_t core) { return streams[at(chip, core)]; }
+  Arena& l1_of(uint32_t chip, uint32_t core) { return l1[at(chip, core)]; }
+  Arena& acc_of(uint32_t chip, uint32_t core, uint32_t e) { return acc[at(chip, core)][e]; }
+  WeightStream& ws_of(uint32_t chip, uint32_t core) { return wstreams[at(chip, core)]; }
 
   const Tensor& t(int i) const { return g.tensors[size_t(i)]; }
   const Tensor& t(const std::string& name) const;
   // HBM/L2 address of a tensor in the current layer (activations are shared by the layers).
   uint64_t addr(const Tensor& x) const {
     const bool layered = x.per_layer && x.kind != TensorKind::Activation && x.kind != TensorKind::Logits;
-    return x.addr + (layered ? layer * g.layer_stride : 0);
+    return x.addr + (layered ? g.local_layer(layer) * g.layer_stride : 0);
   }
   uint64_t es(isa::DType d) const;
   // The DMA engine for activation traffic and for weight chunk i.
@@ -170,6 +176,10 @@ class Codegen {
   void emit_attention(const Op& op);
   void emit_attention_decode(const Op& op);
   void emit_all_reduce(const Op& op);
+  // The residual stream x from the current stage's group to the next stage's (send) or from
+  // the previous stage's into the current one (receive), each core a slice with tag
+  // tag0 + core, then a phase end.
+  void emit_stage_handover(bool send, uint32_t tag0);
   void emit_top1(const Op& op);
 
  private:
@@ -186,6 +196,7 @@ class Codegen {
   void emit_segment_layer(bool steady);
   void emit_segment_embed();
   void emit_segment_head();
+  void emit_pipeline();  // a whole step over g.pp stages
   void begin_segment(const std::vector<const Op*>& linears);
   void end_segment();
   std::vector<const Op*> ops_where(bool per_layer, bool head) const;

@@ -144,14 +144,15 @@ void stop_after_phase(std::vector<isa::TextSection>& text, uint32_t phase) {
   }
 }
 
-// The logits and top-1 of every chip's vocabulary slice.
-std::vector<ResultLocation> result_locations(const Graph& g) {
+// The logits and top-1 of every chip's vocabulary slice (the last pipeline stage's chips).
+std::vector<ResultLocation> result_locations(const Graph& g, const CompileOptions& o) {
   const Tensor& lg = g.tensor("logits");
   const Tensor& top = g.tensor("top1");
+  const uint32_t base = o.segment.kind == Segment::Whole ? (g.pp - 1) * g.tp : 0;
   std::vector<ResultLocation> out;
   for (uint32_t chip = 0; chip < g.tp; ++chip) {
     ResultLocation r;
-    r.chip = chip;
+    r.chip = base + chip;
     r.space = lg.tier;
     r.addr = lg.addr;
     r.rows = lg.shape[0];
@@ -232,7 +233,7 @@ Compiled compile(const hf::ModelConfig& model, const config::ArchConfig& arch, c
   out.min_hbm_bytes_per_chip = roof.min_hbm_bytes_per_chip;
   if (!opt.weights_dir.empty()) out.program.data = pack_data(g, hw, opt.weights_dir);
   // Results and the state a functional runner carries from step to step.
-  out.results = result_locations(g);
+  out.results = result_locations(g, o);
   out.persistent = kv_cache_regions(g);
   // The previous step's KV regions go to this program's: where HBM also holds spilled
   // activations (no L2, e.g. tpu-v1), a prefill's larger activations move the layer region.

@@ -130,6 +130,9 @@ struct Graph {
   uint32_t tp = 1, replicas = 1;
   uint32_t pp = 1;  // pipeline stages: a chip holds num_layers / pp layers
   uint64_t layers_on_chip() const { return model.num_layers / pp; }
+  // Index of layer l among its stage's layers (its HBM copy); l itself for a graph without
+  // layers (compile_gemm's single op).
+  uint64_t local_layer(uint64_t l) const { return layers_on_chip() ? l % layers_on_chip() : l; }
   // Per chip of a TP group (partition.cpp).
   uint64_t heads = 0, kv_heads = 0, inter = 0, vocab = 0;
   // The weight ring every core streams weights through (tiling.cpp): slots x slot bytes at

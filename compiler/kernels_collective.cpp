@@ -6,7 +6,8 @@
 // chunk (r - k - 1) into place; chip r then holds the sum of chunk r + 1. All-gather: P-1
 // steps passing the summed chunks on (csend, crecv). Peers are relative (next and previous
 // chip of the group, modulo system.chips), chunk
-// addresses depend on the chip, so each chip has its own program.
+// addresses depend on the chip, so each chip has its own program. Also the hand-over of the
+// residual stream between pipeline stages.
 #include <algorithm>
 #include <stdexcept>
 
@@ -90,6 +91,37 @@ void Codegen::emit_all_reduce(const Op& op) {
     next_tag = tag0 + 2 * uint32_t(P);
   }
   end_phase(op.name);
+}
+
+void Codegen::emit_stage_handover(bool send, uint32_t tag0) {
+  // Rank i of this stage's group sends its copy of x (replicated over the group) to rank i of
+  // the next stage, tp chips on: peers are relative offsets modulo system.chips. Each core
+  // moves one slice with its own collective unit and tag.
+  const Tensor& x = t("x");
+  const uint64_t N = hw.chips, per_core = (x.bytes + hw.cores - 1) / hw.cores;
+  const uint64_t slice = (per_core + 63) / 64 * 64;
+  for (uint32_t chip = 0; chip < group_chips; ++chip) {
+    for (uint32_t core = 0; core < hw.cores; ++core) {
+      const uint64_t off = uint64_t(core) * slice;
+      if (off >= x.bytes) break;
+      Instr in;
+      in.op = send ? Opcode::csend : Opcode::crecv;
+      in.unit = uint8_t(isa::Unit::coll);
+      in.bytes = std::min(slice, x.bytes - off);
+      in.tag = (tag0 + core) & 0xffff;
+      if (send) {
+        in.send_space = uint64_t(x.tier);
+        in.send_addr = addr(x) + off;
+        in.peer_send = group_chips % N;
+      } else {
+        in.recv_space = uint64_t(x.tier);
+        in.recv_addr = addr(x) + off;
+        in.peer_recv = (N - group_chips % N) % N;
+      }
+      cs(chip, core).emit(in);
+    }
+  }
+  end_phase(send ? "stage_send" : "stage_receive");
 }
 
 }  // namespace tessera::compiler

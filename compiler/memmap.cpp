@@ -43,14 +43,16 @@ std::vector<MemoryRegion> tensor_regions(const Graph& g) {
 std::vector<MemoryRegion> kv_cache_regions(const Graph& g) {
   std::vector<MemoryRegion> out;
   const Tensor& kc = g.tensor("layer.k_cache");
-  for (uint32_t chip = 0; chip < g.tp; ++chip)
-    for (uint64_t l = 0; l < g.model.num_layers; ++l) {
+  // Chip s tp + i of pipeline stage s holds the cache of that stage's layers.
+  const uint64_t per_chip = g.layers_on_chip();
+  for (uint32_t chip = 0; chip < g.tp * g.pp; ++chip)
+    for (uint64_t l = 0; l < per_chip; ++l) {
       MemoryRegion r;
       r.chip = chip;
       r.space = isa::Space::hbm;
       r.addr = kc.addr + l * g.layer_stride;
       r.bytes = kc.bytes;
-      r.what = "KV cache pages, layer " + std::to_string(l);
+      r.what = "KV cache pages, layer " + std::to_string(chip / g.tp * per_chip + l);
       r.live = "whole request";
       out.push_back(r);
     }

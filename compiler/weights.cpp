@@ -134,7 +134,10 @@ struct Packer {
     d.bytes = std::move(bytes);
     out.push_back(std::move(d));
   }
-  uint64_t base(const Tensor& t, uint64_t layer) const { return t.addr + (t.per_layer ? layer * g.layer_stride : 0); }
+  // A chip holds its pipeline stage's layers, layer l at its index within the stage.
+  uint64_t base(const Tensor& t, uint64_t layer) const {
+    return t.addr + (t.per_layer ? g.local_layer(layer) * g.layer_stride : 0);
+  }
 
   void vec_f32(const std::string& name, uint64_t layer, const std::vector<float>& v) {
     std::vector<uint8_t> b;
@@ -228,8 +231,10 @@ std::vector<isa::DataSection> pack_data(const Graph& g, const Hw& hw, const std:
   using hf::bias_of, hf::weight_of;
   const hf::ModelTensorNames names = hf::model_tensor_names(m);
   const std::vector<float> embed = ck.read(names.embed);
-  for (uint32_t chip = 0; chip < g.tp; ++chip) {
-    Packer pk{g, hw, chip, out};
+  // Chip dev is rank dev mod tp of pipeline stage dev / tp.
+  for (uint32_t dev = 0; dev < g.tp * g.pp; ++dev) {
+    const uint32_t chip = dev % g.tp;
+    Packer pk{g, hw, dev, out};
     // Embedding tables (BF16) and constants.
     {
       std::vector<uint8_t> b;
@@ -266,6 +271,7 @@ std::vector<isa::DataSection> pack_data(const Graph& g, const Hw& hw, const std:
       pk.linear(op_named(g, "lm_head"), 0, cols(head, chip * g.vocab, g.vocab), {});
     }
     for (uint64_t l = 0; l < m.num_layers; ++l) {
+      if (l / g.layers_on_chip() != dev / g.tp) continue;
       const hf::LayerTensorNames p = hf::layer_tensor_names(m, l);
       if (gpt2) {
         pk.vec_f32("layer.attn_norm.w", l, ck.read(weight_of(p.attn_norm)));

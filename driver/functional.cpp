@@ -46,8 +46,10 @@ FunctionalResult run_functional(const std::string& dir, const config::ArchConfig
   for (uint64_t s = 0; s < opt.steps; ++s) {
     CompileOptions co;
     co.batch = 1;
-    co.chips = 0;
-    co.tp = uint32_t(arch.system.chips);  // one tensor-parallel group over every chip
+    // One tensor-parallel group over every chip unless the plan says otherwise.
+    co.tp = opt.tp ? opt.tp : uint32_t(arch.system.chips);
+    co.pp = std::max<uint32_t>(1, opt.pp);
+    co.chips = opt.tp ? co.tp * co.pp : 0;
     co.max_context = P + opt.steps;
     co.precision = opt.precision;
     co.weights_dir = dir;

@@ -23,6 +23,9 @@ struct FunctionalOptions {
   std::vector<int64_t> forced;
   bool keep_logits = true;
   uint64_t max_cycles = 0;  // model::RunOptions::max_cycles of every step (--max-cycles)
+  // Parallelism (--plan tp=..,pp=..): a tensor-parallel group of tp chips (0: every chip of
+  // the system) in each of pp pipeline stages; every step is one program over tp x pp chips.
+  uint32_t tp = 0, pp = 1;
 };
 
 struct FunctionalResult {

@@ -131,6 +131,16 @@ int run_main(int argc, char** argv) {
     fo.steps = steps;
     fo.precision = prec;
     fo.max_cycles = max_cycles;
+    if (!plan_text.empty()) {
+      const driver::Plan pl = driver::parse_plan(plan_text);
+      if (pl.dp != 1)
+        throw InputError("--plan " + plan_text + ": a functional run generates one sequence, so dp must be 1");
+      if (pl.tp * pl.pp > a->system.chips)
+        throw InputError("--plan " + plan_text + ": needs " + std::to_string(pl.tp * pl.pp) + " chips, system.chips of --arch is " +
+                         std::to_string(a->system.chips) + " (raise it with --set system.chips=N)");
+      fo.tp = pl.tp;
+      fo.pp = pl.pp;
+    }
     const driver::FunctionalResult r = driver::run_functional(model, *a, fo);
     std::string line;
     for (size_t i = 0; i < r.tokens.size(); ++i) line += (i ? "," : "") + std::to_string(r.tokens[i]);

@@ -71,12 +71,17 @@ void check_consistency(const ArchConfig& c, const OriginFn& origin_of, std::vect
   check_dram(c, [&](const std::string& path, const std::string& expected, const std::string& got) {
     ck.fail(path, expected, got);
   });
-  // 22-23. Links.
+  // 23-24. Links.
   if (c.system.chips > 1 && c.link.count == 0) {
     ck.fail("link.count", "at least 1 link per chip when system.chips = " + n(c.system.chips), "0");
   }
   if (c.link.count > 0 && c.link.gbytes_per_s <= 0.0) {
     ck.fail("link.gbytes_per_s", "a bandwidth above 0 when link.count = " + n(c.link.count), "0");
+  }
+  // 25. Packets and credits.
+  if (c.link.rx_buffer_bytes < c.link.packet_bytes) {
+    ck.fail("link.rx_buffer_bytes", "at least link.packet_bytes = " + n(c.link.packet_bytes) + " (one credit)",
+            n(c.link.rx_buffer_bytes));
   }
 }
 

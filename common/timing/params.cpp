@@ -71,6 +71,9 @@ ArchParams arch_params(const config::ArchConfig& cfg) {
   // Rates and latencies are rounded once, to 1 MB/s and 1 fs (docs/timing.md, "Collectives and links").
   p.link_mbytes_per_s = uint64_t(std::llround(cfg.link.gbytes_per_s * 1000.0));
   p.link_latency_fs = uint64_t(std::llround(cfg.link.latency_ns * 1e6));
+  p.link_packet_bytes = uint64_t(cfg.link.packet_bytes);
+  p.link_credits = uint64_t(cfg.link.rx_buffer_bytes) / p.link_packet_bytes;
+  p.link_credit_return_fs = uint64_t(std::llround(cfg.link.credit_return_ns * 1e6));
   return p;
 }
 

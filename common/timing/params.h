@@ -54,6 +54,9 @@ struct ArchParams {
   uint32_t link_count = 0;
   uint64_t link_mbytes_per_s = 0;  // per link and direction, MB/s (GB/s x 1000, rounded once)
   uint64_t link_latency_fs = 0;
+  // Packets and credits (docs/timing.md, "Collectives and links"): payload bytes per packet,
+  // credits per link (receive-buffer packets), credit return time beyond the link latency.
+  uint64_t link_packet_bytes = 256, link_credits = 512, link_credit_return_fs = 0;
 
   // Cycles of one instruction fetch: ceil(64 / fetch_bytes_per_cycle), at least 1.
   uint64_t fetch_cycles() const { return fetch_bytes_per_cycle >= 64 ? 1 : (64 + fetch_bytes_per_cycle - 1) / fetch_bytes_per_cycle; }

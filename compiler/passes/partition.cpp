@@ -35,9 +35,6 @@ Parallelism choose_parallelism(const hf::ModelConfig& m, const Hw& hw, const Com
   if (m.num_layers % pp)
     throw InputError("pipeline stages pp=" + std::to_string(pp) + " do not divide the " +
                      std::to_string(m.num_layers) + " layers of " + m.source);
-  if (pp > 1 && opt.segment.kind == Segment::Whole)
-    throw InputError("pipeline stages pp=" + std::to_string(pp) +
-                     ": a pipelined step is compiled by segment (embedding, layer, head), not as one program");
   const uint64_t max_context = opt.max_context ? opt.max_context : opt.context;
   // Bytes per chip at group size tp (weights, their scales, the KV cache). A pipeline stage
   // holds 1/pp of the layers; every chip is laid out with the embedding and the head (the

@@ -4,6 +4,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "common/timing/sram.h"
 #include "model/core/functional.h"
 #include "model/core/system.h"
 
@@ -29,6 +30,7 @@ bool CollectiveUnit::step(const isa::Instr& in, uint32_t index, uint64_t arrival
     if (!begin(in, index, arrival, T_, done)) return false;
     if (done) return true;
     waits_ = 0;
+    credit_wait_fs_ = 0;
     send_e_ = T_;
     recv_e_ = T_;
     recv_arrived_ = false;
@@ -39,8 +41,9 @@ bool CollectiveUnit::step(const isa::Instr& in, uint32_t index, uint64_t arrival
       if (sys.functional()) payload = fn_send_payload(in, mem);
       if (SramTraffic* t = core.traffic(Space(in.send_space), uint32_t(in.acc_engine))) t->read(in.bytes, 1);
       ++waits_;
-      auto sent = [this](uint64_t depart_end_fs) {
+      auto sent = [this](uint64_t depart_end_fs, uint64_t credit_wait_fs) {
         send_e_ = core.sys.clock.cycle_at_or_after(depart_end_fs);
+        credit_wait_fs_ += credit_wait_fs;
         --waits_;
         ev_.notify();
       };
@@ -74,8 +77,8 @@ bool CollectiveUnit::step(const isa::Instr& in, uint32_t index, uint64_t arrival
       }
       ++waits_;
       sys.links->claim(T_, src, self, uint16_t(in.tag), in.bytes, core.key(id), core.where(index),
-                       [this](uint64_t arrival_fs, const std::vector<uint8_t>& payload) {
-                         arrival_fs_ = arrival_fs;
+                       [this](const std::vector<uint64_t>& arrivals, const std::vector<uint8_t>& payload) {
+                         packet_arrivals_fs_ = arrivals;
                          payload_ = payload;
                          recv_arrived_ = true;
                          --waits_;
@@ -92,8 +95,9 @@ bool CollectiveUnit::step(const isa::Instr& in, uint32_t index, uint64_t arrival
     }
     if (recvs) {
       const Space rs = Space(in.recv_space);
-      const uint64_t ac = core.sys.clock.cycle_at_or_after(arrival_fs_);
-      uint64_t w = std::max({T_, ac, old_read_done_});
+      const Clock& clk = core.sys.clock;
+      const uint64_t ac = clk.cycle_at_or_after(packet_arrivals_fs_.back());
+      const uint64_t w = std::max({T_, ac, old_read_done_});
       st.stall_link += w - T_;
       if (sys.functional()) fn_receive(in, payload_, mem, core.numeric);
       payload_.clear();
@@ -102,19 +106,41 @@ bool CollectiveUnit::step(const isa::Instr& in, uint32_t index, uint64_t arrival
         if (reduce) t->read(in.bytes, 1);
         t->write(in.bytes, 1);
       }
+      // A reduce adds the message into place in beats of vector.lanes FP32 values, each
+      // issued once the packet holding its last byte has arrived (docs/timing.md).
+      uint64_t x = w;
+      if (reduce) {
+        const uint64_t start = std::max(T_, old_read_done_);
+        const uint64_t beat = 4 * core.p.lanes, pk = core.p.link_packet_bytes;
+        const timing::BankGeometry* g = core.tier(rs);
+        uint64_t issue = 0, cost = 0;
+        for (uint64_t k = 0, off = 0; off < in.bytes || k == 0; ++k, off += beat) {
+          const uint64_t len = std::min(beat, in.bytes - std::min(in.bytes, off));
+          const uint64_t last = off + std::max<uint64_t>(len, 1) - 1;
+          const size_t j = std::min<size_t>(packet_arrivals_fs_.size() - 1, size_t(last / pk));
+          const uint64_t ready = std::max(start, clk.cycle_at_or_after(packet_arrivals_fs_[j]));
+          issue = k == 0 ? ready : std::max(issue + cost, ready);
+          cost = g && len ? timing::contiguous_beat_cycles(*g, in.recv_addr + off, len) : 1;
+          st.bank_conflict += cost - 1;
+          if (len == 0) break;
+        }
+        x = issue + cost;
+      }
+      packet_arrivals_fs_.clear();
       if (rs == Space::hbm) {
         ++waits_;
         core.chip.dram->request(dram::Pattern3D{in.recv_addr, in.bytes, 1, 1, 0, 0}, true,
-                                dram_outstanding(core.p), reduce ? w + 1 : w, core.key(id), [this](uint64_t done) {
+                                dram_outstanding(core.p), x, core.key(id), [this](uint64_t done) {
                                   recv_e_ = done;
                                   --waits_;
                                   ev_.notify();
                                 });
       } else {
         const uint64_t lat = core.latency(rs);
-        recv_e_ = reduce ? w + lat + 1 + lat : w + lat;
+        recv_e_ = reduce ? x - 1 + lat + 1 + lat : w + lat;
       }
     }
+    if (sends) st.stall_credit += core.sys.clock.cycle_at_or_after(credit_wait_fs_);
     phase_ = 2;
   }
   if (waits_ > 0) {
@@ -129,7 +155,7 @@ bool CollectiveUnit::step(const isa::Instr& in, uint32_t index, uint64_t arrival
 // ---- LinkFabric --------------------------------------------------------------------------------
 
 LinkFabric::LinkFabric(sc_core::sc_module_name name, System& sys, const timing::ArchParams& p)
-    : sc_module(name), sys_(sys), p_(p), free_fs_(p.chips, {0, 0}), stats_(p.chips) {
+    : sc_module(name), sys_(sys), p_(p), free_fs_(p.chips, {0, 0}), credits_in_use_(p.chips), stats_(p.chips) {
   SC_METHOD(process);
   sensitive << kick_;
   dont_initialize();
@@ -182,9 +208,11 @@ void LinkFabric::match(uint64_t key, Mailbox& mb) {
       return;
     }
     RecvCallback f = std::move(cb);
-    f(m.arrival_fs, m.payload);
+    f(m.packet_arrivals_fs, m.payload);
     m.payload.clear();
     m.payload.shrink_to_fit();
+    m.packet_arrivals_fs.clear();
+    m.packet_arrivals_fs.shrink_to_fit();
   }
 }
 
@@ -204,8 +232,11 @@ void LinkFabric::process() {
       if (sys_.failed()) return;
       continue;
     }
-    uint64_t depart_end = op.t_fs, arrival = op.t_fs;
-    if (op.src != op.dst) {
+    uint64_t depart_end = op.t_fs, credit_wait = 0;
+    std::vector<uint64_t> arrivals;
+    if (op.src == op.dst) {
+      arrivals.push_back(op.t_fs);
+    } else {
       if (p_.link_count == 0 || p_.link_mbytes_per_s == 0) {
         sys_.fail("csend/creduce from chip " + std::to_string(op.src) + " to chip " + std::to_string(op.dst) +
                   " needs links, but link.count or link.gbytes_per_s is 0");
@@ -222,23 +253,65 @@ void LinkFabric::process() {
       const int dir = (nb == 0 || fwd_dist <= bwd_dist) ? 0 : 1;
       const uint32_t hops = dir == 0 ? fwd_dist : bwd_dist;
       const uint64_t n = dir == 0 ? nf : nb;
-      const uint64_t sigma = timing::link_serialize_fs(op.bytes, n, p_.link_mbytes_per_s);
-      uint64_t t = op.t_fs, chip = op.src, start = 0;
-      for (uint32_t h = 0; h < hops; ++h) {
-        start = std::max(t, free_fs_[chip][dir]);
-        free_fs_[chip][dir] = start + sigma;
-        stats_[chip][dir].bytes_out += op.bytes;
-        stats_[chip][dir].messages += 1;
-        stats_[chip][dir].busy_fs += sigma;
-        if (h == 0) depart_end = start + sigma;
-        t = start + p_.link_latency_fs;
-        chip = dir == 0 ? (chip + 1) % P : (chip + P - 1) % P;
+      const uint64_t credits = n * p_.link_credits;
+      const uint64_t lambda = p_.link_latency_fs, back = p_.link_latency_fs + p_.link_credit_return_fs;
+      const uint64_t pk = p_.link_packet_bytes;
+      const uint64_t packets = std::max<uint64_t>(1, (op.bytes + pk - 1) / pk);
+      auto next = [&](uint64_t chip) { return dir == 0 ? (chip + 1) % P : (chip + P - 1) % P; };
+      std::vector<uint64_t> start(hops);
+      arrivals.reserve(packets);
+      // Packet by packet, each through every hop (cut-through): a packet takes a credit of
+      // the bundle's receive buffer when it starts, and gives it back when it leaves that
+      // buffer (forwarded on the next bundle, or at its arrival at the destination), the
+      // credit returning over the link after lambda + credit_return_ns.
+      for (uint64_t j = 0; j < packets; ++j) {
+        const uint64_t b = std::min(pk, op.bytes - std::min(op.bytes, j * pk));
+        const uint64_t sigma = timing::link_serialize_fs(b, n, p_.link_mbytes_per_s);
+        uint64_t t = op.t_fs, chip = op.src;
+        for (uint32_t h = 0; h < hops; ++h) {
+          const uint64_t ready = std::max(t, free_fs_[chip][dir]);
+          // Bundle starts are nondecreasing, so credits returned by `ready` are free for good.
+          std::vector<uint64_t>& used = credits_in_use_[chip][dir];
+          while (!used.empty() && used.front() <= ready) {
+            std::pop_heap(used.begin(), used.end(), std::greater<>{});
+            used.pop_back();
+          }
+          uint64_t st = ready;
+          if (used.size() >= credits) {
+            st = used.front();
+            std::pop_heap(used.begin(), used.end(), std::greater<>{});
+            used.pop_back();
+          }
+          start[h] = st;
+          free_fs_[chip][dir] = st + sigma;
+          LinkStats& ls = stats_[chip][dir];
+          ls.bytes_out += b;
+          ls.packets += 1;
+          ls.messages += j == 0 ? 1 : 0;
+          ls.busy_fs += sigma;
+          ls.credit_stall_fs += st - ready;
+          if (h == 0) {
+            depart_end = st + sigma;
+            credit_wait += st - ready;
+          }
+          t = st + lambda;
+          chip = next(chip);
+        }
+        const uint64_t arrival = start[hops - 1] + sigma + lambda;
+        arrivals.push_back(arrival);
+        chip = op.src;
+        for (uint32_t h = 0; h < hops; ++h) {
+          const uint64_t leaves = h + 1 < hops ? start[h + 1] : arrival;
+          std::vector<uint64_t>& used = credits_in_use_[chip][dir];
+          used.push_back(leaves + back);
+          std::push_heap(used.begin(), used.end(), std::greater<>{});
+          chip = next(chip);
+        }
       }
-      arrival = start + sigma + p_.link_latency_fs;
     }
-    mb.messages.push_back(Message{arrival, op.bytes, std::move(op.payload)});
+    mb.messages.push_back(Message{std::move(arrivals), op.bytes, std::move(op.payload)});
     SentCallback sent = std::move(op.sent);
-    sent(depart_end);
+    sent(depart_end, credit_wait);
     match(key, mb);
     if (sys_.failed()) return;
   }

@@ -25,7 +25,8 @@ class CollectiveUnit : public Unit {
   uint64_t T_ = 0, send_e_ = 0, recv_e_ = 0;
   int waits_ = 0;  // outstanding callbacks of the current phase
   bool recv_arrived_ = false;
-  uint64_t arrival_fs_ = 0, old_read_done_ = 0;
+  uint64_t old_read_done_ = 0, credit_wait_fs_ = 0;
+  std::vector<uint64_t> packet_arrivals_fs_;  // of the received message, for a reduce streaming it in
   std::vector<uint8_t> payload_;
   sc_core::sc_event ev_;
 };
@@ -34,9 +35,13 @@ class CollectiveUnit : public Unit {
 
 class LinkFabric : public sc_core::sc_module {
  public:
-  // arrival_fs: when the last byte reaches the receiver; payload empty in timing mode.
-  using SentCallback = std::function<void(uint64_t depart_end_fs)>;
-  using RecvCallback = std::function<void(uint64_t arrival_fs, const std::vector<uint8_t>& payload)>;
+  // depart_end_fs: when the last byte has left the sender; credit_wait_fs: how much of that
+  // the first bundle waited for receive-buffer credits. packet_arrivals_fs: when the last
+  // byte of each packet reaches the receiver (the last entry is the message's arrival);
+  // payload empty in timing mode.
+  using SentCallback = std::function<void(uint64_t depart_end_fs, uint64_t credit_wait_fs)>;
+  using RecvCallback =
+      std::function<void(const std::vector<uint64_t>& packet_arrivals_fs, const std::vector<uint8_t>& payload)>;
   SC_HAS_PROCESS(LinkFabric);
   LinkFabric(sc_core::sc_module_name name, System& sys, const timing::ArchParams& p);
 
@@ -46,7 +51,8 @@ class LinkFabric : public sc_core::sc_module {
              std::string who, RecvCallback recv);
 
   struct LinkStats {
-    uint64_t bytes_out = 0, messages = 0, busy_fs = 0;
+    uint64_t bytes_out = 0, messages = 0, packets = 0, busy_fs = 0;
+    uint64_t credit_stall_fs = 0;  // time packets ready to go waited for a receive-buffer credit
   };
   const std::vector<std::array<LinkStats, 2>>& link_stats() const { return stats_; }
   // Claims still waiting for a message, for the deadlock report.
@@ -65,7 +71,8 @@ class LinkFabric : public sc_core::sc_module {
     std::string who;
   };
   struct Message {
-    uint64_t arrival_fs, bytes;
+    std::vector<uint64_t> packet_arrivals_fs;
+    uint64_t bytes;
     std::vector<uint8_t> payload;
   };
   struct Mailbox {
@@ -81,7 +88,10 @@ class LinkFabric : public sc_core::sc_module {
   const timing::ArchParams& p_;
   std::vector<Op> pending_;  // min-heap on (t_fs, key, seq)
   uint64_t seq_ = 0;
-  std::vector<std::array<uint64_t, 2>> free_fs_;  // per chip, per direction (0 forward, 1 backward)
+  // Per chip, per direction (0 forward, 1 backward): when the bundle is free, and the
+  // return times of its credits in use (a min-heap; at most credits per bundle entries).
+  std::vector<std::array<uint64_t, 2>> free_fs_;
+  std::vector<std::array<std::vector<uint64_t>, 2>> credits_in_use_;
   std::vector<std::array<LinkStats, 2>> stats_;
   std::map<uint64_t, Mailbox> boxes_;
   sc_core::sc_event kick_;

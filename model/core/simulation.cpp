@@ -320,6 +320,7 @@ Json unit_json(const UnitStats& s) {
   stall["order"] = s.stall_order;
   stall["dram"] = s.stall_dram;
   stall["link"] = s.stall_link;
+  stall["link_credit"] = s.stall_credit;
   stall["bank_conflict"] = s.bank_conflict;
   stall["outstanding_limit"] = s.throttle;
   j["stall_cycles"] = stall;
@@ -467,6 +468,8 @@ void Simulation::write_stats_json(std::ostream& os) const {
       x["bytes"] = ls[d].bytes_out;
       x["messages"] = ls[d].messages;
       x["busy_fs"] = ls[d].busy_fs;
+      x["packets"] = ls[d].packets;
+      x["credit_stall_fs"] = ls[d].credit_stall_fs;
       lj[d == 0 ? "forward" : "backward"] = x;
       link_bytes += ls[d].bytes_out;
     }

@@ -29,6 +29,7 @@ struct UnitStats {
   std::array<uint64_t, kUnits> stall_token{};  // waiting for a token from unit u
   uint64_t stall_dram = 0;       // completion later than the SRAM side because of DRAM
   uint64_t stall_link = 0;       // collective: waiting for the link or the matching message
+  uint64_t stall_credit = 0;     // collective: send cycles lost to links without receive-buffer credit
   uint64_t bank_conflict = 0;    // cycles added by SRAM bank conflicts
   uint64_t throttle = 0;         // DMA: cycles lost to dma.max_outstanding
   std::array<uint64_t, 256> opcodes{};  // instructions by opcode code

@@ -129,6 +129,62 @@ TEST(DriverFunctional, LlamaTwoChipTensorParallelBf16) {
   check({"llama", hf::Architecture::Llama, "tiny", 1, 2}, "bf16", 0.999, true);
 }
 
+// Chips at scale (issue 15): tensor- and pipeline-parallel plans over 4 and 8 tiny chips,
+// every step one program over tp x pp chips whose partial sums and residual stream cross
+// the links; greedy tokens equal the FP32 reference's. Small link buffers (4 packets of
+// 64 bytes per link) make senders wait for credits on the way.
+struct PlanCase {
+  const char* name;
+  uint32_t tp, pp;
+  uint64_t layers = 2, heads = 4, kv_heads = 2, hidden = 64;
+};
+
+void check_plan(const PlanCase& c) {
+  constexpr uint64_t kPlanSteps = 6;
+  ref::TinyModelOptions o;
+  o.dtype = hf::TensorDType::BF16;
+  o.layers = c.layers;
+  o.heads = c.heads;
+  o.kv_heads = c.kv_heads;
+  o.hidden = c.hidden;
+  // The first seed whose reference has no near tie (kMinMargin) in these steps.
+  ref::GenerateOptions go;
+  go.steps = kPlanSteps;
+  std::string dir;
+  ref::Generation want;
+  for (o.seed = 1; o.seed <= 20; ++o.seed) {
+    dir = model_dir(c.name, o);
+    want = ref::generate(ref::Model::load(dir), kPrompt, go);
+    bool clear = true;
+    for (uint64_t s = 0; s < kPlanSteps; ++s) clear = clear && top2_margin(want.logits[s]) > kMinMargin;
+    if (clear) break;
+  }
+  ASSERT_LE(o.seed, 20u) << c.name << ": no seed without a near tie";
+  const config::Arch arch =
+      config::load_arch("tiny", {"system.chips=" + std::to_string(c.tp * c.pp), "link.count=2",
+                                 "link.gbytes_per_s=16", "link.latency_ns=100", "link.packet_bytes=64",
+                                 "link.rx_buffer_bytes=256"});
+  FunctionalOptions fo;
+  fo.prompt = kPrompt;
+  fo.steps = kPlanSteps;
+  fo.precision = compiler::parse_precision("bf16", *arch);
+  fo.tp = c.tp;
+  fo.pp = c.pp;
+  const FunctionalResult got = run_functional(dir, *arch, fo);
+  EXPECT_EQ(got.tokens, want.tokens) << c.name;
+  double worst = 1.0;
+  for (uint64_t s = 0; s < kPlanSteps; ++s) worst = std::min(worst, cosine(got.logits[s], want.logits[s]));
+  EXPECT_GE(worst, 0.999) << c.name;
+  std::printf("%s (seed %llu): lowest logits cosine %.6f, %llu cycles over %llu steps\n", c.name,
+              (unsigned long long)o.seed, worst, (unsigned long long)got.cycles, (unsigned long long)kPlanSteps);
+}
+
+TEST(DriverFunctionalChips, TensorParallelFourChips) { check_plan({"tp4", 4, 1, 2, 4, 4}); }
+TEST(DriverFunctionalChips, TensorParallelEightChips) { check_plan({"tp8", 8, 1, 2, 8, 8}); }
+TEST(DriverFunctionalChips, PipelineFourStages) { check_plan({"pp4", 1, 4, 4}); }
+TEST(DriverFunctionalChips, PipelineEightStages) { check_plan({"pp8", 1, 8, 8}); }
+TEST(DriverFunctionalChips, TensorAndPipelineParallel) { check_plan({"tp2pp2", 2, 2, 4}); }
+
 // Teacher-forced logits of 4 steps after a 120-token prompt (15 key pages of 8 tokens) against
 // the reference: prefill attention's units sweep many pages (kernels_attention.cpp).
 void check_long_prompt(const config::Arch& arch) {

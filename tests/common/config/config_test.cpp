@@ -333,6 +333,8 @@ TEST(ConfigChecks, DramRules) {
   EXPECT_TRUE(has_path(err("  preset: ddr3-2133\n  pseudo_channels: 2\n"), "dram.pseudo_channels"));
   EXPECT_TRUE(has_path(err("  preset: ddr3-2133\n  controller: {refresh: per_bank}\n"), "dram.controller.refresh"));
   EXPECT_TRUE(has_path(load_error(tiny_with("link: {count: 2}\n")), "link.gbytes_per_s"));
+  EXPECT_TRUE(has_path(load_error(tiny_with("link: {packet_bytes: 256, rx_buffer_bytes: 128}\n")),
+                       "link.rx_buffer_bytes"));
   // Per-bank refresh is allowed on HBM.
   EXPECT_NO_THROW(cfg::load_arch_text(tiny_with("dram: {controller: {refresh: per_bank}}\n"), "p.yaml"));
 }

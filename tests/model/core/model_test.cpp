@@ -9,6 +9,7 @@
 #include <bit>
 #include <cstring>
 #include <cstdio>
+#include <map>
 #include <random>
 #include <sstream>
 #include <string>
@@ -432,6 +433,27 @@ TEST(Model, TimingModeEqualsFunctionalMode) {
 }
 
 
+// A collective instruction between L2 at address 0 (send side) and L2 at recv_addr, peers
+// the other chip of two; creduce in FP32.
+Instr coll(Opcode op, uint64_t recv_addr, uint64_t bytes, uint16_t tag) {
+  Instr in;
+  in.op = op;
+  in.unit = 13;
+  if (op != Opcode::crecv) {
+    in.send_space = uint64_t(Space::l2);
+    in.peer_send = 1;
+  }
+  if (op != Opcode::csend) {
+    in.recv_space = uint64_t(Space::l2);
+    in.recv_addr = recv_addr;
+    in.peer_recv = 1;
+  }
+  if (op == Opcode::creduce) in.dtype = uint64_t(isa::DType::fp32);
+  in.bytes = bytes;
+  in.tag = tag;
+  return in;
+}
+
 config::Arch two_chips() {
   return tiny_variant("system: {chips: 2}\nlink: {count: 2, gbytes_per_s: 100.0, latency_ns: 500.0}\n");
 }
@@ -440,22 +462,7 @@ TEST(Model, LinkTransferFollowsTheLinkFormula) {
   config::Arch cfg = two_chips();  // 500 MHz: 2,000,000 fs per cycle
   std::vector<uint8_t> payload(1024);
   for (size_t i = 0; i < payload.size(); ++i) payload[i] = uint8_t(i * 13 + 1);
-  Instr send;
-  send.op = Opcode::csend;
-  send.unit = 13;
-  send.send_space = uint64_t(Space::l2);
-  send.send_addr = 0;
-  send.peer_send = 1;
-  send.bytes = 1024;
-  send.tag = 7;
-  Instr recv;
-  recv.op = Opcode::crecv;
-  recv.unit = 13;
-  recv.recv_space = uint64_t(Space::l2);
-  recv.recv_addr = 4096;
-  recv.peer_recv = 1;
-  recv.bytes = 1024;
-  recv.tag = 7;
+  const Instr send = coll(Opcode::csend, 0, 1024, 7), recv = coll(Opcode::crecv, 4096, 1024, 7);
   Instr bar;
   bar.op = Opcode::barrier;
   bar.unit = 14;
@@ -485,6 +492,103 @@ TEST(Model, LinkTransferFollowsTheLinkFormula) {
   EXPECT_EQ(sim.read_memory(1, 0, Space::l2, 0, 4096, 1024), payload);
   const Totals t = sim.totals();
   EXPECT_EQ(t.link_bytes, 1024u);
+}
+
+// Packets and credits (docs/timing.md, "Collectives and links"): one link of 100 GB/s,
+// 100 ns, 256-byte packets, a receive buffer of 2 packets and 20 ns of credit processing.
+// A 4,096-byte csend is 16 packets of sigma = 2.56 ns; packet j may start only when packet
+// j - 2's credit is back, sigma + 100 ns + 100 ns + 20 ns after that packet started.
+TEST(Model, LinkCreditsThrottleASenderWithASmallReceiveBuffer) {
+  const std::string link = "link: {count: 1, gbytes_per_s: 100.0, latency_ns: 100.0, packet_bytes: 256, ";
+  const uint64_t period = 2'000'000, sigma = 2'560'000, lambda = 100'000'000, back = lambda + 20'000'000;
+  for (const uint64_t buffer : {512u, 1u << 20}) {
+    config::Arch cfg = tiny_variant("system: {chips: 2}\n" + link + "rx_buffer_bytes: " + std::to_string(buffer) +
+                                    ", credit_return_ns: 20.0}\n");
+    const Instr send = coll(Opcode::csend, 0, 4096, 1), recv = coll(Opcode::crecv, 8192, 4096, 1);
+    isa::Program prog = program_of(*cfg, {send});
+    prog.text.push_back(program_of(*cfg, {recv}).text[0]);
+    prog.text[1].chip = 1;
+    Simulation sim(*cfg, prog);
+    sim.run();
+    // Independent recurrence: start_j = max(end of packet j-1, credit of packet j-C back).
+    const size_t credits = buffer / 256;
+    std::vector<uint64_t> start(16);
+    uint64_t waited = 0;
+    for (size_t j = 0; j < 16; ++j) {
+      const uint64_t free = j == 0 ? 21 * period : start[j - 1] + sigma;
+      const uint64_t credit = j >= credits ? start[j - credits] + sigma + lambda + back : 0;
+      start[j] = std::max(free, credit);
+      waited += start[j] - free;
+    }
+    const uint64_t depart = start[15] + sigma, arrive = start[15] + sigma + lambda;
+    EXPECT_EQ(sim.records(0, 0)[0].E, (depart + period - 1) / period) << buffer;
+    EXPECT_EQ(sim.records(1, 0)[0].E, (arrive + period - 1) / period + 20) << buffer;
+    std::ostringstream os;
+    sim.write_stats_json(os);
+    const auto st = nlohmann::json::parse(os.str());
+    const auto& fwd = st["chips"][0]["links"]["forward"];
+    EXPECT_EQ(fwd["packets"].get<uint64_t>(), 16u);
+    EXPECT_EQ(fwd["messages"].get<uint64_t>(), 1u);
+    EXPECT_EQ(fwd["credit_stall_fs"].get<uint64_t>(), waited) << buffer;
+    EXPECT_EQ(st["chips"][0]["cores"][0]["units"]["coll"]["stall_cycles"]["link_credit"].get<uint64_t>(),
+              (waited + period - 1) / period);
+    if (credits == 2) {
+      EXPECT_GT(waited, 0u);
+    } else {
+      EXPECT_EQ(waited, 0u);
+    }
+  }
+}
+
+// A creduce adds what it receives in beats of vector.lanes FP32 values (tiny: 8, 32 bytes,
+// one L2 bank row each: 1 cycle), a beat once the packet holding it has arrived: its time
+// grows with the chunk. Two chips reduce into each other; 2 links of 100 GB/s, 500 ns.
+TEST(Model, ReduceTimeGrowsWithTheChunk) {
+  std::map<uint64_t, uint64_t> end;
+  for (const uint64_t bytes : {32u, 1024u, 2048u}) {
+    config::Arch cfg = two_chips();
+    std::vector<float> mine(bytes / 4), theirs(bytes / 4);
+    for (size_t i = 0; i < mine.size(); ++i) {
+      mine[i] = float(i) * 0.5f;
+      theirs[i] = 100.0f - float(i);
+    }
+    auto bytes_of = [](const std::vector<float>& v) {
+      std::vector<uint8_t> b(v.size() * 4);
+      std::memcpy(b.data(), v.data(), b.size());
+      return b;
+    };
+    const Instr red = coll(Opcode::creduce, 8192, bytes, 2);
+    isa::Program prog = program_of(*cfg, {red});
+    prog.text.push_back(program_of(*cfg, {red}).text[0]);
+    prog.text[1].chip = 1;
+    for (uint32_t c = 0; c < 2; ++c) {
+      prog.data.push_back(isa::DataSection{c, Space::l2, 0, bytes_of(c == 0 ? mine : theirs)});
+      prog.data.push_back(isa::DataSection{c, Space::l2, 8192, bytes_of(c == 0 ? mine : theirs)});
+    }
+    Simulation sim(*cfg, prog, RunOptions{true});
+    sim.run();
+    // Sent at 21 (L2 read), packets of up to 256 B over 2 links (1.28 ns per 256 B), 500 ns
+    // on: packet j arrives when it and the packets before it have crossed. Beat k (32 B)
+    // needs packet k / 8.
+    const uint64_t period = 2'000'000;
+    uint64_t issue = 0;
+    for (uint64_t k = 0; k < bytes / 32; ++k) {
+      const uint64_t through = std::min<uint64_t>(bytes, (k / 8 + 1) * 256);  // bytes up to its packet's end
+      const uint64_t arrival = 42'000'000 + through * 5'000 + 500'000'000;
+      const uint64_t ready = (arrival + period - 1) / period;
+      issue = k == 0 ? ready : std::max(issue + 1, ready);
+    }
+    // Last beat at `issue`: read (20), add (1), write (20).
+    EXPECT_EQ(sim.records(0, 0)[0].E, issue + 20 + 1 + 20) << bytes;
+    end[bytes] = sim.records(0, 0)[0].E;
+    std::vector<float> sum(bytes / 4);
+    const std::vector<uint8_t> got = sim.read_memory(1, 0, Space::l2, 0, 8192, bytes);
+    std::memcpy(sum.data(), got.data(), bytes);
+    for (size_t i = 0; i < sum.size(); ++i) EXPECT_EQ(sum[i], mine[i] + theirs[i]) << i;
+  }
+  // The adds are the bound: one beat per cycle, so 32 cycles more per KiB.
+  EXPECT_EQ(end[2048] - end[1024], 32u);
+  EXPECT_EQ(end[1024] - end[32], 31u);
 }
 
 using test::tiny_layer;
