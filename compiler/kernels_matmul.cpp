@@ -405,17 +405,24 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
       const uint64_t page0 = pool + kv_page(gr, row0, j, pg) * gr.page_bytes;
       const uint64_t seq_stride = kvh * gr.page_bytes;  // kv_page(s + 1) - kv_page(s)
       if (is_k) {  // a column of K^T: hd elements P apart
-        s.emit(Codegen::dma({.load = false,
-                             .unit = dma(),
-                             .dst = {Space::hbm, page0 + col * ek},
-                             .src = {Space::l1, out},
-                             .len = ek,
-                             .n1 = hd,
-                             .dst_stride1 = P * ek,
-                             .src_stride1 = ek,
-                             .n2 = rows,
-                             .dst_stride2 = seq_stride,
-                             .src_stride2 = hd * ek}));
+        // One beat per element, so with several sequences the rows split over every DMA
+        // engine (Llama-3-70B decode at batch 218: 27,909 cycles on one engine).
+        const uint64_t parts = std::min<uint64_t>(cg.hw.dmas, rows);
+        for (uint64_t d = 0, r = 0; d < parts; ++d) {
+          const uint64_t n = rows * (d + 1) / parts - r;
+          s.emit(Codegen::dma({.load = false,
+                               .unit = parts > 1 ? int(d) : dma(),
+                               .dst = {Space::hbm, page0 + r * seq_stride + col * ek},
+                               .src = {Space::l1, out + r * hd * ek},
+                               .len = ek,
+                               .n1 = hd,
+                               .dst_stride1 = P * ek,
+                               .src_stride1 = ek,
+                               .n2 = n,
+                               .dst_stride2 = seq_stride,
+                               .src_stride2 = hd * ek}));
+          r += n;
+        }
       } else {
         s.emit(Codegen::dma({.load = false,
                              .unit = dma(),
