@@ -129,13 +129,22 @@ size_t CoreStream::emit(isa::Instr in) {
     // needs and every earlier one), which starts a new window: at most two windows of
     // pushes are outstanding, below core.token_depth (15 on every preset; isa::validate
     // checks the depth).
-    // Before that, the queue-depth bound (bounded()) is tried: when it shows the token
-    // cannot overflow the counter, the wait stays on the instruction it needs (a wait on
-    // the latest instruction would hold u behind v's prefetches, e.g. a weight chunk
-    // loaded a ring ahead).
+    // Before that, for a token to a compute unit (a matrix engine, the vector engine: the
+    // consumers of loads issued ahead, e.g. the weight ring), the queue-depth bound
+    // (bounded()) is tried on the instruction the token needs, then on v's latest: a wait
+    // on the latest instruction would hold u behind v's prefetches. Tokens to a DMA engine
+    // follow the window rule alone: mixed with the bound on one pair, a matrix engine's
+    // tokens to the DMA engine that refills its slots overflowed the counter
+    // (tests/model/core/dram_fidelity_test.cpp, tiny decode layer).
     int64_t& window = window_[size_t(v)][size_t(u)];
-    if (window >= kTokenWindow && !bounded(v, u, dep[size_t(v)])) {
-      dep[size_t(v)] = int64_t(count_[size_t(v)]) - 1;
+    const int64_t latest = int64_t(count_[size_t(v)]) - 1;
+    const bool to_compute = u >= int(isa::Unit::mx0);
+    if (to_compute && bounded(v, u, dep[size_t(v)])) {
+      // stays on the instruction it needs
+    } else if (to_compute && bounded(v, u, latest)) {
+      dep[size_t(v)] = latest;
+    } else if (window >= kTokenWindow) {
+      dep[size_t(v)] = latest;
       window = 0;
     }
     ++window;
