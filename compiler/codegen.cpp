@@ -111,7 +111,7 @@ Codegen::Codegen(const Graph& graph, const Hw& h, const CompileOptions& o, Compi
   const uint32_t chips = opt.segment.kind == Segment::Whole ? g.tp * g.pp : g.tp;
   for (uint32_t chip = 0; chip < chips; ++chip) {
     for (uint32_t core = 0; core < hw.cores; ++core) {
-      streams.emplace_back(chip, core, isa::kNumQueueUnits);
+      streams.emplace_back(chip, core, hw.queue_depth, hw.token_depth);
       wstreams.emplace_back();
       Arena a;
       a.base = a.top = g.ring_slot * g.ring_slots;

@@ -24,8 +24,22 @@ std::vector<Access> footprint(const isa::Instr& in) {
   return out;
 }
 
-CoreStream::CoreStream(uint32_t chip, uint32_t core, uint32_t) : chip_(chip), core_(core) {
+CoreStream::CoreStream(uint32_t chip, uint32_t core, uint64_t queue_depth, uint64_t token_depth)
+    : chip_(chip), core_(core), queue_depth_(queue_depth), token_depth_(token_depth) {
   for (auto& row : synced_) row.fill(-1);
+}
+
+bool CoreStream::bounded(int v, int u, int64_t d) const {
+  // Dispatch is in order and u's queue holds at most queue_depth_ instructions that have
+  // not started, so v's instruction d can complete only once u has started all but
+  // queue_depth_ of the u instructions before d in program order: while the new token is
+  // outstanding, u has popped every token whose pop comes before index k - queue_depth_.
+  const std::vector<size_t>& at = where_[size_t(u)];
+  const int64_t k = int64_t(std::lower_bound(at.begin(), at.end(), where_[size_t(v)][size_t(d)]) - at.begin());
+  const std::vector<int64_t>& pops = pops_[size_t(v)][size_t(u)];
+  const int64_t first = k - int64_t(queue_depth_);
+  const int64_t outstanding = int64_t(pops.end() - std::lower_bound(pops.begin(), pops.end(), first)) + 1;
+  return outstanding <= int64_t(token_depth_);
 }
 
 CoreStream::Map& CoreStream::map_for(Space s, uint32_t engine) {
@@ -115,12 +129,26 @@ size_t CoreStream::emit(isa::Instr in) {
     // needs and every earlier one), which starts a new window: at most two windows of
     // pushes are outstanding, below core.token_depth (15 on every preset; isa::validate
     // checks the depth).
+    // Before that, for a token to a compute unit (a matrix engine, the vector engine: the
+    // consumers of loads issued ahead, e.g. the weight ring), the queue-depth bound
+    // (bounded()) is tried on the instruction the token needs, then on v's latest: a wait
+    // on the latest instruction would hold u behind v's prefetches. Tokens to a DMA engine
+    // follow the window rule alone: mixed with the bound on one pair, a matrix engine's
+    // tokens to the DMA engine that refills its slots overflowed the counter
+    // (tests/model/core/dram_fidelity_test.cpp, tiny decode layer).
     int64_t& window = window_[size_t(v)][size_t(u)];
-    if (window >= kTokenWindow) {
-      dep[size_t(v)] = int64_t(count_[size_t(v)]) - 1;
+    const int64_t latest = int64_t(count_[size_t(v)]) - 1;
+    const bool to_compute = u >= int(isa::Unit::mx0);
+    if (to_compute && bounded(v, u, dep[size_t(v)])) {
+      // stays on the instruction it needs
+    } else if (to_compute && bounded(v, u, latest)) {
+      dep[size_t(v)] = latest;
+    } else if (window >= kTokenWindow) {
+      dep[size_t(v)] = latest;
       window = 0;
     }
     ++window;
+    pops_[size_t(v)][size_t(u)].push_back(idx);
     isa::Instr& producer = code_[where_[size_t(v)][size_t(dep[size_t(v)])]];
     if (producer.signal & (1u << u)) throw std::logic_error("emit: a push without its own pop");
     producer.signal = uint16_t(producer.signal | (1u << u));
@@ -145,6 +173,7 @@ void CoreStream::barrier(isa::Scope scope, uint16_t id) {
     for (int w = 0; w < int(isa::kNumQueueUnits); ++w) {
       synced_[size_t(v)][size_t(w)] = int64_t(count_[size_t(v)]) - 1;
       window_[size_t(v)][size_t(w)] = 0;
+      pops_[size_t(v)][size_t(w)].clear();
     }
   hbm_.clear();
   l2_.clear();

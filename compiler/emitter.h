@@ -36,7 +36,9 @@ std::vector<Access> footprint(const isa::Instr& in);
 
 class CoreStream {
  public:
-  CoreStream(uint32_t chip, uint32_t core, uint32_t units);
+  // queue_depth and token_depth: core.queue_depth and core.token_depth of the architecture,
+  // which bound how far a producer can run ahead of a consumer (emit()).
+  CoreStream(uint32_t chip, uint32_t core, uint64_t queue_depth, uint64_t token_depth);
 
   // Appends `in` with the tokens its memory accesses need; returns its program index.
   size_t emit(isa::Instr in);
@@ -51,7 +53,8 @@ class CoreStream {
   bool empty() const { return code_.empty(); }
   size_t size() const { return code_.size(); }
   // Tokens from one unit to another between two waits on the first unit's latest
-  // instruction (emit()): bounds the tokens in flight to two windows.
+  // instruction (emit()): bounds the tokens in flight to two windows where the queue-depth
+  // bound (emit()) cannot show that a token stays within core.token_depth.
   static constexpr int64_t kTokenWindow = 6;
   // Instructions per unit so far (for choosing the least loaded DMA engine).
   uint64_t queued(int unit) const { return count_[size_t(unit)]; }
@@ -78,6 +81,12 @@ class CoreStream {
   std::array<std::array<int64_t, isa::kNumQueueUnits>, isa::kNumQueueUnits> synced_;  // [from][to]: latest from-index `to` has waited on
   // [from][to]: tokens since the last wait on `from`'s latest instruction (emit()).
   std::array<std::array<int64_t, isa::kNumQueueUnits>, isa::kNumQueueUnits> window_{};
+  // [from][to]: the consumer-queue index of every pop since the last barrier, in order.
+  std::array<std::array<std::vector<int64_t>, isa::kNumQueueUnits>, isa::kNumQueueUnits> pops_;
+  uint64_t queue_depth_ = 16, token_depth_ = 15;
+  // Whether a token from v's instruction d to u's next instruction keeps every counter
+  // v -> u within token_depth_ however the units run (emit()).
+  bool bounded(int v, int u, int64_t d) const;
   Map hbm_, l2_, l1_;
   std::array<Map, 8> acc_;
 };
