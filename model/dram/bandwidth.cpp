@@ -15,12 +15,6 @@ constexpr uint64_t kNever = std::numeric_limits<uint64_t>::max();
 // Server time is kept in 1/2^16 tCK so that an efficiency just below 1 still adds up over
 // millions of bursts, in integers (deterministic, no drift between runs).
 constexpr uint64_t kScale = uint64_t(1) << 16;
-// A transfer is split into windows of this many times its max_outstanding bursts. The burst
-// model's window slides: bursts enter as earlier ones complete, so the queues hold parts of
-// two consecutive windows of max_outstanding at once; discrete windows of twice that size
-// approximate it. Chosen on the five sohu-like layer segments of docs/validation.md ("DRAM
-// fidelity on compiled programs"): 1 leaves them within +9 %, 2 within 4.1 %.
-constexpr uint64_t kWindowsInFlight = 2;
 
 bool is_pc_field(Field f) { return f == Field::Stack || f == Field::Channel || f == Field::PseudoChannel; }
 
@@ -107,7 +101,7 @@ class BandwidthDram::Impl {
   explicit Impl(DramParams params)
       : p(derived(std::move(params))), map(p.address_map, p), cal(calibrate_stream(p, map)) {
     npcs = p.pcs_total();
-    ps.assign(npcs, PcServer{});
+    free_fp.assign(npcs, 0);
     bursts_pc.assign(npcs, 0);
     count.assign(npcs, 0);
     acts.assign(npcs, 0);
@@ -226,74 +220,21 @@ class BandwidthDram::Impl {
     }
   }
 
-  // Bus time (the data bus outside refresh blackouts) of real time t, and back: the earliest
-  // real time with that much bus time before it. Blackouts are [j * tREFI, j * tREFI + loss)
-  // for j >= 1; without them both are the identity.
-  uint64_t to_bus(uint64_t t) const {
+  // Moves t out of a refresh blackout.
+  uint64_t skip_blackout(uint64_t t) const {
     if (!blackout_fp) return t;
     const uint64_t j = t / interval_fp;
-    if (j == 0) return t;
-    return t - (j - 1) * blackout_fp - std::min(t - j * interval_fp, blackout_fp);
+    return j >= 1 && t < j * interval_fp + blackout_fp ? j * interval_fp + blackout_fp : t;
   }
-  uint64_t from_bus(uint64_t s) const {
-    if (!blackout_fp || s <= interval_fp) return s;
-    const uint64_t seg = interval_fp - blackout_fp, rest = s - interval_fp;
-    const uint64_t m = rest / seg, rem = rest % seg;
-    return rem ? (m + 1) * interval_fp + blackout_fp + rem : (m + 1) * interval_fp;
-  }
-
-  // One pseudo-channel's data bus: shares of transfers served first come first served in
-  // the order they join (their first burst could be on the bus), in bus time. A share may
-  // join before shares that joined earlier in host order (a transfer's later window joins
-  // when its earlier one drains, docs/dram.md §10); it then goes before them and they move
-  // back by as much as it overlaps them.
-  struct Share {
-    uint64_t join = 0, work = 0, end = 0;  // bus time; end = max(join, previous end) + work
-    uint64_t tail = 0;  // bus time from the start of the share's last burst to `end`
-    uint64_t id = 0;    // transfer
-  };
-  struct PcServer {
-    uint64_t free = 0;          // end of the last share dropped from `queue`
-    std::vector<Share> queue;   // by join; queue[head..] may still move
-    size_t head = 0;
-  };
-
-  // Real time (fp) at which a share's last burst's data ends.
-  uint64_t share_end_tck(const Share& sh) const {
-    return (from_bus(sh.end - sh.tail) + uint64_t(p.tburst) * kScale + kScale - 1) / kScale;
-  }
-
-  // Adds a share to a server and returns its end (bus time); moves the shares behind it
-  // and raises their transfers' completion.
-  uint64_t enqueue(PcServer& sv, Share sh) {
-    // Shares that ended by this join can no longer move.
-    while (sv.head < sv.queue.size() && sv.queue[sv.head].end <= sh.join) sv.free = sv.queue[sv.head++].end;
-    if (sv.head == sv.queue.size() || sv.head > 64) {
-      sv.queue.erase(sv.queue.begin(), sv.queue.begin() + long(sv.head));
-      sv.head = 0;
+  // The end of `work` bus time started at t (outside a blackout), skipping blackouts.
+  uint64_t add_work(uint64_t t, uint64_t work) const {
+    if (!blackout_fp) return t + work;
+    for (;;) {
+      const uint64_t next = (t / interval_fp + 1) * interval_fp;
+      if (t + work <= next) return t + work;
+      work -= next - t;
+      t = next + blackout_fp;
     }
-    auto pos = std::upper_bound(sv.queue.begin() + long(sv.head), sv.queue.end(), sh.join,
-                                [](uint64_t j, const Share& x) { return j < x.join; });
-    uint64_t prev = pos == sv.queue.begin() + long(sv.head) ? sv.free : std::prev(pos)->end;
-    sh.end = std::max(sh.join, prev) + sh.work;
-    const uint64_t mine = sh.end;
-    pos = sv.queue.insert(pos, sh);
-    prev = mine;
-    for (++pos; pos != sv.queue.end(); ++pos) {
-      const uint64_t e = std::max(pos->join, prev) + pos->work;
-      if (e == pos->end) break;  // the rest is unchanged
-      pos->end = e;
-      prev = e;
-      if (!reported(pos->id)) raise_done(pos->id, share_end_tck(*pos));
-    }
-    return mine;
-  }
-
-  // Whether a transfer's completion has been popped (it can no longer move).
-  bool reported(uint64_t id) const { return done_tck[id] < popped_before; }
-  // Raises a transfer's completion estimate (shares that join later delay earlier ones).
-  void raise_done(uint64_t id, uint64_t tck) {
-    if (tck > done_tck[id]) done_tck[id] = tck;
   }
 
   DramParams p;
@@ -304,10 +245,7 @@ class BandwidthDram::Impl {
   uint64_t cost_fp = 0, run = 1, period = 1;
   size_t lo = 0;  // least significant piece of a PC field
   AddressMap::Cursor cur;
-  std::vector<PcServer> ps;
-  uint64_t window_bursts = 0;  // max_outstanding of the transfer being split
-  std::vector<uint64_t> done_tck;  // per transfer: its completion as far as the shares so far say
-  std::vector<uint64_t> bursts_pc, count, acts;
+  std::vector<uint64_t> free_fp, bursts_pc, count, acts;
   // Per PC and bank group: bursts of the current transfer (runs only), and the first time the
   // group can take another column command (bursts of one group are tCCD_L apart).
   std::vector<uint64_t> group_count, group_free_fp;
@@ -317,30 +255,15 @@ class BandwidthDram::Impl {
   uint64_t act_fp = 0;  // per-PC spacing of ACTs: max(tRRD, tFAW / 4)
   uint64_t bursts_rw[2] = {0, 0};
   uint64_t now = 0, next_id = 0;
-  uint64_t popped_before = 0;
-  // Transfers in flight larger than their window: those that share the bus window by window.
-  uint64_t big_inflight = 0;
-  std::vector<bool> big;  // completions before this cycle have been handed out
   // (completion tck, id): completions come out in time order, ties in submission order.
   std::priority_queue<std::pair<uint64_t, uint64_t>, std::vector<std::pair<uint64_t, uint64_t>>, std::greater<>>
       pending;
   std::vector<Completion> completed;
   mutable Stats snapshot;
 
-  // Drops heap entries that later shares have overtaken, re-entering their transfer at
-  // its current estimate, so that the top is a transfer's true completion.
-  void settle() {
-    while (!pending.empty() && pending.top().first != done_tck[pending.top().second]) {
-      const uint64_t id = pending.top().second;
-      pending.pop();
-      pending.emplace(done_tck[id], id);
-    }
-  }
   void pop_until(uint64_t until) {
-    popped_before = std::max(popped_before, until);
-    for (settle(); !pending.empty() && pending.top().first < until; settle()) {
+    while (!pending.empty() && pending.top().first < until) {
       completed.push_back(Completion{pending.top().second, pending.top().first});
-      if (big[pending.top().second]) --big_inflight;
       pending.pop();
     }
   }
@@ -356,79 +279,10 @@ uint64_t BandwidthDram::submit(const Pattern3D& pat, bool write, uint32_t max_ou
   const bool empty = check_submission(p, pat, max_outstanding);
   const uint64_t id = m.next_id++;
   const uint64_t at = std::max(at_tck, m.now);
-  m.done_tck.push_back(at);
-  m.big.push_back(false);
   if (empty) {
     m.pending.emplace(at, id);
     return id;
   }
-  // The transfer enters the controllers a window (kWindowsInFlight x max_outstanding bursts)
-  // at a time: a window's bursts are in the queues together, and the next window joins as
-  // the previous one drains. Each window is split over the pseudo-channels and served there in join
-  // order; so a transfer no larger than its window is served first come first served, and
-  // large concurrent transfers interleave window by window, as FR-FCFS interleaves their
-  // bursts, instead of finishing one after another.
-  const int d = write ? 1 : 0;
-  const uint64_t front = p.unloaded_front_tck(write);
-  const uint64_t tburst_fp = uint64_t(p.tburst) * kScale;
-  uint64_t done = 0, total = 0;
-  uint64_t join_tck = at, chunk = 0;  // this window's arrival and bursts so far
-  const uint64_t W = uint64_t(max_outstanding) * kWindowsInFlight;
-  const uint64_t latency = front + p.tburst;
-  uint64_t windows = 0;
-  // Bursts per tCK: the window over the unloaded latency (Little's law), or an equal share of
-  // the stream rate of every pseudo-channel among the transfers in flight.
-  const double rate = std::min(double(W) / double(latency),
-                               double(m.npcs) * double(kScale) / double(m.cost_fp) / double(m.big_inflight + 1));
-  auto serve = [&](uint32_t pc, uint64_t n, uint64_t acts, uint64_t& chunk_end) {
-    // Bus work of the share: n bursts at the stream rate, or, for a share that opens more
-    // rows than a stream would, its ACTs at the activation rate. Its last burst starts
-    // `tail` before the end of that work.
-    const uint64_t work = std::max(n * m.cost_fp, acts * m.act_fp);
-    const uint64_t last = std::max((n - 1) * m.cost_fp, (acts ? acts - 1 : 0) * m.act_fp);
-    Impl::Share sh;
-    sh.join = m.to_bus((join_tck + front) * kScale);
-    sh.work = work;
-    sh.tail = work - last;
-    sh.id = id;
-    sh.end = m.enqueue(m.ps[pc], sh);
-    chunk_end = std::max(chunk_end, m.share_end_tck(sh));
-    // Bursts of one bank group are tCCD_L apart, so a share ends no sooner than its bank
-    // groups, still busy with earlier shares' bursts, allow. The bus itself stays work
-    // conserving: FR-FCFS fills those gaps with other groups' bursts from its queue.
-    const uint64_t start = m.from_bus(sh.end - work);
-    uint64_t group_end = 0;
-    for (uint32_t g = 0; g < p.bank_groups; ++g) {
-      uint64_t& c = m.group_count[size_t(pc) * p.bank_groups + g];
-      if (!c) continue;
-      uint64_t& f = m.group_free_fp[size_t(pc) * p.bank_groups + g];
-      const uint64_t sg = std::max(start, f);
-      group_end = std::max(group_end, sg + (c - 1) * m.ccd_l_fp + tburst_fp);
-      f = sg + c * m.ccd_l_fp;
-      c = 0;
-    }
-    chunk_end = std::max(chunk_end, (group_end + kScale - 1) / kScale);
-    m.bursts_pc[pc] += n;
-    total += n;
-  };
-  auto flush = [&] {
-    uint64_t chunk_end = 0;
-    if (m.uniform) {
-      for (uint32_t pc = 0; pc < m.npcs; ++pc)
-        serve(pc, m.count[pc] + m.uniform, m.acts[pc] + m.uniform_acts, chunk_end);
-    } else {
-      for (uint32_t pc : m.touched) serve(pc, m.count[pc], m.acts[pc], chunk_end);
-    }
-    for (uint32_t pc : m.touched) m.count[pc] = m.acts[pc] = 0;
-    m.touched.clear();
-    m.uniform = m.uniform_acts = 0;
-    done = std::max(done, chunk_end);
-    // Window i + 1 enters as window i drains: a latency after the transfer starts, then one
-    // window per W / R, R the transfer's share of the bus among the transfers in flight.
-    ++windows;
-    join_tck = at + latency + uint64_t(double(windows - 1) * double(W) / rate);
-    chunk = 0;
-  };
   // Split the bursts over the pseudo-channels; a burst shared by consecutive rows moves once.
   // With a whole-burst stride1, each row's first burst is the previous row's plus a constant,
   // added digit by digit (AddressMap::Cursor) instead of decoded.
@@ -449,26 +303,53 @@ uint64_t BandwidthDram::submit(const Pattern3D& pat, bool write, uint32_t max_ou
         }
       }
       if (b0 == last) ++b0;
+      if (b0 <= b1) m.add_range(b0, b1, stepped ? &row : nullptr);
       last = b1;
-      const AddressMap::Cursor* hint = stepped ? &row : nullptr;
-      while (b0 <= b1) {
-        const uint64_t e = std::min(b1, b0 + (W - chunk) - 1);
-        m.add_range(b0, e, hint);
-        hint = nullptr;
-        chunk += e - b0 + 1;
-        b0 = e + 1;
-        if (chunk == W) flush();
-      }
     }
   }
-  if (chunk) flush();
-  // Little's law: at most max_outstanding bursts per unloaded latency.
-  done = std::max(done, at + ((total - 1) / max_outstanding + 1) * latency);
-  m.done_tck[id] = done;
-  if (total > W) {
-    m.big[id] = true;
-    ++m.big_inflight;
+  // Each pseudo-channel serves its share first come first served: the first burst's data
+  // starts no earlier than the unloaded front latency (ACT, tRCD, RD, CL) after arrival,
+  // and no earlier than the end of the work already there.
+  const int d = write ? 1 : 0;
+  const uint64_t front = p.unloaded_front_tck(write);
+  const uint64_t ready_fp = (at + front) * kScale;
+  uint64_t done = 0, total = 0;
+  auto serve = [&](uint32_t pc, uint64_t n, uint64_t acts) {
+    // A piece that opens more rows than a stream would is held to the activation rate:
+    // its last burst comes no sooner than its last ACT, and the server's next ACT one
+    // spacing after that.
+    const uint64_t last = std::max((n - 1) * m.cost_fp, (acts ? acts - 1 : 0) * m.act_fp);
+    const uint64_t start = m.skip_blackout(std::max(ready_fp, m.free_fp[pc]));
+    // Bursts of one bank group are tCCD_L apart, so a share ends no sooner than its bank
+    // groups, still busy with earlier shares' bursts, allow. The bus itself stays work
+    // conserving: FR-FCFS fills those gaps with other groups' bursts from its queue.
+    uint64_t group_end = 0;
+    for (uint32_t g = 0; g < p.bank_groups; ++g) {
+      uint64_t& c = m.group_count[size_t(pc) * p.bank_groups + g];
+      if (!c) continue;
+      uint64_t& f = m.group_free_fp[size_t(pc) * p.bank_groups + g];
+      const uint64_t sg = std::max(start, f);
+      group_end = std::max(group_end, sg + (c - 1) * m.ccd_l_fp + uint64_t(p.tburst) * kScale);
+      f = sg + c * m.ccd_l_fp;
+      c = 0;
+    }
+    const uint64_t end_fp = std::max(m.add_work(start, last) + uint64_t(p.tburst) * kScale, group_end);
+    m.free_fp[pc] = m.add_work(start, std::max(n * m.cost_fp, acts * m.act_fp));
+    m.bursts_pc[pc] += n;
+    done = std::max(done, (end_fp + kScale - 1) / kScale);
+    total += n;
+  };
+  if (m.uniform) {
+    for (uint32_t pc = 0; pc < m.npcs; ++pc) serve(pc, m.count[pc] + m.uniform, m.acts[pc] + m.uniform_acts);
+  } else {
+    for (uint32_t pc : m.touched) serve(pc, m.count[pc], m.acts[pc]);
   }
+  for (uint32_t pc : m.touched) m.count[pc] = m.acts[pc] = 0;
+  m.touched.clear();
+  m.uniform = m.uniform_acts = 0;
+  // Little's law: at most max_outstanding bursts per unloaded latency.
+  const uint64_t latency = front + p.tburst;
+  done = std::max(done, at + ((total - 1) / max_outstanding + 1) * latency);
   m.bursts_rw[d] += total;
   m.pending.emplace(done, id);
   return id;
@@ -495,7 +376,6 @@ void BandwidthDram::run_until_idle() {
 }
 
 uint64_t BandwidthDram::next_event_tck() const {
-  impl_->settle();
   return impl_->pending.empty() ? kNever : impl_->pending.top().first;
 }
 

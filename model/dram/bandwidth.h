@@ -1,14 +1,13 @@
 #pragma once
 // BandwidthDram: the fast DRAM fidelity (docs/dram.md, "Bandwidth model"). Each
-// pseudo-channel is a server, first come first served in join order, that moves a transfer's
-// bursts back to back at the data-bus rate times a stream efficiency derived from the timing
-// parameters (row switches, activation rate, bank-group spacing, refresh); a transfer's first
-// burst on an idle pseudo-channel sees the unloaded latency of the burst model. A transfer
-// joins in windows of its outstanding bursts, so concurrent large transfers interleave as
-// FR-FCFS interleaves them. Each window is split over the pseudo-channels by the address map
-// a whole map period at a time, so its cost grows with its pattern rows and windows, not its
-// bursts. It ignores bank conflicts between concurrent streams, read/write turnarounds and
-// queue occupancy (docs/dram.md says which figures it gets right and which it only estimates).
+// pseudo-channel is a first-come-first-served server that moves a transfer's bursts back to
+// back at the data-bus rate times a stream efficiency derived from the timing parameters
+// (row switches, activation rate, bank-group spacing, refresh); a transfer's first burst on
+// an idle pseudo-channel sees the unloaded latency of the burst model. A transfer is split
+// over the pseudo-channels by the address map a whole map period at a time, so its cost
+// grows with its pattern rows, not its bursts. It ignores bank conflicts between
+// concurrent streams, read/write turnarounds and queue occupancy (docs/dram.md says which
+// figures it gets right and which it only estimates).
 #include <cstdint>
 #include <memory>
 #include <vector>
