@@ -11,6 +11,7 @@
 
 #include "common/config/config.h"
 #include "common/util/error.h"
+#include "compiler/compiler.h"
 #include "compiler/gemm.h"
 #include "model/core/model.h"
 #include "tests/model/core/layer_shapes.h"
@@ -50,6 +51,33 @@ TEST(DramFidelity, TinyLayerCyclesAgreeWithTheBurstModel) {
                 (unsigned long long)bw, 100.0 * (double(bw) - double(burst)) / double(burst));
     EXPECT_NEAR(double(bw), double(burst), kLayerTolerance * double(burst));
   }
+}
+
+// The default fidelity on a sohu-like program (issue 15): the compiler's decode layer of
+// Llama-3-70B at batch 64 over 8 chips (8 replicas of one chip, 8 sequences each) and context
+// 2048, as `tessera compile --model llama3-70b --phase decode --batch 64 --context 2048
+// --chips 8 --segment layer:0`. The bandwidth model is 5.63 % fast here (154,875 against
+// 164,117 cycles): its weight tiles are 224 KiB transfers that 16 cores issue at once, which
+// the burst model's FR-FCFS interleaves and the bandwidth model serves one after another
+// (docs/validation.md, "DRAM fidelity on compiled programs", with seven other segments). The
+// issue's target is 2 %; this holds today's error so that it can only shrink. The burst run
+// takes about 30 s of CPU.
+constexpr double kSohuTolerance = 0.06;
+
+TEST(DramFidelity, SohuLikeDecodeLayerAgreesWithTheBurstModel) {
+  const config::Arch cfg = config::load_arch("sohu-like");
+  compiler::CompileOptions o;
+  o.phase = compiler::Phase::Decode;
+  o.batch = 64;
+  o.context = 2048;
+  o.chips = 8;
+  o.segment.kind = compiler::Segment::Layer;
+  const isa::Program prog = compiler::compile(compiler::load_model("llama3-70b"), *cfg, o).program;
+  const uint64_t burst = cycles_of(*cfg, prog, DramModel::Burst);
+  const uint64_t bw = cycles_of(*cfg, prog, DramModel::Bandwidth);
+  std::printf("sohu-like llama3-70b decode layer batch 64: burst %llu, bandwidth %llu cycles (%+.2f %%)\n",
+              (unsigned long long)burst, (unsigned long long)bw, 100.0 * (double(bw) - double(burst)) / double(burst));
+  EXPECT_NEAR(double(bw), double(burst), kSohuTolerance * double(burst));
 }
 
 TEST(DramFidelity, HbmBoundGemmCyclesAgreeWithTheBurstModel) {
