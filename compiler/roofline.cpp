@@ -2,6 +2,7 @@
 #include "compiler/roofline.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -62,9 +63,12 @@ RooflineInputs roofline_inputs(const Graph& g, Segment::Kind k) {
     uint64_t macs = 0, bytes = 0;
     if (op.kind == OpKind::Linear) {
       macs = op.macs;
-      if (model.is_moe() && op.name.find("expert") != std::string::npos)
-        macs = macs * model.experts_per_token / model.num_experts;
       bytes = bytes_once(op.weight) + bytes_once(op.bias) + bytes_once(op.scale);
+      if (model.is_moe() && op.name.find("expert") != std::string::npos) {
+        // Each row runs its top-k experts; the step loads the distinct experts its rows chose.
+        macs = macs * model.experts_per_token / model.num_experts;
+        bytes = uint64_t(std::llround(double(bytes) * g.routed_experts / double(model.num_experts)));
+      }
     } else if (op.kind == OpKind::Attention) {
       macs = 2 * g.batch * g.heads * hd * keys;
       // Reads every cached key and value once; the step's own are written once.

@@ -208,6 +208,12 @@ class InstrChecker {
       fail(Check::dma_direction, std::string("store copies away from the core, but ") + name(Space(x_.src_space)) +
                                      " -> " + name(Space(x_.dst_space)) + " moves toward it (use load)");
     }
+    if (x_.pred_words == 0 && x_.pred_addr != 0) {
+      fail(Check::dma_predicate, "pred_addr " + hex(x_.pred_addr) + " without pred_words (an unconditional copy has pred_addr 0)");
+    }
+    if (x_.pred_words > 0 && x_.pred_addr % 4 != 0) {
+      fail(Check::dma_predicate, "pred_addr " + hex(x_.pred_addr) + " is not a multiple of 4 (the predicate is 32-bit words)");
+    }
     extents();
   }
 

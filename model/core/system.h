@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -108,6 +109,8 @@ class System : public sc_core::sc_module {
  public:
   System(sc_core::sc_module_name name, const config::ArchConfig& cfg, const timing::ArchParams& p, const isa::Program& prog,
          Mode mode, DramModel dram_model = DramModel::Burst);
+  // Timing mode: the outcome of predicated DMAs (RunOptions::predicate); empty = they move.
+  std::function<bool(uint32_t, uint32_t, uint64_t, uint64_t)> predicate;
   ~System() override;
 
   const timing::ArchParams& p;
