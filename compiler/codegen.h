@@ -212,6 +212,8 @@ class Codegen {
 // matmul, every core's used words from the routing weights, which releases the layer's
 // expert chunks to the weight stream.
 void expert_predicate(const Codegen& cg, const Op& op, uint64_t g, uint64_t k0, uint64_t k1, WeightChunk& c);
+// ... and of its matmul tile of column group g, k-tile q (the tile runs when its experts were chosen).
+void expert_tile_predicate(const Codegen& cg, const Op& op, uint64_t g, uint64_t q, isa::Instr& mm);
 void emit_routed_experts(Codegen& cg);
 
 // Per-token INT8 quantisation of rows x cols FP32 values at src (L1) into INT8 rows at dst,

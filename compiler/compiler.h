@@ -131,8 +131,8 @@ struct Compiled {
   uint64_t macs_per_replica = 0;  // MACs of the segment's matmuls as compiled (one TP group)
   // The segment's arithmetic as a model needs it (one TP group): the matmuls, attention's
   // Q K^T and P V over the keys each query sees (causal), MoE experts at top-k / experts
-  // (the matrix engines run every expert's tiles; unrouted ones on stale weights, weighted 0).
-  // Roofline and MAC utilisation use this.
+  // (the tiles of experts no row chose are skipped, but a routed expert runs all the step's
+  // rows, weighted 0 where a row did not choose it). Roofline and MAC utilisation use this.
   uint64_t useful_macs_per_replica = 0;
   // Bytes the segment must move between HBM and the chip at least, per chip: its weights,
   // biases, scales and norm gains once (MoE: the routed experts' only), the KV cache it

@@ -144,16 +144,14 @@ Graph build_graph(const hf::ModelConfig& m, const config::ArchConfig& arch, cons
     const int w = b.tensor("routing", TensorKind::Activation, {M, E}, true);
     b.op(OpKind::Router, "route", {r}, {w}, true).note =
         "softmax, top-" + std::to_string(m.experts_per_token) + ", renormalised";
-    // The experts side by side, as one matmul each for gate, up and down: a core streams
-    // every expert's weight chunks through its ring, each load predicated on whether a row
-    // of the step chose the expert (codegen: the used words), so only routed experts' weights
-    // move; the matrix engines still run every expert's tiles, unrouted ones on the stale
-    // ring contents with routing weight 0.
+    // The experts side by side, as one matmul each for gate, up and down: each expert's
+    // weight loads and matmul tiles are predicated on whether a row of the step chose the
+    // expert (kernels_moe.cpp), so only routed experts' weights move and run.
     const int gate = b.linear("experts.gate", xn2, H, E * I, false, true, "expert_gate");
     const int up = b.linear("experts.up", xn2, H, E * I, false, true, "expert_up");
     const int h = b.tensor("h", TensorKind::Activation, {M, E * I}, true);
     b.op(OpKind::Act, "silu_mul_route", {gate, up, w}, {h}, true).note =
-        "unselected experts weighted 0; their weight loads are predicated off";
+        "unselected experts weighted 0; their weight loads and tiles are predicated off";
     y = b.linear("experts.down", h, E * I, H, false, true, "mlp_out");
   } else {
     const uint64_t I = m.intermediate_size;

@@ -866,6 +866,7 @@ void Codegen::emit_linear(const Op& op) {
                   mm.m = blocks[sub].second;
                   mm.k = k_rows(p, q);
                   mm.n = bc.width;
+                  expert_tile_predicate(*this, op, g, q, mm);
                   s.emit(mm);
                 }
               }

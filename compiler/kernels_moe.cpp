@@ -8,9 +8,10 @@
 // row of the step routed to the expert. The words are the column maxima of the routing
 // weights (zero for every expert a row did not choose), computed on every core when the
 // gate/up phase starts; until then the stream holds the layer's expert chunks back
-// (WeightStream gates). Unloaded chunks leave stale weights in their ring slot; the matrix
-// engines still run their tiles, and the epilogue's routing weight 0 makes the result exactly
-// zero, as in the dense program (finite stale values times 0).
+// (WeightStream gates). The matmul tiles of those weights carry the same predicate: a tile of
+// an expert nobody chose leaves the array idle and clears its accumulator rows when it would
+// have overwritten them, so an unrouted expert's h columns are exactly 0 (and the epilogue's
+// routing weight 0 keeps them so), as in the dense program.
 #include <algorithm>
 
 #include "compiler/codegen.h"
@@ -21,24 +22,44 @@ using isa::DType;
 using isa::Opcode;
 using isa::Space;
 
-void expert_predicate(const Codegen& cg, const Op& op, uint64_t g, uint64_t k0, uint64_t k1, WeightChunk& c) {
-  if (!cg.g.model.is_moe()) return;
+namespace {
+
+// The experts [e0, e1] whose weights rows [k0, k1) of column group g of `op` hold; false for an
+// op that is not an expert matmul.
+bool experts_of(const Codegen& cg, const Op& op, uint64_t g, uint64_t k0, uint64_t k1, uint64_t& e0, uint64_t& e1) {
+  if (!cg.g.model.is_moe()) return false;
   const uint64_t inter = cg.g.inter;
-  uint64_t e0 = 0, e1 = 0;  // experts [e0, e1] the chunk holds weights of
   if (op.epilogue == Epilogue::MoEUp) {
     // A column group is n_t gate columns and the matching up columns of one expert (tiling
     // picks n_t dividing the intermediate size).
     e0 = e1 = g / (inter / op.plan.n_t);
-  } else if (op.name == "experts.down") {
+    return true;
+  }
+  if (op.name == "experts.down") {
     // Reduction rows of the down matmul are the experts' intermediate columns, expert-major.
     e0 = k0 / inter;
     e1 = (k1 - 1) / inter;
-  } else {
-    return;
+    return true;
   }
+  return false;
+}
+
+}  // namespace
+
+void expert_predicate(const Codegen& cg, const Op& op, uint64_t g, uint64_t k0, uint64_t k1, WeightChunk& c) {
+  uint64_t e0 = 0, e1 = 0;
+  if (!experts_of(cg, op, g, k0, k1, e0, e1)) return;
   c.pred_addr = cg.moe_used + 4 * e0;
   c.pred_words = uint32_t(e1 - e0 + 1);
   c.gate = uint32_t(cg.layer + 1);
+}
+
+void expert_tile_predicate(const Codegen& cg, const Op& op, uint64_t g, uint64_t q, isa::Instr& mm) {
+  uint64_t e0 = 0, e1 = 0;
+  const uint64_t k0 = q * op.plan.k_t, k1 = std::min(op.plan.K, k0 + op.plan.k_t);
+  if (!experts_of(cg, op, g, k0, k1, e0, e1)) return;
+  mm.pred_addr = cg.moe_used + 4 * e0;
+  mm.pred_words = e1 - e0 + 1;
 }
 
 void emit_routed_experts(Codegen& cg) {

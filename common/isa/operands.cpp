@@ -43,6 +43,7 @@ std::vector<OperandExtent> operand_extents(const Instr& in) {
       out.push_back({"B", Space::l1, 0, in.b_addr, (in.k - 1) * in.b_stride + in.n * sb, true, false});
       out.push_back({"C", Space::acc, uint32_t(in.unit - kUnitsMx.first), in.c_addr,
                      (in.m - 1) * in.c_stride + in.n * 4, in.accumulate != 0, true});
+      if (in.pred_words) out.push_back({"pred", Space::l1, 0, in.pred_addr, 4 * in.pred_words, true, false});
       break;
     }
     case Format::vector: {

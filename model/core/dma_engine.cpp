@@ -11,20 +11,6 @@ using isa::Space;
 
 DmaEngine::DmaEngine(sc_core::sc_module_name name, Core& c, int unit_id) : Unit(name, c, unit_id) {}
 
-bool DmaEngine::moves(const isa::Instr& in) const {
-  if (!in.pred_words) return true;
-  if (core.sys.functional()) {
-    const SparseMemory& l1 = core.l1.mem;
-    for (uint64_t i = 0; i < in.pred_words; ++i) {
-      uint8_t b[4] = {0, 0, 0, 0};
-      l1.read(in.pred_addr + 4 * i, b, 4);
-      if (b[0] | b[1] | b[2] | b[3]) return true;
-    }
-    return false;
-  }
-  return !core.sys.predicate || core.sys.predicate(core.chip.index, core.index, in.pred_addr, in.pred_words);
-}
-
 bool DmaEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) {
   InstrRecord& rec = core.records[index];
   if (phase_ == 0) {
@@ -33,7 +19,7 @@ bool DmaEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) {
     if (done) return true;
     if (in.pred_words)
       if (SramTraffic* t = core.traffic(Space::l1, 0)) t->read(4, in.pred_words);
-    if (!moves(in)) {
+    if (!core.predicate_holds(in)) {
       // A false predicate: the words are read from L1, nothing moves, the tokens flow.
       ++st.skipped;
       rec.S = T_ + core.p.dma_setup;

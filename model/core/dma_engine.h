@@ -13,9 +13,6 @@ class DmaEngine : public Unit {
   DmaEngine(sc_core::sc_module_name name, Core& core, int id);
  private:
   bool step(const isa::Instr& in, uint32_t index, uint64_t arrival) override;
-  // Whether the instruction moves its data: its predicate (functional: the L1 words; timing:
-  // System::predicate) when it has one.
-  bool moves(const isa::Instr& in) const;
   uint64_t T_ = 0, sram_e_ = 0, dram_done_ = 0;
   int dram_left_ = 0;
   sc_core::sc_event dram_ev_;

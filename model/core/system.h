@@ -81,6 +81,10 @@ class Core : public sc_core::sc_module {
   std::array<uint64_t, isa::kNumEnergyClasses> vector_elements{};  // by isa::EnergyClass
 
   bool has_program() const { return !code.empty(); }
+  // A predicated load, store or matmul (pred_words > 0) runs when one of its words is not
+  // zero: functional mode reads the L1 words, timing mode asks System::predicate (runs when
+  // unset). Unpredicated instructions always run.
+  bool predicate_holds(const isa::Instr& in) const;
   SparseMemory& memory(isa::Space s, uint32_t acc_engine);
   MatrixEngine& engine(uint32_t e) { return *static_cast<MatrixEngine*>(units[isa::kUnitsMx.first + e]); }
   const timing::BankGeometry* tier(isa::Space s) const;  // null for hbm

@@ -77,8 +77,8 @@ TEST(MoeFunctional, TokensEqualTheReferenceOverSeeds) {
 }
 
 // One decode step at batch 1 (top-2 of 8): the functional run reads exactly 6 experts' weights
-// per layer less than the same program with every predicate true, and a timing run told that
-// 2 experts are routed reads what the functional run read.
+// per layer less than the same program with every predicate true and skips their tiles, and a
+// timing run told that 2 experts are routed reads and computes what the functional run did.
 TEST(MoeFunctional, DecodeStepLoadsOnlyTheRoutedExperts) {
   const config::Arch arch = config::load_arch("tiny");
   const ref::TinyModelOptions o = mixtral(3, 8, 2);
@@ -99,21 +99,24 @@ TEST(MoeFunctional, DecodeStepLoadsOnlyTheRoutedExperts) {
     for (const isa::Instr& in : t.code) predicated += in.op == isa::Opcode::load && in.pred_words ? 1 : 0;
   EXPECT_GT(predicated, 0u);
 
-  auto hbm_read = [&](bool functional, std::function<bool(uint32_t, uint32_t, uint64_t, uint64_t)> pred) {
+  auto run = [&](bool functional, std::function<bool(uint32_t, uint32_t, uint64_t, uint64_t)> pred) {
     model::RunOptions ro;
     ro.functional = functional;
     ro.dram = model::DramModel::Bandwidth;
     ro.predicate = std::move(pred);
     model::Simulation sim(*arch, c.program, ro);
     sim.run();
-    return sim.totals().hbm_read;
+    return sim.totals();
   };
   const uint64_t used = c.moe_used_addr;
-  const uint64_t functional = hbm_read(true, nullptr);
-  const uint64_t dense = hbm_read(false, nullptr);  // no oracle: every predicated load moves
-  const uint64_t two = hbm_read(false, [used](uint32_t, uint32_t, uint64_t a, uint64_t) { return (a - used) / 4 < 2; });
-  EXPECT_EQ(dense - functional, 6 * c.expert_bytes_per_chip * m.num_layers);
-  EXPECT_EQ(two, functional);
+  const model::Totals functional = run(true, nullptr);
+  const model::Totals dense = run(false, nullptr);  // no oracle: every predicated instruction runs
+  const model::Totals two = run(false, [used](uint32_t, uint32_t, uint64_t a, uint64_t) { return (a - used) / 4 < 2; });
+  EXPECT_EQ(dense.hbm_read - functional.hbm_read, 6 * c.expert_bytes_per_chip * m.num_layers);
+  EXPECT_EQ(two.hbm_read, functional.hbm_read);
+  // The tiles of the 6 unrouted experts do not run: gate, up (H x I each) and down (I x H) for the one row.
+  EXPECT_EQ(dense.macs - functional.macs, 6 * 3 * m.hidden_size * m.intermediate_size * m.num_layers);
+  EXPECT_EQ(two.macs, functional.macs);
 }
 
 // Timing runs: the expected distinct experts of the uniform routing, the expert bytes the
