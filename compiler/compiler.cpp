@@ -234,10 +234,11 @@ Compiled compile(const hf::ModelConfig& model, const config::ArchConfig& arch, c
     out.experts = uint32_t(model.num_experts);
     out.moe_used_addr = cg.moe_used;
     out.routed_experts = g.routed_experts;
+    // The weights a predicate saves (per-channel scales are loaded whole: the down
+    // projection's belong to its output columns, shared by every expert).
     for (const Op& op : g.ops)
       if (op.name == "experts.gate_up" || op.name == "experts.down")
-        for (int ti : {op.weight, op.scale, op.bias})
-          if (ti >= 0) out.expert_bytes_per_chip += g.tensors[size_t(ti)].bytes / model.num_experts;
+        out.expert_bytes_per_chip += g.tensors[size_t(op.weight)].bytes / model.num_experts;
   }
   if (!opt.weights_dir.empty()) out.program.data = pack_data(g, hw, opt.weights_dir);
   // Results and the state a functional runner carries from step to step.

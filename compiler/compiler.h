@@ -141,7 +141,7 @@ struct Compiled {
   // Mixture-of-experts: every core keeps one 32-bit word per expert at L1 moe_used_addr,
   // non-zero when a row of the step chose the expert; each expert weight load is predicated
   // on its word (spec/isa.yaml load, pred_words). expert_bytes_per_chip: one expert's
-  // weights (gate, up, down and their scales) of one layer on one chip; routed_experts: the
+  // weights (gate, up, down; not the scales, loaded whole) of one layer on one chip; routed_experts: the
   // expected distinct experts per layer the roofline assumes (CompileOptions).
   uint64_t moe_used_addr = 0, expert_bytes_per_chip = 0;
   uint32_t experts = 0;

@@ -51,7 +51,7 @@ using test_models::top2_margin;
 TEST(MoeFunctional, TokensEqualTheReferenceOverSeeds) {
   const config::Arch arch = config::load_arch("tiny");
   constexpr uint64_t kSteps = 12;
-  for (uint64_t seed : {2, 3, 4}) {
+  for (uint64_t seed : {4, 5, 6}) {
     for (uint64_t experts : {4, 8}) {
       const std::string what = "seed " + std::to_string(seed) + ", top-2 of " + std::to_string(experts);
       const std::string dir = model_dir("mixtral_" + std::to_string(seed) + "_" + std::to_string(experts),
@@ -68,10 +68,13 @@ TEST(MoeFunctional, TokensEqualTheReferenceOverSeeds) {
       fo.precision = compiler::parse_precision("bf16", *arch);
       const FunctionalResult got = run_functional(dir, *arch, fo);
       EXPECT_EQ(got.tokens, want.tokens) << what;
-      double worst = 1;
-      for (uint64_t s = 0; s < kSteps; ++s) worst = std::min(worst, cosine(got.logits[s], want.logits[s]));
-      EXPECT_GE(worst, 0.999) << what;
-      std::printf("%s: tokens equal, lowest logits cosine %.6f\n", what.c_str(), worst);
+      // Logits against the reference quantised as the program stores values: against the FP32
+      // model a BF16-rounded router input can pick another expert at a near tie (seed 4, top-2
+      // of 8: cosine 0.958 at one step, the same as the former dense program's).
+      const ReferenceComparison cmp = compare_with_reference(dir, fo, got);
+      EXPECT_GE(cmp.min_cosine_quantised, 0.9999) << what;
+      std::printf("%s: tokens equal, logits cosine min %.6f to the FP32 model, %.6f to the quantised reference\n",
+                  what.c_str(), cmp.min_cosine, cmp.min_cosine_quantised);
     }
   }
 }
@@ -135,6 +138,7 @@ TEST(MoeTiming, RoutedExpertsFollowTheUniformFormula) {
     to.chips = 1;
     to.decode_points = 1;
     to.cost = false;
+    to.precision = compiler::parse_precision("bf16", *arch);  // no per-channel scales
     const TimingReport r = run_timing(m, *arch, to);
     const double want = 8 * (1 - std::pow(1 - 2.0 / 8, double(batch)));
     EXPECT_NEAR(r.moe.decode_routed, want, 1e-12) << batch;
@@ -149,14 +153,15 @@ TEST(MoeTiming, RoutedExpertsFollowTheUniformFormula) {
   co.phase = compiler::Phase::Decode;
   co.context = 9;
   co.segment.kind = compiler::Segment::Layer;
+  co.precision = compiler::parse_precision("bf16", *arch);
   co.routed_experts = 8;
   const compiler::Compiled dense = compiler::compile(m, *arch, co);
   co.routed_experts = 2;
   const compiler::Compiled two = compiler::compile(m, *arch, co);
   const double diff = double(dense.min_hbm_bytes_per_chip) - double(two.min_hbm_bytes_per_chip);
   EXPECT_NEAR(diff, 6.0 * double(two.expert_bytes_per_chip), 2.0);
-  // The simulated layer: one more routed expert moves one more expert's weights (a chunk of
-  // the down projection may span two experts, so at least one expert and at most two).
+  // The simulated layer: one more routed expert moves one more expert's weights (tiling ends
+  // the down projection's chunks on expert boundaries: 176 rows of 8-row tiles).
   auto layer_bytes = [&](uint64_t n) {
     const uint64_t used = two.moe_used_addr;
     model::RunOptions ro;
@@ -167,8 +172,7 @@ TEST(MoeTiming, RoutedExpertsFollowTheUniformFormula) {
     return sim.totals().hbm_read;
   };
   const uint64_t b2 = layer_bytes(2), b3 = layer_bytes(3);
-  EXPECT_GE(b3 - b2, two.expert_bytes_per_chip);
-  EXPECT_LE(b3 - b2, 2 * two.expert_bytes_per_chip);
+  EXPECT_EQ(b3 - b2, two.expert_bytes_per_chip);
 }
 
 std::string write(const std::string& name, const std::string& text) {
