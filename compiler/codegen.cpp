@@ -28,15 +28,21 @@ uint64_t Arena::take(uint64_t bytes, uint64_t align, const std::string& what) {
 void WeightStream::load(CoreStream& cs, const Hw& hw, size_t i) {
   const WeightChunk& c = chunks_[i];
   const uint64_t dst = ring_base_ + (i % slots_) * slot_;
-  cs.emit(Codegen::dma(
-      {.load = true, .unit = int(i % hw.dmas), .dst = {Space::l1, dst}, .src = {Space::hbm, c.hbm}, .len = c.bytes}));
+  cs.emit(Codegen::dma({.load = true,
+                        .unit = int(i % hw.dmas),
+                        .dst = {Space::l1, dst},
+                        .src = {Space::hbm, c.hbm},
+                        .len = c.bytes,
+                        .pred_addr = c.pred_addr,
+                        .pred_words = c.pred_words}));
 }
 
 uint64_t WeightStream::next(CoreStream& cs, const Hw& hw) {
   if (next_ >= chunks_.size()) throw std::logic_error("weight stream: read past its end");
   const size_t i = next_++;
   const size_t ahead = slots_ > hold_ + 1 ? slots_ - hold_ : 1;
-  while (loaded_ < chunks_.size() && loaded_ < i + ahead) load(cs, hw, loaded_++);
+  if (!loadable(i)) throw std::logic_error("weight stream: a gated chunk read before its release");
+  while (loadable(loaded_) && loaded_ < i + ahead) load(cs, hw, loaded_++);
   return ring_base_ + (i % slots_) * slot_;
 }
 
@@ -44,7 +50,7 @@ void WeightStream::prefetch(CoreStream& cs, const Hw& hw) {
   // The slot of the chunk read last stays untouched: its matmuls may still be running.
   const size_t free = slots_ - (next_ || warm_ ? 1 : 0);
   const size_t ahead = free > hold_ ? free - hold_ : 0;
-  while (loaded_ < chunks_.size() && loaded_ < next_ + ahead) load(cs, hw, loaded_++);
+  while (loadable(loaded_) && loaded_ < next_ + ahead) load(cs, hw, loaded_++);
 }
 
 // ---- instruction builders --------------------------------------------------------------
@@ -65,6 +71,8 @@ Instr Codegen::dma(const Dma& d) {
   in.dst_stride2 = d.n2 > 1 ? d.dst_stride2 : 0;
   in.src_stride2 = d.n2 > 1 ? d.src_stride2 : 0;
   in.acc_engine = (d.dst.space == Space::acc || d.src.space == Space::acc) ? d.acc_engine : 0;
+  in.pred_words = d.pred_words;
+  in.pred_addr = d.pred_words ? d.pred_addr : 0;
   return in;
 }
 
@@ -115,6 +123,10 @@ Codegen::Codegen(const Graph& graph, const Hw& h, const CompileOptions& o, Compi
       wstreams.emplace_back();
       Arena a;
       a.base = a.top = g.ring_slot * g.ring_slots;
+      if (g.model.is_moe()) {  // the used words live through the layer's expert phases
+        moe_used = a.base;
+        a.base = a.top = a.base + (g.model.num_experts * 4 + 63) / 64 * 64;
+      }
       a.limit = hw.l1_bytes;
       a.space = "l1";
       l1.push_back(a);

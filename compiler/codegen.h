@@ -39,6 +39,11 @@ struct Arena {
 
 struct WeightChunk {
   uint64_t hbm = 0, bytes = 0;
+  // A mixture-of-experts chunk loads only if one of its experts' used words (L1) is set
+  // (kernels_moe.cpp); gate > 0 holds it back until release(gate): the words are written
+  // when the step's routing is known.
+  uint64_t pred_addr = 0;
+  uint32_t pred_words = 0, gate = 0;
 };
 
 class WeightStream {
@@ -52,6 +57,7 @@ class WeightStream {
     next_ = 0;
     consumed_end_ = 0;
     warm_ = false;
+    released_ = 0;
   }
   // A chunk this segment reads.
   void add(WeightChunk c) {
@@ -70,8 +76,13 @@ class WeightStream {
   // Chunks the previous segment of a continuous stream leaves in the ring: all slots but
   // the one its last chunk occupies (prefetch()) and the `held` ones it kept free.
   size_t carried(uint32_t held) const {
-    return std::min<size_t>(slots_ > held + 1 ? slots_ - 1 - held : 0, consumed_end_);
+    size_t n = std::min<size_t>(slots_ > held + 1 ? slots_ - 1 - held : 0, consumed_end_);
+    for (size_t i = 0; i < n; ++i)
+      if (chunks_[i].gate) n = i;  // the previous segment stopped at a gated chunk
+    return n;
   }
+  // Gated chunks up to `gate` may load from now on (their predicate words are written).
+  void release(uint32_t gate) { released_ = std::max(released_, gate); }
   size_t size() const { return consumed_end_; }
   // The L1 address of the next chunk in stream order; emits its load and the loads of the
   // following slots - 1 chunks (the prefetch) if not yet emitted.
@@ -86,7 +97,9 @@ class WeightStream {
 
  private:
   void load(CoreStream& cs, const Hw& hw, size_t i);
+  bool loadable(size_t i) const { return i < chunks_.size() && chunks_[i].gate <= released_; }
   std::vector<WeightChunk> chunks_;
+  uint32_t released_ = 0;
   uint64_t ring_base_ = 0, slot_ = 0;
   uint32_t slots_ = 0;
   size_t loaded_ = 0, next_ = 0, consumed_end_ = 0;
@@ -110,6 +123,8 @@ struct Dma {
   uint64_t n1 = 1, dst_stride1 = 0, src_stride1 = 0;
   uint64_t n2 = 1, dst_stride2 = 0, src_stride2 = 0;
   uint32_t acc_engine = 0;  // when either end is in the accumulators
+  uint64_t pred_addr = 0;   // predicate words in L1 (pred_words > 0; spec/isa.yaml load)
+  uint32_t pred_words = 0;
 };
 
 class Codegen {
@@ -133,6 +148,7 @@ class Codegen {
   std::vector<WeightStream> wstreams;
   std::vector<Arena> l1;      // per core of each chip, phase scratch above the ring
   std::vector<std::vector<Arena>> acc;  // per core, per engine
+  uint64_t moe_used = 0;      // L1 of every core: the experts' used words (MoE; kernels_moe.cpp)
   uint32_t next_barrier = 1;
   uint32_t next_tag = 1;
   std::string phase_name;
@@ -201,6 +217,15 @@ class Codegen {
   void end_segment();
   std::vector<const Op*> ops_where(bool per_layer, bool head) const;
 };
+
+// Mixture-of-experts (kernels_moe.cpp): the predicate of the weight chunk of `op` covering
+// column group g and reduction rows [k0, k1); and, at the start of the experts' gate/up
+// matmul, every core's used words from the routing weights, which releases the layer's
+// expert chunks to the weight stream.
+void expert_predicate(const Codegen& cg, const Op& op, uint64_t g, uint64_t k0, uint64_t k1, WeightChunk& c);
+// ... and of its matmul tile of column group g, k-tile q (the tile runs when its experts were chosen).
+void expert_tile_predicate(const Codegen& cg, const Op& op, uint64_t g, uint64_t q, isa::Instr& mm);
+void emit_routed_experts(Codegen& cg);
 
 // Per-token INT8 quantisation of rows x cols FP32 values at src (L1) into INT8 rows at dst,
 // with the dequantisation scale of each row (max|row| / 127) left at m; tmp holds rows x cols

@@ -231,6 +231,16 @@ Compiled compile(const hf::ModelConfig& model, const config::ArchConfig& arch, c
   out.macs_per_replica = roof.macs_per_replica;
   out.useful_macs_per_replica = roof.useful_macs_per_replica;
   out.min_hbm_bytes_per_chip = roof.min_hbm_bytes_per_chip;
+  if (model.is_moe()) {
+    out.experts = uint32_t(model.num_experts);
+    out.moe_used_addr = cg.moe_used;
+    out.routed_experts = g.routed_experts;
+    // The weights a predicate saves (per-channel scales are loaded whole: the down
+    // projection's belong to its output columns, shared by every expert).
+    for (const Op& op : g.ops)
+      if (op.name == "experts.gate_up" || op.name == "experts.down")
+        out.expert_bytes_per_chip += g.tensors[size_t(op.weight)].bytes / model.num_experts;
+  }
   if (!opt.weights_dir.empty()) out.program.data = pack_data(g, hw, opt.weights_dir);
   // Results and the state a functional runner carries from step to step.
   out.results = result_locations(g, o);

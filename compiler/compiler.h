@@ -84,6 +84,10 @@ struct CompileOptions {
   // Tests: end every core's program after the barrier that closes this phase (1 = the
   // first); 0 = the whole program.
   uint32_t stop_after_phase = 0;
+  // Mixture-of-experts: the expected number of distinct experts one layer of this step routes
+  // its rows to, which the roofline counts the expert weights of (docs/compiler.md,
+  // "Sparse mixture-of-experts"); 0 = uniform routing, E (1 - (1 - k/E)^rows).
+  double routed_experts = 0;
 };
 
 // Where the results of a step are, for the driver to read back.
@@ -127,12 +131,21 @@ struct Compiled {
   uint64_t macs_per_replica = 0;  // MACs of the segment's matmuls as compiled (one TP group)
   // The segment's arithmetic as a model needs it (one TP group): the matmuls, attention's
   // Q K^T and P V over the keys each query sees (causal), MoE experts at top-k / experts
-  // (the program computes every expert). Roofline and MAC utilisation use this.
+  // (the tiles of experts no row chose are skipped, but a routed expert runs all the step's
+  // rows, weighted 0 where a row did not choose it). Roofline and MAC utilisation use this.
   uint64_t useful_macs_per_replica = 0;
   // Bytes the segment must move between HBM and the chip at least, per chip: its weights,
-  // biases, scales and norm gains once, the KV cache it reads and writes once, the
-  // embedding rows it gathers. Activations are assumed to stay on chip.
+  // biases, scales and norm gains once (MoE: the routed experts' only), the KV cache it
+  // reads and writes once, the embedding rows it gathers. Activations are assumed to stay on chip.
   uint64_t min_hbm_bytes_per_chip = 0;
+  // Mixture-of-experts: every core keeps one 32-bit word per expert at L1 moe_used_addr,
+  // non-zero when a row of the step chose the expert; each expert weight load is predicated
+  // on its word (spec/isa.yaml load, pred_words). expert_bytes_per_chip: one expert's
+  // weights (gate, up, down; not the scales, loaded whole) of one layer on one chip; routed_experts: the
+  // expected distinct experts per layer the roofline assumes (CompileOptions).
+  uint64_t moe_used_addr = 0, expert_bytes_per_chip = 0;
+  uint32_t experts = 0;
+  double routed_experts = 0;
   // Per phase of the segment: name and (layer-local) op names, for the driver's report.
   struct PhaseInfo {
     std::string name;

@@ -2,6 +2,7 @@
 // operation of the reference Transformer (ref/transformer.cpp) appears once, with the
 // model's full shapes; the passes then specialise it (precision, fusion, partition,
 // tiling, placement). What the back end cannot lower is refused here, naming the option.
+#include <cmath>
 #include <string>
 
 #include "common/util/error.h"
@@ -51,6 +52,14 @@ struct Builder {
 
 }  // namespace
 
+double uniform_routed_experts(uint64_t experts, uint64_t k, uint64_t rows) {
+  // Expert e is missed by one token with probability 1 - k/E (k distinct of E, uniform),
+  // by all rows independently with (1 - k/E)^rows.
+  if (!experts) return 0;
+  const double miss = 1.0 - double(k) / double(experts);
+  return double(experts) * (1.0 - std::pow(miss, double(rows)));
+}
+
 Graph build_graph(const hf::ModelConfig& m, const config::ArchConfig& arch, const CompileOptions& opt) {
   if (opt.batch == 0) throw InputError("--batch: expected at least 1 sequence, got 0");
   if (opt.context == 0) throw InputError("--context: expected at least 1 token, got 0");
@@ -75,6 +84,9 @@ Graph build_graph(const hf::ModelConfig& m, const config::ArchConfig& arch, cons
                      "; the compiler masks sliding windows in decode only (supported: prompts up to the window)");
   if (m.is_moe() && m.experts_per_token > m.num_experts)
     throw InputError(m.source + ": num_experts_per_tok exceeds num_local_experts");
+  if (m.is_moe() && (opt.routed_experts < 0 || opt.routed_experts > double(m.num_experts)))
+    throw InputError("routed experts: expected between 0 and num_local_experts " + std::to_string(m.num_experts) +
+                     " of " + m.source + ", got " + std::to_string(opt.routed_experts));
 
   Graph g;
   g.model = m;
@@ -84,6 +96,9 @@ Graph build_graph(const hf::ModelConfig& m, const config::ArchConfig& arch, cons
   g.tokens = opt.phase == Phase::Prefill ? opt.context : 1;
   g.position = opt.phase == Phase::Prefill ? 0 : opt.context - 1;
   g.max_context = max_context;
+  if (m.is_moe())
+    g.routed_experts = opt.routed_experts > 0 ? opt.routed_experts
+                                              : uniform_routed_experts(m.num_experts, m.experts_per_token, g.rows());
   Builder b{g};
   const uint64_t H = m.hidden_size, hd = m.head_dim, M = g.rows();
   const bool gpt2 = m.architecture == hf::Architecture::GPT2;
@@ -129,11 +144,14 @@ Graph build_graph(const hf::ModelConfig& m, const config::ArchConfig& arch, cons
     const int w = b.tensor("routing", TensorKind::Activation, {M, E}, true);
     b.op(OpKind::Router, "route", {r}, {w}, true).note =
         "softmax, top-" + std::to_string(m.experts_per_token) + ", renormalised";
+    // The experts side by side, as one matmul each for gate, up and down: each expert's
+    // weight loads and matmul tiles are predicated on whether a row of the step chose the
+    // expert (kernels_moe.cpp), so only routed experts' weights move and run.
     const int gate = b.linear("experts.gate", xn2, H, E * I, false, true, "expert_gate");
     const int up = b.linear("experts.up", xn2, H, E * I, false, true, "expert_up");
     const int h = b.tensor("h", TensorKind::Activation, {M, E * I}, true);
     b.op(OpKind::Act, "silu_mul_route", {gate, up, w}, {h}, true).note =
-        "every expert computed, unselected experts weighted 0 (the ISA has no indirect addressing)";
+        "unselected experts weighted 0; their weight loads and tiles are predicated off";
     y = b.linear("experts.down", h, E * I, H, false, true, "mlp_out");
   } else {
     const uint64_t I = m.intermediate_size;

@@ -119,7 +119,12 @@ std::string dump(const Graph& g) {
   os << "model " << hf::architecture_name(m.architecture) << " (" << m.source << "): hidden " << m.hidden_size
      << ", layers " << m.num_layers << ", heads " << m.num_heads << "/" << m.num_kv_heads << " x " << m.head_dim
      << ", ffn " << m.intermediate_size;
-  if (m.is_moe()) os << " x " << m.num_experts << " experts (top-" << m.experts_per_token << ")";
+  if (m.is_moe()) {
+    char routed[32];
+    std::snprintf(routed, sizeof routed, "%.2f", g.routed_experts);
+    os << " x " << m.num_experts << " experts (top-" << m.experts_per_token << ", " << routed
+       << " distinct expected per layer and step)";
+  }
   os << ", vocab " << m.vocab_size << "\n";
   os << "arch " << g.arch_name << "; phase " << phase_name(g.phase) << "; batch " << g.batch << " per replica x "
      << g.tokens << " token(s) at position " << g.position << "; KV cache holds " << g.max_context

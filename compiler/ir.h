@@ -126,6 +126,8 @@ struct Graph {
   uint64_t position = 0;   // position of the first new token
   uint64_t max_context = 1;
   uint64_t rows() const { return batch * tokens; }
+  // Mixture-of-experts: expected distinct experts per layer of this step (frontend.cpp).
+  double routed_experts = 0;
   Precision precision;
   uint32_t tp = 1, replicas = 1;
   uint32_t pp = 1;  // pipeline stages: a chip holds num_layers / pp layers
@@ -154,6 +156,10 @@ struct Graph {
   Tensor& tensor(const std::string& name);  // std::logic_error when absent
   const Tensor& tensor(const std::string& name) const;
 };
+
+// Expected distinct experts that `rows` tokens choose when each picks k of E experts
+// uniformly at random: E (1 - (1 - k/E)^rows) (frontend.cpp; docs/compiler.md).
+double uniform_routed_experts(uint64_t experts, uint64_t k, uint64_t rows);
 
 // The unfused graph of a model (frontend.cpp). InputError for what the compiler cannot
 // lower (named option and the supported set).

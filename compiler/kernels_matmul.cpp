@@ -57,8 +57,10 @@ std::vector<WeightChunk> linear_chunks(const Codegen& cg, const Op& op, uint32_t
   for (const MatmulPass& pass : w.passes) {
     for (uint64_t q0 = 0; q0 < Q; q0 += p.k_block) {
       const uint64_t q1 = std::min(Q, q0 + p.k_block);
-      for (uint64_t g : pass.groups)
+      for (uint64_t g : pass.groups) {
         v.push_back(WeightChunk{base + packed_tile_offset(p, g, q0, 0, es), packed_run_bytes(p, g, q0, q1, es)});
+        expert_predicate(cg, op, g, q0 * p.k_t, q1 == Q ? p.K : q1 * p.k_t, v.back());
+      }
     }
   }
   return v;
@@ -597,6 +599,7 @@ void Codegen::emit_linear(const Op& op) {
   const uint64_t region = p.m_t * p.group_blocks * hw.C * 4;
   const uint64_t c_stride = p.group_blocks * hw.C * 4;
   phase_macs += op.macs;
+  if (op.epilogue == Epilogue::MoEUp) emit_routed_experts(*this);
   for (uint32_t chip = 0; chip < group_chips; ++chip) {
     for (uint32_t core = 0; core < hw.cores; ++core) {
       const CoreMatmulWork work = core_work(p, core, E);
@@ -887,6 +890,7 @@ void Codegen::emit_linear(const Op& op) {
                   mm.m = blocks[sub].second;
                   mm.k = k_rows(p, q);
                   mm.n = bc.width;
+                  expert_tile_predicate(*this, op, g, q, mm);
                   s.emit(mm);
                 }
               }

@@ -2,6 +2,7 @@
 #include "compiler/roofline.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -62,9 +63,18 @@ RooflineInputs roofline_inputs(const Graph& g, Segment::Kind k) {
     uint64_t macs = 0, bytes = 0;
     if (op.kind == OpKind::Linear) {
       macs = op.macs;
-      if (model.is_moe() && op.name.find("expert") != std::string::npos)
-        macs = macs * model.experts_per_token / model.num_experts;
       bytes = bytes_once(op.weight) + bytes_once(op.bias) + bytes_once(op.scale);
+      if (model.is_moe() && op.name.find("expert") != std::string::npos) {
+        // Each row runs its top-k experts; the step needs the weights of the distinct experts
+        // its rows chose (and gate/up's scales of their columns; down's scales belong to its
+        // output columns, which every expert shares).
+        macs = macs * model.experts_per_token / model.num_experts;
+        const double share = g.routed_experts / double(model.num_experts);
+        const uint64_t w = g.tensors[size_t(op.weight)].bytes;
+        const uint64_t sc = op.epilogue == Epilogue::MoEUp && op.scale >= 0 ? g.tensors[size_t(op.scale)].bytes : 0;
+        bytes -= w + sc;
+        bytes += uint64_t(std::llround(double(w + sc) * share));
+      }
     } else if (op.kind == OpKind::Attention) {
       macs = 2 * g.batch * g.heads * hd * keys;
       // Reads every cached key and value once; the step's own are written once.

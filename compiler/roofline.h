@@ -13,7 +13,9 @@ namespace tessera::compiler {
 struct RooflineInputs {
   uint64_t macs_per_replica = 0;         // the matmuls as compiled (MoE: every expert)
   uint64_t useful_macs_per_replica = 0;  // MoE experts at top-k; attention over the keys each query sees
-  uint64_t min_hbm_bytes_per_chip = 0;   // weights once, KV cache read and written once, embedding rows
+  // Weights once (MoE: the Graph::routed_experts expected distinct experts' only), KV cache
+  // read and written once, embedding rows.
+  uint64_t min_hbm_bytes_per_chip = 0;
 };
 
 RooflineInputs roofline_inputs(const Graph& g, Segment::Kind segment);

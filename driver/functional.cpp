@@ -69,6 +69,7 @@ FunctionalResult run_functional(const std::string& dir, const config::ArchConfig
     sim.run();
     res.cycles += sim.cycles();
     res.instructions += sim.instructions();
+    res.hbm_read += sim.totals().hbm_read;
     // Logits of the (only) sequence, and the best (value, index) over every run and chip:
     // largest value, lowest vocabulary index on ties (the reference's argmax).
     std::vector<float> logits(model.vocab_size, 0.0f);

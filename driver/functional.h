@@ -34,6 +34,7 @@ struct FunctionalResult {
   std::vector<std::vector<float>> logits;  // [step][vocab]
   uint64_t cycles = 0;                     // summed over the step programs
   uint64_t instructions = 0;
+  uint64_t hbm_read = 0;                   // bytes, summed over the step programs (all chips)
 };
 
 // model_dir holds config.json and model.safetensors. InputError for bad input.

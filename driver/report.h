@@ -156,6 +156,19 @@ struct TimingReport {
   } plan;
   // ---- end of the parallelism plan ----
 
+  // ---- Mixture-of-experts routing (driver/routing.h; experts = 0 for a dense model) ----
+  struct MoeInfo {
+    uint32_t experts = 0, top_k = 0;
+    std::string routing = "uniform";  // "uniform" or the trace file
+    uint64_t prefill_rows = 0, decode_rows = 0;  // tokens one layer routes per step (per replica)
+    double prefill_routed = 0, decode_routed = 0;  // expected distinct experts per layer and step
+    uint32_t decode_simulated = 0;  // experts the simulated decode layer loads (nearest integer)
+    uint64_t expert_bytes = 0;      // one expert's weights of one layer, per chip
+    // Expert weights per decode step and chip (all layers of the chip): expected, as simulated,
+    // and what loading every expert would move.
+    double decode_expert_bytes = 0, decode_expert_bytes_simulated = 0, decode_expert_bytes_dense = 0;
+  } moe;
+
   // Every simulated segment in report order: prefill embedding, layer, head, then the decode
   // embedding, layer and head of each simulated context (exact: the whole-model programs).
   std::vector<const SegmentRun*> segments() const { return segments_of<const SegmentRun>(*this); }

@@ -168,6 +168,21 @@ std::string report_json(const TimingReport& r) {
                  {"planner", p.predicted},
                  {"candidates", cands}};
   }
+  if (r.moe.experts) {
+    const TimingReport::MoeInfo& x = r.moe;
+    j["moe"] = {{"experts", x.experts},
+                {"experts_per_token", x.top_k},
+                {"routing", x.routing},
+                {"prefill_rows", x.prefill_rows},
+                {"prefill_routed_experts", x.prefill_routed},
+                {"decode_rows", x.decode_rows},
+                {"decode_routed_experts", x.decode_routed},
+                {"decode_simulated_experts", x.decode_simulated},
+                {"expert_bytes_per_chip", x.expert_bytes},
+                {"decode_expert_bytes_per_step_per_chip", x.decode_expert_bytes},
+                {"decode_expert_bytes_simulated_per_step_per_chip", x.decode_expert_bytes_simulated},
+                {"decode_expert_bytes_dense_per_step_per_chip", x.decode_expert_bytes_dense}};
+  }
   return j.dump(2) + "\n";
 }
 

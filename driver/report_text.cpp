@@ -181,6 +181,14 @@ std::string report_text(const TimingReport& r) {
   o += fmt("  roofline                %14s   (prefill %s, %s-bound; %s)\n", time_text(r.roofline_seconds).c_str(),
            time_text(r.prefill_roofline).c_str(), r.prefill_bound.c_str(), decode_roof.c_str());
   o += fmt("  achieved fraction       %13.1f %%   of the roofline\n", 100 * r.roofline_fraction);
+  if (r.moe.experts && r.decode_steps) {
+    const TimingReport::MoeInfo& x = r.moe;
+    o += fmt("  expert weights/step     %12s B   (per chip, decode: %.2f distinct of %u experts per layer for %llu "
+             "token(s), top-%u, routing %s; the simulated layer loads %u: %s B; every expert: %s B)\n",
+             count_text(x.decode_expert_bytes).c_str(), x.decode_routed, x.experts,
+             (unsigned long long)x.decode_rows, x.top_k, x.routing.c_str(), x.decode_simulated,
+             count_text(x.decode_expert_bytes_simulated).c_str(), count_text(x.decode_expert_bytes_dense).c_str());
+  }
   cost_text(r, o);
   o += "\n  how the request was costed:\n";
   o += fmt("    simulated:    prefill embedding, layer 0 and head; decode embedding, layer 0 and head at context(s)");

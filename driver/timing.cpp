@@ -14,6 +14,7 @@
 #include "driver/cost.h"
 #include "driver/interpolate.h"
 #include "driver/plan.h"
+#include "driver/routing.h"
 #include "model/core/model.h"
 
 namespace tessera::driver {
@@ -132,6 +133,10 @@ Sim simulate(const hf::ModelConfig& m, const config::ArchConfig& arch, const Com
   s.compiled = compiler::compile(m, arch, co);
   const Compiled& c = s.compiled;
   std::vector<uint8_t> key = isa::write_tbin(c.program);
+  // Experts the simulated layer loads (below): part of what was simulated.
+  const uint64_t routed_sim =
+      c.experts ? uint64_t(std::clamp<long long>(std::llround(c.routed_experts), 1, c.experts)) : 0;
+  key.push_back(uint8_t(routed_sim));
   if (auto it = cache.find(key); it != cache.end()) {
     s.run = it->second;
     s.run.what = what;
@@ -144,6 +149,13 @@ Sim simulate(const hf::ModelConfig& m, const config::ArchConfig& arch, const Com
   }
   model::RunOptions ro;
   ro.functional = false;
+  if (c.experts) {
+    // The simulated layer loads the experts 0 .. n - 1 (timing mode has no routing data;
+    // which experts does not change the bandwidth model's timing). A chunk's words are
+    // consecutive experts, so it loads when its first expert is below n.
+    const uint64_t used = c.moe_used_addr, n = routed_sim;
+    ro.predicate = [used, n](uint32_t, uint32_t, uint64_t addr, uint64_t) { return (addr - used) / 4 < n; };
+  }
   ro.dram = opt.dram_burst ? model::DramModel::Burst : model::DramModel::Bandwidth;
   ro.max_cycles = opt.max_cycles;
   dram = model::dram_model_name(ro.dram);
@@ -210,14 +222,17 @@ TimingReport run_timing(const hf::ModelConfig& m, const config::ArchConfig& arch
   base.chips = opt.chips;
   base.pp = opt.pp;
   base.precision = opt.precision;
+  double decode_routed = 0;  // MoE: expected distinct experts per decode layer (below)
   auto seg = [&](Phase ph, uint64_t context, Segment::Kind k) {
     CompileOptions co = base;
     co.phase = ph;
     co.context = context;
     co.segment.kind = k;
     co.segment.layer = 0;
+    co.routed_experts = decode_routed;
     return co;
   };
+  const Routing routing = load_routing(opt.routing, m);
   SimCache cache;
   if (opt.verbose)
     std::fprintf(stderr, "tessera run: %s on %s, batch %llu, prompt %llu, gen %llu\n", m.source.c_str(),
@@ -278,6 +293,14 @@ TimingReport run_timing(const hf::ModelConfig& m, const config::ArchConfig& arch
     r.plan.prefill_micro_batches = r.prefill_steps;
     CompileOptions pb = base;
     pb.batch = n * r.replicas;
+    // A prefill routes thousands of rows: uniform (a trace holds decode steps), or dense.
+    if (m.is_moe()) {
+      r.moe.prefill_rows = n * opt.prompt;
+      Routing pre_routing;
+      pre_routing.dense = routing.dense;
+      pb.routed_experts = routed_experts(pre_routing, m, r.moe.prefill_rows);
+      r.moe.prefill_routed = pb.routed_experts;
+    }
     auto pre = [&](Segment::Kind k) {
       CompileOptions co = pb;
       co.phase = Phase::Prefill;
@@ -297,6 +320,14 @@ TimingReport run_timing(const hf::ModelConfig& m, const config::ArchConfig& arch
   r.decode_contexts = decode_points(opt.prompt + 1, opt.prompt + opt.gen - 1,
                                     opt.exact ? uint32_t(std::min<uint64_t>(opt.gen, UINT32_MAX)) : opt.decode_points);
   base.batch = opt.batch / md;  // one decode micro-batch of every replica
+  if (m.is_moe()) {
+    r.moe.experts = uint32_t(m.num_experts);
+    r.moe.top_k = uint32_t(m.experts_per_token);
+    r.moe.routing = routing.source;
+    r.moe.decode_rows = r.batch_per_replica / md;
+    decode_routed = routed_experts(routing, m, r.moe.decode_rows);
+    r.moe.decode_routed = decode_routed;
+  }
   for (uint64_t c : r.decode_contexts) {
     const std::string at = " at context " + std::to_string(c);
     r.decode_embed.push_back(opt.exact ? SegmentRun{}
@@ -305,6 +336,15 @@ TimingReport run_timing(const hf::ModelConfig& m, const config::ArchConfig& arch
                                              .run);
     const Sim layer = simulate(m, arch, seg(Phase::Decode, c, layer_kind), "decode " + layer_name + at, opt, r.dram, cache);
     r.decode_layer.push_back(layer.run);
+    if (layer.compiled.experts) {
+      const Compiled& lc = layer.compiled;
+      r.moe.expert_bytes = lc.expert_bytes_per_chip;
+      r.moe.decode_simulated = uint32_t(std::clamp<long long>(std::llround(lc.routed_experts), 1, lc.experts));
+      const double per_layer = double(lc.expert_bytes_per_chip) * double(r.layers) / double(pp);
+      r.moe.decode_expert_bytes = per_layer * lc.routed_experts;
+      r.moe.decode_expert_bytes_simulated = per_layer * r.moe.decode_simulated;
+      r.moe.decode_expert_bytes_dense = per_layer * lc.experts;
+    }
     decode_x_bytes = layer.compiled.stage_activation_bytes;
     decode_rows = layer.compiled.batch_per_replica;
     r.decode_head.push_back(opt.exact ? SegmentRun{}

@@ -9,6 +9,10 @@
 //   - decode: the same three segments at a few context lengths (first, middle, last step);
 //     the steps in between are linearly interpolated in the context length and reported
 //     as estimated;
+//   - mixture-of-experts layers load the weights of the experts their rows route to: the
+//     expected number of distinct experts (driver/routing.h) rounded to the nearest integer
+//     is what the simulated layer loads (experts 0 .. n - 1; timing mode has no data), the
+//     roofline counts the expected number itself;
 //   - one tensor-parallel group is simulated; data-parallel replicas are identical and
 //     independent (no shared resource), so their throughput adds exactly;
 //   - --exact (TimingOptions::exact) replaces both: whole-model programs, every decode step;
@@ -52,6 +56,8 @@ struct TimingOptions {
   // both extrapolations (docs/validation.md). Pipeline plans are refused (their stage times
   // come from the pipeline formula).
   bool exact = false;
+  // Mixture-of-experts routing (driver/routing.h): "" or "uniform", or a routing trace file.
+  std::string routing;
 };
 
 // InputError for a bad request (naming the option) or one the compiler refuses.

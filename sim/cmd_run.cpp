@@ -91,6 +91,10 @@ int run_main(int argc, char** argv) {
   app.add_flag("--exact", exact,
                "simulate every layer (whole-model programs) and every decode step instead of one layer multiplied "
                "and decode steps interpolated (slow; measures those estimates)");
+  std::string routing;
+  app.add_option("--routing", routing,
+                 "mixture-of-experts routing assumed by timing runs: uniform (default), dense (every expert, for "
+                 "comparison) or a routing trace JSON file (docs/driver.md)");
   app.add_option("--json", json, "also write the report as JSON to this file (docs/reports.md)");
   app.add_option("--csv", csv, "also write one CSV row per simulated segment and per phase to this file");
   app.add_option("--html", html, "also write the report as one self-contained HTML page with charts");
@@ -216,6 +220,7 @@ int run_main(int argc, char** argv) {
   to.verbose = verbose;
   to.tech = tech;
   to.max_cycles = max_cycles;
+  to.routing = routing;
   driver::TimingReport r = driver::run_timing(m, *a, to);
   if (choice) driver::attach_plan(r, *choice, plan_source);
   std::cout << driver::report_text(r);

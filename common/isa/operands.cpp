@@ -32,6 +32,7 @@ std::vector<OperandExtent> operand_extents(const Instr& in) {
                      (in.n2 - 1) * in.dst_stride2 + (in.n1 - 1) * in.dst_stride1 + in.len, false, true});
       out.push_back({"src", Space(in.src_space), e, in.src_addr,
                      (in.n2 - 1) * in.src_stride2 + (in.n1 - 1) * in.src_stride1 + in.len, true, false});
+      if (in.pred_words) out.push_back({"pred", Space::l1, 0, in.pred_addr, 4 * in.pred_words, true, false});
       break;
     case Format::matmul: {
       // ws reads A (m rows of k); os reads A^T (k rows of m).
@@ -42,6 +43,7 @@ std::vector<OperandExtent> operand_extents(const Instr& in) {
       out.push_back({"B", Space::l1, 0, in.b_addr, (in.k - 1) * in.b_stride + in.n * sb, true, false});
       out.push_back({"C", Space::acc, uint32_t(in.unit - kUnitsMx.first), in.c_addr,
                      (in.m - 1) * in.c_stride + in.n * 4, in.accumulate != 0, true});
+      if (in.pred_words) out.push_back({"pred", Space::l1, 0, in.pred_addr, 4 * in.pred_words, true, false});
       break;
     }
     case Format::vector: {

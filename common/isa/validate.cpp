@@ -208,7 +208,19 @@ class InstrChecker {
       fail(Check::dma_direction, std::string("store copies away from the core, but ") + name(Space(x_.src_space)) +
                                      " -> " + name(Space(x_.dst_space)) + " moves toward it (use load)");
     }
+    check_predicate();
     extents();
+  }
+
+  // Predicated load, store and matmul (spec/isa.yaml pred_words, pred_addr).
+  void check_predicate() const {
+    if (x_.pred_words == 0 && x_.pred_addr != 0) {
+      fail(Check::predicate, "pred_addr " + hex(x_.pred_addr) + " without pred_words (an unconditional " +
+                                 "instruction has pred_addr 0)");
+    }
+    if (x_.pred_words > 0 && x_.pred_addr % 4 != 0) {
+      fail(Check::predicate, "pred_addr " + hex(x_.pred_addr) + " is not a multiple of 4 (the predicate is 32-bit words)");
+    }
   }
 
   void check_matmul() const {
@@ -254,6 +266,7 @@ class InstrChecker {
       fail(Check::matmul_acc_layout, "c_addr " + hex(x_.c_addr) + " and c_stride " + std::to_string(x_.c_stride) +
                                          " must be multiples of 4 x matrix.cols = " + std::to_string(row));
     }
+    check_predicate();
     extents();
   }
 

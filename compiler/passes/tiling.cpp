@@ -142,6 +142,22 @@ void run_tiling(Graph& g, const Hw& hw) {
       uint64_t chunk = 0;
       s.n_t = n_t;
       s.k_block = k_block(op, n_t, s.group_blocks, chunk);
+      if (op.epilogue == Epilogue::Router) {
+        // The router's weights are a few columns, so one chunk spans its whole reduction and
+        // the A tiles of a row pass would be whole input rows, beyond L1 from a few hundred
+        // rows on (Mixtral-8x7B, 256 rows: 4 MiB of 3.9). Runs of k-tiles whose
+        // double-buffered A tiles at the longest row pass take at most a quarter of L1.
+        const uint64_t kt = max_k_tile(hw, op.dataflow), q = (s.K + kt - 1) / kt;
+        const uint64_t rows = std::min<uint64_t>(s.M, hw.max_stream);
+        const uint64_t cap = std::max<uint64_t>(1, hw.l1_bytes / 4 / (2 * rows * kt * s.a_bytes));
+        while (s.k_block > cap || q % s.k_block) --s.k_block;
+      }
+      if (op.name == "experts.down" && g.inter % max_k_tile(hw, op.dataflow) == 0) {
+        // A weight chunk loads when one of its experts was routed to (kernels_moe.cpp): runs
+        // that end on expert boundaries load no rows of an expert nobody chose.
+        const uint64_t per_expert = g.inter / max_k_tile(hw, op.dataflow);
+        while (per_expert % s.k_block) --s.k_block;
+      }
       MatmulPlan p = plan_matmul(hw, s);
       if (first || p.est_cycles < op.plan.est_cycles) op.plan = p;
       first = false;

@@ -17,6 +17,15 @@ bool DmaEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) {
     bool done;
     if (!begin(in, index, arrival, T_, done)) return false;
     if (done) return true;
+    if (in.pred_words)
+      if (SramTraffic* t = core.traffic(Space::l1, 0)) t->read(4, in.pred_words);
+    if (!core.predicate_holds(in)) {
+      // A false predicate: the words are read from L1, nothing moves, the tokens flow.
+      ++st.skipped;
+      rec.S = T_ + core.p.dma_setup;
+      complete(in, index, T_, T_ + core.p.dma_setup + core.latency(Space::l1));
+      return true;
+    }
     const Space ss = Space(in.src_space), ds = Space(in.dst_space);
     timing::DmaShape sh;
     sh.src = timing::DmaSide{core.tier(ss), in.src_addr, in.src_stride1, in.src_stride2};

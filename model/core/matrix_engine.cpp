@@ -1,6 +1,7 @@
 #include "model/core/matrix_engine.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "common/numerics/fp.h"
 #include "model/core/functional.h"
@@ -27,7 +28,20 @@ bool MatrixEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) 
   ++st.instructions;
   ++st.opcodes[uint8_t(in.op)];
   uint64_t e;
-  if (in.op == Opcode::matmul) {
+  if (in.op == Opcode::matmul && in.pred_words) core.l1.traffic.read(4, in.pred_words);
+  if (in.op == Opcode::matmul && !core.predicate_holds(in)) {
+    // A false predicate: the array idles; the tile completes with the instructions before
+    // it (in order), clearing C when it would have overwritten it (an untimed write).
+    ++st.skipped;
+    e = timer_.sync(Q, true);
+    if (!in.accumulate) {
+      acc.traffic.write(in.n * 4, in.m);
+      if (core.sys.functional()) {
+        const std::vector<uint8_t> zero(in.n * 4, 0);
+        for (uint64_t i = 0; i < in.m; ++i) acc.mem.write(in.c_addr + i * in.c_stride, zero.data(), zero.size());
+      }
+    }
+  } else if (in.op == Opcode::matmul) {
     const bool os = in.dataflow == uint64_t(isa::Dataflow::os);
     const timing::MatmulTimes tm = timer_.tile(Q, timing::MatmulTile{os, in.m, in.k, in.n});
     rec.W = tm.W;

@@ -10,6 +10,7 @@
 // (never two at once: constructing a second while one exists throws std::logic_error).
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <string>
@@ -44,6 +45,12 @@ struct RunOptions {
   // Largest cycle count the run may reach (`--max-cycles`); 0: no limit. Without a limit a
   // run still ends: one that stops making progress is reported (Simulation::run).
   uint64_t max_cycles = 0;
+  // Timing mode has no data, so a predicated DMA (pred_words > 0, spec/isa.yaml load) asks
+  // this whether its predicate holds: (chip, core, pred_addr, pred_words) -> moves its data.
+  // Unset: every predicated DMA moves its data (the dense worst case). The driver answers
+  // from the routing it assumes for a mixture-of-experts step (docs/driver.md, "Routing").
+  // Functional mode ignores it and reads the words from L1.
+  std::function<bool(uint32_t chip, uint32_t core, uint64_t pred_addr, uint64_t pred_words)> predicate = nullptr;
 };
 
 // Totals over the whole system after a run (the `totals` object of the statistics).

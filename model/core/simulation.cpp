@@ -166,6 +166,7 @@ Simulation::Simulation(const config::ArchConfig& cfg, const isa::Program& prog, 
     sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
     impl_->sys = std::make_unique<System>("system", cfg, impl_->p, prog,
                                           opt.functional ? Mode::Functional : Mode::Timing, opt.dram);
+    impl_->sys->predicate = opt.predicate;
   } catch (...) {
     impl_->sys.reset();
     delete impl_->ctx;

@@ -141,6 +141,19 @@ Chip::Chip(sc_core::sc_module_name name, System& s, uint32_t idx, const config::
 
 Chip::~Chip() = default;
 
+bool Core::predicate_holds(const isa::Instr& in) const {
+  if (!in.pred_words) return true;
+  if (sys.functional()) {
+    for (uint64_t i = 0; i < in.pred_words; ++i) {
+      uint8_t b[4] = {0, 0, 0, 0};
+      l1.mem.read(in.pred_addr + 4 * i, b, 4);
+      if (b[0] | b[1] | b[2] | b[3]) return true;
+    }
+    return false;
+  }
+  return !sys.predicate || sys.predicate(chip.index, index, in.pred_addr, in.pred_words);
+}
+
 // ---- System ------------------------------------------------------------------------------
 
 System::System(sc_core::sc_module_name name, const config::ArchConfig& cfg, const timing::ArchParams& params,

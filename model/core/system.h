@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -80,6 +81,10 @@ class Core : public sc_core::sc_module {
   std::array<uint64_t, isa::kNumEnergyClasses> vector_elements{};  // by isa::EnergyClass
 
   bool has_program() const { return !code.empty(); }
+  // A predicated load, store or matmul (pred_words > 0) runs when one of its words is not
+  // zero: functional mode reads the L1 words, timing mode asks System::predicate (runs when
+  // unset). Unpredicated instructions always run.
+  bool predicate_holds(const isa::Instr& in) const;
   SparseMemory& memory(isa::Space s, uint32_t acc_engine);
   MatrixEngine& engine(uint32_t e) { return *static_cast<MatrixEngine*>(units[isa::kUnitsMx.first + e]); }
   const timing::BankGeometry* tier(isa::Space s) const;  // null for hbm
@@ -108,6 +113,8 @@ class System : public sc_core::sc_module {
  public:
   System(sc_core::sc_module_name name, const config::ArchConfig& cfg, const timing::ArchParams& p, const isa::Program& prog,
          Mode mode, DramModel dram_model = DramModel::Burst);
+  // Timing mode: the outcome of predicated DMAs (RunOptions::predicate); empty = they move.
+  std::function<bool(uint32_t, uint32_t, uint64_t, uint64_t)> predicate;
   ~System() override;
 
   const timing::ArchParams& p;

@@ -19,6 +19,7 @@
 #include "driver/functional.h"
 #include "common/numerics/fp.h"
 #include "ref/tiny_model.h"
+#include "tests/driver/logit_margin.h"
 #include "ref/transformer.h"
 
 namespace tessera::driver {
@@ -48,18 +49,7 @@ struct Case {
 // be decided by rounding, not by the compiler. The seeds are chosen for that; this checks it.
 constexpr double kMinMargin = 0.02;
 
-double top2_margin(const std::vector<float>& v) {
-  float a = -INFINITY, b = -INFINITY;
-  for (float x : v) {
-    if (x > a) {
-      b = a;
-      a = x;
-    } else if (x > b) {
-      b = x;
-    }
-  }
-  return double(a) - double(b);
-}
+using test_models::top2_margin;
 
 void check(const Case& c, const char* precision, double min_cosine, bool tokens_equal) {
   ref::TinyModelOptions o;

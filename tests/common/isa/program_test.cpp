@@ -167,7 +167,7 @@ TEST_F(TbinDamage, UndecodableInstructionNamesSectionAndIndex) {
   const uint32_t head = tbin_crc32(b.data(), 44);
   for (int i = 0; i < 4; ++i) b[44 + i] = static_cast<uint8_t>(head >> (8 * i));
   EXPECT_CONTAINS(error_of([&] { read_tbin(b, "w.tbin"); }),
-                  "w.tbin: text section chip 0 core 0, instruction #3 (load): reserved bits 511:384 are not zero");
+                  "w.tbin: text section chip 0 core 0, instruction #3 (load): reserved bits 511:416 are not zero");
 }
 
 // ---- Assembler diagnostics ----
@@ -271,6 +271,11 @@ std::vector<Case> cases() {
       {Check::acc_engine, "tiny", kLoad + " acc_engine=2", "acc_engine must be 0 when no operand is in acc"},
       {Check::dma_direction, "tiny", "load dma0 dst_space=hbm src_space=l1 len=1 n1=1 n2=1", "use store"},
       {Check::dma_direction, "tiny", "store dma0 dst_space=l1 src_space=l2 len=1 n1=1 n2=1", "use load"},
+      {Check::predicate, "tiny", kLoad + " pred_addr=0x40", "pred_addr 0x40 without pred_words"},
+      {Check::predicate, "tiny", kLoad + " pred_words=1 pred_addr=0x42", "pred_addr 0x42 is not a multiple of 4"},
+      {Check::predicate, "tiny", "matmul mx0 m=1 k=1 n=1 pred_words=1 pred_addr=0x41", "pred_addr 0x41 is not a multiple"},
+      {Check::extent, "tiny", "matmul mx0 m=1 k=1 n=1 pred_words=1 pred_addr=0x10000", "pred touches bytes 0x10000"},
+      {Check::extent, "tiny", kLoad + " pred_words=2 pred_addr=0xfffc", "pred touches bytes 0xfffc .. 0x10003"},
       {Check::matmul_types, "tiny", kMatmul + " a_type=fp16 k=8", "a_type fp16 is not a matrix input format"},
       {Check::matmul_types, "tiny", "matmul mx0 a_type=int8 b_type=fp8_e4m3 m=1 k=1 n=1",
        "int8 multiplies only with int8"},
