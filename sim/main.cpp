@@ -94,13 +94,5 @@ int main(int argc, char** argv) {
   }
   std::string prog = "tessera " + name;
   argv[1] = prog.data();
-  try {
-    return it->second.fn(argc - 1, argv + 1);
-  } catch (const tessera::InputError& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "internal error: %s\n", e.what());
-    return 1;
-  }
+  return tessera::exit_status_of([&] { return it->second.fn(argc - 1, argv + 1); });
 }
