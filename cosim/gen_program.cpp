@@ -280,7 +280,7 @@ class Generator {
         v.src2_space = uint64_t(Space::l1);
         v.src2_type = uint64_t(DType::fp32);
         v.src2_addr = s2.addr;
-        v.src2_stride = s2.stride;
+        v.src2_stride = by_col ? 0 : s2.stride;  // a row-0 operand has no stride
       }
       if (v.op == Opcode::vscale || v.op == Opcode::vfill) {
         v.imm = float(int(U(0, 64)) - 32) / 8.0f;
@@ -396,7 +396,7 @@ class Generator {
     }
     // The last matmul signals the vector unit, which pops it: the barrier's last awaited
     // completion is then never a second matrix completion in one cycle (docs/rtl.md, "One
-    // completion per unit per cycle").
+    // completion per unit per cycle"), because the pop completes after it.
     int last_mm = -1;
     for (size_t i = 0; i < jobs.size(); ++i)
       for (const Instr& in : jobs[i].code)
@@ -407,13 +407,12 @@ class Generator {
           it->signal = bit(vec_);
           break;
         }
-      Job close;
+      // In the same job, so that the pop comes after its push in program order.
       Instr q;
       q.op = Opcode::tpop;
       q.unit = vec_;
       q.wait = bit(mx_);
-      close.code.push_back(q);
-      jobs.push_back(std::move(close));
+      jobs[last_mm].code.push_back(q);
     }
     // Random merge: the lowest pending job is always eligible, so the merge never sticks.
     std::vector<size_t> next(jobs.size(), 0);

@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "common/util/error.h"
+#include "common/util/main.h"
 #include "cosim/cosim.h"
 #include "cosim/gen_program.h"
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/util/error.h"
+#include "common/util/main.h"
 #include "sim/command.h"
 
 namespace tessera::cli {
