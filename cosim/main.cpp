@@ -38,6 +38,11 @@ int soak(const config::ArchConfig& arch, uint64_t count, uint64_t seed, uint32_t
     rtl_s += r.rtl_seconds;
     model_s += r.model_seconds;
     refused += r.illegal;
+    // Progress of a long soak, so that a stopped run still says how far it got.
+    if (programs % 500 == 0)
+      std::fprintf(stderr, "... %llu programs, %llu instructions, %llu cycles, no divergence\n",
+                   static_cast<unsigned long long>(programs), static_cast<unsigned long long>(instructions),
+                   static_cast<unsigned long long>(cycles));
     if (r.divergence || (illegal && !r.illegal)) {
       const std::string path = keep + "cosim_seed_" + std::to_string(s) + ".tbin";
       const std::vector<uint8_t> bin = isa::write_tbin(gen.program);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
@@ -47,7 +48,8 @@ TEST(CosimGen, MixesEveryClass) {
   std::set<uint64_t> types, flows;
   int planes = 0, acc = 0;
   for (uint64_t seed = 1; seed <= 20; ++seed) {
-    for (const isa::Instr& in : gen(seed, 200).program.text[0].code) {
+    const Generated g = gen(seed, 200);
+    for (const isa::Instr& in : g.program.text[0].code) {
       ++ops[in.op];
       if (in.op == isa::Opcode::matmul) {
         types.insert(in.a_type);
@@ -132,6 +134,18 @@ TEST(Cosim, InjectedBitFlipIsReportedAtItsInstruction) {
     EXPECT_NE(r.divergence->expected, r.divergence->actual) << report(r);
     EXPECT_TRUE(r.divergence->addr.has_value()) << report(r);
   }
+  // --wave: a second RTL run writes the window before the divergence as FST.
+  Options opt;
+  opt.fault.kind = Fault::Kind::flip;
+  opt.fault.instr = first(g.program, isa::Opcode::store);
+  opt.wave = ::testing::TempDir() + "cosim_flip.fst";
+  std::filesystem::remove(opt.wave);
+  const Result r = run(tiny(), g.program, opt);
+  ASSERT_TRUE(r.divergence);
+  std::printf("%s", report(r).c_str());  // what a divergence looks like (docs/cosim.md)
+  EXPECT_EQ(r.wave, opt.wave);
+  EXPECT_GT(std::filesystem::file_size(opt.wave), 1000u);
+  EXPECT_NE(report(r).find("waveform: " + opt.wave), std::string::npos) << report(r);
 }
 
 TEST(Cosim, IllegalProgramsAreRefusedByBoth) {
