@@ -18,3 +18,11 @@ add_executable(rtl_cosim_test ${PROJECT_SOURCE_DIR}/tests/rtl/cosim_test.cpp)
 set_source_files_properties(${PROJECT_SOURCE_DIR}/tests/rtl/cosim_test.cpp PROPERTIES COMPILE_OPTIONS "-Wall;-Wextra;-Werror")
 target_link_libraries(rtl_cosim_test PRIVATE tessera_cosim GTest::gtest GTest::gtest_main)
 gtest_discover_tests(rtl_cosim_test DISCOVERY_TIMEOUT 120 PROPERTIES LABELS "rtl" TIMEOUT 1200)
+# Bad input is exit status 2 with a message naming what was wrong.
+add_test(NAME cosim_cli_needs_a_program
+         COMMAND sh -c "\"$0\" --arch tiny 2> \"$1\"; s=$?; grep -qF 'give a PROGRAM.tbin or --random N' \"$1\" && test $s -eq 2"
+                 $<TARGET_FILE:tessera-cosim> ${CMAKE_CURRENT_BINARY_DIR}/cosim_cli_needs_a_program.err)
+add_test(NAME cosim_cli_refuses_other_architectures
+         COMMAND sh -c "\"$0\" --arch tiny --set l2.latency=7 --random 1 2> \"$1\"; s=$?; grep -qF 'verilated for the tiny preset' \"$1\" && test $s -eq 2"
+                 $<TARGET_FILE:tessera-cosim> ${CMAKE_CURRENT_BINARY_DIR}/cosim_cli_refuses_other_architectures.err)
+set_tests_properties(cosim_cli_needs_a_program cosim_cli_refuses_other_architectures PROPERTIES LABELS "rtl" TIMEOUT 60)
