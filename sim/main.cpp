@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/util/error.h"
+#include "common/util/main.h"
 #include "sim/command.h"
 
 namespace tessera::cli {
@@ -94,13 +95,5 @@ int main(int argc, char** argv) {
   }
   std::string prog = "tessera " + name;
   argv[1] = prog.data();
-  try {
-    return it->second.fn(argc - 1, argv + 1);
-  } catch (const tessera::InputError& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "internal error: %s\n", e.what());
-    return 1;
-  }
+  return tessera::exit_status_of([&] { return it->second.fn(argc - 1, argv + 1); });
 }

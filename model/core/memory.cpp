@@ -43,6 +43,7 @@ void SparseMemory::read(uint64_t addr, uint8_t* out, uint64_t n) const {
 }
 
 void SparseMemory::write(uint64_t addr, const uint8_t* in, uint64_t n) {
+  if (observer_) observer_->on_write(site_, addr, in, n);
   while (n > 0) {
     const uint64_t page = addr >> kPageBits, off = addr & (kPageBytes - 1);
     const uint64_t chunk = std::min(n, kPageBytes - off);

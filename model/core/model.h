@@ -28,6 +28,8 @@ struct ArchConfig;
 
 namespace tessera::model {
 
+class InstrObserver;
+
 // DRAM fidelity (docs/model.md, "DRAM fidelity"): Burst is the exact controller model of
 // docs/dram.md; Bandwidth serves each pseudo-channel as a calibrated bandwidth server with the
 // unloaded latency, orders of magnitude faster for large runs (docs/dram.md, "Bandwidth model").
@@ -86,6 +88,9 @@ class Simulation {
   // e.g. a DRAM that only refreshes); reaching RunOptions::max_cycles. Each names the cycle
   // and lists the cores still running with what they wait for.
   void run();
+  // Co-simulation: reports every unit step and every functional-mode write of every memory
+  // (L1, L2, HBM, accumulators) to `o` from now on; call before run(). Changes no timing.
+  void observe(InstrObserver* o);
   static constexpr uint64_t kStallCycles = uint64_t(1) << 26;
   // Functional mode: the most one vector instruction may buffer (rows x cols x 4 bytes of
   // results); the constructor refuses a program above it, or above the host's memory.

@@ -281,6 +281,21 @@ const std::vector<InstrRecord>& Simulation::records(uint32_t chip, uint32_t core
   return impl_->sys->chips.at(chip)->cores.at(core)->records;
 }
 
+void Simulation::observe(InstrObserver* o) {
+  System& sys = *impl_->sys;
+  sys.observer = o;
+  for (const auto& chip : sys.chips) {
+    chip->l2.mem.observe(o, MemorySite{chip->index, 0, isa::Space::l2, 0});
+    chip->hbm.observe(o, MemorySite{chip->index, 0, isa::Space::hbm, 0});
+    for (const auto& core : chip->cores) {
+      core->l1.mem.observe(o, MemorySite{chip->index, core->index, isa::Space::l1, 0});
+      for (uint32_t e = 0; e < isa::kUnitsMx.count; ++e) {
+        if (core->units[isa::kUnitsMx.first + e]) core->engine(e).acc.mem.observe(o, MemorySite{chip->index, core->index, isa::Space::acc, e});
+      }
+    }
+  }
+}
+
 std::vector<uint8_t> Simulation::read_memory(uint32_t chip, uint32_t core, isa::Space space, uint32_t acc_engine,
                                              uint64_t addr, uint64_t n) const {
   std::vector<uint8_t> out(n);

@@ -124,6 +124,8 @@ class System : public sc_core::sc_module {
   std::vector<std::unique_ptr<Chip>> chips;
   std::unique_ptr<LinkFabric> links;
   bool functional() const { return mode == Mode::Functional; }
+  // Co-simulation: told of every unit step and every memory write (Simulation::observe).
+  InstrObserver* observer = nullptr;
 
   // Progress, watched by Simulation::run to tell a livelock from a long run: instructions
   // completed so far and the latest completion cycle any unit has computed (units schedule

@@ -27,6 +27,7 @@ void Unit::run() {
       return;
     }
     const uint32_t idx = instrs[head_];
+    if (core.sys.observer) core.sys.observer->on_step(core.chip.index, core.index, id, idx);
     if (!step(core.code[idx], idx, disp[head_] + 1)) return;
     if (core.sys.failed()) return;
     ++head_;

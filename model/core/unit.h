@@ -10,11 +10,26 @@
 
 #include "common/isa/isa.h"
 #include "common/numerics/fp.h"
+#include "model/core/memory.h"
 #include "model/core/stats.h"
 
 namespace tessera::model {
 
 class Core;
+
+// Sees which instruction each unit processes, so that the writes its WriteObserver side
+// receives next belong to that instruction (co-simulation, cosim/cosim.cpp). on_step comes
+// before every attempt to schedule an instruction, including attempts that block; a unit
+// makes an instruction's functional writes only in the attempt that schedules it.
+// on_acc_row_write is for the matrix engine's accumulator writes with their cycles (a result
+// row written at `cycle`), which model/core/matrix_engine.* does not report yet; an observer
+// that needs them overrides it.
+class InstrObserver : public WriteObserver {
+ public:
+  virtual void on_step(uint32_t chip, uint32_t core, int unit, uint32_t index) = 0;
+  virtual void on_acc_row_write(uint32_t /*chip*/, uint32_t /*core*/, uint32_t /*engine*/, uint32_t /*index*/,
+                                uint64_t /*cycle*/, uint64_t /*addr*/, const uint8_t* /*data*/, uint64_t /*n*/) {}
+};
 
 // Bytes of one element of an ISA dtype code.
 inline uint64_t dtype_size(uint64_t dtype) { return num::dtype_bytes(num::DType(dtype)); }
