@@ -191,7 +191,8 @@ std::string report_text(const TimingReport& r) {
   }
   cost_text(r, o);
   o += "\n  how the request was costed:\n";
-  o += fmt("    simulated:    prefill embedding, layer 0 and head; decode embedding, layer 0 and head at context(s)");
+  o += r.exact ? fmt("    simulated:    the whole model for the prefill and for the decode step at context(s)")
+               : fmt("    simulated:    prefill embedding, layer 0 and head; decode embedding, layer 0 and head at context(s)");
   for (size_t i = 0; i < r.decode_contexts.size(); ++i)
     o += fmt("%s %llu", i ? "," : "", (unsigned long long)r.decode_contexts[i]);
   if (r.decode_contexts.empty()) o += " (none)";

@@ -161,6 +161,7 @@ TEST(DriverTiming, ExactSimulatesTheWholeModelAtEveryStep) {
   EXPECT_NEAR(est.cost.total_j / r.cost.total_j, 1.0, 0.05);
   const std::string text = report_text(r);
   EXPECT_NE(text.find("exact:"), std::string::npos);
+  EXPECT_EQ(text.find("layer 0"), std::string::npos);
   EXPECT_EQ(text.find("multiplied:   layer"), std::string::npos);
   EXPECT_EQ(text.find("estimated:"), std::string::npos);
   EXPECT_EQ(report_json(r), report_json(run_timing(m, *tiny, t)));
