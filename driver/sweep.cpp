@@ -108,6 +108,8 @@ class SpecReader {
     fail(n, field, "a list of values or a range {from, to, step | times}", shown(n));
   }
   std::vector<std::string> range(const YAML::Node& n, const std::string& field) const {
+    // A sequence or scalar here made yaml-cpp throw (found by fuzz_sweep_spec).
+    if (!n.IsMap()) fail(n, field, "a range {from, to, step | times}", shown(n));
     only(n, field, {"from", "to", "step", "times", "unit"});
     if (!n["from"] || !n["to"]) fail(n, field, "a range with from and to", "a mapping without them");
     if (!!n["step"] == !!n["times"]) fail(n, field, "a range with exactly one of step and times", shown(n));

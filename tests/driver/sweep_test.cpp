@@ -101,6 +101,9 @@ TEST(SweepSpec, ErrorsNameTheFileLineAndField) {
       {with("gen: 4", "gen: 4, beams: 2"), {"workloads[0].beams", "unknown key 'beams'"}},
       {with("times: 2", "times: 1"), {"axes[2].range.times", "a factor > 1"}},
       {with("from: 32, to: 128", "from: 128, to: 32"), {"axes[2].range.to", ">= from"}},
+      // A range that is not a mapping crashed the parser (fuzz_sweep_spec).
+      {with("range: {from: 32, to: 128, times: 2, unit: KiB}", "range: [32, 128]"), {"axes[2].range", "a range {from, to"}},
+      {with("range: {from: 32, to: 128, times: 2, unit: KiB}", "range: 32"), {"axes[2].range", "a range {from, to"}},
       {with("values: [250, 500]", "values: []"), {"axes[0].values", "at least one value"}},
       {with("  - key: clock.core_mhz", "  - key: l1.bytes"), {"axes[2].key", "'l1.bytes' again"}},
       {with("name: t\n", "name: t\nspeed: 3\n"), {"t.yaml:2:", "speed", "unknown key"}},
