@@ -11,8 +11,10 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "common/config/checks.h"
 #include "common/config/config.h"
@@ -48,6 +50,14 @@ struct Entry {
 struct Layer {
   std::map<std::string, Entry> leaves;
   std::map<std::string, Origin> sections;
+
+  // Replaces a leaf by erasing and inserting: assigning one yaml-cpp Node to another rebinds
+  // the *old* node in its tree to the new value and merges the two trees' memory, which would
+  // edit the shared parsed preset (parse_yaml) for every later load.
+  void set(const std::string& path, Entry entry) {
+    leaves.erase(path);
+    leaves.emplace(path, std::move(entry));
+  }
 };
 
 struct State {
@@ -76,17 +86,25 @@ std::string child_path(const std::string& section, const std::string& key) {
 
 std::string shown_path(const std::string& path) { return path.empty() ? "(top level)" : path; }
 
-size_t edit_distance(const std::string& a, const std::string& b) {
+// Levenshtein distance, or `limit` when it is at least `limit`: suggestions only need close keys,
+// and a key thousands of characters long (a fuzzer's, a pasted line) must not cost a full table
+// per candidate. The length difference bounds the distance from below.
+size_t edit_distance(const std::string& a, const std::string& b, size_t limit) {
+  const size_t diff = a.size() > b.size() ? a.size() - b.size() : b.size() - a.size();
+  if (diff >= limit) return limit;
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
+    size_t row_min = i;
     for (size_t j = 1; j <= b.size(); ++j) {
       cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      row_min = std::min(row_min, cur[j]);
     }
+    if (row_min >= limit) return limit;
     std::swap(prev, cur);
   }
-  return prev[b.size()];
+  return std::min(prev[b.size()], limit);
 }
 
 // Keys (leaves and subsections) a section may contain, in schema order.
@@ -256,7 +274,19 @@ class DocumentStarts : public YAML::EventHandler {
   bool fresh_ = false;
 };
 
-bool parse_yaml(const Source& src, State& st, YAML::Node& root) {
+// The parsed document, or nothing after reporting why. Returned by value: assigning one
+// yaml-cpp Node to another merges their memory pools, which would chain every caller's nodes
+// to a cached tree for the life of the process.
+std::optional<YAML::Node> parse_yaml(const Source& src, State& st) {
+  // The embedded presets never change and every --arch NAME, base: and section preset parses
+  // them again (a sweep or a fuzzer loads thousands of configurations): each thread parses one
+  // once. The tree is shared, not cloned (yaml-cpp's Clone drops the line marks that messages
+  // quote); per thread, because yaml-cpp's non-const lookups insert placeholder nodes.
+  thread_local std::map<std::string, YAML::Node> cache;
+  if (src.embedded) {
+    auto it = cache.find(src.text);
+    if (it != cache.end()) return it->second;
+  }
   try {
     // One architecture per file: a second document (after `---`) would otherwise be ignored
     // silently, even an invalid one.
@@ -274,16 +304,17 @@ bool parse_yaml(const Source& src, State& st, YAML::Node& root) {
       st.incomplete = true;
       st.add(Origin{src.name, docs.content[1].line >= 0 ? docs.content[1].line + 1 : 0}, "(document)",
              "one YAML document per architecture file", std::to_string(docs.starts.size()) + " documents");
-      return false;
+      return std::nullopt;
     }
-    root = YAML::Load(src.text);
+    const YAML::Node root = YAML::Load(src.text);
+    if (src.embedded) cache.emplace(src.text, root);
+    return root;
   } catch (const YAML::Exception& e) {
     st.incomplete = true;
     st.add(Origin{src.name, e.mark.line >= 0 ? e.mark.line + 1 : 0}, "(document)", "well-formed YAML",
            "a syntax error: " + e.msg);
-    return false;
+    return std::nullopt;
   }
-  return true;
 }
 
 void resolve_section(const YAML::Node& map, int sec, const Origin& at, const Source& src, Layer& layer, State& st);
@@ -311,8 +342,9 @@ void apply_section_preset(const YAML::Node& value, int sec, const Source& src, L
     st.incomplete = true;
     return;
   }
-  YAML::Node root;
-  if (!parse_yaml(preset, st, root)) return;
+  const std::optional<YAML::Node> parsed = parse_yaml(preset, st);
+  if (!parsed) return;
+  const YAML::Node& root = *parsed;
   const std::string prefix = sec_path + ".";
   for (auto it = layer.leaves.begin(); it != layer.leaves.end();) {
     it = it->first.compare(0, prefix.size(), prefix) == 0 ? layer.leaves.erase(it) : std::next(it);
@@ -350,7 +382,7 @@ void resolve_section(const YAML::Node& map, int sec, const Origin& at, const Sou
       std::string best;
       size_t best_d = std::max<size_t>(2, name.size() / 3) + 1;
       for (const auto& k : known) {
-        const size_t d = edit_distance(name, k);
+        const size_t d = edit_distance(name, k, best_d);
         if (d < best_d) best_d = d, best = k;
       }
       std::string got = "an unknown key '" + name + "'";
@@ -379,7 +411,7 @@ void resolve_section(const YAML::Node& map, int sec, const Origin& at, const Sou
       }
       resolve_section(value, sub, origin_of(src, key), src, layer, st);
     } else {
-      layer.leaves[path] = Entry{value, origin_of(src, value.IsNull() ? key : value)};
+      layer.set(path, Entry{value, origin_of(src, value.IsNull() ? key : value)});
     }
   }
 }
@@ -387,8 +419,8 @@ void resolve_section(const YAML::Node& map, int sec, const Origin& at, const Sou
 // Resolves one file: its base first (recursively), then its own keys over it.
 void resolve_file(const Source& src, Layer& layer, State& st) {
   st.chain.push_back(src.name);
-  YAML::Node root;
-  if (parse_yaml(src, st, root)) {
+  if (const std::optional<YAML::Node> parsed = parse_yaml(src, st)) {
+    const YAML::Node& root = *parsed;
     if (root.IsNull()) {
       st.add(Origin{src.name, 1}, "(document)", "a mapping of configuration keys", "an empty document");
     } else if (!root.IsMap()) {
@@ -455,7 +487,7 @@ void apply_overrides(const std::vector<std::string>& sets, Layer& layer, State& 
         std::string best;
         size_t best_d = std::max<size_t>(2, path.size() / 4) + 1;
         for (const Key& k : kKeys) {
-          const size_t d = edit_distance(path, k.path);
+          const size_t d = edit_distance(path, k.path, best_d);
           if (d < best_d) best_d = d, best = k.path;
         }
         if (!best.empty()) got += "; did you mean '" + best + "'?";
@@ -475,14 +507,15 @@ void apply_overrides(const std::vector<std::string>& sets, Layer& layer, State& 
     src.name = "--set";
     src.text = std::string(i, '\n') + option.substr(eq + 1);
     src.dir = ".";
-    YAML::Node value;
-    if (!parse_yaml(src, st, value)) continue;
+    const std::optional<YAML::Node> parsed = parse_yaml(src, st);
+    if (!parsed) continue;
+    const YAML::Node& value = *parsed;
     const std::string sec_path = kSections[size_t(key.section)].path;
     if (std::string(key.name) == "preset" && kSections[size_t(key.section)].preset_dir[0] != '\0') {
       apply_section_preset(value, key.section, src, layer, st);
       layer.sections[sec_path] = where;
     }
-    layer.leaves[path] = Entry{value, where};
+    layer.set(path, Entry{value, where});
   }
 }
 

@@ -110,3 +110,20 @@ TEST(ConfigOverrides, MalformedOptionsAndBase) {
   EXPECT_EQ(first_message(set_error({"base=sohu-like"})).rfind("--set:1: base: expected a key --set can change", 0), 0u);
   EXPECT_EQ(first_message(set_error({"matrix.rows=[1"})).rfind("--set:1: (document): expected well-formed YAML", 0), 0u);
 }
+
+// The embedded presets are parsed once per thread and shared by later loads (parse_yaml). An
+// override replaces a leaf parsed from a preset; replacing it must not write into the shared
+// tree (yaml-cpp's Node assignment rebinds the old node), or every later load of the preset
+// would see the override. Found by fuzz_arch_set as memory the shared trees kept growing.
+TEST(ConfigOverrides, LeaveThePresetUnchangedForLaterLoads) {
+  for (const std::string& preset : cfg::preset_names()) {
+    const std::string before = cfg::to_yaml(*cfg::load_arch(preset));
+    const cfg::Arch changed = cfg::load_arch(
+        preset, {"matrix.rows=8", "l2.bytes=96 KiB", "dram.controller.read_queue=50", "name=changed"});
+    EXPECT_EQ(changed->matrix.rows, 8) << preset;
+    EXPECT_EQ(cfg::to_yaml(*cfg::load_arch(preset)), before) << preset;
+    // The same through a file whose base is the preset.
+    cfg::load_arch_text("base: " + preset + "\nmatrix: {rows: 4}\nname: x\n", "child.yaml");
+    EXPECT_EQ(cfg::to_yaml(*cfg::load_arch(preset)), before) << preset;
+  }
+}
