@@ -545,12 +545,14 @@ FaultCase fault_case() {
   return f;
 }
 
-// A tile (not the first) whose stream start a one-cycle later Q moves: it streams as soon as
-// it is taken (os) or loads its weights as soon as it is taken and streams right after (ws).
+// A tile (not the first) whose writes a one-cycle later Q moves: it streams as soon as it is
+// taken and drains as soon as its last multiply-add is done (os), or loads its weights as soon
+// as it is taken and streams right after (ws).
 size_t delayable_tile(const FaultCase& f) {
   for (size_t j = 2; j < f.tiles.size(); ++j) {
     const auto& t = f.clean.t[j];
-    if (f.tiles[j].os ? t.S == t.Q : (t.W == t.Q && t.S == t.W + f.tiles[j].k)) return j;
+    const Tile& x = f.tiles[j];
+    if (x.os ? (t.S == t.Q && t.D == t.S + x.k + x.m + x.n - 2) : (t.W == t.Q && t.S == t.W + x.k)) return j;
   }
   return 0;
 }
