@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
     base.rates.push_back(measure<Vcore_baseline>(c, reps, base.cycles));
 #endif
   }
-  now.print("this RTL, bench build (no tracing, -O2):");
+  now.print("this RTL:");
 #ifdef TESSERA_RTL_BASELINE
   base.print("baseline RTL " TESSERA_RTL_BASELINE " (tracing, -O1):");
   std::printf("speed-up %.1fx\n", now.rates[now.rates.size() / 2] / base.rates[base.rates.size() / 2]);
