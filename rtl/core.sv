@@ -341,6 +341,12 @@ module core #(
       end
     end
     assign raddr = acc_raddr_i[e*AW +: AW];
+    /* verilator lint_off UNUSEDSIGNAL */
+    // The accumulator write probes are for the matrix-engine bench.
+    logic [Cols-1:0]    acc_we;
+    logic [Cols*AW-1:0] acc_waddr;
+    logic [Cols*32-1:0] acc_wdata;
+    /* verilator lint_on UNUSEDSIGNAL */
     matrix_engine #(
       .Rows(Rows), .Cols(Cols), .AccDepth(AccDepth),
       .DoubleBuffer(tessera_cfg_pkg::MATRIX_DOUBLE_BUFFER_WEIGHTS), .Formats(Formats)
@@ -350,7 +356,9 @@ module core #(
       .done_o(done),
       .a_req_o(a_req), .a_addr_o(a_addr), .a_data_i(rd_data[(2*e)*PB +: Rows*16]),
       .b_req_o(b_req), .b_addr_o(b_addr), .b_data_i(rd_data[(2*e+1)*PB +: Cols*16]),
-      .acc_raddr_i(raddr), .acc_rdata_o(acc_rdata_o[e*Cols*32 +: Cols*32]));
+      .acc_raddr_i(raddr), .acc_rdata_o(acc_rdata_o[e*Cols*32 +: Cols*32]),
+      .acc_we_o(acc_we), .acc_waddr_o(acc_waddr), .acc_wdata_o(acc_wdata),
+      .test_stall_i(1'b0), .test_flip_i('0));
     assign rd_req[2*e] = a_req;
     assign rd_addr[(2*e)*32 +: 32] = a_addr;
     assign rd_bytes[(2*e)*8 +: 8] = 8'(Rows * 2);

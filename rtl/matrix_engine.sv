@@ -1,9 +1,15 @@
 // Matrix engine: one systolic array, its accumulator memory and the controller that
-// sequences matmul tiles with exactly the cycle formulas of docs/timing.md (weight
-// load W, stream start S, output-stationary drain D, completion E). Operands come
-// from two read ports with one cycle of latency (row reads of A or A^T, and of B);
-// results are added into (or written over) the accumulator, which has one bank per
-// array column so a whole skewed row can be written per cycle.
+// sequences matmul tiles (docs/timing.md: weight load W, stream start S, output-stationary
+// drain D, completion E). No cycle is computed from those formulas: a tile's results are
+// written when the valid bit of the row that made them leaves the array (weight-stationary)
+// or when the drain, started by the tile's last A^T row passing PE (m-1, n-1), shifts them
+// out (output-stationary); a tile completes when its last accumulator write happens and its
+// predecessors have completed. Operands come from two read ports with one cycle of latency
+// (row reads of A or A^T, and of B); results are added into (or written over) the
+// accumulator, which has one bank per array column so a whole skewed row can be written
+// per cycle. test_stall_i and test_flip_i are fault-injection inputs for the test benches
+// (tie them to zero): the first holds back a stream start for one cycle, the second flips
+// bits of the words written to the accumulator in that cycle.
 module matrix_engine #(
   parameter int unsigned Rows = 8,
   parameter int unsigned Cols = 8,
@@ -29,23 +35,30 @@ module matrix_engine #(
   input  logic [Cols*16-1:0]   b_data_i,
   // Accumulator read-back (test benches and, later, the vector engine).
   input  logic [$clog2(AccDepth)-1:0] acc_raddr_i,
-  output logic [Cols*32-1:0]   acc_rdata_o
+  output logic [Cols*32-1:0]   acc_rdata_o,
+  // Accumulator writes of this cycle, per bank (column): row and the value written.
+  output logic [Cols-1:0]      acc_we_o,
+  output logic [Cols*$clog2(AccDepth)-1:0] acc_waddr_o,
+  output logic [Cols*32-1:0]   acc_wdata_o,
+  // Fault injection (test benches only).
+  input  logic                 test_stall_i,
+  input  logic [Cols*32-1:0]   test_flip_i
 );
+  `include "fp32_fn.svh"
   localparam int unsigned AW = $clog2(AccDepth);
   localparam logic [2:0] FmtInt8 = tessera_isa_pkg::DTYPE_INT8;
   localparam logic [2:0] FmtBf16 = tessera_isa_pkg::DTYPE_BF16;
-  localparam int unsigned DelayWs = Rows + 1;   // A issue to the bottom of column 0
   // Tiles started but not complete: a weight-stationary tile can start every cycle (m = 1)
-  // and completes about R + C cycles later.
-  localparam int unsigned EqDepth = Rows + Cols + 4;
-  localparam int unsigned EqW = $clog2(EqDepth + 1);
+  // and completes about R + C cycles later. Tiles are numbered modulo 2^IdW.
+  localparam int unsigned IdW = $clog2(Rows + Cols + 4);
+  localparam int unsigned IdDepth = 1 << IdW;
+  localparam int unsigned NW = $clog2(Cols + 1);   // a tile's n (<= Cols)
+  // Write-back tag of a weight-stationary row: {last row, accumulate, int, n, row, tile}.
+  localparam int unsigned TagW = 3 + NW + AW + IdW;
   // Signed copies for loop bounds (Yosys 0.23 reads no int'() casts).
-  localparam int EqDepthI = EqDepth;
-  localparam int WbDepthI = DelayWs + Cols;
+  localparam int IdDepthI = IdDepth;
+  localparam int ColsI = Cols;
 
-  typedef logic [47:0] cycle_t;
-
-  // ---- the tile type shared by the slot, the arriving command and the streamer --------
   typedef struct packed {
     logic [tessera_isa_pkg::MatmulATypeBits-1:0] a_type;
     logic [tessera_isa_pkg::MatmulBTypeBits-1:0] b_type;
@@ -92,48 +105,60 @@ module matrix_engine #(
   tile_t       slot_q;
   logic        slot_loading_q;    // ws: weight load started
   logic [15:0] slot_row_q;        // ws: next B row to read
-  cycle_t      slot_w_q;          // ws: W
 
   // ---- run state: the most recent tile that started streaming ---------------------------
-  cycle_t      now_q;
   logic        have_prev_q;
   logic        prev_os_q;
-  cycle_t      free_q;            // ws: S + m of it; os: S + k of it
-  cycle_t      e_last_q, e_last2_q;
   logic        buf_q;             // buffer / register set the next tile of the same run uses
+  logic [IdW-1:0] next_id_q;      // number of the next tile to start
+  logic [1:0]  os_seq_q;          // number (mod 4) of the next output-stationary tile
 
   // ---- streamer ---------------------------------------------------------------------------
   logic        st_active_q, st_buf_q;
   tile_t       st_q;
   logic [15:0] st_count_q, st_len_q;
   logic [31:0] st_c_row_q;        // ws: accumulator byte address of the next A row
+  logic [IdW-1:0] st_id_q;
+  logic [1:0]  st_ostag_q;
 
-  // ---- stream start (docs/timing.md) --------------------------------------------------------
+  // ---- completion: tiles retire in order once their own last write has happened -----------
+  logic [IdDepth-1:0] fin_q;      // tiles whose last write happened, not yet retired
+  logic [IdDepth-1:0] fin_now;    // tiles whose last write happens this cycle
+  logic [IdDepth-1:0] fin_all;
+  logic [IdDepth-1:0] fin_keep;   // fin_all without the tiles retiring now
+  logic [IdW-1:0] head_id_q;      // oldest tile not retired
+  logic [IdW:0]   outst_q;        // tiles started, not retired
+  logic [IdW:0]   n_done;         // tiles retiring this cycle
+  logic [IdW:0]   outst_left;     // not retired after this cycle
+
+  // ---- stream start -----------------------------------------------------------------------
   logic        sc_valid;          // the stream candidate: the slot, or an arriving os tile
   tile_t       sc;
   logic        sc_loaded;
   logic        start_stream, accept, stream_from_input;
   logic        st_busy;
   logic        sc_buf;
-  cycle_t      e_new, d_new;
 
   always_comb begin
     sc_valid = slot_valid_q || (cmd_valid_i && cmd_os);
     sc = slot_valid_q ? slot_q : incoming;
-    sc_loaded = slot_valid_q && slot_loading_q && (slot_row_q >= slot_q.k) && (now_q >= slot_w_q + 48'(slot_q.k));
+    // The stream starts in the cycle after the last B row was read.
+    sc_loaded = slot_valid_q && slot_loading_q && (slot_row_q >= slot_q.k);
     st_busy = st_active_q && (st_count_q < st_len_q);
     start_stream = 1'b0;
-    if (sc_valid && !st_busy) begin
+    // ws after ws (double-buffered): the streamer is free. ws after os: the weight load
+    // waited for the predecessors. os: the register set it uses must have drained.
+    if (sc_valid && !st_busy && !test_stall_i) begin
       if (!sc.os) begin
-        start_stream = sc_loaded && (!have_prev_q || prev_os_q || !DoubleBuffer || now_q >= free_q);
+        start_stream = sc_loaded;
       end else if (!have_prev_q) begin
         start_stream = 1'b1;
       end else if (!prev_os_q) begin
-        start_stream = (now_q >= e_last_q + 48'd1);
+        start_stream = (outst_q == '0);            // every ws tile completed before this cycle
       end else if (DoubleBuffer) begin
-        start_stream = (now_q >= free_q) && (now_q >= e_last2_q);
+        start_stream = (outst_left <= (IdW+1)'(1)); // the tile before the streaming one has drained
       end else begin
-        start_stream = (now_q >= e_last_q);
+        start_stream = (outst_left == '0);
       end
     end
     stream_from_input = start_stream && !slot_valid_q;
@@ -142,16 +167,6 @@ module matrix_engine #(
     cmd_ready_o = !slot_valid_q || start_stream;
 
     sc_buf = (have_prev_q && prev_os_q == sc.os && DoubleBuffer) ? buf_q : 1'b0;
-
-    if (!sc.os) begin
-      e_new = now_q + 48'(sc.m) + 48'(Rows) + 48'(sc.n) - 48'd1;
-      d_new = '0;
-    end else begin
-      d_new = now_q + 48'(sc.k) + 48'(sc.m) + 48'(sc.n) - 48'd2;
-      if (have_prev_q && e_last_q > d_new) d_new = e_last_q;
-      e_new = d_new + 48'(Rows) + 48'd1;
-    end
-    if (have_prev_q && e_last_q > e_new) e_new = e_last_q;
   end
 
   // ---- weight load (ws): the slot's tile, or one arriving as the slot's tile leaves ------
@@ -162,7 +177,6 @@ module matrix_engine #(
   /* verilator lint_on UNUSEDSIGNAL */
   logic [15:0] lc_row;
   logic        lc_prev_exists, lc_prev_os;
-  cycle_t      lc_e_prev;
   logic        load_ok, start_load, issue_w, lc_buf;
   logic [15:0] issue_w_row;
   logic [31:0] issue_w_addr;
@@ -175,10 +189,11 @@ module matrix_engine #(
     // The predecessor of the loading tile is the tile streaming now or most recently.
     lc_prev_exists = have_prev_q || start_stream;
     lc_prev_os = start_stream ? sc.os : prev_os_q;
-    lc_e_prev = start_stream ? e_new : e_last_q;
     load_ok = 1'b1;
-    if (lc_prev_exists && lc_prev_os) load_ok = (now_q >= lc_e_prev + 48'd1);
-    else if (lc_prev_exists && !DoubleBuffer) load_ok = (now_q >= lc_e_prev);
+    // After an os tile the array is free once every tile has completed (the cycle after
+    // the last completion); single-buffered weights are free in the completion cycle.
+    if (lc_prev_exists && lc_prev_os) load_ok = !start_stream && (outst_q == '0);
+    else if (lc_prev_exists && !DoubleBuffer) load_ok = !start_stream && (outst_left == '0);
     start_load = lc_valid && (lc_new || !slot_loading_q) && load_ok;
     issue_w = start_load || (lc_valid && !lc_new && slot_loading_q && (slot_row_q < slot_q.k));
     issue_w_row = start_load ? 16'd0 : lc_row;
@@ -197,13 +212,18 @@ module matrix_engine #(
   /* verilator lint_on UNUSEDSIGNAL */
   logic [15:0] iss_idx;
   logic [31:0] iss_c_row;
-  logic        iss_buf;
+  logic        iss_buf, iss_last;
+  logic [IdW-1:0] iss_id;
+  logic [1:0]  iss_ostag;
   always_comb begin
     iss_a     = start_stream || st_busy;
     iss_t     = start_stream ? sc : st_q;
     iss_idx   = start_stream ? 16'd0 : st_count_q;
     iss_c_row = start_stream ? sc.c_addr : st_c_row_q;
     iss_buf   = start_stream ? sc_buf : st_buf_q;
+    iss_id    = start_stream ? next_id_q : st_id_q;
+    iss_ostag = start_stream ? os_seq_q : st_ostag_q;
+    iss_last  = (iss_idx + 16'd1) == (iss_t.os ? iss_t.k : iss_t.m);
   end
 
   assign a_req_o  = iss_a;
@@ -212,7 +232,9 @@ module matrix_engine #(
   assign b_addr_o = issue_w ? issue_w_addr : (iss_t.b_addr + 32'(iss_idx) * iss_t.b_stride);
 
   // ---- data presented to the array one cycle after the reads -----------------------
-  logic               arr_a_valid_q, arr_os_q, arr_buf_q, arr_first_q;
+  logic               arr_a_valid_q, arr_os_q, arr_buf_q, arr_first_q, arr_last_q;
+  logic [1:0]         arr_tag_q;
+  logic [TagW-1:0]    arr_wb_q;
   logic [2:0]         arr_a_fmt_q, arr_b_fmt_q;
   logic [15:0]        arr_k_q;
   logic               arr_ww_valid_q, arr_ww_buf_q;
@@ -221,7 +243,12 @@ module matrix_engine #(
   logic [Rows*16-1:0] a_vec;
   logic [Cols*16-1:0] b_vec;
   logic [Cols*32-1:0] psum_bot, acc_bot;
+  logic [Cols-1:0]    psum_bot_valid;
+  logic [Cols*TagW-1:0] psum_bot_tag;
+  logic [Rows*Cols-1:0]   os_last;
+  logic [Rows*Cols*2-1:0] os_tag;
   logic               drain, drain_set;
+  logic [TagW-1:0]    wb_in;
 
   // Element e of a row read sits at byte e (8-bit formats) or bytes 2e..2e+1 (BF16).
   function automatic logic [15:0] element(input logic [2:0] fmt, input logic [Rows*16-1:0] bytes_in, input integer e);
@@ -236,7 +263,7 @@ module matrix_engine #(
     for (int e = 0; e < Cols; e++) b_vec[16*e +: 16] = element_b(b_extract_fmt_q, b_data_i, e);
   end
 
-  systolic_array #(.Rows(Rows), .Cols(Cols), .Formats(Formats)) u_array (
+  systolic_array #(.Rows(Rows), .Cols(Cols), .Formats(Formats), .TagW(TagW)) u_array (
     .clk_i       (clk_i),
     .rst_ni      (rst_ni),
     .a_valid_i   (arr_a_valid_q),
@@ -247,6 +274,9 @@ module matrix_engine #(
     .a_fmt_i     (arr_a_fmt_q),
     .b_fmt_i     (arr_b_fmt_q),
     .k_i         (arr_k_q),
+    .last_i      (arr_last_q),
+    .tag_i       (arr_tag_q),
+    .wb_tag_i    (arr_wb_q),
     .ww_valid_i  (arr_ww_valid_q),
     .ww_row_i    (arr_ww_row_q),
     .ww_buf_i    (arr_ww_buf_q),
@@ -254,145 +284,175 @@ module matrix_engine #(
     .drain_i     (drain),
     .drain_set_i (drain_set),
     .psum_bot_o  (psum_bot),
-    .acc_bot_o   (acc_bot)
+    .psum_bot_valid_o (psum_bot_valid),
+    .psum_bot_tag_o   (psum_bot_tag),
+    .acc_bot_o   (acc_bot),
+    .os_last_o   (os_last),
+    .os_tag_o    (os_tag)
   );
 
-  // ---- weight-stationary write-back control: R+1 cycles behind the A read, then c more
-  typedef struct packed {
-    logic          valid;
-    logic          accumulate;
-    logic          is_int;
-    logic [15:0]   n;
-    logic [AW-1:0] row;
-  } wb_t;
-  localparam int unsigned WbW = 3 + 16 + AW;
-  wb_t wb_in;
-  // Arrays hold plain vectors, not wb_t/drain_t: Yosys 0.23 silently drops the unpacked
-  // dimension of a struct-typed array (a 17 x 25-bit pipe became one 25-bit wire, and
-  // wb_pipe_q[i] a bit select), which left the accumulator without writes and let the
-  // synthesis remove the accumulator and the array (docs/rtl.md, "Tool subset").
-  logic [WbW-1:0] wb_pipe_q [DelayWs + Cols];
+  // The write-back tag of the ws row read now (field by field: Yosys 0.23 reads no
+  // assignment patterns). Rows of an os tile carry none.
+  always_comb begin
+    wb_in = '0;
+    if (!iss_t.os) begin
+      wb_in = {iss_last, iss_t.acc, iss_t.a_type == FmtInt8, NW'(iss_t.n), AW'(iss_c_row / (32'(Cols) * 32'd4)),
+               iss_id};
+    end
+  end
 
-  // ---- output-stationary drain schedule (at most two tiles ahead) ---------------------
+  // ---- output-stationary drain queue (at most two tiles ahead) ---------------------------
   typedef struct packed {
-    logic [47:0]   d;
     logic          reg_set;
     logic          accumulate;
     logic          is_int;
+    logic [1:0]    tag;
+    logic [IdW-1:0] id;
     logic [15:0]   m;
     logic [15:0]   n;
     logic [31:0]   c_addr;
     logic [31:0]   c_stride;
   } drain_t;
-  localparam int unsigned DrainW = 48 + 3 + 16 + 16 + 32 + 32;
+  localparam int unsigned DrainW = 5 + IdW + 16 + 16 + 32 + 32;
+  // Arrays hold plain vectors, not drain_t: Yosys 0.23 silently drops the unpacked
+  // dimension of a struct-typed array (docs/rtl.md, "Tool subset").
   logic [DrainW-1:0] dq_q [2];
   drain_t      dq_head;             // dq_q[0] (Yosys 0.23 reads no member of an array element)
+  // Only the second entry's corner is watched (m, n, tag).
+  /* verilator lint_off UNUSEDSIGNAL */
+  drain_t      dq_next;             // dq_q[1]
+  /* verilator lint_on UNUSEDSIGNAL */
   assign dq_head = dq_q[0];
+  assign dq_next = dq_q[1];
   logic [1:0]  dq_count_q;
-  logic        dr_active_q;
+  logic [1:0]  dq_seen_q;           // the entry's last multiply-add has happened
+  logic [1:0]  dq_hit;              // ... happens now (its last row leaves PE (m-1, n-1))
+  logic        dr_active_q, dr_start;
   logic [15:0] dr_shift_q;          // shifts done
+  logic [15:0] dr_sh;               // this cycle's shift
+  logic        dq_pop, dq_push;
   // Row leaving the array in the previous cycle, written now.
-  logic               dw_valid_q;
+  logic               dw_valid_q, dw_last_q;
   logic [AW-1:0]      dw_row_q;
   logic [15:0]        dw_n_q;
   logic               dw_acc_q, dw_int_q;
+  logic [IdW-1:0]     dw_id_q;
   logic [Cols*32-1:0] dw_data_q;
 
-  assign drain     = dr_active_q;
+  // PE (m-1, n-1) passed on the last row of tile number `tag`.
+  function automatic logic corner(input logic [15:0] m, input logic [15:0] n, input logic [1:0] tag,
+                                  input logic [Rows*Cols-1:0] last, input logic [Rows*Cols*2-1:0] tags);
+    logic [31:0] pos;
+    pos = (32'(m) - 32'd1) * 32'(Cols) + 32'(n) - 32'd1;
+    corner = last[pos] && (tags[2*pos +: 2] == tag);
+  endfunction
+
+  always_comb begin
+    dq_hit[0] = (dq_count_q != 2'd0) && corner(dq_head.m, dq_head.n, dq_head.tag, os_last, os_tag);
+    dq_hit[1] = (dq_count_q == 2'd2) && corner(dq_next.m, dq_next.n, dq_next.tag, os_last, os_tag);
+    // A drain starts once the tile's last multiply-add is done and the previous drain has
+    // written its last row (not in the cycle of that write).
+    dr_start = !dr_active_q && (dq_count_q != 2'd0) && (dq_seen_q[0] || dq_hit[0]) && !(dw_valid_q && dw_last_q);
+    drain = dr_active_q || dr_start;
+    dr_sh = dr_active_q ? dr_shift_q : 16'd0;
+    dq_pop = drain && (dr_sh == 16'(Rows - 1));
+    dq_push = start_stream && sc.os;
+  end
   assign drain_set = dq_head.reg_set;
 
-  // ---- accumulator: one bank per column, combinational read, write at the clock edge --
-  logic [31:0] acc_old [Cols];
-  logic [31:0] acc_sum [Cols];
-  logic [31:0] ws_in   [Cols];
-  logic [AW-1:0] ws_row [Cols];
-  logic        ws_we   [Cols];
-
-  for (genvar c = 0; c < Cols; c++) begin : gen_acc
-    logic [31:0]   bank_q [AccDepth];   // this column's bank
-    // The write-back entry reaching this column, unpacked into plain signals (Yosys 0.23
-    // cannot resolve struct members declared inside a generate block).
-    logic          wb_valid, wb_accumulate, wb_is_int;
-    logic [15:0]   wb_n;
-    logic [AW-1:0] wb_row;
-    assign {wb_valid, wb_accumulate, wb_is_int, wb_n, wb_row} = wb_pipe_q[DelayWs + c - 1];
-    assign ws_we[c]  = wb_valid && (16'(c) < wb_n);
-    assign ws_row[c] = dw_valid_q ? dw_row_q : wb_row;
-    assign ws_in[c]  = dw_valid_q ? dw_data_q[32*c +: 32] : psum_bot[32*c +: 32];
-    assign acc_old[c] = bank_q[ws_row[c]];
-    fp32_add u_acc_add (.a_i(acc_old[c]), .b_i(ws_in[c]), .y_o(acc_sum[c]));
-    always_ff @(posedge clk_i) begin
-      if (dw_valid_q && (16'(c) < dw_n_q)) begin
-        bank_q[dw_row_q] <= !dw_acc_q ? ws_in[c] :
-                            (dw_int_q ? acc_old[c] + ws_in[c] : acc_sum[c]);
-      end else if (ws_we[c]) begin
-        bank_q[wb_row] <= !wb_accumulate ? ws_in[c] :
-                          (wb_is_int ? acc_old[c] + ws_in[c] : acc_sum[c]);
-      end
-    end
-    assign acc_rdata_o[32*c +: 32] = bank_q[acc_raddr_i];
-  end
-
-  // ---- completion FIFO: E of each started tile, in order ------------------------------
-  cycle_t      eq_q [EqDepth];
-  logic [EqW-1:0] eq_count_q;
-  logic [EqW-1:0] n_done;
-  always_comb begin
-    // E values are non-decreasing in start order, so those equal to now form a prefix.
-    n_done = '0;
-    for (int i = 0; i < EqDepthI; i++) begin
-      if ((EqW'(i) < eq_count_q) && (eq_q[i] == now_q) && (EqW'(i) == n_done)) n_done = n_done + EqW'(1);
-    end
-  end
-  assign done_o = 4'(n_done);
-
-  logic dq_pop, dq_push;
-  assign dq_pop  = dr_active_q && (dr_shift_q == 16'(Rows - 1));
-  assign dq_push = start_stream && sc.os;
-
-  always_comb begin
-    wb_in = '0;
-    if (iss_a && !iss_t.os) begin
-      wb_in.valid      = 1'b1;
-      wb_in.accumulate = iss_t.acc;
-      wb_in.is_int     = (iss_t.a_type == FmtInt8);
-      wb_in.n          = iss_t.n;
-      wb_in.row        = AW'(iss_c_row / (32'(Cols) * 32'd4));
-    end
-  end
-
-  // The drain entry of the tile starting now (field by field: Yosys 0.23 reads no
-  // assignment patterns).
   drain_t dq_new;
   always_comb begin
-    dq_new.d          = d_new;
     dq_new.reg_set    = sc_buf;
     dq_new.accumulate = sc.acc;
     dq_new.is_int     = (sc.a_type == FmtInt8);
+    dq_new.tag        = os_seq_q;
+    dq_new.id         = next_id_q;
     dq_new.m          = sc.m;
     dq_new.n          = sc.n;
     dq_new.c_addr     = sc.c_addr;
     dq_new.c_stride   = sc.c_stride;
   end
 
+  // ---- accumulator: one bank per column, combinational read, write at the clock edge --
+  logic [31:0] acc_old [Cols];
+  logic [31:0] ws_in   [Cols];
+  logic [AW-1:0] w_row [Cols];
+  logic [31:0] w_val   [Cols];
+  logic        w_en    [Cols];
+  logic [Cols-1:0] ws_fin;          // column c writes the last result of a ws tile
+  logic [Cols*IdW-1:0] ws_fin_id;
+
+  for (genvar c = 0; c < Cols; c++) begin : gen_acc
+    logic [31:0]   bank_q [AccDepth];   // this column's bank
+    // The ws write-back tag leaving this column, unpacked into plain signals (Yosys 0.23
+    // cannot resolve struct members declared inside a generate block).
+    logic          wb_last, wb_accumulate, wb_is_int, ws_we, os_we, w_acc, w_int;
+    logic [31:0]   fsum;
+    logic [NW-1:0] wb_n;
+    logic [AW-1:0] wb_row;
+    logic [IdW-1:0] wb_id;
+    assign {wb_last, wb_accumulate, wb_is_int, wb_n, wb_row, wb_id} = psum_bot_tag[TagW*c +: TagW];
+    assign ws_we = psum_bot_valid[c] && (NW'(c) < wb_n);
+    assign os_we = dw_valid_q && (16'(c) < dw_n_q);
+    assign ws_fin[c] = psum_bot_valid[c] && wb_last && (NW'(c + 1) == wb_n);
+    assign ws_fin_id[IdW*c +: IdW] = wb_id;
+    // A dataflow change waits for completion, so ws and os writes never meet.
+    assign w_row[c] = os_we ? dw_row_q : wb_row;
+    assign ws_in[c] = os_we ? dw_data_q[32*c +: 32] : psum_bot[32*c +: 32];
+    assign w_acc = os_we ? dw_acc_q : wb_accumulate;
+    assign w_int = os_we ? dw_int_q : wb_is_int;
+    assign w_en[c] = os_we || ws_we;
+    assign acc_old[c] = bank_q[w_row[c]];
+    // The FP32 add only when a write accumulates floats (the simulator skips it otherwise).
+    always_comb begin
+      fsum = 32'd0;
+      if (w_en[c] && w_acc && !w_int) fsum = fp32_add_fn(acc_old[c], ws_in[c]);
+    end
+    assign w_val[c] = (!w_acc ? ws_in[c] : (w_int ? acc_old[c] + ws_in[c] : fsum)) ^ test_flip_i[32*c +: 32];
+    always_ff @(posedge clk_i) begin
+      if (w_en[c]) bank_q[w_row[c]] <= w_val[c];
+    end
+    assign acc_rdata_o[32*c +: 32] = bank_q[acc_raddr_i];
+    assign acc_we_o[c] = w_en[c];
+    assign acc_waddr_o[AW*c +: AW] = w_row[c];
+    assign acc_wdata_o[32*c +: 32] = w_val[c];
+  end
+
+  // ---- completion ---------------------------------------------------------------------------
+  always_comb begin
+    fin_now = '0;
+    for (int c = 0; c < ColsI; c++)
+      if (ws_fin[c]) fin_now[ws_fin_id[IdW*c +: IdW]] = 1'b1;
+    if (dw_valid_q && dw_last_q) fin_now[dw_id_q] = 1'b1;
+    fin_all = fin_q | fin_now;
+    // The finished tiles from the oldest on retire; done_o reports at most 15 per cycle.
+    n_done = '0;
+    for (int i = 0; i < 15 && i < IdDepthI; i++) begin
+      if (((IdW+1)'(i) < outst_q) && fin_all[IdW'(head_id_q + IdW'(i))] && ((IdW+1)'(i) == n_done))
+        n_done = n_done + (IdW+1)'(1);
+    end
+    outst_left = outst_q - n_done;
+    fin_keep = fin_all;
+    for (int i = 0; i < 15 && i < IdDepthI; i++)
+      if ((IdW+1)'(i) < n_done) fin_keep[IdW'(head_id_q + IdW'(i))] = 1'b0;
+  end
+  assign done_o = 4'(n_done);
+
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      now_q <= '0;
-      slot_valid_q <= 1'b0; slot_q <= '0; slot_loading_q <= 1'b0; slot_row_q <= '0; slot_w_q <= '0;
-      have_prev_q <= 1'b0; prev_os_q <= 1'b0; free_q <= '0;
-      e_last_q <= '0; e_last2_q <= '0; buf_q <= 1'b0;
+      slot_valid_q <= 1'b0; slot_q <= '0; slot_loading_q <= 1'b0; slot_row_q <= '0;
+      have_prev_q <= 1'b0; prev_os_q <= 1'b0; buf_q <= 1'b0; next_id_q <= '0; os_seq_q <= '0;
       st_active_q <= 1'b0; st_buf_q <= 1'b0; st_q <= '0; st_count_q <= '0; st_len_q <= '0; st_c_row_q <= '0;
-      arr_a_valid_q <= 1'b0; arr_os_q <= 1'b0; arr_buf_q <= 1'b0; arr_first_q <= 1'b0;
+      st_id_q <= '0; st_ostag_q <= '0;
+      fin_q <= '0; head_id_q <= '0; outst_q <= '0;
+      arr_a_valid_q <= 1'b0; arr_os_q <= 1'b0; arr_buf_q <= 1'b0; arr_first_q <= 1'b0; arr_last_q <= 1'b0;
+      arr_tag_q <= '0; arr_wb_q <= '0;
       arr_a_fmt_q <= '0; arr_b_fmt_q <= '0; arr_k_q <= '0;
       arr_ww_valid_q <= 1'b0; arr_ww_buf_q <= 1'b0; arr_ww_row_q <= '0; b_extract_fmt_q <= '0;
-      for (int i = 0; i < WbDepthI; i++) wb_pipe_q[i] <= '0;
-      dq_q[0] <= '0; dq_q[1] <= '0; dq_count_q <= '0; dr_active_q <= 1'b0; dr_shift_q <= '0;
-      dw_valid_q <= 1'b0; dw_row_q <= '0; dw_n_q <= '0; dw_acc_q <= 1'b0; dw_int_q <= 1'b0; dw_data_q <= '0;
-      for (int i = 0; i < EqDepthI; i++) eq_q[i] <= '0;
-      eq_count_q <= '0;
+      dq_q[0] <= '0; dq_q[1] <= '0; dq_count_q <= '0; dq_seen_q <= '0; dr_active_q <= 1'b0; dr_shift_q <= '0;
+      dw_valid_q <= 1'b0; dw_last_q <= 1'b0; dw_row_q <= '0; dw_n_q <= '0; dw_acc_q <= 1'b0; dw_int_q <= 1'b0;
+      dw_id_q <= '0; dw_data_q <= '0;
     end else begin
-      now_q <= now_q + 48'd1;
-
       // Slot.
       if (start_stream && slot_valid_q) slot_valid_q <= 1'b0;
       if (accept && !stream_from_input) begin
@@ -400,12 +460,10 @@ module matrix_engine #(
         slot_q <= incoming;
         slot_loading_q <= 1'b0;
         slot_row_q <= 16'd0;
-        slot_w_q <= now_q;
       end
       if (start_load) begin
         slot_loading_q <= 1'b1;
         slot_row_q <= 16'd1;
-        slot_w_q <= now_q;
       end else if (issue_w) begin
         slot_row_q <= slot_row_q + 16'd1;
       end
@@ -414,13 +472,14 @@ module matrix_engine #(
       if (start_stream) begin
         have_prev_q <= 1'b1;
         prev_os_q <= sc.os;
-        free_q <= now_q + (sc.os ? 48'(sc.k) : 48'(sc.m));
-        e_last2_q <= e_last_q;
-        e_last_q <= e_new;
         buf_q <= DoubleBuffer ? ~sc_buf : 1'b0;
+        next_id_q <= next_id_q + IdW'(1);
+        if (sc.os) os_seq_q <= os_seq_q + 2'd1;
         st_active_q <= 1'b1;
         st_q <= sc;
         st_buf_q <= sc_buf;
+        st_id_q <= next_id_q;
+        st_ostag_q <= os_seq_q;
         st_count_q <= 16'd1;
         st_len_q <= sc.os ? sc.k : sc.m;
         st_c_row_q <= sc.c_addr + sc.c_stride;
@@ -429,11 +488,19 @@ module matrix_engine #(
         st_c_row_q <= st_c_row_q + st_q.c_stride;
       end
 
+      // Completion.
+      fin_q <= fin_keep;
+      head_id_q <= head_id_q + IdW'(n_done);
+      outst_q <= outst_left + (start_stream ? (IdW+1)'(1) : (IdW+1)'(0));
+
       // Operands arrive next cycle, with the tile's control.
       arr_a_valid_q   <= iss_a;
       arr_os_q        <= iss_t.os;
       arr_buf_q       <= iss_buf;
       arr_first_q     <= (iss_idx == 16'd0);
+      arr_last_q      <= iss_a && iss_t.os && iss_last;
+      arr_tag_q       <= iss_ostag;
+      arr_wb_q        <= wb_in;
       arr_a_fmt_q     <= iss_t.a_type;
       arr_b_fmt_q     <= iss_t.b_type;
       arr_k_q         <= iss_t.k;
@@ -442,40 +509,32 @@ module matrix_engine #(
       arr_ww_buf_q    <= lc_buf;
       b_extract_fmt_q <= issue_w ? lc.b_type : iss_t.b_type;
 
-      // Weight-stationary write-back pipeline.
-      wb_pipe_q[0] <= wb_in;
-      for (int i = 1; i < WbDepthI; i++) wb_pipe_q[i] <= wb_pipe_q[i-1];
-
-      // Completion FIFO: drop the entries completing now, append the tile starting now.
-      for (int i = 0; i < EqDepthI; i++) begin
-        if (i + 32'(n_done) < EqDepthI) eq_q[i] <= eq_q[i + 32'(n_done)];
-      end
-      if (start_stream) eq_q[eq_count_q - n_done] <= e_new;
-      eq_count_q <= eq_count_q - n_done + (start_stream ? EqW'(1) : EqW'(0));
-
-      // Output-stationary drain: shift in cycles D+1 .. D+R; the row leaving in a cycle is
+      // Output-stationary drain: R shifts from the start; the row leaving in a cycle is
       // written in the next one.
-      if (dq_push) begin
-        dq_q[1'(dq_count_q - {1'b0, dq_pop})] <= dq_new;
-      end
-      dw_valid_q <= 1'b0;
-      if (dr_active_q) begin
-        dw_valid_q <= ((16'(Rows - 1) - dr_shift_q) < dq_head.m);
-        dw_row_q   <= AW'((dq_head.c_addr + {16'd0, 16'(Rows - 1) - dr_shift_q} * dq_head.c_stride)
-                          / (32'(Cols) * 32'd4));
-        dw_n_q     <= dq_head.n;
-        dw_acc_q   <= dq_head.accumulate;
-        dw_int_q   <= dq_head.is_int;
-        dw_data_q  <= acc_bot;
-        dr_shift_q <= dq_pop ? 16'd0 : dr_shift_q + 16'd1;
-        if (dq_pop) dr_active_q <= 1'b0;
-      end else if (dq_count_q != 2'd0 && now_q == dq_head.d) begin
+      dw_valid_q <= drain && ((16'(Rows - 1) - dr_sh) < dq_head.m);
+      dw_last_q  <= drain && (dr_sh == 16'(Rows - 1));
+      dw_row_q   <= AW'((dq_head.c_addr + {16'd0, 16'(Rows - 1) - dr_sh} * dq_head.c_stride) / (32'(Cols) * 32'd4));
+      dw_n_q     <= dq_head.n;
+      dw_acc_q   <= dq_head.accumulate;
+      dw_int_q   <= dq_head.is_int;
+      dw_id_q    <= dq_head.id;
+      dw_data_q  <= acc_bot;
+      if (dq_pop) begin
+        dr_active_q <= 1'b0;
+        dr_shift_q <= 16'd0;
+      end else if (drain) begin
         dr_active_q <= 1'b1;
+        dr_shift_q <= dr_sh + 16'd1;
       end
+      // Queue: pop the drained head, append the tile starting now.
       if (dq_pop) begin
         dq_q[0] <= dq_q[1];
+        dq_seen_q <= {1'b0, dq_seen_q[1] | dq_hit[1]};
         if (dq_push && dq_count_q == 2'd1) dq_q[0] <= dq_new;
+      end else begin
+        dq_seen_q <= dq_seen_q | dq_hit;
       end
+      if (dq_push) dq_q[1'(dq_count_q - {1'b0, dq_pop})] <= dq_new;
       dq_count_q <= dq_count_q - {1'b0, dq_pop} + {1'b0, dq_push};
     end
   end

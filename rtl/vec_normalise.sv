@@ -7,22 +7,8 @@ module vec_normalise (
   output logic [31:0]        m_o,
   output logic signed [31:0] e_o
 );
-  logic [30:0] a;
-  logic [4:0]  p;      // position of the leading one of a subnormal fraction
-  logic [22:0] frac;
-  assign a = x_i[30:0];
-  always_comb begin
-    p = 5'd0;
-    for (int i = 0; i < 23; i++) begin
-      if (a[i]) p = 5'(i);  // the highest set bit is the last one seen
-    end
-    frac = 23'(a[22:0] << (5'd23 - p));
-    if (a[30:23] != 8'd0) begin
-      m_o = {9'h07F, a[22:0]};
-      e_o = $signed({24'd0, a[30:23]}) - 32'sd127;
-    end else begin
-      m_o = {9'h07F, frac};
-      e_o = $signed({27'd0, p}) - 32'sd149;
-    end
-  end
+  `include "vec_fn_common.svh"
+  `include "fp32_fn.svh"
+  `include "vec_fn.svh"
+  assign {m_o, e_o} = vec_normalise_fn(x_i);
 endmodule

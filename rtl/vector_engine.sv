@@ -38,6 +38,7 @@ module vector_engine #(
   output logic [Lanes*32-1:0]  d_addr_o,
   output logic [Lanes*32-1:0]  d_data_o
 );
+  `include "fp32_fn.svh"
   localparam int unsigned Tail = $clog2(Lanes);
   localparam int unsigned DelayE = Latency - L1Latency;     // data arrival to write
   localparam int unsigned DelayR = DelayE + Tail;
@@ -237,13 +238,15 @@ module vector_engine #(
   logic [31:0] scal_q;   // the row's src2 scalar (col0), for the row's later beats
   logic [Lanes*32-1:0] y;
   logic [Lanes*32-1:0] lane_a, lane_b;
+  logic [Lanes-1:0]    lane_en;   // lanes with an element of the arriving beat
+  assign lane_en = arr.valid ? arr.lval : '0;
   for (genvar k = 0; k < Lanes; k++) begin : g_operands
     assign lane_a[32*k +: 32] = use_s1 ? s1_data_i[32*k +: 32] : vi.imm;
     assign lane_b[32*k +: 32] = (s2mode == S2Col0 && !packed_rows && !arr.row_first) ? scal_q
                                                                                      : s2_data_i[32*k +: 32];
   end
   for (genvar p = 0; p < Lanes / 2; p++) begin : g_lanes
-    vec_lane_pair u_pair (.fn_i(fn), .a_i(lane_a[64*p +: 64]), .b_i(lane_b[64*p +: 64]), .imm_i(vi.imm),
+    vec_lane_pair u_pair (.en_i(lane_en[2*p +: 2]), .fn_i(fn), .a_i(lane_a[64*p +: 64]), .b_i(lane_b[64*p +: 64]), .imm_i(vi.imm),
                           .imm2_i(vi.imm2), .y_o(y[64*p +: 64]));
   end
 
@@ -258,7 +261,11 @@ module vector_engine #(
   for (genvar k = 0; k < Lanes; k++) begin : g_fold
     logic [31:0] sum, mx, old;
     assign old = acc_q[32*k +: 32];
-    fp32_add u_add (.a_i(old), .b_i(y[32*k +: 32]), .y_o(sum));
+    // Only a reduction's arriving element is added (the simulator skips the adder otherwise).
+    always_comb begin
+      sum = 32'd0;
+      if (red && lane_en[k]) sum = fp32_add_fn(old, y[32*k +: 32]);
+    end
     logic [31:0] el;
     logic signed [32:0] ko, ke;   // max_f32 keys: sign-magnitude order, -0 < +0
     assign el = y[32*k +: 32];
@@ -286,7 +293,11 @@ module vector_engine #(
         logic signed [32:0] kl, kh;
         assign lo = tv[Src +: 32];
         assign hi = tv[Hi +: 32];
-        fp32_add u_add (.a_i(lo), .b_i(hi), .y_o(sum));
+        // The tree's result is written only at the end of a reduction's row.
+        always_comb begin
+          sum = 32'd0;
+          if (red && arr.valid && arr.row_last) sum = fp32_add_fn(lo, hi);
+        end
         assign kl = lo[31] ? -$signed({2'b00, lo[30:0]}) - 33'sd1 : $signed({2'b00, lo[30:0]});
         assign kh = hi[31] ? -$signed({2'b00, hi[30:0]}) - 33'sd1 : $signed({2'b00, hi[30:0]});
         assign mx = ((lo[30:23] == 8'hFF && lo[22:0] != 23'd0) || (hi[30:23] == 8'hFF && hi[22:0] != 23'd0))

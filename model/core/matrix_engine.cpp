@@ -12,13 +12,61 @@ namespace tessera::model {
 using isa::Opcode;
 
 MatrixEngine::MatrixEngine(sc_core::sc_module_name name, Core& c, int unit_id)
-    : Unit(name, c, unit_id), acc("acc", c.p.acc), timer_(c.p.R, c.p.double_buffer) {}
+    : Unit(name, c, unit_id), acc("acc", c.p.acc), track(c.p.R, c.p.double_buffer) {}
+
+void matmul_acc_writes(const isa::Instr& in, const timing::MatmulTimes& t, uint64_t R, uint32_t instr,
+                       const SparseMemory& acc, std::vector<AccWrite>& out) {
+  const bool os = in.dataflow == uint64_t(isa::Dataflow::os);
+  const size_t first = out.size();
+  auto push = [&](uint64_t cycle, uint64_t i, uint64_t c) {
+    const uint64_t addr = in.c_addr + i * in.c_stride + 4 * c;
+    uint32_t v;
+    acc.read(addr, reinterpret_cast<uint8_t*>(&v), 4);
+    out.push_back(AccWrite{cycle, addr, v, instr});
+  };
+  if (os) {
+    // The drain sends row m-1 first.
+    for (uint64_t i = in.m; i-- > 0;)
+      for (uint64_t c = 0; c < in.n; ++c) push(t.D + R + 1 - i, i, c);
+  } else {
+    // Cycle S + R + 1 + (i + c): walk the anti-diagonals, rows in order within one.
+    for (uint64_t d = 0; d + 1 < in.m + in.n; ++d)
+      for (uint64_t i = d >= in.n ? d - in.n + 1 : 0; i < in.m && i <= d; ++i) push(t.S + R + 1 + d, i, d - i);
+  }
+  std::sort(out.begin() + std::ptrdiff_t(first), out.end(), [](const AccWrite& a, const AccWrite& b) {
+    return a.cycle != b.cycle ? a.cycle < b.cycle : a.addr < b.addr;
+  });
+}
+
+timing::MatmulTimes MatmulTrack::tile(uint64_t Q, const isa::Instr& in, uint32_t index) {
+  const bool os = in.dataflow == uint64_t(isa::Dataflow::os);
+  const uint64_t q = Q + (int64_t(index) == fault.delay_instr ? 1 : 0);
+  return timer_.tile(q, timing::MatmulTile{os, in.m, in.k, in.n});
+}
+
+void MatmulTrack::writes(const isa::Instr& in, const timing::MatmulTimes& t, uint32_t index, SparseMemory& acc) {
+  const uint64_t n = in.m * in.n;
+  if (!log && (fault.flip_write < 0 || uint64_t(fault.flip_write) < n_writes_ ||
+               uint64_t(fault.flip_write) >= n_writes_ + n)) {
+    n_writes_ += n;
+    return;
+  }
+  scratch_.clear();
+  matmul_acc_writes(in, t, R_, index, acc, scratch_);
+  for (AccWrite& w : scratch_) {
+    if (int64_t(n_writes_++) == fault.flip_write) {
+      w.value ^= uint32_t(1) << (fault.flip_bit % 32);
+      acc.write(w.addr, reinterpret_cast<const uint8_t*>(&w.value), 4);
+    }
+    if (log) log->push_back(w);
+  }
+}
 
 bool MatrixEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) {
   uint64_t vis;
   int latest;
   if (!tokens_ready(in.wait, vis, latest)) return false;
-  const uint64_t free = timer_.earliest_q();
+  const uint64_t free = track.earliest_q();
   const uint64_t Q = std::max({arrival, free, vis});
   account_wait(free, arrival, Q, vis, latest);
   pop_tokens(in.wait, Q, index);
@@ -43,7 +91,7 @@ bool MatrixEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) 
     }
   } else if (in.op == Opcode::matmul) {
     const bool os = in.dataflow == uint64_t(isa::Dataflow::os);
-    const timing::MatmulTimes tm = timer_.tile(Q, timing::MatmulTile{os, in.m, in.k, in.n});
+    const timing::MatmulTimes tm = track.tile(Q, in, index);
     rec.W = tm.W;
     rec.S = tm.S;
     rec.D = tm.D;
@@ -63,9 +111,12 @@ bool MatrixEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) 
     core.l1.traffic.read(in.n * eb, in.k);
     if (in.accumulate) acc.traffic.read(in.n * 4, in.m);
     acc.traffic.write(in.n * 4, in.m);
-    if (core.sys.functional()) fn_matmul(in, core.l1.mem, acc.mem, core.numeric);
+    if (core.sys.functional()) {
+      fn_matmul(in, core.l1.mem, acc.mem, core.numeric);
+      track.writes(in, tm, index, acc.mem);
+    }
   } else {
-    e = timer_.sync(Q, in.op == Opcode::tpush);
+    e = track.sync(Q, in.op == Opcode::tpush);
   }
   rec.E = e;
   rec.done = true;

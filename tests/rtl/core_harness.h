@@ -46,9 +46,14 @@ struct Timeline {
   std::vector<std::string> problems;  // protocol violations seen by the bench
 };
 
-class CoreBench : public tessera::rtl_bench::VerilatedTop<Vcore> {
+// The bench of a Verilated core model V (Vcore; the speed bench also runs a baseline build).
+template <class V>
+class CoreBenchOf : public tessera::rtl_bench::VerilatedTop<V> {
+  using tessera::rtl_bench::VerilatedTop<V>::top_;
+  using tessera::rtl_bench::VerilatedTop<V>::dump;
+
  public:
-  explicit CoreBench(const std::string& name) : VerilatedTop<Vcore>("core_" + name) {}
+  explicit CoreBenchOf(const std::string& name) : tessera::rtl_bench::VerilatedTop<V>("core_" + name) {}
 
   // Loads the program under reset, then runs until halt (or an error, or `limit` cycles)
   // with `l2` as the outside memory answering each request after `l2_lat` cycles.
@@ -165,8 +170,9 @@ class CoreBench : public tessera::rtl_bench::VerilatedTop<Vcore> {
     top_->clk_i = 1;
     top_->eval();
   }
-
 };
+
+using CoreBench = CoreBenchOf<Vcore>;
 
 // ---- programs ---------------------------------------------------------------------------------
 

@@ -1,19 +1,27 @@
-// The matrix engine RTL against the timing contract (docs/timing.md) and the MAC
-// contract (docs/numerics.md): for random tile sequences and random GEMMs on the
-// tiny 8x8 array, every instruction is accepted at the cycle Q and completes at the
-// cycle E the formulas give, and the accumulator holds exactly the reference result.
-// Set TESSERA_WAVES=1 to write an FST waveform (matrix_engine_<test>.fst).
+// The matrix engine RTL against the model (model/core/matrix_engine.h, the code the SystemC
+// model runs) and the MAC contract (docs/numerics.md): for random tile sequences and random
+// GEMMs on the tiny 8x8 array (and single-buffered, and 16x16), every instruction is accepted
+// at the cycle Q and completes at the cycle E the model gives (and an independent
+// implementation of the docs/timing.md recurrences), every accumulator write of the RTL
+// equals the model's in cycle, address and value, and the accumulator holds exactly the
+// reference result. The RTL's timing is not computed from the formulas (rtl/matrix_engine.sv),
+// so these are two implementations compared. Fault-injection tests make the model, then the
+// RTL, wrong by one cycle or one bit and check that the comparison names the instruction and
+// write. Set TESSERA_WAVES=1 to write an FST waveform (matrix_engine_<test>.fst).
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <type_traits>
 #include <bit>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <memory>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -24,12 +32,22 @@
 #include "common/numerics/fp.h"
 #include "common/numerics/mac.h"
 #include "common/timing/timing.h"
+#include "model/core/memory.h"
+#include "model/core/functional.h"
+#include "model/core/matrix_engine.h"
 #include "tests/rtl/verilated_top.h"
+
+// libsystemc references sc_main, which the model library defines in simulation.cpp; this bench
+// uses only the model's MatmulTrack, so it names sc_main to link that definition in.
+int sc_main(int, char**);
+int (*tessera_link_sc_main)(int, char**) = &sc_main;
 
 namespace {
 
 namespace num = tessera::num;
 namespace isa = tessera::isa;
+namespace model = tessera::model;
+using model::AccWrite;
 
 constexpr int kAccDepth = 64;     // accumulator rows of every verilated variant
 constexpr int kL1Bytes = 1 << 16;
@@ -46,6 +64,26 @@ struct Tile {
 };
 
 unsigned elem_bytes(Fmt f) { return f == kBf16 ? 2 : 1; }
+
+isa::Instr to_instr(const Tile& t) {
+  isa::Instr in;
+  in.op = isa::Opcode::matmul;
+  in.unit = static_cast<uint8_t>(isa::Unit::mx0);
+  in.a_type = t.a_type;
+  in.b_type = t.b_type;
+  in.dataflow = t.os ? 1 : 0;
+  in.accumulate = t.accumulate;
+  in.a_addr = t.a_addr;
+  in.b_addr = t.b_addr;
+  in.c_addr = t.c_addr;
+  in.m = t.m;
+  in.k = t.k;
+  in.n = t.n;
+  in.a_stride = t.a_stride;
+  in.b_stride = t.b_stride;
+  in.c_stride = t.c_stride;
+  return in;
+}
 
 // Independent implementation of the docs/timing.md recurrences for back-to-back tiles
 // presented from cycle 0: returns Q (acceptance) and E (completion) of every tile.
@@ -144,24 +182,46 @@ class Bench : public tessera::rtl_bench::VerilatedTop<V> {
  public:
   explicit Bench(const std::string& name) : tessera::rtl_bench::VerilatedTop<V>("matrix_engine_" + name) { this->reset(); }
 
-  // Runs the tiles back to back; records acceptance and completion cycles.
+  // Faults to inject into the RTL: hold back stream starts in these cycles; flip bits of
+  // the words written in a cycle (column, bit).
+  struct Flip {
+    uint64_t cycle;
+    int col;
+    int bit;
+  };
+  std::vector<uint64_t> stall_cycles;
+  std::vector<Flip> flips;
+
+  // Runs the tiles back to back; records acceptance and completion cycles and every
+  // accumulator write (byte address of the word; the cycle whose clock edge writes it).
   void run(const std::vector<Tile>& tiles, std::vector<uint8_t>& l1, std::vector<uint64_t>& q,
-           std::vector<uint64_t>& e) {
+           std::vector<uint64_t>& e, std::vector<AccWrite>& writes) {
     std::deque<Tile> pending(tiles.begin(), tiles.end());
     bool a_pending = false, b_pending = false;
     uint32_t a_addr = 0, b_addr = 0;
     const uint64_t limit = 100000;
+    constexpr int kAw = std::bit_width(unsigned(kAccDepth - 1));
     for (uint64_t cycle = 0; cycle < limit && e.size() < tiles.size(); ++cycle) {
       // Read data requested in the previous cycle.
       set_bytes(top_->a_data_i, l1, a_pending ? a_addr : 0, kRows * 2);
       set_bytes(top_->b_data_i, l1, b_pending ? b_addr : 0, kCols * 2);
       top_->cmd_valid_i = !pending.empty();
       if (!pending.empty()) drive(pending.front());
+      top_->test_stall_i = std::find(stall_cycles.begin(), stall_cycles.end(), cycle) != stall_cycles.end();
+      for (int w = 0; w < kCols; ++w) top_->test_flip_i[w] = 0;
+      for (const Flip& f : flips)
+        if (f.cycle == cycle) top_->test_flip_i[f.col] ^= uint32_t(1) << f.bit;
       top_->clk_i = 0;
       top_->eval();
       this->dump(2 * cycle);
       const bool fire = top_->cmd_valid_i && top_->cmd_ready_o;
       for (unsigned d = 0; d < top_->done_o; ++d) e.push_back(cycle);
+      for (int c = 0; c < kCols; ++c) {
+        if (!((top_->acc_we_o >> c) & 1)) continue;
+        uint32_t row = 0;
+        for (int b = 0; b < kAw; ++b) row |= uint32_t(bit_of(top_->acc_waddr_o, c * kAw + b)) << b;
+        writes.push_back(AccWrite{cycle, uint64_t(row) * kCols * 4 + 4 * c, top_->acc_wdata_o[c], 0});
+      }
       a_pending = top_->a_req_o;
       a_addr = top_->a_addr_o;
       b_pending = top_->b_req_o;
@@ -194,26 +254,19 @@ class Bench : public tessera::rtl_bench::VerilatedTop<V> {
       w[i] = v;
     }
   }
+  // A bit of a Verilator port of any width (a scalar or a word array).
+  template <typename Port>
+  static uint32_t bit_of(const Port& p, int i) {
+    if constexpr (std::is_integral_v<Port>) {
+      return uint32_t(uint64_t(p) >> i) & 1;
+    } else {
+      return (p[i / 32] >> (i % 32)) & 1;
+    }
+  }
   void drive(const Tile& t) {
     // The engine reads the instruction word itself, so the bench encodes it with the ISA
     // library: RTL and C++ agree on every field position by construction or fail here.
-    isa::Instr in;
-    in.op = isa::Opcode::matmul;
-    in.unit = static_cast<uint8_t>(isa::Unit::mx0);
-    in.a_type = t.a_type;
-    in.b_type = t.b_type;
-    in.dataflow = t.os ? 1 : 0;
-    in.accumulate = t.accumulate;
-    in.a_addr = t.a_addr;
-    in.b_addr = t.b_addr;
-    in.c_addr = t.c_addr;
-    in.m = t.m;
-    in.k = t.k;
-    in.n = t.n;
-    in.a_stride = t.a_stride;
-    in.b_stride = t.b_stride;
-    in.c_stride = t.c_stride;
-    const isa::Word w = isa::encode(in);
+    const isa::Word w = isa::encode(to_instr(t));
     for (size_t i = 0; i < isa::kWordBytes / 4; ++i) {
       top_->cmd_word_i[i] = uint32_t(w[4 * i]) | uint32_t(w[4 * i + 1]) << 8 | uint32_t(w[4 * i + 2]) << 16 |
                             uint32_t(w[4 * i + 3]) << 24;
@@ -302,33 +355,116 @@ std::vector<Tile> random_tiles(std::mt19937_64& rng, int count, int os_mode /*0 
   return tiles;
 }
 
+// The model's run of a tile sequence presented from cycle 0: the engine takes each tile as
+// early as it allows (Q), times it and executes it with the model's own code, logging every
+// accumulator write.
+struct ModelRun {
+  std::vector<tessera::timing::MatmulTimes> t;
+  std::vector<AccWrite> writes;
+};
+
+ModelRun run_model(const std::vector<Tile>& tiles, const std::vector<uint8_t>& l1_bytes, int rows, bool double_buffer,
+                   const model::MatmulFault& fault = {}) {
+  ModelRun r;
+  model::SparseMemory l1, acc;
+  l1.write(0, l1_bytes.data(), l1_bytes.size());
+  num::NumericEvents ev;
+  model::MatmulTrack track(rows, double_buffer);
+  track.fault = fault;
+  track.log = &r.writes;
+  for (size_t i = 0; i < tiles.size(); ++i) {
+    const isa::Instr in = to_instr(tiles[i]);
+    r.t.push_back(track.tile(track.earliest_q(), in, uint32_t(i)));
+    model::fn_matmul(in, l1, acc, ev);
+    track.writes(in, r.t.back(), uint32_t(i), acc);
+  }
+  return r;
+}
+
+// The first accumulator write on which model and RTL disagree. The k-th write of an address
+// on one side is paired with the k-th write of that address on the other (both write an
+// address in program order), so a write names its instruction; the pair (or unpaired write)
+// with the earliest cycle is the divergence.
+struct Divergence {
+  bool found = false;
+  size_t model_index = 0;  // index in the model's log (the write the model made or expected)
+  AccWrite model, rtl;     // cycle UINT64_MAX: that side has no such write
+  std::string text;
+};
+
+Divergence first_divergence(const std::vector<AccWrite>& m, const std::vector<AccWrite>& r) {
+  std::map<uint64_t, std::vector<size_t>> by_addr_m, by_addr_r;
+  for (size_t i = 0; i < m.size(); ++i) by_addr_m[m[i].addr].push_back(i);
+  for (size_t i = 0; i < r.size(); ++i) by_addr_r[r[i].addr].push_back(i);
+  Divergence d;
+  uint64_t best = UINT64_MAX;
+  const AccWrite none{UINT64_MAX, 0, 0, 0};
+  auto consider = [&](uint64_t key, size_t mi, const AccWrite& mw, const AccWrite& rw) {
+    if (d.found && (key > best || (key == best && mi >= d.model_index))) return;
+    d.found = true;
+    best = key;
+    d.model_index = mi;
+    d.model = mw;
+    d.rtl = rw;
+  };
+  for (const auto& [addr, mis] : by_addr_m) {
+    const std::vector<size_t>& ris = by_addr_r[addr];
+    for (size_t k = 0; k < std::max(mis.size(), ris.size()); ++k) {
+      const AccWrite mw = k < mis.size() ? m[mis[k]] : none;
+      const AccWrite rw = k < ris.size() ? r[ris[k]] : none;
+      if (mw.cycle == rw.cycle && mw.value == rw.value) continue;
+      consider(std::min(mw.cycle, rw.cycle), k < mis.size() ? mis[k] : m.size(), mw, rw);
+    }
+  }
+  for (const auto& [addr, ris] : by_addr_r)
+    if (!by_addr_m.count(addr)) consider(r[ris[0]].cycle, m.size(), none, r[ris[0]]);
+  if (d.found) {
+    std::ostringstream o;
+    o << "accumulator byte 0x" << std::hex << (d.model.cycle != UINT64_MAX ? d.model.addr : d.rtl.addr) << std::dec;
+    if (d.model.cycle != UINT64_MAX) {
+      o << " (instruction " << d.model.instr << ", model write " << d.model_index << "): model cycle "
+        << d.model.cycle << " value 0x" << std::hex << d.model.value << std::dec;
+    } else {
+      o << ": the model makes no such write";
+    }
+    if (d.rtl.cycle != UINT64_MAX) {
+      o << ", RTL cycle " << d.rtl.cycle << " value 0x" << std::hex << d.rtl.value << std::dec;
+    } else {
+      o << ", the RTL makes no such write";
+    }
+    d.text = o.str();
+  }
+  return d;
+}
+
 template <typename V, int kRows, int kCols, bool kDoubleBuffer>
 void check(const std::vector<Tile>& tiles, uint64_t seed, const std::string& name) {
   std::printf("%s: seed %llu, %zu tiles\n", name.c_str(), static_cast<unsigned long long>(seed), tiles.size());
   std::mt19937_64 rng(seed ^ 0x5eed);
   std::vector<uint8_t> l1(kL1Bytes, 0);
   for (const Tile& t : tiles) fill(rng, t, l1);
+  const ModelRun mr = run_model(tiles, l1, kRows, kDoubleBuffer);
   Bench<V, kRows, kCols> bench(name);
   std::vector<uint64_t> q, e;
-  bench.run(tiles, l1, q, e);
+  std::vector<AccWrite> writes;
+  bench.run(tiles, l1, q, e, writes);
   const Expected x = expected_timing(tiles, kRows, kDoubleBuffer);
   ASSERT_EQ(e.size(), tiles.size()) << "not every tile completed; seed " << seed;
-  // The model's own implementation of the formulas (common/timing/timing.h), fed the cycles
-  // at which the RTL accepted each tile, must predict the same completions.
-  tessera::timing::MatmulTimer model_timer(kRows, kDoubleBuffer);
+  ASSERT_EQ(q.size(), tiles.size()) << "seed " << seed;
   for (size_t i = 0; i < tiles.size(); ++i) {
-    // Every tile is presented from cycle 0, so the engine takes it as early as it allows.
-    EXPECT_EQ(q[i], model_timer.earliest_q()) << "tile " << i << ": RTL and common/timing/timing.h disagree on Q; seed "
-                                               << seed;
-    const tessera::timing::MatmulTimes mt = model_timer.tile(q[i], {tiles[i].os, tiles[i].m, tiles[i].k, tiles[i].n});
-    EXPECT_EQ(e[i], mt.E) << "tile " << i << ": RTL and common/timing/timing.h disagree on E; seed " << seed;
+    // The model (the code tessera runs) and the independent recurrences agree...
+    EXPECT_EQ(mr.t[i].Q, x.q[i]) << "tile " << i << ": model and docs/timing.md disagree on Q; seed " << seed;
+    EXPECT_EQ(mr.t[i].E, x.e[i]) << "tile " << i << ": model and docs/timing.md disagree on E; seed " << seed;
+    // ...and the RTL's emergent timing agrees with both.
+    EXPECT_EQ(q[i], mr.t[i].Q) << "tile " << i << " accepted at the wrong cycle; seed " << seed;
+    EXPECT_EQ(e[i], mr.t[i].E) << "tile " << i << " (" << (tiles[i].os ? "os" : "ws") << " m=" << tiles[i].m
+                               << " k=" << tiles[i].k << " n=" << tiles[i].n
+                               << ") completed at the wrong cycle; seed " << seed;
   }
-  for (size_t i = 0; i < tiles.size(); ++i) {
-    EXPECT_EQ(q[i], x.q[i]) << "tile " << i << " accepted at the wrong cycle; seed " << seed;
-    EXPECT_EQ(e[i], x.e[i]) << "tile " << i << " (" << (tiles[i].os ? "os" : "ws") << " m=" << tiles[i].m
-                            << " k=" << tiles[i].k << " n=" << tiles[i].n << ") completed at the wrong cycle; seed "
-                            << seed;
-  }
+  // Every accumulator write: cycle, address and value.
+  EXPECT_EQ(writes.size(), mr.writes.size()) << "number of accumulator writes; seed " << seed;
+  const Divergence d = first_divergence(mr.writes, writes);
+  EXPECT_FALSE(d.found) << d.text << "; seed " << seed;
   // Every accumulator word a tile wrote is checked; words never written are skipped.
   std::vector<uint32_t> acc(kAccDepth * kCols, 0);
   std::vector<bool> written(acc.size(), false);
@@ -393,6 +529,123 @@ TEST(MatrixEngineRtl, Array16x16RunsMatchFormula) {
     std::mt19937_64 rng(seed);
     check<Vmatrix_engine_16, 16, 16, true>(random_tiles(rng, 8, 2, 16, 16), seed, "array16_run");
   }
+}
+
+// ---- fault injection: the comparison must name the instruction and the write -------------
+
+// A mixed ws/os run on the tiny array, its operands and the fault-free model run.
+struct FaultCase {
+  std::vector<Tile> tiles;
+  std::vector<uint8_t> l1;
+  ModelRun clean;
+};
+
+// A tile (not the first) whose writes a one-cycle later Q moves: it streams as soon as it is
+// taken and drains as soon as its last multiply-add is done (os), or loads its weights as soon
+// as it is taken and streams right after (ws).
+size_t delayable_tile(const FaultCase& f) {
+  for (size_t j = 2; j < f.tiles.size(); ++j) {
+    const auto& t = f.clean.t[j];
+    const Tile& x = f.tiles[j];
+    if (x.os ? (t.S == t.Q && t.D == t.S + x.k + x.m + x.n - 2) : (t.W == t.Q && t.S == t.W + x.k)) return j;
+  }
+  return 0;
+}
+
+// The first seed from 7 whose run has a tile (not among the first two) that a delay moves.
+FaultCase fault_case() {
+  for (uint64_t seed = 7;; ++seed) {
+    FaultCase f;
+    std::mt19937_64 rng(seed);
+    f.tiles = random_tiles(rng, 10, 2, 8, 8);
+    f.l1.assign(kL1Bytes, 0);
+    for (const Tile& t : f.tiles) fill(rng, t, f.l1);
+    f.clean = run_model(f.tiles, f.l1, 8, true);
+    if (delayable_tile(f) > 0 || seed == 200) return f;
+  }
+}
+
+size_t first_write_of(const std::vector<AccWrite>& log, size_t instr) {
+  for (size_t i = 0; i < log.size(); ++i)
+    if (log[i].instr == instr) return i;
+  return log.size();
+}
+
+std::vector<AccWrite> run_rtl(const FaultCase& f, const std::vector<uint64_t>& stalls,
+                              const std::vector<Bench<Vmatrix_engine, 8, 8>::Flip>& flips) {
+  Bench<Vmatrix_engine, 8, 8> bench("fault");
+  bench.stall_cycles = stalls;
+  bench.flips = flips;
+  std::vector<uint8_t> l1 = f.l1;
+  std::vector<uint64_t> q, e;
+  std::vector<AccWrite> writes;
+  bench.run(f.tiles, l1, q, e, writes);
+  return writes;
+}
+
+TEST(MatrixEngineFault, FaultFreeRunHasNoDivergence) {
+  const FaultCase f = fault_case();
+  const Divergence d = first_divergence(f.clean.writes, run_rtl(f, {}, {}));
+  EXPECT_FALSE(d.found) << d.text;
+}
+
+TEST(MatrixEngineFault, ModelDelayIsReportedAtItsInstruction) {
+  const FaultCase f = fault_case();
+  const size_t j = delayable_tile(f);
+  ASSERT_GT(j, 0u) << "the case has no tile whose start a later Q moves";
+  model::MatmulFault fault;
+  fault.delay_instr = int64_t(j);
+  const ModelRun late = run_model(f.tiles, f.l1, 8, true, fault);
+  const Divergence d = first_divergence(late.writes, run_rtl(f, {}, {}));
+  ASSERT_TRUE(d.found);
+  std::printf("model delay of instruction %zu: %s\n", j, d.text.c_str());
+  EXPECT_EQ(d.model.instr, j);
+  EXPECT_EQ(d.model_index, first_write_of(late.writes, j));
+  EXPECT_EQ(d.model.cycle, d.rtl.cycle + 1);
+  EXPECT_EQ(d.model.value, d.rtl.value);
+}
+
+TEST(MatrixEngineFault, ModelBitFlipIsReportedAtItsWrite) {
+  const FaultCase f = fault_case();
+  const size_t w = f.clean.writes.size() / 2;
+  model::MatmulFault fault;
+  fault.flip_write = int64_t(w);
+  fault.flip_bit = 13;
+  const ModelRun flipped = run_model(f.tiles, f.l1, 8, true, fault);
+  const Divergence d = first_divergence(flipped.writes, run_rtl(f, {}, {}));
+  ASSERT_TRUE(d.found);
+  std::printf("model flip of write %zu: %s\n", w, d.text.c_str());
+  EXPECT_EQ(d.model_index, w);
+  EXPECT_EQ(d.model.instr, f.clean.writes[w].instr);
+  EXPECT_EQ(d.model.cycle, d.rtl.cycle);
+  EXPECT_EQ(d.model.value ^ d.rtl.value, 1u << 13);
+}
+
+TEST(MatrixEngineFault, RtlStallIsReportedAtItsInstruction) {
+  const FaultCase f = fault_case();
+  const size_t j = delayable_tile(f);
+  ASSERT_GT(j, 0u);
+  // Hold the engine's stream start back in the cycle the tile would start.
+  const Divergence d = first_divergence(f.clean.writes, run_rtl(f, {f.clean.t[j].S}, {}));
+  ASSERT_TRUE(d.found);
+  std::printf("RTL stall at S of instruction %zu: %s\n", j, d.text.c_str());
+  EXPECT_EQ(d.model.instr, j);
+  EXPECT_EQ(d.model_index, first_write_of(f.clean.writes, j));
+  EXPECT_EQ(d.rtl.cycle, d.model.cycle + 1);
+}
+
+TEST(MatrixEngineFault, RtlBitFlipIsReportedAtItsWrite) {
+  const FaultCase f = fault_case();
+  const size_t w = f.clean.writes.size() / 3;
+  const AccWrite& tw = f.clean.writes[w];
+  const int col = int(tw.addr / 4 % 8);
+  const Divergence d = first_divergence(f.clean.writes, run_rtl(f, {}, {{tw.cycle, col, 5}}));
+  ASSERT_TRUE(d.found);
+  std::printf("RTL flip of write %zu: %s\n", w, d.text.c_str());
+  EXPECT_EQ(d.model_index, w);
+  EXPECT_EQ(d.model.instr, tw.instr);
+  EXPECT_EQ(d.rtl.cycle, tw.cycle);
+  EXPECT_EQ(d.model.value ^ d.rtl.value, 1u << 5);
 }
 
 }  // namespace

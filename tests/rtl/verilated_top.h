@@ -15,13 +15,16 @@ namespace tessera::rtl_bench {
 template <class V>
 class VerilatedTop {
  public:
-  explicit VerilatedTop(const std::string& name) : ctx_(std::make_unique<VerilatedContext>()) {
+  explicit VerilatedTop([[maybe_unused]] const std::string& name) : ctx_(std::make_unique<VerilatedContext>()) {
     top_ = std::make_unique<V>(ctx_.get());
-    if (const char* w = std::getenv("TESSERA_WAVES"); w && std::string(w) == "1") {
-      ctx_->traceEverOn(true);
-      trace_ = std::make_unique<VerilatedFstC>();
-      top_->trace(trace_.get(), 99);
-      trace_->open((name + ".fst").c_str());
+    // Models verilated without tracing (the speed bench's) have no trace().
+    if constexpr (requires(V& v, VerilatedFstC* t) { v.trace(t, 99); }) {
+      if (const char* w = std::getenv("TESSERA_WAVES"); w && std::string(w) == "1") {
+        ctx_->traceEverOn(true);
+        trace_ = std::make_unique<VerilatedFstC>();
+        top_->trace(trace_.get(), 99);
+        trace_->open((name + ".fst").c_str());
+      }
     }
   }
   ~VerilatedTop() {
