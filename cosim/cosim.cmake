@@ -2,7 +2,8 @@
 # tests/rtl/CMakeLists.txt after tessera_core_model() is defined. Its own build of the core
 # makes the L1 write ports public (cosim/core_probes.vlt); the default `tessera` target does
 # not depend on it.
-tessera_core_model(rtl_core_model_cosim ${PROJECT_SOURCE_DIR}/cosim/core_probes.vlt)
+tessera_core_model(rtl_core_model_cosim PREFIX Vcore RTL_DIR ${rtl_src} DEPENDS ${tessera_rtl_sources}
+                   ARGS ${PROJECT_SOURCE_DIR}/cosim/core_probes.vlt)
 add_library(tessera_cosim STATIC ${PROJECT_SOURCE_DIR}/cosim/cosim.cpp)
 set_source_files_properties(${PROJECT_SOURCE_DIR}/cosim/cosim.cpp ${PROJECT_SOURCE_DIR}/cosim/main.cpp
   PROPERTIES COMPILE_OPTIONS "-Wall;-Wextra;-Werror")

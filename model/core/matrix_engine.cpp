@@ -81,7 +81,7 @@ bool MatrixEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) 
     // A false predicate: the array idles; the tile completes with the instructions before
     // it (in order), clearing C when it would have overwritten it (an untimed write).
     ++st.skipped;
-    e = timer_.sync(Q, true);
+    e = track.sync(Q, true);
     if (!in.accumulate) {
       acc.traffic.write(in.n * 4, in.m);
       if (core.sys.functional()) {
