@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <stdexcept>
+#include <string>
 
 #include "common/config/config.h"
+#include "model/core/stats.h"
 #include "model/dram/bandwidth.h"
 
 namespace tessera::model {
@@ -38,13 +40,28 @@ bool later(const T& a, const T& b) {  // heap comparator: the smallest (x, key, 
 }
 }  // namespace
 
+std::string DramPort::late_request_message(uint64_t key, uint64_t core_cycle, uint64_t x, uint64_t now) const {
+  // A request must reach the port before the pump can handle its DRAM cycle (x * tCK + 1 fs);
+  // a later one is a scheduling bug of the requesting unit, whatever the DRAM fidelity, so the
+  // message names everything needed to find that unit and the cycle it computed.
+  const uint64_t first_open = (now - 1) / xing_.tck_fs + 1;  // the earliest DRAM cycle still accepted
+  const char* proc = sc_core::sc_get_current_process_handle().valid()
+                         ? sc_core::sc_get_current_process_handle().name()
+                         : "no SystemC process";
+  return "DramPort " + std::string(name()) + ": " + proc + " (chip " + std::to_string(key >> 24) + " core " +
+         std::to_string((key >> 8) & 0xffff) + " unit " + std::string(unit_name(int(key & 0xff))) +
+         ") requests a transfer at core cycle " + std::to_string(core_cycle) + " (DRAM cycle " + std::to_string(x) +
+         "), but at " + std::to_string(now) + " fs the port has processed every DRAM cycle before " +
+         std::to_string(first_open) + " (core cycle " + std::to_string(xing_.core_of_tck(first_open)) + ")";
+}
+
 void DramPort::request(const dram::Pattern3D& pat, bool write, uint32_t max_out, uint64_t core_cycle, uint64_t key,
                        Callback done) {
   const uint64_t x = xing_.tck_of_core(core_cycle);
   const uint64_t now = uint64_t(sc_core::sc_time_stamp().value());
   // The pump handles DRAM cycle x at x * tCK + 1 fs; a request must be known before then.
   const uint64_t at = x * xing_.tck_fs + 1;
-  if (at <= now) throw std::logic_error("DramPort: request for a DRAM cycle already processed");
+  if (at <= now) throw std::logic_error(late_request_message(key, core_cycle, x, now));
   pending_.push_back(Pending{x, key, seq_++, pat, write, max_out, std::move(done)});
   std::push_heap(pending_.begin(), pending_.end(), [](const Pending& a, const Pending& b) { return later(a, b); });
   ++requests_;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "common/timing/params.h"
@@ -32,7 +33,9 @@ class DramPort : public sc_core::sc_module {
 
   // Queues a transfer that enters the DRAM at the first tCK edge at or after the start of
   // core cycle `core_cycle`. Requests entering at the same edge are submitted in `key`
-  // order. `done` runs with the first core cycle at or after the transfer's completion.
+  // order (Core::key: chip, core, unit; the error of a late request decodes it). `done`
+  // runs with the first core cycle at or after the transfer's completion. A request must
+  // come before SystemC time passes that edge by 1 fs; a later one throws std::logic_error.
   void request(const dram::Pattern3D& pat, bool write, uint32_t max_outstanding_bursts, uint64_t core_cycle,
                uint64_t key, Callback done);
   const dram::Device& dram() const { return *dram_; }
@@ -49,6 +52,7 @@ class DramPort : public sc_core::sc_module {
     Callback done;
   };
   void pump();
+  std::string late_request_message(uint64_t key, uint64_t core_cycle, uint64_t x, uint64_t now) const;
   void collect();
   ClockCrossing xing_;
   uint64_t request_bytes_;  // dma.burst_bytes: a DMA engine's request (docs/timing.md, "DMA")
