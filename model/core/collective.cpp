@@ -185,7 +185,14 @@ void LinkFabric::enqueue(Op op) {
   // Acted on once every request for the same instant is known: receives before the DRAM port
   // takes the instant, sends after it (clock.h).
   op.at_fs = op.t_fs + (op.is_send ? link_send_offset_fs(p_.period_fs) : link_claim_offset_fs(p_.period_fs));
-  if (op.at_fs <= now) throw std::logic_error("LinkFabric: request registered after its start");
+  if (op.at_fs <= now) {
+    // A scheduling bug of the requesting unit, like DramPort's late request: name it.
+    throw std::logic_error("LinkFabric: " + Core::key_owner(op.key) + " registers a " +
+                           (op.is_send ? "send" : "receive") + " (chip " + std::to_string(op.src) + " -> chip " +
+                           std::to_string(op.dst) + ", tag " + std::to_string(op.tag) + ") for core cycle " +
+                           std::to_string(op.t_fs / p_.period_fs) + " at " + std::to_string(now) +
+                           " fs, after the fabric acted on that instant (" + std::to_string(op.at_fs) + " fs)");
+  }
   const uint64_t at = op.at_fs;
   pending_.push_back(std::move(op));
   std::push_heap(pending_.begin(), pending_.end(), OpLater{});

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "common/config/config.h"
-#include "model/core/stats.h"
+#include "model/core/system.h"
 #include "model/dram/bandwidth.h"
 
 namespace tessera::model {
@@ -49,14 +49,10 @@ std::string DramPort::late_request_message(uint64_t key, uint64_t core_cycle, ui
   // scheduling bug of the requesting unit, whatever the DRAM fidelity, so the message names
   // everything needed to find that unit and the cycle it computed.
   const uint64_t open = first_open(now);
-  const char* proc = sc_core::sc_get_current_process_handle().valid()
-                         ? sc_core::sc_get_current_process_handle().name()
-                         : "no SystemC process";
-  return "DramPort " + std::string(name()) + ": " + proc + " (chip " + std::to_string(key >> 24) + " core " +
-         std::to_string((key >> 8) & 0xffff) + " unit " + std::string(unit_name(int(key & 0xff))) +
-         ") requests a transfer at core cycle " + std::to_string(core_cycle) + " (DRAM cycle " + std::to_string(x) +
-         "), but at " + std::to_string(now) + " fs the port has processed every DRAM cycle before " +
-         std::to_string(open) + " (core cycle " + std::to_string(xing_.core_of_tck(open)) + ")";
+  return "DramPort " + std::string(name()) + ": " + Core::key_owner(key) + " requests a transfer at core cycle " +
+         std::to_string(core_cycle) + " (DRAM cycle " + std::to_string(x) + "), but at " + std::to_string(now) +
+         " fs the port has processed every DRAM cycle before " + std::to_string(open) + " (core cycle " +
+         std::to_string(xing_.core_of_tck(open)) + ")";
 }
 
 void DramPort::request(const dram::Pattern3D& pat, bool write, uint32_t max_out, uint64_t core_cycle, uint64_t key,

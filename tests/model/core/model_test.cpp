@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <map>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -707,6 +708,33 @@ TEST(Model, ReduceIntoHbmWritesWithoutWaitingForItsSend) {
   }
   EXPECT_EQ(end[0], end[1]);
   EXPECT_EQ(end[2], end[3]);
+}
+
+// A csend from HBM is ready at the core cycle D at or after its read's completion
+// (docs/timing.md). When that completion falls on a core clock edge, the send is registered
+// as the DRAM port reports the read, at that very instant, and the LinkFabric must not have
+// acted on the instant yet (clock.h orders them). On tiny (tCK 0.625 ns, 2 ns cycles) one
+// tCK edge in 16 is a core edge; 48 sizes of reads end on many different edges.
+TEST(Model, SendFromHbmStartsAtItsReadsCompletionOnAnyEdge) {
+  std::set<uint64_t> phases;
+  for (uint64_t bytes = 32; bytes <= 48 * 32; bytes += 32) {
+    config::Arch cfg = two_chips();
+    Instr send = coll(Opcode::csend, 0, bytes, 4);
+    send.send_space = uint64_t(Space::hbm);
+    send.send_addr = 0x3000;
+    const Instr recv = coll(Opcode::crecv, 0, bytes, 4);
+    isa::Program prog = program_of(*cfg, {send});
+    prog.text.push_back(program_of(*cfg, {recv}).text[0]);
+    prog.text[1].chip = 1;
+    std::vector<uint8_t> data(bytes);
+    for (size_t i = 0; i < bytes; ++i) data[i] = uint8_t(i ^ bytes);
+    prog.data.push_back(isa::DataSection{0, Space::hbm, 0x3000, data});
+    Simulation sim(*cfg, prog, RunOptions{true});
+    sim.run();
+    EXPECT_EQ(sim.read_memory(1, 0, Space::l2, 0, 0, bytes), data) << bytes;
+    phases.insert(sim.records(0, 0)[0].E % 5);  // 5 cycles = 16 tCK: the phase of the two clocks
+  }
+  EXPECT_EQ(phases.size(), 5u);
 }
 
 using test::tiny_layer;
