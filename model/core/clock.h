@@ -32,4 +32,15 @@ struct ClockCrossing {
   uint64_t core_of_tck(uint64_t t) const { return ceil_div_u128((unsigned __int128)t * tck_fs, core_fs); }
 };
 
+// When the processes that resolve shared resources act on an instant (a core cycle's start or
+// a tCK edge), in femtoseconds after it. Each waits until every request for the instant can be
+// known, and a zero-time chain between them must run forwards: a receive matched with a
+// message that is already there (+P/2) may write to the DRAM at its own start cycle, so the
+// DramPort takes the transfers of a tCK edge after that (+P/2 + 1); a read completing at an
+// edge may start a send at the core cycle beginning there, so sends are reserved after the
+// DramPort (+P/2 + 2). P >= 5 fs keeps all three inside the cycle. docs/model.md.
+inline uint64_t link_claim_offset_fs(uint64_t period_fs) { return period_fs / 2; }
+inline uint64_t dram_offset_fs(uint64_t period_fs) { return period_fs / 2 + 1; }
+inline uint64_t link_send_offset_fs(uint64_t period_fs) { return period_fs / 2 + 2; }
+
 }  // namespace tessera::model

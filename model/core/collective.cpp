@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "common/timing/sram.h"
+#include "model/core/clock.h"
 #include "model/core/functional.h"
 #include "model/core/system.h"
 
@@ -29,7 +30,8 @@ bool CollectiveUnit::step(const isa::Instr& in, uint32_t index, uint64_t arrival
     bool done;
     if (!begin(in, index, arrival, T_, done)) return false;
     if (done) return true;
-    waits_ = 0;
+    send_waits_ = 0;
+    recv_waits_ = 0;
     credit_wait_fs_ = 0;
     send_e_ = T_;
     recv_e_ = T_;
@@ -40,21 +42,21 @@ bool CollectiveUnit::step(const isa::Instr& in, uint32_t index, uint64_t arrival
       std::vector<uint8_t> payload;
       if (sys.functional()) payload = fn_send_payload(in, mem);
       if (SramTraffic* t = core.traffic(Space(in.send_space), uint32_t(in.acc_engine))) t->read(in.bytes, 1);
-      ++waits_;
+      ++send_waits_;
       auto sent = [this](uint64_t depart_end_fs, uint64_t credit_wait_fs) {
         send_e_ = core.sys.clock.cycle_at_or_after(depart_end_fs);
         credit_wait_fs_ += credit_wait_fs;
-        --waits_;
+        --send_waits_;
         ev_.notify();
       };
       const uint64_t bytes = in.bytes, tag = in.tag, key = core.key(id);
       if (Space(in.send_space) == Space::hbm) {
-        ++waits_;
+        ++send_waits_;
         auto pl = std::make_shared<std::vector<uint8_t>>(std::move(payload));
         core.chip.dram->request(dram::Pattern3D{in.send_addr, in.bytes, 1, 1, 0, 0}, false, uint32_t(mo), T_, key,
                                 [this, self, dst, tag, bytes, key, pl, sent](uint64_t done) {
                                   core.sys.links->send(done, self, dst, uint16_t(tag), bytes, key, std::move(*pl), sent);
-                                  --waits_;
+                                  --send_waits_;
                                   ev_.notify();
                                 });
       } else {
@@ -67,29 +69,32 @@ bool CollectiveUnit::step(const isa::Instr& in, uint32_t index, uint64_t arrival
       const Space rs = Space(in.recv_space);
       old_read_done_ = T_;
       if (reduce && rs == Space::hbm) {  // the chunk the received one is added to
-        ++waits_;
+        ++recv_waits_;
         core.chip.dram->request(dram::Pattern3D{in.recv_addr, in.bytes, 1, 1, 0, 0}, false, uint32_t(mo), T_,
                                 core.key(id), [this](uint64_t done) {
                                   old_read_done_ = done;
-                                  --waits_;
+                                  --recv_waits_;
                                   ev_.notify();
                                 });
       }
-      ++waits_;
+      ++recv_waits_;
       sys.links->claim(T_, src, self, uint16_t(in.tag), in.bytes, core.key(id), core.where(index),
                        [this](const std::vector<uint64_t>& arrivals, const std::vector<uint8_t>& payload) {
                          packet_arrivals_fs_ = arrivals;
                          payload_ = payload;
                          recv_arrived_ = true;
-                         --waits_;
+                         --recv_waits_;
                          ev_.notify();
                        });
     }
     phase_ = 1;
   }
+  // The receive side goes on as soon as its own inputs are known, whatever the send side
+  // still waits for: its HBM write enters at W or X (docs/timing.md), a cycle the DRAM port
+  // must not have taken yet, which it may have if the send's read or departure came later.
   if (phase_ == 1) {
-    if (waits_ > 0) {
-      waiting_ = recvs && !recv_arrived_ ? "waits for the matching message" : "waits for its link/DRAM transfers";
+    if (recv_waits_ > 0) {
+      waiting_ = recv_arrived_ ? "waits for its DRAM read" : "waits for the matching message";
       next_trigger(ev_);
       return false;
     }
@@ -128,11 +133,11 @@ bool CollectiveUnit::step(const isa::Instr& in, uint32_t index, uint64_t arrival
       }
       packet_arrivals_fs_.clear();
       if (rs == Space::hbm) {
-        ++waits_;
+        ++recv_waits_;
         core.chip.dram->request(dram::Pattern3D{in.recv_addr, in.bytes, 1, 1, 0, 0}, true,
                                 dram_outstanding(core.p), x, core.key(id), [this](uint64_t done) {
                                   recv_e_ = done;
-                                  --waits_;
+                                  --recv_waits_;
                                   ev_.notify();
                                 });
       } else {
@@ -140,14 +145,14 @@ bool CollectiveUnit::step(const isa::Instr& in, uint32_t index, uint64_t arrival
         recv_e_ = reduce ? x - 1 + lat + 1 + lat : w + lat;
       }
     }
-    if (sends) st.stall_credit += core.sys.clock.cycle_at_or_after(credit_wait_fs_);
     phase_ = 2;
   }
-  if (waits_ > 0) {
-    waiting_ = "waits for its DRAM write";
+  if (send_waits_ > 0 || recv_waits_ > 0) {
+    waiting_ = recv_waits_ > 0 ? "waits for its DRAM write" : "waits for its send's DRAM read and departure";
     next_trigger(ev_);
     return false;
   }
+  if (sends) st.stall_credit += core.sys.clock.cycle_at_or_after(credit_wait_fs_);
   complete(in, index, T_, std::max(send_e_, recv_e_));
   return true;
 }
@@ -165,7 +170,7 @@ namespace {
 struct OpLater {
   template <class T>
   bool operator()(const T& a, const T& b) const {
-    if (a.t_fs != b.t_fs) return a.t_fs > b.t_fs;
+    if (a.at_fs != b.at_fs) return a.at_fs > b.at_fs;
     if (a.key != b.key) return a.key > b.key;
     return a.seq > b.seq;
   }
@@ -177,9 +182,18 @@ uint64_t mailbox_key(uint32_t src, uint32_t dst, uint16_t tag) {
 
 void LinkFabric::enqueue(Op op) {
   const uint64_t now = uint64_t(sc_core::sc_time_stamp().value());
-  // Acted on half a cycle later, when every request for the same instant is known.
-  const uint64_t at = op.t_fs + p_.period_fs / 2;
-  if (at <= now) throw std::logic_error("LinkFabric: request registered after its start");
+  // Acted on once every request for the same instant is known: receives before the DRAM port
+  // takes the instant, sends after it (clock.h).
+  op.at_fs = op.t_fs + (op.is_send ? link_send_offset_fs(p_.period_fs) : link_claim_offset_fs(p_.period_fs));
+  if (op.at_fs <= now) {
+    // A scheduling bug of the requesting unit, like DramPort's late request: name it.
+    throw std::logic_error("LinkFabric: " + Core::key_owner(op.key) + " registers a " +
+                           (op.is_send ? "send" : "receive") + " (chip " + std::to_string(op.src) + " -> chip " +
+                           std::to_string(op.dst) + ", tag " + std::to_string(op.tag) + ") for core cycle " +
+                           std::to_string(op.t_fs / p_.period_fs) + " at " + std::to_string(now) +
+                           " fs, after the fabric acted on that instant (" + std::to_string(op.at_fs) + " fs)");
+  }
+  const uint64_t at = op.at_fs;
   pending_.push_back(std::move(op));
   std::push_heap(pending_.begin(), pending_.end(), OpLater{});
   kick_.notify(sc_core::sc_time::from_value(at - now));
@@ -187,13 +201,13 @@ void LinkFabric::enqueue(Op op) {
 
 void LinkFabric::send(uint64_t start_cycle, uint32_t src, uint32_t dst, uint16_t tag, uint64_t bytes, uint64_t key,
                       std::vector<uint8_t> payload, SentCallback sent) {
-  Op op{start_cycle * p_.period_fs, key, seq_++, true, src, dst, tag, bytes, std::move(payload), std::move(sent), {}, {}};
+  Op op{0, start_cycle * p_.period_fs, key, seq_++, true, src, dst, tag, bytes, std::move(payload), std::move(sent), {}, {}};
   enqueue(std::move(op));
 }
 
 void LinkFabric::claim(uint64_t cycle, uint32_t src, uint32_t dst, uint16_t tag, uint64_t bytes, uint64_t key,
                        std::string who, RecvCallback recv) {
-  Op op{cycle * p_.period_fs, key, seq_++, false, src, dst, tag, bytes, {}, {}, std::move(recv), std::move(who)};
+  Op op{0, cycle * p_.period_fs, key, seq_++, false, src, dst, tag, bytes, {}, {}, std::move(recv), std::move(who)};
   enqueue(std::move(op));
 }
 
@@ -218,9 +232,8 @@ void LinkFabric::match(uint64_t key, Mailbox& mb) {
 
 void LinkFabric::process() {
   const uint64_t now = uint64_t(sc_core::sc_time_stamp().value());
-  const uint64_t half = p_.period_fs / 2;
   const uint32_t P = p_.chips;
-  while (!pending_.empty() && pending_.front().t_fs + half <= now) {
+  while (!pending_.empty() && pending_.front().at_fs <= now) {
     std::pop_heap(pending_.begin(), pending_.end(), OpLater{});
     Op op = std::move(pending_.back());
     pending_.pop_back();
@@ -316,7 +329,7 @@ void LinkFabric::process() {
     if (sys_.failed()) return;
   }
   if (!pending_.empty()) {
-    const uint64_t at = pending_.front().t_fs + half;
+    const uint64_t at = pending_.front().at_fs;
     kick_.notify(sc_core::sc_time::from_value(at > now ? at - now : 1));
   }
 }

@@ -23,7 +23,7 @@ class CollectiveUnit : public Unit {
  private:
   bool step(const isa::Instr& in, uint32_t index, uint64_t arrival) override;
   uint64_t T_ = 0, send_e_ = 0, recv_e_ = 0;
-  int waits_ = 0;  // outstanding callbacks of the current phase
+  int send_waits_ = 0, recv_waits_ = 0;  // outstanding callbacks of each side of the instruction
   bool recv_arrived_ = false;
   uint64_t old_read_done_ = 0, credit_wait_fs_ = 0;
   std::vector<uint64_t> packet_arrivals_fs_;  // of the received message, for a reduce streaming it in
@@ -60,7 +60,7 @@ class LinkFabric : public sc_core::sc_module {
 
  private:
   struct Op {
-    uint64_t t_fs, key, seq;
+    uint64_t at_fs, t_fs, key, seq;  // at_fs: when process() acts on it (clock.h)
     bool is_send;
     uint32_t src, dst;
     uint16_t tag;
@@ -86,7 +86,7 @@ class LinkFabric : public sc_core::sc_module {
   void match(uint64_t key, Mailbox& mb);
   System& sys_;
   const timing::ArchParams& p_;
-  std::vector<Op> pending_;  // min-heap on (t_fs, key, seq)
+  std::vector<Op> pending_;  // min-heap on (at_fs, key, seq)
   uint64_t seq_ = 0;
   // Per chip, per direction (0 forward, 1 backward): when the bundle is free, and the
   // return times of its credits in use (a min-heap; at most credits per bundle entries).

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <stdexcept>
+#include <string>
 
 #include "common/config/config.h"
+#include "model/core/system.h"
 #include "model/dram/bandwidth.h"
 
 namespace tessera::model {
@@ -16,7 +18,7 @@ uint32_t dram_outstanding(const timing::ArchParams& p) {
 
 DramPort::DramPort(sc_core::sc_module_name name, const config::ArchConfig& cfg, const timing::ArchParams& p,
                    DramModel model)
-    : sc_module(name), request_bytes_(p.dma_burst) {
+    : sc_module(name), offset_fs_(dram_offset_fs(p.period_fs)), request_bytes_(p.dma_burst) {
   if (model == DramModel::Bandwidth) {
     dram_ = std::make_unique<dram::BandwidthDram>(dram::params_from_config(cfg));
   } else {
@@ -38,13 +40,27 @@ bool later(const T& a, const T& b) {  // heap comparator: the smallest (x, key, 
 }
 }  // namespace
 
+uint64_t DramPort::first_open(uint64_t now) const {
+  return now < offset_fs_ ? 0 : (now - offset_fs_) / xing_.tck_fs + 1;
+}
+
+std::string DramPort::late_request_message(uint64_t key, uint64_t core_cycle, uint64_t x, uint64_t now) const {
+  // A request must reach the port before the pump takes its DRAM cycle; a later one is a
+  // scheduling bug of the requesting unit, whatever the DRAM fidelity, so the message names
+  // everything needed to find that unit and the cycle it computed.
+  const uint64_t open = first_open(now);
+  return "DramPort " + std::string(name()) + ": " + Core::key_owner(key) + " requests a transfer at core cycle " +
+         std::to_string(core_cycle) + " (DRAM cycle " + std::to_string(x) + "), but at " + std::to_string(now) +
+         " fs the port has processed every DRAM cycle before " + std::to_string(open) + " (core cycle " +
+         std::to_string(xing_.core_of_tck(open)) + ")";
+}
+
 void DramPort::request(const dram::Pattern3D& pat, bool write, uint32_t max_out, uint64_t core_cycle, uint64_t key,
                        Callback done) {
   const uint64_t x = xing_.tck_of_core(core_cycle);
   const uint64_t now = uint64_t(sc_core::sc_time_stamp().value());
-  // The pump handles DRAM cycle x at x * tCK + 1 fs; a request must be known before then.
-  const uint64_t at = x * xing_.tck_fs + 1;
-  if (at <= now) throw std::logic_error("DramPort: request for a DRAM cycle already processed");
+  const uint64_t at = x * xing_.tck_fs + offset_fs_;
+  if (at <= now) throw std::logic_error(late_request_message(key, core_cycle, x, now));
   pending_.push_back(Pending{x, key, seq_++, pat, write, max_out, std::move(done)});
   std::push_heap(pending_.begin(), pending_.end(), [](const Pending& a, const Pending& b) { return later(a, b); });
   ++requests_;
@@ -71,8 +87,9 @@ void DramPort::collect() {
 void DramPort::pump() {
   const auto host_start = std::chrono::steady_clock::now();
   const uint64_t now = uint64_t(sc_core::sc_time_stamp().value());
-  // Every DRAM cycle t with t * tCK < now can be processed: no request can still arrive for it.
-  const uint64_t until = now == 0 ? 0 : (now - 1) / xing_.tck_fs + 1;
+  // Every DRAM cycle t with t * tCK + offset <= now can be processed: no request can still
+  // arrive for it.
+  const uint64_t until = first_open(now);
   auto cmp = [](const Pending& a, const Pending& b) { return later(a, b); };
   while (!pending_.empty() && pending_.front().x < until) {
     const uint64_t x = pending_.front().x;
@@ -92,7 +109,7 @@ void DramPort::pump() {
   uint64_t next = dram_->next_event_tck();
   if (!pending_.empty()) next = std::min(next, pending_.front().x);
   if (next != UINT64_MAX) {
-    const uint64_t at = next * xing_.tck_fs + 1;
+    const uint64_t at = next * xing_.tck_fs + offset_fs_;
     kick_.notify(sc_core::sc_time::from_value(at > now ? at - now : 1));
   }
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "common/timing/params.h"
@@ -32,7 +33,10 @@ class DramPort : public sc_core::sc_module {
 
   // Queues a transfer that enters the DRAM at the first tCK edge at or after the start of
   // core cycle `core_cycle`. Requests entering at the same edge are submitted in `key`
-  // order. `done` runs with the first core cycle at or after the transfer's completion.
+  // order (Core::key: chip, core, unit; the error of a late request decodes it). `done`
+  // runs with the first core cycle at or after the transfer's completion. A request must
+  // come before the port takes its edge, dram_offset_fs after it (clock.h); a later one is a
+  // bug of the requesting unit and throws std::logic_error.
   void request(const dram::Pattern3D& pat, bool write, uint32_t max_outstanding_bursts, uint64_t core_cycle,
                uint64_t key, Callback done);
   const dram::Device& dram() const { return *dram_; }
@@ -49,8 +53,11 @@ class DramPort : public sc_core::sc_module {
     Callback done;
   };
   void pump();
+  uint64_t first_open(uint64_t now) const;  // the earliest DRAM cycle not yet taken at `now`
+  std::string late_request_message(uint64_t key, uint64_t core_cycle, uint64_t x, uint64_t now) const;
   void collect();
   ClockCrossing xing_;
+  uint64_t offset_fs_;  // the port takes DRAM cycle x at x * tCK + offset_fs_ (dram_offset_fs)
   uint64_t request_bytes_;  // dma.burst_bytes: a DMA engine's request (docs/timing.md, "DMA")
   std::unique_ptr<dram::Device> dram_;
   std::vector<Pending> pending_;  // min-heap on (x, key, seq)

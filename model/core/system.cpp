@@ -123,6 +123,12 @@ SramTraffic Core::acc_traffic() const {
 
 uint64_t Core::key(int unit) const { return (uint64_t(chip.index) << 24) | (uint64_t(index) << 8) | uint64_t(unit); }
 
+std::string Core::key_owner(uint64_t key) {
+  const sc_core::sc_process_handle h = sc_core::sc_get_current_process_handle();
+  return "chip " + std::to_string(key >> 24) + " core " + std::to_string((key >> 8) & 0xffff) + " unit " +
+         std::string(unit_name(int(key & 0xff))) + " (" + (h.valid() ? h.name() : "no SystemC process") + ")";
+}
+
 std::string Core::where(uint32_t i) const {
   return "chip " + std::to_string(chip.index) + " core " + std::to_string(index) + " instruction #" +
          std::to_string(i) + " (" + std::string(isa::name(code[i].op)) + ")";

@@ -93,6 +93,9 @@ class Core : public sc_core::sc_module {
   SramTraffic acc_traffic() const;  // over the core's accumulators
   // Key ordering same-cycle requests to shared resources: chip, core, unit.
   uint64_t key(int unit) const;
+  // Who made a request with `key`, and from which SystemC process, for the internal errors of
+  // the shared resources ("chip 1 core 0 unit coll (system.chip1.core0.coll.run)").
+  static std::string key_owner(uint64_t key);
   std::string where(uint32_t index) const;  // "chip C core K instruction #I (op)"
 };
 

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <map>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -589,6 +590,151 @@ TEST(Model, ReduceTimeGrowsWithTheChunk) {
   // The adds are the bound: one beat per cycle, so 32 cycles more per KiB.
   EXPECT_EQ(end[2048] - end[1024], 32u);
   EXPECT_EQ(end[1024] - end[32], 31u);
+}
+
+// A crecv into HBM whose message came before the instruction starts writes it at its start
+// W = T (docs/timing.md, "Collectives and links"). The LinkFabric learns the match half a
+// core cycle after T, so the DRAM port must still accept the write's tCK edge then: it once
+// had processed that edge and stopped with "request for a DRAM cycle already processed"
+// (Llama-3-70B prefill over 8 chips with --dram burst, issue 15). Chip 0 sends 1 KiB from L2
+// at cycle 1 (arriving near cycle 274); chip 1's crecv waits for a 16 KiB L1 load first.
+TEST(Model, ReceiveIntoHbmAfterTheMessageArrivedWritesAtItsStart) {
+  std::vector<uint8_t> payload(1024);
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = uint8_t(i * 7 + 3);
+  std::map<int, uint64_t> end;
+  for (const DramModel dm : {DramModel::Burst, DramModel::Bandwidth}) {
+    for (const bool functional : {false, true}) {
+      config::Arch cfg = two_chips();
+      const Instr send = coll(Opcode::csend, 0, 1024, 7);
+      Instr ld = dma(Opcode::load, 0, Space::l1, 0, Space::l2, 0, 16384);
+      ld.signal = bit(13);
+      Instr recv = coll(Opcode::crecv, 0x10000, 1024, 7);
+      recv.recv_space = uint64_t(Space::hbm);
+      recv.wait = bit(0);
+      isa::Program prog = program_of(*cfg, {send});
+      prog.text.push_back(program_of(*cfg, {ld, recv}).text[0]);
+      prog.text[1].chip = 1;
+      prog.data.push_back(isa::DataSection{0, Space::l2, 0, payload});
+      RunOptions opt{functional};
+      opt.dram = dm;
+      Simulation sim(*cfg, prog, opt);
+      sim.run();
+      const auto& r = sim.records(1, 0);
+      const std::string ctx = std::string(dm == DramModel::Burst ? "burst" : "bandwidth") +
+                              (functional ? " functional" : " timing");
+      // 16 KiB at 16 B/cycle: the load ends near cycle 1,050, long after the message arrived.
+      ASSERT_GT(r[0].E, 600u) << ctx;
+      EXPECT_EQ(r[1].start, r[0].E + 1) << ctx;
+      EXPECT_GT(r[1].E, r[1].start) << ctx;  // the DRAM write takes time
+      std::ostringstream os;
+      sim.write_stats_json(os);
+      const auto st = nlohmann::json::parse(os.str());
+      EXPECT_EQ(st["chips"][1]["cores"][0]["units"]["coll"]["stall_cycles"]["link"].get<uint64_t>(), 0u) << ctx;
+      if (functional) {
+        EXPECT_EQ(sim.read_memory(1, 0, Space::hbm, 0, 0x10000, 1024), payload) << ctx;
+      }
+      end[int(dm) * 2 + functional] = r[1].E;
+    }
+  }
+  // Timing and functional modes give the same cycles with either DRAM model.
+  EXPECT_EQ(end[0], end[1]);
+  EXPECT_EQ(end[2], end[3]);
+}
+
+// A creduce's receive side does not wait for its send side: the sum's HBM write enters at X
+// (docs/timing.md) even when the send's HBM read is still queued then. Chip 1 reduces from HBM
+// into HBM while its dma0 streams 32 KiB from pseudo-channel 0 of channel 0 (tiny's map gives
+// each 1 KiB row to the next pseudo-channel, then channel), where the send's chunk lies too,
+// so the send's read ends long after chip 0's message arrived and the old chunk (on
+// pseudo-channel 1) was read. The write once waited for the send and asked the DRAM port for
+// a cycle it had passed ("request for a DRAM cycle already processed").
+TEST(Model, ReduceIntoHbmWritesWithoutWaitingForItsSend) {
+  const uint64_t bytes = 1024, send_addr = 0x20000, recv_addr = 0x20400;  // pc 0 and pc 1 of channel 0
+  std::vector<float> mine(bytes / 4), theirs(bytes / 4), old(bytes / 4);
+  for (size_t i = 0; i < mine.size(); ++i) {
+    mine[i] = float(i) * 0.25f;
+    theirs[i] = 50.0f - float(i);
+    old[i] = float(i % 7);
+  }
+  auto bytes_of = [](const std::vector<float>& v) {
+    std::vector<uint8_t> b(v.size() * 4);
+    std::memcpy(b.data(), v.data(), b.size());
+    return b;
+  };
+  std::map<int, uint64_t> end;
+  for (const DramModel dm : {DramModel::Burst, DramModel::Bandwidth}) {
+    for (const bool functional : {false, true}) {
+      config::Arch cfg = two_chips();
+      const std::string ctx = std::string(dm == DramModel::Burst ? "burst" : "bandwidth") +
+                              (functional ? " functional" : " timing");
+      // Chip 0: sends its chunk from L2 at cycle 1 and takes chip 1's into L2.
+      const Instr send = coll(Opcode::csend, 0, bytes, 2);
+      const Instr take = coll(Opcode::crecv, 8192, bytes, 2);
+      // Chip 1: dma0 fills pseudo-channel 0's queue first (32 rows 4 KiB apart); a short
+      // L2 -> L1 load on dma1 holds the creduce until then.
+      const Instr stream = dma(Opcode::load, 0, Space::l1, 0, Space::hbm, 0x40000, 1024, 32, 1024, 4096);
+      Instr hold = dma(Opcode::load, 1, Space::l1, 0x8000, Space::l2, 0, 64);
+      hold.signal = bit(13);
+      Instr red = coll(Opcode::creduce, recv_addr, bytes, 2);
+      red.send_space = uint64_t(Space::hbm);
+      red.send_addr = send_addr;
+      red.recv_space = uint64_t(Space::hbm);
+      red.wait = bit(1);
+      isa::Program prog = program_of(*cfg, {send, take});
+      prog.text.push_back(program_of(*cfg, {stream, hold, red}).text[0]);
+      prog.text[1].chip = 1;
+      prog.data.push_back(isa::DataSection{0, Space::l2, 0, bytes_of(theirs)});
+      prog.data.push_back(isa::DataSection{1, Space::hbm, send_addr, bytes_of(mine)});
+      prog.data.push_back(isa::DataSection{1, Space::hbm, recv_addr, bytes_of(old)});
+      RunOptions opt{functional};
+      opt.dram = dm;
+      Simulation sim(*cfg, prog, opt);
+      sim.run();
+      const auto& r1 = sim.records(1, 0);
+      // The send side is the later one: the reduce ends when its message has left, behind
+      // the stream's bursts on the pseudo-channel (near cycle 700), long after the message
+      // from chip 0 came in (near cycle 275) and its 32 adds were done.
+      EXPECT_LT(r1[2].start, 100u) << ctx;
+      EXPECT_GT(r1[2].E, 600u) << ctx;
+      if (functional) {
+        std::vector<float> sum(bytes / 4);
+        const std::vector<uint8_t> got = sim.read_memory(1, 0, Space::hbm, 0, recv_addr, bytes);
+        std::memcpy(sum.data(), got.data(), bytes);
+        for (size_t i = 0; i < sum.size(); ++i) EXPECT_EQ(sum[i], old[i] + theirs[i]) << ctx << " " << i;
+        EXPECT_EQ(sim.read_memory(0, 0, Space::l2, 0, 8192, bytes), bytes_of(mine)) << ctx;
+      }
+      end[int(dm) * 2 + functional] = r1[2].E;
+    }
+  }
+  EXPECT_EQ(end[0], end[1]);
+  EXPECT_EQ(end[2], end[3]);
+}
+
+// A csend from HBM is ready at the core cycle D at or after its read's completion
+// (docs/timing.md). When that completion falls on a core clock edge, the send is registered
+// as the DRAM port reports the read, at that very instant, and the LinkFabric must not have
+// acted on the instant yet (clock.h orders them). On tiny (tCK 0.625 ns, 2 ns cycles) one
+// tCK edge in 16 is a core edge; 48 sizes of reads end on many different edges.
+TEST(Model, SendFromHbmStartsAtItsReadsCompletionOnAnyEdge) {
+  std::set<uint64_t> phases;
+  for (uint64_t bytes = 32; bytes <= 48 * 32; bytes += 32) {
+    config::Arch cfg = two_chips();
+    Instr send = coll(Opcode::csend, 0, bytes, 4);
+    send.send_space = uint64_t(Space::hbm);
+    send.send_addr = 0x3000;
+    const Instr recv = coll(Opcode::crecv, 0, bytes, 4);
+    isa::Program prog = program_of(*cfg, {send});
+    prog.text.push_back(program_of(*cfg, {recv}).text[0]);
+    prog.text[1].chip = 1;
+    std::vector<uint8_t> data(bytes);
+    for (size_t i = 0; i < bytes; ++i) data[i] = uint8_t(i ^ bytes);
+    prog.data.push_back(isa::DataSection{0, Space::hbm, 0x3000, data});
+    Simulation sim(*cfg, prog, RunOptions{true});
+    sim.run();
+    EXPECT_EQ(sim.read_memory(1, 0, Space::l2, 0, 0, bytes), data) << bytes;
+    phases.insert(sim.records(0, 0)[0].E % 5);  // 5 cycles = 16 tCK: the phase of the two clocks
+  }
+  EXPECT_EQ(phases.size(), 5u);
 }
 
 using test::tiny_layer;
