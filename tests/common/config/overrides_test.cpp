@@ -125,5 +125,14 @@ TEST(ConfigOverrides, LeaveThePresetUnchangedForLaterLoads) {
     // The same through a file whose base is the preset.
     cfg::load_arch_text("base: " + preset + "\nmatrix: {rows: 4}\nname: x\n", "child.yaml");
     EXPECT_EQ(cfg::to_yaml(*cfg::load_arch(preset)), before) << preset;
+    // A section preset drops the section's resolved keys: from this load's copy, not from the
+    // resolved preset that later loads start from.
+    const std::string other = before.find("ddr3-2133") == std::string::npos ? "ddr3-2133" : "hbm3";
+    const cfg::Arch changed_dram = cfg::load_arch(preset, {"dram.preset=" + other});
+    EXPECT_NE(cfg::to_yaml(*changed_dram), before) << preset;
+    EXPECT_EQ(cfg::to_yaml(*cfg::load_arch(preset)), before) << preset;
+    // A refused load leaves nothing behind either.
+    EXPECT_THROW(cfg::load_arch(preset, {"dram.preset=" + other, "matrix.rows=0"}), cfg::ConfigError);
+    EXPECT_EQ(cfg::to_yaml(*cfg::load_arch(preset)), before) << preset;
   }
 }
