@@ -345,11 +345,14 @@ Spec parse_spec(const std::string& yaml, const std::string& filename) {
           (void)config::load_arch(s.base, sets);
         } catch (const config::ConfigError& e) {
           for (const config::Diagnostic& d : e.diagnostics())
-            if (d.path == ax.keys[k] && d.expected.starts_with("a key of"))
+            if (d.path == ax.keys[k] && d.expected.starts_with("a key of")) {
+              // The loader's text, with its suggestion if it has one. Searching it for "did you
+              // mean" found those words in a key that contained them and cut at a ';' that was not
+              // there (std::out_of_range, found by fuzz_sweep_spec).
+              const std::string unknown = "an unknown key '" + ax.keys[k] + "'";
               rd.fail(a, f + (a["zip"] ? ".zip." + ax.keys[k] : ".key"), "a key of spec/arch.schema.yaml",
-                      "an unknown key '" + ax.keys[k] + "'" + (d.got.find("did you mean") != std::string::npos
-                                                                   ? d.got.substr(d.got.find(';'))
-                                                                   : std::string()));
+                      d.got.starts_with(unknown) ? d.got : unknown);
+            }
         } catch (const InputError&) {
           // Not about the key (the base is checked below; values are checked per point).
         }

@@ -105,6 +105,10 @@ TEST(SweepSpec, ErrorsNameTheFileLineAndField) {
       {with("range: {from: 32, to: 128, times: 2, unit: KiB}", "range: [32, 128]"), {"axes[2].range", "a range {from, to"}},
       {with("range: {from: 32, to: 128, times: 2, unit: KiB}", "range: 32"), {"axes[2].range", "a range {from, to"}},
       {with("values: [250, 500]", "values: []"), {"axes[0].values", "at least one value"}},
+      // A key containing the words of the suggestion once ended in std::out_of_range (fuzz_sweep_spec).
+      {with("key: l1.bytes", "key: x did you mean"), {"axes[2].key", "unknown key 'x did you mean'"}},
+      {with("matrix.cols: [4, 8, 16]", "mdid you meandram.x: [4, 8, 16]"),
+       {"axes[1].zip.mdid you meandram.x", "unknown key 'mdid you meandram.x'"}},
       {with("  - key: clock.core_mhz", "  - key: l1.bytes"), {"axes[2].key", "'l1.bytes' again"}},
       {with("name: t\n", "name: t\nspeed: 3\n"), {"t.yaml:2:", "speed", "unknown key"}},
       {"[1, 2]", {"t.yaml:1:", "(document)", "a mapping"}},
