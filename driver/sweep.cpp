@@ -745,7 +745,9 @@ std::string point_report_path(size_t index) {
 void write_point_report(const std::string& dir, const Outcome& o) {
   if (o.result.status != "ok") return;
   const fs::path txt = fs::path(dir) / point_report_path(o.result.index);  // the HTML page; .txt and .json beside it
-  fs::create_directories(txt.parent_path());
+  std::error_code ec;
+  fs::create_directories(txt.parent_path(), ec);
+  if (ec) throw InputError(txt.parent_path().string() + ": cannot create the directory (" + ec.message() + ")");
   auto put = [](const fs::path& path, const std::string& text) {
     std::ofstream out(path, std::ios::binary);
     out << text;

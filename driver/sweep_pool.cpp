@@ -67,7 +67,7 @@ Recorder::Recorder(const Spec& spec, const RunOptions& opt, size_t workers)
   // sweep.json ties the directory to one spec: resuming with another would mix two sweeps.
   const std::string hash = std::to_string(fnv1a(spec.text));
   const fs::path meta = dir / "sweep.json", jsonl = dir / "results.jsonl";
-  if (fs::exists(meta)) {
+  if (fs::exists(meta, ec)) {
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(read_text(meta));
@@ -78,7 +78,7 @@ Recorder::Recorder(const Spec& spec, const RunOptions& opt, size_t workers)
                        ", or an edited one); choose another directory");
   }
   std::vector<Result> found;
-  if (fs::exists(jsonl)) {
+  if (fs::exists(jsonl, ec)) {
     std::istringstream in(read_text(jsonl));
     std::string line;
     std::set<size_t> seen;

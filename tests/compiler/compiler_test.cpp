@@ -35,6 +35,14 @@ TEST(CompilerErrors, UnknownModelNamesTheKnownOnes) {
   EXPECT_NE(e.find("llama3-70b"), std::string::npos) << e;
 }
 
+// A name longer than the file system allows (NAME_MAX) made std::filesystem::exists throw
+// (found by fuzz_sweep_spec through a workload's model).
+TEST(CompilerErrors, ANameTooLongForTheFileSystemIsAnUnknownModel) {
+  const std::string name(5000, 'l');
+  const std::string e = error_of([&] { load_model(name); });
+  EXPECT_NE(e.find("not a known model"), std::string::npos) << e;
+}
+
 TEST(CompilerErrors, UnsupportedArchitectureNamesTheSupportedSet) {
   const std::string dir = test_dir("bert");
   std::ofstream(dir + "/config.json") << R"({"architectures": ["BertModel"], "model_type": "bert", "hidden_size": 64})";
