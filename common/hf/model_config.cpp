@@ -173,8 +173,11 @@ class Reader {
     rs.low_freq_factor = num("low_freq_factor");
     rs.high_freq_factor = num("high_freq_factor");
     const double orig = num("original_max_position_embeddings");
-    if (orig != static_cast<double>(static_cast<uint64_t>(orig))) {
-      fail("rope_scaling.original_max_position_embeddings", "expected an integer");
+    // The range first: converting a double beyond uint64_t to it is undefined (2e+96 passed the
+    // integer check below; found by fuzz_model_config under UBSan).
+    if (orig > static_cast<double>(kMaxDim) || orig != static_cast<double>(static_cast<uint64_t>(orig))) {
+      fail("rope_scaling.original_max_position_embeddings",
+           "expected a positive integer up to " + std::to_string(kMaxDim) + ", got " + json_excerpt((*v)["original_max_position_embeddings"]));
     }
     rs.original_max_position_embeddings = static_cast<uint64_t>(orig);
     if (!(rs.high_freq_factor > rs.low_freq_factor)) {

@@ -166,6 +166,14 @@ TEST(ModelConfigErrors, RopeScaling) {
       [] { parse(llama("  \"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0, \"low_freq_factor\": 1.0,\n"
                        "    \"high_freq_factor\": \"4\", \"original_max_position_embeddings\": 8192},\n")); },
       {"cfg.json:9", "rope_scaling.high_freq_factor", "positive number"});
+  // 2e+96 was converted to uint64_t before its range was checked (undefined; fuzz_model_config under
+  // UBSan), and 1e12 was taken as a context length.
+  for (const char* big : {"2e+96", "1000000000000"}) {
+    expect_input_error(
+        [&] { parse(llama(std::string("  \"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0, \"low_freq_factor\": 1.0,\n"
+                                      "    \"high_freq_factor\": 4.0, \"original_max_position_embeddings\": ") + big + "},\n")); },
+        {"rope_scaling.original_max_position_embeddings", "up to 1073741824", big});
+  }
   // "default" means none
   EXPECT_FALSE(parse(llama("  \"rope_scaling\": {\"rope_type\": \"default\"},\n")).rope_scaling.llama3);
 }
