@@ -359,6 +359,31 @@ void apply_section_preset(const YAML::Node& value, int sec, const Source& src, L
   for (auto it = layer.leaves.begin(); it != layer.leaves.end();) {
     it = it->first.compare(0, prefix.size(), prefix) == 0 ? layer.leaves.erase(it) : std::next(it);
   }
+  if (preset.embedded) {
+    // An embedded section preset resolves to the same keys every time (a sweep over dram.preset,
+    // a fuzzer's --set lines restart sections thousands of times): each thread resolves it once
+    // per section and copies its keys in. A resolution with errors is not kept; the path below
+    // reports them.
+    thread_local std::map<std::pair<std::string, int>, std::optional<Layer>> cache;
+    auto it = cache.find({preset.text, sec});
+    if (it == cache.end()) {
+      Layer sub;
+      State sub_st;
+      sub_st.chain = st.chain;
+      sub_st.chain.push_back(preset.name);
+      std::optional<Layer> kept;
+      if (root.IsMap()) {
+        resolve_section(root, sec, origin_of(preset, root), preset, sub, sub_st);
+        if (sub_st.diags.empty() && !sub_st.incomplete) kept = std::move(sub);
+      }
+      it = cache.emplace(std::make_pair(preset.text, sec), std::move(kept)).first;
+    }
+    if (it->second) {
+      for (const auto& [path, entry] : it->second->leaves) layer.set(path, entry);
+      for (const auto& [path, origin] : it->second->sections) layer.sections[path] = origin;
+      return;
+    }
+  }
   st.chain.push_back(preset.name);
   if (!root.IsMap()) {
     st.add(origin_of(preset, root), sec_path, "a mapping of the keys of section " + sec_path, node_kind(root));

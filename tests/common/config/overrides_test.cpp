@@ -3,6 +3,10 @@
 // schema's words and the preset's own figures, never a copied report.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <thread>
+#include <vector>
+
 #include "common/config/config.h"
 #include "common/config/derived.h"
 
@@ -115,6 +119,27 @@ TEST(ConfigOverrides, MalformedOptionsAndBase) {
 // override replaces a leaf parsed from a preset; replacing it must not write into the shared
 // tree (yaml-cpp's Node assignment rebinds the old node), or every later load of the preset
 // would see the override. Found by fuzz_arch_set as memory the shared trees kept growing.
+// Each thread resolves presets once: a new thread's first load is the uncached resolution, its
+// second the cached copy, and both equal another thread's.
+TEST(ConfigOverrides, CachedPresetsResolveAsTheFirstTime) {
+  for (const std::string& dram : cfg::section_preset_names("dram")) {
+    std::vector<std::string> sets = {"dram.preset=" + dram, "matrix.rows=8"};
+    std::string first, second, other;
+    std::thread([&] {
+      first = cfg::to_yaml(*cfg::load_arch("sohu-like", sets));
+      second = cfg::to_yaml(*cfg::load_arch("sohu-like", sets));
+    }).join();
+    std::thread([&] {
+      (void)cfg::load_arch("tiny", {"dram.preset=" + dram});
+      other = cfg::to_yaml(*cfg::load_arch("sohu-like", sets));
+    }).join();
+    EXPECT_EQ(second, first) << dram;
+    EXPECT_EQ(other, first) << dram;
+    EXPECT_TRUE(first.find("preset: " + dram + "\n") != std::string::npos ||
+                first.find("preset: \"" + dram + "\"\n") != std::string::npos) << dram;
+  }
+}
+
 TEST(ConfigOverrides, LeaveThePresetUnchangedForLaterLoads) {
   for (const std::string& preset : cfg::preset_names()) {
     const std::string before = cfg::to_yaml(*cfg::load_arch(preset));
