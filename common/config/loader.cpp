@@ -14,6 +14,8 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "common/config/checks.h"
@@ -148,6 +150,18 @@ int find_subsection_path(const std::string& path) {
     if (path == kSections[i].path) return int(i);
   }
   return -1;
+}
+
+// The schema key of a full path (`dram.timing.trcd`), or -1. Every --set option looks its key
+// up, and sweeps and the fuzz targets apply thousands of them, so the paths are hashed once.
+int find_key_path(std::string_view path) {
+  static const std::unordered_map<std::string_view, int> index = [] {
+    std::unordered_map<std::string_view, int> m;
+    for (size_t k = 0; k < kKeys.size(); ++k) m.emplace(kKeys[k].path, int(k));
+    return m;
+  }();
+  const auto it = index.find(path);
+  return it == index.end() ? -1 : it->second;
 }
 
 int find_leaf(int sec, const std::string& name) {
@@ -355,10 +369,8 @@ void apply_section_preset(const YAML::Node& value, int sec, const Source& src, L
   const std::optional<YAML::Node> parsed = parse_yaml(preset, st);
   if (!parsed) return;
   const YAML::Node& root = *parsed;
-  const std::string prefix = sec_path + ".";
-  for (auto it = layer.leaves.begin(); it != layer.leaves.end();) {
-    it = it->first.compare(0, prefix.size(), prefix) == 0 ? layer.leaves.erase(it) : std::next(it);
-  }
+  // The section's keys are the paths from "SEC." up to (not including) "SEC/" ('/' follows '.').
+  layer.leaves.erase(layer.leaves.lower_bound(sec_path + "."), layer.leaves.lower_bound(sec_path + "/"));
   if (preset.embedded) {
     // An embedded section preset resolves to the same keys every time (a sweep over dram.preset,
     // a fuzzer's --set lines restart sections thousands of times): each thread resolves it once
@@ -507,10 +519,7 @@ void apply_overrides(const std::vector<std::string>& sets, Layer& layer, State& 
              "'" + option + "'");
       continue;
     }
-    int leaf = -1;
-    for (size_t k = 0; k < kKeys.size() && leaf < 0; ++k) {
-      if (path == kKeys[k].path) leaf = int(k);
-    }
+    const int leaf = find_key_path(path);
     if (leaf < 0) {
       std::string got = "an unknown key '" + path + "'";
       bool is_section = false;
