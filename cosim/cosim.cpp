@@ -64,7 +64,8 @@ void check_supported(const isa::Program& prog) {
   static const Opcode vec_ops[] = {Opcode::vadd,    Opcode::vsub,     Opcode::vmul,     Opcode::vmax,  Opcode::vsub_row,
                                    Opcode::vmul_row, Opcode::vadd_col, Opcode::vmul_col, Opcode::vscale, Opcode::vfill,
                                    Opcode::vexp,    Opcode::vrecip,   Opcode::vrsqrt,   Opcode::vtanh, Opcode::vsilu,
-                                   Opcode::vgelu,   Opcode::vrsum,    Opcode::vrmax,    Opcode::vrsumsq};
+                                   Opcode::vgelu,   Opcode::vrsum,    Opcode::vrmax,    Opcode::vrsumsq, Opcode::vargmax,
+                                   Opcode::vtopk,   Opcode::vmask};
   if (prog.text.size() != 1) throw InputError("cosim: the program must have one text section (one core), it has " +
                                               std::to_string(prog.text.size()));
   const auto& code = prog.text[0].code;
@@ -96,7 +97,10 @@ void check_supported(const isa::Program& prog) {
       const uint64_t ty[3] = {in.dst_type, in.src1_type, in.src2_type};
       for (int k = 0; k < 3; ++k) {
         if (oi.shapes[k] == isa::OperandShape::none) continue;
-        if (sp[k] != uint64_t(Space::l1) || ty[k] != uint64_t(isa::DType::fp32)) refuse("a vector operand outside l1 or not fp32");
+        // vargmax writes int32 indices (the validator holds it to that type).
+        const isa::DType want = k == 0 && in.op == Opcode::vargmax ? isa::DType::int32 : isa::DType::fp32;
+        if (sp[k] != uint64_t(Space::l1) || ty[k] != uint64_t(want))
+          refuse("a vector operand outside l1 or not fp32 (vargmax: an int32 destination)");
       }
     }
   }

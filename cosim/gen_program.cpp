@@ -237,8 +237,8 @@ class Generator {
   bool vector_job(Job& j) {
     static const Opcode two[] = {Opcode::vadd, Opcode::vsub, Opcode::vmul, Opcode::vmax};
     static const Opcode one[] = {Opcode::vexp, Opcode::vrecip, Opcode::vrsqrt, Opcode::vtanh,
-                                 Opcode::vsilu, Opcode::vgelu, Opcode::vscale};
-    static const Opcode red[] = {Opcode::vrsum, Opcode::vrmax, Opcode::vrsumsq};
+                                 Opcode::vsilu, Opcode::vgelu, Opcode::vscale, Opcode::vmask};
+    static const Opcode red[] = {Opcode::vrsum, Opcode::vrmax, Opcode::vrsumsq, Opcode::vargmax, Opcode::vtopk};
     static const Opcode rowc[] = {Opcode::vsub_row, Opcode::vmul_row, Opcode::vadd_col, Opcode::vmul_col};
     uint64_t rows = U(1, 8), cols = U(1, 3 * uint64_t(a_.vector.lanes));
     Operand cur{UINT64_MAX, 0};
@@ -248,9 +248,9 @@ class Generator {
       Instr v;
       v.unit = vec_;
       const uint64_t kind = U(0, 9);
-      v.op = kind < 3 ? two[U(0, 3)] : kind < 6 ? one[U(0, 6)] : kind < 7 ? red[U(0, 2)] : kind < 9 ? rowc[U(0, 3)]
+      v.op = kind < 3 ? two[U(0, 3)] : kind < 6 ? one[U(0, 7)] : kind < 7 ? red[U(0, 4)] : kind < 9 ? rowc[U(0, 3)]
                                                                                                    : Opcode::vfill;
-      const bool reduce = v.op == Opcode::vrsum || v.op == Opcode::vrmax || v.op == Opcode::vrsumsq;
+      const bool reduce = std::find(std::begin(red), std::end(red), v.op) != std::end(red);
       uint16_t wait = 0;
       size_t first_load = SIZE_MAX;  // this op's first operand load, if it made one
       if (v.op != Opcode::vfill) {
@@ -286,12 +286,18 @@ class Generator {
         v.imm = float(int(U(0, 64)) - 32) / 8.0f;
         if (v.op == Opcode::vscale) v.imm2 = float(int(U(0, 64)) - 32) / 4.0f;
       }
-      const uint64_t out_cols = reduce ? 1 : cols;
+      // vmask: row 0's position around the columns; one row per position or a GQA-like group.
+      if (v.op == Opcode::vmask) v.iarg = U(0, cols + 2) << 16 | U(1, 4);
+      // vtopk: k = 1 (greedy sampling) half the time, else up to the whole row.
+      if (v.op == Opcode::vtopk) v.iarg = U(0, 1) ? 1 : U(1, cols);
+      // vtopk writes k values then k columns per row.
+      const uint64_t out_cols = v.op == Opcode::vtopk ? 2 * v.iarg : reduce ? 1 : cols;
       const uint64_t ds = stride_for(out_cols * 4, 4);
       const uint64_t d = l1_alloc((rows - 1) * ds + out_cols * 4, U(0, 4) == 0 ? 4 : 16);
       if (d == UINT64_MAX) return false;
       v.dst_space = uint64_t(Space::l1);
-      v.dst_type = uint64_t(DType::fp32);
+      // vargmax's indices are int32; a later op of the chain reads their bits as FP32.
+      v.dst_type = uint64_t(v.op == Opcode::vargmax ? DType::int32 : DType::fp32);
       v.dst_addr = d;
       v.dst_stride = ds;
       v.rows = rows;

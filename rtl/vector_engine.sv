@@ -5,8 +5,9 @@
 // the last cycle of the beat, its results are written vector.latency cycles after that
 // (plus the lane tree, ceil(log2 Lanes) cycles, for the row reductions), so the last
 // result is written, and done_o pulses, at X = T + I - 1 + latency + tail.
-// Operands and results are FP32 in L1; each port moves one element per lane, addressed
-// per lane, so packed rows, per-row scalars and broadcast rows need no special port.
+// Operands and results are FP32 in L1 (vargmax writes int32 indices); each port moves one
+// element per lane, addressed per lane, so packed rows, per-row scalars and broadcast rows
+// need no special port.
 module vector_engine #(
   parameter int unsigned Lanes = 8,          // vector.lanes (even: lanes come in pairs)
   parameter int unsigned Latency = 8,        // vector.latency (> L1Latency)
@@ -65,9 +66,10 @@ module vector_engine #(
 
   logic [3:0] fn;
   logic [1:0] s2mode;
-  logic known, use_s1, special, red, red_max;
+  logic known, use_s1, special, red, red_max, arg, topk, mask;
   always_comb begin
-    known = 1'b1; use_s1 = 1'b1; special = 1'b0; red = 1'b0; red_max = 1'b0;
+    known = 1'b1; use_s1 = 1'b1; special = 1'b0; red = 1'b0; red_max = 1'b0; arg = 1'b0; topk = 1'b0;
+    mask = 1'b0;
     s2mode = S2None; fn = FnPass;
     unique case (vi.hdr.opcode)
       tessera_isa_pkg::OpVadd:    begin fn = FnAdd; s2mode = S2Block; end
@@ -89,14 +91,21 @@ module vector_engine #(
       tessera_isa_pkg::OpVrsum:   red = 1'b1;
       tessera_isa_pkg::OpVrmax:   begin red = 1'b1; red_max = 1'b1; end
       tessera_isa_pkg::OpVrsumsq: begin red = 1'b1; fn = FnSquare; end
+      // The row's maximum like vrmax, carrying the column of each lane's best element.
+      tessera_isa_pkg::OpVargmax: begin red = 1'b1; red_max = 1'b1; arg = 1'b1; end
+      // One vargmax pass per selected element, each over the elements below the previous pick.
+      tessera_isa_pkg::OpVtopk:   begin red = 1'b1; red_max = 1'b1; arg = 1'b1; topk = 1'b1; end
+      tessera_isa_pkg::OpVmask:   mask = 1'b1;       // FnPass of src1, -inf where masked
       default:                    known = 1'b0;
     endcase
   end
 
   logic supported;
   always_comb begin
-    supported = known && vi.rows != '0 && vi.cols != '0 &&
-                vi.dst_space == tessera_isa_pkg::SPACE_L1 && vi.dst_type == tessera_isa_pkg::DTYPE_FP32;
+    supported = known && vi.rows != '0 && vi.cols != '0 && vi.dst_space == tessera_isa_pkg::SPACE_L1 &&
+                vi.dst_type == (arg && !topk ? tessera_isa_pkg::DTYPE_INT32 : tessera_isa_pkg::DTYPE_FP32);
+    // vtopk's k: 1..cols, as the validator requires.
+    if (topk && (vi.iarg == '0 || vi.iarg > 32'(vi.cols))) supported = 1'b0;
     if (use_s1 && (vi.src1_space != tessera_isa_pkg::SPACE_L1 || vi.src1_type != tessera_isa_pkg::DTYPE_FP32))
       supported = 1'b0;
     if (s2mode != S2None &&
@@ -112,9 +121,11 @@ module vector_engine #(
 
   // ---- the current beat: rows cur_r.., columns cur_c.., cycle cur_k of its cost ---------
   logic [31:0] r_q, c_q, cur_r, cur_c;
+  logic [15:0] p_q, cur_p;   // vtopk: the pass (which element of the row is being selected)
   logic [7:0]  k_q, cur_k;
   assign cur_r = busy_q ? r_q : '0;
   assign cur_c = busy_q ? c_q : '0;
+  assign cur_p = busy_q ? p_q : '0;
   assign cur_k = busy_q ? k_q : '0;
 
   logic [31:0] rows, cols;
@@ -153,22 +164,50 @@ module vector_engine #(
     end
   end
 
-  logic row_first, row_last, last_beat;
+  logic row_first, row_last, last_beat, more_passes;
   logic [31:0] next_r, next_c;
+  logic [15:0] next_p;
   always_comb begin
     row_first = packed_rows || cur_c == '0;
     row_last = packed_rows || cur_c + 32'(Lanes) >= cols;
+    more_passes = topk && 32'(cur_p) + 32'd1 < vi.iarg;
+    next_p = '0;
     if (packed_rows) begin
       next_r = cur_r + g;
       next_c = '0;
+    end else if (row_last && more_passes) begin
+      next_r = cur_r;
+      next_c = '0;
+      next_p = cur_p + 16'd1;
     end else if (row_last) begin
       next_r = cur_r + 32'd1;
       next_c = '0;
     end else begin
       next_r = cur_r;
       next_c = cur_c + 32'(Lanes);
+      next_p = cur_p;
     end
-    last_beat = row_last && next_r >= rows;
+    last_beat = row_last && !more_passes && next_r >= rows;
+  end
+
+  // vmask: lane k's element (r, c) becomes -inf when c > p0 + floor(r / g). With d = c - p0 that
+  // is d > 0 && r < g * d (floor(r / g) < d for an integer d), a multiply instead of a divide;
+  // rows, cols and both halves of iarg are 16 bits, so the product fits 32. g = 0 (refused by
+  // the validator) counts as 1, as in the model.
+  logic [Lanes-1:0] mk;
+  logic [15:0] mg;
+  assign mg = vi.iarg[15:0] == 16'd0 ? 16'd1 : vi.iarg[15:0];
+  for (genvar k = 0; k < Lanes; k++) begin : g_mask
+    logic [31:0] mc, md;
+    logic m;
+    assign mc = lcol[32*k +: 32];
+    assign md = mc - 32'(vi.iarg[31:16]);
+    // Only a vmask evaluates the multiply (the simulator skips it otherwise).
+    always_comb begin
+      m = 1'b0;
+      if (mask) m = mc > 32'(vi.iarg[31:16]) && lrow[32*k +: 32] < 32'(mg) * md;
+    end
+    assign mk[k] = m;
   end
 
   // Port addresses and enables of the beat; dst for the bank cost (and, delayed, the write).
@@ -183,6 +222,9 @@ module vector_engine #(
         default: a2[32*k +: 32] = vi.src2_addr + lrow[32*k +: 32] * vi.src2_stride + (lcol[32*k +: 32] << 2);
       endcase
       ad[32*k +: 32] = vi.dst_addr + lrow[32*k +: 32] * vi.dst_stride + (red ? 32'd0 : (lcol[32*k +: 32] << 2));
+      // vtopk pass p writes value p (lane 0) and index p (lane 1) of the row's 2k words.
+      if (topk && k == 0) ad[32*k +: 32] = vi.dst_addr + lrow[0 +: 32] * vi.dst_stride + (32'(cur_p) << 2);
+      if (topk && k == 1) ad[32*k +: 32] = vi.dst_addr + lrow[0 +: 32] * vi.dst_stride + ((vi.iarg + 32'(cur_p)) << 2);
       e1[k] = issuing && use_s1 && lval[k];
       // A per-row scalar is read with the row's first beat only.
       e2[k] = issuing && s2mode != S2None && lval[k] && (s2mode != S2Col0 || row_first);
@@ -219,9 +261,12 @@ module vector_engine #(
     logic row_first;
     logic row_last;
     logic [Lanes-1:0] lval;
+    logic [Lanes-1:0] mask;     // vmask: lanes whose result is -inf
+    logic [31:0] c0;            // column of lane 0 (vargmax indices; reduction beats hold one row)
+    logic first_pass;           // vtopk: no earlier pick of the row to stay below
     logic [Lanes*32-1:0] daddr;
   } beat_t;
-  localparam int unsigned BeatW = 4 + Lanes + Lanes * 32;
+  localparam int unsigned BeatW = 5 + 2 * Lanes + 32 + Lanes * 32;
   beat_t issue_rec, arr;
   always_comb begin
     issue_rec.valid = beat_end;
@@ -229,6 +274,9 @@ module vector_engine #(
     issue_rec.row_first = row_first;
     issue_rec.row_last = row_last;
     issue_rec.lval = lval;
+    issue_rec.mask = mk;
+    issue_rec.c0 = cur_c;
+    issue_rec.first_pass = cur_p == '0;
     issue_rec.daddr = ad;
   end
   logic [BeatW-1:0] bq [L1Latency];
@@ -252,11 +300,15 @@ module vector_engine #(
 
   // ---- reductions: lane k folds elements k, k+L, ... of the row; then the halving tree ---
   logic [Lanes*32-1:0] acc_q, acc_next;
+  logic [Lanes*32-1:0] aix_q, aix_next;   // vargmax: the column of each lane's value
+  logic signed [32:0] pk_q;               // vtopk: key and column of the row's previous pick
+  logic [31:0] pix_q;
   // tv holds the values of every tree level (level lv at bits lv*Lanes*32..); slots at or
   // above a level's count are never read. split_var: each level feeds the next, which the
   // simulator would otherwise schedule as a combinational loop through one variable.
   /* verilator lint_off UNUSEDSIGNAL */
   logic [(Tail+1)*Lanes*32-1:0] tv /* verilator split_var */;
+  logic [(Tail+1)*Lanes*32-1:0] ti /* verilator split_var */;   // vargmax: columns of tv
   /* verilator lint_on UNUSEDSIGNAL */
   for (genvar k = 0; k < Lanes; k++) begin : g_fold
     logic [31:0] sum, mx, old;
@@ -273,12 +325,32 @@ module vector_engine #(
     assign ke = el[31] ? -$signed({2'b00, el[30:0]}) - 33'sd1 : $signed({2'b00, el[30:0]});
     assign mx = ((old[30:23] == 8'hFF && old[22:0] != 23'd0) || (el[30:23] == 8'hFF && el[22:0] != 23'd0))
                 ? tessera_num_pkg::CANONICAL_NAN : (ke > ko ? el : old);
-    // A lane without an element of the row holds the empty value of docs/numerics.md §8.
+    // vargmax orders by the same keys with NaN above everything and keeps the value as it
+    // is: the greater key wins, the lower column on a tie (a lane's columns rise, so that is
+    // its earlier element; an empty lane sits at column 2^32 - 1 and loses every tie).
+    // vtopk's later passes see only the elements below the previous pick in that order.
+    logic signed [32:0] ao, ae;
+    logic [31:0] ixo, ixe;
+    logic has, take;
+    assign ao = (old[30:23] == 8'hFF && old[22:0] != 23'd0) ? 33'sh0_FFFF_FFFF : ko;
+    assign ae = (el[30:23] == 8'hFF && el[22:0] != 23'd0) ? 33'sh0_FFFF_FFFF : ke;
+    assign ixo = aix_q[32*k +: 32];
+    assign ixe = arr.c0 + 32'(k);
+    assign has = arr.lval[k] && (!topk || arr.first_pass || ae < pk_q || (ae == pk_q && ixe > pix_q));
+    assign take = ae > ao || (ae == ao && ixe < ixo);
+    // A lane without an element of the row holds the empty value of docs/numerics.md §8
+    // (for vargmax -inf at a column above every real one, so a real -inf wins the tie).
     assign acc_next[32*k +: 32] =
-        !arr.lval[k]  ? (arr.row_first ? (red_max ? NegInf : 32'd0) : old) :
+        !has          ? (arr.row_first ? (red_max ? NegInf : 32'd0) : old) :
         arr.row_first ? y[32*k +: 32] :
+        arg           ? (take ? el : old) :
         red_max       ? mx : sum;
+    assign aix_next[32*k +: 32] =
+        !has          ? (arr.row_first ? 32'hFFFF_FFFF : ixo) :
+        arr.row_first ? ixe :
+        take          ? ixe : ixo;
     assign tv[32*k +: 32] = acc_next[32*k +: 32];
+    assign ti[32*k +: 32] = aix_next[32*k +: 32];
   end
   for (genvar lv = 0; lv < Tail; lv++) begin : g_level
     // Values at this level: each level keeps ceil(count / 2), so ceil(Lanes / 2^lv).
@@ -289,10 +361,13 @@ module vector_engine #(
       localparam int unsigned Dst = ((lv + 1) * Lanes + i) * 32;
       if (i < Half) begin : g_op
         localparam int unsigned Hi = (lv * Lanes + i + Half) * 32;
-        logic [31:0] sum, mx, lo, hi;
-        logic signed [32:0] kl, kh;
+        logic [31:0] sum, mx, lo, hi, ilo, ihi;
+        logic signed [32:0] kl, kh, al, ah;
+        logic pick_hi;
         assign lo = tv[Src +: 32];
         assign hi = tv[Hi +: 32];
+        assign ilo = ti[Src +: 32];
+        assign ihi = ti[Hi +: 32];
         // The tree's result is written only at the end of a reduction's row.
         always_comb begin
           sum = 32'd0;
@@ -302,16 +377,36 @@ module vector_engine #(
         assign kh = hi[31] ? -$signed({2'b00, hi[30:0]}) - 33'sd1 : $signed({2'b00, hi[30:0]});
         assign mx = ((lo[30:23] == 8'hFF && lo[22:0] != 23'd0) || (hi[30:23] == 8'hFF && hi[22:0] != 23'd0))
                     ? tessera_num_pkg::CANONICAL_NAN : (kh > kl ? hi : lo);
-        assign tv[Dst +: 32] = red_max ? mx : sum;
+        // vargmax: the greater key, the lower column on a tie (the halves interleave columns).
+        assign al = (lo[30:23] == 8'hFF && lo[22:0] != 23'd0) ? 33'sh0_FFFF_FFFF : kl;
+        assign ah = (hi[30:23] == 8'hFF && hi[22:0] != 23'd0) ? 33'sh0_FFFF_FFFF : kh;
+        assign pick_hi = ah > al || (ah == al && ihi < ilo);
+        assign tv[Dst +: 32] = arg ? (pick_hi ? hi : lo) : red_max ? mx : sum;
+        assign ti[Dst +: 32] = pick_hi ? ihi : ilo;
       end else if (i == Half && Cnt % 2 == 1) begin : g_carry
         assign tv[Dst +: 32] = tv[(lv * Lanes + Cnt - 1) * 32 +: 32];
+        assign ti[Dst +: 32] = ti[(lv * Lanes + Cnt - 1) * 32 +: 32];
       end else begin : g_unused
         assign tv[Dst +: 32] = 32'd0;
+        assign ti[Dst +: 32] = 32'd0;
       end
     end
   end
 
   // ---- write records: formed when the data arrive, delayed to the write cycle ------------
+  logic [Lanes*32-1:0] ym;   // the lanes' results, -inf where vmask masks
+  logic [31:0] top_val;      // the tree's value; vtopk's pick, NaN canonical
+  logic top_nan;
+  assign top_val = top_nan ? tessera_num_pkg::CANONICAL_NAN : tv[Tail*Lanes*32 +: 32];
+  assign top_nan = tv[Tail*Lanes*32 + 23 +: 8] == 8'hFF && tv[Tail*Lanes*32 +: 23] != 23'd0;
+  // The pick's key, for the row's next pass.
+  logic signed [32:0] top_key;
+  assign top_key = top_nan ? 33'sh0_FFFF_FFFF
+                 : tv[Tail*Lanes*32 + 31] ? -$signed({2'b00, tv[Tail*Lanes*32 +: 31]}) - 33'sd1
+                                           : $signed({2'b00, tv[Tail*Lanes*32 +: 31]});
+  for (genvar k = 0; k < Lanes; k++) begin : g_masked
+    assign ym[32*k +: 32] = arr.mask[k] ? NegInf : y[32*k +: 32];
+  end
   typedef struct packed {
     logic valid;
     logic last;
@@ -325,12 +420,16 @@ module vector_engine #(
     wrec.valid = arr.valid;
     wrec.last = arr.last;
     wrec.addr = arr.daddr;
-    if (red) begin
+    if (topk) begin
+      // Value (NaN canonical, as the ISA's semantics store it) and column of this pass's pick.
+      wrec.en = {{(Lanes-2){1'b0}}, {2{arr.valid && arr.row_last}}};
+      wrec.data = {{((Lanes-2)*32){1'b0}}, ti[Tail*Lanes*32 +: 32], top_val};
+    end else if (red) begin
       wrec.en = {{(Lanes-1){1'b0}}, arr.valid && arr.row_last};
-      wrec.data = {{((Lanes-1)*32){1'b0}}, tv[Tail*Lanes*32 +: 32]};
+      wrec.data = {{((Lanes-1)*32){1'b0}}, arg ? ti[Tail*Lanes*32 +: 32] : tv[Tail*Lanes*32 +: 32]};
     end else begin
       wrec.en = arr.valid ? arr.lval : '0;
-      wrec.data = y;
+      wrec.data = ym;
     end
   end
   logic [WrW-1:0] wq [DelayR];
@@ -343,7 +442,8 @@ module vector_engine #(
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       busy_q <= 1'b0; iss_q <= 1'b0; err_q <= 1'b0; word_q <= '0;
-      r_q <= '0; c_q <= '0; k_q <= '0; scal_q <= '0; acc_q <= '0;
+      r_q <= '0; c_q <= '0; p_q <= '0; k_q <= '0; scal_q <= '0; acc_q <= '0; aix_q <= '0;
+      pk_q <= '0; pix_q <= '0;
       for (int i = 0; i < L1LatencyI; i++) bq[i] <= '0;
       for (int i = 0; i < DelayRI; i++) wq[i] <= '0;
     end else begin
@@ -354,15 +454,20 @@ module vector_engine #(
       if (start_i && !busy_q && !supported) err_q <= 1'b1;
       if (issuing) begin
         if (beat_end) begin
-          r_q <= next_r; c_q <= next_c; k_q <= '0; iss_q <= !last_beat;
+          r_q <= next_r; c_q <= next_c; p_q <= next_p; k_q <= '0; iss_q <= !last_beat;
         end else begin
-          r_q <= cur_r; c_q <= cur_c; k_q <= cur_k + 8'd1; iss_q <= 1'b1;
+          r_q <= cur_r; c_q <= cur_c; p_q <= cur_p; k_q <= cur_k + 8'd1; iss_q <= 1'b1;
         end
       end
       bq[0] <= issue_rec;
       for (int i = 1; i < L1LatencyI; i++) bq[i] <= bq[i-1];
       if (arr.valid && arr.row_first) scal_q <= s2_data_i[31:0];
       if (arr.valid && red) acc_q <= acc_next;
+      if (arr.valid && arg) aix_q <= aix_next;
+      if (arr.valid && topk && arr.row_last) begin
+        pk_q <= top_key;
+        pix_q <= ti[Tail*Lanes*32 +: 32];
+      end
       // The records of a finished instruction are flushed: a reduction taps the line
       // later than an elementwise op, so leftovers would otherwise surface as writes.
       if (done_o) begin

@@ -66,7 +66,8 @@ const std::vector<OpInfo>& ops() {
       {Opcode::vrsqrt, Src2::None, Cls::Special, true},      {Opcode::vtanh, Src2::None, Cls::Special, true},
       {Opcode::vsilu, Src2::None, Cls::Special, true},       {Opcode::vgelu, Src2::None, Cls::Special, true},
       {Opcode::vrsum, Src2::None, Cls::Reduce, true},        {Opcode::vrmax, Src2::None, Cls::Reduce, true},
-      {Opcode::vrsumsq, Src2::None, Cls::Reduce, true},
+      {Opcode::vrsumsq, Src2::None, Cls::Reduce, true},      {Opcode::vargmax, Src2::None, Cls::Reduce, true},
+      {Opcode::vmask, Src2::None, Cls::Elementwise, true},    {Opcode::vtopk, Src2::None, Cls::Reduce, true},
   };
   return v;
 }
@@ -77,6 +78,7 @@ struct VInstr {
   uint32_t src1 = 0, src2 = 0, dst = 0;
   uint32_t s1_stride = 0, s2_stride = 0, d_stride = 0;
   uint32_t imm = 0, imm2 = 0;  // FP32 bit patterns
+  uint32_t iarg = 0;           // vmask: p0 << 16 | rows per position; vtopk: k
 };
 
 float f(uint32_t b) { return std::bit_cast<float>(b); }
@@ -106,7 +108,42 @@ void reference(const VInstr& v, const std::vector<uint8_t>& before, std::vector<
     written.push_back({a, u(y)});
   };
   const float imm = f(v.imm), imm2 = f(v.imm2);
+  // vargmax's order (docs/isa.md): NaN above everything, then by value with -0 below +0;
+  // the lowest column among the greatest.
+  auto above = [](uint32_t a, uint32_t b) {
+    auto key = [](uint32_t x) -> int64_t {
+      if ((x & 0x7FFFFFFFu) > 0x7F800000u) return INT64_MAX;
+      return (x >> 31) ? -int64_t(x & 0x7FFFFFFFu) - 1 : int64_t(x & 0x7FFFFFFFu);
+    };
+    return key(a) > key(b);
+  };
   for (uint32_t r = 0; r < v.rows; ++r) {
+    if (v.info.op == Opcode::vargmax) {
+      uint32_t best = 0;
+      for (uint32_t c = 1; c < v.cols; ++c)
+        if (above(u(x1(r, c)), u(x1(r, best)))) best = c;
+      const uint32_t a = v.dst + r * v.d_stride;
+      store32(mem, a, best);
+      written.push_back({a, best});
+      continue;
+    }
+    if (v.info.op == Opcode::vtopk) {
+      // k values (NaN canonical) then k columns, largest first, lower column first on ties.
+      std::vector<uint32_t> order(v.cols);
+      for (uint32_t c = 0; c < v.cols; ++c) order[c] = c;
+      std::stable_sort(order.begin(), order.end(),
+                       [&](uint32_t a, uint32_t b) { return above(u(x1(r, a)), u(x1(r, b))); });
+      for (uint32_t i = 0; i < v.iarg; ++i) {
+        uint32_t val = u(x1(r, order[i]));
+        if ((val & 0x7FFFFFFFu) > 0x7F800000u) val = u(num::canonical_nan());
+        const uint32_t a = v.dst + r * v.d_stride + 4 * i, b = v.dst + r * v.d_stride + 4 * (v.iarg + i);
+        store32(mem, a, val);
+        store32(mem, b, order[i]);
+        written.push_back({a, val});
+        written.push_back({b, order[i]});
+      }
+      continue;
+    }
     if (v.info.cls == Cls::Reduce) {
       std::vector<float> row(v.cols);
       for (uint32_t c = 0; c < v.cols; ++c) {
@@ -135,6 +172,15 @@ void reference(const VInstr& v, const std::vector<uint8_t>& before, std::vector<
         case Opcode::vtanh: y = num::v_tanh(x1(r, c)); break;
         case Opcode::vsilu: y = num::v_silu(x1(r, c)); break;
         case Opcode::vgelu: y = num::v_gelu_tanh(x1(r, c)); break;
+        case Opcode::vmask: {
+          // The element passes bit for bit (a NaN keeps its payload) unless it is masked.
+          const uint32_t p0 = v.iarg >> 16, g = std::max(v.iarg & 0xFFFFu, 1u);
+          const uint32_t a = v.dst + r * v.d_stride + 4 * c;
+          const uint32_t bits = c > p0 + r / g ? 0xFF800000u : load32(before, v.src1 + r * v.s1_stride + 4 * c);
+          store32(mem, a, bits);
+          written.push_back({a, bits});
+          continue;
+        }
         default: ADD_FAILURE() << "no reference for opcode"; break;
       }
       put(r, c, y);
@@ -174,6 +220,11 @@ uint64_t issue_cycles(const VInstr& v) {
     for (uint32_t r = 0; r < v.rows; ++r)
       for (uint32_t c = 0; c < v.cols; c += kLanes) beats.push_back({r, r + 1, c, std::min(v.cols, c + kLanes)});
   }
+  // vtopk issues every row's beats once per selected element.
+  if (v.info.op == Opcode::vtopk) {
+    std::vector<Beat> once = beats;
+    for (uint32_t p = 1; p < v.iarg; ++p) beats.insert(beats.end(), once.begin(), once.end());
+  }
   uint64_t total = 0;
   for (const Beat& b : beats) {
     uint64_t c = v.info.cls == Cls::Special ? kSpecial : 1;
@@ -198,7 +249,8 @@ uint64_t issue_cycles(const VInstr& v) {
 timing::VecTiming model_timing(const VInstr& v) {
   static const timing::BankGeometry l1{kBanks, kBankBytes, kL1Latency};
   timing::VecShape s;
-  s.cls = v.info.cls == Cls::Reduce    ? timing::VecClass::reduce
+  s.cls = v.info.op == Opcode::vtopk   ? timing::VecClass::topk
+          : v.info.cls == Cls::Reduce  ? timing::VecClass::reduce
           : v.info.cls == Cls::Special ? timing::VecClass::special
                                        : timing::VecClass::elementwise;
   s.src2_shape = v.info.src2 == Src2::Block  ? timing::OperandShape::block
@@ -208,6 +260,7 @@ timing::VecTiming model_timing(const VInstr& v) {
   s.has_src1 = v.info.src1;
   s.rows = v.rows;
   s.cols = v.cols;
+  s.iarg = v.iarg;
   s.src1 = {&l1, v.src1, v.s1_stride, 4};
   s.src2 = {&l1, v.src2, v.s2_stride, 4};
   s.dst = {&l1, v.dst, v.d_stride, 4};
@@ -228,6 +281,8 @@ isa::Word encode(const VInstr& v) {
   in.unit = static_cast<uint8_t>(isa::Unit::vec);
   in.dst_space = in.src1_space = in.src2_space = static_cast<uint64_t>(isa::Space::l1);
   in.dst_type = in.src1_type = in.src2_type = static_cast<uint64_t>(isa::DType::fp32);
+  if (v.info.op == Opcode::vargmax) in.dst_type = static_cast<uint64_t>(isa::DType::int32);
+  in.iarg = v.iarg;
   in.rows = v.rows;
   in.cols = v.cols;
   in.dst_addr = v.dst;
@@ -344,6 +399,17 @@ void fill_random(std::vector<uint8_t>& mem, std::mt19937_64& rng) {
   for (uint32_t a = 0; a + 4 <= mem.size(); a += 4) store32(mem, a, random_value(rng));
 }
 
+// vtopk's k (1, the greedy-sampling case, half the time; at most cols); vmask's position of
+// row 0 (around the columns, so rows are masked partly, wholly or not at all) and rows per
+// position (1, a GQA group, or more rows than the block); other opcodes ignore the field,
+// so it is random for them as well.
+uint32_t random_iarg(std::mt19937_64& rng, Opcode op, uint32_t cols) {
+  if (op == Opcode::vtopk) return rng() % 2 ? 1 : 1 + uint32_t(rng() % cols);
+  const uint32_t p0 = rng() % 8 == 0 ? uint32_t(rng() % 65536) : uint32_t(rng() % (cols + 3));
+  const uint32_t gs[] = {1, 1, 2, 3, 4, 16, uint32_t(1 + rng() % 65535)};
+  return p0 << 16 | gs[rng() % std::size(gs)];
+}
+
 VInstr random_instr(std::mt19937_64& rng) {
   VInstr v;
   v.info = ops()[rng() % ops().size()];
@@ -368,15 +434,31 @@ VInstr random_instr(std::mt19937_64& rng) {
   v.dst = addr(regions[2]);
   v.s1_stride = stride(4 * v.cols);
   v.s2_stride = v.info.src2 == Src2::Col0 ? stride(4) : stride(4 * v.cols);
-  v.d_stride = stride(v.info.cls == Cls::Reduce ? 4 : 4 * v.cols);
   v.imm = random_value(rng);
   v.imm2 = random_value(rng);
+  v.iarg = random_iarg(rng, v.info.op, v.cols);
+  v.d_stride = stride(v.info.op == Opcode::vtopk ? 8 * v.iarg : v.info.cls == Cls::Reduce ? 4 : 4 * v.cols);
   return v;
 }
 
 uint64_t seed_or_env(uint64_t fallback) {
   const char* s = std::getenv("TESSERA_SEED");
   return s ? std::strtoull(s, nullptr, 0) : fallback;
+}
+
+// A test's seed (TESSERA_SEED overrides the fallback; printed), its generator and an L1
+// of random words drawn from it.
+struct Start {
+  uint64_t seed;
+  std::mt19937_64 rng;
+  std::vector<uint8_t> mem;
+};
+Start start(const char* test, uint64_t fallback) {
+  Start st{seed_or_env(fallback), std::mt19937_64(), std::vector<uint8_t>(kMemBytes)};
+  std::printf("%s: seed %llu\n", test, static_cast<unsigned long long>(st.seed));
+  st.rng.seed(st.seed);
+  fill_random(st.mem, st.rng);
+  return st;
 }
 
 std::string describe(const VInstr& v) {
@@ -448,6 +530,10 @@ VInstr make(Opcode op, uint32_t rows, uint32_t cols, uint32_t stride) {
   v.s1_stride = v.s2_stride = v.d_stride = stride;
   v.imm = u(0.5f);
   v.imm2 = u(-1.25f);
+  if (op == Opcode::vtopk) {
+    v.iarg = 1;
+    v.d_stride = std::max(stride, 8u);
+  }
   return v;
 }
 
@@ -468,17 +554,15 @@ TEST(VectorEngine, TimingDocExamples) {
 
 // Each opcode alone on row shapes around the lane count, packed and unpacked.
 TEST(VectorEngine, EveryOpcodeEveryShapeClass) {
-  const uint64_t seed = seed_or_env(11);
-  std::printf("EveryOpcodeEveryShapeClass: seed %llu\n", static_cast<unsigned long long>(seed));
-  std::mt19937_64 rng(seed);
-  std::vector<uint8_t> mem(kMemBytes);
-  fill_random(mem, rng);
+  auto [seed, rng, mem] = start("EveryOpcodeEveryShapeClass", 11);
   std::vector<VInstr> seq;
   for (const OpInfo& o : ops()) {
     for (uint32_t cols : {1u, 3u, 8u, 13u}) {
       VInstr v = make(o.op, 5, cols, 4 * cols + 8);
       v.imm = random_value(rng);
       v.imm2 = random_value(rng);
+      v.iarg = random_iarg(rng, o.op, cols);
+      if (o.op == Opcode::vtopk) v.d_stride = 8 * v.iarg;
       seq.push_back(v);
     }
   }
@@ -506,14 +590,17 @@ TEST(VectorEngine, RandomSequences) {
 // Long rows exercise the lane fold (lane j takes j, j+8, ...) before the tree, with NaNs,
 // infinities and signed zeros among the elements.
 TEST(VectorEngine, ReductionsOverLongRows) {
-  const uint64_t seed = seed_or_env(99);
-  std::printf("ReductionsOverLongRows: seed %llu\n", static_cast<unsigned long long>(seed));
-  std::mt19937_64 rng(seed);
-  std::vector<uint8_t> mem(kMemBytes);
-  fill_random(mem, rng);
+  auto [seed, rng, mem] = start("ReductionsOverLongRows", 99);
   std::vector<VInstr> seq;
-  for (Opcode op : {Opcode::vrsum, Opcode::vrmax, Opcode::vrsumsq})
-    for (uint32_t cols : {1u, 2u, 7u, 8u, 9u, 23u, 64u, 100u}) seq.push_back(make(op, 3, cols, 4 * cols + 4 * (cols % 3)));
+  for (Opcode op : {Opcode::vrsum, Opcode::vrmax, Opcode::vrsumsq, Opcode::vargmax, Opcode::vtopk})
+    for (uint32_t cols : {1u, 2u, 7u, 8u, 9u, 23u, 64u, 100u}) {
+      VInstr v = make(op, 3, cols, 4 * cols + 4 * (cols % 3));
+      if (op == Opcode::vtopk) {
+        v.iarg = std::min(cols, 5u);
+        v.d_stride = 8 * v.iarg;
+      }
+      seq.push_back(v);
+    }
   // Signed zeros only: the fold must start from the lane's first element, not +0.
   for (uint32_t a = 8192; a < 8192 + 4096; a += 4) store32(mem, a, (rng() & 1) ? 0x80000000u : 0u);
   for (uint32_t cols : {1u, 8u, 16u}) {
@@ -522,6 +609,40 @@ TEST(VectorEngine, ReductionsOverLongRows) {
     seq.push_back(v);
   }
   check_sequence(seq, mem, seed, "reductions");
+}
+
+// vargmax over values drawn from a few classes (so most rows hold ties, across lanes and
+// across the beats of one lane), and vmask at the edges of its condition.
+TEST(VectorEngine, ArgmaxTiesAndMaskEdges) {
+  auto [seed, rng, mem] = start("ArgmaxTiesAndMaskEdges", 5);
+  static const uint32_t few[] = {0x00000000, 0x80000000, 0x3F800000, 0xFF800000, 0x7F800000, 0x7FC00000, 0xFFC00001};
+  for (uint32_t a = 0; a < 8192; a += 4) {
+    // Region 0: mostly -inf and zeros with a few larger values; every class some of the time.
+    const uint32_t pick = uint32_t(rng() % 16);
+    store32(mem, a, pick < 12 ? few[pick % 4] : few[rng() % std::size(few)]);
+  }
+  std::vector<VInstr> seq;
+  for (uint32_t cols : {1u, 2u, 7u, 8u, 9u, 16u, 17u, 40u, 64u}) {
+    seq.push_back(make(Opcode::vargmax, 6, cols, 4 * cols));
+    // Every k up to a full sort of the row (each pass stays below the previous pick).
+    for (uint32_t k : {1u, 2u, 3u, cols}) {
+      if (k > cols) continue;
+      VInstr v = make(Opcode::vtopk, 4, cols, 4 * cols);
+      v.iarg = k;
+      v.d_stride = 8 * k;
+      seq.push_back(v);
+    }
+  }
+  for (uint32_t cols : {1u, 5u, 8u, 13u}) {
+    for (uint32_t p0 : {0u, 1u, cols - 1, cols, 65535u}) {
+      for (uint32_t g : {1u, 2u, 8u, 65535u}) {
+        VInstr v = make(Opcode::vmask, 9, cols, 4 * cols + 4);
+        v.iarg = p0 << 16 | g;
+        seq.push_back(v);
+      }
+    }
+  }
+  check_sequence(seq, mem, seed, "argmax_mask");
 }
 
 // Words the engine does not execute are refused and flagged, never run.
@@ -544,6 +665,13 @@ TEST(VectorEngine, RefusesUnsupportedWords) {
   in.dst_space = static_cast<uint64_t>(isa::Space::l2);
   EXPECT_FALSE(bench2.offer_once(isa::encode(in), err));
   EXPECT_TRUE(err);
+  // vargmax writes int32 indices: an fp32 destination is not its instruction.
+  Bench bench4("refuse_argmax_fp32");
+  in.op = Opcode::vargmax;
+  in.dst_space = static_cast<uint64_t>(isa::Space::l1);
+  EXPECT_FALSE(bench4.offer_once(isa::encode(in), err));
+  EXPECT_TRUE(err);
+  in.op = Opcode::vadd;
   Bench bench3("accept");
   in.dst_space = static_cast<uint64_t>(isa::Space::l1);
   EXPECT_TRUE(bench3.offer_once(isa::encode(in), err));
