@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/numerics/fp.h"
 #include "common/util/error.h"
 
 namespace tessera::cosim {
@@ -18,6 +19,9 @@ using isa::DType;
 using isa::Instr;
 using isa::Opcode;
 using isa::Space;
+
+// Bytes of one element of an ISA format (its codes equal tessera::num::DType's).
+uint64_t elem_bytes(DType t) { return num::dtype_bytes(num::DType(uint8_t(t))); }
 
 // The L2 image: [0, kRandBytes) random bytes (matmul operands, copies), [kRandBytes,
 // kDataBytes) FP32 values (vector operands). Stores go above kDataBytes.
@@ -222,33 +226,39 @@ class Generator {
     return true;
   }
 
-  // FP32 rows x cols from the L2 value region into fresh L1 (4-byte aligned, random stride).
+  // rows x cols elements of format t into fresh L1 (element-aligned or 16-byte aligned, random
+  // stride): 4-byte elements from the L2 value region, narrower ones from the random bytes (every
+  // byte pattern is a code of INT8, FP8, BF16 and FP16).
   struct Operand {
     uint64_t addr, stride;
+    DType type;
   };
-  Operand vec_operand(Job& j, uint8_t unit, uint64_t rows, uint64_t cols, uint16_t signal) {
-    const uint64_t len = cols * 4, l2_stride = stride_for(len, 4);
+  Operand vec_operand(Job& j, uint8_t unit, uint64_t rows, uint64_t cols, uint16_t signal, DType t) {
+    const uint64_t e = elem_bytes(t), len = cols * e, l2_stride = stride_for(len, e);
     const uint64_t span = (rows - 1) * l2_stride + len;
-    const uint64_t src = kRandBytes + U(0, (kDataBytes - kRandBytes - span) / 4) * 4;
-    const uint64_t s = stride_for(len, 4);
-    return {load_operand(j, unit, src, l2_stride, len, rows, s, U(0, 4) == 0 ? 4 : 16, signal), s};
+    const uint64_t src = e == 4 ? kRandBytes + U(0, (kDataBytes - kRandBytes - span) / 4) * 4
+                                : U(0, (kRandBytes - span) / e) * e;
+    const uint64_t s = stride_for(len, e);
+    return {load_operand(j, unit, src, l2_stride, len, rows, s, U(0, 4) == 0 ? e : 16, signal), s, t};
   }
+  // A vector operand's format: FP32 half the time, else any of the seven.
+  DType vec_format() { return U(0, 1) ? DType::fp32 : DType(uint8_t(U(0, 6))); }
 
   bool vector_job(Job& j) {
     static const Opcode two[] = {Opcode::vadd, Opcode::vsub, Opcode::vmul, Opcode::vmax};
-    static const Opcode one[] = {Opcode::vexp, Opcode::vrecip, Opcode::vrsqrt, Opcode::vtanh,
-                                 Opcode::vsilu, Opcode::vgelu, Opcode::vscale, Opcode::vmask};
+    static const Opcode one[] = {Opcode::vexp, Opcode::vrecip, Opcode::vrsqrt, Opcode::vtanh, Opcode::vsilu,
+                                 Opcode::vgelu, Opcode::vscale, Opcode::vmask, Opcode::vcvt};
     static const Opcode red[] = {Opcode::vrsum, Opcode::vrmax, Opcode::vrsumsq, Opcode::vargmax, Opcode::vtopk};
     static const Opcode rowc[] = {Opcode::vsub_row, Opcode::vmul_row, Opcode::vadd_col, Opcode::vmul_col};
     uint64_t rows = U(1, 8), cols = U(1, 3 * uint64_t(a_.vector.lanes));
-    Operand cur{UINT64_MAX, 0};
+    Operand cur{UINT64_MAX, 0, DType::fp32};
     const int ops = int(U(1, 3));
     const uint8_t st = dma();
     for (int o = 0; o < ops; ++o) {
       Instr v;
       v.unit = vec_;
       const uint64_t kind = U(0, 9);
-      v.op = kind < 3 ? two[U(0, 3)] : kind < 6 ? one[U(0, 7)] : kind < 7 ? red[U(0, 4)] : kind < 9 ? rowc[U(0, 3)]
+      v.op = kind < 3 ? two[U(0, 3)] : kind < 6 ? one[U(0, 8)] : kind < 7 ? red[U(0, 4)] : kind < 9 ? rowc[U(0, 3)]
                                                                                                    : Opcode::vfill;
       const bool reduce = std::find(std::begin(red), std::end(red), v.op) != std::end(red);
       uint16_t wait = 0;
@@ -256,13 +266,13 @@ class Generator {
       if (v.op != Opcode::vfill) {
         if (cur.addr == UINT64_MAX) {
           const uint8_t d = dma();
-          cur = vec_operand(j, d, rows, cols, bit(vec_));
+          cur = vec_operand(j, d, rows, cols, bit(vec_), vec_format());
           if (cur.addr == UINT64_MAX) return false;
           wait |= bit(d);
           first_load = j.code.size() - 1;
         }
         v.src1_space = uint64_t(Space::l1);
-        v.src1_type = uint64_t(DType::fp32);
+        v.src1_type = uint64_t(cur.type);
         v.src1_addr = cur.addr;
         v.src1_stride = cur.stride;
       }
@@ -272,17 +282,17 @@ class Generator {
         const bool by_row = v.op == Opcode::vsub_row || v.op == Opcode::vmul_row;
         const bool by_col = v.op == Opcode::vadd_col || v.op == Opcode::vmul_col;
         const uint8_t d = dma();
-        const Operand s2 = vec_operand(j, d, by_col ? 1 : rows, by_row ? 1 : cols, bit(vec_));
+        const Operand s2 = vec_operand(j, d, by_col ? 1 : rows, by_row ? 1 : cols, bit(vec_), vec_format());
         if (s2.addr == UINT64_MAX) return false;
         // One engine loaded both: its later completion implies the earlier, one token.
         if (first_load != SIZE_MAX && j.code[first_load].unit == d) j.code[first_load].signal = 0;
         wait |= bit(d);
         v.src2_space = uint64_t(Space::l1);
-        v.src2_type = uint64_t(DType::fp32);
+        v.src2_type = uint64_t(s2.type);
         v.src2_addr = s2.addr;
         v.src2_stride = by_col ? 0 : s2.stride;  // a row-0 operand has no stride
       }
-      if (v.op == Opcode::vscale || v.op == Opcode::vfill) {
+      if (v.op == Opcode::vscale || v.op == Opcode::vfill || v.op == Opcode::vcvt) {
         v.imm = float(int(U(0, 64)) - 32) / 8.0f;
         if (v.op == Opcode::vscale) v.imm2 = float(int(U(0, 64)) - 32) / 4.0f;
       }
@@ -292,12 +302,14 @@ class Generator {
       if (v.op == Opcode::vtopk) v.iarg = U(0, 1) ? 1 : U(1, cols);
       // vtopk writes k values then k columns per row.
       const uint64_t out_cols = v.op == Opcode::vtopk ? 2 * v.iarg : reduce ? 1 : cols;
-      const uint64_t ds = stride_for(out_cols * 4, 4);
-      const uint64_t d = l1_alloc((rows - 1) * ds + out_cols * 4, U(0, 4) == 0 ? 4 : 16);
+      // vargmax's indices are int32, vtopk's rows fp32 words; the others write any format.
+      const DType dt = v.op == Opcode::vargmax ? DType::int32 : v.op == Opcode::vtopk ? DType::fp32 : vec_format();
+      const uint64_t de = elem_bytes(dt);
+      const uint64_t ds = stride_for(out_cols * de, de);
+      const uint64_t d = l1_alloc((rows - 1) * ds + out_cols * de, U(0, 4) == 0 ? de : 16);
       if (d == UINT64_MAX) return false;
       v.dst_space = uint64_t(Space::l1);
-      // vargmax's indices are int32; a later op of the chain reads their bits as FP32.
-      v.dst_type = uint64_t(v.op == Opcode::vargmax ? DType::int32 : DType::fp32);
+      v.dst_type = uint64_t(dt);
       v.dst_addr = d;
       v.dst_stride = ds;
       v.rows = rows;
@@ -306,12 +318,12 @@ class Generator {
       const bool last = o + 1 == ops;
       if (last) v.signal = bit(st);
       j.code.push_back(v);
-      cur = {d, ds};
+      cur = {d, ds, dt};
       cols = out_cols;
     }
     // The last result goes to fresh L2 (the store waits for the vector unit's token).
-    const uint64_t len = cols * 4, l2s = stride_for(len, 4);
-    const uint64_t dst = l2_alloc((rows - 1) * l2s + len, 4);
+    const uint64_t ce = elem_bytes(cur.type), len = cols * ce, l2s = stride_for(len, ce);
+    const uint64_t dst = l2_alloc((rows - 1) * l2s + len, ce);
     if (dst == UINT64_MAX) return false;
     Instr s = copy(false, st, cur.addr, cur.stride, dst, l2s, len, rows);
     s.wait = bit(vec_);

@@ -256,6 +256,7 @@ module core #(
   // ---- vector engine -------------------------------------------------------------------------------
   logic [Lanes-1:0]    s1_en, s2_en, d_en;
   logic [Lanes*32-1:0] s1_addr, s2_addr, d_addr, d_data, s1_data, s2_data;
+  logic [2:0]          s1_bytes, s2_bytes, d_bytes;   // element sizes of the operands' formats
   vector_engine #(
     .Lanes(Lanes), .Latency(tessera_cfg_pkg::VECTOR_LATENCY), .SpecialCycles(tessera_cfg_pkg::VECTOR_SPECIAL_CYCLES),
     .L1Latency(tessera_cfg_pkg::L1_LATENCY), .L1Banks(tessera_cfg_pkg::L1_BANKS),
@@ -264,21 +265,21 @@ module core #(
     .clk_i, .rst_ni,
     .start_i(eng_start[UVec]), .ready_o(eng_ready[UVec]), .word_i(u_word[UVec*WB +: WB]),
     .done_o(eng_done[UVec]), .err_o(eng_err[UVec]),
-    .s1_en_o(s1_en), .s1_addr_o(s1_addr), .s1_data_i(s1_data),
-    .s2_en_o(s2_en), .s2_addr_o(s2_addr), .s2_data_i(s2_data),
-    .d_en_o(d_en), .d_addr_o(d_addr), .d_data_o(d_data));
+    .s1_en_o(s1_en), .s1_addr_o(s1_addr), .s1_bytes_o(s1_bytes), .s1_data_i(s1_data),
+    .s2_en_o(s2_en), .s2_addr_o(s2_addr), .s2_bytes_o(s2_bytes), .s2_data_i(s2_data),
+    .d_en_o(d_en), .d_addr_o(d_addr), .d_bytes_o(d_bytes), .d_data_o(d_data));
   for (genvar k = 0; k < Lanes; k++) begin : g_lane
     assign rd_req[RdVec+k] = s1_en[k];
     assign rd_addr[(RdVec+k)*32 +: 32] = s1_addr[k*32 +: 32];
-    assign rd_bytes[(RdVec+k)*8 +: 8] = 8'd4;
+    assign rd_bytes[(RdVec+k)*8 +: 8] = 8'(s1_bytes);
     assign s1_data[k*32 +: 32] = rd_data[(RdVec+k)*PB +: 32];
     assign rd_req[RdVec+Lanes+k] = s2_en[k];
     assign rd_addr[(RdVec+Lanes+k)*32 +: 32] = s2_addr[k*32 +: 32];
-    assign rd_bytes[(RdVec+Lanes+k)*8 +: 8] = 8'd4;
+    assign rd_bytes[(RdVec+Lanes+k)*8 +: 8] = 8'(s2_bytes);
     assign s2_data[k*32 +: 32] = rd_data[(RdVec+Lanes+k)*PB +: 32];
     assign wr_req[k] = d_en[k];
     assign wr_addr[k*32 +: 32] = d_addr[k*32 +: 32];
-    assign wr_bytes[k*8 +: 8] = 8'd4;
+    assign wr_bytes[k*8 +: 8] = 8'(d_bytes);
     assign wr_data[k*PB +: PB] = PB'(d_data[k*32 +: 32]);
   end
 

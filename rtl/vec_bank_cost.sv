@@ -1,8 +1,9 @@
 // Cycles one beat of one vector-engine port takes in a banked SRAM (docs/timing.md, "SRAM
 // accesses and bank conflicts"): the largest number of distinct lines the beat needs from
-// one bank. The beat is given as the byte address of each enabled lane's FP32 element; the
-// lines of the beat's byte ranges are exactly the lines of their elements' first and last
-// bytes (an element never skips a line), and a line two lanes share is counted once.
+// one bank. The beat is given as the byte address of each enabled lane's element, all of
+// `bytes_i` bytes (1, 2 or 4); the lines of the beat's byte ranges are exactly the lines of
+// their elements' first and last bytes (an element never skips a line), and a line two
+// lanes share is counted once.
 // Banks and BankBytes are powers of two. 0 when no lane is enabled.
 module vec_bank_cost #(
   parameter int unsigned Lanes = 8,
@@ -11,6 +12,7 @@ module vec_bank_cost #(
 ) (
   input  logic [Lanes*32-1:0] addr_i,
   input  logic [Lanes-1:0]    en_i,
+  input  logic [2:0]          bytes_i,
   output logic [7:0]          cost_o
 );
   localparam int unsigned N = 2 * Lanes;
@@ -28,7 +30,7 @@ module vec_bank_cost #(
   always_comb begin
     for (int i = 0; i < LanesI; i++) begin
       line[64*i +: 32] = addr_i[32*i +: 32] >> LineShift;
-      line[64*i + 32 +: 32] = (addr_i[32*i +: 32] + 32'd3) >> LineShift;
+      line[64*i + 32 +: 32] = (addr_i[32*i +: 32] + 32'(bytes_i) - 32'd1) >> LineShift;
       val[2*i] = en_i[i];
       val[2*i+1] = en_i[i];
     end

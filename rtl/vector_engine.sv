@@ -5,9 +5,10 @@
 // the last cycle of the beat, its results are written vector.latency cycles after that
 // (plus the lane tree, ceil(log2 Lanes) cycles, for the row reductions), so the last
 // result is written, and done_o pulses, at X = T + I - 1 + latency + tail.
-// Operands and results are FP32 in L1 (vargmax writes int32 indices); each port moves one
-// element per lane, addressed per lane, so packed rows, per-row scalars and broadcast rows
-// need no special port.
+// Operands and results are in L1, in any of the ISA's formats (decoded to FP32 on arrival,
+// results encoded as the model stores them; vargmax writes int32 indices); each port moves
+// one element per lane, addressed per lane, so packed rows, per-row scalars and broadcast
+// rows need no special port.
 module vector_engine #(
   parameter int unsigned Lanes = 8,          // vector.lanes (even: lanes come in pairs)
   parameter int unsigned Latency = 8,        // vector.latency (> L1Latency)
@@ -24,22 +25,27 @@ module vector_engine #(
   input  logic [tessera_isa_pkg::WordBits-1:0] word_i,
   output logic                 done_o,     // the instruction's last result is written (E)
   // Sticky: a word this engine does not execute was offered (it is not started):
-  // an opcode outside the list below, a type other than fp32, a space other than l1,
-  // rows or cols of 0.
+  // an opcode outside the list below, a space other than l1, a type the opcode does not
+  // take (vargmax writes int32, vtopk fp32), rows or cols of 0.
   output logic                 err_o,
-  // Read ports: lane k reads the 4 bytes at addr[k] when en[k]; data L1Latency cycles later.
+  // Read ports: lane k reads the element of s*_bytes_o bytes (1, 2 or 4: its operand's
+  // format) at addr[k] when en[k], in the low bytes of data L1Latency cycles later.
   output logic [Lanes-1:0]     s1_en_o,
   output logic [Lanes*32-1:0]  s1_addr_o,
+  output logic [2:0]           s1_bytes_o,
   input  logic [Lanes*32-1:0]  s1_data_i,
   output logic [Lanes-1:0]     s2_en_o,
   output logic [Lanes*32-1:0]  s2_addr_o,
+  output logic [2:0]           s2_bytes_o,
   input  logic [Lanes*32-1:0]  s2_data_i,
-  // Write port: lane k writes data[k] to the 4 bytes at addr[k] when en[k].
+  // Write port: lane k writes the low d_bytes_o bytes of data[k] at addr[k] when en[k].
   output logic [Lanes-1:0]     d_en_o,
   output logic [Lanes*32-1:0]  d_addr_o,
+  output logic [2:0]           d_bytes_o,
   output logic [Lanes*32-1:0]  d_data_o
 );
   `include "fp32_fn.svh"
+  `include "vec_cvt.svh"
   localparam int unsigned Tail = $clog2(Lanes);
   localparam int unsigned DelayE = Latency - L1Latency;     // data arrival to write
   localparam int unsigned DelayR = DelayE + Tail;
@@ -66,10 +72,10 @@ module vector_engine #(
 
   logic [3:0] fn;
   logic [1:0] s2mode;
-  logic known, use_s1, special, red, red_max, arg, topk, mask;
+  logic known, use_s1, special, red, red_max, arg, topk, mask, cvt;
   always_comb begin
     known = 1'b1; use_s1 = 1'b1; special = 1'b0; red = 1'b0; red_max = 1'b0; arg = 1'b0; topk = 1'b0;
-    mask = 1'b0;
+    mask = 1'b0; cvt = 1'b0;
     s2mode = S2None; fn = FnPass;
     unique case (vi.hdr.opcode)
       tessera_isa_pkg::OpVadd:    begin fn = FnAdd; s2mode = S2Block; end
@@ -96,21 +102,36 @@ module vector_engine #(
       // One vargmax pass per selected element, each over the elements below the previous pick.
       tessera_isa_pkg::OpVtopk:   begin red = 1'b1; red_max = 1'b1; arg = 1'b1; topk = 1'b1; end
       tessera_isa_pkg::OpVmask:   mask = 1'b1;       // FnPass of src1, -inf where masked
+      // The scale multiplies the decoded element; the destination's encoder converts.
+      tessera_isa_pkg::OpVcvt:    begin fn = FnMul; cvt = 1'b1; end
       default:                    known = 1'b0;
     endcase
   end
 
+  // Element sizes of the operands' formats, as shifts (bytes 1, 2, 4).
+  function automatic logic [1:0] size_shift(input logic [2:0] t);
+    unique case (t)
+      tessera_isa_pkg::DTYPE_INT8, tessera_isa_pkg::DTYPE_FP8_E4M3, tessera_isa_pkg::DTYPE_FP8_E5M2: size_shift = 2'd0;
+      tessera_isa_pkg::DTYPE_BF16, tessera_isa_pkg::DTYPE_FP16: size_shift = 2'd1;
+      default: size_shift = 2'd2;
+    endcase
+  endfunction
+  logic [1:0] sh1, sh2, shd;
+  assign sh1 = size_shift(vi.src1_type);
+  assign sh2 = size_shift(vi.src2_type);
+  assign shd = size_shift(vi.dst_type);
+  assign s1_bytes_o = 3'd1 << sh1;
+  assign s2_bytes_o = 3'd1 << sh2;
+
   logic supported;
   always_comb begin
-    supported = known && vi.rows != '0 && vi.cols != '0 && vi.dst_space == tessera_isa_pkg::SPACE_L1 &&
-                vi.dst_type == (arg && !topk ? tessera_isa_pkg::DTYPE_INT32 : tessera_isa_pkg::DTYPE_FP32);
+    supported = known && vi.rows != '0 && vi.cols != '0 && vi.dst_space == tessera_isa_pkg::SPACE_L1;
+    // vargmax's indices are int32 and vtopk's rows mix values and indices as fp32 words.
+    if (arg && vi.dst_type != (topk ? tessera_isa_pkg::DTYPE_FP32 : tessera_isa_pkg::DTYPE_INT32)) supported = 1'b0;
     // vtopk's k: 1..cols, as the validator requires.
     if (topk && (vi.iarg == '0 || vi.iarg > 32'(vi.cols))) supported = 1'b0;
-    if (use_s1 && (vi.src1_space != tessera_isa_pkg::SPACE_L1 || vi.src1_type != tessera_isa_pkg::DTYPE_FP32))
-      supported = 1'b0;
-    if (s2mode != S2None &&
-        (vi.src2_space != tessera_isa_pkg::SPACE_L1 || vi.src2_type != tessera_isa_pkg::DTYPE_FP32))
-      supported = 1'b0;
+    if (use_s1 && vi.src1_space != tessera_isa_pkg::SPACE_L1) supported = 1'b0;
+    if (s2mode != S2None && vi.src2_space != tessera_isa_pkg::SPACE_L1) supported = 1'b0;
   end
 
   assign ready_o = !busy_q;
@@ -215,13 +236,13 @@ module vector_engine #(
   logic [Lanes-1:0] e1, e2, ed;
   always_comb begin
     for (int k = 0; k < LanesI; k++) begin
-      a1[32*k +: 32] = vi.src1_addr + lrow[32*k +: 32] * vi.src1_stride + (lcol[32*k +: 32] << 2);
+      a1[32*k +: 32] = vi.src1_addr + lrow[32*k +: 32] * vi.src1_stride + (lcol[32*k +: 32] << sh1);
       unique case (s2mode)
         S2Col0:  a2[32*k +: 32] = vi.src2_addr + lrow[32*k +: 32] * vi.src2_stride;
-        S2Row0:  a2[32*k +: 32] = vi.src2_addr + (lcol[32*k +: 32] << 2);
-        default: a2[32*k +: 32] = vi.src2_addr + lrow[32*k +: 32] * vi.src2_stride + (lcol[32*k +: 32] << 2);
+        S2Row0:  a2[32*k +: 32] = vi.src2_addr + (lcol[32*k +: 32] << sh2);
+        default: a2[32*k +: 32] = vi.src2_addr + lrow[32*k +: 32] * vi.src2_stride + (lcol[32*k +: 32] << sh2);
       endcase
-      ad[32*k +: 32] = vi.dst_addr + lrow[32*k +: 32] * vi.dst_stride + (red ? 32'd0 : (lcol[32*k +: 32] << 2));
+      ad[32*k +: 32] = vi.dst_addr + lrow[32*k +: 32] * vi.dst_stride + (red ? 32'd0 : (lcol[32*k +: 32] << shd));
       // vtopk pass p writes value p (lane 0) and index p (lane 1) of the row's 2k words.
       if (topk && k == 0) ad[32*k +: 32] = vi.dst_addr + lrow[0 +: 32] * vi.dst_stride + (32'(cur_p) << 2);
       if (topk && k == 1) ad[32*k +: 32] = vi.dst_addr + lrow[0 +: 32] * vi.dst_stride + ((vi.iarg + 32'(cur_p)) << 2);
@@ -234,11 +255,11 @@ module vector_engine #(
 
   logic [7:0] cost1, cost2, costd, cost;
   vec_bank_cost #(.Lanes(Lanes), .Banks(L1Banks), .BankBytes(L1BankBytes))
-    u_cost1 (.addr_i(a1), .en_i(e1), .cost_o(cost1));
+    u_cost1 (.addr_i(a1), .en_i(e1), .bytes_i(s1_bytes_o), .cost_o(cost1));
   vec_bank_cost #(.Lanes(Lanes), .Banks(L1Banks), .BankBytes(L1BankBytes))
-    u_cost2 (.addr_i(a2), .en_i(e2), .cost_o(cost2));
+    u_cost2 (.addr_i(a2), .en_i(e2), .bytes_i(s2_bytes_o), .cost_o(cost2));
   vec_bank_cost #(.Lanes(Lanes), .Banks(L1Banks), .BankBytes(L1BankBytes))
-    u_costd (.addr_i(ad), .en_i(ed), .cost_o(costd));
+    u_costd (.addr_i(ad), .en_i(ed), .bytes_i(3'd1 << shd), .cost_o(costd));
   always_comb begin
     cost = special ? 8'(SpecialCycles) : 8'd1;
     if (cost1 > cost) cost = cost1;
@@ -288,10 +309,22 @@ module vector_engine #(
   logic [Lanes*32-1:0] lane_a, lane_b;
   logic [Lanes-1:0]    lane_en;   // lanes with an element of the arriving beat
   assign lane_en = arr.valid ? arr.lval : '0;
+  logic [31:0] s2d0;   // lane 0's src2 element as FP32 (a row's col0 scalar)
   for (genvar k = 0; k < Lanes; k++) begin : g_operands
-    assign lane_a[32*k +: 32] = use_s1 ? s1_data_i[32*k +: 32] : vi.imm;
-    assign lane_b[32*k +: 32] = (s2mode == S2Col0 && !packed_rows && !arr.row_first) ? scal_q
-                                                                                     : s2_data_i[32*k +: 32];
+    logic [31:0] d1, d2;
+    // Operands in other formats are decoded to FP32 as they arrive; only an arriving
+    // element is decoded (the simulator skips the decoders otherwise).
+    always_comb begin
+      d1 = s1_data_i[32*k +: 32];
+      d2 = s2_data_i[32*k +: 32];
+      if (lane_en[k] && vi.src1_type != tessera_isa_pkg::DTYPE_FP32) d1 = cv_decode(vi.src1_type, s1_data_i[32*k +: 32]);
+      if (lane_en[k] && vi.src2_type != tessera_isa_pkg::DTYPE_FP32) d2 = cv_decode(vi.src2_type, s2_data_i[32*k +: 32]);
+    end
+    if (k == 0) begin : g_s2d0
+      assign s2d0 = d2;
+    end
+    assign lane_a[32*k +: 32] = use_s1 ? d1 : vi.imm;
+    assign lane_b[32*k +: 32] = cvt ? vi.imm : (s2mode == S2Col0 && !packed_rows && !arr.row_first) ? scal_q : d2;
   end
   for (genvar p = 0; p < Lanes / 2; p++) begin : g_lanes
     vec_lane_pair u_pair (.en_i(lane_en[2*p +: 2]), .fn_i(fn), .a_i(lane_a[64*p +: 64]), .b_i(lane_b[64*p +: 64]), .imm_i(vi.imm),
@@ -394,7 +427,7 @@ module vector_engine #(
   end
 
   // ---- write records: formed when the data arrive, delayed to the write cycle ------------
-  logic [Lanes*32-1:0] ym;   // the lanes' results, -inf where vmask masks
+  logic [Lanes*32-1:0] ym;   // the lanes' results, -inf where vmask masks, in the dst format
   logic [31:0] top_val;      // the tree's value; vtopk's pick, NaN canonical
   logic top_nan;
   assign top_val = top_nan ? tessera_num_pkg::CANONICAL_NAN : tv[Tail*Lanes*32 +: 32];
@@ -405,7 +438,19 @@ module vector_engine #(
                  : tv[Tail*Lanes*32 + 31] ? -$signed({2'b00, tv[Tail*Lanes*32 +: 31]}) - 33'sd1
                                            : $signed({2'b00, tv[Tail*Lanes*32 +: 31]});
   for (genvar k = 0; k < Lanes; k++) begin : g_masked
-    assign ym[32*k +: 32] = arr.mask[k] ? NegInf : y[32*k +: 32];
+    logic [31:0] m;
+    always_comb begin
+      m = arr.mask[k] ? NegInf : y[32*k +: 32];
+      if (lane_en[k] && vi.dst_type != tessera_isa_pkg::DTYPE_FP32) m = cv_encode(vi.dst_type, m);
+    end
+    assign ym[32*k +: 32] = m;
+  end
+  // A row reduction's result in the dst format (encoded only when it is written).
+  logic [31:0] red_out;
+  always_comb begin
+    red_out = tv[Tail*Lanes*32 +: 32];
+    if (arr.valid && arr.row_last && vi.dst_type != tessera_isa_pkg::DTYPE_FP32)
+      red_out = cv_encode(vi.dst_type, tv[Tail*Lanes*32 +: 32]);
   end
   typedef struct packed {
     logic valid;
@@ -426,7 +471,7 @@ module vector_engine #(
       wrec.data = {{((Lanes-2)*32){1'b0}}, ti[Tail*Lanes*32 +: 32], top_val};
     end else if (red) begin
       wrec.en = {{(Lanes-1){1'b0}}, arr.valid && arr.row_last};
-      wrec.data = {{((Lanes-1)*32){1'b0}}, arg ? ti[Tail*Lanes*32 +: 32] : tv[Tail*Lanes*32 +: 32]};
+      wrec.data = {{((Lanes-1)*32){1'b0}}, arg ? ti[Tail*Lanes*32 +: 32] : red_out};
     end else begin
       wrec.en = arr.valid ? arr.lval : '0;
       wrec.data = ym;
@@ -437,6 +482,7 @@ module vector_engine #(
   assign done_o = wout.valid && wout.last;
   assign d_en_o = wout.valid ? wout.en : '0;
   assign d_addr_o = wout.addr;
+  assign d_bytes_o = 3'd1 << shd;
   assign d_data_o = wout.data;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -461,7 +507,7 @@ module vector_engine #(
       end
       bq[0] <= issue_rec;
       for (int i = 1; i < L1LatencyI; i++) bq[i] <= bq[i-1];
-      if (arr.valid && arr.row_first) scal_q <= s2_data_i[31:0];
+      if (arr.valid && arr.row_first) scal_q <= s2d0;
       if (arr.valid && red) acc_q <= acc_next;
       if (arr.valid && arg) aix_q <= aix_next;
       if (arr.valid && topk && arr.row_last) begin

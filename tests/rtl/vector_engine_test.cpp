@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <limits>
 #include <map>
 #include <memory>
 #include <random>
@@ -30,6 +31,7 @@
 #include "common/numerics/fp.h"
 #include "common/numerics/vector_math.h"
 #include "common/timing/timing.h"
+#include "model/core/functional.h"
 #include "tests/rtl/verilated_top.h"
 
 namespace {
@@ -68,6 +70,7 @@ const std::vector<OpInfo>& ops() {
       {Opcode::vrsum, Src2::None, Cls::Reduce, true},        {Opcode::vrmax, Src2::None, Cls::Reduce, true},
       {Opcode::vrsumsq, Src2::None, Cls::Reduce, true},      {Opcode::vargmax, Src2::None, Cls::Reduce, true},
       {Opcode::vmask, Src2::None, Cls::Elementwise, true},    {Opcode::vtopk, Src2::None, Cls::Reduce, true},
+      {Opcode::vcvt, Src2::None, Cls::Elementwise, true},
   };
   return v;
 }
@@ -79,7 +82,12 @@ struct VInstr {
   uint32_t s1_stride = 0, s2_stride = 0, d_stride = 0;
   uint32_t imm = 0, imm2 = 0;  // FP32 bit patterns
   uint32_t iarg = 0;           // vmask: p0 << 16 | rows per position; vtopk: k
+  num::DType t1 = num::DType::FP32, t2 = num::DType::FP32, td = num::DType::FP32;  // operand formats
 };
+
+uint32_t bytes_of(num::DType t) { return num::dtype_bytes(t); }
+constexpr num::DType kFormats[] = {num::DType::INT8, num::DType::FP8_E4M3, num::DType::FP8_E5M2, num::DType::BF16,
+                                   num::DType::FP16, num::DType::FP32,     num::DType::INT32};
 
 float f(uint32_t b) { return std::bit_cast<float>(b); }
 uint32_t u(float x) { return std::bit_cast<uint32_t>(x); }
@@ -90,22 +98,34 @@ uint32_t load32(const std::vector<uint8_t>& m, uint32_t a) {
 void store32(std::vector<uint8_t>& m, uint32_t a, uint32_t v) {
   for (int i = 0; i < 4; ++i) m[a + i] = uint8_t(v >> (8 * i));
 }
+// The element of format t at a (little-endian), and its store.
+uint32_t load_elem(const std::vector<uint8_t>& m, uint32_t a, num::DType t) {
+  uint32_t v = 0;
+  for (uint32_t i = 0; i < bytes_of(t); ++i) v |= uint32_t(m[a + i]) << (8 * i);
+  return v;
+}
+void store_elem(std::vector<uint8_t>& m, uint32_t a, uint32_t v, uint32_t bytes) {
+  for (uint32_t i = 0; i < bytes; ++i) m[a + i] = uint8_t(v >> (8 * i));
+}
 
 // ---- reference: docs/isa.md semantics on tessera::num -------------------------------------
 
-// One write of the write port or of the reference: address and FP32 bits.
+// One write of the write port or of the reference: address and the element's bits.
 using Write = std::pair<uint32_t, uint32_t>;
 
 // Writes the instruction's results into `mem` (sources are read from `before`, so every
 // source is read before any result is written) and lists the writes.
 void reference(const VInstr& v, const std::vector<uint8_t>& before, std::vector<uint8_t>& mem,
                std::vector<Write>& written) {
-  auto x1 = [&](uint32_t r, uint32_t c) { return f(load32(before, v.src1 + r * v.s1_stride + 4 * c)); };
-  auto x2 = [&](uint32_t r, uint32_t c) { return f(load32(before, v.src2 + r * v.s2_stride + 4 * c)); };
+  // Operands are decoded to FP32 and results encoded as the functional model stores them.
+  const uint32_t e1 = bytes_of(v.t1), e2 = bytes_of(v.t2), ed = bytes_of(v.td);
+  auto x1 = [&](uint32_t r, uint32_t c) { return num::decode(v.t1, load_elem(before, v.src1 + r * v.s1_stride + e1 * c, v.t1)); };
+  auto x2 = [&](uint32_t r, uint32_t c) { return num::decode(v.t2, load_elem(before, v.src2 + r * v.s2_stride + e2 * c, v.t2)); };
   auto put = [&](uint32_t r, uint32_t c, float y) {
-    const uint32_t a = v.dst + r * v.d_stride + 4 * c;
-    store32(mem, a, u(y));
-    written.push_back({a, u(y)});
+    const uint32_t a = v.dst + r * v.d_stride + ed * c;
+    const uint32_t bits = num::encode(v.td, y, tessera::model::store_overflow(v.td));
+    store_elem(mem, a, bits, ed);
+    written.push_back({a, bits});
   };
   const float imm = f(v.imm), imm2 = f(v.imm2);
   // vargmax's order (docs/isa.md): NaN above everything, then by value with -0 below +0;
@@ -173,14 +193,12 @@ void reference(const VInstr& v, const std::vector<uint8_t>& before, std::vector<
         case Opcode::vsilu: y = num::v_silu(x1(r, c)); break;
         case Opcode::vgelu: y = num::v_gelu_tanh(x1(r, c)); break;
         case Opcode::vmask: {
-          // The element passes bit for bit (a NaN keeps its payload) unless it is masked.
+          // The element passes (an FP32 NaN keeps its payload) unless it is masked.
           const uint32_t p0 = v.iarg >> 16, g = std::max(v.iarg & 0xFFFFu, 1u);
-          const uint32_t a = v.dst + r * v.d_stride + 4 * c;
-          const uint32_t bits = c > p0 + r / g ? 0xFF800000u : load32(before, v.src1 + r * v.s1_stride + 4 * c);
-          store32(mem, a, bits);
-          written.push_back({a, bits});
-          continue;
+          y = c > p0 + r / g ? -std::numeric_limits<float>::infinity() : x1(r, c);
+          break;
         }
+        case Opcode::vcvt: y = num::mul_f32(x1(r, c), imm); break;
         default: ADD_FAILURE() << "no reference for opcode"; break;
       }
       put(r, c, y);
@@ -230,12 +248,12 @@ uint64_t issue_cycles(const VInstr& v) {
     uint64_t c = v.info.cls == Cls::Special ? kSpecial : 1;
     std::vector<Range> s1, s2, d;
     for (uint32_t r = b.r0; r < b.r1; ++r) {
-      const uint64_t w = 4ull * (b.c1 - b.c0);
-      s1.push_back({v.src1 + uint64_t(r) * v.s1_stride + 4ull * b.c0, w});
-      d.push_back({v.dst + uint64_t(r) * v.d_stride + 4ull * b.c0, w});
-      if (v.info.src2 == Src2::Block) s2.push_back({v.src2 + uint64_t(r) * v.s2_stride + 4ull * b.c0, w});
-      if (v.info.src2 == Src2::Col0 && b.c0 == 0) s2.push_back({v.src2 + uint64_t(r) * v.s2_stride, 4});
-      if (v.info.src2 == Src2::Row0) s2.push_back({v.src2 + 4ull * b.c0, w});
+      const uint64_t e1 = bytes_of(v.t1), e2 = bytes_of(v.t2), ed = bytes_of(v.td), n = b.c1 - b.c0;
+      s1.push_back({v.src1 + uint64_t(r) * v.s1_stride + e1 * b.c0, e1 * n});
+      d.push_back({v.dst + uint64_t(r) * v.d_stride + ed * b.c0, ed * n});
+      if (v.info.src2 == Src2::Block) s2.push_back({v.src2 + uint64_t(r) * v.s2_stride + e2 * b.c0, e2 * n});
+      if (v.info.src2 == Src2::Col0 && b.c0 == 0) s2.push_back({v.src2 + uint64_t(r) * v.s2_stride, e2});
+      if (v.info.src2 == Src2::Row0) s2.push_back({v.src2 + e2 * b.c0, e2 * n});
     }
     if (v.info.src1) c = std::max(c, port_cost(s1));
     c = std::max(c, port_cost(s2));
@@ -261,9 +279,9 @@ timing::VecTiming model_timing(const VInstr& v) {
   s.rows = v.rows;
   s.cols = v.cols;
   s.iarg = v.iarg;
-  s.src1 = {&l1, v.src1, v.s1_stride, 4};
-  s.src2 = {&l1, v.src2, v.s2_stride, 4};
-  s.dst = {&l1, v.dst, v.d_stride, 4};
+  s.src1 = {&l1, v.src1, v.s1_stride, bytes_of(v.t1)};
+  s.src2 = {&l1, v.src2, v.s2_stride, bytes_of(v.t2)};
+  s.dst = {&l1, v.dst, v.d_stride, bytes_of(v.td)};
   return timing::vector_timing(s, kLanes, kSpecial);
 }
 
@@ -280,8 +298,9 @@ isa::Word encode(const VInstr& v) {
   in.op = v.info.op;
   in.unit = static_cast<uint8_t>(isa::Unit::vec);
   in.dst_space = in.src1_space = in.src2_space = static_cast<uint64_t>(isa::Space::l1);
-  in.dst_type = in.src1_type = in.src2_type = static_cast<uint64_t>(isa::DType::fp32);
-  if (v.info.op == Opcode::vargmax) in.dst_type = static_cast<uint64_t>(isa::DType::int32);
+  in.dst_type = static_cast<uint64_t>(v.td);
+  in.src1_type = static_cast<uint64_t>(v.t1);
+  in.src2_type = static_cast<uint64_t>(v.t2);
   in.iarg = v.iarg;
   in.rows = v.rows;
   in.cols = v.cols;
@@ -343,8 +362,9 @@ class Bench : public tessera::rtl_bench::VerilatedTop<Vvector_engine> {
           ADD_FAILURE() << "write to " << a << " at cycle " << cycle;
           continue;
         }
-        store32(mem, a, top_->d_data_o[k]);
-        out.written.back().push_back({a, top_->d_data_o[k]});
+        const uint32_t n = top_->d_bytes_o, bits = n == 4 ? top_->d_data_o[k] : top_->d_data_o[k] & ((1u << (8 * n)) - 1u);
+        store_elem(mem, a, bits, n);
+        out.written.back().push_back({a, bits});
       }
       if (top_->done_o) out.x.push_back(cycle);
       out.err = out.err || top_->err_o;
@@ -432,12 +452,20 @@ VInstr random_instr(std::mt19937_64& rng) {
   v.src1 = addr(regions[0]);
   v.src2 = addr(regions[1]);
   v.dst = addr(regions[2]);
-  v.s1_stride = stride(4 * v.cols);
-  v.s2_stride = v.info.src2 == Src2::Col0 ? stride(4) : stride(4 * v.cols);
+  // Half the operands FP32, the others any format (vargmax writes int32, vtopk fp32).
+  auto format = [&] { return rng() % 2 ? num::DType::FP32 : kFormats[rng() % std::size(kFormats)]; };
+  v.t1 = format();
+  v.t2 = format();
+  v.td = format();
+  if (v.info.op == Opcode::vargmax) v.td = num::DType::INT32;
+  if (v.info.op == Opcode::vtopk) v.td = num::DType::FP32;
+  const uint32_t e1 = bytes_of(v.t1), e2 = bytes_of(v.t2), ed = bytes_of(v.td);
+  v.s1_stride = stride(e1 * v.cols);
+  v.s2_stride = v.info.src2 == Src2::Col0 ? stride(e2) : stride(e2 * v.cols);
   v.imm = random_value(rng);
   v.imm2 = random_value(rng);
   v.iarg = random_iarg(rng, v.info.op, v.cols);
-  v.d_stride = stride(v.info.op == Opcode::vtopk ? 8 * v.iarg : v.info.cls == Cls::Reduce ? 4 : 4 * v.cols);
+  v.d_stride = stride(v.info.op == Opcode::vtopk ? 8 * v.iarg : v.info.cls == Cls::Reduce ? ed : ed * v.cols);
   return v;
 }
 
@@ -534,6 +562,7 @@ VInstr make(Opcode op, uint32_t rows, uint32_t cols, uint32_t stride) {
     v.iarg = 1;
     v.d_stride = std::max(stride, 8u);
   }
+  if (op == Opcode::vargmax) v.td = num::DType::INT32;
   return v;
 }
 
@@ -611,6 +640,37 @@ TEST(VectorEngine, ReductionsOverLongRows) {
   check_sequence(seq, mem, seed, "reductions");
 }
 
+// Every opcode with its operands in each format, and vcvt between every pair of formats,
+// packed (3 columns) and over several beats (13 columns).
+TEST(VectorEngine, EveryFormat) {
+  auto [seed, rng, mem] = start("EveryFormat", 31);
+  std::vector<VInstr> seq;
+  for (const OpInfo& o : ops()) {
+    for (num::DType t : kFormats) {
+      for (uint32_t cols : {3u, 13u}) {
+        VInstr v = make(o.op, 4, cols, 4 * cols + 4);
+        v.t1 = v.t2 = t;
+        if (o.op != Opcode::vargmax && o.op != Opcode::vtopk) v.td = t;
+        v.imm = random_value(rng);
+        v.imm2 = random_value(rng);
+        v.iarg = random_iarg(rng, o.op, cols);
+        if (o.op == Opcode::vtopk) v.d_stride = 8 * v.iarg;
+        seq.push_back(v);
+      }
+    }
+  }
+  for (num::DType from : kFormats) {
+    for (num::DType to : kFormats) {
+      VInstr v = make(Opcode::vcvt, 3, 11, 48);
+      v.t1 = from;
+      v.td = to;
+      v.imm = rng() % 2 ? u(1.0f) : random_value(rng);
+      seq.push_back(v);
+    }
+  }
+  check_sequence(seq, mem, seed, "every_format");
+}
+
 // vargmax over values drawn from a few classes (so most rows hold ties, across lanes and
 // across the beats of one lane), and vmask at the edges of its condition.
 TEST(VectorEngine, ArgmaxTiesAndMaskEdges) {
@@ -652,8 +712,8 @@ TEST(VectorEngine, RefusesUnsupportedWords) {
   in.op = v.info.op;
   in.unit = static_cast<uint8_t>(isa::Unit::vec);
   in.dst_space = in.src1_space = in.src2_space = static_cast<uint64_t>(isa::Space::l1);
-  in.dst_type = in.src1_type = static_cast<uint64_t>(isa::DType::fp32);
-  in.src2_type = static_cast<uint64_t>(isa::DType::bf16);
+  in.dst_type = in.src1_type = in.src2_type = static_cast<uint64_t>(isa::DType::fp32);
+  in.src2_space = static_cast<uint64_t>(isa::Space::l2);
   in.rows = 2;
   in.cols = 4;
   Bench bench("refuse");
@@ -661,7 +721,7 @@ TEST(VectorEngine, RefusesUnsupportedWords) {
   EXPECT_FALSE(bench.offer_once(isa::encode(in), err));
   EXPECT_TRUE(err);
   Bench bench2("refuse_space");
-  in.src2_type = static_cast<uint64_t>(isa::DType::fp32);
+  in.src2_space = static_cast<uint64_t>(isa::Space::l1);
   in.dst_space = static_cast<uint64_t>(isa::Space::l2);
   EXPECT_FALSE(bench2.offer_once(isa::encode(in), err));
   EXPECT_TRUE(err);
