@@ -102,13 +102,17 @@ module sram #(
       if (ra_q[p]) begin
         r_go[p] = 1'b1;
         r_l0[p] = rl0_q[p]; r_lines[p] = rlines_q[p]; r_c[p] = rc_q[p]; r_j[p] = rj_q[p]; r_off[p] = roff_q[p];
-      end else begin
-        r_go[p] = rd_req_i[p];
+      end else if (rd_req_i[p]) begin
+        r_go[p] = 1'b1;
         r_l0[p] = first_line(rd_addr_i[p*32 +: 32]);
         r_lines[p] = lines_of(rd_addr_i[p*32 +: 32], rd_bytes_i[p*8 +: 8]);
         r_c[p] = cost_of(r_lines[p]);
         r_j[p] = '0;
         r_off[p] = OffW'(rd_addr_i[p*32 +: 32] % W);
+      end else begin
+        // An idle port (most of them, most cycles): nothing to compute.
+        r_go[p] = 1'b0;
+        r_l0[p] = '0; r_lines[p] = '0; r_c[p] = CW'(1); r_j[p] = '0; r_off[p] = '0;
       end
       r_last[p] = r_j[p] == r_c[p] - CW'(1);
     end
@@ -118,8 +122,11 @@ module sram #(
         w_go[p] = 1'b1;
         w_l0[p] = wl0_q[p]; w_lines[p] = wlines_q[p]; w_c[p] = wc_q[p]; w_j[p] = wj_q[p];
         w_buf[p] = wbuf_q[p]; w_en[p] = wen_q[p];
+      end else if (!wr_req_i[p]) begin
+        w_go[p] = 1'b0;
+        w_l0[p] = '0; w_lines[p] = '0; w_c[p] = CW'(1); w_j[p] = '0; w_buf[p] = '0; w_en[p] = '0;
       end else begin
-        w_go[p] = wr_req_i[p];
+        w_go[p] = 1'b1;
         w_l0[p] = first_line(wr_addr_i[p*32 +: 32]);
         w_lines[p] = lines_of(wr_addr_i[p*32 +: 32], wr_bytes_i[p*8 +: 8]);
         w_c[p] = cost_of(w_lines[p]);
@@ -169,21 +176,29 @@ module sram #(
     logic [NumWr-1:0] wsel;
     logic [W-1:0] wbe [NumWr];
     logic [WB-1:0] wdat [NumWr];
+    // Only ports with an access this cycle are addressed and read.
     always_comb begin
       for (int p = 0; p < NumRd; p++)
-        rrow[p] = RowW'((32'(r_l0[p]) + 32'(line_index(r_l0[p], b, r_j[p]))) / Banks);
+        rrow[p] = r_go[p] ? RowW'((32'(r_l0[p]) + 32'(line_index(r_l0[p], b, r_j[p]))) / Banks) : '0;
       for (int p = 0; p < NumWr; p++) begin
-        wrow[p] = RowW'((32'(w_l0[p]) + 32'(line_index(w_l0[p], b, w_j[p]))) / Banks);
-        wsel[p] = w_go[p] && 32'(line_index(w_l0[p], b, w_j[p])) < 32'(w_lines[p]);
-        wbe[p] = w_en[p][32'(line_index(w_l0[p], b, w_j[p])) % BufLines * W +: W];
-        wdat[p] = w_buf[p][32'(line_index(w_l0[p], b, w_j[p])) % BufLines * WB +: WB];
+        wrow[p] = '0;
+        wsel[p] = 1'b0;
+        wbe[p] = '0;
+        wdat[p] = '0;
+        if (w_go[p]) begin
+          wrow[p] = RowW'((32'(w_l0[p]) + 32'(line_index(w_l0[p], b, w_j[p]))) / Banks);
+          wsel[p] = 32'(line_index(w_l0[p], b, w_j[p])) < 32'(w_lines[p]);
+          wbe[p] = w_en[p][32'(line_index(w_l0[p], b, w_j[p])) % BufLines * W +: W];
+          wdat[p] = w_buf[p][32'(line_index(w_l0[p], b, w_j[p])) % BufLines * WB +: WB];
+        end
       end
     end
     always_ff @(posedge clk_i) begin
       for (int p = 0; p < NumWr; p++)
         for (int k = 0; k < WI; k++)
           if (wsel[p] && wbe[p][k]) mem[wrow[p]][8*k +: 8] <= wdat[p][8*k +: 8];
-      for (int p = 0; p < NumRd; p++) qb[p*WB +: WB] <= mem[rrow[p]];
+      for (int p = 0; p < NumRd; p++)
+        if (r_go[p]) qb[p*WB +: WB] <= mem[rrow[p]];
     end
     assign q[b*NumRd*WB +: NumRd*WB] = qb;
   end
@@ -199,9 +214,12 @@ module sram #(
   always_comb begin
     for (int p = 0; p < NumRd; p++) begin
       merged[p] = rbuf_q[p];
-      for (int b = 0; b < BanksI; b++)
-        merged[p][32'(line_index(m_l0_q[p], 32'(b), m_j_q[p])) % BufLines * WB +: WB] = q[(b * NumRd + p) * WB +: WB];
-      result[p] = PB'(merged[p] >> (8 * 32'(m_off_q[p])));
+      result[p] = '0;
+      if (m_valid_q[p]) begin
+        for (int b = 0; b < BanksI; b++)
+          merged[p][32'(line_index(m_l0_q[p], 32'(b), m_j_q[p])) % BufLines * WB +: WB] = q[(b * NumRd + p) * WB +: WB];
+        result[p] = PB'(merged[p] >> (8 * 32'(m_off_q[p])));
+      end
     end
   end
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -234,10 +252,10 @@ module sram #(
           for (int s = 0; s < Latency - 1; s++) d_q[s] <= '0;
         end else begin
           v_q[0] <= m_last_q[p];
-          d_q[0] <= result[p];
+          if (m_last_q[p]) d_q[0] <= result[p];
           for (int s = 1; s < Latency - 1; s++) begin
             v_q[s] <= v_q[s-1];
-            d_q[s] <= d_q[s-1];
+            if (v_q[s-1]) d_q[s] <= d_q[s-1];
           end
         end
       end

@@ -27,24 +27,30 @@ module vec_bank_cost #(
   logic [N-1:0]    val, first;
   logic [Banks*8-1:0] cnt;
 
+  // Only a beat with an enabled lane is costed (the simulator skips idle ports).
   always_comb begin
-    for (int i = 0; i < LanesI; i++) begin
-      line[64*i +: 32] = addr_i[32*i +: 32] >> LineShift;
-      line[64*i + 32 +: 32] = (addr_i[32*i +: 32] + 32'(bytes_i) - 32'd1) >> LineShift;
-      val[2*i] = en_i[i];
-      val[2*i+1] = en_i[i];
-    end
-    for (int i = 0; i < NI; i++) begin
-      first[i] = val[i];
-      for (int j = 0; j < NI; j++)
-        if (j < i && val[j] && line[32*j +: 32] == line[32*i +: 32]) first[i] = 1'b0;
-    end
+    line = '0;
+    val = '0;
+    first = '0;
     cnt = '0;
-    for (int b = 0; b < BanksI; b++)
-      for (int i = 0; i < NI; i++)
-        if (first[i] && (line[32*i +: 32] & BankMask) == 32'(b)) cnt[8*b +: 8] = cnt[8*b +: 8] + 8'd1;
     cost_o = 8'd0;
-    for (int b = 0; b < BanksI; b++)
-      if (cnt[8*b +: 8] > cost_o) cost_o = cnt[8*b +: 8];
+    if (|en_i) begin
+      for (int i = 0; i < LanesI; i++) begin
+        line[64*i +: 32] = addr_i[32*i +: 32] >> LineShift;
+        line[64*i + 32 +: 32] = (addr_i[32*i +: 32] + 32'(bytes_i) - 32'd1) >> LineShift;
+        val[2*i] = en_i[i];
+        val[2*i+1] = en_i[i];
+      end
+      for (int i = 0; i < NI; i++) begin
+        first[i] = val[i];
+        for (int j = 0; j < NI; j++)
+          if (j < i && val[j] && line[32*j +: 32] == line[32*i +: 32]) first[i] = 1'b0;
+      end
+      for (int b = 0; b < BanksI; b++)
+        for (int i = 0; i < NI; i++)
+          if (first[i] && (line[32*i +: 32] & BankMask) == 32'(b)) cnt[8*b +: 8] = cnt[8*b +: 8] + 8'd1;
+      for (int b = 0; b < BanksI; b++)
+        if (cnt[8*b +: 8] > cost_o) cost_o = cnt[8*b +: 8];
+    end
   end
 endmodule
