@@ -2,9 +2,13 @@
 # tests/rtl/CMakeLists.txt after tessera_core_model() is defined. Its own build of the core
 # makes the L1 write ports public (cosim/core_probes.vlt); the default `tessera` target does
 # not depend on it.
+# Its instruction memory holds a compiled tiny model's step (about 2,600 instructions for a
+# Llama decode step, 3,561 for a GPT-2 FP8 prefill).
+set(TESSERA_COSIM_IMEM_WORDS 4096)
 tessera_core_model(rtl_core_model_cosim PREFIX Vcore RTL_DIR ${rtl_src} DEPENDS ${tessera_rtl_sources}
-                   ARGS ${PROJECT_SOURCE_DIR}/cosim/core_probes.vlt)
+                   ARGS -GImemWords=${TESSERA_COSIM_IMEM_WORDS} ${PROJECT_SOURCE_DIR}/cosim/core_probes.vlt)
 add_library(tessera_cosim STATIC ${PROJECT_SOURCE_DIR}/cosim/cosim.cpp)
+target_compile_definitions(tessera_cosim PUBLIC TESSERA_COSIM_IMEM_WORDS=${TESSERA_COSIM_IMEM_WORDS})
 set_source_files_properties(${PROJECT_SOURCE_DIR}/cosim/cosim.cpp ${PROJECT_SOURCE_DIR}/cosim/main.cpp
   PROPERTIES COMPILE_OPTIONS "-Wall;-Wextra;-Werror")
 target_include_directories(tessera_cosim PUBLIC ${PROJECT_SOURCE_DIR})
@@ -27,3 +31,19 @@ add_test(NAME cosim_cli_refuses_other_architectures
          COMMAND sh -c "\"$0\" --arch tiny --set l2.latency=7 --random 1 2> \"$1\"; s=$?; grep -qF 'verilated for the tiny preset' \"$1\" && test $s -eq 2"
                  $<TARGET_FILE:tessera-cosim> ${CMAKE_CURRENT_BINARY_DIR}/cosim_cli_refuses_other_architectures.err)
 set_tests_properties(cosim_cli_needs_a_program cosim_cli_refuses_other_architectures PROPERTIES LABELS "rtl" TIMEOUT 60)
+# Compiled Transformer steps on the RTL (issue 14, items 2 and 8): a generated tiny Llama
+# (GQA, RoPE, RMSNorm, SiLU, causal mask, argmax) and GPT-2 (LayerNorm, GELU, learned
+# positions), each step `tessera compile` emits for them (decode and prefill, BF16 and FP8),
+# run on the RTL core and the model in lock-step: no divergence.
+add_test(NAME cosim_compiled_tiny_steps
+         COMMAND sh -c "rm -rf \"$2\" && mkdir -p \"$2\" || exit 1; for fam in llama gpt2; do
+                          \"$0\" gen-model --family $fam --dtype bf16 --out \"$2/$fam\" > /dev/null || exit 1;
+                          for ph in decode prefill; do for pr in bf16 fp8; do
+                            \"$0\" compile --model \"$2/$fam\" --arch tiny --phase $ph --context 8 --precision $pr -o \"$2/$fam-$ph-$pr.tbin\" > /dev/null || exit 1;
+                            \"$1\" --arch tiny \"$2/$fam-$ph-$pr.tbin\" > \"$2/$fam-$ph-$pr.log\" 2>&1; s=$?;
+                            echo \"$fam $ph $pr: $(head -1 \"$2/$fam-$ph-$pr.log\")\";
+                            test $s -eq 0 || { cat \"$2/$fam-$ph-$pr.log\"; exit 1; };
+                          done; done;
+                        done"
+                 $<TARGET_FILE:tessera> $<TARGET_FILE:tessera-cosim> ${CMAKE_CURRENT_BINARY_DIR}/cosim_compiled)
+set_tests_properties(cosim_compiled_tiny_steps PROPERTIES LABELS "rtl" TIMEOUT 900)

@@ -12,6 +12,7 @@
 #include <memory>
 #include <sstream>
 #include <type_traits>
+#include <unordered_map>
 
 #include "Vcore.h"
 #include "Vcore___024root.h"
@@ -65,15 +66,16 @@ void check_supported(const isa::Program& prog) {
                                    Opcode::vmul_row, Opcode::vadd_col, Opcode::vmul_col, Opcode::vscale, Opcode::vfill,
                                    Opcode::vexp,    Opcode::vrecip,   Opcode::vrsqrt,   Opcode::vtanh, Opcode::vsilu,
                                    Opcode::vgelu,   Opcode::vrsum,    Opcode::vrmax,    Opcode::vrsumsq, Opcode::vargmax,
-                                   Opcode::vtopk,   Opcode::vmask,    Opcode::vcvt};
+                                   Opcode::vtopk,   Opcode::vmask,    Opcode::vcvt,  Opcode::vrope};
   if (prog.text.size() != 1) throw InputError("cosim: the program must have one text section (one core), it has " +
                                               std::to_string(prog.text.size()));
   const auto& code = prog.text[0].code;
-  if (code.size() > 1024)
+  if (code.size() > kImemWords)
     throw InputError("cosim: the program has " + std::to_string(code.size()) +
-                     " instructions; the RTL core's instruction memory holds 1024");
+                     " instructions; the RTL core's instruction memory holds " + std::to_string(kImemWords));
   for (const auto& d : prog.data)
-    if (d.space != Space::l2) throw InputError("cosim: data sections must be in l2 (the RTL core's outside memory)");
+    if (d.space != Space::l2 && d.space != Space::hbm)
+      throw InputError("cosim: data sections must be in l2 or hbm (the RTL core's outside memory)");
   for (size_t i = 0; i < code.size(); ++i) {
     const Instr& in = code[i];
     auto refuse = [&](const std::string& why) {
@@ -84,11 +86,14 @@ void check_supported(const isa::Program& prog) {
     if (f == isa::Format::coll) refuse("a collective instruction");
     if ((in.op == Opcode::tpush || in.op == Opcode::tpop) && isa::kUnitsMx.contains(in.unit))
       refuse("tpush/tpop on a matrix engine");
-    if (f == isa::Format::barrier && in.scope != uint64_t(isa::Scope::core)) refuse("a barrier beyond the core");
     if (f == isa::Format::dma) {
-      const bool ok = (in.op == Opcode::load && in.src_space == uint64_t(Space::l2) && in.dst_space == uint64_t(Space::l1)) ||
-                      (in.op == Opcode::store && in.src_space == uint64_t(Space::l1) && in.dst_space == uint64_t(Space::l2));
-      if (!ok) refuse("DMA other than l2 <-> l1");
+      const Space s = Space(in.src_space), d = Space(in.dst_space);
+      const bool outside = s == Space::l2 || s == Space::hbm;
+      const bool ok = (in.op == Opcode::load && outside && d == Space::l1) ||
+                      (in.op == Opcode::store && s == Space::l1 && (d == Space::l2 || d == Space::hbm)) ||
+                      (in.op == Opcode::store && s == Space::acc && (d == Space::l2 || d == Space::hbm || d == Space::l1));
+      if (!ok) refuse("DMA other than l2/hbm -> l1, l1 -> l2/hbm and acc -> l2/hbm/l1");
+      if (in.pred_words) refuse("a predicated DMA");
     }
     if (f == isa::Format::vector) {
       if (std::find(std::begin(vec_ops), std::end(vec_ops), in.op) == std::end(vec_ops)) refuse(std::string(isa::info(in.op).name));
@@ -98,7 +103,8 @@ void check_supported(const isa::Program& prog) {
       // are the validator's business.
       for (int k = 0; k < 3; ++k) {
         if (oi.shapes[k] == isa::OperandShape::none) continue;
-        if (sp[k] != uint64_t(Space::l1)) refuse("a vector operand outside l1");
+        if (k == 0 && sp[k] != uint64_t(Space::l1)) refuse("a vector result outside l1");
+        if (sp[k] != uint64_t(Space::l1) && sp[k] != uint64_t(Space::acc)) refuse("a vector source outside l1 and acc");
       }
     }
   }
@@ -106,7 +112,7 @@ void check_supported(const isa::Program& prog) {
 
 // The model's side: per instruction, the bytes it writes in each memory.
 struct Expected {
-  std::map<uint64_t, uint8_t> l1, l2, acc;
+  std::map<uint64_t, uint8_t> l1, l2, acc, hbm;
 };
 
 class Recorder : public model::InstrObserver {
@@ -117,7 +123,7 @@ class Recorder : public model::InstrObserver {
   void on_write(const model::MemorySite& site, uint64_t addr, const uint8_t* data, uint64_t n) override {
     if (current_ < 0) return;
     Expected& e = writes[size_t(current_)];
-    auto& m = site.space == Space::l1 ? e.l1 : site.space == Space::acc ? e.acc : e.l2;
+    auto& m = site.space == Space::l1 ? e.l1 : site.space == Space::acc ? e.acc : site.space == Space::hbm ? e.hbm : e.l2;
     for (uint64_t i = 0; i < n; ++i) m[addr + i] = data[i];
   }
 
@@ -131,6 +137,7 @@ struct ModelRun {
   uint64_t halt = 0;
   std::vector<uint8_t> l2, l1;
   std::vector<uint8_t> acc;
+  std::map<uint64_t, uint8_t> hbm;  // the final HBM bytes at every address an instruction wrote
   std::string error;
   double seconds = 0;
 };
@@ -156,6 +163,20 @@ ModelRun run_model(const config::ArchConfig& arch, const isa::Program& prog) {
     r.l2 = sim.read_memory(0, 0, Space::l2, 0, 0, uint64_t(arch.l2.bytes));
     r.l1 = sim.read_memory(0, 0, Space::l1, 0, 0, uint64_t(arch.l1.bytes));
     r.acc = sim.read_memory(0, 0, Space::acc, 0, 0, uint64_t(arch.accumulator.bytes));
+    // HBM is large and sparse: read back the runs of bytes the instructions wrote.
+    std::map<uint64_t, bool> at;
+    for (const Expected& e : r.writes)
+      for (const auto& [a, b] : e.hbm) at[a] = true;
+    for (auto it = at.begin(); it != at.end();) {
+      const uint64_t a0 = it->first;
+      uint64_t n = 0;
+      while (it != at.end() && it->first == a0 + n) {
+        ++n;
+        ++it;
+      }
+      const std::vector<uint8_t> bytes = sim.read_memory(0, 0, Space::hbm, 0, a0, n);
+      for (uint64_t k = 0; k < n; ++k) r.hbm[a0 + k] = bytes[k];
+    }
   }
   return r;
 }
@@ -174,7 +195,13 @@ class RtlRun {
     port_bytes_ = std::max<uint32_t>(2 * uint32_t(std::max(arch.matrix.rows, arch.matrix.cols)), bpc_);
     l2_.assign(uint64_t(arch.l2.bytes), 0);
     std::copy(opt.memory.begin(), opt.memory.end(), l2_.begin());
-    for (const auto& d : prog.data) std::copy(d.bytes.begin(), d.bytes.end(), l2_.begin() + int64_t(d.addr));
+    for (const auto& d : prog.data) {
+      if (d.space == Space::hbm) {
+        for (uint64_t k = 0; k < d.bytes.size(); ++k) hbm_set(d.addr + k, d.bytes[k]);
+      } else {
+        std::copy(d.bytes.begin(), d.bytes.end(), l2_.begin() + int64_t(d.addr));
+      }
+    }
     ctx_ = std::make_unique<VerilatedContext>();
     top_ = std::make_unique<Vcore>(ctx_.get());
     if (trace_to_ > 0) {
@@ -296,6 +323,10 @@ class RtlRun {
   void load_program() {
     top_->rst_ni = 0;
     top_->ext_req_ready_i = (1u << D_) - 1;
+    // tiny has one core on one chip: a chip or system barrier releases when this core has
+    // drained (docs/timing.md: R = the largest x over the cores, no link crossing with one
+    // chip), which the sequencer does in the cycle it sees the release input set.
+    top_->bar_release_i = 1;
     for (size_t i = 0; i <= code_.size(); ++i) {
       top_->imem_we_i = i < code_.size();
       if (i < code_.size()) {
@@ -317,38 +348,72 @@ class RtlRun {
   void drive_responses() {
     for (uint32_t e = 0; e < D_; ++e) {
       const bool have = !rsps_[e].empty() && rsps_[e].front().due == cycle_;
-      top_->ext_rsp_valid_i = (top_->ext_rsp_valid_i & ~(1u << e)) | (uint32_t(have) << e);
-      for (uint32_t j = 0; j < bpc_ / 4; ++j) {
-        uint32_t v = 0xA5A5A5A5u;
-        if (have) std::memcpy(&v, rsps_[e].front().data.data() + 4 * j, 4);
-        top_->ext_rsp_data_i[e * bpc_ / 4 + j] = v;
-      }
+      set_response(e, have ? &rsps_[e].front().data : nullptr);
     }
   }
 
-  // The outside port: every request answered after l2.latency cycles; writes checked.
+  // The outside port. L2: every request answered after l2.latency cycles. HBM: the model
+  // times a transfer as one DRAM request entering at its first beat (docs/timing.md, "DMA"),
+  // so the outside answers every beat in its own cycle except the transfer's last, which it
+  // holds until the model's DRAM completion D of that instruction: then E = max(the SRAM
+  // side's end, D + latency) as in the model. That D is valid for the RTL because the
+  // instruction's start, which fixes when the request enters the DRAM, is compared too.
+  // Writes are checked against the model's.
   bool outside_requests() {
+    uint32_t now = 0;  // engines answered in this cycle
     for (uint32_t e = 0; e < D_; ++e) {
       if (!rsps_[e].empty() && rsps_[e].front().due == cycle_) rsps_[e].pop_front();
       if (!((top_->ext_req_valid_o >> e) & 1)) continue;
       const uint64_t a = bits(top_->ext_req_addr_o, 40 * e, 40);
       const uint32_t n = uint32_t(bits(top_->ext_req_bytes_o, 8 * e, 8));
       const uint32_t space = uint32_t(bits(top_->ext_req_space_o, 2 * e, 2));
-      if (space != uint32_t(Space::l2) || a + n > l2_.size())
-        return diverge(slot_name(e), running_[e], "outside request", a, "an L2 address", "space " + std::to_string(space));
+      const bool hbm = space == uint32_t(Space::hbm);
+      if (!hbm && (space != uint32_t(Space::l2) || a + n > l2_.size()))
+        return diverge(slot_name(e), running_[e], "outside request", a, "an L2 or HBM address", "space " + std::to_string(space));
       Rsp r{cycle_ + l2_lat_, std::vector<uint8_t>(bpc_, 0)};
+      if (hbm) {
+        if (running_[e] < 0 || beats_left_[e] == 0)
+          return diverge(slot_name(e), running_[e], "HBM request beyond the transfer's beats", a, "none", "a request");
+        r.due = --beats_left_[e] == 0 ? std::max(cycle_, m_.recs[size_t(running_[e])].D) : cycle_;
+      }
+      if (!rsps_[e].empty()) r.due = std::max(r.due, rsps_[e].back().due + 1);  // answers stay in order
       if ((top_->ext_req_write_o >> e) & 1) {
         for (uint32_t i = 0; i < n; ++i) {
           const uint8_t b = byte_at(top_->ext_req_data_o, 8 * (e * bpc_ + i));
-          if (!write(e, Space::l2, a + i, b)) return false;
-          l2_[a + i] = b;
+          if (!write(e, hbm ? Space::hbm : Space::l2, a + i, b)) return false;
+          if (hbm) hbm_set(a + i, b);
+          else l2_[a + i] = b;
         }
       } else {
-        for (uint32_t i = 0; i < n; ++i) r.data[i] = l2_[a + i];
+        for (uint32_t i = 0; i < n; ++i) r.data[i] = hbm ? hbm_get(a + i) : l2_[a + i];
       }
-      rsps_[e].push_back(std::move(r));
+      if (r.due == cycle_ && rsps_[e].empty()) {
+        set_response(e, &r.data);
+        now |= 1u << e;
+      } else {
+        rsps_[e].push_back(std::move(r));
+      }
     }
+    // The same-cycle answers take effect before the clock edge.
+    if (now) top_->eval();
     return true;
+  }
+  void set_response(uint32_t e, const std::vector<uint8_t>* data) {
+    top_->ext_rsp_valid_i = (top_->ext_rsp_valid_i & ~(1u << e)) | (uint32_t(data != nullptr) << e);
+    for (uint32_t j = 0; j < bpc_ / 4; ++j) {
+      uint32_t v = 0xA5A5A5A5u;
+      if (data) std::memcpy(&v, data->data() + 4 * j, 4);
+      top_->ext_rsp_data_i[e * bpc_ / 4 + j] = v;
+    }
+  }
+  uint8_t hbm_get(uint64_t a) const {
+    const auto it = hbm_.find(a / kPage);
+    return it == hbm_.end() ? 0 : it->second[a % kPage];
+  }
+  void hbm_set(uint64_t a, uint8_t b) {
+    auto& page = hbm_[a / kPage];
+    if (page.empty()) page.assign(kPage, 0);
+    page[a % kPage] = b;
   }
 
   // The L1 write ports: one per vector lane, then one per DMA engine.
@@ -371,10 +436,11 @@ class RtlRun {
   // One byte written by the instruction running on `slot`, against the model's.
   bool write(uint32_t slot, Space space, uint64_t addr, uint8_t b) {
     const int64_t i = running_[slot];
-    const std::string what = space == Space::l1 ? "L1 write" : "L2 write";
+    const std::string what = space == Space::l1 ? "L1 write" : space == Space::hbm ? "HBM write" : "L2 write";
     if (m_.error.empty() == false) return true;
     if (i < 0) return diverge(slot_name(slot), last_of_slot(slot), what + " with no instruction running", addr, "none", hex(b));
-    const auto& exp = space == Space::l1 ? m_.writes[size_t(i)].l1 : m_.writes[size_t(i)].l2;
+    const Expected& ex = m_.writes[size_t(i)];
+    const auto& exp = space == Space::l1 ? ex.l1 : space == Space::hbm ? ex.hbm : ex.l2;
     const auto it = exp.find(addr);
     uint8_t want = it == exp.end() ? 0 : it->second;
     if (it != exp.end() && opt_.fault.kind == Fault::Kind::flip && uint32_t(i) == opt_.fault.instr &&
@@ -382,16 +448,16 @@ class RtlRun {
       want ^= 1;
     if (it == exp.end()) return diverge(slot_name(slot), i, what + " outside the instruction's writes", addr, "none", hex(b));
     if (b != want) return diverge(slot_name(slot), i, what, addr, hex(want), hex(b));
-    auto& g = space == Space::l1 ? got_[size_t(i)].l1 : got_[size_t(i)].l2;
+    auto& g = space == Space::l1 ? got_[size_t(i)].l1 : space == Space::hbm ? got_[size_t(i)].hbm : got_[size_t(i)].l2;
     g[addr] = b;
-    (space == Space::l1 ? res_.l1_write_bytes : res_.l2_write_bytes) += 1;
+    (space == Space::l1 ? res_.l1_write_bytes : space == Space::hbm ? res_.hbm_write_bytes : res_.l2_write_bytes) += 1;
     if (space == Space::l1) l1_[addr] = b;
     return true;
   }
   // The first byte the instruction writes in the model (the flip fault's target).
   std::map<uint64_t, uint8_t>::const_iterator first_write(size_t i) const {
     const Expected& e = m_.writes[i];
-    return !e.l1.empty() ? e.l1.begin() : !e.l2.empty() ? e.l2.begin() : e.acc.begin();
+    return !e.l1.empty() ? e.l1.begin() : !e.l2.empty() ? e.l2.begin() : !e.hbm.empty() ? e.hbm.begin() : e.acc.begin();
   }
   int64_t last_of_slot(uint32_t s) const {
     return next_end_[s] > 0 ? int64_t(of_slot_[s][next_end_[s] - 1]) : -1;
@@ -408,6 +474,11 @@ class RtlRun {
     const size_t i = of_slot_[s][next_start_[s]++];
     order_.push_back(i);
     if (s != D_) running_[s] = int64_t(i);  // the matrix engine's writes are checked at completion
+    if (s < D_) {
+      const Instr& in = code_[i];
+      const bool hbm = in.src_space == uint64_t(Space::hbm) || in.dst_space == uint64_t(Space::hbm);
+      beats_left_[s] = hbm ? in.n1 * in.n2 * ((in.len + bpc_ - 1) / bpc_) : 0;
+    }
     if (code_[i].op == Opcode::matmul) {
       const Instr& in = code_[i];
       for (uint64_t r = 0; r < in.m; ++r) acc_writer_[(in.c_addr + r * in.c_stride) / row_bytes_] = int64_t(i);
@@ -439,11 +510,14 @@ class RtlRun {
     }
     // Every byte the model wrote must have been written (L1 and L2; the accumulator after the edge).
     const Expected& want = m_.writes[i];
-    for (const auto* pair : {&want.l1, &want.l2}) {
-      const auto& got = pair == &want.l1 ? got_[i].l1 : got_[i].l2;
+    for (const auto* pair : {&want.l1, &want.l2, &want.hbm}) {
+      const auto& got = pair == &want.l1 ? got_[i].l1 : pair == &want.l2 ? got_[i].l2 : got_[i].hbm;
       for (const auto& [a, b] : *pair)
         if (!got.count(a)) {
-          diverge(slot_name(s), int64_t(i), pair == &want.l1 ? "L1 write missing at completion" : "L2 write missing at completion",
+          diverge(slot_name(s), int64_t(i),
+                  pair == &want.l1 ? "L1 write missing at completion"
+                  : pair == &want.l2 ? "L2 write missing at completion"
+                                     : "HBM write missing at completion",
                   a, hex(b), "not written");
           return -1;
         }
@@ -525,6 +599,10 @@ class RtlRun {
           return diverge("core", -1, "final accumulator", r * row_bytes_ + j, hex(m_.acc[r * row_bytes_ + j]), hex(got[j]));
       res_.final_bytes += row_bytes_;
     }
+    for (const auto& [a, b] : m_.hbm) {
+      if (hbm_get(a) != b) return diverge("core", -1, "final HBM (bytes written)", a, hex(b), hex(hbm_get(a)));
+      ++res_.final_bytes;
+    }
     for (const auto& [a, _] : l1_any) {
       const auto it = l1_.find(a);
       const uint8_t got = it == l1_.end() ? 0 : it->second;
@@ -575,6 +653,9 @@ class RtlRun {
   std::unique_ptr<Vcore> top_;
   std::unique_ptr<VerilatedFstC> fst_;
   std::vector<uint8_t> l2_;
+  static constexpr uint64_t kPage = 4096;
+  std::unordered_map<uint64_t, std::vector<uint8_t>> hbm_;  // pages of the HBM the program touches
+  uint64_t beats_left_[4] = {0, 0, 0, 0};                   // per DMA engine: HBM beats of its transfer
   std::map<uint64_t, uint8_t> l1_;
   std::deque<Rsp> rsps_[4];
   std::vector<std::vector<size_t>> of_slot_;
@@ -659,10 +740,11 @@ std::string report(const Result& r) {
   s << "no divergence: " << r.instructions << " instructions, " << r.cycles << " cycles (halt at " << r.model_cycles
     << " on both)\n";
   s << "compared: " << r.starts << " starts and " << r.ends << " completions (cycle for cycle); " << r.l1_write_bytes
-    << " L1 and " << r.l2_write_bytes << " L2 bytes written (address and value, as written); " << r.acc_bytes
+    << " L1, " << r.l2_write_bytes << " L2 and " << r.hbm_write_bytes
+    << " HBM bytes written (address and value, as written); " << r.acc_bytes
     << " accumulator bytes at their matmul's completion";
   if (r.acc_rows_skipped) s << " (" << r.acc_rows_skipped << " rows left to the final check: a later tile wrote them first)";
-  s << "; " << r.final_bytes << " bytes of final memory (L2, written accumulator rows and L1 bytes)\n";
+  s << "; " << r.final_bytes << " bytes of final memory (L2, written accumulator rows, L1 and HBM bytes)\n";
   char b[200];
   std::snprintf(b, sizeof b, "speed: model %.0f cycles/s (%.3f s), RTL %.0f cycles/s (%.3f s)\n",
                 rate(r.model_cycles, r.model_seconds), r.model_seconds, rate(r.cycles, r.rtl_seconds), r.rtl_seconds);

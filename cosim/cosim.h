@@ -7,6 +7,7 @@
 // L1 write port write and every outside (L2) write with address and data, the accumulator
 // rows of each matmul when it completes, the halt cycle, and at the end L2, the accumulator
 // rows and the L1 bytes written. The first disagreement stops the run.
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -16,6 +17,10 @@
 #include "common/isa/isa.h"
 
 namespace tessera::cosim {
+
+// Instructions the co-simulated core holds (its ImemWords; cosim/cosim.cmake verilates it
+// with this value).
+inline constexpr size_t kImemWords = TESSERA_COSIM_IMEM_WORDS;
 
 // A test-only defect injected into the model's side of the comparison, to prove that the
 // comparison catches it at the right instruction (tests/rtl/cosim_test.cpp).
@@ -53,7 +58,7 @@ struct Result {
   std::string rtl_error;     // what the RTL did instead of halting, if it did not
   // What was compared.
   uint64_t instructions = 0, starts = 0, ends = 0;
-  uint64_t l1_write_bytes = 0, l2_write_bytes = 0, acc_bytes = 0, acc_rows_skipped = 0;
+  uint64_t l1_write_bytes = 0, l2_write_bytes = 0, hbm_write_bytes = 0, acc_bytes = 0, acc_rows_skipped = 0;
   uint64_t final_bytes = 0;
   uint64_t cycles = 0;        // RTL cycles simulated
   uint64_t model_cycles = 0;  // the model's H

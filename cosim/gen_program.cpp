@@ -58,6 +58,7 @@ class Generator {
     ws_ = config::supports(a, config::Dataflow::ws);
     os_ = config::supports(a, config::Dataflow::os);
     acc_written_.assign(acc_rows_, false);
+    acc_read_.assign(acc_rows_, false);
   }
 
   Generated run() {
@@ -158,7 +159,8 @@ class Generator {
     return at;
   }
 
-  bool matmul_job(Job& j) {
+  // fresh: write new rows (a tile whose rows another unit then reads).
+  bool matmul_job(Job& j, bool fresh = false) {
     const bool os = os_ && (!ws_ || U(0, 1));
     const auto pa = formats_[U(0, formats_.size() - 1)];
     auto pb = pa;
@@ -196,10 +198,15 @@ class Generator {
     mm.c_stride = 4 * C_ * U(1, 2);
     const uint64_t row_span = (m - 1) * (mm.c_stride / (4 * C_)) + 1;
     bool acc = false;
-    if (U(0, 2) == 0 && row_span <= acc_rows_) {
+    if (!fresh && U(0, 2) == 0 && row_span <= acc_rows_) {
       const uint64_t r0 = U(0, acc_rows_ - row_span);
       acc = true;
-      for (uint64_t i = 0; i < m; ++i) acc = acc && acc_written_[r0 + i * (mm.c_stride / (4 * C_))];
+      // Never onto rows another unit reads in this round: its reads are timed by its own
+      // beats in the RTL, the model's at its start.
+      for (uint64_t i = 0; i < m; ++i) {
+        const uint64_t r = r0 + i * (mm.c_stride / (4 * C_));
+        acc = acc && acc_written_[r] && !acc_read_[r];
+      }
       if (acc) mm.c_addr = r0 * 4 * C_;
     }
     if (!acc) {
@@ -244,25 +251,80 @@ class Generator {
   // A vector operand's format: FP32 half the time, else any of the seven.
   DType vec_format() { return U(0, 1) ? DType::fp32 : DType(uint8_t(U(0, 6))); }
 
-  bool vector_job(Job& j) {
+  // A matmul tile and a reader of its rows in the accumulator: a vector chain whose first
+  // source is in acc, or a DMA store from acc to L2 or into L1.
+  bool acc_job(Job& j) {
+    if (!matmul_job(j, true)) return false;
+    const Instr mm = j.code.back();
+    const uint64_t m = mm.m, n = mm.n, rs = mm.c_stride;
+    const DType ct = mm.a_type == uint64_t(DType::int8) ? DType::int32 : DType::fp32;
+    for (uint64_t i = 0; i < m; ++i) acc_read_[mm.c_addr / (4 * C_) + i * (rs / (4 * C_))] = true;
+    if (U(0, 1)) {
+      const uint64_t rows = U(1, std::min<uint64_t>(m, 8)), cols = U(1, n);
+      j.code.back().signal = bit(vec_);
+      return vector_job(j, Operand{mm.c_addr + 4 * U(0, n - cols), rs, ct}, rows, cols);
+    }
+    // Any byte range of the rows (the DMA reads the accumulator's bytes as they are).
+    const uint64_t off = U(0, 4 * n - 1), len = U(1, 4 * n - off), rows = U(1, m);
+    const uint8_t d = dma();
+    j.code.back().signal = bit(d);
+    Instr s;
+    s.op = Opcode::store;
+    s.unit = d;
+    s.wait = bit(mx_);
+    s.src_space = uint64_t(Space::acc);
+    s.src_addr = mm.c_addr + off;
+    s.src_stride1 = rs;
+    s.len = len;
+    s.n1 = rows;
+    s.n2 = 1;
+    if (U(0, 2) == 0) {
+      const uint64_t ls = stride_for(len, 1);
+      const uint64_t at = l1_alloc((rows - 1) * ls + len, U(0, 1) ? 1 : 16);
+      if (at == UINT64_MAX) return false;
+      s.dst_space = uint64_t(Space::l1);
+      s.dst_addr = at;
+      s.dst_stride1 = ls;
+    } else {
+      const uint64_t l2s = stride_for(len, 1);
+      const uint64_t at = l2_alloc((rows - 1) * l2s + len, 1);
+      if (at == UINT64_MAX) return false;
+      s.dst_space = uint64_t(Space::l2);
+      s.dst_addr = at;
+      s.dst_stride1 = l2s;
+    }
+    j.code.push_back(s);
+    return true;
+  }
+
+  // A chain of 1-3 vector instructions on rows x cols elements; with `from`, the first
+  // instruction's first source is that accumulator operand (its matrix tile signals vec).
+  bool vector_job(Job& j, Operand from = Operand{UINT64_MAX, 0, DType::fp32}, uint64_t from_rows = 0,
+                  uint64_t from_cols = 0) {
     static const Opcode two[] = {Opcode::vadd, Opcode::vsub, Opcode::vmul, Opcode::vmax};
     static const Opcode one[] = {Opcode::vexp, Opcode::vrecip, Opcode::vrsqrt, Opcode::vtanh, Opcode::vsilu,
                                  Opcode::vgelu, Opcode::vscale, Opcode::vmask, Opcode::vcvt};
     static const Opcode red[] = {Opcode::vrsum, Opcode::vrmax, Opcode::vrsumsq, Opcode::vargmax, Opcode::vtopk};
     static const Opcode rowc[] = {Opcode::vsub_row, Opcode::vmul_row, Opcode::vadd_col, Opcode::vmul_col};
-    uint64_t rows = U(1, 8), cols = U(1, 3 * uint64_t(a_.vector.lanes));
-    Operand cur{UINT64_MAX, 0, DType::fp32};
+    const bool acc_src = from.addr != UINT64_MAX;
+    uint64_t rows = acc_src ? from_rows : U(1, 8), cols = acc_src ? from_cols : U(1, 3 * uint64_t(a_.vector.lanes));
+    Operand cur = from;
     const int ops = int(U(1, 3));
     const uint8_t st = dma();
     for (int o = 0; o < ops; ++o) {
       Instr v;
       v.unit = vec_;
-      const uint64_t kind = U(0, 9);
+      const uint64_t kind = U(0, 10);
       v.op = kind < 3 ? two[U(0, 3)] : kind < 6 ? one[U(0, 8)] : kind < 7 ? red[U(0, 4)] : kind < 9 ? rowc[U(0, 3)]
-                                                                                                   : Opcode::vfill;
+             : kind < 10 ? Opcode::vrope : Opcode::vfill;
+      // vrope pairs the halves of a row; the accumulator operand is read, not filled over.
+      if (v.op == Opcode::vrope && cols % 2) v.op = Opcode::vadd;
+      if (v.op == Opcode::vfill && o == 0 && acc_src) v.op = Opcode::vexp;
       const bool reduce = std::find(std::begin(red), std::end(red), v.op) != std::end(red);
       uint16_t wait = 0;
       size_t first_load = SIZE_MAX;  // this op's first operand load, if it made one
+      const bool in_acc = o == 0 && acc_src;
+      if (in_acc) wait |= bit(mx_);
       if (v.op != Opcode::vfill) {
         if (cur.addr == UINT64_MAX) {
           const uint8_t d = dma();
@@ -271,18 +333,21 @@ class Generator {
           wait |= bit(d);
           first_load = j.code.size() - 1;
         }
-        v.src1_space = uint64_t(Space::l1);
+        v.src1_space = uint64_t(in_acc ? Space::acc : Space::l1);
         v.src1_type = uint64_t(cur.type);
         v.src1_addr = cur.addr;
         v.src1_stride = cur.stride;
       }
       const bool has2 = std::find(std::begin(two), std::end(two), v.op) != std::end(two) ||
-                        std::find(std::begin(rowc), std::end(rowc), v.op) != std::end(rowc);
+                        std::find(std::begin(rowc), std::end(rowc), v.op) != std::end(rowc) || v.op == Opcode::vrope;
       if (has2) {
         const bool by_row = v.op == Opcode::vsub_row || v.op == Opcode::vmul_row;
         const bool by_col = v.op == Opcode::vadd_col || v.op == Opcode::vmul_col;
+        // vrope: one table row per iarg data rows (heads per token).
+        if (v.op == Opcode::vrope) v.iarg = U(1, 3);
+        const uint64_t rows2 = by_col ? 1 : v.op == Opcode::vrope ? (rows - 1) / v.iarg + 1 : rows;
         const uint8_t d = dma();
-        const Operand s2 = vec_operand(j, d, by_col ? 1 : rows, by_row ? 1 : cols, bit(vec_), vec_format());
+        const Operand s2 = vec_operand(j, d, rows2, by_row ? 1 : cols, bit(vec_), vec_format());
         if (s2.addr == UINT64_MAX) return false;
         // One engine loaded both: its later completion implies the earlier, one token.
         if (first_load != SIZE_MAX && j.code[first_load].unit == d) j.code[first_load].signal = 0;
@@ -291,6 +356,15 @@ class Generator {
         v.src2_type = uint64_t(s2.type);
         v.src2_addr = s2.addr;
         v.src2_stride = by_col ? 0 : s2.stride;  // a row-0 operand has no stride
+        // The two sources swap places (the accumulator operand second) for the symmetric
+        // element-wise opcodes, half the time.
+        if (in_acc && std::find(std::begin(two), std::end(two), v.op) != std::end(two) && v.op != Opcode::vsub &&
+            U(0, 1)) {
+          std::swap(v.src1_space, v.src2_space);
+          std::swap(v.src1_type, v.src2_type);
+          std::swap(v.src1_addr, v.src2_addr);
+          std::swap(v.src1_stride, v.src2_stride);
+        }
       }
       if (v.op == Opcode::vscale || v.op == Opcode::vfill || v.op == Opcode::vcvt) {
         v.imm = float(int(U(0, 64)) - 32) / 8.0f;
@@ -378,6 +452,7 @@ class Generator {
   void round(std::vector<Instr>& out, uint32_t budget) {
     l1_next_ = 0;
     acc_next_ = 0;
+    acc_read_.assign(acc_rows_, false);
     // Copies read L2 below stable_hi_ only: the image and earlier rounds' stores, never a
     // store of this round. Stores wrap to the bottom of the store region between rounds.
     if (l2_next_ + kRoundL2 > l2_bytes_) l2_next_ = kDataBytes;
@@ -388,11 +463,16 @@ class Generator {
     const uint32_t want = uint32_t(U(1, 6));
     for (uint32_t t = 0; t < 3 * want && jobs.size() < want && size < budget; ++t) {
       Job j;
-      const std::vector<bool> acc_before = acc_written_;
-      const uint64_t kind = U(0, 9);
-      const bool ok = kind < 4 ? matmul_job(j) : kind < 7 ? vector_job(j) : kind < 9 ? copy_job(j) : sync_job(j);
+      const std::vector<bool> acc_before = acc_written_, read_before = acc_read_;
+      const uint64_t kind = U(0, 11);
+      const bool ok = kind < 4    ? matmul_job(j)
+                      : kind < 7  ? vector_job(j)
+                      : kind < 9  ? copy_job(j)
+                      : kind < 11 ? acc_job(j)
+                                  : sync_job(j);
       if (!ok || j.code.empty()) {
         acc_written_ = acc_before;
+        acc_read_ = read_before;
         break;
       }
       std::map<std::pair<uint8_t, uint8_t>, uint32_t> n = pushes;
@@ -401,6 +481,7 @@ class Generator {
       for (const auto& [c, k] : n) fits = fits && k + 1 <= depth_;  // +1: the closing token mx0 -> vec
       if (!fits) {
         acc_written_ = acc_before;
+        acc_read_ = read_before;
         break;
       }
       pushes = std::move(n);
@@ -420,17 +501,23 @@ class Generator {
       for (const Instr& in : jobs[i].code)
         if (in.op == Opcode::matmul) last_mm = int(i);
     if (last_mm >= 0) {
+      // A tile already signalling vec (its rows are a vector source) is popped by that
+      // vector instruction, which completes after it.
+      bool popped = false;
       for (auto it = jobs[last_mm].code.rbegin(); it != jobs[last_mm].code.rend(); ++it)
         if (it->op == Opcode::matmul) {
-          it->signal = bit(vec_);
+          popped = (it->signal & bit(vec_)) != 0;
+          it->signal |= bit(vec_);
           break;
         }
       // In the same job, so that the pop comes after its push in program order.
-      Instr q;
-      q.op = Opcode::tpop;
-      q.unit = vec_;
-      q.wait = bit(mx_);
-      jobs[last_mm].code.push_back(q);
+      if (!popped) {
+        Instr q;
+        q.op = Opcode::tpop;
+        q.unit = vec_;
+        q.wait = bit(mx_);
+        jobs[last_mm].code.push_back(q);
+      }
     }
     // Random merge: the lowest pending job is always eligible, so the merge never sticks.
     std::vector<size_t> next(jobs.size(), 0);
@@ -494,6 +581,7 @@ class Generator {
   bool ws_ = true, os_ = true;
   uint64_t l1_next_ = 0, l2_next_ = kDataBytes, acc_next_ = 0, stable_hi_ = kDataBytes;
   std::vector<bool> acc_written_;
+  std::vector<bool> acc_read_;  // rows a vector or DMA instruction of this round reads
 };
 
 }  // namespace

@@ -34,7 +34,7 @@ int soak(const config::ArchConfig& arch, uint64_t count, uint64_t seed, uint32_t
     cycles += r.cycles;
     starts += r.starts;
     ends += r.ends;
-    bytes += r.l1_write_bytes + r.l2_write_bytes + r.acc_bytes + r.final_bytes;
+    bytes += r.l1_write_bytes + r.l2_write_bytes + r.hbm_write_bytes + r.acc_bytes + r.final_bytes;
     rtl_s += r.rtl_seconds;
     model_s += r.model_seconds;
     refused += r.illegal;

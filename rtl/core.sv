@@ -10,9 +10,13 @@
 // when its queue head may start and the engine is ready (Q); its completions push the
 // signals of the tiles in order. Every client has its own L1 port (docs/timing.md "SRAM
 // accesses"): A and B of each matrix engine (one-cycle ports, as the matmul formulas
-// assume), two read ports and one write port per vector lane, one read and one write port
-// per DMA engine. Each DMA engine has its own channel of the outside port (L2/HBM side),
-// as each has its own port into L2 in the model.
+// assume), four read ports (src1, src2, and vrope's second element of each) and one write
+// port per vector lane, one read and one write port per DMA engine. The vector engine's
+// sources and the DMA engines' store sources may be a matrix engine's accumulator instead:
+// those reads go to word ports of the accumulator, the vector's data delayed to L1's
+// latency (vector.latency covers an acc read as it covers an L1 read), the DMA's by the
+// accumulator's one cycle. Each DMA engine has its own channel of the outside port (L2/HBM
+// side), as each has its own port into L2 in the model.
 //
 // Not implemented (core error 1): tpush/tpop on a matrix engine, collective instructions.
 // The sequencer takes one completion per unit per cycle: matrix tiles completing in the same
@@ -83,12 +87,19 @@ module core #(
   // the clients that compute their own bank costs (vector, DMA) are never held by a port.
   localparam int unsigned MxBytes = (Rows > Cols ? Rows : Cols) * 2;
   localparam int unsigned PortBytes = MxBytes > Bpc ? MxBytes : Bpc;
-  localparam int unsigned NumRd = 2 * M + 2 * Lanes + D;
+  localparam int unsigned NumRd = 2 * M + 4 * Lanes + D;
   localparam int unsigned NumWr = Lanes + D;
   localparam int unsigned PB = PortBytes * 8;
   localparam int unsigned FastMask = (32'd1 << (2 * M)) - 32'd1;   // the matrix ports come first
-  localparam int unsigned RdVec = 2 * M;                          // then s1 of every lane, s2 of every lane
-  localparam int unsigned RdDma = 2 * M + 2 * Lanes;               // then the DMA engines
+  localparam int unsigned RdVec = 2 * M;                          // then s1, s2, s3, s4 of every lane
+  localparam int unsigned RdDma = 2 * M + 4 * Lanes;               // then the DMA engines
+  // Accumulator word ports of each matrix engine: s1..s4 of every lane, then for each DMA
+  // engine the words one read of Bpc bytes at any byte address can touch.
+  localparam int unsigned DmaWords = Bpc / 4 + 1;
+  localparam int unsigned AccPorts = 4 * Lanes + D * DmaWords;
+  localparam int unsigned AccBankBytes = 4 * Cols / tessera_cfg_pkg::ACCUMULATOR_BANKS > 4
+                                         ? 4 * Cols / tessera_cfg_pkg::ACCUMULATOR_BANKS : 4;
+  localparam int unsigned AccLatency = 1;   // common/timing/params.cpp: one accumulator row per cycle
 
   // ---- instruction memory --------------------------------------------------------------------
   logic [WB-1:0]     imem [ImemWords];
@@ -216,20 +227,32 @@ module core #(
     end
   end
 
+  // ---- accumulator word reads ----------------------------------------------------------------------
+  // Port p reads word acc_word[p] (byte address / 4) when acc_word_en[p]; its data are in
+  // acc_word_data one cycle later. Every engine gets every address; the client's engine is
+  // picked from the data.
+  localparam int unsigned WA = AW + $clog2(Cols);
+  localparam int unsigned BpcBits = Bpc * 8;
+  logic [AccPorts*WA-1:0]   acc_word;
+  logic [AccPorts-1:0]      acc_word_en;
+  logic [M*AccPorts*32-1:0] acc_word_data;
+
   // ---- DMA engines ---------------------------------------------------------------------------------
   localparam int unsigned LW = $clog2(Bpc + 1);
   for (genvar e = 0; e < D; e++) begin : g_dma
     logic [LW-1:0] qbytes, rbytes, wbytes;
     logic [31:0]   raddr, waddr;
-    logic [Bpc*8-1:0] wdata;
-    logic          ren, wen;
+    logic [Bpc*8-1:0] wdata, racc_data;
+    logic          ren, wen, racc;
+    logic [2:0]    raccsel;
     dma_engine #(
       .BytesPerCycle(Bpc), .SetupCycles(tessera_cfg_pkg::DMA_SETUP_CYCLES),
       .MaxOutstanding(tessera_cfg_pkg::DMA_MAX_OUTSTANDING),
       .L1Latency(tessera_cfg_pkg::L1_LATENCY), .L1Banks(tessera_cfg_pkg::L1_BANKS),
       .L1BankBytes(tessera_cfg_pkg::L1_BANK_WIDTH),
       .L2Latency(tessera_cfg_pkg::L2_LATENCY), .L2Banks(tessera_cfg_pkg::L2_BANKS),
-      .L2BankBytes(tessera_cfg_pkg::L2_BANK_WIDTH)
+      .L2BankBytes(tessera_cfg_pkg::L2_BANK_WIDTH), .AccLatency(AccLatency),
+      .AccBanks(tessera_cfg_pkg::ACCUMULATOR_BANKS), .AccBankBytes(AccBankBytes)
     ) u_dma (
       .clk_i, .rst_ni,
       .start_i(eng_start[e]), .ready_o(eng_ready[e]), .word_i(u_word[e*WB +: WB]),
@@ -240,11 +263,28 @@ module core #(
       .ext_req_data_o(ext_req_data_o[e*Bpc*8 +: Bpc*8]),
       .ext_rsp_valid_i(ext_rsp_valid_i[e]), .ext_rsp_ready_o(ext_rsp_ready_o[e]),
       .ext_rsp_data_i(ext_rsp_data_i[e*Bpc*8 +: Bpc*8]),
+      .rd_acc_o(racc), .acc_engine_o(raccsel),
       .l1_rd_en_o(ren), .l1_rd_addr_o(raddr), .l1_rd_bytes_o(rbytes),
-      .l1_rd_data_i(rd_data[(RdDma+e)*PB +: Bpc*8]),
+      .l1_rd_data_i(racc ? racc_data : rd_data[(RdDma+e)*PB +: Bpc*8]),
       .l1_wr_en_o(wen), .l1_wr_addr_o(waddr), .l1_wr_bytes_o(wbytes), .l1_wr_data_o(wdata));
     assign ext_req_bytes_o[e*8 +: 8] = 8'(qbytes);
-    assign rd_req[RdDma+e] = ren;
+    assign rd_req[RdDma+e] = ren && !racc;
+    // A read of the accumulator: the DmaWords words from the one holding the first byte,
+    // registered (AccLatency = 1), then the Bpc bytes from the first byte's offset.
+    for (genvar i = 0; i < DmaWords; i++) begin : g_word
+      assign acc_word[(4*Lanes + e*DmaWords + i)*WA +: WA] = WA'((raddr >> 2) + 32'(i));
+      assign acc_word_en[4*Lanes + e*DmaWords + i] = ren && racc;
+    end
+    logic [1:0] off_q;
+    logic [2:0] sel_q;
+    always_ff @(posedge clk_i) begin
+      if (ren && racc) begin
+        off_q <= raddr[1:0];
+        sel_q <= raccsel;
+      end
+    end
+    assign racc_data = BpcBits'(acc_word_data[(32'(sel_q) * AccPorts + 4*Lanes + e*DmaWords)*32 +: DmaWords*32]
+                                >> (8 * off_q));
     assign rd_addr[(RdDma+e)*32 +: 32] = raddr;
     assign rd_bytes[(RdDma+e)*8 +: 8] = 8'(rbytes);
     assign wr_req[Lanes+e] = wen;
@@ -254,29 +294,77 @@ module core #(
   end
 
   // ---- vector engine -------------------------------------------------------------------------------
-  logic [Lanes-1:0]    s1_en, s2_en, d_en;
-  logic [Lanes*32-1:0] s1_addr, s2_addr, d_addr, d_data, s1_data, s2_data;
+  logic [Lanes-1:0]    s1_en, s2_en, s3_en, s4_en, d_en;
+  logic [Lanes*32-1:0] s1_addr, s2_addr, s3_addr, s4_addr, d_addr, d_data, s1_data, s2_data, s3_data, s4_data;
   logic [2:0]          s1_bytes, s2_bytes, d_bytes;   // element sizes of the operands' formats
+  logic                s1_acc, s2_acc;
+  logic [2:0]          vacc_sel;
   vector_engine #(
     .Lanes(Lanes), .Latency(tessera_cfg_pkg::VECTOR_LATENCY), .SpecialCycles(tessera_cfg_pkg::VECTOR_SPECIAL_CYCLES),
     .L1Latency(tessera_cfg_pkg::L1_LATENCY), .L1Banks(tessera_cfg_pkg::L1_BANKS),
-    .L1BankBytes(tessera_cfg_pkg::L1_BANK_WIDTH)
+    .L1BankBytes(tessera_cfg_pkg::L1_BANK_WIDTH), .AccBanks(tessera_cfg_pkg::ACCUMULATOR_BANKS),
+    .AccBankBytes(AccBankBytes)
   ) u_vec (
     .clk_i, .rst_ni,
     .start_i(eng_start[UVec]), .ready_o(eng_ready[UVec]), .word_i(u_word[UVec*WB +: WB]),
     .done_o(eng_done[UVec]), .err_o(eng_err[UVec]),
+    .s1_acc_o(s1_acc), .s2_acc_o(s2_acc), .acc_engine_o(vacc_sel),
     .s1_en_o(s1_en), .s1_addr_o(s1_addr), .s1_bytes_o(s1_bytes), .s1_data_i(s1_data),
     .s2_en_o(s2_en), .s2_addr_o(s2_addr), .s2_bytes_o(s2_bytes), .s2_data_i(s2_data),
+    .s3_en_o(s3_en), .s3_addr_o(s3_addr), .s3_data_i(s3_data),
+    .s4_en_o(s4_en), .s4_addr_o(s4_addr), .s4_data_i(s4_data),
     .d_en_o(d_en), .d_addr_o(d_addr), .d_bytes_o(d_bytes), .d_data_o(d_data));
+  // Accumulator reads of the four source ports: the word ports' data (one cycle after the
+  // read), moved on when a read was made, so they arrive l1.latency cycles after it as L1's.
+  localparam int unsigned VPipe = tessera_cfg_pkg::L1_LATENCY - 1;   // stages after the word ports
+  localparam int VPipeI = VPipe;
+  logic [4*Lanes*32-1:0] vacc_arr;
+  logic [2:0] vsel_q;
+  logic vrd_q;
+  always_ff @(posedge clk_i) begin
+    vrd_q <= (s1_acc && |s1_en) || (s2_acc && |s2_en);
+    if ((s1_acc && |s1_en) || (s2_acc && |s2_en)) vsel_q <= vacc_sel;
+  end
+  if (VPipe == 0) begin : g_vacc_now
+    assign vacc_arr = acc_word_data[32'(vsel_q) * AccPorts * 32 +: 4*Lanes*32];
+  end else begin : g_vacc_pipe
+    logic [4*Lanes*32-1:0] pipe_q [VPipe];
+    logic [VPipe-1:0] v_q;
+    always_ff @(posedge clk_i) begin
+      v_q[0] <= vrd_q;
+      if (vrd_q) pipe_q[0] <= acc_word_data[32'(vsel_q) * AccPorts * 32 +: 4*Lanes*32];
+      for (int i = 1; i < VPipeI; i++) begin
+        v_q[i] <= v_q[i-1];
+        if (v_q[i-1]) pipe_q[i] <= pipe_q[i-1];
+      end
+    end
+    assign vacc_arr = pipe_q[VPipe-1];
+  end
   for (genvar k = 0; k < Lanes; k++) begin : g_lane
-    assign rd_req[RdVec+k] = s1_en[k];
+    assign acc_word[k*WA +: WA] = WA'(s1_addr[k*32 +: 32] >> 2);
+    assign acc_word[(Lanes+k)*WA +: WA] = WA'(s2_addr[k*32 +: 32] >> 2);
+    assign acc_word[(2*Lanes+k)*WA +: WA] = WA'(s3_addr[k*32 +: 32] >> 2);
+    assign acc_word[(3*Lanes+k)*WA +: WA] = WA'(s4_addr[k*32 +: 32] >> 2);
+    assign acc_word_en[k] = s1_en[k] && s1_acc;
+    assign acc_word_en[Lanes+k] = s2_en[k] && s2_acc;
+    assign acc_word_en[2*Lanes+k] = s3_en[k] && s1_acc;
+    assign acc_word_en[3*Lanes+k] = s4_en[k] && s2_acc;
+    assign rd_req[RdVec+k] = s1_en[k] && !s1_acc;
     assign rd_addr[(RdVec+k)*32 +: 32] = s1_addr[k*32 +: 32];
     assign rd_bytes[(RdVec+k)*8 +: 8] = 8'(s1_bytes);
-    assign s1_data[k*32 +: 32] = rd_data[(RdVec+k)*PB +: 32];
-    assign rd_req[RdVec+Lanes+k] = s2_en[k];
+    assign s1_data[k*32 +: 32] = s1_acc ? vacc_arr[k*32 +: 32] : rd_data[(RdVec+k)*PB +: 32];
+    assign rd_req[RdVec+Lanes+k] = s2_en[k] && !s2_acc;
     assign rd_addr[(RdVec+Lanes+k)*32 +: 32] = s2_addr[k*32 +: 32];
     assign rd_bytes[(RdVec+Lanes+k)*8 +: 8] = 8'(s2_bytes);
-    assign s2_data[k*32 +: 32] = rd_data[(RdVec+Lanes+k)*PB +: 32];
+    assign s2_data[k*32 +: 32] = s2_acc ? vacc_arr[(Lanes+k)*32 +: 32] : rd_data[(RdVec+Lanes+k)*PB +: 32];
+    assign rd_req[RdVec+2*Lanes+k] = s3_en[k] && !s1_acc;
+    assign rd_addr[(RdVec+2*Lanes+k)*32 +: 32] = s3_addr[k*32 +: 32];
+    assign rd_bytes[(RdVec+2*Lanes+k)*8 +: 8] = 8'(s1_bytes);
+    assign s3_data[k*32 +: 32] = s1_acc ? vacc_arr[(2*Lanes+k)*32 +: 32] : rd_data[(RdVec+2*Lanes+k)*PB +: 32];
+    assign rd_req[RdVec+3*Lanes+k] = s4_en[k] && !s2_acc;
+    assign rd_addr[(RdVec+3*Lanes+k)*32 +: 32] = s4_addr[k*32 +: 32];
+    assign rd_bytes[(RdVec+3*Lanes+k)*8 +: 8] = 8'(s2_bytes);
+    assign s4_data[k*32 +: 32] = s2_acc ? vacc_arr[(3*Lanes+k)*32 +: 32] : rd_data[(RdVec+3*Lanes+k)*PB +: 32];
     assign wr_req[k] = d_en[k];
     assign wr_addr[k*32 +: 32] = d_addr[k*32 +: 32];
     assign wr_bytes[k*8 +: 8] = 8'(d_bytes);
@@ -350,7 +438,7 @@ module core #(
     /* verilator lint_on UNUSEDSIGNAL */
     matrix_engine #(
       .Rows(Rows), .Cols(Cols), .AccDepth(AccDepth),
-      .DoubleBuffer(tessera_cfg_pkg::MATRIX_DOUBLE_BUFFER_WEIGHTS), .Formats(Formats)
+      .DoubleBuffer(tessera_cfg_pkg::MATRIX_DOUBLE_BUFFER_WEIGHTS), .Formats(Formats), .WordPorts(AccPorts)
     ) u_mx (
       .clk_i, .rst_ni,
       .cmd_valid_i(cmd_valid), .cmd_ready_o(cmd_ready), .cmd_word_i(u_word[U*WB +: WB]),
@@ -358,6 +446,8 @@ module core #(
       .a_req_o(a_req), .a_addr_o(a_addr), .a_data_i(rd_data[(2*e)*PB +: Rows*16]),
       .b_req_o(b_req), .b_addr_o(b_addr), .b_data_i(rd_data[(2*e+1)*PB +: Cols*16]),
       .acc_raddr_i(raddr), .acc_rdata_o(acc_rdata_o[e*Cols*32 +: Cols*32]),
+      .acc_word_en_i(acc_word_en), .acc_word_addr_i(acc_word),
+      .acc_word_data_o(acc_word_data[e*AccPorts*32 +: AccPorts*32]),
       .acc_we_o(acc_we), .acc_waddr_o(acc_waddr), .acc_wdata_o(acc_wdata),
       .test_stall_i(1'b0), .test_flip_i('0));
     assign rd_req[2*e] = a_req;

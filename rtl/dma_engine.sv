@@ -1,8 +1,12 @@
 // DMA engine: one `load`/`store` at a time between the core's L1 and the memory outside
-// the core (L2 or HBM), with the issue schedule of docs/timing.md, "DMA": first beat at
-// T + SetupCycles, one beat per row piece of at most BytesPerCycle bytes, each beat
-// costing the larger bank cost of its two sides (an hbm side costs 1), and, when the
-// outside is L2, beat b no earlier than t_{b-M} + L2Latency. The outside is a valid/ready
+// the core (L2 or HBM), or from a matrix engine's accumulator to L1 or the outside, with
+// the issue schedule of docs/timing.md, "DMA": first beat at T + SetupCycles, one beat per
+// row piece of at most BytesPerCycle bytes, each beat costing the larger bank cost of its
+// two sides (an hbm side costs 1), and, when the outside is L2, beat b no earlier than
+// t_{b-M} + L2Latency. A store from acc reads through the same read port (rd_acc_o tells
+// the core to serve it from the accumulator, whose data return after AccLatency cycles);
+// a store from acc to L1 writes L1 through the write port, each write complete L1Latency
+// cycles later, instead of sending it outside. The outside is a valid/ready
 // request port (one request per beat: address, byte count, write data) and a response
 // port (read data, or a write acknowledgement), answered in order; its latency is the
 // outside's. The engine completes when the last beat's data are written into L1
@@ -18,7 +22,10 @@ module dma_engine #(
   parameter int unsigned L1BankBytes = 16,     // l1.bank_width (power of two)
   parameter int unsigned L2Latency = 20,       // l2.latency (>= 2)
   parameter int unsigned L2Banks = 4,          // l2.banks (power of two)
-  parameter int unsigned L2BankBytes = 16      // l2.bank_width (power of two)
+  parameter int unsigned L2BankBytes = 16,     // l2.bank_width (power of two)
+  parameter int unsigned AccLatency = 1,       // the accumulator's read latency (<= L1Latency)
+  parameter int unsigned AccBanks = 8,         // accumulator.banks (power of two)
+  parameter int unsigned AccBankBytes = 4      // max(4, 4 * matrix.cols / accumulator.banks)
 ) (
   input  logic                 clk_i,
   input  logic                 rst_ni,
@@ -39,7 +46,10 @@ module dma_engine #(
   input  logic                 ext_rsp_valid_i,
   output logic                 ext_rsp_ready_o,
   input  logic [BytesPerCycle*8-1:0] ext_rsp_data_i,
-  // L1: reads return L1Latency cycles after the request; every request is accepted.
+  // L1: reads return L1Latency cycles after the request (AccLatency from the accumulator
+  // of matrix engine acc_engine_o when rd_acc_o); every request is accepted.
+  output logic                 rd_acc_o,
+  output logic [2:0]           acc_engine_o,
   output logic                 l1_rd_en_o,
   output logic [31:0]          l1_rd_addr_o,
   output logic [$clog2(BytesPerCycle+1)-1:0] l1_rd_bytes_o,
@@ -68,26 +78,34 @@ module dma_engine #(
   /* verilator lint_on UNUSEDSIGNAL */
   assign w = word_i;
 
-  logic is_load, ok;
+  logic is_load, ok, from_acc, to_l1;
   always_comb begin
     is_load = w.hdr.opcode == tessera_isa_pkg::OpLoad;
+    from_acc = w.src_space == tessera_isa_pkg::SPACE_ACC;
+    to_l1 = w.dst_space == tessera_isa_pkg::SPACE_L1;
     ok = w.len != '0 && w.n1 != '0 && w.n2 != '0;
     if (is_load) begin
-      ok = ok && w.dst_space == tessera_isa_pkg::SPACE_L1
-              && (w.src_space == tessera_isa_pkg::SPACE_HBM || w.src_space == tessera_isa_pkg::SPACE_L2);
+      ok = ok && to_l1 && (w.src_space == tessera_isa_pkg::SPACE_HBM || w.src_space == tessera_isa_pkg::SPACE_L2);
     end else begin
-      ok = ok && w.hdr.opcode == tessera_isa_pkg::OpStore && w.src_space == tessera_isa_pkg::SPACE_L1
-              && (w.dst_space == tessera_isa_pkg::SPACE_HBM || w.dst_space == tessera_isa_pkg::SPACE_L2);
+      // L1 -> L2/HBM, acc -> L2/HBM/L1.
+      ok = ok && w.hdr.opcode == tessera_isa_pkg::OpStore
+              && (w.src_space == tessera_isa_pkg::SPACE_L1 || from_acc)
+              && (w.dst_space == tessera_isa_pkg::SPACE_HBM || w.dst_space == tessera_isa_pkg::SPACE_L2
+                  || (from_acc && to_l1));
     end
   end
 
   // ---- state ----------------------------------------------------------------------------------
   logic          busy_q, load_q, l2_q, err_q;
+  logic          acc_q;            // store: the source is the accumulator
+  logic          int_q;            // store: the destination is L1 (acc -> L1)
+  logic [2:0]    eng_q;            // the accumulator's matrix engine
   logic [SW-1:0] setup_q;          // cycles left before the first beat may issue
   logic [CW-1:0] cost_q;           // cycles left of the previous beat's cost
   logic [HistLen-1:0] hist_q;      // bit k: a beat issued k + 1 cycles ago (L2 outstanding rule)
   logic [L1Latency-1:0] rdpipe_q;  // bit k: an L1 read issued k + 1 cycles ago (store)
   logic [L1Latency-1:0] finpipe_q; // bit k: the last L1 write issued k + 1 cycles ago (load)
+  logic [L1Latency-1:0] ackpipe_q; // bit k: an L1 write of acc -> L1 issued k + 1 cycles ago
   logic [31:0]   pending_q;        // store: write requests sent, not acknowledged
 
   logic take;
@@ -133,10 +151,14 @@ module dma_engine #(
     piece_cost = CW'((32'(lines) + banks - 32'd1) / banks);
   endfunction
 
+  // The core's side: L1 (load: destination; store: source, or the accumulator) and, for a
+  // store from acc to L1, the destination in L1; the outside: L2 or HBM (1).
   logic [CW-1:0] c_l1, c_ext, c_beat;
   always_comb begin
-    c_l1  = piece_cost(load_q ? is_dst[31:0] : is_src[31:0], is_bytes, L1BankBytes, L1Banks);
-    c_ext = l2_q ? piece_cost(load_q ? is_src[31:0] : is_dst[31:0], is_bytes, L2BankBytes, L2Banks) : CW'(1);
+    c_l1  = acc_q ? piece_cost(is_src[31:0], is_bytes, AccBankBytes, AccBanks)
+                  : piece_cost(load_q ? is_dst[31:0] : is_src[31:0], is_bytes, L1BankBytes, L1Banks);
+    c_ext = int_q ? piece_cost(is_dst[31:0], is_bytes, L1BankBytes, L1Banks)
+          : l2_q  ? piece_cost(load_q ? is_src[31:0] : is_dst[31:0], is_bytes, L2BankBytes, L2Banks) : CW'(1);
     c_beat = c_l1 > c_ext ? c_l1 : c_ext;
   end
 
@@ -168,10 +190,13 @@ module dma_engine #(
   logic [DW-1:0] fifo_q [FifoDepth];
   logic [PW-1:0] rp_q, wp_q;
   logic arriving, wr_valid, wr_fire, push;
-  assign arriving = rdpipe_q[L1Latency-1];
+  logic [DW-1:0] st_data;
+  assign arriving = acc_q ? rdpipe_q[AccLatency-1] : rdpipe_q[L1Latency-1];
   assign wr_valid = busy_q && !load_q && (fcnt_q != '0 || arriving);
-  assign wr_fire  = wr_valid && ext_req_ready_i;
+  // L1 takes every write; the outside when it is ready.
+  assign wr_fire  = wr_valid && (int_q || ext_req_ready_i);
   assign push     = arriving && !(fcnt_q == '0 && wr_fire);
+  assign st_data  = fcnt_q != '0 ? fifo_q[rp_q] : l1_rd_data_i;
 
   always_comb begin
     if (load_q) begin
@@ -181,29 +206,36 @@ module dma_engine #(
       ext_req_bytes_o = is_bytes;
       ext_req_data_o  = '0;
     end else begin
-      ext_req_valid_o = wr_valid;
+      ext_req_valid_o = wr_valid && !int_q;
       ext_req_write_o = 1'b1;
       ext_req_addr_o  = cw_addr;
       ext_req_bytes_o = cw_bytes;
-      ext_req_data_o  = fcnt_q != '0 ? fifo_q[rp_q] : l1_rd_data_i;
+      ext_req_data_o  = st_data;
     end
   end
   assign ext_req_space_o = l2_q ? tessera_isa_pkg::SPACE_L2 : tessera_isa_pkg::SPACE_HBM;
 
   // ---- completion -----------------------------------------------------------------------------
-  // Writes into L1 are always taken, so every response is accepted at once.
+  // Writes into L1 are always taken, so every response is accepted at once. A store's
+  // acknowledgement comes from the outside, or (acc -> L1) when its L1 write is complete.
   assign ext_rsp_ready_o = 1'b1;
-  logic rsp_fire;
+  logic rsp_fire, ack;
   assign rsp_fire = ext_rsp_valid_i && busy_q;
+  assign ack      = int_q ? busy_q && ackpipe_q[L1Latency-1] : rsp_fire;
   assign cw_step  = load_q ? rsp_fire : wr_fire;
 
-  assign l1_wr_en_o    = rsp_fire && load_q;
+  assign l1_wr_en_o    = load_q ? rsp_fire : int_q && wr_fire;
   assign l1_wr_addr_o  = cw_addr[31:0];
   assign l1_wr_bytes_o = cw_bytes;
-  assign l1_wr_data_o  = ext_rsp_data_i;
+  assign l1_wr_data_o  = load_q ? ext_rsp_data_i : st_data;
+  assign rd_acc_o      = acc_q;
+  assign acc_engine_o  = eng_q;
 
+  // A store is done with the acknowledgement that leaves no write outstanding once every
+  // write has gone out; the outside may acknowledge a write in its own cycle (HBM, whose
+  // DRAM time the outside accounts for, docs/cosim.md).
   logic store_done;
-  assign store_done = !load_q && rsp_fire && pending_q == 32'd1 && !cw_valid && !wr_fire;
+  assign store_done = !load_q && ack && pending_q + 32'(wr_fire) == 32'd1 && (wr_fire ? cw_last : !cw_valid);
   assign done_o = busy_q && (load_q ? finpipe_q[L1Latency-1] : store_done);
 
   // Storage without reset, so it is an inferred memory.
@@ -213,8 +245,8 @@ module dma_engine #(
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      busy_q <= 1'b0; load_q <= 1'b0; l2_q <= 1'b0; err_q <= 1'b0;
-      setup_q <= '0; cost_q <= '0; hist_q <= '0; rdpipe_q <= '0; finpipe_q <= '0;
+      busy_q <= 1'b0; load_q <= 1'b0; l2_q <= 1'b0; err_q <= 1'b0; acc_q <= 1'b0; int_q <= 1'b0; eng_q <= '0;
+      setup_q <= '0; cost_q <= '0; hist_q <= '0; rdpipe_q <= '0; finpipe_q <= '0; ackpipe_q <= '0;
       pending_q <= '0; fcnt_q <= '0; rp_q <= '0; wp_q <= '0;
     end else begin
       if (start_i && ready_o && !ok) err_q <= 1'b1;
@@ -222,6 +254,9 @@ module dma_engine #(
         busy_q  <= 1'b1;
         load_q  <= is_load;
         l2_q    <= is_load ? w.src_space == tessera_isa_pkg::SPACE_L2 : w.dst_space == tessera_isa_pkg::SPACE_L2;
+        acc_q   <= !is_load && from_acc;
+        int_q   <= !is_load && to_l1;
+        eng_q   <= 3'(w.acc_engine);
         setup_q <= SW'(SetupCycles - 1);
         cost_q  <= '0;
         pending_q <= '0;
@@ -234,8 +269,9 @@ module dma_engine #(
       end
       hist_q    <= (hist_q << 1) | HistLen'(is_step && l2_q);
       rdpipe_q  <= (rdpipe_q << 1) | L1Latency'(l1_rd_en_o);
-      finpipe_q <= (finpipe_q << 1) | L1Latency'(l1_wr_en_o && cw_last);
-      if (!load_q && !take) pending_q <= pending_q + 32'(wr_fire) - 32'(rsp_fire);
+      finpipe_q <= (finpipe_q << 1) | L1Latency'(load_q && l1_wr_en_o && cw_last);
+      ackpipe_q <= (ackpipe_q << 1) | L1Latency'(int_q && wr_fire);
+      if (!load_q && !take) pending_q <= pending_q + 32'(wr_fire) - 32'(ack);
       if (push) wp_q <= wp_q == PW'(FifoDepthI - 1) ? '0 : wp_q + PW'(1);
       if (wr_fire && fcnt_q != '0) rp_q <= rp_q == PW'(FifoDepthI - 1) ? '0 : rp_q + PW'(1);
       if (!take) fcnt_q <= fcnt_q + FW'(push) - FW'(wr_fire && fcnt_q != '0);

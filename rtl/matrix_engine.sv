@@ -15,7 +15,8 @@ module matrix_engine #(
   parameter int unsigned Cols = 8,
   parameter int unsigned AccDepth = 64,   // accumulator rows (Cols x 4 bytes each)
   parameter bit          DoubleBuffer = 1'b1,
-  parameter logic [3:0]  Formats = 4'b1111      // supported input formats (fp_decode.sv)
+  parameter logic [3:0]  Formats = 4'b1111,     // supported input formats (fp_decode.sv)
+  parameter int unsigned WordPorts = 1           // word read ports into the accumulator
 ) (
   input  logic                 clk_i,
   input  logic                 rst_ni,
@@ -33,9 +34,16 @@ module matrix_engine #(
   output logic                 b_req_o,
   output logic [31:0]          b_addr_o,
   input  logic [Cols*16-1:0]   b_data_i,
-  // Accumulator read-back (test benches and, later, the vector engine).
+  // Accumulator read-back of a whole row (test benches).
   input  logic [$clog2(AccDepth)-1:0] acc_raddr_i,
   output logic [Cols*32-1:0]   acc_rdata_o,
+  // Word reads of the accumulator's other clients (vector-engine operands, DMA sources):
+  // port p reads word addr (row * Cols + column, i.e. byte address / 4) when en, its data
+  // in the next cycle (held until the port's next read). The clients time their reads
+  // themselves (bank costs, docs/timing.md), so every port is always served.
+  input  logic [WordPorts-1:0]                           acc_word_en_i,
+  input  logic [WordPorts*$clog2(AccDepth*Cols)-1:0]     acc_word_addr_i,
+  output logic [WordPorts*32-1:0]                        acc_word_data_o,
   // Accumulator writes of this cycle, per bank (column): row and the value written.
   output logic [Cols-1:0]      acc_we_o,
   output logic [Cols*$clog2(AccDepth)-1:0] acc_waddr_o,
@@ -58,6 +66,7 @@ module matrix_engine #(
   // Signed copies for loop bounds (Yosys 0.23 reads no int'() casts).
   localparam int IdDepthI = IdDepth;
   localparam int ColsI = Cols;
+  localparam int WordPortsI = WordPorts;
 
   typedef struct packed {
     logic [tessera_isa_pkg::MatmulATypeBits-1:0] a_type;
@@ -374,6 +383,12 @@ module matrix_engine #(
   end
 
   // ---- accumulator: one bank per column, combinational read, write at the clock edge --
+  // The banks are one array of words interleaved by column (word row * Cols + c is bank c's
+  // row), written by one process, so the word ports read it directly; a column's writes and
+  // reads only ever touch its own words.
+  localparam int unsigned CW = $clog2(Cols);
+  localparam int unsigned WA = AW + CW;
+  logic [31:0] acc_q [AccDepth * Cols];
   logic [31:0] acc_old [Cols];
   logic [31:0] ws_in   [Cols];
   logic [AW-1:0] w_row [Cols];
@@ -382,8 +397,18 @@ module matrix_engine #(
   logic [Cols-1:0] ws_fin;          // column c writes the last result of a ws tile
   logic [Cols*IdW-1:0] ws_fin_id;
 
+  always_ff @(posedge clk_i) begin
+    for (int c = 0; c < ColsI; c++)
+      if (w_en[c]) acc_q[{w_row[c], CW'(c)}] <= w_val[c];
+  end
+  // Word reads only when asked for (the simulator skips idle ports).
+  logic [WordPorts*32-1:0] word_q;
+  always_ff @(posedge clk_i) begin
+    for (int p = 0; p < WordPortsI; p++)
+      if (acc_word_en_i[p]) word_q[32*p +: 32] <= acc_q[acc_word_addr_i[WA*p +: WA]];
+  end
+  assign acc_word_data_o = word_q;
   for (genvar c = 0; c < Cols; c++) begin : gen_acc
-    logic [31:0]   bank_q [AccDepth];   // this column's bank
     // The ws write-back tag leaving this column, unpacked into plain signals (Yosys 0.23
     // cannot resolve struct members declared inside a generate block).
     logic          wb_last, wb_accumulate, wb_is_int, ws_we, os_we, w_acc, w_int;
@@ -402,17 +427,14 @@ module matrix_engine #(
     assign w_acc = os_we ? dw_acc_q : wb_accumulate;
     assign w_int = os_we ? dw_int_q : wb_is_int;
     assign w_en[c] = os_we || ws_we;
-    assign acc_old[c] = bank_q[w_row[c]];
+    assign acc_old[c] = acc_q[{w_row[c], CW'(c)}];
     // The FP32 add only when a write accumulates floats (the simulator skips it otherwise).
     always_comb begin
       fsum = 32'd0;
       if (w_en[c] && w_acc && !w_int) fsum = fp32_add_fn(acc_old[c], ws_in[c]);
     end
     assign w_val[c] = (!w_acc ? ws_in[c] : (w_int ? acc_old[c] + ws_in[c] : fsum)) ^ test_flip_i[32*c +: 32];
-    always_ff @(posedge clk_i) begin
-      if (w_en[c]) bank_q[w_row[c]] <= w_val[c];
-    end
-    assign acc_rdata_o[32*c +: 32] = bank_q[acc_raddr_i];
+    assign acc_rdata_o[32*c +: 32] = acc_q[{acc_raddr_i, CW'(c)}];
     assign acc_we_o[c] = w_en[c];
     assign acc_waddr_o[AW*c +: AW] = w_row[c];
     assign acc_wdata_o[32*c +: 32] = w_val[c];

@@ -5,17 +5,21 @@
 // the last cycle of the beat, its results are written vector.latency cycles after that
 // (plus the lane tree, ceil(log2 Lanes) cycles, for the row reductions), so the last
 // result is written, and done_o pulses, at X = T + I - 1 + latency + tail.
-// Operands and results are in L1, in any of the ISA's formats (decoded to FP32 on arrival,
-// results encoded as the model stores them; vargmax writes int32 indices); each port moves
-// one element per lane, addressed per lane, so packed rows, per-row scalars and broadcast
-// rows need no special port.
+// Results are in L1 and sources in L1 or in a matrix engine's accumulator (acc, FP32 or
+// INT32), in any of the ISA's formats (decoded to FP32 on arrival, results encoded as the
+// model stores them; vargmax writes int32 indices); each port moves one element per lane,
+// addressed per lane, so packed rows, per-row scalars and broadcast rows need no special
+// port. vrope reads two more elements per lane (the partner element of rotate_half and the
+// sine), on ports s3 and s4, with the bank cost docs/timing.md gives its two operands.
 module vector_engine #(
   parameter int unsigned Lanes = 8,          // vector.lanes (even: lanes come in pairs)
   parameter int unsigned Latency = 8,        // vector.latency (> L1Latency)
   parameter int unsigned SpecialCycles = 1,  // vector.special_cycles
   parameter int unsigned L1Latency = 2,      // l1.latency (>= 1)
   parameter int unsigned L1Banks = 4,        // l1.banks (power of two)
-  parameter int unsigned L1BankBytes = 16    // l1.bank_width (power of two)
+  parameter int unsigned L1BankBytes = 16,   // l1.bank_width (power of two)
+  parameter int unsigned AccBanks = 8,       // accumulator.banks (power of two)
+  parameter int unsigned AccBankBytes = 4    // max(4, 4 * matrix.cols / accumulator.banks)
 ) (
   input  logic                 clk_i,
   input  logic                 rst_ni,
@@ -25,11 +29,16 @@ module vector_engine #(
   input  logic [tessera_isa_pkg::WordBits-1:0] word_i,
   output logic                 done_o,     // the instruction's last result is written (E)
   // Sticky: a word this engine does not execute was offered (it is not started):
-  // an opcode outside the list below, a space other than l1, a type the opcode does not
-  // take (vargmax writes int32, vtopk fp32), rows or cols of 0.
+  // an opcode outside the list below, a result outside l1 or a source outside l1 and acc,
+  // a type the opcode does not take (vargmax writes int32, vtopk fp32), rows or cols of 0.
   output logic                 err_o,
   // Read ports: lane k reads the element of s*_bytes_o bytes (1, 2 or 4: its operand's
-  // format) at addr[k] when en[k], in the low bytes of data L1Latency cycles later.
+  // format) at addr[k] when en[k], in the low bytes of data L1Latency cycles later, from
+  // L1, or from the accumulator of matrix engine acc_engine_o when s*_acc_o (s3 reads
+  // src1's space, s4 src2's).
+  output logic                 s1_acc_o,
+  output logic                 s2_acc_o,
+  output logic [2:0]           acc_engine_o,
   output logic [Lanes-1:0]     s1_en_o,
   output logic [Lanes*32-1:0]  s1_addr_o,
   output logic [2:0]           s1_bytes_o,
@@ -38,6 +47,12 @@ module vector_engine #(
   output logic [Lanes*32-1:0]  s2_addr_o,
   output logic [2:0]           s2_bytes_o,
   input  logic [Lanes*32-1:0]  s2_data_i,
+  output logic [Lanes-1:0]     s3_en_o,
+  output logic [Lanes*32-1:0]  s3_addr_o,
+  input  logic [Lanes*32-1:0]  s3_data_i,
+  output logic [Lanes-1:0]     s4_en_o,
+  output logic [Lanes*32-1:0]  s4_addr_o,
+  input  logic [Lanes*32-1:0]  s4_data_i,
   // Write port: lane k writes the low d_bytes_o bytes of data[k] at addr[k] when en[k].
   output logic [Lanes-1:0]     d_en_o,
   output logic [Lanes*32-1:0]  d_addr_o,
@@ -58,24 +73,24 @@ module vector_engine #(
                          FnRsqrt = 4'd8, FnTanh = 4'd9, FnSilu = 4'd11,
                          FnGelu = 4'd12, FnPass = 4'd13;
   // How src2 is addressed (docs/isa.md operand shapes).
-  localparam logic [1:0] S2None = 2'd0, S2Block = 2'd1, S2Col0 = 2'd2, S2Row0 = 2'd3;
+  localparam logic [2:0] S2None = 3'd0, S2Block = 3'd1, S2Col0 = 3'd2, S2Row0 = 3'd3, S2Rope = 3'd4;
   localparam logic [31:0] NegInf = 32'hFF80_0000;
 
   // ---- the instruction: word_i in the start cycle, then the held copy ------------------
   logic busy_q, iss_q, err_q;
   logic [tessera_isa_pkg::WordBits-1:0] word_q;
-  // Header masks, acc_engine, iarg and the reserved bits are the sequencer's business.
+  // Header masks and the reserved bits are the sequencer's business.
   /* verilator lint_off UNUSEDSIGNAL */
   tessera_isa_pkg::vector_instr_t vi;
   /* verilator lint_on UNUSEDSIGNAL */
   assign vi = busy_q ? word_q : word_i;
 
   logic [3:0] fn;
-  logic [1:0] s2mode;
-  logic known, use_s1, special, red, red_max, arg, topk, mask, cvt;
+  logic [2:0] s2mode;
+  logic known, use_s1, special, red, red_max, arg, topk, mask, cvt, rope;
   always_comb begin
     known = 1'b1; use_s1 = 1'b1; special = 1'b0; red = 1'b0; red_max = 1'b0; arg = 1'b0; topk = 1'b0;
-    mask = 1'b0; cvt = 1'b0;
+    mask = 1'b0; cvt = 1'b0; rope = 1'b0;
     s2mode = S2None; fn = FnPass;
     unique case (vi.hdr.opcode)
       tessera_isa_pkg::OpVadd:    begin fn = FnAdd; s2mode = S2Block; end
@@ -104,6 +119,8 @@ module vector_engine #(
       tessera_isa_pkg::OpVmask:   mask = 1'b1;       // FnPass of src1, -inf where masked
       // The scale multiplies the decoded element; the destination's encoder converts.
       tessera_isa_pkg::OpVcvt:    begin fn = FnMul; cvt = 1'b1; end
+      // Computed beside the lanes (g_rope): x*cos -/+ partner*sin.
+      tessera_isa_pkg::OpVrope:   begin rope = 1'b1; s2mode = S2Rope; end
       default:                    known = 1'b0;
     endcase
   end
@@ -130,9 +147,19 @@ module vector_engine #(
     if (arg && vi.dst_type != (topk ? tessera_isa_pkg::DTYPE_FP32 : tessera_isa_pkg::DTYPE_INT32)) supported = 1'b0;
     // vtopk's k: 1..cols, as the validator requires.
     if (topk && (vi.iarg == '0 || vi.iarg > 32'(vi.cols))) supported = 1'b0;
-    if (use_s1 && vi.src1_space != tessera_isa_pkg::SPACE_L1) supported = 1'b0;
-    if (s2mode != S2None && vi.src2_space != tessera_isa_pkg::SPACE_L1) supported = 1'b0;
+    if (use_s1 && vi.src1_space != tessera_isa_pkg::SPACE_L1 && vi.src1_space != tessera_isa_pkg::SPACE_ACC)
+      supported = 1'b0;
+    if (s2mode != S2None && vi.src2_space != tessera_isa_pkg::SPACE_L1 && vi.src2_space != tessera_isa_pkg::SPACE_ACC)
+      supported = 1'b0;
+    // vrope pairs the two halves of a row: cols is even (the validator's rule).
+    if (rope && vi.cols[0]) supported = 1'b0;
   end
+  logic acc1, acc2;
+  assign acc1 = vi.src1_space == tessera_isa_pkg::SPACE_ACC;
+  assign acc2 = vi.src2_space == tessera_isa_pkg::SPACE_ACC;
+  assign s1_acc_o = acc1;
+  assign s2_acc_o = acc2;
+  assign acc_engine_o = 3'(vi.acc_engine);
 
   assign ready_o = !busy_q;
   assign err_o = err_q;
@@ -185,6 +212,27 @@ module vector_engine #(
     end
   end
 
+  // vrope: data row r uses table row r / iarg. The engine keeps the table row t and r mod iarg
+  // of its current row and steps them with the rows (at most Lanes per beat), so no lane
+  // divides.
+  logic [31:0] tq_q, mq_q, cur_t, cur_m, ia;
+  assign cur_t = busy_q ? tq_q : '0;
+  assign cur_m = busy_q ? mq_q : '0;
+  assign ia = vi.iarg == '0 ? 32'd1 : vi.iarg;
+  function automatic logic [63:0] table_step(input logic [31:0] t, input logic [31:0] m, input logic [31:0] add,
+                                             input logic [31:0] div);
+    logic [31:0] q, x;
+    q = t;
+    x = m + add;
+    for (int i = 0; i <= LanesI; i++) begin
+      if (x >= div) begin
+        x = x - div;
+        q = q + 32'd1;
+      end
+    end
+    table_step = {q, x};
+  endfunction
+
   logic row_first, row_last, last_beat, more_passes;
   logic [31:0] next_r, next_c;
   logic [15:0] next_p;
@@ -232,16 +280,42 @@ module vector_engine #(
   end
 
   // Port addresses and enables of the beat; dst for the bank cost (and, delayed, the write).
-  logic [Lanes*32-1:0] a1, a2, ad;
-  logic [Lanes-1:0] e1, e2, ed;
+  // vrope's lane at column c of a row of h = cols / 2 pairs pairs c with c + h (c < h, the
+  // product subtracted) or c - h, and reads cos and sin of column c mod h of its table row;
+  // the src2 port's bank cost is that of the table row's columns of the beat (a2c).
+  logic [Lanes*32-1:0] a1, a2, a2c, a3, a4, ad;
+  logic [Lanes-1:0] e1, e2, e3, e4, ed, rneg;
+  logic [Lanes*32-1:0] rj, rtrow;   // vrope: column c mod h, byte address of the table row
+  logic [31:0] half;
+  assign half = cols >> 1;
+  for (genvar k = 0; k < Lanes; k++) begin : g_rope_addr
+    logic [31:0] c, pc;
+    /* verilator lint_off UNUSEDSIGNAL */
+    logic [63:0] ts;   // the row's {table row, row mod iarg}: the lane needs the table row
+    /* verilator lint_on UNUSEDSIGNAL */
+    assign c = lcol[32*k +: 32];
+    assign rneg[k] = c < half;
+    assign rj[32*k +: 32] = rneg[k] ? c : c - half;
+    assign pc = rneg[k] ? c + half : c - half;
+    // Only a vrope steps the table row (the simulator skips the loop otherwise).
+    always_comb begin
+      ts = '0;
+      if (rope) ts = table_step(cur_t, cur_m, lrow[32*k +: 32] - cur_r, ia);
+    end
+    assign rtrow[32*k +: 32] = rope ? vi.src2_addr + ts[63:32] * vi.src2_stride : '0;
+    assign a3[32*k +: 32] = rope ? vi.src1_addr + lrow[32*k +: 32] * vi.src1_stride + (pc << sh1) : '0;
+    assign a4[32*k +: 32] = rope ? rtrow[32*k +: 32] + ((rj[32*k +: 32] + half) << sh2) : '0;
+  end
   always_comb begin
     for (int k = 0; k < LanesI; k++) begin
       a1[32*k +: 32] = vi.src1_addr + lrow[32*k +: 32] * vi.src1_stride + (lcol[32*k +: 32] << sh1);
       unique case (s2mode)
         S2Col0:  a2[32*k +: 32] = vi.src2_addr + lrow[32*k +: 32] * vi.src2_stride;
         S2Row0:  a2[32*k +: 32] = vi.src2_addr + (lcol[32*k +: 32] << sh2);
+        S2Rope:  a2[32*k +: 32] = rtrow[32*k +: 32] + (rj[32*k +: 32] << sh2);
         default: a2[32*k +: 32] = vi.src2_addr + lrow[32*k +: 32] * vi.src2_stride + (lcol[32*k +: 32] << sh2);
       endcase
+      a2c[32*k +: 32] = rope ? rtrow[32*k +: 32] + (lcol[32*k +: 32] << sh2) : a2[32*k +: 32];
       ad[32*k +: 32] = vi.dst_addr + lrow[32*k +: 32] * vi.dst_stride + (red ? 32'd0 : (lcol[32*k +: 32] << shd));
       // vtopk pass p writes value p (lane 0) and index p (lane 1) of the row's 2k words.
       if (topk && k == 0) ad[32*k +: 32] = vi.dst_addr + lrow[0 +: 32] * vi.dst_stride + (32'(cur_p) << 2);
@@ -250,14 +324,23 @@ module vector_engine #(
       // A per-row scalar is read with the row's first beat only.
       e2[k] = issuing && s2mode != S2None && lval[k] && (s2mode != S2Col0 || row_first);
       ed[k] = issuing && !red && lval[k];
+      e3[k] = e1[k] && rope;
+      e4[k] = e2[k] && rope;
     end
   end
 
-  logic [7:0] cost1, cost2, costd, cost;
+  // Each source is costed in its own tier: L1's banks, or the accumulator's.
+  logic [7:0] cost1, cost2, costd, cost, cost1l, cost1a, cost2l, cost2a;
   vec_bank_cost #(.Lanes(Lanes), .Banks(L1Banks), .BankBytes(L1BankBytes))
-    u_cost1 (.addr_i(a1), .en_i(e1), .bytes_i(s1_bytes_o), .cost_o(cost1));
+    u_cost1 (.addr_i(a1), .en_i(acc1 ? '0 : e1), .bytes_i(s1_bytes_o), .cost_o(cost1l));
+  vec_bank_cost #(.Lanes(Lanes), .Banks(AccBanks), .BankBytes(AccBankBytes))
+    u_cost1a (.addr_i(a1), .en_i(acc1 ? e1 : '0), .bytes_i(s1_bytes_o), .cost_o(cost1a));
   vec_bank_cost #(.Lanes(Lanes), .Banks(L1Banks), .BankBytes(L1BankBytes))
-    u_cost2 (.addr_i(a2), .en_i(e2), .bytes_i(s2_bytes_o), .cost_o(cost2));
+    u_cost2 (.addr_i(a2c), .en_i(acc2 ? '0 : e2), .bytes_i(s2_bytes_o), .cost_o(cost2l));
+  vec_bank_cost #(.Lanes(Lanes), .Banks(AccBanks), .BankBytes(AccBankBytes))
+    u_cost2a (.addr_i(a2c), .en_i(acc2 ? e2 : '0), .bytes_i(s2_bytes_o), .cost_o(cost2a));
+  assign cost1 = acc1 ? cost1a : cost1l;
+  assign cost2 = acc2 ? cost2a : cost2l;
   vec_bank_cost #(.Lanes(Lanes), .Banks(L1Banks), .BankBytes(L1BankBytes))
     u_costd (.addr_i(ad), .en_i(ed), .bytes_i(3'd1 << shd), .cost_o(costd));
   always_comb begin
@@ -272,8 +355,12 @@ module vector_engine #(
   assign beat_end = issuing && cur_k + 8'd1 >= cost;
   assign s1_en_o = beat_end ? e1 : '0;
   assign s2_en_o = beat_end ? e2 : '0;
+  assign s3_en_o = beat_end ? e3 : '0;
+  assign s4_en_o = beat_end ? e4 : '0;
   assign s1_addr_o = a1;
   assign s2_addr_o = a2;
+  assign s3_addr_o = a3;
+  assign s4_addr_o = a4;
 
   // ---- beat record from the read to the data's arrival (L1Latency cycles) --------------
   typedef struct packed {
@@ -283,11 +370,12 @@ module vector_engine #(
     logic row_last;
     logic [Lanes-1:0] lval;
     logic [Lanes-1:0] mask;     // vmask: lanes whose result is -inf
+    logic [Lanes-1:0] rneg;     // vrope: lanes that subtract the partner's product
     logic [31:0] c0;            // column of lane 0 (vargmax indices; reduction beats hold one row)
     logic first_pass;           // vtopk: no earlier pick of the row to stay below
     logic [Lanes*32-1:0] daddr;
   } beat_t;
-  localparam int unsigned BeatW = 5 + 2 * Lanes + 32 + Lanes * 32;
+  localparam int unsigned BeatW = 5 + 3 * Lanes + 32 + Lanes * 32;
   beat_t issue_rec, arr;
   always_comb begin
     issue_rec.valid = beat_end;
@@ -296,6 +384,7 @@ module vector_engine #(
     issue_rec.row_last = row_last;
     issue_rec.lval = lval;
     issue_rec.mask = mk;
+    issue_rec.rneg = rneg;
     issue_rec.c0 = cur_c;
     issue_rec.first_pass = cur_p == '0;
     issue_rec.daddr = ad;
@@ -305,7 +394,7 @@ module vector_engine #(
 
   // ---- lanes: results of the arriving beat -----------------------------------------------
   logic [31:0] scal_q;   // the row's src2 scalar (col0), for the row's later beats
-  logic [Lanes*32-1:0] y;
+  logic [Lanes*32-1:0] y, yl, yr;   // results: the lanes', vrope's, the one of the opcode
   logic [Lanes*32-1:0] lane_a, lane_b;
   logic [Lanes-1:0]    lane_en;   // lanes with an element of the arriving beat
   assign lane_en = arr.valid ? arr.lval : '0;
@@ -323,13 +412,32 @@ module vector_engine #(
     if (k == 0) begin : g_s2d0
       assign s2d0 = d2;
     end
+    // vrope: x*cos + (-)partner*sin, each product rounded, as the model computes it (only
+    // for an arriving vrope element, the simulator skips the units otherwise).
+    logic [31:0] r, d3, d4, pr;
+    always_comb begin
+      r = 32'd0;
+      d3 = 32'd0;
+      d4 = 32'd0;
+      pr = 32'd0;
+      if (rope && lane_en[k]) begin
+        d3 = s3_data_i[32*k +: 32];
+        d4 = s4_data_i[32*k +: 32];
+        if (vi.src1_type != tessera_isa_pkg::DTYPE_FP32) d3 = cv_decode(vi.src1_type, d3);
+        if (vi.src2_type != tessera_isa_pkg::DTYPE_FP32) d4 = cv_decode(vi.src2_type, d4);
+        pr = fp32_mul_fn(d3, d4);
+        r = fp32_add_fn(fp32_mul_fn(d1, d2), {pr[31] ^ arr.rneg[k], pr[30:0]});
+      end
+    end
+    assign yr[32*k +: 32] = r;
     assign lane_a[32*k +: 32] = use_s1 ? d1 : vi.imm;
     assign lane_b[32*k +: 32] = cvt ? vi.imm : (s2mode == S2Col0 && !packed_rows && !arr.row_first) ? scal_q : d2;
   end
   for (genvar p = 0; p < Lanes / 2; p++) begin : g_lanes
     vec_lane_pair u_pair (.en_i(lane_en[2*p +: 2]), .fn_i(fn), .a_i(lane_a[64*p +: 64]), .b_i(lane_b[64*p +: 64]), .imm_i(vi.imm),
-                          .imm2_i(vi.imm2), .y_o(y[64*p +: 64]));
+                          .imm2_i(vi.imm2), .y_o(yl[64*p +: 64]));
   end
+  assign y = rope ? yr : yl;
 
   // ---- reductions: lane k folds elements k, k+L, ... of the row; then the halving tree ---
   logic [Lanes*32-1:0] acc_q, acc_next;
@@ -489,6 +597,7 @@ module vector_engine #(
     if (!rst_ni) begin
       busy_q <= 1'b0; iss_q <= 1'b0; err_q <= 1'b0; word_q <= '0;
       r_q <= '0; c_q <= '0; p_q <= '0; k_q <= '0; scal_q <= '0; acc_q <= '0; aix_q <= '0;
+      tq_q <= '0; mq_q <= '0;
       pk_q <= '0; pix_q <= '0;
       for (int i = 0; i < L1LatencyI; i++) bq[i] <= '0;
       for (int i = 0; i < DelayRI; i++) wq[i] <= '0;
@@ -501,8 +610,10 @@ module vector_engine #(
       if (issuing) begin
         if (beat_end) begin
           r_q <= next_r; c_q <= next_c; p_q <= next_p; k_q <= '0; iss_q <= !last_beat;
+          {tq_q, mq_q} <= rope ? table_step(cur_t, cur_m, next_r - cur_r, ia) : 64'd0;
         end else begin
           r_q <= cur_r; c_q <= cur_c; p_q <= cur_p; k_q <= cur_k + 8'd1; iss_q <= 1'b1;
+          tq_q <= cur_t; mq_q <= cur_m;
         end
       end
       bq[0] <= issue_rec;

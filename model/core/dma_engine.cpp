@@ -96,6 +96,8 @@ bool DmaEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) {
   const uint64_t dram_e = (ss == Space::hbm && ds != Space::hbm) ? dram_done_ + core.latency(ds) : dram_done_;
   const uint64_t e = std::max(sram_e_, dram_e);
   st.stall_dram += e - sram_e_;
+  // The DRAM side's completion, for co-simulation's outside memory (docs/cosim.md).
+  rec.D = dram_done_;
   complete(in, index, T_, e);
   return true;
 }

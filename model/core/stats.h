@@ -66,7 +66,9 @@ struct SramTraffic {
 };
 
 // One instruction's timeline. For matmul: Q/W/S/D/E of docs/timing.md (W = S in os,
-// D = 0 in ws); for every other instruction start = T (tokens popped) and E = completion.
+// D = 0 in ws); for every other instruction start = T (tokens popped) and E = completion;
+// a DMA with an hbm side also records D, the first core cycle at or after its DRAM
+// transfer completed (co-simulation's outside memory answers with it, docs/cosim.md).
 struct InstrRecord {
   uint32_t index = 0;
   uint8_t unit = 0;

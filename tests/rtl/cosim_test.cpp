@@ -46,7 +46,7 @@ TEST(CosimGen, MixesEveryClass) {
   // 3-D copies, tpush/tpop, accumulate, barriers.
   std::map<isa::Opcode, int> ops;
   std::set<uint64_t> types, flows;
-  int planes = 0, acc = 0;
+  int planes = 0, acc = 0, vec_acc = 0, dma_acc_l2 = 0, dma_acc_l1 = 0;
   for (uint64_t seed = 1; seed <= 20; ++seed) {
     const Generated g = gen(seed, 200);
     for (const isa::Instr& in : g.program.text[0].code) {
@@ -58,16 +58,27 @@ TEST(CosimGen, MixesEveryClass) {
         acc += in.accumulate != 0;
       }
       planes += (in.op == isa::Opcode::load || in.op == isa::Opcode::store) && in.n2 > 1;
+      // Readers of the accumulators: vector sources, stores to L2 and into L1.
+      if (isa::info(in.op).format == isa::Format::vector)
+        vec_acc += in.src1_space == uint64_t(isa::Space::acc) || in.src2_space == uint64_t(isa::Space::acc);
+      if (in.op == isa::Opcode::store && in.src_space == uint64_t(isa::Space::acc)) {
+        dma_acc_l2 += in.dst_space == uint64_t(isa::Space::l2);
+        dma_acc_l1 += in.dst_space == uint64_t(isa::Space::l1);
+      }
     }
   }
   for (isa::Opcode op : {isa::Opcode::load, isa::Opcode::store, isa::Opcode::matmul, isa::Opcode::tpush, isa::Opcode::tpop,
                          isa::Opcode::barrier, isa::Opcode::vadd, isa::Opcode::vexp, isa::Opcode::vrsum, isa::Opcode::vsub_row,
-                         isa::Opcode::vmul_col, isa::Opcode::vfill, isa::Opcode::vscale, isa::Opcode::vrsqrt})
+                         isa::Opcode::vmul_col, isa::Opcode::vfill, isa::Opcode::vscale, isa::Opcode::vrsqrt,
+                         isa::Opcode::vrope, isa::Opcode::vcvt, isa::Opcode::vtopk, isa::Opcode::vmask})
     EXPECT_GT(ops[op], 0) << isa::info(op).name;
   EXPECT_EQ(types.size(), 4u);
   EXPECT_EQ(flows.size(), 2u);
   EXPECT_GT(planes, 0);
   EXPECT_GT(acc, 0);
+  EXPECT_GT(vec_acc, 0);
+  EXPECT_GT(dma_acc_l2, 0);
+  EXPECT_GT(dma_acc_l1, 0);
 }
 
 TEST(Cosim, RandomProgramsHaveNoDivergence) {
@@ -168,21 +179,23 @@ TEST(Cosim, IllegalProgramsAreRefusedByBoth) {
 }
 
 TEST(Cosim, RefusesWhatTheCoreLacks) {
+  // A vector result in an accumulator: the RTL vector engine writes L1 only.
   isa::Program p = gen(3, 20).program;
   isa::Instr v;
-  v.op = isa::Opcode::vrope;
+  v.op = isa::Opcode::vadd;
   v.unit = uint8_t(isa::Unit::vec);
   v.rows = 1;
   v.cols = 2;
-  v.iarg = 1;
-  v.dst_space = v.src1_space = v.src2_space = uint64_t(isa::Space::l1);
+  v.dst_space = uint64_t(isa::Space::acc);
+  v.src1_space = v.src2_space = uint64_t(isa::Space::l1);
   v.dst_type = v.src1_type = v.src2_type = uint64_t(isa::DType::fp32);
   p.text[0].code.insert(p.text[0].code.begin(), v);
   try {
     run(tiny(), p, Options{});
-    ADD_FAILURE() << "vrope was accepted";
+    ADD_FAILURE() << "a vector result in acc was accepted";
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("instruction #0 (vrope"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("instruction #0 (vadd"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("a vector result outside l1"), std::string::npos) << e.what();
   }
   const config::Arch other = config::load_arch("tiny", {"l2.latency=7"});
   EXPECT_THROW(run(*other, gen(3, 20).program, Options{}), InputError);

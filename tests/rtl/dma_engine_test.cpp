@@ -5,7 +5,9 @@
 // bench's fixed response latency (l2.latency for L2, a random value for HBM, where the
 // model's DRAM would time the transfer instead). Two builds: Vdma_engine with the tiny
 // preset's parameters (checked against config::load_arch("tiny")), Vdma_engine_small with
-// bank-conflicting beats and a binding outstanding limit. t_L is predicted twice: by this
+// bank-conflicting beats and a binding outstanding limit. Stores also read a matrix engine's
+// accumulator (8 banks of 4 bytes, data one cycle after the read) and copy it to the outside
+// or into L1 (each L1 write complete l1.latency cycles later). t_L is predicted twice: by this
 // bench's transcription and by the model's own tessera::timing::dma_timing. Seeds are printed;
 // TESSERA_WAVES=1 writes dma_engine_<test>.fst.
 #include <gtest/gtest.h>
@@ -42,6 +44,9 @@ struct Params {
 constexpr Params kTiny{16, 4, 64, 2, 4, 16, 20, 4, 16};
 constexpr Params kSmall{32, 2, 3, 3, 2, 8, 6, 4, 8};
 
+// The accumulator behind the read port when the engine reads acc (the RTL defaults).
+constexpr uint32_t kAccBanks = 8, kAccWidth = 4, kAccLat = 1;
+constexpr uint64_t kAccBytes = 16 * 1024;
 constexpr uint64_t kL1Bytes = 64 * 1024;
 constexpr uint64_t kExtBytes = 1 << 20;
 constexpr uint64_t kExtBase = 0x12'3400'0000ull;  // outside addresses use the upper 40-bit range too
@@ -49,6 +54,9 @@ constexpr uint64_t kExtBase = 0x12'3400'0000ull;  // outside addresses use the u
 struct Copy {
   bool load = true;
   isa::Space ext = isa::Space::l2;
+  // A store from the accumulator (l1_addr, l1_s* are then acc addresses), to the outside or
+  // (to_l1) into L1 at ext_off with the ext strides.
+  bool acc = false, to_l1 = false;
   uint64_t l1_addr = 0, ext_off = 0;  // ext address = kExtBase + ext_off
   uint64_t len = 1, n1 = 1, n2 = 1;
   uint64_t l1_s1 = 0, l1_s2 = 0, ext_s1 = 0, ext_s2 = 0;
@@ -58,9 +66,9 @@ isa::Instr to_instr(const Copy& c) {
   isa::Instr in;
   in.op = c.load ? isa::Opcode::load : isa::Opcode::store;
   in.unit = 0;
-  const uint64_t ext = kExtBase + c.ext_off;
-  in.src_space = uint64_t(c.load ? c.ext : isa::Space::l1);
-  in.dst_space = uint64_t(c.load ? isa::Space::l1 : c.ext);
+  const uint64_t ext = c.to_l1 ? c.ext_off : kExtBase + c.ext_off;
+  in.src_space = uint64_t(c.load ? c.ext : c.acc ? isa::Space::acc : isa::Space::l1);
+  in.dst_space = uint64_t(c.load ? isa::Space::l1 : c.to_l1 ? isa::Space::l1 : c.ext);
   in.src_addr = c.load ? ext : c.l1_addr;
   in.dst_addr = c.load ? c.l1_addr : ext;
   in.src_stride1 = c.load ? c.ext_s1 : c.l1_s1;
@@ -83,14 +91,18 @@ uint64_t cost(uint64_t a, uint64_t w, uint64_t width, uint64_t banks) {
 uint64_t last_issue(const Copy& c, const Params& p, bool* conflicted = nullptr) {
   std::vector<uint64_t> t;
   uint64_t now = 0;
-  const bool l2 = c.ext == isa::Space::l2;
+  const bool l2 = c.ext == isa::Space::l2 && !c.to_l1;
   for (uint64_t pl = 0; pl < c.n2; ++pl)
     for (uint64_t r = 0; r < c.n1; ++r)
       for (uint64_t off = 0; off < c.len; off += p.bpc) {
         const uint64_t w = std::min<uint64_t>(p.bpc, c.len - off);
         const uint64_t la = c.l1_addr + pl * c.l1_s2 + r * c.l1_s1 + off;
-        const uint64_t ea = kExtBase + c.ext_off + pl * c.ext_s2 + r * c.ext_s1 + off;
-        const uint64_t cb = std::max(cost(la, w, p.l1_width, p.l1_banks), l2 ? cost(ea, w, p.l2_width, p.l2_banks) : 1);
+        const uint64_t ea = (c.to_l1 ? 0 : kExtBase) + c.ext_off + pl * c.ext_s2 + r * c.ext_s1 + off;
+        const uint64_t core_side = c.acc ? cost(la, w, kAccWidth, kAccBanks) : cost(la, w, p.l1_width, p.l1_banks);
+        const uint64_t ext_side = c.to_l1 ? cost(ea, w, p.l1_width, p.l1_banks)
+                                  : l2     ? cost(ea, w, p.l2_width, p.l2_banks)
+                                           : 1;
+        const uint64_t cb = std::max(core_side, ext_side);
         uint64_t at = now;
         if (l2 && t.size() >= p.max_out) at = std::max(at, t[t.size() - p.max_out] + p.l2_lat);
         t.push_back(at);
@@ -103,25 +115,26 @@ uint64_t last_issue(const Copy& c, const Params& p, bool* conflicted = nullptr) 
 uint64_t model_last_issue(const Copy& c, const Params& p) {
   const timing::BankGeometry l1{p.l1_banks, p.l1_width, p.l1_lat};
   const timing::BankGeometry l2{p.l2_banks, p.l2_width, p.l2_lat};
-  const timing::BankGeometry* ext = c.ext == isa::Space::l2 ? &l2 : nullptr;
-  timing::DmaSide l1s{&l1, c.l1_addr, c.l1_s1, c.l1_s2};
-  timing::DmaSide exs{ext, kExtBase + c.ext_off, c.ext_s1, c.ext_s2};
+  const timing::BankGeometry acc{kAccBanks, kAccWidth, kAccLat};
+  const timing::BankGeometry* ext = c.to_l1 ? &l1 : c.ext == isa::Space::l2 ? &l2 : nullptr;
+  timing::DmaSide l1s{c.acc ? &acc : &l1, c.l1_addr, c.l1_s1, c.l1_s2};
+  timing::DmaSide exs{ext, (c.to_l1 ? 0 : kExtBase) + c.ext_off, c.ext_s1, c.ext_s2};
   timing::DmaShape sh;
   sh.src = c.load ? exs : l1s;
   sh.dst = c.load ? l1s : exs;
   sh.len = c.len;
   sh.n1 = c.n1;
   sh.n2 = c.n2;
-  return timing::dma_timing(sh, p.bpc, p.max_out, c.ext == isa::Space::l2 ? p.l2_lat : 0).last_issue;
+  return timing::dma_timing(sh, p.bpc, p.max_out, c.ext == isa::Space::l2 && !c.to_l1 ? p.l2_lat : 0).last_issue;
 }
 
 // The copy in the order of its semantics.
-void reference(const Copy& c, std::vector<uint8_t>& l1, std::vector<uint8_t>& ext) {
+void reference(const Copy& c, std::vector<uint8_t>& l1, std::vector<uint8_t>& ext, std::vector<uint8_t>& acc) {
   for (uint64_t pl = 0; pl < c.n2; ++pl)
     for (uint64_t r = 0; r < c.n1; ++r)
       for (uint64_t i = 0; i < c.len; ++i) {
-        uint8_t& a = l1.at(c.l1_addr + pl * c.l1_s2 + r * c.l1_s1 + i);
-        uint8_t& e = ext.at(c.ext_off + pl * c.ext_s2 + r * c.ext_s1 + i);
+        uint8_t& a = (c.acc ? acc : l1).at(c.l1_addr + pl * c.l1_s2 + r * c.l1_s1 + i);
+        uint8_t& e = (c.to_l1 ? l1 : ext).at(c.ext_off + pl * c.ext_s2 + r * c.ext_s1 + i);
         if (c.load) a = e; else e = a;
       }
 }
@@ -143,7 +156,7 @@ class Bench : public tessera::rtl_bench::VerilatedTop<V> {
   // t at t + ext_lat (reads see the memory at t; writes land at t). `ready_pct` < 100 drops
   // ext_req_ready at random.
   Result run(const std::vector<isa::Word>& words, uint32_t ext_lat, std::vector<uint8_t>& l1, std::vector<uint8_t>& ext,
-          uint32_t ready_pct, std::mt19937_64& rng, uint64_t limit = 400000) {
+          uint32_t ready_pct, std::mt19937_64& rng, uint64_t limit = 400000, const std::vector<uint8_t>* acc = nullptr) {
     Result out;
     struct Rsp {
       uint64_t due;
@@ -175,8 +188,12 @@ class Bench : public tessera::rtl_bench::VerilatedTop<V> {
       }
       if (have_rd) l1_reads.pop_front();
       if (top_->l1_rd_en_o) {
-        Rsp r{cycle + p_.l1_lat, std::vector<uint8_t>(bpc, 0xEE)};
-        for (uint32_t i = 0; i < top_->l1_rd_bytes_o; ++i) r.data[i] = l1.at(top_->l1_rd_addr_o + i);
+        // A read of the accumulator returns before the L1 reads in flight (none are: one
+        // copy reads one of them).
+        const bool from_acc = top_->rd_acc_o;
+        Rsp r{cycle + (from_acc ? kAccLat : p_.l1_lat), std::vector<uint8_t>(bpc, 0xEE)};
+        for (uint32_t i = 0; i < top_->l1_rd_bytes_o; ++i)
+          r.data[i] = from_acc ? acc->at(top_->l1_rd_addr_o + i) : l1.at(top_->l1_rd_addr_o + i);
         l1_reads.push_back(std::move(r));
       }
       if (top_->l1_wr_en_o) {
@@ -254,6 +271,16 @@ Copy random_copy(std::mt19937_64& rng, const Params& p, bool hbm_ok) {
   c.l1_addr = U(0, kL1Bytes - l1_span);
   c.ext_off = U(0, kExtBytes - ext_span);
   if (U(0, 1)) c.l1_addr &= ~uint64_t(15);
+  // One store in three reads the accumulator; a third of those copy into L1.
+  if (!c.load && U(0, 2) == 0 && l1_span <= kAccBytes && ext_span <= kL1Bytes) {
+    c.acc = true;
+    c.l1_addr = U(0, kAccBytes - l1_span);
+    if (U(0, 1)) c.l1_addr &= ~uint64_t(3);
+    if (U(0, 2) == 0) {
+      c.to_l1 = true;
+      c.ext_off = U(0, kL1Bytes - ext_span);
+    }
+  }
   return c;
 }
 
@@ -267,7 +294,7 @@ std::vector<uint8_t> random_bytes(size_t n, std::mt19937_64& rng) {
 template <class V>
 void random_sequences(const Params& p, const std::string& name, uint64_t first_seed, int count, int len,
                       uint32_t ready_pct) {
-  uint64_t conflicts = 0, throttled = 0, stalls = 0;
+  uint64_t conflicts = 0, throttled = 0, stalls = 0, acc_ext = 0, acc_l1 = 0;
   for (uint64_t seed = first_seed; seed < first_seed + uint64_t(count); ++seed) {
     std::mt19937_64 rng(seed);
     std::printf("%s: seed %llu\n", name.c_str(), static_cast<unsigned long long>(seed));
@@ -282,10 +309,11 @@ void random_sequences(const Params& p, const std::string& name, uint64_t first_s
     std::vector<isa::Word> words;
     for (const Copy& c : copies) words.push_back(isa::encode(to_instr(c)));
     std::vector<uint8_t> l1 = random_bytes(kL1Bytes, rng), ext = random_bytes(kExtBytes, rng);
-    std::vector<uint8_t> l1_ref = l1, ext_ref = ext;
-    for (const Copy& c : copies) reference(c, l1_ref, ext_ref);
+    std::vector<uint8_t> acc = random_bytes(kAccBytes, rng);
+    std::vector<uint8_t> l1_ref = l1, ext_ref = ext, acc_ref = acc;
+    for (const Copy& c : copies) reference(c, l1_ref, ext_ref, acc_ref);
     Bench<V> b(name + "_" + std::to_string(seed), p);
-    const Result r = b.run(words, ext_lat, l1, ext, ready_pct, rng);
+    const Result r = b.run(words, ext_lat, l1, ext, ready_pct, rng, 400000, &acc);
     stalls += r.stalls;
     ASSERT_EQ(r.e.size(), copies.size()) << "not all copies completed; seed " << seed;
     EXPECT_FALSE(r.err) << "seed " << seed;
@@ -297,9 +325,11 @@ void random_sequences(const Params& p, const std::string& name, uint64_t first_s
       const uint64_t tl = last_issue(c, p, &conflicted);
       ASSERT_EQ(tl, model_last_issue(c, p)) << "bench transcription vs timing::dma_timing, copy " << i << "; seed " << seed;
       const uint64_t beats = c.n1 * c.n2 * ((c.len + p.bpc - 1) / p.bpc);
-      if (c.ext == isa::Space::l2 && beats > p.max_out && p.max_out < p.l2_lat) ++throttled;
+      if (c.ext == isa::Space::l2 && !c.to_l1 && beats > p.max_out && p.max_out < p.l2_lat) ++throttled;
       if (conflicted) ++conflicts;
-      const uint64_t want = r.t[i] + p.setup + tl + p.l1_lat + ext_lat;
+      if (c.acc) ++(c.to_l1 ? acc_l1 : acc_ext);
+      // E = t_L + latency(src) + latency(dst).
+      const uint64_t want = r.t[i] + p.setup + tl + (c.acc ? kAccLat : p.l1_lat) + (c.to_l1 ? p.l1_lat : ext_lat);
       if (i > 0) {
         EXPECT_EQ(r.t[i], r.e[i - 1] + 1) << "copy " << i << " start; seed " << seed;
       }
@@ -311,9 +341,12 @@ void random_sequences(const Params& p, const std::string& name, uint64_t first_s
     }
   }
   std::printf("%s: %llu copies with bank-conflict cycles, %llu throttled by the outstanding limit, %llu stalled "
-              "request cycles\n",
+              "request cycles, %llu from acc outside, %llu from acc into L1\n",
               name.c_str(), static_cast<unsigned long long>(conflicts), static_cast<unsigned long long>(throttled),
-              static_cast<unsigned long long>(stalls));
+              static_cast<unsigned long long>(stalls), static_cast<unsigned long long>(acc_ext),
+              static_cast<unsigned long long>(acc_l1));
+  EXPECT_GT(acc_ext, 0u) << name << ": no store from acc to the outside";
+  EXPECT_GT(acc_l1, 0u) << name << ": no store from acc into L1";
   if (p.l1_banks * p.l1_width < p.bpc + p.l1_width - 1) {
     EXPECT_GT(conflicts, 0u) << name << ": no conflicting copy";
   }
@@ -393,6 +426,13 @@ TEST(DmaEngine, RefusesOtherSpacesAndEmptyCopies) {
   isa::Instr st = ok;
   st.op = isa::Opcode::store;
   EXPECT_TRUE(refused(st)) << "store toward l1";
+  isa::Instr st_l1 = ok;
+  st_l1.op = isa::Opcode::store;
+  st_l1.src_space = st_l1.dst_space = uint64_t(isa::Space::l1);
+  EXPECT_TRUE(refused(st_l1)) << "store l1 -> l1";
+  isa::Instr acc_acc = st_l1;
+  acc_acc.src_space = acc_acc.dst_space = uint64_t(isa::Space::acc);
+  EXPECT_TRUE(refused(acc_acc)) << "store acc -> acc";
   // n1 = 0 is below the ISA minimum: the word is patched after encoding (n1 = bits 219:200)
   // because the engine must not hang on a word the tools would not produce.
   isa::Word zero = isa::encode(ok);

@@ -44,10 +44,13 @@ using isa::Opcode;
 // The verilated instance's parameters (the module defaults, the tiny preset's values).
 constexpr uint32_t kLanes = 8, kLatency = 8, kSpecial = 1, kL1Latency = 2, kBanks = 4, kBankBytes = 16;
 constexpr uint32_t kTail = 3;  // ceil(log2 8)
+// The accumulator as the acc-space ports see it: 8 banks (one per column of the 8x8 array)
+// of max(4, 4 * 8 / 8) = 4 bytes (docs/timing.md), i.e. the module's AccBanks/AccBankBytes.
+constexpr uint32_t kAccBanks = 8, kAccBankBytes = 4;
 constexpr uint32_t kMemBytes = 3 * 16384;
 constexpr uint32_t kRegion = 16384;  // src1, src2 and dst each live in one of three regions
 
-enum class Src2 { None, Block, Col0, Row0 };
+enum class Src2 { None, Block, Col0, Row0, Rope };
 enum class Cls { Elementwise, Special, Reduce };
 
 struct OpInfo {
@@ -70,7 +73,7 @@ const std::vector<OpInfo>& ops() {
       {Opcode::vrsum, Src2::None, Cls::Reduce, true},        {Opcode::vrmax, Src2::None, Cls::Reduce, true},
       {Opcode::vrsumsq, Src2::None, Cls::Reduce, true},      {Opcode::vargmax, Src2::None, Cls::Reduce, true},
       {Opcode::vmask, Src2::None, Cls::Elementwise, true},    {Opcode::vtopk, Src2::None, Cls::Reduce, true},
-      {Opcode::vcvt, Src2::None, Cls::Elementwise, true},
+      {Opcode::vcvt, Src2::None, Cls::Elementwise, true},    {Opcode::vrope, Src2::Rope, Cls::Elementwise, true},
   };
   return v;
 }
@@ -81,7 +84,8 @@ struct VInstr {
   uint32_t src1 = 0, src2 = 0, dst = 0;
   uint32_t s1_stride = 0, s2_stride = 0, d_stride = 0;
   uint32_t imm = 0, imm2 = 0;  // FP32 bit patterns
-  uint32_t iarg = 0;           // vmask: p0 << 16 | rows per position; vtopk: k
+  uint32_t iarg = 0;           // vmask: p0 << 16 | rows per position; vtopk: k; vrope: rows per table row
+  bool acc1 = false, acc2 = false;  // a source in the accumulator (acc space) rather than L1
   num::DType t1 = num::DType::FP32, t2 = num::DType::FP32, td = num::DType::FP32;  // operand formats
 };
 
@@ -199,6 +203,15 @@ void reference(const VInstr& v, const std::vector<uint8_t>& before, std::vector<
           break;
         }
         case Opcode::vcvt: y = num::mul_f32(x1(r, c), imm); break;
+        case Opcode::vrope: {
+          // rotate_half: the first half pairs with the second; table row r / iarg holds the
+          // cosines of the half's columns, then their sines.
+          const uint32_t h = v.cols / 2, t = r / std::max(v.iarg, 1u), j = c < h ? c : c - h;
+          const float cs = x2(t, j), sn = x2(t, h + j);
+          y = c < h ? num::add_f32(num::mul_f32(x1(r, c), cs), -num::mul_f32(x1(r, c + h), sn))
+                    : num::add_f32(num::mul_f32(x1(r, c), cs), num::mul_f32(x1(r, j), sn));
+          break;
+        }
         default: ADD_FAILURE() << "no reference for opcode"; break;
       }
       put(r, c, y);
@@ -212,14 +225,16 @@ struct Range {
   uint64_t addr, bytes;
 };
 
-// Cycles of one port's beat: max over banks of the distinct lines the ranges touch.
-uint64_t port_cost(const std::vector<Range>& ranges) {
+// Cycles of one port's beat: max over banks of the distinct lines the ranges touch, in L1
+// or in the accumulator.
+uint64_t port_cost(const std::vector<Range>& ranges, bool acc = false) {
+  const uint64_t width = acc ? kAccBankBytes : kBankBytes, banks = acc ? kAccBanks : kBanks;
   std::set<uint64_t> lines;
   for (const Range& r : ranges)
-    for (uint64_t l = r.addr / kBankBytes; l <= (r.addr + r.bytes - 1) / kBankBytes; ++l) lines.insert(l);
+    for (uint64_t l = r.addr / width; l <= (r.addr + r.bytes - 1) / width; ++l) lines.insert(l);
   std::map<uint64_t, uint64_t> per_bank;
   uint64_t worst = 0;
-  for (uint64_t l : lines) worst = std::max(worst, ++per_bank[l % kBanks]);
+  for (uint64_t l : lines) worst = std::max(worst, ++per_bank[l % banks]);
   return worst;
 }
 
@@ -254,9 +269,10 @@ uint64_t issue_cycles(const VInstr& v) {
       if (v.info.src2 == Src2::Block) s2.push_back({v.src2 + uint64_t(r) * v.s2_stride + e2 * b.c0, e2 * n});
       if (v.info.src2 == Src2::Col0 && b.c0 == 0) s2.push_back({v.src2 + uint64_t(r) * v.s2_stride, e2});
       if (v.info.src2 == Src2::Row0) s2.push_back({v.src2 + e2 * b.c0, e2 * n});
+      if (v.info.src2 == Src2::Rope) s2.push_back({v.src2 + uint64_t(r / v.iarg) * v.s2_stride + e2 * b.c0, e2 * n});
     }
-    if (v.info.src1) c = std::max(c, port_cost(s1));
-    c = std::max(c, port_cost(s2));
+    if (v.info.src1) c = std::max(c, port_cost(s1, v.acc1));
+    c = std::max(c, port_cost(s2, v.acc2));
     if (!reduce) c = std::max(c, port_cost(d));
     total += c;
   }
@@ -265,7 +281,7 @@ uint64_t issue_cycles(const VInstr& v) {
 
 // The same through the cycle model's own function.
 timing::VecTiming model_timing(const VInstr& v) {
-  static const timing::BankGeometry l1{kBanks, kBankBytes, kL1Latency};
+  static const timing::BankGeometry l1{kBanks, kBankBytes, kL1Latency}, acc{kAccBanks, kAccBankBytes, 1};
   timing::VecShape s;
   s.cls = v.info.op == Opcode::vtopk   ? timing::VecClass::topk
           : v.info.cls == Cls::Reduce  ? timing::VecClass::reduce
@@ -274,13 +290,14 @@ timing::VecTiming model_timing(const VInstr& v) {
   s.src2_shape = v.info.src2 == Src2::Block  ? timing::OperandShape::block
                 : v.info.src2 == Src2::Col0 ? timing::OperandShape::col0
                 : v.info.src2 == Src2::Row0 ? timing::OperandShape::row0
+                : v.info.src2 == Src2::Rope ? timing::OperandShape::rope_table
                                             : timing::OperandShape::none;
   s.has_src1 = v.info.src1;
   s.rows = v.rows;
   s.cols = v.cols;
   s.iarg = v.iarg;
-  s.src1 = {&l1, v.src1, v.s1_stride, bytes_of(v.t1)};
-  s.src2 = {&l1, v.src2, v.s2_stride, bytes_of(v.t2)};
+  s.src1 = {v.acc1 ? &acc : &l1, v.src1, v.s1_stride, bytes_of(v.t1)};
+  s.src2 = {v.acc2 ? &acc : &l1, v.src2, v.s2_stride, bytes_of(v.t2)};
   s.dst = {&l1, v.dst, v.d_stride, bytes_of(v.td)};
   return timing::vector_timing(s, kLanes, kSpecial);
 }
@@ -298,6 +315,8 @@ isa::Word encode(const VInstr& v) {
   in.op = v.info.op;
   in.unit = static_cast<uint8_t>(isa::Unit::vec);
   in.dst_space = in.src1_space = in.src2_space = static_cast<uint64_t>(isa::Space::l1);
+  if (v.acc1) in.src1_space = static_cast<uint64_t>(isa::Space::acc);
+  if (v.acc2) in.src2_space = static_cast<uint64_t>(isa::Space::acc);
   in.dst_type = static_cast<uint64_t>(v.td);
   in.src1_type = static_cast<uint64_t>(v.t1);
   in.src2_type = static_cast<uint64_t>(v.t2);
@@ -321,12 +340,15 @@ class Bench : public tessera::rtl_bench::VerilatedTop<Vvector_engine> {
 
   // Offers the words back to back from cycle 0 (start_i whenever one is left) and serves
   // the ports from `mem`: reads see the memory of their request cycle and return
-  // kL1Latency cycles later; writes land in their cycle.
-  Run run(const std::vector<isa::Word>& words, std::vector<uint8_t>& mem, uint64_t limit = 200000) {
+  // kL1Latency cycles later; writes land in their cycle. An acc-space source is served from
+  // `mem` as well (the bench checks the engine's acc flags against `acc`, one pair of
+  // flags per word).
+  Run run(const std::vector<isa::Word>& words, std::vector<uint8_t>& mem, uint64_t limit = 200000,
+          const std::vector<std::pair<bool, bool>>* acc = nullptr) {
     Run out;
     struct Pending {
       uint64_t due;
-      uint32_t data[2][kLanes];
+      uint32_t data[4][kLanes];
     };
     std::deque<Pending> reads;
     size_t next = 0;
@@ -335,6 +357,8 @@ class Bench : public tessera::rtl_bench::VerilatedTop<Vvector_engine> {
         const bool have = !reads.empty() && reads.front().due == cycle;
         top_->s1_data_i[k] = have ? reads.front().data[0][k] : 0xDEADBEEFu;
         top_->s2_data_i[k] = have ? reads.front().data[1][k] : 0xDEADBEEFu;
+        top_->s3_data_i[k] = have ? reads.front().data[2][k] : 0xDEADBEEFu;
+        top_->s4_data_i[k] = have ? reads.front().data[3][k] : 0xDEADBEEFu;
       }
       if (!reads.empty() && reads.front().due == cycle) reads.pop_front();
       top_->start_i = next < words.size();
@@ -347,13 +371,21 @@ class Bench : public tessera::rtl_bench::VerilatedTop<Vvector_engine> {
         out.written.emplace_back();
         ++next;
       }
-      if (top_->s1_en_o || top_->s2_en_o) {
+      if (top_->s1_en_o || top_->s2_en_o || top_->s3_en_o || top_->s4_en_o) {
         Pending p{cycle + kL1Latency, {}};
         for (uint32_t k = 0; k < kLanes; ++k) {
           p.data[0][k] = (top_->s1_en_o >> k & 1) ? load32(mem, top_->s1_addr_o[k]) : 0xDEADBEEFu;
           p.data[1][k] = (top_->s2_en_o >> k & 1) ? load32(mem, top_->s2_addr_o[k]) : 0xDEADBEEFu;
+          p.data[2][k] = (top_->s3_en_o >> k & 1) ? load32(mem, top_->s3_addr_o[k]) : 0xDEADBEEFu;
+          p.data[3][k] = (top_->s4_en_o >> k & 1) ? load32(mem, top_->s4_addr_o[k]) : 0xDEADBEEFu;
         }
         reads.push_back(p);
+        if (acc && !out.t.empty()) {
+          const auto [a1, a2] = (*acc)[out.t.size() - 1];
+          if ((top_->s1_en_o && bool(top_->s1_acc_o) != a1) || (top_->s2_en_o && bool(top_->s2_acc_o) != a2))
+            ADD_FAILURE() << "instruction " << out.t.size() - 1 << ": acc flags " << int(top_->s1_acc_o) << ","
+                          << int(top_->s2_acc_o) << " at cycle " << cycle;
+        }
       }
       for (uint32_t k = 0; k < kLanes; ++k) {
         if (!(top_->d_en_o >> k & 1)) continue;
@@ -465,6 +497,28 @@ VInstr random_instr(std::mt19937_64& rng) {
   v.imm = random_value(rng);
   v.imm2 = random_value(rng);
   v.iarg = random_iarg(rng, v.info.op, v.cols);
+  if (v.info.op == Opcode::vrope) {
+    // Even columns; one table row per 1, 2, 3, 4 or 16 data rows (heads per token).
+    if (v.cols % 2) v.cols += 1;
+    const uint32_t per[] = {1, 1, 2, 3, 4, 16};
+    v.iarg = per[rng() % std::size(per)];
+    v.s1_stride = stride(e1 * v.cols);
+    v.s2_stride = stride(e2 * v.cols);
+  }
+  // One source in four in the accumulator: FP32 or INT32, word-aligned address and stride.
+  auto to_acc = [&](uint32_t& a, uint32_t& st, num::DType& t, uint32_t min_stride_elems) {
+    t = rng() % 4 ? num::DType::FP32 : num::DType::INT32;
+    a &= ~3u;
+    st = std::max((st + 3) & ~3u, 4 * min_stride_elems);
+  };
+  if (v.info.src1 && rng() % 4 == 0) {
+    v.acc1 = true;
+    to_acc(v.src1, v.s1_stride, v.t1, v.cols);
+  }
+  if (v.info.src2 != Src2::None && rng() % 4 == 0) {
+    v.acc2 = true;
+    to_acc(v.src2, v.s2_stride, v.t2, v.info.src2 == Src2::Col0 ? 1 : v.cols);
+  }
   v.d_stride = stride(v.info.op == Opcode::vtopk ? 8 * v.iarg : v.info.cls == Cls::Reduce ? ed : ed * v.cols);
   return v;
 }
@@ -491,8 +545,9 @@ Start start(const char* test, uint64_t fallback) {
 
 std::string describe(const VInstr& v) {
   char b[256];
-  std::snprintf(b, sizeof b, "%s %ux%u src1=%u/%u src2=%u/%u dst=%u/%u", isa::name(v.info.op),
-                v.rows, v.cols, v.src1, v.s1_stride, v.src2, v.s2_stride, v.dst, v.d_stride);
+  std::snprintf(b, sizeof b, "%s %ux%u src1=%s%u/%u src2=%s%u/%u dst=%u/%u iarg=%u", isa::name(v.info.op), v.rows,
+                v.cols, v.acc1 ? "acc:" : "", v.src1, v.s1_stride, v.acc2 ? "acc:" : "", v.src2, v.s2_stride, v.dst,
+                v.d_stride, v.iarg);
   return b;
 }
 
@@ -506,9 +561,13 @@ void check_sequence(const std::vector<VInstr>& seq, std::vector<uint8_t> mem, ui
     reference(seq[i], before, expect, expect_written[i]);
   }
   std::vector<isa::Word> words;
-  for (const VInstr& v : seq) words.push_back(encode(v));
+  std::vector<std::pair<bool, bool>> acc;
+  for (const VInstr& v : seq) {
+    words.push_back(encode(v));
+    acc.emplace_back(v.acc1, v.acc2);
+  }
   Bench bench(name);
-  const Run run = bench.run(words, mem);
+  const Run run = bench.run(words, mem, 200000, &acc);
   ASSERT_FALSE(run.err) << "engine flagged a supported word; seed " << seed;
   ASSERT_EQ(run.x.size(), seq.size()) << "not every instruction completed; seed " << seed;
   ASSERT_EQ(run.t.size(), seq.size());
@@ -587,10 +646,12 @@ TEST(VectorEngine, EveryOpcodeEveryShapeClass) {
   std::vector<VInstr> seq;
   for (const OpInfo& o : ops()) {
     for (uint32_t cols : {1u, 3u, 8u, 13u}) {
-      VInstr v = make(o.op, 5, cols, 4 * cols + 8);
+      // vrope pairs the halves of a row: even columns only.
+      const uint32_t c = o.op == Opcode::vrope ? cols + cols % 2 : cols;
+      VInstr v = make(o.op, 5, c, 4 * c + 8);
       v.imm = random_value(rng);
       v.imm2 = random_value(rng);
-      v.iarg = random_iarg(rng, o.op, cols);
+      v.iarg = o.op == Opcode::vrope ? 1 + uint32_t(rng() % 3) : random_iarg(rng, o.op, c);
       if (o.op == Opcode::vtopk) v.d_stride = 8 * v.iarg;
       seq.push_back(v);
     }
@@ -647,13 +708,14 @@ TEST(VectorEngine, EveryFormat) {
   std::vector<VInstr> seq;
   for (const OpInfo& o : ops()) {
     for (num::DType t : kFormats) {
-      for (uint32_t cols : {3u, 13u}) {
+      for (uint32_t odd : {3u, 13u}) {
+        const uint32_t cols = o.op == Opcode::vrope ? odd + 1 : odd;  // vrope: even rows
         VInstr v = make(o.op, 4, cols, 4 * cols + 4);
         v.t1 = v.t2 = t;
         if (o.op != Opcode::vargmax && o.op != Opcode::vtopk) v.td = t;
         v.imm = random_value(rng);
         v.imm2 = random_value(rng);
-        v.iarg = random_iarg(rng, o.op, cols);
+        v.iarg = o.op == Opcode::vrope ? 3 : random_iarg(rng, o.op, cols);
         if (o.op == Opcode::vtopk) v.d_stride = 8 * v.iarg;
         seq.push_back(v);
       }
@@ -705,6 +767,39 @@ TEST(VectorEngine, ArgmaxTiesAndMaskEdges) {
   check_sequence(seq, mem, seed, "argmax_mask");
 }
 
+// vrope over packed and unpacked rows, one table row per 1..5 data rows, in every source
+// format, and sources in the accumulator (its 8 banks of 4 bytes time the beats: a stride
+// of 32 bytes puts a packed beat's rows in the same banks).
+TEST(VectorEngine, RopeAndAccumulatorSources) {
+  auto [seed, rng, mem] = start("RopeAndAccumulatorSources", 4242);
+  std::vector<VInstr> seq;
+  for (uint32_t cols : {2u, 4u, 6u, 8u, 16u, 22u})
+    for (uint32_t per : {1u, 2u, 5u}) {
+      VInstr v = make(Opcode::vrope, 7, cols, 4 * cols + 4 * (rng() % 3));
+      v.iarg = per;
+      v.t1 = kFormats[rng() % std::size(kFormats)];
+      v.t2 = kFormats[rng() % std::size(kFormats)];
+      v.td = kFormats[rng() % std::size(kFormats)];
+      seq.push_back(v);
+    }
+  for (const OpInfo& o : ops()) {
+    if (!o.src1) continue;
+    for (uint32_t cols : {2u, 8u, 12u}) {
+      VInstr v = make(o.op, 4, cols, std::max(32u, 4 * cols));
+      v.acc1 = true;
+      v.acc2 = o.src2 != Src2::None && rng() % 2;
+      v.t1 = rng() % 3 ? num::DType::FP32 : num::DType::INT32;
+      v.t2 = rng() % 3 ? num::DType::FP32 : num::DType::INT32;
+      v.iarg = o.op == Opcode::vrope ? 2 : random_iarg(rng, o.op, cols);
+      if (o.op == Opcode::vtopk) v.d_stride = 8 * v.iarg;
+      v.imm = random_value(rng);
+      seq.push_back(v);
+    }
+  }
+  std::vector<uint64_t> issue;
+  check_sequence(seq, mem, seed, "rope_acc", &issue);
+}
+
 // Words the engine does not execute are refused and flagged, never run.
 TEST(VectorEngine, RefusesUnsupportedWords) {
   VInstr v = make(Opcode::vadd, 2, 4, 16);
@@ -731,6 +826,21 @@ TEST(VectorEngine, RefusesUnsupportedWords) {
   in.dst_space = static_cast<uint64_t>(isa::Space::l1);
   EXPECT_FALSE(bench4.offer_once(isa::encode(in), err));
   EXPECT_TRUE(err);
+  // A result in the accumulator: the engine writes L1 only.
+  Bench bench5("refuse_dst_acc");
+  in.op = Opcode::vadd;
+  in.dst_space = static_cast<uint64_t>(isa::Space::acc);
+  EXPECT_FALSE(bench5.offer_once(isa::encode(in), err));
+  EXPECT_TRUE(err);
+  // vrope of an odd row: no rotate_half pairing.
+  Bench bench6("refuse_rope_odd");
+  in.op = Opcode::vrope;
+  in.dst_space = static_cast<uint64_t>(isa::Space::l1);
+  in.cols = 5;
+  in.iarg = 1;
+  EXPECT_FALSE(bench6.offer_once(isa::encode(in), err));
+  EXPECT_TRUE(err);
+  in.cols = 4;
   in.op = Opcode::vadd;
   Bench bench3("accept");
   in.dst_space = static_cast<uint64_t>(isa::Space::l1);
