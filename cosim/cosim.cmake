@@ -16,7 +16,7 @@ target_link_libraries(tessera_cosim PUBLIC rtl_core_model_cosim tessera_cosim_ge
                       tessera_config tessera_util)
 add_dependencies(tessera_cosim rtl_core_model_cosim_build)
 add_executable(tessera-cosim ${PROJECT_SOURCE_DIR}/cosim/main.cpp)
-target_link_libraries(tessera-cosim PRIVATE tessera_cosim CLI11::CLI11)
+target_link_libraries(tessera-cosim PRIVATE tessera_cosim tessera_driver CLI11::CLI11)
 
 # The soak of the default suite (200 generated programs), fault injection, refusals.
 add_executable(rtl_cosim_test ${PROJECT_SOURCE_DIR}/tests/rtl/cosim_test.cpp)
@@ -47,3 +47,16 @@ add_test(NAME cosim_compiled_tiny_steps
                         done"
                  $<TARGET_FILE:tessera> $<TARGET_FILE:tessera-cosim> ${CMAKE_CURRENT_BINARY_DIR}/cosim_compiled)
 set_tests_properties(cosim_compiled_tiny_steps PROPERTIES LABELS "rtl" TIMEOUT 900)
+# Issue 14's acceptance: a generated tiny Llama generates 8 tokens with every step compiled and
+# run on the RTL core and the model in lock-step (no divergence, the RTL's tokens and KV cache
+# carried between steps); the tokens equal the FP32 reference's.
+add_test(NAME cosim_model_equals_ref
+         COMMAND sh -c "rm -rf \"$1\" && \"$0\" gen-model --family llama --dtype bf16 --out \"$1\" > /dev/null &&
+                        a=$(\"$0\" cosim --arch tiny --model \"$1\" --prompt 1,10,20,30 --steps 8 --precision bf16) &&
+                        b=$(\"$0\" ref --model \"$1\" --prompt 1,10,20,30 --steps 8) && echo \"$a\" && test \"$a\" = \"$b\""
+                 $<TARGET_FILE:tessera> ${CMAKE_CURRENT_BINARY_DIR}/cosim_model_llama)
+set_tests_properties(cosim_model_equals_ref PROPERTIES LABELS "rtl" TIMEOUT 900)
+add_test(NAME cosim_cli_model_options_need_model
+         COMMAND sh -c "\"$0\" --arch tiny --prompt 1,2 --random 1 2> \"$1\"; s=$?; grep -qF -- '--prompt, --steps and --precision go with --model DIR' \"$1\" && test $s -eq 2"
+                 $<TARGET_FILE:tessera-cosim> ${CMAKE_CURRENT_BINARY_DIR}/cosim_cli_model_options.err)
+set_tests_properties(cosim_cli_model_options_need_model PROPERTIES LABELS "rtl" TIMEOUT 60)

@@ -296,6 +296,25 @@ class RtlRun {
   }
 
   uint64_t cycle() const { return cycle_; }
+  // Hands the outside memory over to a reader that outlives the run.
+  std::function<std::vector<uint8_t>(Space, uint64_t, uint64_t)> take_memory() {
+    auto l2 = std::make_shared<std::vector<uint8_t>>(std::move(l2_));
+    auto hbm = std::make_shared<std::unordered_map<uint64_t, std::vector<uint8_t>>>(std::move(hbm_));
+    return [l2, hbm](Space s, uint64_t a, uint64_t n) {
+      std::vector<uint8_t> out(n, 0);
+      for (uint64_t i = 0; i < n; ++i) {
+        if (s == Space::l2) {
+          if (a + i < l2->size()) out[i] = (*l2)[a + i];
+        } else if (s == Space::hbm) {
+          const auto it = hbm->find((a + i) / kPage);
+          if (it != hbm->end()) out[i] = it->second[(a + i) % kPage];
+        } else {
+          throw InputError("cosim: only L2 and HBM are read back after a run");
+        }
+      }
+      return out;
+    };
+  }
 
  private:
   // Sequencer slot of an ISA unit: DMA engines, the matrix engine, vec, coll.
@@ -691,6 +710,7 @@ Result run(const config::ArchConfig& arch, const isa::Program& prog, const Optio
     const auto t0 = Clock::now();
     rtl.run();
     res.rtl_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    res.read_rtl = rtl.take_memory();
   }
   if (!m.error.empty() && !res.divergence) {
     if (res.rtl_error.empty()) {

@@ -9,6 +9,7 @@
 // rows and the L1 bytes written. The first disagreement stops the run.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,6 +65,9 @@ struct Result {
   uint64_t model_cycles = 0;  // the model's H
   double model_seconds = 0, rtl_seconds = 0;
   std::string wave;           // the FST written, if any
+  // The RTL side's outside memory after the run (L2 or HBM bytes; what a host reads back:
+  // a step's results and the KV cache it carries to the next step).
+  std::function<std::vector<uint8_t>(isa::Space space, uint64_t addr, uint64_t bytes)> read_rtl;
 };
 
 // InputError when the architecture is not the one the core was verilated for, or the program

@@ -1,5 +1,6 @@
-// tessera-cosim: the RTL core and the cycle model in lock-step on one program, or on a series
-// of generated ones (--random N, the soak). `tessera cosim` runs this executable, which exists
+// tessera-cosim: the RTL core and the cycle model in lock-step on one program, on a series
+// of generated ones (--random N, the soak), or on every step of a compiled model generating
+// tokens (--model DIR). `tessera cosim` runs this executable, which exists
 // only where Verilator built the core (docs/cosim.md). Exit status: 0 no divergence, 1 a
 // divergence, 2 bad input.
 #include <CLI/CLI.hpp>
@@ -10,25 +11,20 @@
 
 #include "common/util/error.h"
 #include "common/util/main.h"
+#include "compiler/compiler.h"
 #include "cosim/cosim.h"
 #include "cosim/gen_program.h"
+#include "driver/functional.h"
 
 namespace {
 
 using namespace tessera;
 
-int soak(const config::ArchConfig& arch, uint64_t count, uint64_t seed, uint32_t length, bool illegal,
-         const cosim::Options& opt, const std::string& keep) {
-  uint64_t programs = 0, instructions = 0, cycles = 0, starts = 0, ends = 0, bytes = 0, refused = 0;
+// What a series of runs compared (the soak's and --model's summaries).
+struct Totals {
+  uint64_t programs = 0, instructions = 0, cycles = 0, starts = 0, ends = 0, bytes = 0;
   double rtl_s = 0, model_s = 0;
-  const auto t0 = std::chrono::steady_clock::now();
-  for (uint64_t s = seed; s < seed + count; ++s) {
-    cosim::GenOptions g;
-    g.seed = s;
-    g.length = length;
-    g.illegal = illegal;
-    const cosim::Generated gen = cosim::generate_program(arch, g);
-    const cosim::Result r = cosim::run(arch, gen.program, opt);
+  void add(const cosim::Result& r) {
     ++programs;
     instructions += r.instructions;
     cycles += r.cycles;
@@ -37,12 +33,28 @@ int soak(const config::ArchConfig& arch, uint64_t count, uint64_t seed, uint32_t
     bytes += r.l1_write_bytes + r.l2_write_bytes + r.hbm_write_bytes + r.acc_bytes + r.final_bytes;
     rtl_s += r.rtl_seconds;
     model_s += r.model_seconds;
+  }
+};
+
+int soak(const config::ArchConfig& arch, uint64_t count, uint64_t seed, uint32_t length, bool illegal,
+         const cosim::Options& opt, const std::string& keep) {
+  Totals t;
+  uint64_t refused = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (uint64_t s = seed; s < seed + count; ++s) {
+    cosim::GenOptions g;
+    g.seed = s;
+    g.length = length;
+    g.illegal = illegal;
+    const cosim::Generated gen = cosim::generate_program(arch, g);
+    const cosim::Result r = cosim::run(arch, gen.program, opt);
+    t.add(r);
     refused += r.illegal;
     // Progress of a long soak, so that a stopped run still says how far it got.
-    if (programs % 500 == 0)
+    if (t.programs % 500 == 0)
       std::fprintf(stderr, "... %llu programs, %llu instructions, %llu cycles, no divergence\n",
-                   static_cast<unsigned long long>(programs), static_cast<unsigned long long>(instructions),
-                   static_cast<unsigned long long>(cycles));
+                   static_cast<unsigned long long>(t.programs), static_cast<unsigned long long>(t.instructions),
+                   static_cast<unsigned long long>(t.cycles));
     if (r.divergence || (illegal && !r.illegal)) {
       const std::string path = keep + "cosim_seed_" + std::to_string(s) + ".tbin";
       const std::vector<uint8_t> bin = isa::write_tbin(gen.program);
@@ -54,18 +66,66 @@ int soak(const config::ArchConfig& arch, uint64_t count, uint64_t seed, uint32_t
     }
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const bool bad = programs < count;
+  const bool bad = t.programs < count;
   std::printf("programs: %llu (seeds %llu..%llu, length %u%s), instructions: %llu, cycles compared: %llu, "
               "starts: %llu, completions: %llu, bytes compared: %llu, divergences: %d\n",
-              static_cast<unsigned long long>(programs), static_cast<unsigned long long>(seed),
-              static_cast<unsigned long long>(seed + programs - 1), length, illegal ? ", illegal" : "",
-              static_cast<unsigned long long>(instructions), static_cast<unsigned long long>(cycles),
-              static_cast<unsigned long long>(starts), static_cast<unsigned long long>(ends),
-              static_cast<unsigned long long>(bytes), bad ? 1 : 0);
+              static_cast<unsigned long long>(t.programs), static_cast<unsigned long long>(seed),
+              static_cast<unsigned long long>(seed + t.programs - 1), length, illegal ? ", illegal" : "",
+              static_cast<unsigned long long>(t.instructions), static_cast<unsigned long long>(t.cycles),
+              static_cast<unsigned long long>(t.starts), static_cast<unsigned long long>(t.ends),
+              static_cast<unsigned long long>(t.bytes), bad ? 1 : 0);
   if (illegal) std::printf("refused by both: %llu\n", static_cast<unsigned long long>(refused));
-  std::printf("time: %.1f s (RTL %.1f s, %.0f cycles/s; model %.1f s)\n", wall, rtl_s, rtl_s > 0 ? double(cycles) / rtl_s : 0.0,
-              model_s);
+  std::printf("time: %.1f s (RTL %.1f s, %.0f cycles/s; model %.1f s)\n", wall, t.rtl_s, t.rtl_s > 0 ? double(t.cycles) / t.rtl_s : 0.0,
+              t.model_s);
   return bad ? 1 : 0;
+}
+
+// A step of --model diverged: its report is printed, the run stops with status 1.
+struct StepDiverged {};
+
+// Generates tokens as `tessera run --functional` does (one compiled program per step, the KV
+// cache carried from step to step), with every step run on the RTL and the model in
+// lock-step; the tokens and the carried memory are the RTL's. Prints the tokens on stdout
+// like `tessera ref`, what was compared on stderr.
+int model_steps(const config::ArchConfig& arch, const std::string& dir, const std::string& prompt, uint64_t steps,
+                const std::string& precision, const cosim::Options& opt) {
+  driver::FunctionalOptions fo;
+  fo.prompt = driver::parse_tokens(prompt, "--prompt");
+  fo.steps = steps;
+  fo.keep_logits = false;
+  if (!precision.empty()) fo.precision = compiler::parse_precision(precision, arch);
+  Totals t;
+  const driver::StepRunner runner = [&](const isa::Program& program, uint64_t step) {
+    const cosim::Result r = cosim::run(arch, program, opt);
+    if (r.divergence || !r.model_error.empty()) {
+      std::printf("step %llu (%s):\n%s", static_cast<unsigned long long>(step), step == 0 ? "prefill" : "decode",
+                  cosim::report(r).c_str());
+      throw StepDiverged{};
+    }
+    t.add(r);
+    driver::StepRun s;
+    s.cycles = r.model_cycles;
+    s.instructions = r.instructions;
+    s.read = [read = r.read_rtl](uint32_t, isa::Space space, uint64_t addr, uint64_t n) { return read(space, addr, n); };
+    return s;
+  };
+  driver::FunctionalResult res;
+  try {
+    res = driver::run_functional(dir, arch, fo, runner);
+  } catch (const StepDiverged&) {
+    return 1;
+  }
+  std::string line;
+  for (size_t i = 0; i < res.tokens.size(); ++i) line += (i ? "," : "") + std::to_string(res.tokens[i]);
+  std::printf("%s\n", line.c_str());
+  std::fprintf(stderr,
+               "no divergence in %llu step programs (%s): %llu instructions, %llu cycles, %llu starts and as many "
+               "completions, %llu bytes compared; RTL %.0f cycles/s (%.1f s), model %.0f cycles/s (%.1f s)\n",
+               static_cast<unsigned long long>(steps), compiler::precision_name(res.precision).c_str(),
+               static_cast<unsigned long long>(t.instructions), static_cast<unsigned long long>(t.cycles),
+               static_cast<unsigned long long>(t.starts), static_cast<unsigned long long>(t.bytes),
+               t.rtl_s > 0 ? double(t.cycles) / t.rtl_s : 0.0, t.rtl_s, t.model_s > 0 ? double(t.cycles) / t.model_s : 0.0, t.model_s);
+  return 0;
 }
 
 int cosim_main(int argc, char** argv) {
@@ -77,7 +137,8 @@ int cosim_main(int argc, char** argv) {
   uint64_t random = 0, seed = 1;
   uint32_t length = 64;
   bool illegal = false;
-  std::string keep;
+  std::string keep, model_dir, prompt, precision;
+  uint64_t steps = 8;
   app.add_option("--arch", arch_name, "architecture preset or file (the core is verilated for tiny)")->required();
   app.add_option("--set", sets, "override a configuration key, KEY.PATH=VALUE")->expected(1)->take_all();
   app.add_option("program", program, "program file (.tbin)");
@@ -91,16 +152,30 @@ int cosim_main(int argc, char** argv) {
   app.add_option("--length", length, "instructions per generated program")->capture_default_str();
   app.add_flag("--illegal", illegal, "generated programs with one defect: both sides must refuse each");
   app.add_option("--keep-dir", keep, "directory for the program of a divergence (default: the working directory)");
+  app.add_option("--model", model_dir,
+                 "instead of PROGRAM: generate tokens with this model (config.json and model.safetensors), every step "
+                 "compiled and run on the RTL and the model in lock-step");
+  app.add_option("--prompt", prompt, "--model: the prompt's token ids, e.g. 1,10,20,30");
+  app.add_option("--steps", steps, "--model: tokens generated")->capture_default_str();
+  app.add_option("--precision", precision, "--model: bf16, fp8, fp8w or w=F,a=F,kv=F (default: fp8 where supported)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // CLI11 prints the help or the error; a usage error is bad input (2), --help is 0.
     return app.exit(e) == 0 ? 0 : 2;
   }
-  if (random == 0 && program.empty()) throw InputError("tessera cosim: give a PROGRAM.tbin or --random N");
-  if (random > 0 && !program.empty()) throw InputError("tessera cosim: give a PROGRAM.tbin or --random N, not both");
+  const int inputs = int(random > 0) + int(!program.empty()) + int(!model_dir.empty());
+  if (inputs == 0) throw InputError("tessera cosim: give a PROGRAM.tbin or --random N or --model DIR");
+  if (inputs > 1) throw InputError("tessera cosim: give one of a PROGRAM.tbin, --random N and --model DIR");
+  if (model_dir.empty() && (!prompt.empty() || app.count("--steps") || !precision.empty()))
+    throw InputError("tessera cosim: --prompt, --steps and --precision go with --model DIR");
   opt.wave = wave;
   const config::Arch arch = config::load_arch(arch_name, sets);
+  if (!model_dir.empty()) {
+    if (prompt.empty()) throw InputError("--model needs --prompt with token ids, e.g. 1,10,20,30");
+    if (steps == 0) throw InputError("--steps: at least 1");
+    return model_steps(*arch, model_dir, prompt, steps, precision, opt);
+  }
   if (!keep.empty() && keep.back() != '/') keep += '/';
   if (random > 0) return soak(*arch, random, seed, length, illegal, opt, keep);
   if (!memory.empty()) opt.memory = isa::read_program_file(memory, "--memory");

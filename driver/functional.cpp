@@ -1,8 +1,10 @@
 #include "driver/functional.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 
 #include "common/hf/model_config.h"
@@ -34,6 +36,23 @@ int32_t i32_at(const std::vector<uint8_t>& b, size_t i) {
 }  // namespace
 
 FunctionalResult run_functional(const std::string& dir, const config::ArchConfig& arch, const FunctionalOptions& opt) {
+  return run_functional(dir, arch, opt, [&arch, &opt](const isa::Program& program, uint64_t) {
+    auto sim = std::make_shared<model::Simulation>(arch, program,
+                                                   model::RunOptions{true, model::DramModel::Burst, opt.max_cycles});
+    sim->run();
+    StepRun r;
+    r.cycles = sim->cycles();
+    r.instructions = sim->instructions();
+    r.hbm_read = sim->totals().hbm_read;
+    r.read = [sim](uint32_t chip, isa::Space space, uint64_t addr, uint64_t bytes) {
+      return sim->read_memory(chip, 0, space, 0, addr, bytes);
+    };
+    return r;
+  });
+}
+
+FunctionalResult run_functional(const std::string& dir, const config::ArchConfig& arch, const FunctionalOptions& opt,
+                                const StepRunner& runner) {
   const hf::ModelConfig model = hf::load_model_config(dir);
   if (opt.prompt.empty()) throw InputError("--prompt: at least one token id is needed");
   if (opt.steps == 0) throw InputError("--steps: at least 1");
@@ -65,21 +84,20 @@ FunctionalResult run_functional(const std::string& dir, const config::ArchConfig
     co.carried_data = carried;
     const Compiled c = compiler::compile(model, arch, co);
     res.precision = c.precision;
-    model::Simulation sim(arch, c.program, model::RunOptions{true, model::DramModel::Burst, opt.max_cycles});
-    sim.run();
-    res.cycles += sim.cycles();
-    res.instructions += sim.instructions();
-    res.hbm_read += sim.totals().hbm_read;
+    const StepRun run = runner(c.program, s);
+    res.cycles += run.cycles;
+    res.instructions += run.instructions;
+    res.hbm_read += run.hbm_read;
     // Logits of the (only) sequence, and the best (value, index) over every run and chip:
     // largest value, lowest vocabulary index on ties (the reference's argmax).
     std::vector<float> logits(model.vocab_size, 0.0f);
     float best_v = 0;
     int64_t best_i = -1;
     for (const ResultLocation& r : c.results) {
-      const std::vector<uint8_t> lb = sim.read_memory(r.chip, 0, r.space, 0, r.addr, r.cols * 4);
+      const std::vector<uint8_t> lb = run.read(r.chip, r.space, r.addr, r.cols * 4);
       for (uint64_t j = 0; j < r.cols; ++j) logits[r.vocab_offset + j] = f32_at(lb, j);
       const uint64_t runs = r.top1_stride / 8;
-      const std::vector<uint8_t> tb = sim.read_memory(r.chip, 0, r.space, 0, r.top1_addr, r.top1_stride);
+      const std::vector<uint8_t> tb = run.read(r.chip, r.space, r.top1_addr, r.top1_stride);
       for (uint64_t k = 0; k < runs; ++k) {
         const float v = f32_at(tb, 2 * k);
         const int64_t i = int64_t(r.vocab_offset + uint64_t(k) * 32768 + uint64_t(i32_at(tb, 2 * k + 1)));
@@ -100,11 +118,27 @@ FunctionalResult run_functional(const std::string& dir, const config::ArchConfig
       d.chip = m.chip;
       d.space = m.space;
       d.addr = m.addr;
-      d.bytes = sim.read_memory(m.chip, 0, m.space, 0, m.addr, m.bytes);
+      d.bytes = run.read(m.chip, m.space, m.addr, m.bytes);
       carried.push_back(std::move(d));
     }
   }
   return res;
+}
+
+std::vector<int64_t> parse_tokens(const std::string& text, const std::string& option) {
+  std::vector<int64_t> ids;
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while (true) {
+    int64_t v = -1;
+    const auto [q, ec] = std::from_chars(p, end, v);
+    if (ec != std::errc() || v < 0 || (q != end && *q != ','))
+      throw InputError(option + " '" + text + "': expected comma-separated non-negative token ids, e.g. 1,10,20,30");
+    ids.push_back(v);
+    if (q == end) break;
+    p = q + 1;
+  }
+  return ids;
 }
 
 double cosine(const std::vector<float>& a, const std::vector<float>& b) {

@@ -6,6 +6,7 @@
 // program's HBM to the next program's data sections, as a server keeps device memory
 // between launches.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +42,19 @@ struct FunctionalResult {
 FunctionalResult run_functional(const std::string& model_dir, const config::ArchConfig& arch,
                                 const FunctionalOptions& opt);
 
+// One step program's run as the generation needs it: its cost, and the memory it left
+// behind (the logits, the top-1 results, the KV cache carried to the next step).
+struct StepRun {
+  uint64_t cycles = 0, instructions = 0, hbm_read = 0;
+  std::function<std::vector<uint8_t>(uint32_t chip, isa::Space space, uint64_t addr, uint64_t bytes)> read;
+};
+// Runs step `step`'s program (0: the prefill).
+using StepRunner = std::function<StepRun(const isa::Program& program, uint64_t step)>;
+// The same generation with every step run by `runner` instead of the functional model
+// (tessera cosim --model runs each on the RTL core and the model in lock-step).
+FunctionalResult run_functional(const std::string& model_dir, const config::ArchConfig& arch,
+                                const FunctionalOptions& opt, const StepRunner& runner);
+
 // A run's logits (kept: opt.keep_logits) against the reference Transformer, step by step,
 // with the run's own tokens fed to the reference so both see the same prefix. Two
 // references: the plain FP32 model, and the FP32 model as the run's precision represents it
@@ -54,6 +68,10 @@ struct ReferenceComparison {
 };
 ReferenceComparison compare_with_reference(const std::string& model_dir, const FunctionalOptions& opt,
                                            const FunctionalResult& run);
+
+// A --prompt of comma-separated non-negative token ids ("1,10,20,30"); InputError naming
+// `option` otherwise.
+std::vector<int64_t> parse_tokens(const std::string& text, const std::string& option);
 
 // Cosine of two logit vectors (double accumulation): how the functional runs are compared
 // with the reference.

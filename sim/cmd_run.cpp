@@ -29,21 +29,6 @@ constexpr const char* kDefaultModel = "llama3-8b";
 constexpr uint32_t kDefaultChips = 1;
 constexpr uint64_t kDefaultBatch = 4, kDefaultPrompt = 256, kDefaultGen = 32;
 
-std::vector<int64_t> token_list(const std::string& text) {
-  std::vector<int64_t> ids;
-  const char* p = text.data();
-  const char* end = p + text.size();
-  while (true) {
-    int64_t v = -1;
-    const auto [q, ec] = std::from_chars(p, end, v);
-    if (ec != std::errc() || v < 0 || (q != end && *q != ','))
-      throw InputError("--prompt '" + text + "': expected comma-separated non-negative token ids, e.g. 1,10,20,30");
-    ids.push_back(v);
-    if (q == end) break;
-    p = q + 1;
-  }
-  return ids;
-}
 
 uint64_t prompt_length(const std::string& text) {
   uint64_t v = 0;
@@ -131,7 +116,7 @@ int run_main(int argc, char** argv) {
     if (!app.count("--model")) throw InputError("--functional needs --model DIR (config.json and model.safetensors)");
     if (prompt.empty()) throw InputError("--functional needs --prompt with token ids, e.g. 1,10,20,30");
     driver::FunctionalOptions fo;
-    fo.prompt = token_list(prompt);
+    fo.prompt = driver::parse_tokens(prompt, "--prompt");
     fo.steps = steps;
     fo.precision = prec;
     fo.max_cycles = max_cycles;
