@@ -55,6 +55,18 @@ uint64_t round_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
 uint64_t es_of(DType t) { return num::dtype_bytes(num::DType(t)); }
 
+// One instruction of a softmax chain in L1 (max, subtract, exp, sum, reciprocal, scale): FP32
+// sources, the destination in `dt`; src2 only when s2s is not kNoSrc2.
+constexpr uint64_t kNoSrc2 = ~uint64_t(0);
+void emit_softmax_step(CoreStream& s, Opcode o, uint64_t rows, uint64_t cols, uint64_t d, uint64_t ds, DType dt,
+                       uint64_t s1, uint64_t s1s, uint64_t s2, uint64_t s2s) {
+  Instr v = Codegen::vec(o, rows, cols);
+  Codegen::operand(v, 0, Space::l1, d, ds, dt);
+  Codegen::operand(v, 1, Space::l1, s1, s1s, DType::fp32);
+  if (s2s != kNoSrc2) Codegen::operand(v, 2, Space::l1, s2, s2s, DType::fp32);
+  s.emit(v);
+}
+
 // The work units (sequence, KV head, block of tq query positions), each with cost(t0, n),
 // and per core the units it runs: longest first to the least loaded core (ties: lowest
 // core), a deterministic LPT; each core's units in index order.
@@ -808,15 +820,9 @@ void Codegen::emit_attention(const Op& op) {
           s.emit(v);
         }
         // P = softmax(S): max, subtract, exp, sum, reciprocal, scale.
-        auto v2 = [&](Opcode o, uint64_t rows, uint64_t cols, uint64_t d, uint64_t ds, DType dt, uint64_t s1,
-                      uint64_t s1s, uint64_t s2, uint64_t s2s) {
-          Instr v = vec(o, rows, cols);
-          operand(v, 0, Space::l1, d, ds, dt);
-          operand(v, 1, Space::l1, s1, s1s, DType::fp32);
-          if (s2s != ~uint64_t(0)) operand(v, 2, Space::l1, s2, s2s, DType::fp32);
-          s.emit(v);
-        };
-        const uint64_t none = ~uint64_t(0);
+        auto v2 = [&s](Opcode o, uint64_t rows, uint64_t cols, uint64_t d, uint64_t ds, DType dt, uint64_t s1,
+                       uint64_t s1s, uint64_t s2, uint64_t s2s) { emit_softmax_step(s, o, rows, cols, d, ds, dt, s1, s1s, s2, s2s); };
+        const uint64_t none = kNoSrc2;
         v2(Opcode::vrmax, mq, lk, b.mx, 4, DType::fp32, b.sc, lk * 4, 0, none);
         v2(Opcode::vsub_row, mq, lk, b.sc, lk * 4, DType::fp32, b.sc, lk * 4, b.mx, 4);
         v2(Opcode::vexp, mq, lk, b.sc, lk * 4, DType::fp32, b.sc, lk * 4, 0, none);
@@ -1137,15 +1143,9 @@ void Codegen::emit_attention_decode(const Op& op) {
         // P = softmax(S); a partial keeps its row max and row sum for the combine.
         const uint64_t mx = split > 1 ? res_at(i) + mq * hd * 4 : b.mx;
         const uint64_t sm = split > 1 ? mx + mq * 4 : b.rs;
-        auto v2 = [&](Opcode o, uint64_t rows, uint64_t cols, uint64_t d, uint64_t ds, DType dt, uint64_t s1,
-                      uint64_t s1s, uint64_t s2, uint64_t s2s) {
-          Instr v = vec(o, rows, cols);
-          operand(v, 0, Space::l1, d, ds, dt);
-          operand(v, 1, Space::l1, s1, s1s, DType::fp32);
-          if (s2s != ~uint64_t(0)) operand(v, 2, Space::l1, s2, s2s, DType::fp32);
-          s.emit(v);
-        };
-        const uint64_t none = ~uint64_t(0);
+        auto v2 = [&s](Opcode o, uint64_t rows, uint64_t cols, uint64_t d, uint64_t ds, DType dt, uint64_t s1,
+                       uint64_t s1s, uint64_t s2, uint64_t s2s) { emit_softmax_step(s, o, rows, cols, d, ds, dt, s1, s1s, s2, s2s); };
+        const uint64_t none = kNoSrc2;
         v2(Opcode::vrmax, mq, lk, mx, 4, DType::fp32, b.sc, lk * 4, 0, none);
         v2(Opcode::vsub_row, mq, lk, b.sc, lk * 4, DType::fp32, b.sc, lk * 4, mx, 4);
         v2(Opcode::vexp, mq, lk, b.sc, lk * 4, DType::fp32, b.sc, lk * 4, 0, none);
