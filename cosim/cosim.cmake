@@ -5,11 +5,11 @@
 # Its instruction memory holds a compiled tiny model's step (about 2,600 instructions for a
 # Llama decode step, 3,561 for a GPT-2 FP8 prefill).
 set(TESSERA_COSIM_IMEM_WORDS 4096)
-tessera_core_model(rtl_core_model_cosim PREFIX Vcore RTL_DIR ${rtl_src} DEPENDS ${tessera_rtl_sources}
+tessera_core_model(rtl_core_model_cosim PREFIX Vcore RTL_DIR ${rtl_src} DEPENDS ${tessera_rtl_sources} ${PROJECT_SOURCE_DIR}/cosim/core_probes.vlt
                    ARGS -GImemWords=${TESSERA_COSIM_IMEM_WORDS} ${PROJECT_SOURCE_DIR}/cosim/core_probes.vlt)
-add_library(tessera_cosim STATIC ${PROJECT_SOURCE_DIR}/cosim/cosim.cpp)
+add_library(tessera_cosim STATIC ${PROJECT_SOURCE_DIR}/cosim/cosim.cpp ${PROJECT_SOURCE_DIR}/cosim/rtl_core.cpp)
 target_compile_definitions(tessera_cosim PUBLIC TESSERA_COSIM_IMEM_WORDS=${TESSERA_COSIM_IMEM_WORDS})
-set_source_files_properties(${PROJECT_SOURCE_DIR}/cosim/cosim.cpp ${PROJECT_SOURCE_DIR}/cosim/main.cpp
+set_source_files_properties(${PROJECT_SOURCE_DIR}/cosim/cosim.cpp ${PROJECT_SOURCE_DIR}/cosim/rtl_core.cpp ${PROJECT_SOURCE_DIR}/cosim/main.cpp
   PROPERTIES COMPILE_OPTIONS "-Wall;-Wextra;-Werror")
 target_include_directories(tessera_cosim PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(tessera_cosim PUBLIC rtl_core_model_cosim tessera_cosim_gen tessera_model tessera_isa
@@ -23,6 +23,13 @@ add_executable(rtl_cosim_test ${PROJECT_SOURCE_DIR}/tests/rtl/cosim_test.cpp)
 set_source_files_properties(${PROJECT_SOURCE_DIR}/tests/rtl/cosim_test.cpp PROPERTIES COMPILE_OPTIONS "-Wall;-Wextra;-Werror")
 target_link_libraries(rtl_cosim_test PRIVATE tessera_cosim GTest::gtest GTest::gtest_main)
 gtest_discover_tests(rtl_cosim_test DISCOVERY_TIMEOUT 120 PROPERTIES LABELS "rtl" TIMEOUT 1200)
+# The RTL core inside the system model (issue 14, item 3): compiled tiny models and generated
+# programs give the same tokens, cycles and instruction timelines with cores in RTL.
+add_executable(rtl_cosim_rtl_core_test ${PROJECT_SOURCE_DIR}/tests/rtl/cosim_rtl_core_test.cpp)
+set_source_files_properties(${PROJECT_SOURCE_DIR}/tests/rtl/cosim_rtl_core_test.cpp PROPERTIES COMPILE_OPTIONS "-Wall;-Wextra;-Werror")
+target_compile_definitions(rtl_cosim_rtl_core_test PRIVATE TESSERA_BINARY_DIR="${CMAKE_BINARY_DIR}")
+target_link_libraries(rtl_cosim_rtl_core_test PRIVATE tessera_cosim tessera_driver tessera_ref GTest::gtest GTest::gtest_main)
+gtest_discover_tests(rtl_cosim_rtl_core_test DISCOVERY_TIMEOUT 120 PROPERTIES LABELS "rtl" TIMEOUT 900)
 # Bad input is exit status 2 with a message naming what was wrong.
 add_test(NAME cosim_cli_needs_a_program
          COMMAND sh -c "\"$0\" --arch tiny 2> \"$1\"; s=$?; grep -qF 'give a PROGRAM.tbin or --random N' \"$1\" && test $s -eq 2"
@@ -56,7 +63,18 @@ add_test(NAME cosim_model_equals_ref
                         b=$(\"$0\" ref --model \"$1\" --prompt 1,10,20,30 --steps 8) && echo \"$a\" && test \"$a\" = \"$b\""
                  $<TARGET_FILE:tessera> ${CMAKE_CURRENT_BINARY_DIR}/cosim_model_llama)
 set_tests_properties(cosim_model_equals_ref PROPERTIES LABELS "rtl" TIMEOUT 900)
+# Issue 14's second acceptance: the same model with `tessera run --functional --rtl-cores 0` (the
+# RTL core inside the modelled chip) prints the same tokens and the same cycle count as the
+# all-model run.
+add_test(NAME run_rtl_cores_equals_model
+         COMMAND sh -c "rm -rf \"$1\" && \"$0\" gen-model --family llama --dtype bf16 --out \"$1\" > /dev/null &&
+                        \"$0\" run --functional --arch tiny --model \"$1\" --prompt 1,10,20,30 --steps 8 --precision bf16 > \"$1.a\" 2> \"$1.ae\" &&
+                        \"$0\" run --functional --arch tiny --model \"$1\" --prompt 1,10,20,30 --steps 8 --precision bf16 --rtl-cores 0 > \"$1.b\" 2> \"$1.be\" &&
+                        cat \"$1.b\" \"$1.be\" && cmp \"$1.a\" \"$1.b\" && grep ' cycles, ' \"$1.ae\" > \"$1.ac\" &&
+                        grep ' cycles, ' \"$1.be\" > \"$1.bc\" && cmp \"$1.ac\" \"$1.bc\" && grep -q 'RTL cores (chip 0 core 0)' \"$1.be\""
+                 $<TARGET_FILE:tessera> ${CMAKE_CURRENT_BINARY_DIR}/run_rtl_cores_llama)
+set_tests_properties(run_rtl_cores_equals_model PROPERTIES LABELS "rtl" TIMEOUT 900)
 add_test(NAME cosim_cli_model_options_need_model
-         COMMAND sh -c "\"$0\" --arch tiny --prompt 1,2 --random 1 2> \"$1\"; s=$?; grep -qF -- '--prompt, --steps and --precision go with --model DIR' \"$1\" && test $s -eq 2"
+         COMMAND sh -c "\"$0\" --arch tiny --prompt 1,2 --random 1 2> \"$1\"; s=$?; grep -qF -- '--prompt, --steps, --precision and --rtl-cores go with --model DIR' \"$1\" && test $s -eq 2"
                  $<TARGET_FILE:tessera-cosim> ${CMAKE_CURRENT_BINARY_DIR}/cosim_cli_model_options.err)
 set_tests_properties(cosim_cli_model_options_need_model PROPERTIES LABELS "rtl" TIMEOUT 60)

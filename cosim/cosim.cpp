@@ -16,70 +16,30 @@
 
 #include "Vcore.h"
 #include "Vcore___024root.h"
+#include "cosim/vcore_io.h"
 #include "common/util/error.h"
 #include "model/core/model.h"
 #include "model/core/unit.h"
 
 namespace tessera::cosim {
 
-namespace {
-
 using isa::Instr;
 using isa::Opcode;
 using isa::Space;
-using Clock = std::chrono::steady_clock;
 
-// Bits [lsb, lsb + w) of a Verilator signal (a scalar or a VlWide), w <= 64.
-template <class T>
-uint64_t bits(const T& v, unsigned lsb, unsigned w) {
-  uint64_t r = 0;
-  if constexpr (std::is_integral_v<T>) {
-    r = uint64_t(v) >> lsb;
-  } else {
-    for (unsigned b = 0; b < w; b += 32 - (lsb + b) % 32) r |= uint64_t(v[(lsb + b) / 32] >> ((lsb + b) % 32)) << b;
-  }
-  return w >= 64 ? r : r & ((uint64_t(1) << w) - 1);
-}
-template <class T>
-uint8_t byte_at(const T& v, unsigned lsb) {
-  return uint8_t(bits(v, lsb, 8));
-}
-
-std::string hex(uint64_t v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-  return b;
-}
-std::string hex_bytes(const std::vector<uint8_t>& v) {
-  std::string s;
-  char b[4];
-  for (uint8_t x : v) {
-    std::snprintf(b, sizeof b, "%02x", x);
-    s += b;
-  }
-  return s;
-}
-
-// What the RTL core implements (docs/rtl.md); InputError naming the first instruction it does not.
-void check_supported(const isa::Program& prog) {
-  static const Opcode vec_ops[] = {Opcode::vadd,    Opcode::vsub,     Opcode::vmul,     Opcode::vmax,  Opcode::vsub_row,
-                                   Opcode::vmul_row, Opcode::vadd_col, Opcode::vmul_col, Opcode::vscale, Opcode::vfill,
-                                   Opcode::vexp,    Opcode::vrecip,   Opcode::vrsqrt,   Opcode::vtanh, Opcode::vsilu,
-                                   Opcode::vgelu,   Opcode::vrsum,    Opcode::vrmax,    Opcode::vrsumsq, Opcode::vargmax,
-                                   Opcode::vtopk,   Opcode::vmask,    Opcode::vcvt,  Opcode::vrope};
-  if (prog.text.size() != 1) throw InputError("cosim: the program must have one text section (one core), it has " +
-                                              std::to_string(prog.text.size()));
-  const auto& code = prog.text[0].code;
+void check_rtl_code(std::span<const isa::Instr> code, const std::string& where) {
+  static const Opcode vec_ops[] = {Opcode::vadd,     Opcode::vsub,     Opcode::vmul,     Opcode::vmax,    Opcode::vsub_row,
+                                   Opcode::vmul_row, Opcode::vadd_col, Opcode::vmul_col, Opcode::vscale,  Opcode::vfill,
+                                   Opcode::vexp,     Opcode::vrecip,   Opcode::vrsqrt,   Opcode::vtanh,   Opcode::vsilu,
+                                   Opcode::vgelu,    Opcode::vrsum,    Opcode::vrmax,    Opcode::vrsumsq, Opcode::vargmax,
+                                   Opcode::vtopk,    Opcode::vmask,    Opcode::vcvt,     Opcode::vrope};
   if (code.size() > kImemWords)
-    throw InputError("cosim: the program has " + std::to_string(code.size()) +
+    throw InputError(where + ": the program has " + std::to_string(code.size()) +
                      " instructions; the RTL core's instruction memory holds " + std::to_string(kImemWords));
-  for (const auto& d : prog.data)
-    if (d.space != Space::l2 && d.space != Space::hbm)
-      throw InputError("cosim: data sections must be in l2 or hbm (the RTL core's outside memory)");
   for (size_t i = 0; i < code.size(); ++i) {
     const Instr& in = code[i];
     auto refuse = [&](const std::string& why) {
-      throw InputError("cosim: instruction #" + std::to_string(i) + " (" + isa::format_instr(in) + "): " + why +
+      throw InputError(where + ": instruction #" + std::to_string(i) + " (" + isa::format_instr(in) + "): " + why +
                        " is not implemented by the RTL core (docs/rtl.md)");
     };
     const isa::Format f = isa::info(in.op).format;
@@ -89,9 +49,10 @@ void check_supported(const isa::Program& prog) {
     if (f == isa::Format::dma) {
       const Space s = Space(in.src_space), d = Space(in.dst_space);
       const bool outside = s == Space::l2 || s == Space::hbm;
-      const bool ok = (in.op == Opcode::load && outside && d == Space::l1) ||
-                      (in.op == Opcode::store && s == Space::l1 && (d == Space::l2 || d == Space::hbm)) ||
-                      (in.op == Opcode::store && s == Space::acc && (d == Space::l2 || d == Space::hbm || d == Space::l1));
+      const bool ok =
+          (in.op == Opcode::load && outside && d == Space::l1) ||
+          (in.op == Opcode::store && s == Space::l1 && (d == Space::l2 || d == Space::hbm)) ||
+          (in.op == Opcode::store && s == Space::acc && (d == Space::l2 || d == Space::hbm || d == Space::l1));
       if (!ok) refuse("DMA other than l2/hbm -> l1, l1 -> l2/hbm and acc -> l2/hbm/l1");
       if (in.pred_words) refuse("a predicated DMA");
     }
@@ -108,6 +69,36 @@ void check_supported(const isa::Program& prog) {
       }
     }
   }
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string hex(uint64_t v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+  return b;
+}
+std::string hex_bytes(const std::vector<uint8_t>& v) {
+  std::string s;
+  char b[4];
+  for (uint8_t x : v) {
+    std::snprintf(b, sizeof b, "%02x", x);
+    s += b;
+  }
+  return s;
+}
+
+// What cosim runs: one core's program with its data outside the core, in instructions the RTL
+// core implements.
+void check_supported(const isa::Program& prog) {
+  if (prog.text.size() != 1) throw InputError("cosim: the program must have one text section (one core), it has " +
+                                              std::to_string(prog.text.size()));
+  for (const auto& d : prog.data)
+    if (d.space != Space::l2 && d.space != Space::hbm)
+      throw InputError("cosim: data sections must be in l2 or hbm (the RTL core's outside memory)");
+  check_rtl_code(prog.text[0].code, "cosim");
 }
 
 // The model's side: per instruction, the bytes it writes in each memory.
@@ -317,51 +308,17 @@ class RtlRun {
   }
 
  private:
-  // Sequencer slot of an ISA unit: DMA engines, the matrix engine, vec, coll.
-  uint32_t slot_of(uint8_t unit) const {
-    if (isa::kUnitsDma.contains(unit)) return unit - isa::kUnitsDma.first;
-    if (isa::kUnitsMx.contains(unit)) return D_ + (unit - isa::kUnitsMx.first);
-    if (unit == uint8_t(isa::Unit::vec)) return D_ + 1;
-    return D_ + 2;
-  }
-  std::string slot_name(uint32_t s) const {
-    if (s < D_) return "dma" + std::to_string(s);
-    if (s == D_) return "mx0";
-    return s == D_ + 1 ? "vec" : "coll";
-  }
+  uint32_t slot_of(uint8_t unit) const { return trace_slot(unit, D_); }
+  std::string slot_name(uint32_t s) const { return trace_slot_name(s, D_); }
 
   void dump(uint64_t t) {
     if (fst_ && cycle_ + 1 >= trace_from_ && cycle_ <= trace_to_) fst_->dump(t);
   }
-  void edge() {
-    top_->clk_i = 0;
-    top_->eval();
-    top_->clk_i = 1;
-    top_->eval();
-  }
   void load_program() {
-    top_->rst_ni = 0;
-    top_->ext_req_ready_i = (1u << D_) - 1;
     // tiny has one core on one chip: a chip or system barrier releases when this core has
     // drained (docs/timing.md: R = the largest x over the cores, no link crossing with one
     // chip), which the sequencer does in the cycle it sees the release input set.
-    top_->bar_release_i = 1;
-    for (size_t i = 0; i <= code_.size(); ++i) {
-      top_->imem_we_i = i < code_.size();
-      if (i < code_.size()) {
-        const isa::Word w = isa::encode(code_[i]);
-        top_->imem_waddr_i = uint32_t(i);
-        for (size_t j = 0; j < isa::kWordBytes / 4; ++j) {
-          uint32_t v;
-          std::memcpy(&v, w.data() + 4 * j, 4);
-          top_->imem_wdata_i[j] = v;
-        }
-      }
-      edge();
-    }
-    top_->imem_we_i = 0;
-    edge();  // word 0 is read during reset
-    top_->rst_ni = 1;
+    cosim::load_program(*top_, code_, D_, true);
   }
 
   void drive_responses() {
@@ -417,14 +374,7 @@ class RtlRun {
     if (now) top_->eval();
     return true;
   }
-  void set_response(uint32_t e, const std::vector<uint8_t>* data) {
-    top_->ext_rsp_valid_i = (top_->ext_rsp_valid_i & ~(1u << e)) | (uint32_t(data != nullptr) << e);
-    for (uint32_t j = 0; j < bpc_ / 4; ++j) {
-      uint32_t v = 0xA5A5A5A5u;
-      if (data) std::memcpy(&v, data->data() + 4 * j, 4);
-      top_->ext_rsp_data_i[e * bpc_ / 4 + j] = v;
-    }
-  }
+  void set_response(uint32_t e, const std::vector<uint8_t>* data) { cosim::set_response(*top_, e, bpc_, data); }
   uint8_t hbm_get(uint64_t a) const {
     const auto it = hbm_.find(a / kPage);
     return it == hbm_.end() ? 0 : it->second[a % kPage];

@@ -14,6 +14,7 @@
 #include "compiler/compiler.h"
 #include "cosim/cosim.h"
 #include "cosim/gen_program.h"
+#include "cosim/rtl_core.h"
 #include "driver/functional.h"
 
 namespace {
@@ -128,6 +129,31 @@ int model_steps(const config::ArchConfig& arch, const std::string& dir, const st
   return 0;
 }
 
+// `tessera run --functional --rtl-cores LIST` (which runs this): the same generation as the
+// all-model run, with the listed cores of every step program on the RTL core inside the modelled
+// system (cosim/rtl_core.h), printed as `tessera run --functional` prints, plus the RTL's speed.
+int rtl_cores_run(const config::ArchConfig& arch, const std::string& dir, const std::string& prompt, uint64_t steps,
+                  const std::string& precision, const std::string& plan, const std::string& cores, uint64_t max_cycles) {
+  driver::FunctionalOptions fo;
+  fo.prompt = driver::parse_tokens(prompt, "--prompt");
+  fo.steps = steps;
+  if (!precision.empty()) fo.precision = compiler::parse_precision(precision, arch);
+  if (!plan.empty()) driver::set_functional_plan(fo, plan, arch);
+  fo.max_cycles = max_cycles;
+  fo.stand_in_cores = driver::parse_core_list(cores, "--rtl-cores", arch);
+  auto totals = std::make_shared<cosim::RtlTotals>();
+  fo.stand_in = cosim::rtl_core_factory(arch, cosim::RtlCoreOptions{totals});
+  const driver::FunctionalResult r = driver::run_functional(dir, arch, fo);
+  driver::print_functional(dir, fo, r);
+  std::string list;
+  for (const auto& [chip, core] : fo.stand_in_cores)
+    list += (list.empty() ? "" : ", ") + std::string("chip ") + std::to_string(chip) + " core " + std::to_string(core);
+  std::fprintf(stderr, "RTL cores (%s): %llu core-cycles simulated in RTL over %llu step programs, %.0f cycles/s\n",
+               list.c_str(), static_cast<unsigned long long>(totals->cycles), static_cast<unsigned long long>(steps),
+               totals->seconds > 0 ? double(totals->cycles) / totals->seconds : 0.0);
+  return 0;
+}
+
 int cosim_main(int argc, char** argv) {
   CLI::App app{"Run a program on the RTL core and the cycle model in lock-step and compare them (docs/cosim.md)",
                "tessera cosim"};
@@ -158,6 +184,11 @@ int cosim_main(int argc, char** argv) {
   app.add_option("--prompt", prompt, "--model: the prompt's token ids, e.g. 1,10,20,30");
   app.add_option("--steps", steps, "--model: tokens generated")->capture_default_str();
   app.add_option("--precision", precision, "--model: bf16, fp8, fp8w or w=F,a=F,kv=F (default: fp8 where supported)");
+  std::string rtl_cores, plan;
+  app.add_option("--rtl-cores", rtl_cores,
+                 "--model: instead of the lock-step comparison, generate with these cores (K or C:K, comma-separated) "
+                 "on the RTL core inside the modelled system (tessera run --functional --rtl-cores)");
+  app.add_option("--plan", plan, "--rtl-cores: the parallelism plan, tp=..,pp=.. (as tessera run --plan)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -167,13 +198,17 @@ int cosim_main(int argc, char** argv) {
   const int inputs = int(random > 0) + int(!program.empty()) + int(!model_dir.empty());
   if (inputs == 0) throw InputError("tessera cosim: give a PROGRAM.tbin or --random N or --model DIR");
   if (inputs > 1) throw InputError("tessera cosim: give one of a PROGRAM.tbin, --random N and --model DIR");
-  if (model_dir.empty() && (!prompt.empty() || app.count("--steps") || !precision.empty()))
-    throw InputError("tessera cosim: --prompt, --steps and --precision go with --model DIR");
+  if (model_dir.empty() && (!prompt.empty() || app.count("--steps") || !precision.empty() || !rtl_cores.empty()))
+    throw InputError("tessera cosim: --prompt, --steps, --precision and --rtl-cores go with --model DIR");
+  if (rtl_cores.empty() && !plan.empty()) throw InputError("tessera cosim: --plan goes with --rtl-cores");
   opt.wave = wave;
   const config::Arch arch = config::load_arch(arch_name, sets);
   if (!model_dir.empty()) {
     if (prompt.empty()) throw InputError("--model needs --prompt with token ids, e.g. 1,10,20,30");
     if (steps == 0) throw InputError("--steps: at least 1");
+    if (!rtl_cores.empty())
+      return rtl_cores_run(*arch, model_dir, prompt, steps, precision, plan, rtl_cores,
+                           app.count("--max-cycles") ? opt.max_cycles : 0);
     return model_steps(*arch, model_dir, prompt, steps, precision, opt);
   }
   if (!keep.empty() && keep.back() != '/') keep += '/';

@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
 
 #include "common/hf/model_config.h"
 #include "common/util/error.h"
+#include "driver/plan.h"
 #include "model/core/model.h"
 #include "ref/transformer.h"
 
@@ -37,8 +39,10 @@ int32_t i32_at(const std::vector<uint8_t>& b, size_t i) {
 
 FunctionalResult run_functional(const std::string& dir, const config::ArchConfig& arch, const FunctionalOptions& opt) {
   return run_functional(dir, arch, opt, [&arch, &opt](const isa::Program& program, uint64_t) {
-    auto sim = std::make_shared<model::Simulation>(arch, program,
-                                                   model::RunOptions{true, model::DramModel::Burst, opt.max_cycles});
+    model::RunOptions ro{true, model::DramModel::Burst, opt.max_cycles};
+    ro.stand_in_cores = opt.stand_in_cores;
+    ro.stand_in = opt.stand_in;
+    auto sim = std::make_shared<model::Simulation>(arch, program, ro);
     sim->run();
     StepRun r;
     r.cycles = sim->cycles();
@@ -139,6 +143,67 @@ std::vector<int64_t> parse_tokens(const std::string& text, const std::string& op
     p = q + 1;
   }
   return ids;
+}
+
+std::vector<std::pair<uint32_t, uint32_t>> parse_core_list(const std::string& text, const std::string& option,
+                                                           const config::ArchConfig& arch) {
+  std::vector<std::pair<uint32_t, uint32_t>> cores;
+  const char* p = text.data();
+  const char* end = p + text.size();
+  auto bad = [&] {
+    return InputError(option + " '" + text + "': expected comma-separated cores, each K (core K of chip 0) or C:K (core K "
+                      "of chip C), e.g. 0 or 0,1 or 1:0");
+  };
+  while (true) {
+    uint32_t a = 0, b = 0;
+    auto [q, ec] = std::from_chars(p, end, a);
+    if (ec != std::errc()) throw bad();
+    if (q != end && *q == ':') {
+      const auto [q2, ec2] = std::from_chars(q + 1, end, b);
+      if (ec2 != std::errc()) throw bad();
+      q = q2;
+      cores.emplace_back(a, b);
+    } else {
+      cores.emplace_back(0, a);
+    }
+    if (q != end && *q != ',') throw bad();
+    const auto [chip, core] = cores.back();
+    if (chip >= arch.system.chips || core >= arch.chip.cores)
+      throw InputError(option + " '" + text + "': chip " + std::to_string(chip) + " core " + std::to_string(core) +
+                       " does not exist (" + arch.name + ": system.chips = " + std::to_string(arch.system.chips) +
+                       ", chip.cores = " + std::to_string(arch.chip.cores) + ")");
+    if (q == end) break;
+    p = q + 1;
+  }
+  std::sort(cores.begin(), cores.end());
+  cores.erase(std::unique(cores.begin(), cores.end()), cores.end());
+  return cores;
+}
+
+void set_functional_plan(FunctionalOptions& fo, const std::string& plan_text, const config::ArchConfig& arch) {
+  const Plan pl = parse_plan(plan_text);
+  if (pl.dp != 1) throw InputError("--plan " + plan_text + ": a functional run generates one sequence, so dp must be 1");
+  if (pl.tp * pl.pp > arch.system.chips)
+    throw InputError("--plan " + plan_text + ": needs " + std::to_string(pl.tp * pl.pp) + " chips, system.chips of --arch is " +
+                     std::to_string(arch.system.chips) + " (raise it with --set system.chips=N)");
+  fo.tp = pl.tp;
+  fo.pp = pl.pp;
+}
+
+void print_functional(const std::string& model_dir, const FunctionalOptions& fo, const FunctionalResult& r) {
+  std::string line;
+  for (size_t i = 0; i < r.tokens.size(); ++i) line += (i ? "," : "") + std::to_string(r.tokens[i]);
+  std::printf("%s\n", line.c_str());
+  // On stderr, so stdout stays the token list `tessera ref` prints.
+  const ReferenceComparison cmp = compare_with_reference(model_dir, fo, r);
+  std::fprintf(stderr,
+               "precision %s: logits cosine to the FP32 reference min %.6f mean %.6f, to the FP32 reference "
+               "quantised as the program stores values (docs/numerics.md) min %.6f mean %.6f; greedy token = FP32 "
+               "reference argmax at %llu of %llu steps\n",
+               compiler::precision_name(r.precision).c_str(), cmp.min_cosine, cmp.mean_cosine, cmp.min_cosine_quantised,
+               cmp.mean_cosine_quantised, (unsigned long long)cmp.greedy_equal, (unsigned long long)cmp.steps);
+  std::fprintf(stderr, "%llu cycles, %llu instructions over %llu step programs\n", (unsigned long long)r.cycles,
+               (unsigned long long)r.instructions, (unsigned long long)fo.steps);
 }
 
 double cosine(const std::vector<float>& a, const std::vector<float>& b) {

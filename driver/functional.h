@@ -13,6 +13,7 @@
 
 #include "common/config/config.h"
 #include "compiler/compiler.h"
+#include "model/core/model.h"
 
 namespace tessera::driver {
 
@@ -27,6 +28,11 @@ struct FunctionalOptions {
   // Parallelism (--plan tp=..,pp=..): a tensor-parallel group of tp chips (0: every chip of
   // the system) in each of pp pipeline stages; every step is one program over tp x pp chips.
   uint32_t tp = 0, pp = 1;
+  // Co-simulation (`tessera run --functional --rtl-cores`, docs/cosim.md): these cores, (chip,
+  // core), of every step run on what `stand_in` builds (model::RunOptions::stand_in), the RTL
+  // core in tessera-cosim; the rest of the system stays modelled.
+  std::vector<std::pair<uint32_t, uint32_t>> stand_in_cores;
+  model::StandInFactory stand_in;
 };
 
 struct FunctionalResult {
@@ -72,6 +78,20 @@ ReferenceComparison compare_with_reference(const std::string& model_dir, const F
 // A --prompt of comma-separated non-negative token ids ("1,10,20,30"); InputError naming
 // `option` otherwise.
 std::vector<int64_t> parse_tokens(const std::string& text, const std::string& option);
+
+// A --rtl-cores list: comma-separated cores, each K (core K of chip 0) or C:K (core K of chip
+// C), e.g. "0", "0,1", "1:0"; sorted, without repeats. InputError naming `option` for bad text
+// or a core `arch` does not have.
+std::vector<std::pair<uint32_t, uint32_t>> parse_core_list(const std::string& text, const std::string& option,
+                                                           const config::ArchConfig& arch);
+
+// --plan of a functional run (one sequence): sets opt.tp and opt.pp; InputError unless dp is 1
+// and the plan fits the architecture's chips.
+void set_functional_plan(FunctionalOptions& opt, const std::string& plan_text, const config::ArchConfig& arch);
+
+// What `tessera run --functional` prints: the tokens on stdout as `tessera ref` does; on stderr
+// the logits against the reference (compare_with_reference) and the cycles and instructions.
+void print_functional(const std::string& model_dir, const FunctionalOptions& opt, const FunctionalResult& r);
 
 // Cosine of two logit vectors (double accumulation): how the functional runs are compared
 // with the reference.

@@ -10,19 +10,31 @@
 #include "common/util/error.h"
 #include "sim/command.h"
 
-namespace {
+namespace tessera::cli {
 
-int cosim_main(int argc, char** argv) {
+void exec_cosim(const std::vector<std::string>& args) {
   std::error_code ec;
   const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
   const std::filesystem::path exe = self.parent_path() / "tessera-cosim";
   if (ec || !std::filesystem::exists(exe))
-    throw tessera::InputError("tessera cosim needs the co-simulator " + exe.string() +
-                              ", which is built where Verilator is: cmake --build build --target tessera-cosim");
-  std::vector<char*> args(argv, argv + argc);
-  args.push_back(nullptr);
-  execv(exe.c_str(), args.data());
-  throw tessera::InputError("tessera cosim: cannot run " + exe.string());
+    throw InputError("this needs the co-simulator " + exe.string() +
+                     ", which is built where Verilator is: cmake --build build --target tessera-cosim");
+  std::vector<std::string> all = {exe.string()};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  execv(exe.c_str(), argv.data());
+  throw InputError("cannot run " + exe.string());
+}
+
+}  // namespace tessera::cli
+
+namespace {
+
+int cosim_main(int argc, char** argv) {
+  tessera::cli::exec_cosim(std::vector<std::string>(argv + 1, argv + argc));
+  return 2;
 }
 
 }  // namespace

@@ -87,6 +87,10 @@ int run_main(int argc, char** argv) {
                  "technology table for energy and area: a configs/tech name or a file (default: the table of "
                  "process.node_nm)");
   app.add_flag("--functional", functional, "run with real weights on the functional model and print the tokens");
+  std::string rtl_cores;
+  app.add_option("--rtl-cores", rtl_cores,
+                 "--functional: run these cores on the Verilated RTL core inside the modelled chip, e.g. 0 or 0,1 or "
+                 "C:K (needs tessera-cosim, built where Verilator is)");
   app.add_flag("-v,--verbose", verbose, "progress and host times on stderr");
   uint64_t max_cycles = 0;
   cli::add_max_cycles_option(app, max_cycles);
@@ -112,6 +116,7 @@ int run_main(int argc, char** argv) {
   if (exact && functional) throw InputError("--exact: a timing option; --functional runs every layer and step already");
   if (exact && app.count("--decode-points"))
     throw InputError("--decode-points: --exact simulates every decode step; give one of the two");
+  if (!rtl_cores.empty() && !functional) throw InputError("--rtl-cores goes with --functional");
   if (functional) {
     if (!app.count("--model")) throw InputError("--functional needs --model DIR (config.json and model.safetensors)");
     if (prompt.empty()) throw InputError("--functional needs --prompt with token ids, e.g. 1,10,20,30");
@@ -120,32 +125,21 @@ int run_main(int argc, char** argv) {
     fo.steps = steps;
     fo.precision = prec;
     fo.max_cycles = max_cycles;
-    if (!plan_text.empty()) {
-      const driver::Plan pl = driver::parse_plan(plan_text);
-      if (pl.dp != 1)
-        throw InputError("--plan " + plan_text + ": a functional run generates one sequence, so dp must be 1");
-      if (pl.tp * pl.pp > a->system.chips)
-        throw InputError("--plan " + plan_text + ": needs " + std::to_string(pl.tp * pl.pp) + " chips, system.chips of --arch is " +
-                         std::to_string(a->system.chips) + " (raise it with --set system.chips=N)");
-      fo.tp = pl.tp;
-      fo.pp = pl.pp;
+    if (!plan_text.empty()) driver::set_functional_plan(fo, plan_text, *a);
+    if (!rtl_cores.empty()) {
+      // The RTL core lives in tessera-cosim (built where Verilator is): it runs this same
+      // generation with the listed cores in RTL (docs/cosim.md, "RTL cores inside the system model").
+      driver::parse_core_list(rtl_cores, "--rtl-cores", *a);
+      std::vector<std::string> args = {"--arch", arch.arch};
+      for (const std::string& s : arch.sets) args.insert(args.end(), {"--set", s});
+      args.insert(args.end(), {"--model", model, "--prompt", prompt, "--steps", std::to_string(steps), "--rtl-cores", rtl_cores});
+      if (!precision.empty()) args.insert(args.end(), {"--precision", precision});
+      if (!plan_text.empty()) args.insert(args.end(), {"--plan", plan_text});
+      if (max_cycles) args.insert(args.end(), {"--max-cycles", std::to_string(max_cycles)});
+      cli::exec_cosim(args);
     }
     const driver::FunctionalResult r = driver::run_functional(model, *a, fo);
-    std::string line;
-    for (size_t i = 0; i < r.tokens.size(); ++i) line += (i ? "," : "") + std::to_string(r.tokens[i]);
-    std::printf("%s\n", line.c_str());
-    // On stderr, so stdout stays the token list `tessera ref` prints.
-    const driver::ReferenceComparison cmp = driver::compare_with_reference(model, fo, r);
-    std::fprintf(stderr,
-                 "precision %s: logits cosine to the FP32 reference min %.6f mean %.6f, to the FP32 reference "
-                 "quantised as the program stores values (docs/numerics.md) min %.6f mean %.6f; greedy token = FP32 "
-                 "reference argmax at %llu of %llu steps\n",
-                 compiler::precision_name(r.precision).c_str(), cmp.min_cosine, cmp.mean_cosine,
-                 cmp.min_cosine_quantised, cmp.mean_cosine_quantised, (unsigned long long)cmp.greedy_equal,
-                 (unsigned long long)cmp.steps);
-    if (verbose)
-      std::fprintf(stderr, "%llu cycles, %llu instructions over %llu step programs\n", (unsigned long long)r.cycles,
-                   (unsigned long long)r.instructions, (unsigned long long)steps);
+    driver::print_functional(model, fo, r);
     return 0;
   }
 

@@ -82,6 +82,11 @@ struct CommandRegistrar {
   }
 };
 
+// Replaces this process with tessera-cosim (next to this executable) run with `args`: the
+// co-simulator links the Verilated core, which `tessera` does not (sim/cmd_cosim.cpp).
+// InputError saying how to build it when it is missing.
+[[noreturn]] void exec_cosim(const std::vector<std::string>& args);
+
 }  // namespace tessera::cli
 
 #define TESSERA_CONCAT_INNER(a, b) a##b

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/isa/isa.h"
@@ -29,6 +30,21 @@ struct ArchConfig;
 namespace tessera::model {
 
 class InstrObserver;
+class Core;
+
+// A core of the system whose instructions run on something other than the modelled units:
+// the Verilated RTL core of cosim/rtl_core.h (docs/cosim.md, "RTL cores inside the system
+// model"). It is a SystemC module built inside the core's Core (model/core/system.h) and
+// exchanges with the modelled chip what a modelled core does: L2 and HBM data, DRAM transfers
+// through the chip's DramPort, barrier arrivals; it fills the core's instruction records and
+// its sequencer's halt.
+class StandIn {
+ public:
+  virtual ~StandIn() = default;
+  // For the deadlock report: what the core is doing or waiting for.
+  virtual std::string blocked_on() const = 0;
+};
+using StandInFactory = std::function<std::unique_ptr<StandIn>(Core& core)>;
 
 // DRAM fidelity (docs/model.md, "DRAM fidelity"): Burst is the exact controller model of
 // docs/dram.md; Bandwidth serves each pseudo-channel as a calibrated bandwidth server with the
@@ -53,6 +69,10 @@ struct RunOptions {
   // from the routing it assumes for a mixture-of-experts step (docs/driver.md, "Routing").
   // Functional mode ignores it and reads the words from L1.
   std::function<bool(uint32_t chip, uint32_t core, uint64_t pred_addr, uint64_t pred_words)> predicate = nullptr;
+  // Co-simulation: these cores, (chip, core), run on what `stand_in` builds instead of the
+  // modelled units (functional mode only). The rest of the system stays modelled.
+  std::vector<std::pair<uint32_t, uint32_t>> stand_in_cores = {};
+  StandInFactory stand_in = nullptr;
 };
 
 // Totals over the whole system after a run (the `totals` object of the statistics).
@@ -102,7 +122,8 @@ class Simulation {
   const timing::ArchParams& params() const;
   // Timelines of one core's instructions, in program order.
   const std::vector<InstrRecord>& records(uint32_t chip, uint32_t core) const;
-  // Functional mode: bytes of a memory after the run (l1/acc of the given core).
+  // Functional mode: bytes of a memory after the run (l1/acc of the given core; InputError for
+  // the L1 or accumulators of a stand-in core, which the model does not hold).
   std::vector<uint8_t> read_memory(uint32_t chip, uint32_t core, isa::Space space, uint32_t acc_engine, uint64_t addr,
                                    uint64_t n) const;
 

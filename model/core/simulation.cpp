@@ -54,6 +54,10 @@ std::string still_running(const System& sys) {
     for (const auto& core : chip->cores) {
       if (!core->has_program() || core->seq->halted) continue;
       report << "\n  chip " << chip->index << " core " << core->index << ":";
+      if (core->stand_in) {
+        report << "\n    " << core->stand_in->blocked_on();
+        continue;
+      }
       report << "\n    " << core->seq->blocked_on();
       for (const Unit* u : core->units) {
         if (!u) continue;
@@ -165,7 +169,7 @@ Simulation::Simulation(const config::ArchConfig& cfg, const isa::Program& prog, 
     // Errors are reported by Simulation::run; SystemC's own "stopped by user" note is noise.
     sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
     impl_->sys = std::make_unique<System>("system", cfg, impl_->p, prog,
-                                          opt.functional ? Mode::Functional : Mode::Timing, opt.dram);
+                                          opt.functional ? Mode::Functional : Mode::Timing, opt);
     impl_->sys->predicate = opt.predicate;
   } catch (...) {
     impl_->sys.reset();

@@ -16,7 +16,8 @@ using isa::Space;
 
 // ---- Core ------------------------------------------------------------------------------------
 
-Core::Core(sc_core::sc_module_name name, Chip& c, uint32_t idx, const isa::TextSection* text)
+Core::Core(sc_core::sc_module_name name, Chip& c, uint32_t idx, const isa::TextSection* text,
+           const StandInFactory* stand_in_factory)
     : sc_module(name), chip(c), sys(c.sys), p(c.sys.p), index(idx), l1("l1", c.sys.p.l1) {
   for (auto& row : tokens) row.fill(timing::TokenCounter(p.token_depth));
   for (int u = 0; u < kQueueUnits; ++u) {
@@ -31,6 +32,17 @@ Core::Core(sc_core::sc_module_name name, Chip& c, uint32_t idx, const isa::TextS
     units[size_t(u->id)] = u.get();
     owned.push_back(std::move(u));
   };
+  if (stand_in_factory) {
+    for (uint32_t i = 0; i < code.size(); ++i) {
+      records[i].index = i;
+      records[i].opcode = uint8_t(code[i].op);
+      const bool seq_op = code[i].op == Opcode::halt || code[i].op == Opcode::barrier;
+      records[i].unit = uint8_t(seq_op ? kSeqUnit : code[i].unit);
+    }
+    seq = std::make_unique<Sequencer>("seq", *this);  // idle: it holds the halt and the barrier release
+    stand_in = (*stand_in_factory)(*this);
+    return;
+  }
   for (uint32_t e = 0; e < p.dmas; ++e) {
     const int id = int(isa::kUnitsDma.first + e);
     add(std::make_unique<DmaEngine>(std::string(unit_name(id)).c_str(), *this, id));
@@ -69,8 +81,10 @@ SparseMemory& Core::memory(Space s, uint32_t acc_engine) {
     case Space::l2:
       return chip.l2.mem;
     case Space::l1:
+      if (stand_in) throw InputError(where_core() + " is a stand-in core: its L1 is not in the model");
       return l1.mem;
     case Space::acc:
+      if (stand_in) throw InputError(where_core() + " is a stand-in core: its accumulators are not in the model");
       return engine(acc_engine).acc.mem;
   }
   throw std::logic_error("Core::memory: bad space");
@@ -117,7 +131,8 @@ SramTraffic* Core::traffic(Space s, uint32_t acc_engine) {
 
 SramTraffic Core::acc_traffic() const {
   SramTraffic t;
-  for (uint32_t e = 0; e < p.engines; ++e) t.add(static_cast<const MatrixEngine*>(units[isa::kUnitsMx.first + e])->acc.traffic);
+  for (uint32_t e = 0; e < p.engines; ++e)
+    if (const Unit* u = units[isa::kUnitsMx.first + e]) t.add(static_cast<const MatrixEngine*>(u)->acc.traffic);
   return t;
 }
 
@@ -129,6 +144,10 @@ std::string Core::key_owner(uint64_t key) {
          std::string(unit_name(int(key & 0xff))) + " (" + (h.valid() ? h.name() : "no SystemC process") + ")";
 }
 
+std::string Core::where_core() const {
+  return "chip " + std::to_string(chip.index) + " core " + std::to_string(index);
+}
+
 std::string Core::where(uint32_t i) const {
   return "chip " + std::to_string(chip.index) + " core " + std::to_string(index) + " instruction #" +
          std::to_string(i) + " (" + std::string(isa::name(code[i].op)) + ")";
@@ -137,11 +156,14 @@ std::string Core::where(uint32_t i) const {
 // ---- Chip --------------------------------------------------------------------------------
 
 Chip::Chip(sc_core::sc_module_name name, System& s, uint32_t idx, const config::ArchConfig& cfg,
-           const std::vector<const isa::TextSection*>& texts)
+           const std::vector<const isa::TextSection*>& texts, const RunOptions& opt)
     : sc_module(name), sys(s), index(idx), l2("l2", s.p.l2) {
   dram = std::make_unique<DramPort>("hbm", cfg, s.p, s.dram_model);
   for (uint32_t c = 0; c < s.p.cores; ++c) {
-    cores.push_back(std::make_unique<Core>(("core" + std::to_string(c)).c_str(), *this, c, texts[c]));
+    const bool stand_in = std::find(opt.stand_in_cores.begin(), opt.stand_in_cores.end(), std::pair(idx, c)) !=
+                          opt.stand_in_cores.end();
+    cores.push_back(std::make_unique<Core>(("core" + std::to_string(c)).c_str(), *this, c, texts[c],
+                                           stand_in ? &opt.stand_in : nullptr));
   }
 }
 
@@ -163,15 +185,23 @@ bool Core::predicate_holds(const isa::Instr& in) const {
 // ---- System ------------------------------------------------------------------------------
 
 System::System(sc_core::sc_module_name name, const config::ArchConfig& cfg, const timing::ArchParams& params,
-               const isa::Program& prog, Mode m, DramModel dm)
-    : sc_module(name), p(params), mode(m), dram_model(dm) {
+               const isa::Program& prog, Mode m, const RunOptions& opt)
+    : sc_module(name), p(params), mode(m), dram_model(opt.dram) {
+  for (const auto& [chip, core] : opt.stand_in_cores) {
+    if (chip >= p.chips || core >= p.cores)
+      throw InputError("stand-in core: chip " + std::to_string(chip) + " core " + std::to_string(core) +
+                       " does not exist (system.chips = " + std::to_string(p.chips) +
+                       ", chip.cores = " + std::to_string(p.cores) + ")");
+    if (!opt.stand_in) throw std::logic_error("RunOptions::stand_in_cores without a stand_in factory");
+    if (m != Mode::Functional) throw InputError("stand-in cores run in functional mode only");
+  }
   clock.period_fs = p.period_fs;
   std::vector<std::vector<const isa::TextSection*>> texts(p.chips,
                                                           std::vector<const isa::TextSection*>(p.cores, nullptr));
   for (const isa::TextSection& t : prog.text) texts[t.chip][t.core] = &t;
   cores_with_code_.assign(p.chips, 0);
   for (uint32_t c = 0; c < p.chips; ++c) {
-    chips.push_back(std::make_unique<Chip>(("chip" + std::to_string(c)).c_str(), *this, c, cfg, texts[c]));
+    chips.push_back(std::make_unique<Chip>(("chip" + std::to_string(c)).c_str(), *this, c, cfg, texts[c], opt));
     for (const auto& core : chips.back()->cores) cores_with_code_[c] += core->has_program() ? 1 : 0;
   }
   links = std::make_unique<LinkFabric>("links", *this, p);

@@ -59,7 +59,11 @@ enum class Mode { Timing, Functional };
 
 class Core : public sc_core::sc_module {
  public:
-  Core(sc_core::sc_module_name name, Chip& chip, uint32_t index, const isa::TextSection* text);
+  // With `stand_in` set the core has no modelled units: what it builds runs the core's
+  // instructions (RunOptions::stand_in); the sequencer object only holds the halt and the
+  // barrier release.
+  Core(sc_core::sc_module_name name, Chip& chip, uint32_t index, const isa::TextSection* text,
+       const StandInFactory* stand_in = nullptr);
   ~Core() override;
 
   Chip& chip;
@@ -76,6 +80,7 @@ class Core : public sc_core::sc_module {
   std::vector<std::unique_ptr<sc_core::sc_event>> token_ev_owned;
   Sram l1;
   std::vector<InstrRecord> records;
+  std::unique_ptr<StandIn> stand_in;  // null for a modelled core
   num::NumericEvents numeric;
   uint64_t macs_by_type[4][4] = {};  // [a_type][b_type] for the matrix input formats
   std::array<uint64_t, isa::kNumEnergyClasses> vector_elements{};  // by isa::EnergyClass
@@ -97,12 +102,13 @@ class Core : public sc_core::sc_module {
   // the shared resources ("chip 1 core 0 unit coll (system.chip1.core0.coll.run)").
   static std::string key_owner(uint64_t key);
   std::string where(uint32_t index) const;  // "chip C core K instruction #I (op)"
+  std::string where_core() const;           // "chip C core K"
 };
 
 class Chip : public sc_core::sc_module {
  public:
   Chip(sc_core::sc_module_name name, System& sys, uint32_t index, const config::ArchConfig& cfg,
-       const std::vector<const isa::TextSection*>& texts);
+       const std::vector<const isa::TextSection*>& texts, const RunOptions& opt);
   ~Chip() override;
   System& sys;
   const uint32_t index;
@@ -115,7 +121,7 @@ class Chip : public sc_core::sc_module {
 class System : public sc_core::sc_module {
  public:
   System(sc_core::sc_module_name name, const config::ArchConfig& cfg, const timing::ArchParams& p, const isa::Program& prog,
-         Mode mode, DramModel dram_model = DramModel::Burst);
+         Mode mode, const RunOptions& opt = {});
   // Timing mode: the outcome of predicated DMAs (RunOptions::predicate); empty = they move.
   std::function<bool(uint32_t, uint32_t, uint64_t, uint64_t)> predicate;
   ~System() override;
