@@ -222,6 +222,7 @@ class RtlRun {
     uint64_t last_event = 0;
     for (cycle_ = 0; cycle_ < opt_.max_cycles; ++cycle_) {
       drive_responses();
+      drive_fault();
       top_->clk_i = 0;
       top_->eval();
       dump(2 * cycle_);
@@ -412,7 +413,7 @@ class RtlRun {
     const auto& exp = space == Space::l1 ? ex.l1 : space == Space::hbm ? ex.hbm : ex.l2;
     const auto it = exp.find(addr);
     uint8_t want = it == exp.end() ? 0 : it->second;
-    if (it != exp.end() && opt_.fault.kind == Fault::Kind::flip && uint32_t(i) == opt_.fault.instr &&
+    if (it != exp.end() && model_fault(Fault::Kind::flip) && uint32_t(i) == opt_.fault.instr &&
         it == first_write(size_t(i)))
       want ^= 1;
     if (it == exp.end()) return diverge(slot_name(slot), i, what + " outside the instruction's writes", addr, "none", hex(b));
@@ -432,9 +433,24 @@ class RtlRun {
     return next_end_[s] > 0 ? int64_t(of_slot_[s][next_end_[s] - 1]) : -1;
   }
 
+  bool model_fault(Fault::Kind k) const { return opt_.fault.side == Fault::Side::model && opt_.fault.kind == k; }
+  // The RTL side's fault inputs for this cycle (Fault).
+  void drive_fault() {
+    if (opt_.fault.side != Fault::Side::rtl || opt_.fault.kind == Fault::Kind::none || !m_.error.empty()) return;
+    const size_t i = opt_.fault.instr;
+    if (opt_.fault.kind == Fault::Kind::delay) {
+      top_->test_stall_i = cycle_ == m_.recs[i].S;
+    } else {
+      uint64_t prev_end = 0;  // the previous matmul's completion: later writes are this one's
+      for (size_t j = 0; j < i; ++j)
+        if (code_[j].op == Opcode::matmul) prev_end = m_.recs[j].E;
+      top_->test_flip_i[0] = (cycle_ > prev_end && cycle_ <= m_.recs[i].E) ? 1u : 0u;
+    }
+  }
+
   uint64_t model_start(size_t i) const { return m_.recs[i].start; }
   uint64_t model_end(size_t i) const {
-    return m_.recs[i].E + (opt_.fault.kind == Fault::Kind::delay && opt_.fault.instr == i ? 1 : 0);
+    return m_.recs[i].E + (model_fault(Fault::Kind::delay) && opt_.fault.instr == i ? 1 : 0);
   }
 
   bool started(uint32_t s) {
@@ -526,7 +542,7 @@ class RtlRun {
         const auto it = want.find(base + j);
         if (it == want.end()) return diverge("mx0", int64_t(i), "accumulator write missing in the model", base + j, "none", hex(got[j]));
         uint8_t w = it->second;
-        if (opt_.fault.kind == Fault::Kind::flip && opt_.fault.instr == i && !flipped && it == want.begin()) {
+        if (model_fault(Fault::Kind::flip) && opt_.fault.instr == i && !flipped && it == want.begin()) {
           w ^= 1;
           flipped = true;
         }
@@ -644,6 +660,9 @@ Result run(const config::ArchConfig& arch, const isa::Program& prog, const Optio
     throw InputError("--arch: the co-simulated core is rtl/core.sv verilated for the tiny preset, and " + arch.name +
                      " is a different configuration (its fingerprint differs from tiny's)");
   check_supported(prog);
+  if (opt.fault.side == Fault::Side::rtl && opt.fault.kind != Fault::Kind::none &&
+      (opt.fault.instr >= prog.text[0].code.size() || prog.text[0].code[opt.fault.instr].op != Opcode::matmul))
+    throw InputError("cosim: an RTL-side fault targets a matmul (the core's fault inputs reach the matrix engine)");
   if (opt.memory.size() > uint64_t(arch.l2.bytes))
     throw InputError("--memory: the image has " + std::to_string(opt.memory.size()) + " bytes, more than l2.bytes = " +
                      std::to_string(arch.l2.bytes));

@@ -23,12 +23,17 @@ namespace tessera::cosim {
 // with this value).
 inline constexpr size_t kImemWords = TESSERA_COSIM_IMEM_WORDS;
 
-// A test-only defect injected into the model's side of the comparison, to prove that the
-// comparison catches it at the right instruction (tests/rtl/cosim_test.cpp).
+// A test-only defect, to prove that the comparison catches it at the right instruction
+// (tests/rtl/cosim_test.cpp). On the model's side it alters the recorded expectation; on the
+// RTL's side it drives the core's fault inputs (rtl/core.sv test_stall_i, test_flip_i), which
+// reach the matrix engine only, so it targets a matmul there.
 struct Fault {
   enum class Kind { none, delay, flip } kind = Kind::none;
-  uint32_t instr = 0;  // program index: delay its completion by one cycle, or flip bit 0 of
-                       // the first byte it writes
+  enum class Side { model, rtl } side = Side::model;
+  uint32_t instr = 0;  // program index. Model: its completion one cycle later, or bit 0 of the
+                       // first byte it writes flipped. RTL (a matmul): its stream start held
+                       // for the cycle the model starts it, or bit 0 of column 0 flipped in
+                       // every accumulator write between the previous matmul's completion and its own.
 };
 
 struct Options {

@@ -60,7 +60,12 @@ module core #(
   output logic                 late_done_o,      // a matrix completion is counted one cycle late
   // Timeline probes (test benches): per unit slot, a start and the number of completions.
   output logic [tessera_cfg_pkg::CORE_DMA_ENGINES+tessera_cfg_pkg::CORE_MATRIX_ENGINES+1:0] trace_start_o,
-  output logic [(tessera_cfg_pkg::CORE_DMA_ENGINES+tessera_cfg_pkg::CORE_MATRIX_ENGINES+2)*4-1:0] trace_done_o
+  output logic [(tessera_cfg_pkg::CORE_DMA_ENGINES+tessera_cfg_pkg::CORE_MATRIX_ENGINES+2)*4-1:0] trace_done_o,
+  // Fault injection for co-simulation's tests (docs/cosim.md): per matrix engine, hold its next
+  // stream start for a cycle, and XOR into the values it writes to its accumulator this cycle
+  // (matrix_engine.sv test_stall_i/test_flip_i). Tied to zero outside the tests.
+  input  logic [tessera_cfg_pkg::CORE_MATRIX_ENGINES-1:0]    test_stall_i,
+  input  logic [tessera_cfg_pkg::CORE_MATRIX_ENGINES*tessera_cfg_pkg::MATRIX_COLS*32-1:0] test_flip_i
 );
   localparam int unsigned D = tessera_cfg_pkg::CORE_DMA_ENGINES;
   localparam int unsigned M = tessera_cfg_pkg::CORE_MATRIX_ENGINES;
@@ -449,7 +454,7 @@ module core #(
       .acc_word_en_i(acc_word_en), .acc_word_addr_i(acc_word),
       .acc_word_data_o(acc_word_data[e*AccPorts*32 +: AccPorts*32]),
       .acc_we_o(acc_we), .acc_waddr_o(acc_waddr), .acc_wdata_o(acc_wdata),
-      .test_stall_i(1'b0), .test_flip_i('0));
+      .test_stall_i(test_stall_i[e]), .test_flip_i(test_flip_i[e*Cols*32 +: Cols*32]));
     assign rd_req[2*e] = a_req;
     assign rd_addr[(2*e)*32 +: 32] = a_addr;
     assign rd_bytes[(2*e)*8 +: 8] = 8'(Rows * 2);

@@ -133,6 +133,41 @@ TEST(Cosim, InjectedDelayIsReportedAtItsInstruction) {
   }
 }
 
+// The same defects inside the RTL, through the core's fault inputs (test_stall_i, test_flip_i),
+// at the first and the last matmul of a program: each reported at that matmul.
+TEST(Cosim, InjectedRtlFaultsAreReportedAtTheirMatmul) {
+  const Generated g = gen(5, 80);
+  const auto& code = g.program.text[0].code;
+  uint32_t last = 0;
+  for (uint32_t i = 0; i < code.size(); ++i)
+    if (code[i].op == isa::Opcode::matmul) last = i;
+  ASSERT_NE(first(g.program, isa::Opcode::matmul), last) << "the program needs two matmuls";
+  for (const uint32_t i : {first(g.program, isa::Opcode::matmul), last}) {
+    for (const Fault::Kind kind : {Fault::Kind::delay, Fault::Kind::flip}) {
+      Options opt;
+      opt.fault.kind = kind;
+      opt.fault.side = Fault::Side::rtl;
+      opt.fault.instr = i;
+      const Result r = run(tiny(), g.program, opt);
+      ASSERT_TRUE(r.divergence) << "matmul #" << i;
+      EXPECT_EQ(r.divergence->index, int64_t(i)) << report(r);
+      if (kind == Fault::Kind::delay) {
+        // The model completes in this cycle; the held RTL does not.
+        EXPECT_EQ(r.divergence->what, "completion E") << report(r);
+        EXPECT_EQ(r.divergence->actual, "not completed in this cycle") << report(r);
+      } else {
+        EXPECT_EQ(r.divergence->what.rfind("accumulator (row ", 0), 0u) << report(r);
+        EXPECT_NE(r.divergence->expected, r.divergence->actual) << report(r);
+      }
+    }
+  }
+  Options opt;
+  opt.fault.kind = Fault::Kind::flip;
+  opt.fault.side = Fault::Side::rtl;
+  opt.fault.instr = first(g.program, isa::Opcode::load);
+  EXPECT_THROW(run(tiny(), g.program, opt), InputError);
+}
+
 TEST(Cosim, InjectedBitFlipIsReportedAtItsInstruction) {
   const Generated g = gen(5, 80);
   for (isa::Opcode op : {isa::Opcode::load, isa::Opcode::matmul, isa::Opcode::store}) {
