@@ -102,9 +102,8 @@ module core #(
   // engine the words one read of Bpc bytes at any byte address can touch.
   localparam int unsigned DmaWords = Bpc / 4 + 1;
   localparam int unsigned AccPorts = 4 * Lanes + D * DmaWords;
-  localparam int unsigned AccBankBytes = 4 * Cols / tessera_cfg_pkg::ACCUMULATOR_BANKS > 4
-                                         ? 4 * Cols / tessera_cfg_pkg::ACCUMULATOR_BANKS : 4;
-  localparam int unsigned AccLatency = 1;   // common/timing/params.cpp: one accumulator row per cycle
+  localparam int unsigned AccBankBytes = tessera_cfg_pkg::ACCUMULATOR_BANK_WIDTH;
+  localparam int unsigned AccLatency = tessera_cfg_pkg::ACCUMULATOR_LATENCY;
 
   // ---- instruction memory --------------------------------------------------------------------
   logic [WB-1:0]     imem [ImemWords];

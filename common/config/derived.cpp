@@ -1,5 +1,7 @@
 #include "common/config/derived.h"
 
+#include <algorithm>
+
 #include <array>
 #include <charconv>
 
@@ -34,6 +36,12 @@ double dram_peak_bytes_per_s(const ArchConfig& c) {
 }
 
 uint64_t l1_bytes_per_chip(const ArchConfig& c) { return uint64_t(c.chip.cores) * uint64_t(c.l1.bytes); }
+
+int64_t accumulator_bank_width(const ArchConfig& c) {
+  return std::max<int64_t>(4, 4 * int64_t(c.matrix.cols) / int64_t(c.accumulator.banks));
+}
+
+int64_t accumulator_latency(const ArchConfig&) { return 1; }
 
 uint64_t accumulator_bytes_per_chip(const ArchConfig& c) {
   return uint64_t(c.chip.cores) * uint64_t(c.core.matrix_engines) * uint64_t(c.accumulator.bytes);

@@ -28,6 +28,13 @@ uint64_t dram_stack_bytes(const ArchConfig&);
 uint64_t dram_capacity_bytes(const ArchConfig&);  // per chip
 double dram_peak_bytes_per_s(const ArchConfig&);  // per chip, all pseudo-channels
 
+// The accumulator's bank width and read latency, which no key states: it delivers one array row
+// (4 x matrix.cols bytes) per cycle over its banks, at least one 32-bit word per bank, and
+// answers in one cycle (docs/timing.md, "SRAM accesses and bank conflicts"). The model's
+// timing and the RTL (tessera_cfg_pkg ACCUMULATOR_BANK_WIDTH, ACCUMULATOR_LATENCY) read these.
+int64_t accumulator_bank_width(const ArchConfig&);
+int64_t accumulator_latency(const ArchConfig&);
+
 uint64_t l1_bytes_per_chip(const ArchConfig&);
 uint64_t accumulator_bytes_per_chip(const ArchConfig&);
 uint64_t sram_bytes_per_chip(const ArchConfig&);  // L1 + accumulators + L2

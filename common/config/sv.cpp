@@ -108,6 +108,10 @@ std::string to_sv_package(const ArchConfig& cfg) {
   out += "\n";
   Emitter em{out};
   schema::visit(cfg, [&](size_t index, const auto& member) { em(kKeys[index], member); });
+  // Figures the keys imply but do not state, defined once in derived.h for the model and the RTL.
+  out += "\n  // Derived (common/config/derived.h): the accumulator's bank width in bytes and read latency.\n";
+  out += "  localparam int unsigned ACCUMULATOR_BANK_WIDTH = 32'd" + std::to_string(accumulator_bank_width(cfg)) + ";\n";
+  out += "  localparam int unsigned ACCUMULATOR_LATENCY = 32'd" + std::to_string(accumulator_latency(cfg)) + ";\n";
   out += "\nendpackage\n/* verilator lint_on UNUSEDPARAM */\n";
   return out;
 }

@@ -51,11 +51,8 @@ ArchParams arch_params(const config::ArchConfig& cfg) {
   p.special_cycles = uint64_t(cfg.vector.special_cycles);
   p.l1 = BankGeometry{uint64_t(cfg.l1.banks), uint64_t(cfg.l1.bank_width), uint64_t(cfg.l1.latency)};
   p.l2 = BankGeometry{uint64_t(cfg.l2.banks), uint64_t(cfg.l2.bank_width), uint64_t(cfg.l2.latency)};
-  // The accumulator delivers one array row (4 x cols bytes) per cycle, split over its banks
-  // (one bank per column in rtl/matrix_engine.sv), and answers in one cycle (docs/timing.md,
-  // "SRAM accesses and bank conflicts").
-  const uint64_t acc_banks = uint64_t(cfg.accumulator.banks);
-  p.acc = BankGeometry{acc_banks, std::max<uint64_t>(4, 4 * p.C / acc_banks), 1};
+  p.acc = BankGeometry{uint64_t(cfg.accumulator.banks), uint64_t(config::accumulator_bank_width(cfg)),
+                       uint64_t(config::accumulator_latency(cfg))};
   p.l1_bytes = uint64_t(cfg.l1.bytes);
   p.l2_bytes = uint64_t(cfg.l2.bytes);
   p.acc_bytes = uint64_t(cfg.accumulator.bytes);

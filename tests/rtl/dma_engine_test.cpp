@@ -370,6 +370,11 @@ TEST(DmaEngine, TinyParametersArePreset) {
   EXPECT_EQ(a->l2.latency, kTiny.l2_lat);
   EXPECT_EQ(a->l2.banks, kTiny.l2_banks);
   EXPECT_EQ(a->l2.bank_width, kTiny.l2_width);
+  // The accumulator's geometry is derived (common/config/derived.h), as the model times it.
+  const timing::ArchParams tp = timing::arch_params(*a);
+  EXPECT_EQ(tp.acc.banks, kAccBanks);
+  EXPECT_EQ(tp.acc.width, kAccWidth);
+  EXPECT_EQ(tp.acc.latency, kAccLat);
 }
 
 // docs/timing.md's example: a 512-byte L2 -> L1 load, 32 beats, t_L = t_0 + 31, E = t_L + 20 + 2.

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "Vvector_engine.h"
+#include "common/config/config.h"
 #include "common/isa/isa.h"
 #include "common/numerics/fp.h"
 #include "common/numerics/vector_math.h"
@@ -627,6 +628,14 @@ VInstr make(Opcode op, uint32_t rows, uint32_t cols, uint32_t stride) {
 
 // docs/timing.md's examples: vfill of 4 x 8 into L1 completes at T + 3 + 8; vscale of a
 // 64 x 1 column packs 8 rows per beat, 8 cycles per beat at stride 64, 2 at stride 20.
+// The bench's accumulator constants are tiny's geometry as the model times it.
+TEST(VectorEngine, TinyAccumulatorGeometry) {
+  const timing::ArchParams p = timing::arch_params(*tessera::config::load_arch("tiny"));
+  EXPECT_EQ(p.acc.banks, kAccBanks);
+  EXPECT_EQ(p.acc.width, kAccBankBytes);
+  EXPECT_EQ(p.acc.latency, 1u);
+}
+
 TEST(VectorEngine, TimingDocExamples) {
   std::mt19937_64 rng(7);
   std::vector<uint8_t> mem(kMemBytes);
