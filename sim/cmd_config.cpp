@@ -121,7 +121,9 @@ std::string derived_figures(const cfg::ArchConfig& c) {
          std::to_string(cfg::matrix_l1_demand_bytes_per_cycle(c, p)) + " B/cycle");
   }
   line("accumulators: " + bytes_text(uint64_t(c.accumulator.bytes)) + " per engine, " +
-       bytes_text(cfg::accumulator_bytes_per_chip(c)) + " per chip");
+       bytes_text(cfg::accumulator_bytes_per_chip(c)) + " per chip; " + std::to_string(c.accumulator.banks) +
+       " banks of " + std::to_string(cfg::accumulator_bank_width(c)) + " B, latency " +
+       std::to_string(cfg::accumulator_latency(c)) + " cycle");
   line("L2: " + bytes_text(uint64_t(c.l2.bytes)) + "; SRAM per chip (L1 + accumulators + L2): " +
        bytes_text(cfg::sram_bytes_per_chip(c)));
   line("DMA: " + std::to_string(c.core.dma_engines) + " x " + std::to_string(c.dma.bytes_per_cycle) +
