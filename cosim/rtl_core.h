@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "common/config/config.h"
+#include "cosim/rtl_arch.h"
 #include "model/core/model.h"
 
 namespace tessera::cosim {
@@ -19,11 +20,6 @@ struct RtlTotals {
   uint64_t cores = 0, cycles = 0;
   double seconds = 0;
 };
-
-// InputError unless the core sections of `arch` (core, matrix, accumulator, vector, l1, dma)
-// are those rtl/core.sv was verilated for (tiny's); the chip around the core (cores per chip,
-// chips, L2, DRAM, links, clock) may differ. `option` names what chose the architecture.
-void check_rtl_core_arch(const config::ArchConfig& arch, const std::string& option);
 
 struct RtlCoreOptions {
   std::shared_ptr<RtlTotals> totals;  // optional: filled as the cores are destroyed

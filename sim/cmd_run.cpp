@@ -13,6 +13,7 @@
 #include "common/config/config.h"
 #include "common/util/error.h"
 #include "compiler/compiler.h"
+#include "cosim/rtl_arch.h"
 #include "driver/functional.h"
 #include "driver/plan.h"
 #include "driver/report.h"
@@ -130,6 +131,7 @@ int run_main(int argc, char** argv) {
       // The RTL core lives in tessera-cosim (built where Verilator is): it runs this same
       // generation with the listed cores in RTL (docs/cosim.md, "RTL cores inside the system model").
       driver::parse_core_list(rtl_cores, "--rtl-cores", *a);
+      cosim::check_rtl_core_arch(*a, "--arch");
       std::vector<std::string> args = {"--arch", arch.arch};
       for (const std::string& s : arch.sets) args.insert(args.end(), {"--set", s});
       args.insert(args.end(), {"--model", model, "--prompt", prompt, "--steps", std::to_string(steps), "--rtl-cores", rtl_cores});
