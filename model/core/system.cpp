@@ -162,8 +162,9 @@ Chip::Chip(sc_core::sc_module_name name, System& s, uint32_t idx, const config::
   for (uint32_t c = 0; c < s.p.cores; ++c) {
     const bool stand_in = std::find(opt.stand_in_cores.begin(), opt.stand_in_cores.end(), std::pair(idx, c)) !=
                           opt.stand_in_cores.end();
+    // A core without a program does nothing, modelled or not: no stand-in runs for it.
     cores.push_back(std::make_unique<Core>(("core" + std::to_string(c)).c_str(), *this, c, texts[c],
-                                           stand_in ? &opt.stand_in : nullptr));
+                                           stand_in && texts[c] ? &opt.stand_in : nullptr));
   }
 }
 

@@ -218,6 +218,21 @@ TEST(RtlCoreInModelRefusals, BarrierNobodyElseReachesIsADeadlock) {
   }
 }
 
+// A listed core without a program runs nothing, as a modelled one would (an RTL core with an
+// empty instruction memory would decode its zero words and stop with an error).
+TEST(RtlCoreInModelRefusals, ACoreWithoutAProgramRunsNothing) {
+  const config::Arch two = config::load_arch("tiny", {"chip.cores=2"});
+  GenOptions g;
+  g.seed = 11;
+  g.length = 30;
+  const isa::Program prog = generate_program(*config::load_arch("tiny"), g).program;
+  const Outcome want = run_program(*two, prog, {});
+  const Outcome got = run_program(*two, prog, {{0, 0}, {0, 1}});
+  std::string first;
+  EXPECT_EQ(differences(prog, want, got, first), 0u) << first;
+  EXPECT_EQ(got.cycles, want.cycles);
+}
+
 TEST(RtlCoreInModelRefusals, NamesWhatIsWrong) {
   const config::Arch tiny = config::load_arch("tiny");
   // A core other than tiny's: the RTL is verilated for tiny's core sections.
