@@ -88,12 +88,15 @@ endfunction
 function automatic logic [31:0] cv_decode(input logic [2:0] cv_fmt, input logic [31:0] cv_raw);
   unique case (cv_fmt)
     tessera_isa_pkg::DTYPE_INT8: cv_decode = cv_dec_int32({{24{cv_raw[7]}}, cv_raw[7:0]});
-    tessera_isa_pkg::DTYPE_FP8_E4M3: cv_decode = cv_dec_small({8'd0, cv_raw[7:0]}, 4, 3, 7, 1'b0);
-    tessera_isa_pkg::DTYPE_FP8_E5M2: cv_decode = cv_dec_small({8'd0, cv_raw[7:0]}, 5, 2, 15, 1'b1);
+    tessera_isa_pkg::DTYPE_FP8_E4M3: cv_decode = cv_dec_small({8'd0, cv_raw[7:0]}, tessera_num_pkg::E4M3_EXP_BITS, tessera_num_pkg::E4M3_MAN_BITS,
+                                                          tessera_num_pkg::E4M3_BIAS, tessera_num_pkg::E4M3_HAS_INF);
+    tessera_isa_pkg::DTYPE_FP8_E5M2: cv_decode = cv_dec_small({8'd0, cv_raw[7:0]}, tessera_num_pkg::E5M2_EXP_BITS, tessera_num_pkg::E5M2_MAN_BITS,
+                                                          tessera_num_pkg::E5M2_BIAS, tessera_num_pkg::E5M2_HAS_INF);
     // BF16 is the upper half of an FP32 word (its subnormals too); NaN becomes canonical.
     tessera_isa_pkg::DTYPE_BF16:
       cv_decode = (cv_raw[14:7] == 8'hFF && cv_raw[6:0] != 7'd0) ? tessera_num_pkg::CANONICAL_NAN : {cv_raw[15:0], 16'd0};
-    tessera_isa_pkg::DTYPE_FP16: cv_decode = cv_dec_small(cv_raw[15:0], 5, 10, 15, 1'b1);
+    tessera_isa_pkg::DTYPE_FP16: cv_decode = cv_dec_small(cv_raw[15:0], tessera_num_pkg::FP16_EXP_BITS, tessera_num_pkg::FP16_MAN_BITS,
+                                                   tessera_num_pkg::FP16_BIAS, tessera_num_pkg::FP16_HAS_INF);
     tessera_isa_pkg::DTYPE_INT32: cv_decode = cv_dec_int32(cv_raw);
     default: cv_decode = cv_raw;   // FP32
   endcase
@@ -183,16 +186,20 @@ function automatic logic [31:0] cv_encode(input logic [2:0] cv_fmt, input logic 
   unique case (cv_fmt)
     tessera_isa_pkg::DTYPE_INT8: cv_encode = {24'd0, 8'(cv_enc_int(cv_x, -64'sd128, 64'sd127))};
     tessera_isa_pkg::DTYPE_FP8_E4M3:
-      cv_encode = {16'd0, cv_enc_small(cv_x, 4, 3, 7, 1'b0, 16'(tessera_num_pkg::E4M3_MAX_FINITE),
+      cv_encode = {16'd0, cv_enc_small(cv_x, tessera_num_pkg::E4M3_EXP_BITS, tessera_num_pkg::E4M3_MAN_BITS, tessera_num_pkg::E4M3_BIAS,
+                                           tessera_num_pkg::E4M3_HAS_INF, 16'(tessera_num_pkg::E4M3_MAX_FINITE),
                                        16'(tessera_num_pkg::E4M3_NAN), 1'b1)};
     tessera_isa_pkg::DTYPE_FP8_E5M2:
-      cv_encode = {16'd0, cv_enc_small(cv_x, 5, 2, 15, 1'b1, 16'(tessera_num_pkg::E5M2_MAX_FINITE),
+      cv_encode = {16'd0, cv_enc_small(cv_x, tessera_num_pkg::E5M2_EXP_BITS, tessera_num_pkg::E5M2_MAN_BITS, tessera_num_pkg::E5M2_BIAS,
+                                           tessera_num_pkg::E5M2_HAS_INF, 16'(tessera_num_pkg::E5M2_MAX_FINITE),
                                        16'(tessera_num_pkg::E5M2_NAN), 1'b1)};
     tessera_isa_pkg::DTYPE_BF16:
-      cv_encode = {16'd0, cv_enc_small(cv_x, 8, 7, 127, 1'b1, tessera_num_pkg::BF16_MAX_FINITE,
+      cv_encode = {16'd0, cv_enc_small(cv_x, tessera_num_pkg::BF16_EXP_BITS, tessera_num_pkg::BF16_MAN_BITS, tessera_num_pkg::BF16_BIAS,
+                                           tessera_num_pkg::BF16_HAS_INF, tessera_num_pkg::BF16_MAX_FINITE,
                                        tessera_num_pkg::BF16_NAN, 1'b0)};
     tessera_isa_pkg::DTYPE_FP16:
-      cv_encode = {16'd0, cv_enc_small(cv_x, 5, 10, 15, 1'b1, tessera_num_pkg::FP16_MAX_FINITE,
+      cv_encode = {16'd0, cv_enc_small(cv_x, tessera_num_pkg::FP16_EXP_BITS, tessera_num_pkg::FP16_MAN_BITS, tessera_num_pkg::FP16_BIAS,
+                                           tessera_num_pkg::FP16_HAS_INF, tessera_num_pkg::FP16_MAX_FINITE,
                                        tessera_num_pkg::FP16_NAN, 1'b0)};
     tessera_isa_pkg::DTYPE_INT32: cv_encode = cv_enc_int(cv_x, -64'sd2147483648, 64'sd2147483647);
     default: cv_encode = cv_x;   // FP32

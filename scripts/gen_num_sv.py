@@ -5,7 +5,9 @@ The C++ header's X-macro list is the one definition of the vector-engine constan
 script turns each X(Name, value, "comment") entry into `localparam logic [31:0] NAME`,
 so the RTL vector engine can never drift from the C++ algorithms. The storage formats' codes
 of fp.h (`inline constexpr uintN_t kE4M3MaxFinite = 0x7E;` ...: largest finite magnitude, Inf,
-NaN) become `localparam logic [N-1:0] E4M3_MAX_FINITE` for the format conversions.
+NaN) become `localparam logic [N-1:0] E4M3_MAX_FINITE`, and its field widths, biases and Inf flags
+(`inline constexpr int kE4M3ExpBits = 4;`, `inline constexpr bool kE4M3HasInf = false;`) become
+`localparam int E4M3_EXP_BITS` and `localparam bit E4M3_HAS_INF`, for the format conversions.
 Usage: gen_num_sv.py HEADER OUT.sv
 """
 import re
@@ -36,6 +38,7 @@ def main() -> int:
     # Storage-format codes: every kFoo of fp.h but the FP32 NaN (CANONICAL_NAN above).
     codes = [(n, int(b), int(v, 0)) for b, n, v in
              re.findall(r"inline constexpr uint(8|16|32)_t k(\w+)\s*=\s*(0x[0-9A-Fa-f]+)u?;", fp_h) if n != "FP32NaN"]
+    fields = re.findall(r"inline constexpr (int|bool) k(\w+)\s*=\s*(\d+|true|false);", fp_h)
     entries = re.findall(r'X\((\w+),\s*(0x[0-9A-Fa-f]+|\d+)u?,\s*"([^"]*)"\)', text)
     if not entries:
         print(f"{header}: no X(name, value, comment) entries found", file=sys.stderr)
@@ -51,6 +54,12 @@ def main() -> int:
     for name, bits, v in codes:
         sv = re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])", "_", name.replace("NaN", "Nan")).upper()
         lines.append(f"  localparam logic [{bits - 1}:0] {sv} = {bits}'h{v:0{bits // 4}X};  // fp.h k{name}")
+    for kind, name, v in fields:
+        sv = re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])", "_", name).upper()
+        if kind == "bool":
+            lines.append(f"  localparam bit {sv} = 1'b{1 if v == 'true' else 0};  // fp.h k{name}")
+        else:
+            lines.append(f"  localparam int {sv} = {int(v)};  // fp.h k{name}")
     for name, value, comment in entries:
         v = int(value, 0)
         line = f"  localparam logic [31:0] {upper_snake(name)} = 32'h{v:08X};"

@@ -31,10 +31,10 @@ struct Format {
   uint32_t nan_code;   // canonical NaN written by the encoder
 };
 
-constexpr Format kE4M3{4, 3, 7, kE4M3MaxFinite, false, 0, kE4M3NaN};
-constexpr Format kE5M2{5, 2, 15, kE5M2MaxFinite, true, kE5M2Inf, kE5M2NaN};
-constexpr Format kFP16{5, 10, 15, kFP16MaxFinite, true, kFP16Inf, kFP16NaN};
-constexpr Format kBF16{8, 7, 127, kBF16MaxFinite, true, kBF16Inf, kBF16NaN};
+constexpr Format kE4M3{kE4M3ExpBits, kE4M3ManBits, kE4M3Bias, kE4M3MaxFinite, kE4M3HasInf, 0, kE4M3NaN};
+constexpr Format kE5M2{kE5M2ExpBits, kE5M2ManBits, kE5M2Bias, kE5M2MaxFinite, kE5M2HasInf, kE5M2Inf, kE5M2NaN};
+constexpr Format kFP16{kFP16ExpBits, kFP16ManBits, kFP16Bias, kFP16MaxFinite, kFP16HasInf, kFP16Inf, kFP16NaN};
+constexpr Format kBF16{kBF16ExpBits, kBF16ManBits, kBF16Bias, kBF16MaxFinite, kBF16HasInf, kBF16Inf, kBF16NaN};
 
 constexpr uint32_t kF32Sign = 0x80000000u;
 constexpr uint32_t kF32Inf = 0x7F800000u;

@@ -37,6 +37,27 @@ struct NumericEvents {
 // OCP OFP8 "satfinite" (Saturate) vs the non-saturating mode.
 enum class Overflow { Saturate, NonSaturating };
 
+// ---- Field widths and exponent bias of the narrow formats (docs/numerics.md) ----
+// fp.cpp's codecs and, through scripts/gen_num_sv.py (tessera_num_pkg), the RTL's format
+// conversions (rtl/vec_cvt.svh) read these; HasInf: the all-ones exponent with a zero fraction
+// is Inf (IEEE-like), else E4M3's OCP encoding (no Inf, one NaN code per sign).
+inline constexpr int kE4M3ExpBits = 4;
+inline constexpr int kE4M3ManBits = 3;
+inline constexpr int kE4M3Bias = 7;
+inline constexpr bool kE4M3HasInf = false;
+inline constexpr int kE5M2ExpBits = 5;
+inline constexpr int kE5M2ManBits = 2;
+inline constexpr int kE5M2Bias = 15;
+inline constexpr bool kE5M2HasInf = true;
+inline constexpr int kFP16ExpBits = 5;
+inline constexpr int kFP16ManBits = 10;
+inline constexpr int kFP16Bias = 15;
+inline constexpr bool kFP16HasInf = true;
+inline constexpr int kBF16ExpBits = 8;
+inline constexpr int kBF16ManBits = 7;
+inline constexpr int kBF16Bias = 127;
+inline constexpr bool kBF16HasInf = true;
+
 // ---- Canonical codes produced by the encoders (see docs/numerics.md) ----
 // NaN payloads and NaN signs are never carried: every NaN any encoder, decoder or
 // arithmetic function of this library produces is the one positive canonical code below.
