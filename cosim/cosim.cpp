@@ -462,7 +462,7 @@ class RtlRun {
     if (s < D_) {
       const Instr& in = code_[i];
       const bool hbm = in.src_space == uint64_t(Space::hbm) || in.dst_space == uint64_t(Space::hbm);
-      beats_left_[s] = hbm ? in.n1 * in.n2 * ((in.len + bpc_ - 1) / bpc_) : 0;
+      beats_left_[s] = hbm ? outside_beats(in, bpc_) : 0;
     }
     if (code_[i].op == Opcode::matmul) {
       const Instr& in = code_[i];

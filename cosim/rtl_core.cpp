@@ -180,7 +180,7 @@ class RtlCore : public sc_core::sc_module, public model::StandIn {
       const int64_t i = running_[e];
       if (i < 0 || beats_left_[e] == 0) return fail(slot_name(e) + " requests an HBM beat beyond its transfer");
       const Instr& in = code_[size_t(i)];
-      if (beats_left_[e] == beats_total(in)) {
+      if (beats_left_[e] == outside_beats(in, bpc_)) {
         const bool load = Space(in.src_space) == Space::hbm;
         const model::dram::Pattern3D pat = load ? model::dram::Pattern3D{in.src_addr, in.len, in.n1, in.n2, in.src_stride1, in.src_stride2}
                                          : model::dram::Pattern3D{in.dst_addr, in.len, in.n1, in.n2, in.dst_stride1, in.dst_stride2};
@@ -214,7 +214,6 @@ class RtlCore : public sc_core::sc_module, public model::StandIn {
       rsps_[e].push_back(std::move(r));
     }
   }
-  uint64_t beats_total(const Instr& in) const { return in.n1 * in.n2 * ((in.len + bpc_ - 1) / bpc_); }
 
   // The core has drained at a chip or system barrier: it arrives (x = this cycle), as a modelled
   // sequencer does; the release, when known, is driven from its cycle on.
@@ -250,7 +249,7 @@ class RtlCore : public sc_core::sc_module, public model::StandIn {
         if (s < D_) {
           const Instr& in = code_[i];
           const bool hbm = in.src_space == uint64_t(Space::hbm) || in.dst_space == uint64_t(Space::hbm);
-          beats_left_[s] = hbm ? beats_total(in) : 0;
+          beats_left_[s] = hbm ? outside_beats(in, bpc_) : 0;
         }
       }
     }

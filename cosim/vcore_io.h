@@ -88,6 +88,12 @@ inline std::string trace_slot_name(uint32_t s, uint32_t dma_engines) {
   return s == dma_engines + 1 ? "vec" : "coll";
 }
 
+// Beats of a DMA instruction on its outside channel: every row of `len` bytes is sent in
+// ceil(len / bytes_per_cycle) requests, whatever its alignment (dma_engine.sv).
+inline uint64_t outside_beats(const isa::Instr& in, uint32_t bytes_per_cycle) {
+  return in.n1 * in.n2 * ((in.len + bytes_per_cycle - 1) / bytes_per_cycle);
+}
+
 // InputError naming the first instruction of `code` the RTL core does not implement
 // (docs/rtl.md), or a program longer than the instruction memory of this build of the core.
 // `where` starts the message ("cosim", "chip 0 core 1").
