@@ -109,6 +109,15 @@ class BandwidthDram::Impl {
     group_free_fp.assign(size_t(npcs) * p.bank_groups, 0);
     ccd_l_fp = uint64_t(std::max(p.tccd_l, p.tburst)) * kScale;
     open_row.assign(size_t(npcs) * p.banks(), std::numeric_limits<uint32_t>::max());
+    bank_ready_fp.assign(size_t(npcs) * p.banks(), 0);
+    trc_fp = uint64_t(p.trc) * kScale;
+    front_fp[0] = p.unloaded_front_tck(false) * kScale;
+    front_fp[1] = p.unloaded_front_tck(true) * kScale;
+    // Data end to the next ACT of the bank: back to the last RD (CL + tBURST), tRTP to the PRE,
+    // tRP; for writes back to the WR (CWL + tBURST), then the data, tWR, tRP.
+    auto gap = [&](int64_t v) { return uint64_t(std::max<int64_t>(0, v)) * kScale; };
+    pre_after_data_fp[0] = gap(int64_t(p.trtp) + p.trp - p.cl - p.tburst);
+    pre_after_data_fp[1] = gap(int64_t(p.twr) + p.trp);
     act_fp = uint64_t(std::ceil(std::max(cal.same_group_rows ? double(p.trrd_l) : double(p.trrd_s), p.tfaw / 4.0) *
                                 double(kScale)));
     // All-bank refresh is a blackout of the bus, [j * tREFI, j * tREFI + loss) for j >= 1
@@ -212,8 +221,10 @@ class BandwidthDram::Impl {
       group_count[size_t(pc) * p.bank_groups + l.bg] += end - b0 + 1;
       // Rows opened: one if the run's row is not the one its bank has open (open page),
       // plus one per further row a run longer than a row reaches.
-      uint32_t& row = open_row[size_t(pc) * p.banks() + l.bg * p.banks_per_group + l.bank];
+      const uint32_t bank = l.bg * p.banks_per_group + l.bank;
+      uint32_t& row = open_row[size_t(pc) * p.banks() + bank];
       acts[pc] += (row != l.row ? 1 : 0) + (end - b0) / p.cols();
+      opens.push_back(Open{pc, bank, end - b0 + 1, row != l.row});
       row = l.row;
       b0 = end + 1;
       if (b0 <= b1) next_run(cur);
@@ -251,20 +262,213 @@ class BandwidthDram::Impl {
   std::vector<uint64_t> group_count, group_free_fp;
   uint64_t ccd_l_fp = 0;
   std::vector<uint32_t> touched, open_row;
+  // The runs of the chunk being split, in split order (whether each opens a row in its bank),
+  // and the first time each bank (per PC) can take another ACT.
+  struct Open {
+    uint32_t pc, bank;
+    uint64_t n;
+    bool act;
+  };
+  std::vector<Open> opens;
+  std::vector<uint64_t> bank_ready_fp;
+  uint64_t trc_fp = 0, front_fp[2] = {0, 0}, pre_after_data_fp[2] = {0, 0};
   uint64_t uniform = 0, uniform_acts = 0;
   uint64_t act_fp = 0;  // per-PC spacing of ACTs: max(tRRD, tFAW / 4)
   uint64_t bursts_rw[2] = {0, 0};
   uint64_t now = 0, next_id = 0;
-  // (completion tck, id): completions come out in time order, ties in submission order.
-  std::priority_queue<std::pair<uint64_t, uint64_t>, std::vector<std::pair<uint64_t, uint64_t>>, std::greater<>>
-      pending;
   std::vector<Completion> completed;
   mutable Stats snapshot;
 
-  void pop_until(uint64_t until) {
-    while (!pending.empty() && pending.top().first < until) {
-      completed.push_back(Completion{pending.top().second, pending.top().first});
-      pending.pop();
+  // A transfer moves through the pseudo-channels a window at a time, as the burst model's
+  // transfer keeps max_outstanding bursts in its controller's queues: its bursts are split
+  // and served in chunks of a window / kChunksPerWindow, in address order, and a chunk
+  // enters the servers when the chunk a window before it has returned its credit (at the
+  // mean completion of its bursts). Chunks of concurrent transfers therefore interleave on
+  // each pseudo-channel in the order they enter, so transfers that arrive together progress
+  // together and finish together, as FR-FCFS over the bursts of their windows makes them do,
+  // instead of one after another (docs/dram.md, "Serving").
+  static constexpr uint64_t kChunksPerWindow = 4;
+  struct Transfer {
+    uint64_t id = 0;
+    Pattern3D pat;
+    bool write = false;
+    bool stepped = false;  // whole-burst stride1: rows stepped by digit addition
+    uint64_t chunk = 1;    // bursts per chunk
+    uint32_t window = 1;   // chunks in flight at most
+    uint32_t inflight = 0;
+    uint64_t i1 = 0, i2 = 0;       // the pattern row being split
+    uint64_t next = 0, end = 0;    // its next burst and last burst, when in_row
+    bool in_row = false, split_all = false;
+    uint64_t last = kNever;        // last burst of the previous row
+    uint64_t done = 0;             // latest chunk completion
+    AddressMap::Cursor delta, row;  // stepped: the row step, and the current row's first burst
+  };
+  std::vector<Transfer> transfers;
+  std::vector<uint32_t> free_slots;
+  uint32_t active = 0;
+  // Inject: a transfer enters; ChunkDone: a chunk's credit returns; Finish: the transfer completes.
+  enum class Ev : uint8_t { Inject, ChunkDone, Finish };
+  struct Event {
+    uint64_t t, seq;
+    uint32_t slot;
+    Ev kind;
+    bool operator>(const Event& o) const { return t != o.t ? t > o.t : seq > o.seq; }
+  };
+  std::priority_queue<Event, std::vector<Event>, std::greater<>> events;
+  uint64_t event_seq = 0;
+
+  void push(uint64_t t, uint32_t slot, Ev kind) { events.push(Event{t, event_seq++, slot, kind}); }
+
+  // Counts the next chunk of `x` into count/acts/group_count; returns its bursts.
+  uint64_t split_chunk(Transfer& x) {
+    uint64_t budget = x.chunk, moved = 0;
+    while (budget && !x.split_all) {
+      if (!x.in_row) {
+        if (x.i1 == x.pat.n1) {
+          x.i1 = 0;
+          ++x.i2;
+        }
+        if (x.i2 == x.pat.n2) {
+          x.split_all = true;
+          break;
+        }
+        const uint64_t start = x.pat.base + x.i1 * x.pat.stride1 + x.i2 * x.pat.stride2;
+        x.next = start / p.burst_bytes;
+        x.end = (start + x.pat.len - 1) / p.burst_bytes;
+        if (x.stepped) {
+          if (x.i1 == 0) {
+            map.seek(x.next, x.row);
+          } else {
+            add_digits(x.row, x.delta);
+          }
+        }
+        if (x.next == x.last) ++x.next;
+        x.last = x.end;
+        ++x.i1;
+        x.in_row = x.next <= x.end;
+        continue;
+      }
+      const uint64_t b1 = std::min(x.end, x.next + budget - 1);
+      // The row cursor is a hint only at the row's first burst (or the one before it, when
+      // that burst was the previous row's); the rest of a row split over chunks seeks.
+      const bool hint = x.stepped && (x.row.burst == x.next || x.row.burst + 1 == x.next);
+      add_range(x.next, b1, hint ? &x.row : nullptr);
+      moved += b1 - x.next + 1;
+      budget -= b1 - x.next + 1;
+      x.next = b1 + 1;
+      x.in_row = x.next <= x.end;
+    }
+    return moved;
+  }
+
+  // Serves what split_chunk counted, entering at `at`. Returns the tck its last burst's data
+  // ends and the mean tck at which its bursts' data end: a burst returns its credit to the
+  // transfer's window when it completes, so the window holds a chunk, on average, until then.
+  std::pair<uint64_t, uint64_t> serve_counted(uint64_t at, bool write) {
+    const uint64_t ready_fp = (at + p.unloaded_front_tck(write)) * kScale;
+    uint64_t done = 0;
+    // Sum over shares of n * (first + last burst end) / 2, in tCK (doubles are exact enough
+    // and the sum is formed in a fixed order, so runs stay deterministic).
+    double credit_sum = 0;
+    uint64_t credit_n = 0;
+    std::stable_sort(opens.begin(), opens.end(), [](const Open& a, const Open& b) { return a.pc < b.pc; });
+    auto serve = [&](uint32_t pc, uint64_t n, uint64_t nacts) {
+      // A piece that opens more rows than a stream would is held to the activation rate:
+      // its last burst comes no sooner than its last ACT, and the server's next ACT one
+      // spacing after that.
+      const uint64_t last = std::max((n - 1) * cost_fp, (nacts ? nacts - 1 : 0) * act_fp);
+      const uint64_t start = skip_blackout(std::max(ready_fp, free_fp[pc]));
+      // Bursts of one bank group are tCCD_L apart, so a share ends no sooner than its bank
+      // groups, still busy with earlier shares' bursts, allow. The bus itself stays work
+      // conserving: FR-FCFS fills those gaps with other groups' bursts from its queue.
+      uint64_t group_end = 0;
+      for (uint32_t g = 0; g < p.bank_groups; ++g) {
+        uint64_t& c = group_count[size_t(pc) * p.bank_groups + g];
+        if (!c) continue;
+        uint64_t& f = group_free_fp[size_t(pc) * p.bank_groups + g];
+        const uint64_t sg = std::max(start, f);
+        group_end = std::max(group_end, sg + (c - 1) * ccd_l_fp + uint64_t(p.tburst) * kScale);
+        f = sg + c * ccd_l_fp;
+        c = 0;
+      }
+      // A run that opens a row in a bank waits for that bank: its ACT no sooner than tRC
+      // after the bank's previous ACT and tRTP + tRP after its previous row's last column
+      // command. FR-FCFS issues ACTs for queued requests while the bus serves others, so the
+      // wait is latency, not server time, like the bank-group spacing above.
+      const auto run_of_pc = std::equal_range(opens.begin(), opens.end(), Open{pc, 0, 0, false},
+                                              [](const Open& a, const Open& b) { return a.pc < b.pc; });
+      for (auto it = run_of_pc.first; it != run_of_pc.second; ++it) {
+        const Open& o = *it;
+        uint64_t& ready = bank_ready_fp[size_t(pc) * p.banks() + o.bank];
+        uint64_t run_start = start;
+        if (o.act) {
+          const uint64_t act = std::max(at * kScale, ready);
+          run_start = std::max(start, act + front_fp[write ? 1 : 0]);
+          ready = act + trc_fp;
+        }
+        const uint64_t run_end = run_start + (o.n - 1) * ccd_l_fp + uint64_t(p.tburst) * kScale;
+        group_end = std::max(group_end, run_end);
+        // The row closes tRTP after its last column command (CL + tBURST before its data
+        // ends) and the bank takes the next ACT tRP later.
+        ready = std::max(ready, run_end + pre_after_data_fp[write ? 1 : 0]);
+      }
+      const uint64_t end_fp = std::max(add_work(start, last) + uint64_t(p.tburst) * kScale, group_end);
+      free_fp[pc] = add_work(start, std::max(n * cost_fp, nacts * act_fp));
+      bursts_pc[pc] += n;
+      done = std::max(done, (end_fp + kScale - 1) / kScale);
+      credit_sum += double(n) * (double(start + uint64_t(p.tburst) * kScale) + double(end_fp)) / (2.0 * kScale);
+      credit_n += n;
+    };
+    if (uniform) {
+      for (uint32_t pc = 0; pc < npcs; ++pc) serve(pc, count[pc] + uniform, acts[pc] + uniform_acts);
+    } else {
+      for (uint32_t pc : touched) serve(pc, count[pc], acts[pc]);
+    }
+    for (uint32_t pc : touched) count[pc] = acts[pc] = 0;
+    touched.clear();
+    uniform = uniform_acts = 0;
+    opens.clear();
+    const uint64_t credit = credit_n ? uint64_t(std::ceil(credit_sum / double(credit_n))) : done;
+    return {done, std::min(done, std::max(credit, at + 1))};
+  }
+
+  // Lets `slot` put chunks into the servers at `t` while its window has room.
+  void inject(uint32_t slot, uint64_t t) {
+    Transfer& x = transfers[slot];
+    while (x.inflight < x.window && !x.split_all) {
+      const uint64_t n = split_chunk(x);
+      if (!n) break;
+      bursts_rw[x.write ? 1 : 0] += n;
+      ++x.inflight;
+      const auto [end, credit] = serve_counted(t, x.write);
+      x.done = std::max(x.done, end);
+      push(credit, slot, Ev::ChunkDone);
+    }
+    if (x.inflight == 0) push(std::max(x.done, t), slot, Ev::Finish);
+  }
+
+  void finish(uint32_t slot, uint64_t t) {
+    completed.push_back(Completion{transfers[slot].id, t});
+    free_slots.push_back(slot);
+    --active;
+  }
+
+  void process(uint64_t until) {
+    while (!events.empty() && events.top().t < until) {
+      const Event e = events.top();
+      events.pop();
+      switch (e.kind) {
+        case Ev::Finish:
+          finish(e.slot, e.t);
+          break;
+        case Ev::Inject:
+          inject(e.slot, e.t);
+          break;
+        case Ev::ChunkDone:
+          --transfers[e.slot].inflight;
+          inject(e.slot, e.t);
+          break;
+      }
     }
   }
 };
@@ -279,79 +483,29 @@ uint64_t BandwidthDram::submit(const Pattern3D& pat, bool write, uint32_t max_ou
   const bool empty = check_submission(p, pat, max_outstanding);
   const uint64_t id = m.next_id++;
   const uint64_t at = std::max(at_tck, m.now);
-  if (empty) {
-    m.pending.emplace(at, id);
-    return id;
+  uint32_t slot;
+  if (m.free_slots.empty()) {
+    slot = uint32_t(m.transfers.size());
+    m.transfers.emplace_back();
+  } else {
+    slot = m.free_slots.back();
+    m.free_slots.pop_back();
   }
-  // Split the bursts over the pseudo-channels; a burst shared by consecutive rows moves once.
+  Impl::Transfer& x = m.transfers[slot];
+  x = Impl::Transfer{};
+  x.id = id;
+  x.pat = pat;
+  x.write = write;
+  // A window of max_outstanding bursts in kChunksPerWindow chunks; with fewer bursts than
+  // chunks, one burst per chunk, so that one burst in flight still waits a whole latency.
+  x.chunk = std::max<uint64_t>(1, max_outstanding / Impl::kChunksPerWindow);
+  x.window = uint32_t(std::max<uint64_t>(1, max_outstanding / x.chunk));
   // With a whole-burst stride1, each row's first burst is the previous row's plus a constant,
   // added digit by digit (AddressMap::Cursor) instead of decoded.
-  const bool stepped = pat.stride1 % p.burst_bytes == 0 && pat.n1 > 1;
-  AddressMap::Cursor delta, row;
-  if (stepped) m.map.seek(pat.stride1 / p.burst_bytes, delta);
-  uint64_t last = kNever;
-  for (uint64_t i2 = 0; i2 < pat.n2; ++i2) {
-    for (uint64_t i1 = 0; i1 < pat.n1; ++i1) {
-      const uint64_t start = pat.base + i1 * pat.stride1 + i2 * pat.stride2;
-      uint64_t b0 = start / p.burst_bytes;
-      const uint64_t b1 = (start + pat.len - 1) / p.burst_bytes;
-      if (stepped) {
-        if (i1 == 0) {
-          m.map.seek(b0, row);
-        } else {
-          m.add_digits(row, delta);
-        }
-      }
-      if (b0 == last) ++b0;
-      if (b0 <= b1) m.add_range(b0, b1, stepped ? &row : nullptr);
-      last = b1;
-    }
-  }
-  // Each pseudo-channel serves its share first come first served: the first burst's data
-  // starts no earlier than the unloaded front latency (ACT, tRCD, RD, CL) after arrival,
-  // and no earlier than the end of the work already there.
-  const int d = write ? 1 : 0;
-  const uint64_t front = p.unloaded_front_tck(write);
-  const uint64_t ready_fp = (at + front) * kScale;
-  uint64_t done = 0, total = 0;
-  auto serve = [&](uint32_t pc, uint64_t n, uint64_t acts) {
-    // A piece that opens more rows than a stream would is held to the activation rate:
-    // its last burst comes no sooner than its last ACT, and the server's next ACT one
-    // spacing after that.
-    const uint64_t last = std::max((n - 1) * m.cost_fp, (acts ? acts - 1 : 0) * m.act_fp);
-    const uint64_t start = m.skip_blackout(std::max(ready_fp, m.free_fp[pc]));
-    // Bursts of one bank group are tCCD_L apart, so a share ends no sooner than its bank
-    // groups, still busy with earlier shares' bursts, allow. The bus itself stays work
-    // conserving: FR-FCFS fills those gaps with other groups' bursts from its queue.
-    uint64_t group_end = 0;
-    for (uint32_t g = 0; g < p.bank_groups; ++g) {
-      uint64_t& c = m.group_count[size_t(pc) * p.bank_groups + g];
-      if (!c) continue;
-      uint64_t& f = m.group_free_fp[size_t(pc) * p.bank_groups + g];
-      const uint64_t sg = std::max(start, f);
-      group_end = std::max(group_end, sg + (c - 1) * m.ccd_l_fp + uint64_t(p.tburst) * kScale);
-      f = sg + c * m.ccd_l_fp;
-      c = 0;
-    }
-    const uint64_t end_fp = std::max(m.add_work(start, last) + uint64_t(p.tburst) * kScale, group_end);
-    m.free_fp[pc] = m.add_work(start, std::max(n * m.cost_fp, acts * m.act_fp));
-    m.bursts_pc[pc] += n;
-    done = std::max(done, (end_fp + kScale - 1) / kScale);
-    total += n;
-  };
-  if (m.uniform) {
-    for (uint32_t pc = 0; pc < m.npcs; ++pc) serve(pc, m.count[pc] + m.uniform, m.acts[pc] + m.uniform_acts);
-  } else {
-    for (uint32_t pc : m.touched) serve(pc, m.count[pc], m.acts[pc]);
-  }
-  for (uint32_t pc : m.touched) m.count[pc] = m.acts[pc] = 0;
-  m.touched.clear();
-  m.uniform = m.uniform_acts = 0;
-  // Little's law: at most max_outstanding bursts per unloaded latency.
-  const uint64_t latency = front + p.tburst;
-  done = std::max(done, at + ((total - 1) / max_outstanding + 1) * latency);
-  m.bursts_rw[d] += total;
-  m.pending.emplace(done, id);
+  x.stepped = pat.stride1 % p.burst_bytes == 0 && pat.n1 > 1;
+  if (x.stepped) m.map.seek(pat.stride1 / p.burst_bytes, x.delta);
+  ++m.active;
+  m.push(at, slot, empty ? Impl::Ev::Finish : Impl::Ev::Inject);
   return id;
 }
 
@@ -360,23 +514,23 @@ void BandwidthDram::advance(uint64_t until_tck) {
     run_until_idle();
     return;
   }
-  impl_->pop_until(until_tck);
+  impl_->process(until_tck);
   impl_->now = std::max(impl_->now, until_tck);
 }
 
 void BandwidthDram::run_until_idle() {
   Impl& m = *impl_;
-  if (m.pending.empty()) return;
+  if (m.events.empty()) return;
   uint64_t last = 0;
-  while (!m.pending.empty()) {
-    last = m.pending.top().first;
-    m.pop_until(kNever);
+  while (!m.events.empty()) {
+    last = m.events.top().t;
+    m.process(last + 1);
   }
   m.now = std::max(m.now, last + 1);
 }
 
 uint64_t BandwidthDram::next_event_tck() const {
-  return impl_->pending.empty() ? kNever : impl_->pending.top().first;
+  return impl_->events.empty() ? kNever : impl_->events.top().t;
 }
 
 std::vector<Completion> BandwidthDram::take_completed() {
@@ -386,7 +540,7 @@ std::vector<Completion> BandwidthDram::take_completed() {
 }
 
 uint64_t BandwidthDram::now_tck() const { return impl_->now; }
-uint64_t BandwidthDram::in_flight() const { return impl_->pending.size(); }
+uint64_t BandwidthDram::in_flight() const { return impl_->active; }
 
 const Stats& BandwidthDram::stats() const {
   const Impl& m = *impl_;

@@ -1,13 +1,16 @@
 #pragma once
 // BandwidthDram: the fast DRAM fidelity (docs/dram.md, "Bandwidth model"). Each
-// pseudo-channel is a first-come-first-served server that moves a transfer's bursts back to
-// back at the data-bus rate times a stream efficiency derived from the timing parameters
-// (row switches, activation rate, bank-group spacing, refresh); a transfer's first burst on
-// an idle pseudo-channel sees the unloaded latency of the burst model. A transfer is split
-// over the pseudo-channels by the address map a whole map period at a time, so its cost
-// grows with its pattern rows, not its bursts. It ignores bank conflicts between
-// concurrent streams, read/write turnarounds and queue occupancy (docs/dram.md says which
-// figures it gets right and which it only estimates).
+// pseudo-channel is a first-come-first-served server that moves bursts back to back at the
+// data-bus rate times a stream efficiency derived from the timing parameters (row switches,
+// activation rate, bank-group spacing, refresh); a first burst on an idle pseudo-channel sees
+// the unloaded latency of the burst model. A transfer enters the servers in chunks of a
+// quarter of its max_outstanding window, in address order, each once the chunk a window
+// earlier has returned its credit, so concurrent transfers interleave as the burst model's
+// windows make them. Chunks are split over the pseudo-channels by the address map run by
+// run (a whole map period at a time where a chunk covers one), so the cost grows with chunks
+// and pattern rows, not bursts. Bank conflicts and bank-group spacing delay a chunk's data
+// but do not occupy the server; read/write turnarounds and queue occupancy are ignored
+// (docs/dram.md says which figures it gets right and which it only estimates).
 #include <cstdint>
 #include <memory>
 #include <vector>

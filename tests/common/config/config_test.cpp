@@ -108,10 +108,15 @@ TEST(ConfigPresets, PublishedFiguresOfTheImitatedChips) {
 
 TEST(ConfigPresets, DramPresetsMatchTheirStatedStacks) {
   // Per-stack peak bandwidth as published: HBM2E 410 GB/s (Samsung), HBM3 819 GB/s (JEDEC),
-  // HBM3E 1.2 TB/s class at 9.6 Gb/s; DDR3-2133 two channels 34.1 GB/s.
-  const std::map<std::string, double> peak = {
-      {"hbm2e", 409.6e9}, {"hbm3", 819.2e9}, {"hbm3e", 1228.8e9}, {"ddr3-2133", 34.133e9}};
-  ASSERT_EQ(cfg::section_preset_names("dram"), (std::vector<std::string>{"ddr3-2133", "hbm2e", "hbm3", "hbm3e"}));
+  // HBM3E 1.2 TB/s class at 9.6 Gb/s and 800 GB/s at the H200's 6.25 Gb/s (4.8 TB/s over six
+  // stacks); DDR3-2133 two channels 34.1 GB/s.
+  const std::map<std::string, double> peak = {{"hbm2e", 409.6e9},
+                                              {"hbm3", 819.2e9},
+                                              {"hbm3e", 1228.8e9},
+                                              {"hbm3e-6250", 800e9},
+                                              {"ddr3-2133", 34.133e9}};
+  ASSERT_EQ(cfg::section_preset_names("dram"),
+            (std::vector<std::string>{"ddr3-2133", "hbm2e", "hbm3", "hbm3e", "hbm3e-6250"}));
   for (const auto& [name, bw] : peak) {
     SCOPED_TRACE(name);
     const cfg::Arch a = cfg::load_arch_text("base: tiny\nname: d\ndram: {preset: " + name + "}\n", "d.yaml");
@@ -218,7 +223,7 @@ TEST(ConfigDiagnostics, MessagesSayWhatWasExpected) {
   EXPECT_NE(message("small_l1.yaml").find("= 8 KiB, one double-buffered tile set per matrix engine, got 4 KiB"),
             std::string::npos);
   EXPECT_NE(message("bad_enum.yaml").find("int8, fp8_e4m3, fp8_e5m2, bf16"), std::string::npos);
-  EXPECT_NE(message("unknown_dram_preset.yaml").find("ddr3-2133, hbm2e, hbm3, hbm3e"), std::string::npos);
+  EXPECT_NE(message("unknown_dram_preset.yaml").find("ddr3-2133, hbm2e, hbm3, hbm3e, hbm3e-6250"), std::string::npos);
   // Problems in a base file are reported in that file: the cycle closes in cycle_b.yaml.
   const std::string cyc = message("cycle_a.yaml");
   EXPECT_NE(cyc.find("cycle_b.yaml:3: base: expected a chain of base files without a cycle"), std::string::npos)

@@ -54,31 +54,37 @@ TEST(DramFidelity, TinyLayerCyclesAgreeWithTheBurstModel) {
   }
 }
 
-// The default fidelity on a sohu-like program (issue 15): the compiler's decode layer of
-// Llama-3-70B at batch 64 over 8 chips (8 replicas of one chip, 8 sequences each) and context
-// 2048, as `tessera compile --model llama3-70b --phase decode --batch 64 --context 2048
-// --chips 8 --segment layer:0`. The bandwidth model is 5.63 % fast here (154,875 against
-// 164,117 cycles): its weight tiles are 224 KiB transfers that 16 cores issue at once, which
-// the burst model's FR-FCFS interleaves and the bandwidth model serves one after another
-// (docs/validation.md, "DRAM fidelity on compiled programs", with seven other segments). The
-// issue's target is 2 %; this holds today's error so that it can only shrink. The burst run
-// takes about 30 s of CPU.
-constexpr double kSohuTolerance = 0.06;
+// The default fidelity on sohu-like programs (issue 15): the compiler's decode layers of
+// Llama-3-70B at context 2048 over 8 chips, as `tessera compile --model llama3-70b --phase decode
+// --batch B --context 2048 --chips 8 --segment layer:0` (batch 1: tensor-parallel over the 8
+// chips; batch 64: 8 replicas of one chip, 8 sequences each). The bandwidth model serves a
+// transfer in window chunks that interleave with concurrent transfers' (docs/dram.md,
+// "Serving"): batch 1 is within 2 % (42,280 against 43,026 cycles, -1.73 %), batch 64 within
+// 2.5 % (157,114 against 160,469, -2.09 %; 5.63 % before the chunks). docs/validation.md ("DRAM
+// fidelity on compiled programs") has the other six segments. The burst runs take about 50 s
+// of CPU.
+struct SohuSegment {
+  uint64_t batch;
+  double tolerance;
+};
 
-TEST(DramFidelity, SohuLikeDecodeLayerAgreesWithTheBurstModel) {
+TEST(DramFidelity, SohuLikeDecodeLayersAgreeWithTheBurstModel) {
   const config::Arch cfg = config::load_arch("sohu-like");
-  compiler::CompileOptions o;
-  o.phase = compiler::Phase::Decode;
-  o.batch = 64;
-  o.context = 2048;
-  o.chips = 8;
-  o.segment.kind = compiler::Segment::Layer;
-  const isa::Program prog = compiler::compile(compiler::load_model("llama3-70b"), *cfg, o).program;
-  const uint64_t burst = cycles_of(*cfg, prog, DramModel::Burst);
-  const uint64_t bw = cycles_of(*cfg, prog, DramModel::Bandwidth);
-  std::printf("sohu-like llama3-70b decode layer batch 64: burst %llu, bandwidth %llu cycles (%+.2f %%)\n",
-              (unsigned long long)burst, (unsigned long long)bw, 100.0 * (double(bw) - double(burst)) / double(burst));
-  EXPECT_NEAR(double(bw), double(burst), kSohuTolerance * double(burst));
+  for (const SohuSegment seg : {SohuSegment{1, 0.02}, SohuSegment{64, 0.025}}) {
+    compiler::CompileOptions o;
+    o.phase = compiler::Phase::Decode;
+    o.batch = seg.batch;
+    o.context = 2048;
+    o.chips = 8;
+    o.segment.kind = compiler::Segment::Layer;
+    const isa::Program prog = compiler::compile(compiler::load_model("llama3-70b"), *cfg, o).program;
+    const uint64_t burst = cycles_of(*cfg, prog, DramModel::Burst);
+    const uint64_t bw = cycles_of(*cfg, prog, DramModel::Bandwidth);
+    std::printf("sohu-like llama3-70b decode layer batch %llu: burst %llu, bandwidth %llu cycles (%+.2f %%)\n",
+                (unsigned long long)seg.batch, (unsigned long long)burst, (unsigned long long)bw,
+                100.0 * (double(bw) - double(burst)) / double(burst));
+    EXPECT_NEAR(double(bw), double(burst), seg.tolerance * double(burst)) << "batch " << seg.batch;
+  }
 }
 
 TEST(DramFidelity, HbmBoundGemmCyclesAgreeWithTheBurstModel) {
