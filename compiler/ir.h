@@ -89,6 +89,7 @@ struct MatmulPlan {
   uint64_t groups_per_pass = 1;  // column groups accumulating together in one engine pass
   uint64_t k_block = 1;          // k-tiles per weight DMA run (chunk = k_block x group_blocks tiles)
   uint64_t acc_reserve = 0;      // accumulator bytes kept out of the passes (top of each engine)
+  bool transposes = false;       // the epilogue transposes K on the arrays (prefill QKV; K^T rows in L1)
   // Byte offset of every weight chunk (group, run of k_block k-tiles) in the packed
   // weights, and the packed size last (layout.h).
   std::vector<uint64_t> chunk_offset;

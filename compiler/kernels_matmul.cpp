@@ -94,7 +94,10 @@ struct Epi {
   uint64_t scales = 0, biases = 0;
   uint64_t n_group = 0, n_groups = 1;
   uint64_t rope_rows = 0;      // L1: rope table rows of the step's positions
-  uint64_t transpose_acc = 0;  // engine 0 accumulator region for the K^T transposes
+  // Accumulator area of the K^T transposes: the reserve on engine 0, or (no reserve) the
+  // item's own region once its sums are in L1; rows of K^T one transpose may write.
+  uint64_t transpose_acc = 0, transpose_rows = 0;
+  uint32_t transpose_engine = 0;
   bool all_dmas = false;       // residual rows over every DMA engine (A reloaded per pass)
   int residual_dma = -1;       // with all_dmas: this item's residual rows on one engine (>= 0)
 
@@ -313,6 +316,8 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
   const DType kvt = gr.precision.kv;
   const DType qt = cg.t("q").dtype;  // the activations' format, or the KV format (INT8 policy)
   const uint64_t ek = es_of(kvt), ea = es_of(qt);
+  if (identity && !p.acc_reserve && y.space == Space::acc)
+    throw std::logic_error("QKV epilogue: the K^T transposes would overwrite sums still in the accumulator");
   // The block's rows as runs of one sequence: rows r0.. are tokens t0.. of sequence s.
   struct Seg {
     uint64_t r0, n, s, t0;
@@ -465,14 +470,15 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
                                .src = {Space::l1, src},
                                .len = cnt * hd * ek}));
         } else if (identity) {
-          // K^T = (K rows)^T x I on engine 0, an output-stationary matmul whose A^T operand
-          // is the K rows themselves; R rows of K^T at a time.
-          const uint64_t kt = l1.take(std::min(hd, cg.hw.R) * cnt * ek, 64, "K^T rows");
-          for (uint64_t m0 = 0; m0 < hd; m0 += cg.hw.R) {
-            const uint64_t mr = std::min(cg.hw.R, hd - m0);
+          // K^T = (K rows)^T x I, an output-stationary matmul whose A^T operand is the K rows
+          // themselves; transpose_rows rows of K^T at a time.
+          const uint64_t tr = std::min(hd, transpose_rows);
+          const uint64_t kt = l1.take(tr * cnt * ek, 64, "K^T rows");
+          for (uint64_t m0 = 0; m0 < hd; m0 += tr) {
+            const uint64_t mr = std::min(tr, hd - m0);
             Instr mm;
             mm.op = Opcode::matmul;
-            mm.unit = uint8_t(isa::Unit::mx0);
+            mm.unit = uint8_t(uint8_t(isa::Unit::mx0) + transpose_engine);
             mm.a_type = mm.b_type = uint64_t(kvt);
             mm.dataflow = uint64_t(isa::Dataflow::os);
             mm.a_addr = src + m0 * ek;
@@ -488,7 +494,7 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
             Instr v = Codegen::vec(Opcode::vcvt, mr, cnt);
             Codegen::operand(v, 0, Space::l1, kt, cnt * ek, kvt);
             Codegen::operand(v, 1, Space::acc, transpose_acc, cg.hw.C * 4,
-                             kvt == DType::int8 ? DType::int32 : DType::fp32, 0);
+                             kvt == DType::int8 ? DType::int32 : DType::fp32, transpose_engine);
             v.imm = 1.0f;
             s.emit(v);
             s.emit(Codegen::dma({.load = false,
@@ -734,12 +740,21 @@ void Codegen::emit_linear(const Op& op) {
             epi.n_group = work.n_group;
             epi.n_groups = p.n_groups;
             epi.rope_rows = rope_rows;
-            epi.transpose_acc = hw.acc_bytes - p.acc_reserve;
             epi.all_dmas = !resident;
             if (by_group) epi.residual_dma = int(gi % hw.dmas);
             const uint64_t rows = blocks[sub].second;
             Sums sums{Space::acc, engine_for(p, E, gi, 0, sub), base + ri * region, c_stride, hw.C * 4,
                       at == DType::int8 ? DType::int32 : DType::fp32};
+            if (p.acc_reserve) {
+              epi.transpose_acc = hw.acc_bytes - p.acc_reserve;
+              epi.transpose_rows = p.acc_reserve / (hw.C * 4);
+            } else {
+              // Tiling reserved nothing because the epilogue moves the sums to L1 first
+              // (Epi::finish): the item's region, on its engine, is then free.
+              epi.transpose_acc = sums.addr;
+              epi.transpose_engine = sums.engine;
+              epi.transpose_rows = std::min<uint64_t>(hw.R, region / (hw.C * 4));
+            }
             if (p.split == EngineSplit::K && std::min<uint64_t>(E, Q) > 1) {
               // Sum the engines' partial sums into L1 on the vector engine: engine 0's copied
               // out, then ((p0 + p1) + p2) + ... (a vector operand names one accumulator).
