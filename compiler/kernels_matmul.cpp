@@ -204,21 +204,21 @@ void Epi::run(const Sums& sums, uint64_t row0, uint64_t rows, uint64_t g) {
       const Sums y = finish(sums, rows, row0, g, gw, true);
       const Tensor& x = cg.t("x");
       const uint64_t xb = l1.take(rows * gw * 4, 64, "residual rows");
-      const uint64_t H = x.shape[1];
+      const uint64_t pitch = row_pitch(x);
       const uint64_t first = g * p.group_blocks * p.n_t;
       // The residual rows in and out split by rows over every DMA engine: one engine keeps
       // too few bytes in flight for HBM's latency, and the last pass's epilogues are not
       // hidden behind matmuls (Llama-3-70B prefill o and down: 1,400 cycles per 256 KiB).
       // When the pass has several column groups, each group's items go to one engine instead
-      // and consecutive items alternate groups: rows of x in HBM are a multiple of the DRAM
-      // map's period apart, so one group's rows fall in a few pseudo-channels, and two groups
-      // in flight use twice as many (Llama-3-70B prefill o: about 200 B/cycle per core
-      // for one group).
+      // and consecutive items alternate groups. That was for rows of x a multiple of the DRAM
+      // map's period apart, one group's rows in a few pseudo-channels (Llama-3-70B prefill o:
+      // about 200 B/cycle per core for one group); with x's rows padded (placement.cpp) it is
+      // still the faster of the two (o 52,853 against 55,067 cycles split by rows).
       const uint64_t parts = all_dmas && residual_dma < 0 ? std::min<uint64_t>(cg.hw.dmas, rows) : 1;
       auto rows_dma = [&](bool load) {
         for (uint64_t d = 0, r0 = 0; d < parts; ++d) {
           const uint64_t n = rows * (d + 1) / parts - r0;
-          const Dma::End hbm_end{x.tier, cg.addr(x) + ((row0 + r0) * H + first) * 4};
+          const Dma::End hbm_end{x.tier, cg.addr(x) + (row0 + r0) * pitch + first * 4};
           const Dma::End l1_end{Space::l1, xb + r0 * gw * 4};
           s.emit(Codegen::dma({.load = load,
                                .unit = !all_dmas ? dma() : residual_dma >= 0 ? residual_dma : int(d),
@@ -226,8 +226,8 @@ void Epi::run(const Sums& sums, uint64_t row0, uint64_t rows, uint64_t g) {
                                .src = load ? hbm_end : l1_end,
                                .len = gw * 4,
                                .n1 = n,
-                               .dst_stride1 = load ? gw * 4 : H * 4,
-                               .src_stride1 = load ? H * 4 : gw * 4}));
+                               .dst_stride1 = load ? gw * 4 : pitch,
+                               .src_stride1 = load ? pitch : gw * 4}));
           r0 += n;
         }
       };
