@@ -225,6 +225,10 @@ TEST(DriverFunctional, LlamaLongPromptLogits) { check_long_prompt(config::load_a
 TEST(DriverFunctional, LlamaLongPromptTwoEnginesLogits) {
   check_long_prompt(config::load_arch("tiny", {"core.matrix_engines=2"}));
 }
+// With four engines a unit's P V runs two engines away from its scores (pv_of).
+TEST(DriverFunctional, LlamaLongPromptFourEnginesLogits) {
+  check_long_prompt(config::load_arch("tiny", {"core.matrix_engines=4"}));
+}
 
 // Rows of x padded in HBM (placement.cpp, x_pitch): without L2, x lives in HBM, and with
 // DRAM rows of 128 B on one channel of two pseudo-channels every 256-byte row of x would
