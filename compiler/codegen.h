@@ -180,6 +180,9 @@ class Codegen {
   // Instruction builders.
   static isa::Instr dma(const Dma& d);
   static isa::Instr vec(isa::Opcode op, uint64_t rows, uint64_t cols);
+  // Whole rows [first, first + rows) of x to or from a dense block of them in L1: one transfer,
+  // or rows a pitch apart when placement padded x's rows in HBM.
+  isa::Instr x_rows(bool load, int unit, uint64_t first, uint64_t rows, uint64_t l1) const;
   // Sets an operand of a vector instruction: which = 0 dst, 1 src1, 2 src2.
   static void operand(isa::Instr& in, int which, isa::Space space, uint64_t addr, uint64_t stride, isa::DType type,
                       uint32_t acc_engine = 0);

@@ -127,7 +127,7 @@ uint64_t plan_epilogue_bytes(const Hw& hw, const MatmulPlan& p) {
   // plan does not use would refuse wide passes for want of L1.
   const uint64_t rows = std::min(p.m_t, p.M), gw = p.group_blocks * p.n_t;
   const uint64_t area = (p.split == EngineSplit::K ? rows * p.group_blocks * hw.C * 4 : 0) + 3 * rows * gw * 4 +
-                        (p.acc_reserve ? hw.R * hw.C * 2 : 0) + 1024;
+                        (p.transposes ? hw.R * hw.C * 2 : 0) + 1024;
   return 2 * area;
 }
 
@@ -144,6 +144,7 @@ MatmulPlan plan_matmul(const Hw& hw, const MatmulSpec& s) {
   const uint64_t max_m_t = s.dataflow == isa::Dataflow::os ? hw.R : hw.max_stream;
   base.group_blocks = s.group_blocks;
   base.acc_reserve = s.acc_reserve;
+  base.transposes = s.transposes;
   base.groups = ceil_div(s.N, s.n_t * s.group_blocks);
   base.k_block = std::max<uint64_t>(1, std::min(k_tiles(base), s.k_block));
 

@@ -41,6 +41,7 @@ struct MatmulSpec {
   uint64_t ring_slot = 0;              // bytes of one weight-ring slot
   uint64_t k_block = 1;                // k-tiles per weight chunk (tiling.cpp)
   uint64_t acc_reserve = 0;            // accumulator bytes the epilogue keeps for itself
+  bool transposes = false;             // the epilogue transposes K on the arrays (prefill QKV)
 };
 
 // The cheapest plan; InputError naming the sizes when no candidate fits the accumulators

@@ -151,6 +151,7 @@ std::string dump(const Graph& g) {
     os << "  %" << t.name << " : " << num::dtype_name(num::DType(t.dtype)) << shape_text(t.shape) << " "
        << tensor_kind_name(t.kind) << (t.per_layer ? " per-layer" : "");
     if (t.bytes) os << "  @" << space_name(t.tier) << ":" << addr << " " << bytes_text(t.bytes);  // placed
+    if (t.pitch) os << ", rows " << t.pitch << " B apart";
     if (t.first_op >= 0) os << " live ops " << t.first_op << ".." << t.last_op;
     if (!t.note.empty()) os << "  (" << t.note << ")";
     os << "\n";

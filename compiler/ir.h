@@ -34,9 +34,14 @@ struct Tensor {
   isa::Space tier = isa::Space::hbm;
   uint64_t addr = 0;            // of layer 0 for per-layer tensors
   uint64_t bytes = 0;           // of one copy
+  uint64_t pitch = 0;           // bytes from one row to the next when padded (placement), else 0
   int first_op = -1, last_op = -1;  // live range: indices into Graph::ops
   std::string note;             // e.g. "paged: 16 pages of 256 tokens per sequence"
 };
+
+// Bytes from one row of a 2-D tensor to the next in memory, and the bytes it occupies there.
+inline uint64_t row_pitch(const Tensor& t) { return t.pitch ? t.pitch : t.bytes / t.shape[0]; }
+inline uint64_t footprint(const Tensor& t) { return t.pitch ? t.pitch * t.shape[0] : t.bytes; }
 
 enum class OpKind {
   Embed,      // token (+ position) embedding -> residual stream x
@@ -89,6 +94,7 @@ struct MatmulPlan {
   uint64_t groups_per_pass = 1;  // column groups accumulating together in one engine pass
   uint64_t k_block = 1;          // k-tiles per weight DMA run (chunk = k_block x group_blocks tiles)
   uint64_t acc_reserve = 0;      // accumulator bytes kept out of the passes (top of each engine)
+  bool transposes = false;       // the epilogue transposes K on the arrays (prefill QKV; K^T rows in L1)
   // Byte offset of every weight chunk (group, run of k_block k-tiles) in the packed
   // weights, and the packed size last (layout.h).
   std::vector<uint64_t> chunk_offset;

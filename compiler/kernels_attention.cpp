@@ -267,13 +267,17 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
       };
       auto unit = [&](size_t ui) -> const Unit& { return units[per_core[core][ui]]; };
       auto geo = [&](const Unit& u) { return Geo{u.n * G, pos0 + u.t0 + u.n, (pos0 + u.t0 + u.n - 1) / P}; };
-      auto mx_of = [&](size_t ui) { return uint8_t(uint8_t(isa::Unit::mx0) + ui % E); };
-      auto matmul = [&](size_t ui, DType ta, DType tb, bool acc, uint64_t a_addr, uint64_t a_stride, uint64_t b_addr,
+      // A unit's scores run on engine ui mod E and, with three engines or more, its P V two
+      // engines on, one that no unit in flight computes scores on: sweep 2's score chain then
+      // does not wait behind the P V of the page before (the vector engine waits on the score
+      // chains).
+      auto pv_of = [&](size_t ui) { return uint32_t((ui + (E >= 3 ? 2 : 0)) % E); };
+      auto matmul = [&](uint32_t engine, DType ta, DType tb, bool acc, uint64_t a_addr, uint64_t a_stride, uint64_t b_addr,
                         uint64_t b_stride, uint64_t c_addr, uint64_t c_stride, uint64_t mm_m, uint64_t mm_k,
                         uint64_t mm_n) {
         Instr mm;
         mm.op = Opcode::matmul;
-        mm.unit = mx_of(ui);
+        mm.unit = uint8_t(uint8_t(isa::Unit::mx0) + engine);
         mm.a_type = uint64_t(ta);
         mm.b_type = uint64_t(tb);
         mm.dataflow = uint64_t(isa::Dataflow::ws);
@@ -299,12 +303,12 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
         const uint64_t sr = sreg[e][snext[e]++ % nS];
         const uint64_t kt_addr = kring + ((first_pages[ui] + pg) % ring) * kslot;
         for (uint64_t k0 = 0; k0 < k; k0 += hw.R)
-          matmul(ui, qt, kt, k0 > 0, q2[ui % 4] + k0 * eq, qs, kt_addr + k0 * P * ek, P * ek, sr, hw.C * 4, mq,
+          matmul(e, qt, kt, k0 > 0, q2[ui % 4] + k0 * eq, qs, kt_addr + k0 * P * ek, P * ek, sr, hw.C * 4, mq,
                  std::min(hw.R, k - k0), n);
         if (pg == pg_hi) {
           const uint64_t kc = pos0 + u.t0 - pg * P;
           for (uint64_t k0 = 0; k0 < u.n; k0 += hw.R)
-            matmul(ui, DType::bf16, DType::bf16, true, sel + k0 * 2, tq * 2, bw + ((P - kc) + k0 * 2 * P) * 2,
+            matmul(e, DType::bf16, DType::bf16, true, sel + k0 * 2, tq * 2, bw + ((P - kc) + k0 * 2 * P) * 2,
                    2 * P * 2, sr, hw.C * 4, mq, std::min(hw.R, u.n - k0), n);
         }
         return std::pair{sr, n};
@@ -466,8 +470,8 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
         for (uint64_t part : split ? std::vector<uint64_t>{p, plo} : std::vector<uint64_t>{p}) {
           for (uint64_t k0 = 0; k0 < n; k0 += hw.R) {
             for (uint64_t n0 = 0; n0 < hd + 1; n0 += hw.C)
-              matmul(ui, pt, kt, pv_started[ui], part + k0 * ep, P * ep, vt + k0 * vs + n0 * ek, vs,
-                     oreg[e] + (n0 / hw.C) * hw.C * 4, ob * hw.C * 4, mq, std::min(hw.R, n - k0),
+              matmul(pv_of(ui), pt, kt, pv_started[ui], part + k0 * ep, P * ep, vt + k0 * vs + n0 * ek, vs,
+                     oreg[pv_of(ui)] + (n0 / hw.C) * hw.C * 4, ob * hw.C * 4, mq, std::min(hw.R, n - k0),
                      std::min(hw.C, hd + 1 - n0));
             pv_started[ui] = true;
           }
@@ -479,7 +483,7 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
       auto finish = [&](size_t ui) {
         const Unit& u = unit(ui);
         const Bufs& b = bufs[ui % kSets];
-        const uint32_t e = uint32_t(ui % E);
+        const uint32_t e = pv_of(ui);
         const uint64_t mq = u.n * G;
         s.emit(Codegen::dma({.load = false,
                              .unit = 0,

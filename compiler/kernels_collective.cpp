@@ -97,17 +97,19 @@ void Codegen::emit_stage_handover(bool send, uint32_t tag0) {
   // Rank i of this stage's group sends its copy of x (replicated over the group) to rank i of
   // the next stage, tp chips on: peers are relative offsets modulo system.chips. Each core
   // moves one slice with its own collective unit and tag.
+  // Padding between x's rows (placement) travels with them: both stages share the layout.
   const Tensor& x = t("x");
-  const uint64_t N = hw.chips, per_core = (x.bytes + hw.cores - 1) / hw.cores;
+  const uint64_t bytes = footprint(x);
+  const uint64_t N = hw.chips, per_core = (bytes + hw.cores - 1) / hw.cores;
   const uint64_t slice = (per_core + 63) / 64 * 64;
   for (uint32_t chip = 0; chip < group_chips; ++chip) {
     for (uint32_t core = 0; core < hw.cores; ++core) {
       const uint64_t off = uint64_t(core) * slice;
-      if (off >= x.bytes) break;
+      if (off >= bytes) break;
       Instr in;
       in.op = send ? Opcode::csend : Opcode::crecv;
       in.unit = uint8_t(isa::Unit::coll);
-      in.bytes = std::min(slice, x.bytes - off);
+      in.bytes = std::min(slice, bytes - off);
       in.tag = (tag0 + core) & 0xffff;
       if (send) {
         in.send_space = uint64_t(x.tier);

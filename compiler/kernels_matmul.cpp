@@ -94,13 +94,17 @@ struct Epi {
   uint64_t scales = 0, biases = 0;
   uint64_t n_group = 0, n_groups = 1;
   uint64_t rope_rows = 0;      // L1: rope table rows of the step's positions
-  uint64_t transpose_acc = 0;  // engine 0 accumulator region for the K^T transposes
+  // Accumulator area of the K^T transposes: the reserve on engine 0, or (no reserve) the
+  // item's own region once its sums are in L1; rows of K^T one transpose may write.
+  uint64_t transpose_acc = 0, transpose_rows = 0;
+  uint32_t transpose_engine = 0;
   bool all_dmas = false;       // residual rows over every DMA engine (A reloaded per pass)
   int residual_dma = -1;       // with all_dmas: this item's residual rows on one engine (>= 0)
 
   // What an epilogue writes to its output: FP32 rows when a quantize op follows (INT8).
   DType out_type() const { return cg.t(op.outputs[0]).dtype; }
-  int dma() const { return cg.dma_act(); }
+  int dma() const { return store_dma >= 0 ? store_dma : cg.dma_act(); }
+  int store_dma = -1;          // the engine of this item's stores when not the default
 
 
   // FP32 values of block b (width w) with scale and bias applied, in L1 or still in acc.
@@ -201,21 +205,21 @@ void Epi::run(const Sums& sums, uint64_t row0, uint64_t rows, uint64_t g) {
       const Sums y = finish(sums, rows, row0, g, gw, true);
       const Tensor& x = cg.t("x");
       const uint64_t xb = l1.take(rows * gw * 4, 64, "residual rows");
-      const uint64_t H = x.shape[1];
+      const uint64_t pitch = row_pitch(x);
       const uint64_t first = g * p.group_blocks * p.n_t;
       // The residual rows in and out split by rows over every DMA engine: one engine keeps
       // too few bytes in flight for HBM's latency, and the last pass's epilogues are not
       // hidden behind matmuls (Llama-3-70B prefill o and down: 1,400 cycles per 256 KiB).
       // When the pass has several column groups, each group's items go to one engine instead
-      // and consecutive items alternate groups: rows of x in HBM are a multiple of the DRAM
-      // map's period apart, so one group's rows fall in a few pseudo-channels, and two groups
-      // in flight use twice as many (Llama-3-70B prefill o: about 200 B/cycle per core
-      // for one group).
+      // and consecutive items alternate groups. That was for rows of x a multiple of the DRAM
+      // map's period apart, one group's rows in a few pseudo-channels (Llama-3-70B prefill o:
+      // about 200 B/cycle per core for one group); with x's rows padded (placement.cpp) it is
+      // still the faster of the two (o 52,853 against 55,067 cycles split by rows).
       const uint64_t parts = all_dmas && residual_dma < 0 ? std::min<uint64_t>(cg.hw.dmas, rows) : 1;
       auto rows_dma = [&](bool load) {
         for (uint64_t d = 0, r0 = 0; d < parts; ++d) {
           const uint64_t n = rows * (d + 1) / parts - r0;
-          const Dma::End hbm_end{x.tier, cg.addr(x) + ((row0 + r0) * H + first) * 4};
+          const Dma::End hbm_end{x.tier, cg.addr(x) + (row0 + r0) * pitch + first * 4};
           const Dma::End l1_end{Space::l1, xb + r0 * gw * 4};
           s.emit(Codegen::dma({.load = load,
                                .unit = !all_dmas ? dma() : residual_dma >= 0 ? residual_dma : int(d),
@@ -223,8 +227,8 @@ void Epi::run(const Sums& sums, uint64_t row0, uint64_t rows, uint64_t g) {
                                .src = load ? hbm_end : l1_end,
                                .len = gw * 4,
                                .n1 = n,
-                               .dst_stride1 = load ? gw * 4 : H * 4,
-                               .src_stride1 = load ? H * 4 : gw * 4}));
+                               .dst_stride1 = load ? gw * 4 : pitch,
+                               .src_stride1 = load ? pitch : gw * 4}));
           r0 += n;
         }
       };
@@ -313,6 +317,8 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
   const DType kvt = gr.precision.kv;
   const DType qt = cg.t("q").dtype;  // the activations' format, or the KV format (INT8 policy)
   const uint64_t ek = es_of(kvt), ea = es_of(qt);
+  if (identity && !p.acc_reserve && y.space == Space::acc)
+    throw std::logic_error("QKV epilogue: the K^T transposes would overwrite sums still in the accumulator");
   // The block's rows as runs of one sequence: rows r0.. are tokens t0.. of sequence s.
   struct Seg {
     uint64_t r0, n, s, t0;
@@ -332,7 +338,37 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
   }
   // Rope rows of the step's positions were loaded once for the phase (row t: position + t).
   for (Seg& sg : segs) sg.table = rope_rows + (T == 1 ? 0 : sg.t0 * hd * 4);
-  const uint64_t out = l1.take(rows * hd * std::max(ea, ek), 64, "q/k/v head rows");
+  const uint64_t head_rows = l1.take(rows * hd * std::max(ea, ek), 64, "q/k/v head rows");
+  // Prefill K^T: the transposes of the item's K heads run back to back, each into its own
+  // rows of the transpose area, and their conversions and stores follow once the area is
+  // full or the item ends. One at a time, the vector engine waited for each transpose's
+  // drain before the next head's rope (Llama-3-70B prefill qkv: about 1,100 cycles per K
+  // head in the phase's last epilogues).
+  struct Transposed {
+    uint64_t acc, l1, rows, cols, dst;
+  };
+  std::vector<Transposed> transposed;
+  uint64_t transpose_used = 0;  // rows of the transpose area taken
+  auto flush_transposes = [&] {
+    for (const Transposed& x : transposed) {
+      Instr v = Codegen::vec(Opcode::vcvt, x.rows, x.cols);
+      Codegen::operand(v, 0, Space::l1, x.l1, x.cols * ek, kvt);
+      Codegen::operand(v, 1, Space::acc, x.acc, cg.hw.C * 4, kvt == DType::int8 ? DType::int32 : DType::fp32,
+                       transpose_engine);
+      v.imm = 1.0f;
+      s.emit(v);
+      s.emit(Codegen::dma({.load = false,
+                           .unit = dma(),
+                           .dst = {Space::hbm, x.dst},
+                           .src = {Space::l1, x.l1},
+                           .len = x.cols * ek,
+                           .n1 = x.rows,
+                           .dst_stride1 = P * ek,
+                           .src_stride1 = x.cols * ek}));
+    }
+    transposed.clear();
+    transpose_used = 0;
+  };
   const uint64_t pool = cg.addr(cg.t("layer.k_cache"));
   // INT8 q/K/V: the head's FP32 rows first, then per-token quantisation (a scale per token
   // and head: q's next to q, K's and V's in the page after V).
@@ -344,6 +380,8 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
   for (uint64_t c = 0; c < gw; c += hd) {
     const uint64_t head = (first + c) / hd;  // packed = logical for QKV
     const bool is_q = head < gr.heads, is_k = !is_q && head < gr.heads + kvh;
+    // A K head's rows stay in L1 until its transposes have read them.
+    const uint64_t out = is_k && identity && T > 1 ? l1.take(rows * hd * ek, 64, "K head rows") : head_rows;
     const DType dt = is_q ? qt : kvt;
     const uint64_t e = es_of(dt);
     const bool q8 = dt == DType::int8;
@@ -465,40 +503,31 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
                                .src = {Space::l1, src},
                                .len = cnt * hd * ek}));
         } else if (identity) {
-          // K^T = (K rows)^T x I on engine 0, an output-stationary matmul whose A^T operand
-          // is the K rows themselves; R rows of K^T at a time.
-          const uint64_t kt = l1.take(std::min(hd, cg.hw.R) * cnt * ek, 64, "K^T rows");
-          for (uint64_t m0 = 0; m0 < hd; m0 += cg.hw.R) {
-            const uint64_t mr = std::min(cg.hw.R, hd - m0);
+          // K^T = (K rows)^T x I, an output-stationary matmul whose A^T operand is the K rows
+          // themselves; transpose_rows rows of K^T at a time.
+          const uint64_t tr = std::min(hd, transpose_rows);
+          for (uint64_t m0 = 0; m0 < hd; m0 += tr) {
+            const uint64_t mr = std::min(tr, hd - m0);
+            if (transpose_used + mr > transpose_rows) flush_transposes();
+            const uint64_t at = transpose_acc + transpose_used * cg.hw.C * 4;
+            transpose_used += mr;
             Instr mm;
             mm.op = Opcode::matmul;
-            mm.unit = uint8_t(isa::Unit::mx0);
+            mm.unit = uint8_t(uint8_t(isa::Unit::mx0) + transpose_engine);
             mm.a_type = mm.b_type = uint64_t(kvt);
             mm.dataflow = uint64_t(isa::Dataflow::os);
             mm.a_addr = src + m0 * ek;
             mm.a_stride = hd * ek;
             mm.b_addr = identity;
             mm.b_stride = cg.hw.C * ek;
-            mm.c_addr = transpose_acc;
+            mm.c_addr = at;
             mm.c_stride = cg.hw.C * 4;
             mm.m = mr;
             mm.k = cnt;
             mm.n = cnt;
             s.emit(mm);
-            Instr v = Codegen::vec(Opcode::vcvt, mr, cnt);
-            Codegen::operand(v, 0, Space::l1, kt, cnt * ek, kvt);
-            Codegen::operand(v, 1, Space::acc, transpose_acc, cg.hw.C * 4,
-                             kvt == DType::int8 ? DType::int32 : DType::fp32, 0);
-            v.imm = 1.0f;
-            s.emit(v);
-            s.emit(Codegen::dma({.load = false,
-                                 .unit = dma(),
-                                 .dst = {Space::hbm, page + m0 * P * ek + col * ek},
-                                 .src = {Space::l1, kt},
-                                 .len = cnt * ek,
-                                 .n1 = mr,
-                                 .dst_stride1 = P * ek,
-                                 .src_stride1 = cnt * ek}));
+            transposed.push_back(
+                {at, l1.take(mr * cnt * ek, 64, "K^T rows"), mr, cnt, page + m0 * P * ek + col * ek});
           }
         } else {
           // No output-stationary dataflow: one K^T column per token.
@@ -516,6 +545,7 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
       }
     }
   }
+  flush_transposes();
 }
 
 // softmax over the experts, the top-k threshold, the renormalised routing weights.
@@ -662,7 +692,8 @@ void Codegen::emit_linear(const Op& op) {
       }
       // Per-phase constants of this core: packed scales and biases of its columns, the rope
       // rows of the step's positions. One DMA each, ahead of the matmuls.
-      // Scales and biases of the core's groups (packed column order), one DMA per group.
+      // Scales and biases of the core's groups (packed column order, whatever order the
+      // passes take them in: Epi::finish), one DMA per group.
       const uint64_t gcols = p.group_blocks * p.n_t;
       auto hoist_groups = [&](int tensor, const std::string& what) -> uint64_t {
         if (tensor < 0) return 0;
@@ -672,18 +703,26 @@ void Codegen::emit_linear(const Op& op) {
           const uint64_t c0 = work.groups[i] * gcols, n = std::min(p.N, c0 + gcols) - c0;
           s.emit(dma({.load = true,
                       .unit = dma_act(),
-                      .dst = {Space::l1, at + i * gcols * 4},
+                      .dst = {Space::l1, at + (work.groups[i] - work.n_group) / p.n_groups * gcols * 4},
                       .src = {x.tier, addr(x) + c0 * 4},
                       .len = n * 4}));
         }
         return at;
       };
+      // Nothing reads these rows before the first epilogue, a pass later: with A reloaded per
+      // pass they go behind the first A blocks, which the arrays wait for (Llama-3-70B
+      // prefill qkv: 1 MiB of rope rows ahead of them on one DMA engine).
+      std::vector<Instr> after_first_a;
       auto hoist = [&](int tensor, uint64_t first, uint64_t bytes, const std::string& what) -> uint64_t {
         if (tensor < 0) return 0;
         const Tensor& x = t(tensor);
         const uint64_t at = l1a.take(bytes, 64, what);
-        s.emit(dma(
-            {.load = true, .unit = dma_act(), .dst = {Space::l1, at}, .src = {x.tier, addr(x) + first}, .len = bytes}));
+        const Instr in = dma(
+            {.load = true, .unit = dma_act(), .dst = {Space::l1, at}, .src = {x.tier, addr(x) + first}, .len = bytes});
+        if (resident)
+          s.emit(in);
+        else
+          after_first_a.push_back(in);
         return at;
       };
       const uint64_t scales = hoist_groups(op.scale, op.name + " scales");
@@ -734,12 +773,22 @@ void Codegen::emit_linear(const Op& op) {
             epi.n_group = work.n_group;
             epi.n_groups = p.n_groups;
             epi.rope_rows = rope_rows;
-            epi.transpose_acc = hw.acc_bytes - p.acc_reserve;
             epi.all_dmas = !resident;
             if (by_group) epi.residual_dma = int(gi % hw.dmas);
+            if (op.epilogue == Epilogue::QKV && !resident) epi.store_dma = int(items % hw.dmas);
             const uint64_t rows = blocks[sub].second;
             Sums sums{Space::acc, engine_for(p, E, gi, 0, sub), base + ri * region, c_stride, hw.C * 4,
                       at == DType::int8 ? DType::int32 : DType::fp32};
+            if (p.acc_reserve) {
+              epi.transpose_acc = hw.acc_bytes - p.acc_reserve;
+              epi.transpose_rows = p.acc_reserve / (hw.C * 4);
+            } else {
+              // Tiling reserved nothing because the epilogue moves the sums to L1 first
+              // (Epi::finish): the item's region, on its engine, is then free.
+              epi.transpose_acc = sums.addr;
+              epi.transpose_engine = sums.engine;
+              epi.transpose_rows = std::min<uint64_t>(hw.R, region / (hw.C * 4));
+            }
             if (p.split == EngineSplit::K && std::min<uint64_t>(E, Q) > 1) {
               // Sum the engines' partial sums into L1 on the vector engine: engine 0's copied
               // out, then ((p0 + p1) + p2) + ... (a vector operand names one accumulator).
@@ -858,6 +907,8 @@ void Codegen::emit_linear(const Op& op) {
             const size_t D = a_slot.size();
             for (; a_issued < a_seq.size() && a_issued < a_tiles + D; ++a_issued)
               load_a(work.passes[a_seq[a_issued].first], a_seq[a_issued].second, a_slot[a_issued % D]);
+            for (const Instr& in : after_first_a) s.emit(in);
+            after_first_a.clear();
             a_base = a_slot[a_tiles++ % D];
           }
           for (size_t gi = 0; gi < pass.groups.size(); ++gi) {

@@ -108,12 +108,25 @@ void Codegen::emit_quantize(const Op& op) {
   end_phase(op.name);
 }
 
+isa::Instr Codegen::x_rows(bool load, int unit, uint64_t first, uint64_t rows, uint64_t l1) const {
+  const Tensor& x = t("x");
+  const uint64_t row = x.bytes / x.shape[0], pitch = row_pitch(x);
+  const Dma::End hbm_end{x.tier, addr(x) + first * pitch}, l1_end{Space::l1, l1};
+  Dma d{.load = load, .unit = unit, .dst = load ? l1_end : hbm_end, .src = load ? hbm_end : l1_end, .len = rows * row};
+  if (pitch != row) {
+    d.len = row;
+    d.n1 = rows;
+    d.dst_stride1 = load ? row : pitch;
+    d.src_stride1 = load ? pitch : row;
+  }
+  return dma(d);
+}
+
 void Codegen::emit_embed(const Op& op) {
   const hf::ModelConfig& m = g.model;
   const uint64_t H = m.hidden_size, M = g.rows(), T = g.tokens;
   const Tensor& emb = t(op.inputs[0]);
   const bool learned = op.inputs.size() > 1;
-  const Tensor& x = t("x");
   for (uint32_t chip = 0; chip < group_chips; ++chip) {
     for (uint32_t core = 0; core < hw.cores; ++core) {
       uint64_t r0, n;
@@ -163,11 +176,7 @@ void Codegen::emit_embed(const Op& op) {
           v.imm = 1.0f;
         }
         s.emit(v);
-        s.emit(dma({.load = false,
-                    .unit = dma_act(),
-                    .dst = {x.tier, addr(x) + (r0 + c0) * H * 4},
-                    .src = {Space::l1, b[2]},
-                    .len = rows * H * 4}));
+        s.emit(x_rows(false, dma_act(), r0 + c0, rows, b[2]));
       }
     }
   }
@@ -237,17 +246,13 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
           s.emit(dma({.load = true,
                       .unit = dma_act(),
                       .dst = {Space::l1, b[0]},
-                      .src = {x.tier, addr(x) + ((first + 1) * T - 1) * H * 4},
+                      .src = {x.tier, addr(x) + ((first + 1) * T - 1) * row_pitch(x)},
                       .len = H * 4,
                       .n1 = rows,
                       .dst_stride1 = H * 4,
-                      .src_stride1 = T * H * 4}));
+                      .src_stride1 = T * row_pitch(x)}));
         } else {
-          s.emit(dma({.load = true,
-                      .unit = ld,
-                      .dst = {Space::l1, b[0]},
-                      .src = {x.tier, addr(x) + first * H * 4},
-                      .len = rows * H * 4}));
+          s.emit(x_rows(true, ld, first, rows, b[0]));
         }
         auto v2 = [&](Opcode o, uint64_t cols, uint64_t d, uint64_t ds, DType dt, uint64_t s1, uint64_t s1s, uint64_t s2,
                       uint64_t s2s, DType s2t = DType::fp32) {
@@ -274,11 +279,7 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
                       .src = {y.tier, addr(y) + first * H * 4},
                       .len = rows * H * 4}));
           v2(Opcode::vadd, H, b[0], H * 4, DType::fp32, b[0], H * 4, b[1], H * 4);
-          s.emit(dma({.load = false,
-                      .unit = dma_act(),
-                      .dst = {x.tier, addr(x) + first * H * 4},
-                      .src = {Space::l1, b[0]},
-                      .len = rows * H * 4}));
+          s.emit(x_rows(false, dma_act(), first, rows, b[0]));
         }
         if (!norm) continue;
         if (ln) {

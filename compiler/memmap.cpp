@@ -15,8 +15,9 @@ std::vector<MemoryRegion> tensor_regions(const Graph& g) {
     MemoryRegion r;
     r.space = t.tier;
     r.addr = t.addr;
-    r.bytes = t.bytes;
+    r.bytes = footprint(t);
     r.what = t.name + " " + std::string(num::dtype_name(num::DType(t.dtype))) + shape_text(t.shape) +
+             (t.pitch ? ", rows " + std::to_string(t.pitch) + " B apart" : "") +
              (t.per_layer ? " (layer 0; layer l at +l x " + std::to_string(g.layer_stride) + ")" : "");
     if (t.kind == TensorKind::Weight || t.kind == TensorKind::Bias || t.kind == TensorKind::Scale ||
         t.kind == TensorKind::Constant) {

@@ -39,6 +39,9 @@ CoreMatmulWork core_work(const MatmulPlan& p, uint32_t core, uint32_t engines) {
     count = base + (i < extra ? 1 : 0);
   };
   for (uint64_t g = w.n_group; g < p.groups; g += p.n_groups) w.groups.push_back(g);
+  // The prefill QKV epilogue of a K group (its transposes) is the heaviest, and K and V come
+  // last in the columns: last groups first, so the epilogue no matmul hides is a light one.
+  if (p.transposes) std::reverse(w.groups.begin(), w.groups.end());
   run(p.M, p.m_groups, w.m_group, w.row0, w.rows);
   if (w.groups.empty() || w.rows == 0) return w;
   w.active = true;

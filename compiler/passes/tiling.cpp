@@ -134,8 +134,16 @@ void run_tiling(Graph& g, const Hw& hw) {
     s.epilogue_ops = widths[i].ops;
     s.l1_budget = budget;
     s.ring_slot = slot;
-    if (op.epilogue == Epilogue::QKV && g.tokens > 1 && hw.os)
-      s.acc_reserve = std::min(g.model.head_dim, hw.R) * hw.C * 4;  // the K^T transposes
+    if (op.epilogue == Epilogue::QKV && g.tokens > 1 && hw.os) {
+      s.transposes = true;
+      // The K^T transposes need accumulator room of their own only while the epilogue reads
+      // q, k and v from the accumulator. A scale, bias or row scale first moves them to L1,
+      // which frees the item's own region for its transposes, so the passes keep the whole
+      // accumulator (Llama-3-70B prefill qkv: passes of 512 columns instead of 256, A
+      // reloaded half as often; docs/validation.md).
+      if (op.scale < 0 && op.bias < 0 && op.row_scale < 0)
+        s.acc_reserve = std::min(g.model.head_dim, hw.R) * hw.C * 4;
+    }
     // Each allowed width with its weight chunks; the fastest plan (ties: the wider tile).
     bool first = true;
     for (uint64_t n_t : widths[i].n_ts) {

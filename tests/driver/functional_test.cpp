@@ -16,6 +16,7 @@
 #include <string>
 
 #include "common/config/config.h"
+#include "compiler/compiler.h"
 #include "driver/functional.h"
 #include "common/numerics/fp.h"
 #include "ref/tiny_model.h"
@@ -224,7 +225,27 @@ TEST(DriverFunctional, LlamaLongPromptLogits) { check_long_prompt(config::load_a
 TEST(DriverFunctional, LlamaLongPromptTwoEnginesLogits) {
   check_long_prompt(config::load_arch("tiny", {"core.matrix_engines=2"}));
 }
+// With four engines a unit's P V runs two engines away from its scores (pv_of).
+TEST(DriverFunctional, LlamaLongPromptFourEnginesLogits) {
+  check_long_prompt(config::load_arch("tiny", {"core.matrix_engines=4"}));
+}
 
+// Rows of x padded in HBM (placement.cpp, x_pitch): without L2, x lives in HBM, and with
+// DRAM rows of 128 B on one channel of two pseudo-channels every 256-byte row of x would
+// start on the same pseudo-channel, so placement puts them 320 B apart; the embedding,
+// the norms, the residual epilogues and the head address x by that pitch.
+TEST(DriverFunctional, LlamaPaddedResidualRowsLogits) {
+  const config::Arch arch = config::load_arch(
+      "tiny", {"l2.bytes=0", "dram.channels=1", "dram.row_bytes=128", "dram.stack_bytes=0"});
+  compiler::CompileOptions o;
+  o.phase = compiler::Phase::Prefill;
+  o.context = 120;
+  ref::TinyModelOptions mo;
+  mo.dtype = hf::TensorDType::BF16;
+  const compiler::Compiled c = compiler::compile(compiler::load_model(model_dir("llama_x", mo)), *arch, o);
+  EXPECT_NE(c.ir_text.find("rows 320 B apart"), std::string::npos) << c.ir_text.substr(0, 4000);
+  check_long_prompt(arch);
+}
 
 // Decode attention split over cores and engines (kernels_attention.cpp): on tiny with 4
 // cores of 2 engines, the 2 (sequence, KV head) pairs of a 120-token prompt split their
