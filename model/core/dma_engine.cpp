@@ -39,7 +39,16 @@ bool DmaEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) {
     st.bank_conflict += dt.conflicts;
     st.throttle += dt.throttle;
     const uint64_t t0 = T_ + core.p.dma_setup;
-    const uint64_t tl = t0 + dt.last_issue;
+    // The L2 side's bytes cross the core's network port, the L2-side ports and the L2's banks at
+    // the rate the beat schedule moves them; what other clients leave of those stretches it.
+    uint64_t lost = 0;
+    if (ss == Space::l2 || ds == Space::l2) {
+      const uint64_t bytes = in.len * in.n1 * in.n2, rate = (bytes + dt.last_issue) / (dt.last_issue + 1);
+      if (ss == Space::l2) lost = core.chip.l2_fabric.access(core.index, false, t0, bytes, rate);
+      if (ds == Space::l2) lost = std::max(lost, core.chip.l2_fabric.access(core.index, true, t0, bytes, rate));
+      st.l2_contention += lost;
+    }
+    const uint64_t tl = t0 + dt.last_issue + lost;
     rec.S = t0;
     // SRAM traffic: every beat reads the source and writes the destination.
     const uint64_t bpc = core.p.dma_bytes_per_cycle;

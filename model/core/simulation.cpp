@@ -343,6 +343,7 @@ Json unit_json(const UnitStats& s) {
   stall["link_credit"] = s.stall_credit;
   stall["bank_conflict"] = s.bank_conflict;
   stall["outstanding_limit"] = s.throttle;
+  stall["l2_contention"] = s.l2_contention;
   j["stall_cycles"] = stall;
   Json ops = Json::object();
   for (int o = 0; o < 256; ++o)
@@ -420,13 +421,14 @@ void Simulation::write_stats_json(std::ostream& os) const {
   std::map<std::string, uint64_t> macs;
   SramTraffic l1_all, acc_all, l2_all;
   num::NumericEvents ev_all;
-  uint64_t link_bytes = 0;
+  uint64_t link_bytes = 0, l2_lost = 0;
   Json hbm_total;
   uint64_t hbm_read = 0, hbm_written = 0, hbm_act = 0, hbm_rd = 0, hbm_wr = 0, hbm_ref = 0;
   Json chips = Json::array();
   for (const auto& chip : sys.chips) {
     Json cj;
     cj["chip"] = chip->index;
+    uint64_t chip_l2_lost = 0;
     Json cores = Json::array();
     for (const auto& core : chip->cores) {
       if (!core->has_program()) continue;
@@ -447,9 +449,15 @@ void Simulation::write_stats_json(std::ostream& os) const {
         sj["barriers"] = s.barriers;
         units["seq"] = sj;
       }
+      uint64_t core_l2_lost = 0;
       for (const Unit* u : core->units)
-        if (u) units[std::string(unit_name(u->id))] = unit_json(u->st);
+        if (u) {
+          units[std::string(unit_name(u->id))] = unit_json(u->st);
+          core_l2_lost += u->st.l2_contention;
+        }
       k["units"] = units;
+      k["contention_cycles"]["l2"] = core_l2_lost;
+      chip_l2_lost += core_l2_lost;
       Json macs_core = Json::object();
       for (int a = 0; a < 4; ++a)
         for (int b = 0; b < 4; ++b)
@@ -467,6 +475,8 @@ void Simulation::write_stats_json(std::ostream& os) const {
       cores.push_back(std::move(k));
     }
     cj["cores"] = cores;
+    cj["contention_cycles"]["l2"] = chip_l2_lost;
+    l2_lost += chip_l2_lost;
     cj["l2"] = traffic_json(chip->l2.traffic);
     l2_all.add(chip->l2.traffic);
     std::ostringstream ds;
@@ -509,6 +519,7 @@ void Simulation::write_stats_json(std::ostream& os) const {
   totals["sram"]["l1"] = traffic_json(l1_all);
   totals["sram"]["l2"] = traffic_json(l2_all);
   totals["sram"]["acc"] = traffic_json(acc_all);
+  totals["contention_cycles"]["l2"] = l2_lost;
   hbm_total["dram_model"] = std::string(dram_model_name(sys.dram_model));
   // The bandwidth model counts bytes and bursts exactly but has no commands: its
   // activates (one per row of data) and refreshes (one per interval) are estimates.

@@ -32,6 +32,7 @@ struct UnitStats {
   uint64_t stall_credit = 0;     // collective: send cycles lost to links without receive-buffer credit
   uint64_t bank_conflict = 0;    // cycles added by SRAM bank conflicts
   uint64_t throttle = 0;         // DMA: cycles lost to dma.max_outstanding
+  uint64_t l2_contention = 0;    // DMA, vector: cycles lost to other clients of the L2's ports and network
   uint64_t skipped = 0;          // DMA, matrix engine: predicated instructions whose predicate was false
   std::array<uint64_t, 256> opcodes{};  // instructions by opcode code
   uint64_t covered_until = 0;    // busy accounting: cycles before this are counted

@@ -157,7 +157,7 @@ std::string Core::where(uint32_t i) const {
 
 Chip::Chip(sc_core::sc_module_name name, System& s, uint32_t idx, const config::ArchConfig& cfg,
            const std::vector<const isa::TextSection*>& texts, const RunOptions& opt)
-    : sc_module(name), sys(s), index(idx), l2("l2", s.p.l2) {
+    : sc_module(name), sys(s), index(idx), l2("l2", s.p.l2), l2_fabric(s.p) {
   dram = std::make_unique<DramPort>("hbm", cfg, s.p, s.dram_model);
   for (uint32_t c = 0; c < s.p.cores; ++c) {
     const bool stand_in = std::find(opt.stand_in_cores.begin(), opt.stand_in_cores.end(), std::pair(idx, c)) !=

@@ -148,7 +148,21 @@ bool VectorEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) 
     };
     if (shape.has_src1) slower(in.src1_space);
     if (shape.src2_shape != timing::OperandShape::none) slower(in.src2_space);
-    const uint64_t x = first + vt.issue - 1 + core.p.vec_latency + vt.tail + extra;
+    // Operands in L2 move their bytes over the issue cycles through the core's network port,
+    // the L2-side ports and the L2's banks, shared with every other client of the chip.
+    uint64_t lost = 0;
+    auto through_l2 = [&](uint64_t space, int k, bool write) {
+      if (Space(space) != Space::l2) return;
+      const isa::OperandRows r = operand_rows(in, k);
+      const uint64_t bytes = r.row_bytes * (r.stride == 0 ? 1 : r.rows);
+      lost = std::max(lost, core.chip.l2_fabric.access(core.index, write, first, bytes,
+                                                       (bytes + vt.issue - 1) / std::max<uint64_t>(vt.issue, 1)));
+    };
+    if (shape.has_src1) through_l2(in.src1_space, 1, false);
+    if (shape.src2_shape != timing::OperandShape::none) through_l2(in.src2_space, 2, false);
+    through_l2(in.dst_space, 0, true);
+    st.l2_contention += lost;
+    const uint64_t x = first + vt.issue - 1 + lost + core.p.vec_latency + vt.tail + extra;
     write_done_ = x;
     if (Space(in.dst_space) == Space::hbm) {
       write_pending_ = true;
