@@ -7,6 +7,7 @@
 // same capacities.
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <unordered_map>
 
 #include "common/timing/params.h"
@@ -14,9 +15,10 @@
 namespace tessera::timing {
 
 // Bookings are kept per window of this many cycles: fine enough that a transfer's end moves by
-// at most one window against a cycle-by-cycle arbiter, coarse enough that a long stream costs a
-// few map entries per thousand cycles (model_bench's speed, docs/validation.md).
-inline constexpr uint64_t kPortWindow = 16;
+// at most one window against a cycle-by-cycle arbiter, coarse enough that the bookings of every
+// matmul tile, DMA side and vector operand keep model_bench within 10 % of its speed without
+// ports (16 cost it about 20 %; docs/validation.md).
+inline constexpr uint64_t kPortWindow = 32;
 
 // Bytes per cycle one tier moves through its bank ports: reads alone, writes alone, and reads
 // and writes together; 0 = no limit (per_client ports).
@@ -34,21 +36,33 @@ uint64_t l2_stream_bytes_per_cycle(const ArchParams& p, uint64_t cores);
 // One shared bandwidth of `cap` bytes per cycle (0: unlimited).
 class BandwidthCalendar {
  public:
+  static constexpr uint64_t kPage = 256;  // windows stored together
   explicit BandwidthCalendar(uint64_t bytes_per_cycle = 0) : cap_(bytes_per_cycle) {}
   bool limited() const { return cap_ != 0; }
   uint64_t cap() const { return cap_; }
   // Bytes still free in window `w`.
   uint64_t left(uint64_t w) const;
-  void take(uint64_t w, uint64_t bytes) { used_[w] += bytes; }
+  void take(uint64_t w, uint64_t bytes);
 
  private:
+  // Bookings come in runs of consecutive windows, so they are kept in pages of windows with the last
+  // page used at hand (a hash lookup per window cost model_bench a third of its speed); only the
+  // pages some booking touched exist.
+  const uint64_t* page(uint64_t p) const;
   uint64_t cap_;
-  std::unordered_map<uint64_t, uint64_t> used_;  // window -> bytes booked
+  std::unordered_map<uint64_t, std::unique_ptr<uint64_t[]>> pages_;  // page -> bytes booked per window
+  mutable uint64_t last_page_ = UINT64_MAX;
+  mutable uint64_t* last_ = nullptr;
 };
 
 // Books `bytes` moving from cycle `start` at up to `rate` bytes per cycle through every
 // calendar of `path` at once (nulls and unlimited calendars ignored), first booked first
 // served; returns the cycles it ends later than start + ceil(bytes / rate), the uncontended end.
 uint64_t book(std::initializer_list<BandwidthCalendar*> path, uint64_t start, uint64_t bytes, uint64_t rate);
+
+// Books `bytes` from cycle `start` at `rate` bytes per cycle whatever is left: a client that is
+// never delayed (a matrix engine's operand and result streams) still takes its share from those
+// booked after it.
+void claim(std::initializer_list<BandwidthCalendar*> path, uint64_t start, uint64_t bytes, uint64_t rate);
 
 }  // namespace tessera::timing

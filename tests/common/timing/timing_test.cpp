@@ -381,7 +381,10 @@ TEST(Ports, TwoClientsOfOnePortTakeTwiceAsLong) {
   BandwidthCalendar port(16);
   // 512 bytes at 16 B/cycle from cycle 32: 32 cycles alone; the second client waits for all of them.
   EXPECT_EQ(book({&port}, 32, 512, 16), 0u);
+  // A booking on another page of windows leaves the first page's bookings in place.
+  EXPECT_EQ(book({&port}, 32 + BandwidthCalendar::kPage * kPortWindow, 512, 16), 0u);
   EXPECT_EQ(book({&port}, 32, 512, 16), 32u);
+  EXPECT_EQ(book({&port}, 32 + BandwidthCalendar::kPage * kPortWindow, 512, 16), 32u);
   // An unlimited calendar (per_client ports) never delays, and neither does an empty transfer.
   BandwidthCalendar free_port;
   EXPECT_EQ(book({&free_port, nullptr}, 32, 512, 16), 0u);
@@ -414,7 +417,8 @@ TEST(Ports, ClientsWithinTheCapacityLoseNothing) {
 // they move at most 256 B/cycle, first booked first served.
 TEST(Ports, StreamsAreCappedByTheSharedPath) {
   BandwidthCalendar shared(4 * 64);
-  std::vector<BandwidthCalendar> own(16, BandwidthCalendar(64));
+  std::vector<BandwidthCalendar> own;
+  for (int i = 0; i < 16; ++i) own.emplace_back(64);
   uint64_t last_end = 0;
   for (uint64_t i = 0; i < 16; ++i) {
     const uint64_t lost = book({&own[i], &shared}, 0, 65536, 64);
