@@ -30,13 +30,13 @@ Cost cost_of(const Hw& hw, const MatmulSpec& s, const MatmulPlan& p) {
   Cost c;
   const uint32_t E = hw.engines;
   const uint64_t Q = k_tiles(p);
-  double hbm_bytes = 0, l2_bytes = 0, core_max = 0;
+  double hbm_bytes = 0, l2_bytes = 0, core_max = 0, core_l2_max = 0;
   uint32_t active = 0;
   for (uint32_t core = 0; core < p.m_groups * p.n_groups; ++core) {
     const CoreMatmulWork w = core_work(p, core, E);
     if (!w.active) continue;
     ++active;
-    const double before = hbm_bytes;
+    const double before = hbm_bytes, l2_before = l2_bytes;
     double core_weights = 0;
     std::vector<timing::MatmulTimer> timers(E, timing::MatmulTimer(hw.R, hw.double_buffer));
     uint64_t vec = 0, instr = 0;
@@ -66,6 +66,7 @@ Cost cost_of(const Hw& hw, const MatmulSpec& s, const MatmulPlan& p) {
       (s.a_in_hbm ? hbm_bytes : l2_bytes) += a;
     }
     core_max = std::max(core_max, hbm_bytes - before);
+    core_l2_max = std::max(core_l2_max, l2_bytes - l2_before);
     // When the kernel cannot keep this core's A rows resident (one row chunk covering them,
     // within a third of L1), it reloads them for every pass through the same DMA engines
     // as the weights: their bytes per cycle then bound the core (prefill).
@@ -90,7 +91,11 @@ Cost cost_of(const Hw& hw, const MatmulSpec& s, const MatmulPlan& p) {
   const double core_cap = double(hw.dmas) * std::min(double(hw.dma_bytes_per_cycle),
                                                      double(hw.dma_max_outstanding * hw.dma_burst) / kDramRoundTrip);
   c.hbm = uint64_t(std::max({hbm_bytes / rate, core_max * active / rate, core_max / core_cap}));
-  c.l2 = hw.l2_bytes ? uint64_t(l2_bytes / (double(hw.l2.row_bytes()) * kL2Efficiency)) : 0;
+  // L2 time: the chip's bytes through the L2's ports and the network's L2 side, and the busiest
+  // core's through its own network port (docs/timing.md, "On-chip network").
+  c.l2 = hw.l2_bytes ? uint64_t(std::max(l2_bytes / hw.l2_bytes_per_cycle, core_l2_max / hw.l2_core_bytes_per_cycle) /
+                                kL2Efficiency)
+                     : 0;
   // The first weights arrive a DRAM round trip after the phase starts; the last results
   // leave one array drain after the last tile.
   const uint64_t fill = 300 + hw.R + hw.C;

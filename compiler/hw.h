@@ -15,6 +15,10 @@ struct Hw : timing::ArchParams {
   double core_hz = 1e9;
   double macs_per_cycle = 1;         // per chip
   double hbm_bytes_per_cycle = 1;    // per chip, peak
+  // L2 reads per cycle (docs/timing.md, "On-chip network"): of the chip, all cores streaming, and of
+  // one core, through its network port.
+  double l2_bytes_per_cycle = 0;
+  double l2_core_bytes_per_cycle = 0;
   double link_bytes_per_cycle = 0;   // per link and direction
   double link_latency_cycles = 0;
   // A matrix input format listed in matrix.precisions.

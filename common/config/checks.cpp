@@ -83,6 +83,11 @@ void check_consistency(const ArchConfig& c, const OriginFn& origin_of, std::vect
     ck.fail("link.rx_buffer_bytes", "at least link.packet_bytes = " + n(c.link.packet_bytes) + " (one credit)",
             n(c.link.rx_buffer_bytes));
   }
+  // 26. Every L2-side port of the network reaches at least one bank of its own.
+  if (c.l2.bytes > 0 && c.noc.l2_ports > c.l2.banks) {
+    ck.fail("noc.l2_ports", "at most l2.banks = " + n(c.l2.banks) + " (each L2-side port of the network serves whole banks)",
+            n(c.noc.l2_ports));
+  }
 }
 
 }  // namespace tessera::config::detail

@@ -9,6 +9,12 @@
 
 namespace tessera::timing {
 
+// The two spellings of one port kind must keep the same order.
+static_assert(uint8_t(config::SramPorts::per_client) == uint8_t(Ports::per_client) &&
+              uint8_t(config::SramPorts::single_port) == uint8_t(Ports::single_port) &&
+              uint8_t(config::SramPorts::two_port) == uint8_t(Ports::two_port) &&
+              uint8_t(config::SramPorts::dual_port) == uint8_t(Ports::dual_port));
+
 namespace {
 
 // The DRAM address-map run below the bank-group digit (ArchParams::dram_bg_window).
@@ -50,9 +56,17 @@ ArchParams arch_params(const config::ArchConfig& cfg) {
   p.vec_latency = uint64_t(cfg.vector.latency);
   p.special_cycles = uint64_t(cfg.vector.special_cycles);
   p.l1 = BankGeometry{uint64_t(cfg.l1.banks), uint64_t(cfg.l1.bank_width), uint64_t(cfg.l1.latency)};
-  p.l2 = BankGeometry{uint64_t(cfg.l2.banks), uint64_t(cfg.l2.bank_width), uint64_t(cfg.l2.latency)};
+  p.l2 = BankGeometry{uint64_t(cfg.l2.banks), uint64_t(cfg.l2.bank_width),
+                      uint64_t(cfg.l2.latency) + uint64_t(cfg.noc.latency_cycles)};
   p.acc = BankGeometry{uint64_t(cfg.accumulator.banks), uint64_t(config::accumulator_bank_width(cfg)),
                        uint64_t(config::accumulator_latency(cfg))};
+  p.l1_ports = Ports(cfg.l1.ports);
+  p.l2_ports = Ports(cfg.l2.ports);
+  p.acc_ports = Ports(cfg.accumulator.ports);
+  p.noc_width = uint64_t(cfg.noc.width_bytes);
+  p.noc_l2_ports = cfg.noc.topology == config::NocTopology::bus ? 1
+                   : cfg.noc.l2_ports                           ? uint64_t(cfg.noc.l2_ports)
+                                                                : uint64_t(cfg.chip.cores);
   p.l1_bytes = uint64_t(cfg.l1.bytes);
   p.l2_bytes = uint64_t(cfg.l2.bytes);
   p.acc_bytes = uint64_t(cfg.accumulator.bytes);

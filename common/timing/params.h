@@ -24,6 +24,10 @@ struct BankGeometry {
   uint64_t row_bytes() const { return banks * width; }  // one line across all banks
 };
 
+// Physical ports of each bank of an SRAM tier, as config::SramPorts spells them: per_client
+// (every client its own full-width port), single_port (1RW), two_port (1R1W), dual_port (2RW).
+enum class Ports : uint8_t { per_client, single_port, two_port, dual_port };
+
 struct ArchParams {
   std::string name;         // the configuration's name
   uint64_t period_fs = 1;   // core clock period
@@ -44,6 +48,11 @@ struct ArchParams {
   // docs/timing.md), and the capacity of each space (hbm: per chip).
   BankGeometry l1, l2, acc;
   uint64_t l1_bytes = 0, l2_bytes = 0, acc_bytes = 0, hbm_bytes = 0;
+  // Bank ports of each tier, and the on-chip network between a chip's cores and its L2: bytes
+  // per cycle and direction of one port, and the ports on the L2 side (noc.l2_ports, 0 resolved
+  // to chip.cores). noc.latency_cycles is already added to l2.latency.
+  Ports l1_ports = Ports::per_client, l2_ports = Ports::per_client, acc_ports = Ports::per_client;
+  uint64_t noc_width = 0, noc_l2_ports = 0;  // 0: no network limit
   // DRAM: bytes of one burst of one pseudo-channel, of one row, and of the run of consecutive
   // addresses that covers every pseudo-channel once before the bank group changes (the
   // address-map pieces below `bg`; 0 when the map has no such run).

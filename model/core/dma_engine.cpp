@@ -39,7 +39,12 @@ bool DmaEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) {
     st.bank_conflict += dt.conflicts;
     st.throttle += dt.throttle;
     const uint64_t t0 = T_ + core.p.dma_setup;
-    const uint64_t tl = t0 + dt.last_issue;
+    // Each SRAM side moves the copy's bytes at the rate of the beat schedule through its tier's
+    // ports (and for L2 the on-chip network); what other clients leave of them stretches it.
+    const uint64_t bytes = in.len * in.n1 * in.n2, rate = (bytes + dt.last_issue) / (dt.last_issue + 1);
+    const uint32_t ae = uint32_t(in.acc_engine);
+    const uint64_t lost = std::max(contend(ss, ae, false, t0, bytes, rate), contend(ds, ae, true, t0, bytes, rate));
+    const uint64_t tl = t0 + dt.last_issue + lost;
     rec.S = t0;
     // SRAM traffic: every beat reads the source and writes the destination.
     const uint64_t bpc = core.p.dma_bytes_per_cycle;

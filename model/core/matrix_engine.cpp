@@ -12,7 +12,7 @@ namespace tessera::model {
 using isa::Opcode;
 
 MatrixEngine::MatrixEngine(sc_core::sc_module_name name, Core& c, int unit_id)
-    : Unit(name, c, unit_id), acc("acc", c.p.acc), track(c.p.R, c.p.double_buffer) {}
+    : Unit(name, c, unit_id), acc("acc", c.p.acc, c.p.acc_ports), track(c.p.R, c.p.double_buffer) {}
 
 void matmul_acc_writes(const isa::Instr& in, const timing::MatmulTimes& t, uint64_t R, uint32_t instr,
                        const SparseMemory& acc, std::vector<AccWrite>& out) {
@@ -111,6 +111,15 @@ bool MatrixEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) 
     core.l1.traffic.read(in.n * eb, in.k);
     if (in.accumulate) acc.traffic.read(in.n * 4, in.m);
     acc.traffic.write(in.n * 4, in.m);
+    // The engine is never delayed, but its operand reads and its result writes take their share
+    // of the L1's and the accumulator's ports from the clients booked after them.
+    const uint64_t a_rows = os ? in.k : in.m, a_bytes = (os ? in.m : in.k) * ea;
+    core.l1.ports.claim(false, tm.S, a_rows * a_bytes, a_bytes);
+    core.l1.ports.claim(false, tm.W, in.k * in.n * eb, in.n * eb);
+    const uint64_t c_bytes = in.m * in.n * 4, c_from = os ? tm.D + 1 : tm.S + core.p.R + 1;
+    const uint64_t c_span = tm.E + 1 - std::min(c_from, tm.E);
+    if (in.accumulate) acc.ports.claim(false, c_from, c_bytes, (c_bytes + c_span - 1) / c_span);
+    acc.ports.claim(true, c_from, c_bytes, (c_bytes + c_span - 1) / c_span);
     if (core.sys.functional()) {
       fn_matmul(in, core.l1.mem, acc.mem, core.numeric);
       track.writes(in, tm, index, acc.mem);

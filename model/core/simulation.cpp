@@ -343,6 +343,9 @@ Json unit_json(const UnitStats& s) {
   stall["link_credit"] = s.stall_credit;
   stall["bank_conflict"] = s.bank_conflict;
   stall["outstanding_limit"] = s.throttle;
+  stall["l1_contention"] = s.l1_contention;
+  stall["l2_contention"] = s.l2_contention;
+  stall["acc_contention"] = s.acc_contention;
   j["stall_cycles"] = stall;
   Json ops = Json::object();
   for (int o = 0; o < 256; ++o)
@@ -350,6 +353,28 @@ Json unit_json(const UnitStats& s) {
   j["opcodes"] = ops;
   return j;
 }
+
+// Cycles lost to each tier's ports, summed over units (docs/model.md, "Statistics").
+struct Contention {
+  uint64_t l1 = 0, l2 = 0, acc = 0;
+  void add(const UnitStats& s) {
+    l1 += s.l1_contention;
+    l2 += s.l2_contention;
+    acc += s.acc_contention;
+  }
+  void add(const Contention& o) {
+    l1 += o.l1;
+    l2 += o.l2;
+    acc += o.acc;
+  }
+  Json json() const {
+    Json j;
+    j["l1"] = l1;
+    j["l2"] = l2;
+    j["acc"] = acc;
+    return j;
+  }
+};
 
 Json events_json(const num::NumericEvents& e) {
   Json j;
@@ -421,12 +446,14 @@ void Simulation::write_stats_json(std::ostream& os) const {
   SramTraffic l1_all, acc_all, l2_all;
   num::NumericEvents ev_all;
   uint64_t link_bytes = 0;
+  Contention all_lost;
   Json hbm_total;
   uint64_t hbm_read = 0, hbm_written = 0, hbm_act = 0, hbm_rd = 0, hbm_wr = 0, hbm_ref = 0;
   Json chips = Json::array();
   for (const auto& chip : sys.chips) {
     Json cj;
     cj["chip"] = chip->index;
+    Contention chip_lost;
     Json cores = Json::array();
     for (const auto& core : chip->cores) {
       if (!core->has_program()) continue;
@@ -447,9 +474,15 @@ void Simulation::write_stats_json(std::ostream& os) const {
         sj["barriers"] = s.barriers;
         units["seq"] = sj;
       }
+      Contention core_lost;
       for (const Unit* u : core->units)
-        if (u) units[std::string(unit_name(u->id))] = unit_json(u->st);
+        if (u) {
+          units[std::string(unit_name(u->id))] = unit_json(u->st);
+          core_lost.add(u->st);
+        }
       k["units"] = units;
+      k["contention_cycles"] = core_lost.json();
+      chip_lost.add(core_lost);
       Json macs_core = Json::object();
       for (int a = 0; a < 4; ++a)
         for (int b = 0; b < 4; ++b)
@@ -467,6 +500,8 @@ void Simulation::write_stats_json(std::ostream& os) const {
       cores.push_back(std::move(k));
     }
     cj["cores"] = cores;
+    cj["contention_cycles"] = chip_lost.json();
+    all_lost.add(chip_lost);
     cj["l2"] = traffic_json(chip->l2.traffic);
     l2_all.add(chip->l2.traffic);
     std::ostringstream ds;
@@ -509,6 +544,7 @@ void Simulation::write_stats_json(std::ostream& os) const {
   totals["sram"]["l1"] = traffic_json(l1_all);
   totals["sram"]["l2"] = traffic_json(l2_all);
   totals["sram"]["acc"] = traffic_json(acc_all);
+  totals["contention_cycles"] = all_lost.json();
   hbm_total["dram_model"] = std::string(dram_model_name(sys.dram_model));
   // The bandwidth model counts bytes and bursts exactly but has no commands: its
   // activates (one per row of data) and refreshes (one per interval) are estimates.

@@ -32,6 +32,8 @@ struct UnitStats {
   uint64_t stall_credit = 0;     // collective: send cycles lost to links without receive-buffer credit
   uint64_t bank_conflict = 0;    // cycles added by SRAM bank conflicts
   uint64_t throttle = 0;         // DMA: cycles lost to dma.max_outstanding
+  // DMA, vector: cycles lost to other clients of a tier's bank ports (and, for L2, its network)
+  uint64_t l1_contention = 0, l2_contention = 0, acc_contention = 0;
   uint64_t skipped = 0;          // DMA, matrix engine: predicated instructions whose predicate was false
   std::array<uint64_t, 256> opcodes{};  // instructions by opcode code
   uint64_t covered_until = 0;    // busy accounting: cycles before this are counted

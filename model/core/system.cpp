@@ -18,7 +18,7 @@ using isa::Space;
 
 Core::Core(sc_core::sc_module_name name, Chip& c, uint32_t idx, const isa::TextSection* text,
            const StandInFactory* stand_in_factory)
-    : sc_module(name), chip(c), sys(c.sys), p(c.sys.p), index(idx), l1("l1", c.sys.p.l1) {
+    : sc_module(name), chip(c), sys(c.sys), p(c.sys.p), index(idx), l1("l1", c.sys.p.l1, c.sys.p.l1_ports) {
   for (auto& row : tokens) row.fill(timing::TokenCounter(p.token_depth));
   for (int u = 0; u < kQueueUnits; ++u) {
     for (int v = 0; v < kQueueUnits; ++v) {
@@ -157,7 +157,7 @@ std::string Core::where(uint32_t i) const {
 
 Chip::Chip(sc_core::sc_module_name name, System& s, uint32_t idx, const config::ArchConfig& cfg,
            const std::vector<const isa::TextSection*>& texts, const RunOptions& opt)
-    : sc_module(name), sys(s), index(idx), l2("l2", s.p.l2) {
+    : sc_module(name), sys(s), index(idx), l2("l2", s.p.l2, s.p.l2_ports), l2_fabric(s.p, l2.ports) {
   dram = std::make_unique<DramPort>("hbm", cfg, s.p, s.dram_model);
   for (uint32_t c = 0; c < s.p.cores; ++c) {
     const bool stand_in = std::find(opt.stand_in_cores.begin(), opt.stand_in_cores.end(), std::pair(idx, c)) !=

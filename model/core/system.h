@@ -113,6 +113,7 @@ class Chip : public sc_core::sc_module {
   System& sys;
   const uint32_t index;
   Sram l2;
+  L2Fabric l2_fabric;
   SparseMemory hbm;
   std::unique_ptr<DramPort> dram;
   std::vector<std::unique_ptr<Core>> cores;

@@ -140,6 +140,27 @@ bool Unit::begin(const isa::Instr& in, uint32_t index, uint64_t arrival, uint64_
   return true;
 }
 
+uint64_t Unit::contend(isa::Space s, uint32_t acc_engine, bool write, uint64_t start, uint64_t bytes, uint64_t rate) {
+  uint64_t lost = 0;
+  switch (s) {
+    case isa::Space::l1:
+      lost = core.l1.ports.access(write, start, bytes, rate);
+      st.l1_contention += lost;
+      break;
+    case isa::Space::l2:
+      lost = core.chip.l2_fabric.access(core.index, write, start, bytes, rate);
+      st.l2_contention += lost;
+      break;
+    case isa::Space::acc:
+      lost = core.engine(acc_engine).acc.ports.access(write, start, bytes, rate);
+      st.acc_contention += lost;
+      break;
+    default:
+      break;
+  }
+  return lost;
+}
+
 void Unit::complete(const isa::Instr& in, uint32_t index, uint64_t start, uint64_t e) {
   InstrRecord& rec = core.records[index];
   rec.E = e;

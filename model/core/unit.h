@@ -72,6 +72,10 @@ class Unit : public sc_core::sc_module {
   // waits for its tokens, T = max(arrival, previous E + 1, tokens), pops them. tpush and tpop
   // complete at T (`done`).
   bool begin(const isa::Instr& in, uint32_t index, uint64_t arrival, uint64_t& t, bool& done);
+  // Books `bytes` this unit reads from (or writes to) space `s` from cycle `start` at `rate` bytes
+  // per cycle on that tier's ports (docs/timing.md, "SRAM ports and arbitration"); adds the cycles
+  // lost to the tier's contention statistic and returns them (0 for hbm).
+  uint64_t contend(isa::Space s, uint32_t acc_engine, bool write, uint64_t start, uint64_t bytes, uint64_t rate);
   // Records completion at `e`: busy cycles from `start`, signal tokens, progress.
   void complete(const isa::Instr& in, uint32_t index, uint64_t start, uint64_t e);
 

@@ -148,7 +148,18 @@ bool VectorEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) 
     };
     if (shape.has_src1) slower(in.src1_space);
     if (shape.src2_shape != timing::OperandShape::none) slower(in.src2_space);
-    const uint64_t x = first + vt.issue - 1 + core.p.vec_latency + vt.tail + extra;
+    // Each SRAM operand moves its bytes over the issue cycles through its tier's ports (and for
+    // L2 the on-chip network), shared with the tier's other clients.
+    uint64_t lost = 0;
+    auto through_ports = [&](uint64_t space, int k, bool write) {
+      const isa::OperandRows r = operand_rows(in, k);
+      const uint64_t bytes = r.row_bytes * (r.stride == 0 ? 1 : r.rows), issue = std::max<uint64_t>(vt.issue, 1);
+      lost = std::max(lost, contend(Space(space), uint32_t(in.acc_engine), write, first, bytes, (bytes + issue - 1) / issue));
+    };
+    if (shape.has_src1) through_ports(in.src1_space, 1, false);
+    if (shape.src2_shape != timing::OperandShape::none) through_ports(in.src2_space, 2, false);
+    through_ports(in.dst_space, 0, true);
+    const uint64_t x = first + vt.issue - 1 + lost + core.p.vec_latency + vt.tail + extra;
     write_done_ = x;
     if (Space(in.dst_space) == Space::hbm) {
       write_pending_ = true;

@@ -10,6 +10,7 @@
 #include "common/util/error.h"
 #include "compiler/compiler.h"
 #include "compiler/gemm.h"
+#include "compiler/hw.h"
 #include "ref/tiny_model.h"
 #include "tests/compiler/input_error.h"
 
@@ -27,6 +28,22 @@ std::string test_dir(const std::string& name) {
 
 TEST(Compiler, KnownModelsLoad) {
   for (const std::string& n : model_names()) EXPECT_NO_THROW(load_model(n)) << n;
+}
+
+// The cost model's L2 rates are the capacities the cycle model arbitrates (docs/timing.md, "On-chip
+// network"): the least of the L2's bank ports, the network's L2-side ports and the cores' ports.
+TEST(CostModel, L2RatesFollowThePortsAndTheNetwork) {
+  auto rates = [](const std::string& extra) {
+    const config::Arch a = config::load_arch_text("base: sohu-like\nname: v\n" + extra, "v.yaml");
+    const Hw hw = hw_of(*a);
+    return std::pair(hw.l2_bytes_per_cycle, hw.l2_core_bytes_per_cycle);
+  };
+  EXPECT_EQ(rates(""), std::pair(16384.0, 1024.0));  // 256 banks x 64 B, 1RW; 16 core ports of 1 KiB
+  EXPECT_EQ(rates("noc: {width_bytes: 64}\n"), std::pair(1024.0, 64.0));
+  EXPECT_EQ(rates("noc: {l2_ports: 4}\n"), std::pair(4096.0, 1024.0));
+  EXPECT_EQ(rates("noc: {topology: bus}\n"), std::pair(1024.0, 1024.0));
+  EXPECT_EQ(rates("l2: {ports: dual_port}\nnoc: {width_bytes: 4096}\n"), std::pair(32768.0, 4096.0));
+  EXPECT_EQ(rates("l2: {banks: 16}\n"), std::pair(1024.0, 1024.0));
 }
 
 TEST(CompilerErrors, UnknownModelNamesTheKnownOnes) {

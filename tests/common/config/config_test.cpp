@@ -322,6 +322,22 @@ TEST(ConfigChecks, AccumulatorAndSramGeometry) {
   EXPECT_TRUE(has_path(load_error(tiny_with("dma: {burst_bytes: 48}\n")), "dma.burst_bytes"));
 }
 
+TEST(ConfigChecks, PortsAndNetwork) {
+  const cfg::ConfigError e = load_error(tiny_with("l2: {ports: 3rw}\n"));
+  EXPECT_TRUE(has_path(e, "l2.ports"));
+  EXPECT_NE(std::string(e.what()).find("per_client, single_port, two_port, dual_port"), std::string::npos) << e.what();
+  EXPECT_TRUE(has_path(load_error(tiny_with("noc: {width_bytes: 0}\n")), "noc.width_bytes"));
+  EXPECT_TRUE(has_path(load_error(tiny_with("noc: {topology: mesh}\n")), "noc.topology"));
+  const cfg::ConfigError many = load_error(tiny_with("noc: {l2_ports: 5}\n"));  // tiny's L2 has 4 banks
+  EXPECT_TRUE(has_path(many, "noc.l2_ports"));
+  EXPECT_NE(std::string(many.what()).find("at most l2.banks = 4"), std::string::npos) << many.what();
+  const cfg::Arch sohu = cfg::load_arch("sohu-like");
+  EXPECT_EQ(sohu->l2.ports, cfg::SramPorts::single_port);
+  EXPECT_EQ(sohu->accumulator.ports, cfg::SramPorts::two_port);
+  EXPECT_EQ(sohu->noc.topology, cfg::NocTopology::crossbar);
+  EXPECT_EQ(sohu->noc.latency_cycles, 0);
+}
+
 TEST(ConfigChecks, DramRules) {
   auto err = [](const std::string& dram) { return load_error(tiny_with("dram:\n" + dram)); };
   EXPECT_TRUE(has_path(err("  timing: {tfaw: 1, trrd_s: 2}\n"), "dram.timing.tfaw"));

@@ -1,7 +1,7 @@
-// The timing functions of the model (common/timing/timing.h, sram.h, tokens.h) against
+// The timing functions of the model (common/timing/timing.h, sram.h, tokens.h, ports.h) against
 // independent transcriptions of docs/timing.md: brute-force bank counting, a stepped
 // reference of the vector beat schedule, the matmul formulas rewritten from the document,
-// and a cycle-by-cycle token counter.
+// a cycle-by-cycle token counter, and the bandwidth shared by the clients of SRAM ports.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,6 +11,7 @@
 #include <set>
 #include <vector>
 
+#include "common/timing/ports.h"
 #include "common/timing/sram.h"
 #include "common/timing/timing.h"
 #include "common/timing/tokens.h"
@@ -361,6 +362,70 @@ TEST(Links, SerialisationIsExactInFemtoseconds) {
   EXPECT_EQ(link_serialize_fs(28672, 4, 100000), 28672u * 10000 / 4);
   EXPECT_EQ(link_serialize_fs(3, 1, 300000), 10000u);   // 3 bytes at 300 GB/s
   EXPECT_EQ(link_serialize_fs(1, 1, 300000), 3334u);    // 3,333.3 fs rounded up
+}
+
+// docs/timing.md, "SRAM ports and arbitration": what each kind of bank lets through per cycle.
+TEST(Ports, CapacityOfEachKind) {
+  const BankGeometry g{4, 16, 2};
+  auto cap = [&](Ports k) {
+    const PortCapacity c = port_capacity(g, k);
+    return std::vector<uint64_t>{c.read, c.write, c.shared};
+  };
+  EXPECT_EQ(cap(Ports::per_client), (std::vector<uint64_t>{0, 0, 0}));
+  EXPECT_EQ(cap(Ports::single_port), (std::vector<uint64_t>{0, 0, 64}));
+  EXPECT_EQ(cap(Ports::two_port), (std::vector<uint64_t>{64, 64, 0}));
+  EXPECT_EQ(cap(Ports::dual_port), (std::vector<uint64_t>{0, 0, 128}));
+}
+
+TEST(Ports, TwoClientsOfOnePortTakeTwiceAsLong) {
+  BandwidthCalendar port(16);
+  // 512 bytes at 16 B/cycle from cycle 32: 32 cycles alone; the second client waits for all of them.
+  EXPECT_EQ(book({&port}, 32, 512, 16), 0u);
+  // A booking on another page of windows leaves the first page's bookings in place.
+  EXPECT_EQ(book({&port}, 32 + BandwidthCalendar::kPage * kPortWindow, 512, 16), 0u);
+  EXPECT_EQ(book({&port}, 32, 512, 16), 32u);
+  EXPECT_EQ(book({&port}, 32 + BandwidthCalendar::kPage * kPortWindow, 512, 16), 32u);
+  // An unlimited calendar (per_client ports) never delays, and neither does an empty transfer.
+  BandwidthCalendar free_port;
+  EXPECT_EQ(book({&free_port, nullptr}, 32, 512, 16), 0u);
+  EXPECT_EQ(book({&port}, 32, 0, 16), 0u);
+}
+
+// Clients whose rates together fit the capacity never lose a cycle, whatever their starts
+// and the order they book in.
+TEST(Ports, ClientsWithinTheCapacityLoseNothing) {
+  std::mt19937_64 rng(kSeed);
+  for (int round = 0; round < 200; ++round) {
+    BandwidthCalendar port(64);
+    std::vector<uint64_t> rates;
+    for (uint64_t left = 64; left > 0;) {
+      const uint64_t r = std::min<uint64_t>(left, 1 + rng() % 40);
+      rates.push_back(r);
+      left -= r;
+    }
+    for (uint64_t r : rates) {
+      for (int k = 0; k < 5; ++k) {
+        const uint64_t start = rng() % 2000, bytes = 1 + rng() % 4000;
+        // One client's transfers never overlap in time: each starts after its previous one ended.
+        EXPECT_EQ(book({&port}, start + uint64_t(k) * 6000, bytes, r), 0u) << "round " << round;
+      }
+    }
+  }
+}
+
+// 16 clients, each with its own port of 64 B/cycle, behind 4 shared ports of 64 B/cycle: together
+// they move at most 256 B/cycle, first booked first served.
+TEST(Ports, StreamsAreCappedByTheSharedPath) {
+  BandwidthCalendar shared(4 * 64);
+  std::vector<BandwidthCalendar> own;
+  for (int i = 0; i < 16; ++i) own.emplace_back(64);
+  uint64_t last_end = 0;
+  for (uint64_t i = 0; i < 16; ++i) {
+    const uint64_t lost = book({&own[i], &shared}, 0, 65536, 64);
+    EXPECT_EQ(lost, 1024 * (i / 4)) << "client " << i;
+    last_end = std::max(last_end, 1024 + lost);
+  }
+  EXPECT_EQ(last_end, 16u * 65536 / 256);
 }
 
 }  // namespace

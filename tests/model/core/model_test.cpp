@@ -384,6 +384,138 @@ TEST(Model, BankConflictsSlowStridedVectorAccess) {
   EXPECT_EQ(span[1], 8 * 2 - 1 + 8u);
 }
 
+// A vfill of 4 x 8 FP32 into L1 at 8192: on tiny it starts at cycle 1 when dispatched first and
+// completes at 12 (docs/timing.md, "Vector engine"), then signals `signal`.
+Instr vfill_4x8(uint16_t signal) {
+  Instr v;
+  v.op = Opcode::vfill;
+  v.unit = 12;
+  v.rows = 4;
+  v.cols = 8;
+  v.dst_space = uint64_t(Space::l1);
+  v.dst_addr = 8192;
+  v.dst_stride = 32;
+  v.dst_type = uint64_t(isa::DType::fp32);
+  v.signal = signal;
+  return v;
+}
+
+// What a finished run leaves (one simulation may be alive at a time): each core's records and the statistics.
+struct Finished {
+  std::vector<std::vector<InstrRecord>> records;
+  nlohmann::json stats;
+};
+
+Finished run_to_end(const config::ArchConfig& cfg, const isa::Program& prog) {
+  Simulation sim(cfg, prog);
+  sim.run();
+  Finished f;
+  for (uint32_t c = 0; c < uint32_t(cfg.chip.cores); ++c) f.records.push_back(sim.records(0, c));
+  std::ostringstream os;
+  sim.write_stats_json(os);
+  f.stats = nlohmann::json::parse(os.str());
+  return f;
+}
+
+// docs/timing.md, "SRAM ports and arbitration": dma0 and dma1 load 512 bytes each from an L2 of
+// one single-port bank (16 B/cycle) at the same cycle. The first booked moves at its own rate,
+// the second after it: 32 cycles lost, reported for dma1, its core, its chip and the run.
+TEST(Model, TwoDmaEnginesOnOneSinglePortL2BankTakeTwiceAsLong) {
+  auto run = [](const std::string& ports) {
+    // Setup 18 makes both engines' first beat cycle 32, where a booking window begins (ports.h).
+    config::Arch cfg = tiny_variant("l2: {banks: 1, ports: " + ports + "}\ndma: {setup_cycles: 18}\n");
+    std::vector<Instr> code;
+    code.push_back(vfill_4x8(0));  // ends at cycle 12, then a tpush releases both DMAs
+    Instr go;
+    go.op = Opcode::tpush;
+    go.unit = 12;
+    go.signal = uint16_t(bit(0) | bit(1));
+    code.push_back(go);
+    for (int u = 0; u < 2; ++u) {
+      Instr ld = dma(Opcode::load, u, Space::l1, uint64_t(u) * 1024, Space::l2, uint64_t(u) * 1024, 512);
+      ld.wait = bit(12);
+      code.push_back(ld);
+    }
+    return run_to_end(*cfg, program_of(*cfg, code));
+  };
+  const Finished alone = run("per_client");
+  const Finished shared = run("single_port");
+  const auto& a = alone.records[0];
+  const auto& b = shared.records[0];
+  ASSERT_EQ(a[2].start, 14u);  // both DMAs start together
+  ASSERT_EQ(a[3].start, 14u);
+  // 32 beats from cycle 32, the L2 read and the L1 write latency.
+  EXPECT_EQ(a[2].E, 32 + 31 + 20 + 2u);
+  EXPECT_EQ(a[3].E, a[2].E);
+  EXPECT_EQ(b[2].E, a[2].E);
+  EXPECT_EQ(b[3].E, a[3].E + 32);
+  const auto& st = shared.stats;
+  const auto& core = st["chips"][0]["cores"][0];
+  EXPECT_EQ(core["units"]["dma0"]["stall_cycles"]["l2_contention"], 0);
+  EXPECT_EQ(core["units"]["dma1"]["stall_cycles"]["l2_contention"], 32);
+  EXPECT_EQ(core["contention_cycles"]["l2"], 32);
+  EXPECT_EQ(st["chips"][0]["contention_cycles"]["l2"], 32);
+  EXPECT_EQ(st["totals"]["contention_cycles"]["l2"], 32);
+  EXPECT_EQ(alone.stats["totals"]["contention_cycles"]["l2"], 0);
+}
+
+// docs/timing.md, "SRAM ports and arbitration": a matmul streaming A from an L1 of one single-port bank
+// (16 B/cycle) takes 8 B/cycle of it and is never delayed; a load into that L1 while it streams gets
+// the rest and ends late by the cycles it reports as l1_contention.
+TEST(Model, AMatmulTakesItsShareOfASinglePortL1Bank) {
+  auto run = [](const std::string& ports) {
+    config::Arch cfg = tiny_variant("l1: {banks: 1, ports: " + ports + "}\n");
+    std::vector<Instr> code;
+    code.push_back(matmul(4, false, 64, 8, 8, 8));  // A: 64 rows of 8 bytes from S = 9
+    code.push_back(vfill_4x8(bit(0)));  // the load waits for it, so the matmul is booked first
+    Instr ld = dma(Opcode::load, 0, Space::l1, 16384, Space::l2, 0, 512);
+    ld.wait = bit(12);
+    code.push_back(ld);
+    return run_to_end(*cfg, program_of(*cfg, code));
+  };
+  const Finished alone = run("per_client");
+  const Finished shared = run("single_port");
+  EXPECT_EQ(shared.records[0][0].E, alone.records[0][0].E);  // the matmul keeps its formula
+  const uint64_t lost = shared.stats["chips"][0]["cores"][0]["units"]["dma0"]["stall_cycles"]["l1_contention"];
+  EXPECT_GT(lost, 0u);
+  EXPECT_EQ(shared.records[0][2].E, alone.records[0][2].E + lost);
+  EXPECT_EQ(shared.stats["totals"]["contention_cycles"]["l1"], lost);
+  EXPECT_EQ(alone.stats["totals"]["contention_cycles"]["l1"], 0);
+}
+
+// docs/timing.md, "On-chip network": 16 cores each load 4 KiB from L2 at 16 B/cycle. Through a
+// crossbar with 4 L2-side ports of 16 B/cycle the chip moves 64 B/cycle: 1,024 cycles for the
+// 64 KiB instead of 256, the cores served four at a time in core order; over a bus (one port),
+// 4,096 cycles.
+TEST(Model, SixteenCoresStreamingL2AreCappedByTheNetwork) {
+  auto run = [](const std::string& noc) {
+    config::Arch cfg = tiny_variant("chip: {cores: 16}\ndma: {setup_cycles: 31}\nnoc: " + noc + "\n");
+    isa::Program prog = program_of(*cfg, {dma(Opcode::load, 0, Space::l1, 0, Space::l2, 0, 4096)});
+    const isa::TextSection first = prog.text[0];
+    for (uint32_t c = 1; c < 16; ++c) {
+      isa::TextSection t = first;
+      t.core = c;
+      t.code[0].src_addr = uint64_t(c) * 4096;
+      prog.text.push_back(t);
+    }
+    return run_to_end(*cfg, prog);
+  };
+  const Finished wide = run("{width_bytes: 16}");
+  const Finished crossbar = run("{width_bytes: 16, l2_ports: 4}");
+  const Finished bus = run("{width_bytes: 16, topology: bus}");
+  auto last_beat = [](const Finished& f, uint32_t core) { return f.records[core][0].E - 20 - 2; };
+  uint64_t lost = 0;
+  for (uint32_t c = 0; c < 16; ++c) {
+    ASSERT_EQ(crossbar.records[c][0].start, 1u);
+    EXPECT_EQ(last_beat(wide, c), 32 + 255u) << "core " << c;
+    EXPECT_EQ(last_beat(crossbar, c), 32 + 255 + 256 * (c / 4)) << "core " << c;
+    EXPECT_EQ(last_beat(bus, c), 32 + 255 + 256 * c) << "core " << c;
+    lost += 256 * (c / 4);
+  }
+  EXPECT_EQ(crossbar.stats["chips"][0]["contention_cycles"]["l2"], lost);
+  EXPECT_EQ(wide.stats["chips"][0]["contention_cycles"]["l2"], 0);
+}
+
 TEST(Model, SameRunTwiceGivesIdenticalStatsAndTrace) {
   config::Arch cfg = config::load_arch("tiny");
   GemmSpec spec{100, 40, 30, isa::Dataflow::ws, isa::DType::fp8_e4m3};
