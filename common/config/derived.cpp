@@ -88,9 +88,24 @@ bool parse_address_map(const ArchConfig& c, std::vector<AddressPiece>& pieces, s
   return parse_address_map(d.controller.address_map, sizes, pieces, why);
 }
 
+namespace {
+constexpr std::array<const char*, 7> kFields = {"ro", "ba", "bg", "ch", "pc", "st", "co"};
+}  // namespace
+
+std::array<uint64_t, 7> decode_address(const std::vector<AddressPiece>& pieces, uint64_t burst_bytes, uint64_t addr) {
+  std::array<uint64_t, 7> value{};
+  uint64_t idx = addr / burst_bytes;
+  for (const AddressPiece& p : pieces) {
+    size_t f = 0;
+    while (f + 1 < kFields.size() && p.field != kFields[f]) ++f;
+    value[f] += idx % p.size * p.weight;
+    idx /= p.size;
+  }
+  return value;
+}
+
 bool parse_address_map(const std::string& spec, const std::array<uint64_t, 7>& sizes, std::vector<AddressPiece>& pieces,
                        std::string& why) {
-  static constexpr std::array<const char*, 7> kFields = {"ro", "ba", "bg", "ch", "pc", "st", "co"};
   struct Token {
     int field;
     int bits;  // 0 = the rest of the field

@@ -63,5 +63,9 @@ bool parse_address_map(const ArchConfig&, std::vector<AddressPiece>& pieces, std
 // order: the one reading of the grammar, which the DRAM model's AddressMap uses too.
 bool parse_address_map(const std::string& spec, const std::array<uint64_t, 7>& field_sizes,
                        std::vector<AddressPiece>& pieces, std::string& why);
+// The value of each field (ro ba bg ch pc st co, in that order) at byte address `addr` under a
+// parsed map: every piece is a digit of the burst index, worth `weight` in its field. The DRAM
+// model's AddressMap decodes the same way with precomputed shifts (tests/model/dram compare them).
+std::array<uint64_t, 7> decode_address(const std::vector<AddressPiece>& pieces, uint64_t burst_bytes, uint64_t addr);
 
 }  // namespace tessera::config

@@ -47,15 +47,8 @@ uint64_t x_pitch(const Hw& hw, uint64_t row_bytes) {
   if (!config::parse_address_map(c, pieces, why)) return row_bytes;
   const uint64_t burst = uint64_t(config::dram_burst_bytes(c));
   auto channel = [&](uint64_t addr) {
-    uint64_t idx = addr / burst, st = 0, ch = 0, pc = 0;
-    for (const config::AddressPiece& p : pieces) {
-      const uint64_t digit = idx % p.size;
-      idx /= p.size;
-      if (p.field == "st") st += digit * p.weight;
-      if (p.field == "ch") ch += digit * p.weight;
-      if (p.field == "pc") pc += digit * p.weight;
-    }
-    return (st * uint64_t(c.dram.channels) + ch) * uint64_t(c.dram.pseudo_channels) + pc;
+    const auto f = config::decode_address(pieces, burst, addr);  // ro ba bg ch pc st co
+    return (f[5] * uint64_t(c.dram.channels) + f[3]) * uint64_t(c.dram.pseudo_channels) + f[4];
   };
   const uint64_t rows = 256, step = 64;
   const uint64_t all = uint64_t(c.dram.stacks) * uint64_t(c.dram.channels) * uint64_t(c.dram.pseudo_channels);

@@ -224,7 +224,7 @@ class BandwidthDram::Impl {
       const uint32_t bank = l.bg * p.banks_per_group + l.bank;
       uint32_t& row = open_row[size_t(pc) * p.banks() + bank];
       acts[pc] += (row != l.row ? 1 : 0) + (end - b0) / p.cols();
-      opens.push_back(Open{pc, bank, end - b0 + 1, row != l.row});
+      bank_runs.push_back(BankRun{pc, bank, end - b0 + 1, row != l.row});
       row = l.row;
       b0 = end + 1;
       if (b0 <= b1) next_run(cur);
@@ -264,12 +264,12 @@ class BandwidthDram::Impl {
   std::vector<uint32_t> touched, open_row;
   // The runs of the chunk being split, in split order (whether each opens a row in its bank),
   // and the first time each bank (per PC) can take another ACT.
-  struct Open {
+  struct BankRun {
     uint32_t pc, bank;
     uint64_t n;
     bool act;
   };
-  std::vector<Open> opens;
+  std::vector<BankRun> bank_runs;
   std::vector<uint64_t> bank_ready_fp;
   uint64_t trc_fp = 0, front_fp[2] = {0, 0}, pre_after_data_fp[2] = {0, 0};
   uint64_t uniform = 0, uniform_acts = 0;
@@ -365,13 +365,13 @@ class BandwidthDram::Impl {
   // ends and the mean tck at which its bursts' data end: a burst returns its credit to the
   // transfer's window when it completes, so the window holds a chunk, on average, until then.
   std::pair<uint64_t, uint64_t> serve_counted(uint64_t at, bool write) {
-    const uint64_t ready_fp = (at + p.unloaded_front_tck(write)) * kScale;
+    const uint64_t ready_fp = at * kScale + front_fp[write ? 1 : 0];
     uint64_t done = 0;
     // Sum over shares of n * (first + last burst end) / 2, in tCK (doubles are exact enough
     // and the sum is formed in a fixed order, so runs stay deterministic).
     double credit_sum = 0;
     uint64_t credit_n = 0;
-    std::stable_sort(opens.begin(), opens.end(), [](const Open& a, const Open& b) { return a.pc < b.pc; });
+    std::stable_sort(bank_runs.begin(), bank_runs.end(), [](const BankRun& a, const BankRun& b) { return a.pc < b.pc; });
     auto serve = [&](uint32_t pc, uint64_t n, uint64_t nacts) {
       // A piece that opens more rows than a stream would is held to the activation rate:
       // its last burst comes no sooner than its last ACT, and the server's next ACT one
@@ -395,10 +395,10 @@ class BandwidthDram::Impl {
       // after the bank's previous ACT and tRTP + tRP after its previous row's last column
       // command. FR-FCFS issues ACTs for queued requests while the bus serves others, so the
       // wait is latency, not server time, like the bank-group spacing above.
-      const auto run_of_pc = std::equal_range(opens.begin(), opens.end(), Open{pc, 0, 0, false},
-                                              [](const Open& a, const Open& b) { return a.pc < b.pc; });
-      for (auto it = run_of_pc.first; it != run_of_pc.second; ++it) {
-        const Open& o = *it;
+      const auto runs_of_pc = std::equal_range(bank_runs.begin(), bank_runs.end(), BankRun{pc, 0, 0, false},
+                                               [](const BankRun& a, const BankRun& b) { return a.pc < b.pc; });
+      for (auto it = runs_of_pc.first; it != runs_of_pc.second; ++it) {
+        const BankRun& o = *it;
         uint64_t& ready = bank_ready_fp[size_t(pc) * p.banks() + o.bank];
         uint64_t run_start = start;
         if (o.act) {
@@ -427,7 +427,7 @@ class BandwidthDram::Impl {
     for (uint32_t pc : touched) count[pc] = acts[pc] = 0;
     touched.clear();
     uniform = uniform_acts = 0;
-    opens.clear();
+    bank_runs.clear();
     const uint64_t credit = credit_n ? uint64_t(std::ceil(credit_sum / double(credit_n))) : done;
     return {done, std::min(done, std::max(credit, at + 1))};
   }

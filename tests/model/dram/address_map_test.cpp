@@ -5,6 +5,7 @@
 #include <map>
 #include <random>
 
+#include "common/config/derived.h"
 #include "common/util/error.h"
 #include "tests/model/dram/dram_test_util.h"
 
@@ -88,11 +89,29 @@ TEST(DramAddressMap, SixStacksAndNonPowerOfTwoRowsDecomposeByDivision) {
     SCOPED_TRACE(map);
     const DramParams p = device(6, 48, map);
     const AddressMap m(p.address_map, p);
+    // The configuration library's decode (the compiler's placement uses it) against the same
+    // reference: ro ba bg ch pc st co.
+    std::vector<config::AddressPiece> pieces;
+    std::string why;
+    ASSERT_TRUE(config::parse_address_map(map, {p.rows, p.banks_per_group, p.bank_groups, p.channels, p.pcs, p.stacks,
+                                                p.cols()},
+                                          pieces, why))
+        << why;
     for (int i = 0; i < 2000; ++i) {
       const uint64_t addr = rng() % p.capacity_bytes();
       const Location l = m.decode(addr);
       expect_same(l, reference(p, map, addr), addr);
       EXPECT_EQ(m.encode(l), addr / p.burst_bytes * p.burst_bytes);
+      const auto f = config::decode_address(pieces, p.burst_bytes, addr);
+      Location c;
+      c.row = uint32_t(f[0]);
+      c.bank = uint32_t(f[1]);
+      c.bg = uint32_t(f[2]);
+      c.channel = uint32_t(f[3]);
+      c.pc = uint32_t(f[4]);
+      c.stack = uint32_t(f[5]);
+      c.col = uint32_t(f[6]);
+      expect_same(c, reference(p, map, addr), addr);
     }
   }
   // With the default map, consecutive rows' worth of bytes walk the six stacks in turn.
