@@ -106,32 +106,21 @@ bool port_may_conflict(const VecOperand& op, OperandShape mode, bool packed, uin
 
 }  // namespace
 
-VecTiming vector_timing(const VecShape& s, uint32_t lanes, uint32_t special_cycles) {
-  VecTiming t;
-  const uint64_t L = lanes;
-  const bool reduce = s.cls == VecClass::reduce || s.cls == VecClass::topk;
-  const uint64_t per_row = ceil_div(s.cols, L);
-  // Rows share a beat only in elementwise classes with cols < L.
-  const bool packed = !reduce && s.cols < L;
-  const uint64_t g = packed ? L / s.cols : 1;  // rows per beat
-  const uint64_t passes = s.cls == VecClass::topk ? std::max<uint64_t>(s.iarg, 1) : 1;
-  t.beats = (packed ? ceil_div(s.rows, g) : s.rows * per_row) * passes;
-  const uint64_t cost = s.cls == VecClass::special ? special_cycles : 1;
-  t.tail = reduce ? ceil_log2(L) : 0;
+namespace {
 
-  // Ports that can conflict; the reduction result write never does (docs/timing.md).
-  const bool c1 = s.has_src1 && port_may_conflict(s.src1, OperandShape::block, packed, s.cols, L);
-  const bool c2 = s.src2_shape != OperandShape::none && port_may_conflict(s.src2, s.src2_shape, packed, s.cols, L);
-  const bool cd = !reduce && port_may_conflict(s.dst, OperandShape::block, packed, s.cols, L);
-  if (!c1 && !c2 && !cd) {
-    t.issue = t.beats * cost;
-    return t;
-  }
-  // Step the beats of one pass (top-k repeats identical passes).
+// What vector_timing and vector_timing_stepped share: the beat count and the per-beat cost of
+// one pass, stepped over beats [u0, u1) of "units" (a unit is the group of rows one packed
+// beat holds, or one row with all its lane-groups).
+struct VecBeats {
+  const VecShape& s;
+  uint64_t L, per_row, g, cost, passes;
+  bool packed, c1, c2, cd;
   std::vector<ByteRange> ranges;
   std::vector<uint32_t> scratch;
-  uint64_t pass_issue = 0;
-  auto beat_cost = [&](uint64_t r0, uint64_t r1, uint64_t c0, uint64_t c1x) {
+
+  uint64_t units() const { return packed ? ceil_div(s.rows, g) : s.rows; }
+
+  uint64_t beat_cost(uint64_t r0, uint64_t r1, uint64_t c0, uint64_t c1x) {
     uint64_t c = cost;
     if (c1) {
       operand_ranges(s.src1, OperandShape::block, r0, r1, c0, c1x, s.iarg, ranges);
@@ -146,17 +135,90 @@ VecTiming vector_timing(const VecShape& s, uint32_t lanes, uint32_t special_cycl
       c = std::max(c, multi_range_beat_cycles(*s.dst.tier, ranges, scratch));
     }
     return c;
-  };
-  if (packed) {
-    for (uint64_t r0 = 0; r0 < s.rows; r0 += g) pass_issue += beat_cost(r0, std::min(s.rows, r0 + g), 0, s.cols);
-  } else {
-    for (uint64_t r = 0; r < s.rows; ++r) {
-      for (uint64_t j = 0; j < per_row; ++j) pass_issue += beat_cost(r, r + 1, j * L, std::min(s.cols, (j + 1) * L));
-    }
   }
-  t.issue = pass_issue * passes;
-  t.conflicts = t.issue - t.beats * cost;
+
+  uint64_t unit_cost(uint64_t u) {
+    if (packed) return beat_cost(u * g, std::min(s.rows, u * g + g), 0, s.cols);
+    uint64_t c = 0;
+    for (uint64_t j = 0; j < per_row; ++j) c += beat_cost(u, u + 1, j * L, std::min(s.cols, (j + 1) * L));
+    return c;
+  }
+
+  uint64_t stepped(uint64_t u0, uint64_t u1) {
+    uint64_t c = 0;
+    for (uint64_t u = u0; u < u1; ++u) c += unit_cost(u);
+    return c;
+  }
+};
+
+VecBeats vec_beats(const VecShape& s, uint32_t lanes, uint32_t special_cycles, VecTiming& t) {
+  const uint64_t L = lanes;
+  const bool reduce = s.cls == VecClass::reduce || s.cls == VecClass::topk;
+  const uint64_t per_row = ceil_div(s.cols, L);
+  // Rows share a beat only in elementwise classes with cols < L.
+  const bool packed = !reduce && s.cols < L;
+  const uint64_t g = packed ? L / s.cols : 1;  // rows per beat
+  const uint64_t passes = s.cls == VecClass::topk ? std::max<uint64_t>(s.iarg, 1) : 1;
+  t.beats = (packed ? ceil_div(s.rows, g) : s.rows * per_row) * passes;
+  const uint64_t cost = s.cls == VecClass::special ? special_cycles : 1;
+  t.tail = reduce ? ceil_log2(L) : 0;
+  // Ports that can conflict; the reduction result write never does (docs/timing.md).
+  const bool c1 = s.has_src1 && port_may_conflict(s.src1, OperandShape::block, packed, s.cols, L);
+  const bool c2 = s.src2_shape != OperandShape::none && port_may_conflict(s.src2, s.src2_shape, packed, s.cols, L);
+  const bool cd = !reduce && port_may_conflict(s.dst, OperandShape::block, packed, s.cols, L);
+  return VecBeats{s, L, per_row, g, cost, passes, packed, c1, c2, cd, {}, {}};
+}
+
+uint64_t lcm_u(uint64_t a, uint64_t b) { return a / std::gcd(a, b) * b; }
+
+// A unit's cost depends on its operands' start addresses only through their offsets within a
+// bank line: moving every range of a beat by a whole number of lines rotates the banks it
+// touches and keeps the busiest bank's count. Unit u + P starts P * advance bytes after unit u
+// on each port, so the costs repeat with period P = lcm over the conflicting ports of
+// width / gcd(advance, width), and a long instruction costs whole periods times one period's
+// sum plus the remainder. The rope table's rows advance every iarg rows, not by a stride, so
+// an instruction reading one is stepped.
+VecTiming vector_timing_impl(const VecShape& s, uint32_t lanes, uint32_t special_cycles, bool use_period) {
+  VecTiming t;
+  VecBeats b = vec_beats(s, lanes, special_cycles, t);
+  if (!b.c1 && !b.c2 && !b.cd) {
+    t.issue = t.beats * b.cost;
+    return t;
+  }
+  const uint64_t units = b.units();
+  // The last packed unit may hold fewer rows: it is costed alone.
+  const uint64_t whole = b.packed && s.rows % b.g ? units - 1 : units;
+  uint64_t period = 1;
+  bool periodic = use_period && !(b.c2 && s.src2_shape == OperandShape::rope_table);
+  auto port = [&](bool conflicts, const VecOperand& op, OperandShape mode) {
+    if (!conflicts || !periodic) return;
+    const uint64_t advance = mode == OperandShape::row0 ? 0 : op.stride * b.g;
+    const uint64_t w = op.tier->width;
+    period = lcm_u(period, w / std::gcd(advance % w, w));
+  };
+  port(b.c1, s.src1, OperandShape::block);
+  port(b.c2, s.src2, s.src2_shape);
+  port(b.cd, s.dst, OperandShape::block);
+  uint64_t issue;
+  if (!periodic || 2 * period > whole) {
+    issue = b.stepped(0, units);
+  } else {
+    const uint64_t one = b.stepped(0, period);
+    issue = one * (whole / period) + b.stepped(0, whole % period) + b.stepped(whole, units);
+  }
+  t.issue = issue * b.passes;
+  t.conflicts = t.issue - t.beats * b.cost;
   return t;
+}
+
+}  // namespace
+
+VecTiming vector_timing(const VecShape& s, uint32_t lanes, uint32_t special_cycles) {
+  return vector_timing_impl(s, lanes, special_cycles, true);
+}
+
+VecTiming vector_timing_stepped(const VecShape& s, uint32_t lanes, uint32_t special_cycles) {
+  return vector_timing_impl(s, lanes, special_cycles, false);
 }
 
 // ---- DMA -----------------------------------------------------------------------------
@@ -180,7 +242,6 @@ uint64_t row_cost(const DmaShape& s, uint64_t bpc, uint64_t sa, uint64_t da) {
   return c;
 }
 
-uint64_t lcm_u(uint64_t a, uint64_t b) { return a / std::gcd(a, b) * b; }
 uint64_t period_of(uint64_t stride, uint64_t width) { return width / std::gcd(stride % width, width); }
 
 }  // namespace

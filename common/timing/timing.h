@@ -80,6 +80,9 @@ struct VecTiming {
 };
 
 VecTiming vector_timing(const VecShape& s, uint32_t lanes, uint32_t special_cycles);
+// The same figures found by costing every beat: the reference vector_timing's periodic sum
+// is tested against, and what it uses for the beats a period does not cover.
+VecTiming vector_timing_stepped(const VecShape& s, uint32_t lanes, uint32_t special_cycles);
 
 // ---- DMA (docs/timing.md, "DMA") ---------------------------------------------------------
 
