@@ -35,19 +35,6 @@ uint32_t field_size(Field f, const DramParams& p) {
 
 }  // namespace
 
-uint32_t& field_ref(Location& l, Field f) {
-  switch (f) {
-    case Field::Row: return l.row;
-    case Field::Bank: return l.bank;
-    case Field::BankGroup: return l.bg;
-    case Field::Channel: return l.channel;
-    case Field::PseudoChannel: return l.pc;
-    case Field::Stack: return l.stack;
-    case Field::Column: return l.col;
-  }
-  return l.row;
-}
-
 AddressMap::AddressMap(const std::string& spec, const DramParams& p) : spec_(spec) {
   burst_bytes_ = p.burst_bytes;
   pow2_ = std::has_single_bit(p.burst_bytes);

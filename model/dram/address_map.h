@@ -23,8 +23,20 @@ struct Location {
 
 enum class Field : uint8_t { Row, Bank, BankGroup, Channel, PseudoChannel, Stack, Column };
 
-// The member of `l` that holds field `f`.
-uint32_t& field_ref(Location& l, Field f);
+// The member of `l` that holds field `f` (inline: the decode and the bandwidth model's digit
+// stepping call it for every piece of every address).
+inline uint32_t& field_ref(Location& l, Field f) {
+  switch (f) {
+    case Field::Row: return l.row;
+    case Field::Bank: return l.bank;
+    case Field::BankGroup: return l.bg;
+    case Field::Channel: return l.channel;
+    case Field::PseudoChannel: return l.pc;
+    case Field::Stack: return l.stack;
+    case Field::Column: return l.col;
+  }
+  return l.row;
+}
 
 class AddressMap {
  public:

@@ -109,6 +109,9 @@ class BandwidthDram::Impl {
     group_free_fp.assign(size_t(npcs) * p.bank_groups, 0);
     ccd_l_fp = uint64_t(std::max(p.tccd_l, p.tburst)) * kScale;
     open_row.assign(size_t(npcs) * p.banks(), std::numeric_limits<uint32_t>::max());
+    pc_first_run.assign(npcs, kNoRun);
+    pc_last_run.assign(npcs, kNoRun);
+    cols = p.cols();
     bank_ready_fp.assign(size_t(npcs) * p.banks(), 0);
     trc_fp = uint64_t(p.trc) * kScale;
     front_fp[0] = p.unloaded_front_tck(false) * kScale;
@@ -202,7 +205,8 @@ class BandwidthDram::Impl {
         placed = false;
         continue;
       }
-      const uint64_t end = std::min(b1, (b0 / run + 1) * run - 1);
+      // Only a range's first run can start mid-run; later ones start at run boundaries.
+      const uint64_t end = std::min(b1, (placed ? b0 : b0 - b0 % run) + run - 1);
       if (!placed) {
         if (hint && hint->burst == b0) {
           cur = *hint;
@@ -223,8 +227,8 @@ class BandwidthDram::Impl {
       // plus one per further row a run longer than a row reaches.
       const uint32_t bank = l.bg * p.banks_per_group + l.bank;
       uint32_t& row = open_row[size_t(pc) * p.banks() + bank];
-      acts[pc] += (row != l.row ? 1 : 0) + (end - b0) / p.cols();
-      bank_runs.push_back(BankRun{pc, bank, end - b0 + 1, row != l.row});
+      acts[pc] += (row != l.row ? 1 : 0) + (end - b0 >= cols ? (end - b0) / cols : 0);
+      push_run(BankRun{pc, bank, end - b0 + 1, row != l.row});
       row = l.row;
       b0 = end + 1;
       if (b0 <= b1) next_run(cur);
@@ -253,7 +257,7 @@ class BandwidthDram::Impl {
   StreamCalibration cal;
   uint64_t blackout_fp = 0, interval_fp = 0;
   uint32_t npcs = 0;
-  uint64_t cost_fp = 0, run = 1, period = 1;
+  uint64_t cost_fp = 0, run = 1, period = 1, cols = 1;
   size_t lo = 0;  // least significant piece of a PC field
   AddressMap::Cursor cur;
   std::vector<uint64_t> free_fp, bursts_pc, count, acts;
@@ -270,6 +274,21 @@ class BandwidthDram::Impl {
     bool act;
   };
   std::vector<BankRun> bank_runs;
+  // The runs of each PC in split order, as linked lists through bank_runs (run_next), so that
+  // serving a PC visits its runs without sorting the chunk's runs.
+  static constexpr uint32_t kNoRun = std::numeric_limits<uint32_t>::max();
+  std::vector<uint32_t> run_next, pc_first_run, pc_last_run;
+  void push_run(const BankRun& r) {
+    const uint32_t i = uint32_t(bank_runs.size());
+    bank_runs.push_back(r);
+    run_next.push_back(kNoRun);
+    if (pc_first_run[r.pc] == kNoRun) {
+      pc_first_run[r.pc] = i;
+    } else {
+      run_next[pc_last_run[r.pc]] = i;
+    }
+    pc_last_run[r.pc] = i;
+  }
   std::vector<uint64_t> bank_ready_fp;
   uint64_t trc_fp = 0, front_fp[2] = {0, 0}, pre_after_data_fp[2] = {0, 0};
   uint64_t uniform = 0, uniform_acts = 0;
@@ -371,7 +390,6 @@ class BandwidthDram::Impl {
     // and the sum is formed in a fixed order, so runs stay deterministic).
     double credit_sum = 0;
     uint64_t credit_n = 0;
-    std::stable_sort(bank_runs.begin(), bank_runs.end(), [](const BankRun& a, const BankRun& b) { return a.pc < b.pc; });
     auto serve = [&](uint32_t pc, uint64_t n, uint64_t nacts) {
       // A piece that opens more rows than a stream would is held to the activation rate:
       // its last burst comes no sooner than its last ACT, and the server's next ACT one
@@ -395,10 +413,8 @@ class BandwidthDram::Impl {
       // after the bank's previous ACT and tRTP + tRP after its previous row's last column
       // command. FR-FCFS issues ACTs for queued requests while the bus serves others, so the
       // wait is latency, not server time, like the bank-group spacing above.
-      const auto runs_of_pc = std::equal_range(bank_runs.begin(), bank_runs.end(), BankRun{pc, 0, 0, false},
-                                               [](const BankRun& a, const BankRun& b) { return a.pc < b.pc; });
-      for (auto it = runs_of_pc.first; it != runs_of_pc.second; ++it) {
-        const BankRun& o = *it;
+      for (uint32_t i = pc_first_run[pc]; i != kNoRun; i = run_next[i]) {
+        const BankRun& o = bank_runs[i];
         uint64_t& ready = bank_ready_fp[size_t(pc) * p.banks() + o.bank];
         uint64_t run_start = start;
         if (o.act) {
@@ -424,10 +440,14 @@ class BandwidthDram::Impl {
     } else {
       for (uint32_t pc : touched) serve(pc, count[pc], acts[pc]);
     }
-    for (uint32_t pc : touched) count[pc] = acts[pc] = 0;
+    for (uint32_t pc : touched) {
+      count[pc] = acts[pc] = 0;
+      pc_first_run[pc] = pc_last_run[pc] = kNoRun;
+    }
     touched.clear();
     uniform = uniform_acts = 0;
     bank_runs.clear();
+    run_next.clear();
     const uint64_t credit = credit_n ? uint64_t(std::ceil(credit_sum / double(credit_n))) : done;
     return {done, std::min(done, std::max(credit, at + 1))};
   }
