@@ -50,7 +50,7 @@ void show(const tech::TechConfig& t) {
 void area_main(const cfg::ArchConfig& a, const tech::TechConfig& t, tech::PortModel ports) {
   const tech::AreaReport r = tech::area(a, t, ports);
   std::printf("# area of one %s chip at %s (ports: %s); docs/area.md, \"Area model\"\n", a.name.c_str(),
-              t.name.c_str(), ports == tech::PortModel::per_client ? "one per client" : "two per bank");
+              t.name.c_str(), std::string(tech::port_model_name(ports)).c_str());
   for (const auto& i : r.items) {
     std::printf("%-20s %9.2f mm2  %5.1f %%  %s\n", i.component.c_str(), i.mm2, 100.0 * i.mm2 / r.die_mm2,
                 i.basis.c_str());
@@ -85,12 +85,14 @@ int tech_main(int argc, char** argv) {
   auto* show_cmd = app.add_subcommand("show", "print every value of a technology table");
   show_cmd->add_option("--tech", show_tech, "table name (28nm, 7nm, 5nm, 4nm) or file")->required();
 
-  std::string arch, area_tech, ports = "per-client";
+  std::string arch, area_tech, ports = "config";
   auto* area = app.add_subcommand("area", "print the area of one chip by component, and its matrix-bound power");
   area->add_option("--arch", arch, "preset name or architecture file")->required();
   area->add_option("--tech", area_tech, "table name or file (default: the table of process.node_nm)");
-  area->add_option("--ports", ports, "SRAM ports: per-client (as the cycle model) or two-port (1R1W banks)")
-      ->check(CLI::IsMember({"per-client", "two-port"}));
+  area->add_option("--ports", ports,
+                   "SRAM ports: config (each tier as its ports key says, as the cycle model arbitrates), "
+                   "per-client (every client its own port) or two-port (1R1W banks)")
+      ->check(CLI::IsMember({"config", "per-client", "two-port"}));
 
   auto* list = app.add_subcommand("list", "list the embedded technology tables");
 
@@ -103,7 +105,9 @@ int tech_main(int argc, char** argv) {
   if (area->parsed()) {
     const cfg::Arch a = cfg::load_arch(arch);
     area_main(*a, *tech::tech_for(*a, area_tech),
-              ports == "two-port" ? tech::PortModel::two_port : tech::PortModel::per_client);
+              ports == "two-port"     ? tech::PortModel::two_port
+              : ports == "per-client" ? tech::PortModel::per_client
+                                      : tech::PortModel::config);
     return 0;
   }
   if (list->parsed()) {

@@ -22,9 +22,9 @@ bool has_collective(const config::ArchConfig& a) { return a.link.count > 0; }
 
 bool has(const std::vector<MatrixPrecision>& v, MatrixPrecision p) { return std::find(v.begin(), v.end(), p) != v.end(); }
 
-std::string fmt(const char* f, double a, double b = 0, double c = 0) {
+std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 0) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, f, a, b, c);
+  std::snprintf(buf, sizeof buf, f, a, b, c, d);
   return buf;
 }
 
@@ -75,25 +75,56 @@ double sram_macro_mm2(const TechConfig& t, uint64_t bytes) {
   return units * double(unit_bytes) * 8.0 * bit_mm2 / sram_efficiency(t, unit_bytes);
 }
 
-TierPorts accumulator_ports(const config::ArchConfig&, PortModel m) {
+namespace {
+
+// A tier's ports as its key says; per_client falls back to the tier's client count.
+TierPorts keyed_ports(config::SramPorts k, TierPorts per_client) {
+  switch (k) {
+    case config::SramPorts::per_client: return per_client;
+    case config::SramPorts::single_port: return {0, 0, 1};
+    case config::SramPorts::two_port: return {1, 1, 0};
+    case config::SramPorts::dual_port: return {0, 0, 2};
+  }
+  return per_client;
+}
+
+TierPorts tier_ports(PortModel m, config::SramPorts key, TierPorts per_client) {
+  switch (m) {
+    case PortModel::config: return keyed_ports(key, per_client);
+    case PortModel::per_client: return per_client;
+    case PortModel::two_port: return {1, 1, 0};
+  }
+  return per_client;
+}
+
+}  // namespace
+
+TierPorts accumulator_ports(const config::ArchConfig& a, PortModel m) {
   // The RTL's bank: one write port, two read ports (the read-modify-write and the drain).
-  return m == PortModel::per_client ? TierPorts{2, 1} : TierPorts{1, 1};
+  return tier_ports(m, a.accumulator.ports, TierPorts{2, 1, 0});
 }
 
 TierPorts l1_ports(const config::ArchConfig& a, PortModel m) {
-  if (m == PortModel::two_port) return {1, 1};
   // Readers: each DMA engine, A and B of each matrix engine, the vector engine's two sources and
   // the collective unit (docs/architecture.md, "Ports"). Writers: each DMA engine, the vector
   // engine's destination and the collective unit.
   const int dma = int(a.core.dma_engines), mx = int(a.core.matrix_engines), coll = has_collective(a) ? 1 : 0;
-  return {dma + 2 * mx + 2 + coll, dma + 1 + coll};
+  return tier_ports(m, a.l1.ports, TierPorts{dma + 2 * mx + 2 + coll, dma + 1 + coll, 0});
 }
 
 TierPorts l2_ports(const config::ArchConfig& a, PortModel m) {
-  if (m == PortModel::two_port) return {1, 1};
   // Every DMA engine and collective unit of the chip.
   const int clients = int(a.chip.cores * (a.core.dma_engines + (has_collective(a) ? 1 : 0)));
-  return {clients, clients};
+  return tier_ports(m, a.l2.ports, TierPorts{clients, clients, 0});
+}
+
+std::string_view port_model_name(PortModel m) {
+  switch (m) {
+    case PortModel::config: return "as configured";
+    case PortModel::per_client: return "one per client";
+    case PortModel::two_port: return "two per bank";
+  }
+  return "";
 }
 
 double AreaReport::mm2(const std::string& component) const {
@@ -120,7 +151,8 @@ AreaReport area(const config::ArchConfig& a, const TechConfig& t, PortModel port
         fmt("%.0f banks of %.0f KiB, one port each", macros, double(bank_bytes) / 1024.0));
     const int extra = p.total() - 1;
     add(name + " ports", macros * one * t.sram.port_area_factor * extra,
-        fmt("%.0f read + %.0f write ports per bank: %.0f beyond the first", p.read, p.write, extra));
+        fmt("%.0f read + %.0f write + %.0f read-write ports per bank: %.0f beyond the first", p.read, p.write, p.rw,
+            extra));
   };
 
   const MacCost mc = mac_cost(a.matrix.precisions);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/config/config.h"
@@ -14,10 +15,12 @@
 
 namespace tessera::tech {
 
-// How SRAM ports are counted. per_client: every client (DMA engine, matrix-engine operand,
-// vector operand) has its own port on every bank, as the cycle model assumes. two_port: banks
-// are 1R1W macros and clients share them (the on-chip network line covers the fan-in).
-enum class PortModel { per_client, two_port };
+// How SRAM ports are counted. config: each tier as its `ports` key says (l1.ports, l2.ports,
+// accumulator.ports), the port model the cycle model arbitrates (docs/timing.md, "SRAM ports
+// and arbitration"). per_client: every client (DMA engine, matrix-engine operand, vector
+// operand) has its own port on every bank, whatever the keys say. two_port: every bank a 1R1W
+// macro, whatever the keys say. The two overrides price the alternatives of one design.
+enum class PortModel { config, per_client, two_port };
 
 // Synthesis calibration points: the generic cell counts of docs/area.md (Yosys 0.23, flow
 // "synth, $mem kept"). tests/common/tech checks them against that table.
@@ -47,14 +50,17 @@ double transistors_mm2(const TechConfig&, double million_transistors);
 double sram_efficiency(const TechConfig&, uint64_t bytes);
 // One macro of `bytes` with one port; memories above 512 KiB are built from 512 KiB macros.
 double sram_macro_mm2(const TechConfig&, uint64_t bytes);
-// Read ports plus write ports each bank of a tier has under `model` (docs/area.md).
+// The ports each bank of a tier has under `model` (docs/area.md): read-only, write-only and
+// read-write ports (a 1RW macro has one read-write port, a 1R1W macro one of each).
 struct TierPorts {
-  int read = 1, write = 1;
-  int total() const { return read + write; }
+  int read = 1, write = 1, rw = 0;
+  int total() const { return read + write + rw; }
 };
 TierPorts accumulator_ports(const config::ArchConfig&, PortModel);
 TierPorts l1_ports(const config::ArchConfig&, PortModel);
 TierPorts l2_ports(const config::ArchConfig&, PortModel);
+// How a report names the port model: "as configured", "one per client", "two per bank".
+std::string_view port_model_name(PortModel);
 
 struct AreaItem {
   std::string component;  // "matrix arrays", "l1 sram", "l1 ports", ...
@@ -64,7 +70,7 @@ struct AreaItem {
 
 struct AreaReport {
   std::string arch, tech;
-  PortModel ports = PortModel::per_client;
+  PortModel ports = PortModel::config;
   std::vector<AreaItem> items;  // in report order; the last is the overhead
   double die_mm2 = 0;           // sum of the items
   double reticle_mm2 = 0;
@@ -72,7 +78,7 @@ struct AreaReport {
   double mm2(const std::string& component) const;  // 0 if absent
 };
 
-AreaReport area(const config::ArchConfig&, const TechConfig&, PortModel = PortModel::per_client);
+AreaReport area(const config::ArchConfig&, const TechConfig&, PortModel = PortModel::config);
 
 // A message when the die is larger than process.reticle_mm2, naming the largest components;
 // std::nullopt when it fits.

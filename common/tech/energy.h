@@ -60,7 +60,7 @@ struct EnergyPrices {
   double chips = 1;
 };
 
-EnergyPrices prices(const config::ArchConfig&, const TechConfig&, PortModel = PortModel::per_client);
+EnergyPrices prices(const config::ArchConfig&, const TechConfig&, PortModel = PortModel::config);
 // Read energy per bit of one SRAM macro of `bytes` with `ports` ports (docs/energy.md, "SRAM").
 double sram_read_pj_per_bit(const TechConfig&, uint64_t bytes, int ports);
 

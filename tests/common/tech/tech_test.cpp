@@ -177,7 +177,8 @@ TEST(TechArea, SynthesisCountsAreThoseOfDocsArea) {
 TEST(TechArea, TpuV1At28nmMatchesTheHandDerivation) {
   const cfg::Arch a = cfg::load_arch("tpu-v1");
   const tech::Tech t = tech::load_tech("28nm");
-  const tech::AreaReport r = tech::area(*a, *t);
+  // The derivation of docs/area.md prices one port per client.
+  const tech::AreaReport r = tech::area(*a, *t, tech::PortModel::per_client);
   // docs/area.md: 65,536 MACs x (270,260 / 64) cells x 8.1 transistors / 15.3 M per mm2.
   EXPECT_NEAR(r.mm2("matrix arrays"), 65536.0 * 270260 / 64 * 8.1 / 15.3e6, 1e-9);
   EXPECT_NEAR(r.mm2("matrix arrays"), 146.51, 0.01);
@@ -196,6 +197,47 @@ TEST(TechArea, TpuV1At28nmMatchesTheHandDerivation) {
   const tech::AreaReport r2 = tech::area(*a, *t, tech::PortModel::two_port);
   EXPECT_NEAR(r2.mm2("l1 ports"), r.mm2("l1 sram") * 0.5, 1e-9);
   EXPECT_EQ(r2.mm2("matrix arrays"), r.mm2("matrix arrays"));
+  // As configured (the schema's defaults: L1 single_port, accumulator two_port): a 1RW unified
+  // buffer has no port beyond its first, a 1R1W accumulator bank one.
+  ASSERT_EQ(a->l1.ports, cfg::SramPorts::single_port);
+  ASSERT_EQ(a->accumulator.ports, cfg::SramPorts::two_port);
+  const tech::AreaReport rc = tech::area(*a, *t);
+  EXPECT_EQ(rc.mm2("l1 ports"), 0.0);
+  EXPECT_NEAR(rc.mm2("accumulator ports"), rc.mm2("accumulator sram") * 0.5, 1e-9);
+  EXPECT_NEAR(rc.mm2("accumulator ports"), r.mm2("accumulator ports") / 2, 1e-9);  // per client: 2 read + 1 write
+  EXPECT_EQ(rc.mm2("l1 sram"), r.mm2("l1 sram"));
+}
+
+// Each tier priced by its own key, so a design's area changes with the ports its timing uses.
+TEST(TechArea, PortsFollowEachTiersKey) {
+  const tech::Tech t = tech::load_tech("7nm");
+  auto with = [&](cfg::SramPorts l1, cfg::SramPorts l2) {
+    cfg::ArchConfig a = *cfg::load_arch("sohu-like");
+    a.l1.ports = l1;
+    a.l2.ports = l2;
+    return tech::area(a, *t);
+  };
+  const tech::AreaReport single = with(cfg::SramPorts::single_port, cfg::SramPorts::single_port);
+  const tech::AreaReport dual = with(cfg::SramPorts::dual_port, cfg::SramPorts::two_port);
+  const tech::AreaReport client = with(cfg::SramPorts::per_client, cfg::SramPorts::per_client);
+  EXPECT_EQ(single.mm2("l1 ports"), 0.0);
+  EXPECT_EQ(single.mm2("l2 ports"), 0.0);
+  EXPECT_NEAR(dual.mm2("l1 ports"), dual.mm2("l1 sram") * 0.5, 1e-9);  // 2RW: one port beyond the first
+  EXPECT_NEAR(dual.mm2("l2 ports"), dual.mm2("l2 sram") * 0.5, 1e-9);  // 1R1W
+  // per_client in the keys is the per-client override.
+  cfg::ArchConfig a = *cfg::load_arch("sohu-like");
+  a.l1.ports = a.l2.ports = cfg::SramPorts::per_client;
+  a.accumulator.ports = cfg::SramPorts::per_client;
+  const tech::AreaReport over = tech::area(a, *t, tech::PortModel::per_client);
+  const tech::AreaReport keyed = tech::area(a, *t);
+  EXPECT_EQ(keyed.die_mm2, over.die_mm2);
+  EXPECT_GT(client.die_mm2, dual.die_mm2);
+  EXPECT_GT(dual.die_mm2, single.die_mm2);
+  // The energy of a read follows the same ports: one port is the cheapest.
+  cfg::ArchConfig b = *cfg::load_arch("sohu-like");
+  const double one = tech::prices(b, *t).l1_read_pj_per_byte;
+  b.l1.ports = cfg::SramPorts::dual_port;
+  EXPECT_GT(tech::prices(b, *t).l1_read_pj_per_byte, one);
 }
 
 TEST(TechArea, SohuLikeIsFlaggedAboveTheReticle) {
@@ -230,7 +272,7 @@ TEST(TechEnergy, SramCurvePassesThroughItsPoints) {
 TEST(TechEnergy, TpuV1PeakMatchesTheHandDerivation) {
   const cfg::Arch a = cfg::load_arch("tpu-v1");
   const tech::Tech t = tech::load_tech("28nm");
-  const tech::EnergyPrices p = tech::prices(*a, *t);
+  const tech::EnergyPrices p = tech::prices(*a, *t, tech::PortModel::per_client);  // docs/energy.md's derivation
   const tech::EnergyReport e = tech::energy(tech::matrix_peak_counts(*a, cfg::MatrixPrecision::int8, 1.0), p);
   // docs/energy.md: 65,536 x 700 MHz = 4.5875e13 MAC/s x 0.23 pJ = 10.55 W.
   EXPECT_NEAR(e.joules("mac"), 4.58752e13 * 0.23e-12, 1e-6);
@@ -245,7 +287,7 @@ TEST(TechEnergy, TpuV1PeakMatchesTheHandDerivation) {
   for (const auto& i : e.items) sum += i.joules;
   EXPECT_NEAR(sum, e.total_j, 1e-9);
   // Static: leakage of the die plus the baseline, for one second.
-  const double die = tech::area(*a, *t).die_mm2;
+  const double die = tech::area(*a, *t, tech::PortModel::per_client).die_mm2;
   EXPECT_NEAR(e.joules("static"), 0.020 * die + 5.0, 1e-9);
 }
 
