@@ -60,7 +60,10 @@ bool CollectiveUnit::step(const isa::Instr& in, uint32_t index, uint64_t arrival
                                   ev_.notify();
                                 });
       } else {
-        sys.links->send(T_ + core.latency(Space(in.send_space)), self, dst, uint16_t(in.tag), in.bytes, key,
+        // The payload is read through the tier's ports at the link's rate; cycles lost to other
+        // clients hold the departure back.
+        const uint64_t lost = contend(Space(in.send_space), uint32_t(in.acc_engine), false, T_, in.bytes, link_rate());
+        sys.links->send(T_ + core.latency(Space(in.send_space)) + lost, self, dst, uint16_t(in.tag), in.bytes, key,
                         std::move(payload), sent);
       }
     }
@@ -130,6 +133,14 @@ bool CollectiveUnit::step(const isa::Instr& in, uint32_t index, uint64_t arrival
           if (len == 0) break;
         }
         x = issue + cost;
+        // The old chunk's reads and the sums' writes go through the tier's ports at the beats' rate.
+        const uint64_t rate = beat;
+        x += std::max(contend(rs, uint32_t(in.acc_engine), false, start, in.bytes, rate),
+                      contend(rs, uint32_t(in.acc_engine), true, start, in.bytes, rate));
+      } else {
+        // The message is written as its packets arrive, at the link's rate.
+        const uint64_t first = std::max(T_, clk.cycle_at_or_after(packet_arrivals_fs_.front()));
+        x += contend(rs, uint32_t(in.acc_engine), true, first, in.bytes, link_rate());
       }
       packet_arrivals_fs_.clear();
       if (rs == Space::hbm) {
@@ -142,7 +153,7 @@ bool CollectiveUnit::step(const isa::Instr& in, uint32_t index, uint64_t arrival
                                 });
       } else {
         const uint64_t lat = core.latency(rs);
-        recv_e_ = reduce ? x - 1 + lat + 1 + lat : w + lat;
+        recv_e_ = reduce ? x - 1 + lat + 1 + lat : x + lat;
       }
     }
     phase_ = 2;
@@ -155,6 +166,12 @@ bool CollectiveUnit::step(const isa::Instr& in, uint32_t index, uint64_t arrival
   if (sends) st.stall_credit += core.sys.clock.cycle_at_or_after(credit_wait_fs_);
   complete(in, index, T_, std::max(send_e_, recv_e_));
   return true;
+}
+
+uint64_t CollectiveUnit::link_rate() const {
+  // MB/s x fs per cycle / 1e9 = bytes per core cycle, rounded up.
+  const uint64_t num = core.p.link_mbytes_per_s * core.p.period_fs;
+  return std::max<uint64_t>(1, (num + 999'999'999) / 1'000'000'000);
 }
 
 // ---- LinkFabric --------------------------------------------------------------------------------

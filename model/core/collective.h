@@ -22,6 +22,8 @@ class CollectiveUnit : public Unit {
   CollectiveUnit(sc_core::sc_module_name name, Core& core, int id);
  private:
   bool step(const isa::Instr& in, uint32_t index, uint64_t arrival) override;
+  // Bytes per core cycle of one link direction: the rate a message's SRAM side moves at.
+  uint64_t link_rate() const;
   uint64_t T_ = 0, send_e_ = 0, recv_e_ = 0;
   int send_waits_ = 0, recv_waits_ = 0;  // outstanding callbacks of each side of the instruction
   bool recv_arrived_ = false;
