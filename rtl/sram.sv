@@ -1,10 +1,16 @@
 // Banked SRAM (the model's Sram; the core's L1): Banks banks interleaved every BankBytes
-// bytes, byte a in line floor(a / BankBytes) and bank (line mod Banks), with independent
-// client ports as docs/timing.md "SRAM accesses and bank conflicts" describes: ports never
-// arbitrate against each other; one access of a port (a contiguous range of 1..PortBytes
-// bytes) needs `lines` lines and costs c = ceil(lines / Banks) cycles, in which the port
-// reads or writes Banks consecutive lines (one per bank) per cycle and takes no new request
-// (ready low). Read data return Latency cycles after the access's last cycle (ports marked
+// bytes, byte a in line floor(a / BankBytes) and bank (line mod Banks), with client ports as
+// docs/timing.md "SRAM accesses and bank conflicts" describes: one access of a port (a
+// contiguous range of 1..PortBytes bytes) needs `lines` lines and takes c = ceil(lines / Banks)
+// windows, one per cycle in which the port is granted its banks; a window reads or writes
+// Banks consecutive lines (one per bank). The port takes no new request (ready low) until its
+// last window. PortKind is the tier's `ports` key (docs/timing.md "SRAM ports and arbitration"):
+// per_client (0), every client its own port, every window granted; single_port (1), each bank
+// one read or one write per cycle; two_port (2), one read and one write; dual_port (3), two of
+// either. Clients arbitrate round-robin: read ports 0..NumRd-1 then write ports 0..NumWr-1 are
+// clients 0..N-1, and in the cycle k after reset client (k mod N) has priority, then the next
+// ones in turn; a client is granted when every bank its window touches has a port left, else
+// it keeps its window for the next cycle. Read data return Latency cycles after the access's last cycle (ports marked
 // in RdFast: one cycle, the operand ports of a matrix engine, whose formulas in docs/timing.md
 // have operands "arrive one cycle after they are read"). Writes take effect in their cycle.
 // Each bank is one inferred memory (`logic [W-1:0] mem [Depth]`, no reset) with one read
@@ -18,7 +24,8 @@ module sram #(
   parameter int unsigned NumRd = 1,
   parameter int unsigned NumWr = 1,
   parameter int unsigned PortBytes = 16,      // widest access of a port
-  parameter int unsigned RdFast = 0           // bit p set: read port p has one cycle of latency
+  parameter int unsigned RdFast = 0,          // bit p set: read port p has one cycle of latency
+  parameter int unsigned PortKind = 0         // 0 per_client, 1 single_port, 2 two_port, 3 dual_port
 ) (
   input  logic                         clk_i,
   input  logic                         rst_ni,
@@ -83,13 +90,19 @@ module sram #(
   logic [BufLines*WB-1:0]      wbuf_q [NumWr];   // write data shifted to line alignment
   logic [BufLines*W-1:0]       wen_q [NumWr];
 
-  // The window each port works on this cycle: a new request's first, or the held access's next.
-  logic [NumRd-1:0]            r_go, r_last;
+  // The window each port works on this cycle: a new request's first, or the held access's next
+  // (r_act); r_go when the port is granted its banks for it.
+  logic [NumRd-1:0]            r_act, r_go, r_gnt, r_last;
+  // The banks each window touches: the arbiter's input (unused with per-client ports).
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [Banks-1:0]            r_mask [NumRd];
+  logic [Banks-1:0]            w_mask [NumWr];
+  /* verilator lint_on UNUSEDSIGNAL */
   logic [LineW-1:0]            r_l0 [NumRd];
   logic [NW-1:0]               r_lines [NumRd];
   logic [CW-1:0]               r_j [NumRd], r_c [NumRd];
   logic [OffW-1:0]             r_off [NumRd];
-  logic [NumWr-1:0]            w_go;
+  logic [NumWr-1:0]            w_act, w_go, w_gnt;
   logic [LineW-1:0]            w_l0 [NumWr];
   logic [NW-1:0]               w_lines [NumWr];
   logic [CW-1:0]               w_j [NumWr], w_c [NumWr];
@@ -100,10 +113,10 @@ module sram #(
     for (int p = 0; p < NumRd; p++) begin
       rd_ready_o[p] = !ra_q[p];
       if (ra_q[p]) begin
-        r_go[p] = 1'b1;
+        r_act[p] = 1'b1;
         r_l0[p] = rl0_q[p]; r_lines[p] = rlines_q[p]; r_c[p] = rc_q[p]; r_j[p] = rj_q[p]; r_off[p] = roff_q[p];
       end else if (rd_req_i[p]) begin
-        r_go[p] = 1'b1;
+        r_act[p] = 1'b1;
         r_l0[p] = first_line(rd_addr_i[p*32 +: 32]);
         r_lines[p] = lines_of(rd_addr_i[p*32 +: 32], rd_bytes_i[p*8 +: 8]);
         r_c[p] = cost_of(r_lines[p]);
@@ -111,22 +124,24 @@ module sram #(
         r_off[p] = OffW'(rd_addr_i[p*32 +: 32] % W);
       end else begin
         // An idle port (most of them, most cycles): nothing to compute.
-        r_go[p] = 1'b0;
+        r_act[p] = 1'b0;
         r_l0[p] = '0; r_lines[p] = '0; r_c[p] = CW'(1); r_j[p] = '0; r_off[p] = '0;
       end
       r_last[p] = r_j[p] == r_c[p] - CW'(1);
+      for (int b = 0; b < BanksI; b++)
+        r_mask[p][b] = r_act[p] && 32'(line_index(r_l0[p], 32'(b), r_j[p])) < 32'(r_lines[p]);
     end
     for (int p = 0; p < NumWr; p++) begin
       wr_ready_o[p] = !wa_q[p];
       if (wa_q[p]) begin
-        w_go[p] = 1'b1;
+        w_act[p] = 1'b1;
         w_l0[p] = wl0_q[p]; w_lines[p] = wlines_q[p]; w_c[p] = wc_q[p]; w_j[p] = wj_q[p];
         w_buf[p] = wbuf_q[p]; w_en[p] = wen_q[p];
       end else if (!wr_req_i[p]) begin
-        w_go[p] = 1'b0;
+        w_act[p] = 1'b0;
         w_l0[p] = '0; w_lines[p] = '0; w_c[p] = CW'(1); w_j[p] = '0; w_buf[p] = '0; w_en[p] = '0;
       end else begin
-        w_go[p] = 1'b1;
+        w_act[p] = 1'b1;
         w_l0[p] = first_line(wr_addr_i[p*32 +: 32]);
         w_lines[p] = lines_of(wr_addr_i[p*32 +: 32], wr_bytes_i[p*8 +: 8]);
         w_c[p] = cost_of(w_lines[p]);
@@ -136,8 +151,74 @@ module sram #(
         for (int k = 0; k < PortBytesI; k++)
           if (k < 32'(wr_bytes_i[p*8 +: 8])) w_en[p][32'(k) + wr_addr_i[p*32 +: 32] % W] = 1'b1;
       end
+      for (int b = 0; b < BanksI; b++)
+        w_mask[p][b] = w_act[p] && 32'(line_index(w_l0[p], 32'(b), w_j[p])) < 32'(w_lines[p]);
     end
   end
+
+  // ---- arbitration --------------------------------------------------------------------------
+  if (PortKind == 0) begin : g_per_client
+    assign r_gnt = '1;
+    assign w_gnt = '1;
+  end else begin : g_arbiter
+    localparam int NC = NumRd + NumWr;
+    localparam int unsigned RrW = NC > 1 ? $clog2(NC) : 1;
+    logic [RrW-1:0] rr_q;
+    logic [Banks-1:0] used1, used2, used_r, used_w;
+    always_comb begin
+      used1 = '0; used2 = '0; used_r = '0; used_w = '0;
+      r_gnt = '0;
+      w_gnt = '0;
+      // Clients in priority order k = 0..NC-1: client c has rank (c - rr_q) mod NC.
+      for (int k = 0; k < NC; k++) begin
+        for (int c = 0; c < NC; c++) begin
+          if ((c + NC - 32'(rr_q)) % NC == k) begin
+            if (c < NumRd) begin
+              if (r_act[c % NumRd]) begin
+                if (PortKind == 2) begin
+                  if ((r_mask[c % NumRd] & used_r) == '0) begin
+                    r_gnt[c % NumRd] = 1'b1;
+                    used_r = used_r | r_mask[c % NumRd];
+                  end
+                end else if (PortKind == 3) begin
+                  if ((r_mask[c % NumRd] & used2) == '0) begin
+                    r_gnt[c % NumRd] = 1'b1;
+                    used2 = used2 | (used1 & r_mask[c % NumRd]);
+                    used1 = used1 | r_mask[c % NumRd];
+                  end
+                end else if ((r_mask[c % NumRd] & used1) == '0) begin
+                  r_gnt[c % NumRd] = 1'b1;
+                  used1 = used1 | r_mask[c % NumRd];
+                end
+              end
+            end else if (w_act[(c - NumRd) % NumWr]) begin
+              if (PortKind == 2) begin
+                if ((w_mask[(c - NumRd) % NumWr] & used_w) == '0) begin
+                  w_gnt[(c - NumRd) % NumWr] = 1'b1;
+                  used_w = used_w | w_mask[(c - NumRd) % NumWr];
+                end
+              end else if (PortKind == 3) begin
+                if ((w_mask[(c - NumRd) % NumWr] & used2) == '0) begin
+                  w_gnt[(c - NumRd) % NumWr] = 1'b1;
+                  used2 = used2 | (used1 & w_mask[(c - NumRd) % NumWr]);
+                  used1 = used1 | w_mask[(c - NumRd) % NumWr];
+                end
+              end else if ((w_mask[(c - NumRd) % NumWr] & used1) == '0) begin
+                w_gnt[(c - NumRd) % NumWr] = 1'b1;
+                used1 = used1 | w_mask[(c - NumRd) % NumWr];
+              end
+            end
+          end
+        end
+      end
+    end
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) rr_q <= '0;
+      else rr_q <= 32'(rr_q) == NC - 1 ? '0 : rr_q + RrW'(1);
+    end
+  end
+  assign r_go = r_act & r_gnt;
+  assign w_go = w_act & w_gnt;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -151,15 +232,15 @@ module sram #(
       end
     end else begin
       for (int p = 0; p < NumRd; p++) begin
-        ra_q[p] <= r_go[p] && !r_last[p];
+        ra_q[p] <= r_act[p] && !(r_gnt[p] && r_last[p]);
         rl0_q[p] <= r_l0[p]; rlines_q[p] <= r_lines[p]; rc_q[p] <= r_c[p]; roff_q[p] <= r_off[p];
-        rj_q[p] <= r_j[p] + CW'(1);
+        rj_q[p] <= r_gnt[p] ? r_j[p] + CW'(1) : r_j[p];
       end
       for (int p = 0; p < NumWr; p++) begin
-        wa_q[p] <= w_go[p] && w_j[p] != w_c[p] - CW'(1);
+        wa_q[p] <= w_act[p] && !(w_gnt[p] && w_j[p] == w_c[p] - CW'(1));
         wl0_q[p] <= w_l0[p]; wlines_q[p] <= w_lines[p]; wc_q[p] <= w_c[p];
         wbuf_q[p] <= w_buf[p]; wen_q[p] <= w_en[p];
-        wj_q[p] <= w_j[p] + CW'(1);
+        wj_q[p] <= w_gnt[p] ? w_j[p] + CW'(1) : w_j[p];
       end
     end
   end

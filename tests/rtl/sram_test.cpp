@@ -1,13 +1,16 @@
-// The banked SRAM RTL against docs/timing.md "SRAM accesses and bank conflicts": every port
-// is independent (no arbitration between ports); one access of `bytes` bytes at `a` costs
-// c = ceil(lines / banks) cycles (tessera::timing::contiguous_beat_cycles), during which the
-// port is not ready; read data arrive `latency` cycles after the access's last cycle (one
-// cycle on the fast port); data equal a byte-level reference in which each cycle's window of
-// lines (banks consecutive lines per port) is read before, and written after, that cycle.
-// Two builds: Vsram (tiny's L1: 64 KiB, 4 banks x 16 B, latency 2; 64-byte ports so
-// unaligned accesses conflict) and Vsram_small (2 banks x 8 B, latency 3, 40-byte ports:
-// up to 3 cycles per access). Random traffic on every port every cycle; seeds printed;
-// TESSERA_WAVES=1 writes sram_<test>.fst.
+// The banked SRAM RTL against docs/timing.md "SRAM accesses and bank conflicts" and "SRAM ports
+// and arbitration": one access of `bytes` bytes at `a` takes c = ceil(lines / banks) windows
+// (tessera::timing::contiguous_beat_cycles), one per cycle in which its port is granted its
+// banks, and the port is not ready until its last; read data arrive `latency` cycles after the
+// access's last window (one cycle on the fast port); data equal a byte-level reference in which
+// each cycle's granted windows (banks consecutive lines per port) are read before, and written
+// after, that cycle. With per-client ports every window is granted; otherwise the reference
+// grants them by the round-robin policy of rtl/sram.sv's header, written again here from the
+// doc, with the port kind's capacity per bank and cycle. Builds: Vsram (tiny's L1: 64 KiB, 4
+// banks x 16 B, latency 2; 64-byte ports so unaligned accesses conflict), Vsram_small (2 banks x
+// 8 B, latency 3, 40-byte ports: up to 3 cycles per access), and the single-, two- and
+// dual-port variants Vsram_single, Vsram_two (small's geometry) and Vsram_dual. Random traffic
+// on every port every cycle; seeds printed; TESSERA_WAVES=1 writes sram_<test>.fst.
 #include <gtest/gtest.h>
 #include <verilated.h>
 #include <verilated_fst_c.h>
@@ -23,7 +26,11 @@
 #include <vector>
 
 #include "Vsram.h"
+#include "Vsram_dual.h"
+#include "Vsram_single.h"
 #include "Vsram_small.h"
+#include "Vsram_two.h"
+#include "common/timing/ports.h"
 #include "common/timing/sram.h"
 #include "tests/rtl/verilated_top.h"
 
@@ -33,15 +40,25 @@ namespace timing = tessera::timing;
 
 struct Params {
   uint32_t bytes, banks, width, latency, num_rd, num_wr, port_bytes, fast_mask;
+  timing::Ports kind = timing::Ports::per_client;  // PortKind, in config::SramPorts order
 };
 // The -G values of tests/rtl/CMakeLists.txt.
 constexpr Params kTinyL1{65536, 4, 16, 2, 3, 2, 64, 0b001};
 constexpr Params kSmall{4096, 2, 8, 3, 3, 2, 40, 0b010};
+constexpr Params kSingle{65536, 4, 16, 2, 3, 2, 64, 0b001, timing::Ports::single_port};
+constexpr Params kTwo{4096, 2, 8, 3, 3, 2, 40, 0b010, timing::Ports::two_port};
+constexpr Params kDual{65536, 4, 16, 2, 3, 2, 64, 0b001, timing::Ports::dual_port};
 
 struct Access {
   uint64_t t = 0;  // cycle accepted
   uint32_t addr = 0, bytes = 0, cost = 0;
   std::vector<uint8_t> data;  // write data, or the reference read data
+};
+
+struct Port {
+  bool active = false;
+  Access acc;
+  uint32_t window = 0;
 };
 
 template <class V>
@@ -70,11 +87,6 @@ class Bench : public tessera::rtl_bench::VerilatedTop<V> {
       while (!(top_->wr_ready_o & 1)) tick(nullptr);
       a += n;
     }
-    struct Port {
-      bool active = false;
-      Access acc;
-      uint32_t window = 0;
-    };
     std::vector<Port> rd(p_.num_rd), wr(p_.num_wr);
     std::vector<std::deque<Access>> due(p_.num_rd);
     uint64_t conflicting = 0, reads = 0;
@@ -122,13 +134,15 @@ class Bench : public tessera::rtl_bench::VerilatedTop<V> {
           drive_write(q, false, U(0, p_.bytes - 1), U(1, p_.port_bytes), junk);
         }
       }
-      // The reference: this cycle's windows read, then written (ports in order).
+      // The reference: this cycle's granted windows read, then written (ports in order).
       auto window_lines = [&](const Access& a, uint32_t j, auto&& fn) {
         const uint64_t l0 = a.addr / p_.width, l1 = (a.addr + a.bytes - 1) / p_.width;
         for (uint64_t l = l0 + uint64_t(j) * p_.banks; l <= l1 && l < l0 + uint64_t(j + 1) * p_.banks; ++l) fn(l);
       };
+      std::vector<bool> rg, wg;
+      grants(rd, wr, window_lines, rg, wg);
       for (uint32_t q = 0; q < p_.num_rd; ++q) {
-        if (!rd[q].active) continue;
+        if (!rd[q].active || !rg[q]) continue;
         Access& a = rd[q].acc;
         window_lines(a, rd[q].window, [&](uint64_t l) {
           for (uint64_t b = l * p_.width; b < (l + 1) * p_.width; ++b)
@@ -136,7 +150,7 @@ class Bench : public tessera::rtl_bench::VerilatedTop<V> {
         });
       }
       for (uint32_t q = 0; q < p_.num_wr; ++q) {
-        if (!wr[q].active) continue;
+        if (!wr[q].active || !wg[q]) continue;
         const Access& a = wr[q].acc;
         window_lines(a, wr[q].window, [&](uint64_t l) {
           for (uint64_t b = l * p_.width; b < (l + 1) * p_.width; ++b)
@@ -166,7 +180,7 @@ class Bench : public tessera::rtl_bench::VerilatedTop<V> {
       });
       // Advance the accesses.
       for (uint32_t q = 0; q < p_.num_rd; ++q) {
-        if (!rd[q].active) continue;
+        if (!rd[q].active || !rg[q]) continue;
         if (++rd[q].window == rd[q].acc.cost) {
           Access done = rd[q].acc;
           const uint32_t lat = (p_.fast_mask >> q) & 1 ? 1 : p_.latency;
@@ -177,7 +191,7 @@ class Bench : public tessera::rtl_bench::VerilatedTop<V> {
         }
       }
       for (uint32_t q = 0; q < p_.num_wr; ++q) {
-        if (!wr[q].active) continue;
+        if (!wr[q].active || !wg[q]) continue;
         if (++wr[q].window == wr[q].acc.cost) {
           if (wr[q].acc.cost > 1) ++conflicting;
           wr[q].active = false;
@@ -185,7 +199,37 @@ class Bench : public tessera::rtl_bench::VerilatedTop<V> {
       }
     }
     EXPECT_GT(reads, cycles / 10) << "too few reads checked; seed " << seed;
+    if (p_.kind != timing::Ports::per_client) {
+      EXPECT_GT(denied_, cycles / 10) << "too few windows waited; seed " << seed;
+    }
     return conflicting;
+  }
+
+  // Ports `rd_ports` and `wr_ports` each move `count` accesses of one whole row of lines
+  // (banks x width bytes, aligned: one window each) back to back from cycle 0; returns the
+  // cycles until the last one's last window.
+  uint64_t stream(uint32_t rd_ports, uint32_t wr_ports, uint32_t count) {
+    const uint32_t row = p_.banks * p_.width;
+    std::vector<uint32_t> left_r(rd_ports, count), left_w(wr_ports, count);
+    std::vector<uint8_t> data(row, 0x5a);
+    uint64_t cycles = 0;
+    for (;; ++cycles) {
+      bool busy = false;
+      for (uint32_t q = 0; q < p_.num_rd; ++q) {
+        const bool go = q < rd_ports && left_r[q] > 0 && ((top_->rd_ready_o >> q) & 1);
+        if (go) --left_r[q];
+        drive_read(q, go, (q * count + (count - (q < rd_ports ? left_r[q] : 0))) * row % p_.bytes, row);
+        busy |= go || (q < rd_ports && (left_r[q] > 0 || !((top_->rd_ready_o >> q) & 1)));
+      }
+      for (uint32_t q = 0; q < p_.num_wr; ++q) {
+        const bool go = q < wr_ports && left_w[q] > 0 && ((top_->wr_ready_o >> q) & 1);
+        if (go) --left_w[q];
+        drive_write(q, go, ((p_.num_rd + q) * count) * row % p_.bytes, row, data);
+        busy |= go || (q < wr_ports && (left_w[q] > 0 || !((top_->wr_ready_o >> q) & 1)));
+      }
+      if (!busy) return cycles;
+      tick(nullptr);
+    }
   }
 
  private:
@@ -228,8 +272,48 @@ class Bench : public tessera::rtl_bench::VerilatedTop<V> {
     port = W((uint64_t(port) & ~(uint64_t(0xFF) << (8 * q))) | (uint64_t(v & 0xFF) << (8 * q)));
   }
 
+  // This cycle's grants by the documented policy: clients are read ports then write ports,
+  // client (cycle mod N) first and the others in turn; a client's window is granted when each
+  // bank it touches has a port of its kind left this cycle.
+  template <class Lines>
+  void grants(const std::vector<Port>& rd, const std::vector<Port>& wr, Lines&& window_lines, std::vector<bool>& rg,
+              std::vector<bool>& wg) {
+    rg.assign(p_.num_rd, true);
+    wg.assign(p_.num_wr, true);
+    if (p_.kind == timing::Ports::per_client) return;
+    const uint32_t n = p_.num_rd + p_.num_wr;
+    std::vector<uint32_t> any(p_.banks, 0), reads(p_.banks, 0), writes(p_.banks, 0);
+    for (uint32_t k = 0; k < n; ++k) {
+      const uint32_t c = uint32_t((now_ + k) % n);
+      const bool is_rd = c < p_.num_rd;
+      const Port& port = is_rd ? rd[c] : wr[c - p_.num_rd];
+      std::vector<bool>::reference g = is_rd ? rg[c] : wg[c - p_.num_rd];
+      if (!port.active) continue;
+      std::vector<uint32_t> touched;
+      window_lines(port.acc, port.window, [&](uint64_t l) { touched.push_back(uint32_t(l % p_.banks)); });
+      bool ok = true;
+      for (uint32_t b : touched) {
+        switch (p_.kind) {
+          case timing::Ports::single_port: ok &= any[b] == 0; break;
+          case timing::Ports::two_port: ok &= (is_rd ? reads[b] : writes[b]) == 0; break;
+          case timing::Ports::dual_port: ok &= any[b] < 2; break;
+          case timing::Ports::per_client: break;
+        }
+      }
+      g = ok;
+      if (!ok) {
+        ++denied_;
+        continue;
+      }
+      for (uint32_t b : touched) {
+        ++any[b];
+        ++(is_rd ? reads[b] : writes[b]);
+      }
+    }
+  }
+
   Params p_;
-  uint64_t now_ = 0;
+  uint64_t now_ = 0, denied_ = 0;
 };
 
 template <class V>
@@ -257,5 +341,57 @@ TEST(Sram, CostRuleExamples) {
 
 TEST(Sram, RandomTrafficTinyL1) { random_traffic<Vsram>(kTinyL1, "tiny_l1", 1, 6, 512); }
 TEST(Sram, RandomTrafficSmall) { random_traffic<Vsram_small>(kSmall, "small", 50, 6, 256); }
+TEST(Sram, RandomTrafficSinglePort) { random_traffic<Vsram_single>(kSingle, "single", 100, 4, 512); }
+TEST(Sram, RandomTrafficTwoPort) { random_traffic<Vsram_two>(kTwo, "two", 150, 4, 256); }
+TEST(Sram, RandomTrafficDualPort) { random_traffic<Vsram_dual>(kDual, "dual", 200, 4, 512); }
+
+// Clients streaming whole rows through the arbitrated RTL against the model's port booking
+// (timing::port_capacity and timing::book, what model/core's BankPorts does): each client moves its
+// rows at one row per cycle, booked first come first served in 32-cycle windows, where the RTL
+// grants cycle by cycle round-robin. The RTL never moves more than the ports allow, and its end
+// is within one booking window of the model's (docs/timing.md: the model "can be off by up to one
+// window against a cycle-by-cycle arbiter").
+TEST(Sram, StreamsMoveThePortCapacityOfTheModel) {
+  constexpr uint32_t kCount = 40;
+  auto check = [&](const Params& p, uint32_t readers, uint32_t writers, uint64_t rtl_cycles) {
+    const timing::BankGeometry g{p.banks, p.width, p.latency};
+    const timing::PortCapacity cap = timing::port_capacity(g, p.kind);
+    const uint64_t row = g.row_bytes(), bytes = uint64_t(kCount) * row;
+    timing::BandwidthCalendar shared(cap.shared), rd(cap.read), wr(cap.write);
+    uint64_t model = 0;
+    for (uint32_t c = 0; c < readers + writers; ++c) {
+      timing::BandwidthCalendar* side = c < readers ? &rd : &wr;
+      model = std::max(model, kCount + timing::book({&shared, side}, 0, bytes, row));
+    }
+    const uint64_t r = uint64_t(readers) * bytes, w = uint64_t(writers) * bytes;
+    const uint64_t floor = cap.shared ? (r + w + cap.shared - 1) / cap.shared
+                                      : std::max((r + cap.read - 1) / cap.read, (w + cap.write - 1) / cap.write);
+    std::printf("kind %d, %u readers, %u writers: RTL %llu cycles, model %llu, port floor %llu\n", int(p.kind), readers,
+                writers, (unsigned long long)rtl_cycles, (unsigned long long)model, (unsigned long long)floor);
+    EXPECT_GE(rtl_cycles, floor);
+    EXPECT_LE(rtl_cycles, model + timing::kPortWindow);
+    EXPECT_GE(rtl_cycles + timing::kPortWindow, model);
+  };
+  {
+    Bench<Vsram_single> b("stream_single", kSingle);
+    check(kSingle, 3, 0, b.stream(3, 0, kCount));
+  }
+  {
+    Bench<Vsram_single> b("stream_single_rw", kSingle);
+    check(kSingle, 2, 2, b.stream(2, 2, kCount));
+  }
+  {
+    Bench<Vsram_two> b("stream_two", kTwo);
+    check(kTwo, 2, 2, b.stream(2, 2, kCount));
+  }
+  {
+    Bench<Vsram_dual> b("stream_dual", kDual);
+    check(kDual, 3, 0, b.stream(3, 0, kCount));
+  }
+  {
+    Bench<Vsram> b("stream_per_client", kTinyL1);  // no arbitration: every port at one row per cycle
+    EXPECT_EQ(b.stream(3, 2, kCount), kCount);
+  }
+}
 
 }  // namespace
