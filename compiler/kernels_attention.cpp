@@ -163,7 +163,13 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
     fit = f;
   }
   if (!fit.tq) return false;
-  const uint64_t tq = fit.tq, mq_max = tq * G, kSets = fit.sets, ring = fit.ring, nS = fit.sregs;
+  const uint64_t tq = fit.tq, mq_max = tq * G, kSets = fit.sets, ring = fit.ring;
+  // Four engines or more: scores on engines 0 and 1, P V on 2 and 3 (sc_of, pv_of below),
+  // so a score engine's accumulator holds no [O | sum] region and takes up to four score
+  // regions (the scores three pages ahead: a page's Q K^T takes about 3.5 vector passes'
+  // time from its start to its last row).
+  const bool split_engines = E >= 4;
+  const uint64_t nS = split_engines ? std::min<uint64_t>(4, hw.acc_bytes / (mq_max * hw.C * 4)) : fit.sregs;
   using Unit = AttnUnit;
   // Cost: the unit's key pages (each swept twice) x rows.
   // Named members, not a structured binding: clang 14 (the fuzzing and sanitizer toolchain) cannot
@@ -251,13 +257,15 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
         fill(bw + (P + 1) * 2, 1, tq - 1, 2 * P * 2, DType::bf16, -big);
         fill(bw + (2 * P + P + 1) * 2, tq - 1, 1, (2 * P + 1) * 2, DType::bf16, big);
       }
-      // Accumulators: per engine, a ring of score regions and one [O | sum] region.
+      // Accumulators: per engine, a ring of score regions and one [O | sum] region; with
+      // split engines (below) score rings on the sweep engines, [O | sum] on the P V engines.
       std::vector<std::vector<uint64_t>> sreg(E);
       std::vector<uint64_t> oreg(E), snext(E, 0);
       for (uint32_t e = 0; e < E; ++e) {
         Arena& ac = cg.acc_of(chip, core, e);
-        for (uint64_t r = 0; r < nS; ++r) sreg[e].push_back(ac.take(mq_max * hw.C * 4, hw.C * 4, "attention scores"));
-        oreg[e] = ac.take(mq_max * ob * hw.C * 4, hw.C * 4, "attention output and row sums");
+        if (!split_engines || e < 2)
+          for (uint64_t r = 0; r < nS; ++r) sreg[e].push_back(ac.take(mq_max * hw.C * 4, hw.C * 4, "attention scores"));
+        if (!split_engines || e >= 2) oreg[e] = ac.take(mq_max * ob * hw.C * 4, hw.C * 4, "attention output and row sums");
       }
       uint64_t page_i = 0, xi = 0, pi = 0;
       const size_t nu = per_core[core].size();
@@ -267,11 +275,17 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
       };
       auto unit = [&](size_t ui) -> const Unit& { return units[per_core[core][ui]]; };
       auto geo = [&](const Unit& u) { return Geo{u.n * G, pos0 + u.t0 + u.n, (pos0 + u.t0 + u.n - 1) / P}; };
-      // A unit's scores run on engine ui mod E and, with three engines or more, its P V two
-      // engines on, one that no unit in flight computes scores on: sweep 2's score chain then
-      // does not wait behind the P V of the page before (the vector engine waits on the score
-      // chains).
-      auto pv_of = [&](size_t ui) { return uint32_t((ui + (E >= 3 ? 2 : 0)) % E); };
+      // A unit's scores run on engine sc_of(ui) and its P V on pv_of(ui). With four engines
+      // or more the scores of both sweeps alternate between engines 0 and 1 and the P V
+      // between 2 and 3: the accumulator the vector engine reads is then never the one a
+      // P V accumulates into or the output copy reads (one read port: both slowed the
+      // vector passes), and a sweep engine's accumulator holds four score regions. With
+      // three, the P V two engines on, one that no unit in flight computes scores on:
+      // sweep 2's score chain then does not wait behind the P V of the page before.
+      auto sc_of = [&](size_t ui) { return uint32_t(split_engines ? ui % 2 : ui % E); };
+      auto pv_of = [&](size_t ui) {
+        return uint32_t(split_engines ? 2 + ui % 2 : (ui + (E >= 3 ? 2 : 0)) % E);
+      };
       auto matmul = [&](uint32_t engine, DType ta, DType tb, bool acc, uint64_t a_addr, uint64_t a_stride, uint64_t b_addr,
                         uint64_t b_stride, uint64_t c_addr, uint64_t c_stride, uint64_t mm_m, uint64_t mm_k,
                         uint64_t mm_n) {
@@ -298,7 +312,7 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
       auto scores = [&](size_t ui, uint64_t pg, uint64_t k) {
         const Unit& u = unit(ui);
         const auto [mq, k_hi, pg_hi] = geo(u);
-        const uint32_t e = uint32_t(ui % E);
+        const uint32_t e = sc_of(ui);
         const uint64_t n = std::min(P, k_hi - pg * P);
         const uint64_t sr = sreg[e][snext[e]++ % nS];
         const uint64_t kt_addr = kring + ((first_pages[ui] + pg) % ring) * kslot;
@@ -382,7 +396,7 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
       auto sweep1_step = [&](size_t ui, uint64_t pg) {
         const Unit& u = unit(ui);
         const Bufs& b = bufs[ui % kSets];
-        const uint32_t e = uint32_t(ui % E);
+        const uint32_t e = sc_of(ui);
         const auto [mq, k_hi, pg_hi] = geo(u);
         const auto [sr, n] = sc[ui][pg];
         if (pg >= 1) {
@@ -428,7 +442,7 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
         for (uint64_t pg = 0; pg <= pg_hi && pg < ahead2; ++pg) sc[ui][pg] = scores(ui, pg, hd + 1);
       };
       auto sweep2_step = [&](size_t ui, uint64_t pg) {
-        const uint32_t e = uint32_t(ui % E);
+        const uint32_t e = sc_of(ui);
         const auto [mq, k_hi, pg_hi] = geo(unit(ui));
         const auto [sr, n] = sc[ui][pg];
         const uint64_t x = xr[xi++ % 2], p = pr[pi++ % 3];
@@ -480,11 +494,10 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
       };
       // [O | sum] out of the accumulator, O / sum -> the attention output rows: (token t,
       // head h) -> row t0 + t, column (j G + h) hd.
-      auto finish = [&](size_t ui) {
-        const Unit& u = unit(ui);
+      auto finish_copy = [&](size_t ui) {
         const Bufs& b = bufs[ui % kSets];
         const uint32_t e = pv_of(ui);
-        const uint64_t mq = u.n * G;
+        const uint64_t mq = unit(ui).n * G;
         s.emit(Codegen::dma({.load = false,
                              .unit = 0,
                              .dst = {Space::l1, b.of},
@@ -494,6 +507,11 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
                              .dst_stride1 = ofs,
                              .src_stride1 = ob * hw.C * 4,
                              .acc_engine = e}));
+      };
+      auto finish_out = [&](size_t ui) {
+        const Unit& u = unit(ui);
+        const Bufs& b = bufs[ui % kSets];
+        const uint64_t mq = u.n * G;
         Instr r = vec(Opcode::vrecip, mq, 1);
         Codegen::operand(r, 0, Space::l1, b.rl, 4, DType::fp32);
         Codegen::operand(r, 1, Space::l1, b.of + hd * 4, ofs, DType::fp32);
@@ -540,27 +558,42 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
             for (uint64_t pg = 0; pg < pages(u1); ++pg) sweep1_step(u1, pg);
             sweep2_begin(u1);
             for (uint64_t pg = 0; pg < pages(u1); ++pg) sweep2_step(u1, pg);
-            finish(u1);
+            finish_copy(u1);
+            finish_out(u1);
           }
           continue;
         }
         // A sweep's first scores are issued as soon as what they need is in program
         // order: sweep 2 right after the unit's -m, the next sweep 1 once the page slots
         // it reuses (two units back) have been read.
+        // The output copy of the unit two back as soon as its last P V is in program
+        // order, its vector part at the end of the iteration: in the DMA queue behind the
+        // next unit's page loads, the copy would hold the vector engine (about 200 cycles
+        // per unit).
+        const bool done = it >= 2 && it - 2 < nu;
+        if (done) finish_copy(it - 2);
         if (one) begin1(u1);
         if (two) begin2(u2);
         const uint64_t n1 = one ? pages(u1) : 0, n2 = two ? pages(u2) : 0;
-        for (uint64_t pg = 0; pg < std::max(n1, n2); ++pg) {
-          if (pg < n1) {
-            sweep1_step(u1, pg);
-            if (pg + 1 == n1) begin2(u1);
+        // Sweep 2 runs kLag2 pages behind sweep 1 in the interleave, so the unit in sweep 1
+        // has its -m (and the first scores of its sweep 2, which wait for it and take about
+        // 3.5 vector passes from start to last row) that many passes before the other chain
+        // ends: the next iteration's sweep 2 then starts on finished scores. Llama-3-70B
+        // prefill layer on sohu-like: 0 pages 650,444 cycles, 1: 642,102, 2: 640,619,
+        // 3: 642,806 (sweep 1 of the next unit then starts later).
+        constexpr int64_t kLag2 = 2;
+        for (int64_t k = 0; k < std::max<int64_t>(int64_t(n1), int64_t(n2) + kLag2); ++k) {
+          if (k < int64_t(n1)) {
+            sweep1_step(u1, uint64_t(k));
+            if (uint64_t(k) + 1 == n1) begin2(u1);
           }
-          if (pg < n2) {
-            sweep2_step(u2, pg);
-            if (pg + 1 == n2 && u1 + 1 < nu) begin1(u1 + 1);
+          const int64_t pg = k - kLag2;
+          if (pg >= 0 && pg < int64_t(n2)) {
+            sweep2_step(u2, uint64_t(pg));
+            if (uint64_t(pg) + 1 == n2 && u1 + 1 < nu) begin1(u1 + 1);
           }
         }
-        if (it >= 2 && it - 2 < nu) finish(it - 2);
+        if (done) finish_out(it - 2);
       }
     }
   }

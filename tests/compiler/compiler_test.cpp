@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 
 #include "common/config/config.h"
@@ -244,6 +245,63 @@ TEST(CompilerWeightStream, SteadyLayerPrefetchesTheNextLayerAndMovesTheSameBytes
     EXPECT_EQ(s.own + s.next, c.own) << chips << " chip(s)";
     EXPECT_EQ(s.total, c.total) << chips << " chip(s)";
   }
+}
+
+// Prefill attention on four engines: the accumulators the vector engine reads (scores) are
+// never those a P V accumulates into or the output copy reads. An accumulator has one read
+// port, and the rotation that put a unit's scores where the unit two back still
+// accumulated its P V (or had its output copied) slowed every vector pass that met them.
+TEST(CompilerPrefillAttention, VectorReadsNoAccumulatorThatPvOrTheOutputCopyUses) {
+  const config::Arch a = config::load_arch("sohu-like");
+  ASSERT_GE(a->core.matrix_engines, 4u);
+  const hf::ModelConfig m = load_model("llama3-8b");
+  CompileOptions o;
+  o.phase = Phase::Prefill;
+  o.context = 1024;
+  o.chips = 1;
+  o.segment.kind = Segment::Layer;
+  o.segment.layer = 0;
+  const Compiled c = compile(m, *a, o);
+  size_t phases = 0;
+  for (const isa::TextSection& t : c.program.text) {
+    // The core's phases (between barriers); attention is the one with a vexp on an accumulator.
+    std::vector<std::vector<const isa::Instr*>> phase(1);
+    for (const isa::Instr& in : t.code) {
+      if (in.op == isa::Opcode::barrier)
+        phase.emplace_back();
+      else
+        phase.back().push_back(&in);
+    }
+    for (const auto& ph : phase) {
+      auto acc_reads = [](const isa::Instr& in) {
+        std::set<uint32_t> e;
+        for (const isa::OperandExtent& x : isa::operand_extents(in))
+          if (x.space == isa::Space::acc && x.read) e.insert(x.acc_engine);
+        return e;
+      };
+      bool attention = false;
+      for (const isa::Instr* in : ph) attention |= in->op == isa::Opcode::vexp && !acc_reads(*in).empty();
+      if (!attention) continue;
+      ++phases;
+      std::set<uint32_t> vec, pv, copy;
+      for (const isa::Instr* in : ph) {
+        const std::set<uint32_t> r = acc_reads(*in);
+        if (in->unit == uint8_t(isa::Unit::vec)) vec.insert(r.begin(), r.end());
+        // P V: accumulating, B the KV pages (the causal mask's B is a BF16 constant).
+        if (in->op == isa::Opcode::matmul && in->accumulate && in->b_type != uint64_t(isa::DType::bf16))
+          pv.insert(r.begin(), r.end());
+        if (in->op == isa::Opcode::store) copy.insert(r.begin(), r.end());
+      }
+      EXPECT_FALSE(vec.empty());
+      EXPECT_FALSE(pv.empty());
+      EXPECT_FALSE(copy.empty());
+      for (uint32_t e : vec) {
+        EXPECT_EQ(pv.count(e), 0u) << "core " << t.core << ": engine " << e;
+        EXPECT_EQ(copy.count(e), 0u) << "core " << t.core << ": engine " << e;
+      }
+    }
+  }
+  EXPECT_EQ(phases, c.program.text.size());
 }
 
 }  // namespace
