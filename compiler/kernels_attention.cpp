@@ -386,7 +386,7 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
       std::vector<bool> pv_started(nu, false);
       // Sweep 1: the unit's pages into the rings (one DMA engine each, so a slot is
       // rewritten by the engine that wrote it) and its first scores.
-      std::vector<char> loaded(nu, 0);
+      std::vector<char> loaded(nu, 0), copied0(nu, 0);
       // The unit's pages into the rings, and with `early` its first two score pages on the
       // P V engine idle in the iteration before its own (that of the unit before it).
       auto sweep1_load = [&](size_t ui) {
@@ -417,8 +417,22 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
         }
         page_i += pg_hi + 1;
         sc[ui].assign(pg_hi + 1, Sc{});
-        if (early)
-          for (uint64_t pg = 0; pg <= pg_hi && pg < 2; ++pg) sc[ui][pg] = scores(ui, pg, hd, pv_of(ui + 1));
+        if (!early) return;
+        for (uint64_t pg = 0; pg <= pg_hi && pg < 2; ++pg) sc[ui][pg] = scores(ui, pg, hd, pv_of(ui + 1));
+        if (pg_hi == 0) return;
+        copied0[ui] = 1;
+        // Page 0 (whole: there is a page 1) into the running max by a DMA engine, an iteration
+        // before the vector engine needs it: the vmax of pages 0 and 1 then reads one page from
+        // the accumulator instead of two (two cycles a row).
+        s.emit(Codegen::dma({.load = false,
+                             .unit = 0,
+                             .dst = {Space::l1, bufs[ui % kSets].mxe},
+                             .src = {Space::acc, sc[ui][0].sr},
+                             .len = P * 4,
+                             .n1 = mq,
+                             .dst_stride1 = P * 4,
+                             .src_stride1 = hw.C * 4,
+                             .acc_engine = sc[ui][0].e}));
       };
       auto sweep1_begin = [&](size_t ui) {
         sweep1_load(ui);
@@ -436,7 +450,8 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
           // columns as they are, so they are copied first.
           // Pages 0 and 1 share an engine (the vector instruction reads one accumulator).
           const uint64_t prev = sc[ui][pg - 1].sr, prev_n = sc[ui][pg - 1].n;
-          const bool copy = pg == 1 && n < prev_n;
+          const bool copied = pg == 1 && copied0[ui];  // by sweep1_load
+          const bool copy = pg == 1 && n < prev_n && !copied;
           if (copy) {
             Instr c = vec(Opcode::vcvt, mq, prev_n);
             Codegen::operand(c, 0, Space::l1, b.mxe, P * 4, DType::fp32);
@@ -446,7 +461,7 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
           }
           Instr v = vec(Opcode::vmax, mq, n);
           Codegen::operand(v, 0, Space::l1, b.mxe, P * 4, DType::fp32);
-          if (pg == 1 && !copy)
+          if (pg == 1 && !copy && !copied)
             Codegen::operand(v, 1, Space::acc, prev, hw.C * 4, DType::fp32, e);
           else
             Codegen::operand(v, 1, Space::l1, b.mxe, P * 4, DType::fp32);

@@ -251,7 +251,8 @@ TEST(CompilerWeightStream, SteadyLayerPrefetchesTheNextLayerAndMovesTheSameBytes
 // sweeps' scores on engines 0 and 1, the P V on 2 and 3, so the accumulators the vector engine
 // streams score pages from are not the ones a P V accumulates into (one read port); and each
 // unit's first two sweep-1 pages on the P V engine that is idle the iteration before, issued
-// a unit ahead. Llama-3-8B, FP8: a Q K^T has k = head_dim (sweep 1) or head_dim + 1 (sweep 2,
+// a unit ahead, page 0 then copied into L1 by a DMA engine so that no vector instruction
+// reads two accumulator pages (two cycles a row). Llama-3-8B, FP8: a Q K^T has k = head_dim (sweep 1) or head_dim + 1 (sweep 2,
 // the -m row), a P V n = head_dim + 1 (the ones column); the causal mask's B is BF16.
 TEST(CompilerPrefillAttention, ScoresOnTwoEnginesPvOnTheOtherTwoFirstPagesAhead) {
   const config::Arch a = config::load_arch("sohu-like");
@@ -268,7 +269,14 @@ TEST(CompilerPrefillAttention, ScoresOnTwoEnginesPvOnTheOtherTwoFirstPagesAhead)
   for (const isa::TextSection& t : c.program.text) {
     // Per engine: sweep-1 scores, sweep-2 scores, P V matmuls.
     std::array<uint64_t, 4> s1{}, s2{}, pv{};
+    uint64_t two_acc = 0, page_copies = 0;
     for (const isa::Instr& in : t.code) {
+      if (in.unit == uint8_t(isa::Unit::vec) && in.src1_space == uint64_t(isa::Space::acc) &&
+          in.src2_space == uint64_t(isa::Space::acc))
+        ++two_acc;
+      if (in.op == isa::Opcode::store && in.src_space == uint64_t(isa::Space::acc) &&
+          in.dst_space == uint64_t(isa::Space::l1) && in.len == uint64_t(a->matrix.cols) * 4)
+        ++page_copies;
       if (in.op != isa::Opcode::matmul || in.b_type == uint64_t(isa::DType::bf16) ||
           in.a_type != uint64_t(isa::DType::bf16))
         continue;
@@ -288,6 +296,8 @@ TEST(CompilerPrefillAttention, ScoresOnTwoEnginesPvOnTheOtherTwoFirstPagesAhead)
     // Sweep 1: the pages after the second on 0 and 1, the first two on 2 and 3.
     EXPECT_GT(s1[0] + s1[1], 0u) << "core " << t.core;
     EXPECT_GT(s1[2] + s1[3], 0u) << "core " << t.core;
+    EXPECT_EQ(two_acc, 0u) << "core " << t.core;
+    EXPECT_GT(page_copies, 0u) << "core " << t.core;
   }
 }
 
