@@ -2,10 +2,12 @@
 // the precision policy. Programs run on the model in tests/driver.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <array>
 #include <fstream>
 #include <string>
+#include <utility>
 
 #include "common/config/config.h"
 #include "common/util/error.h"
@@ -247,6 +249,17 @@ TEST(CompilerWeightStream, SteadyLayerPrefetchesTheNextLayerAndMovesTheSameBytes
   }
 }
 
+// Layer 0 of a one-chip prefill of `context` tokens.
+Compiled prefill_layer0(const hf::ModelConfig& m, const config::ArchConfig& a, uint64_t context) {
+  CompileOptions o;
+  o.phase = Phase::Prefill;
+  o.context = context;
+  o.chips = 1;
+  o.segment.kind = Segment::Layer;
+  o.segment.layer = 0;
+  return compile(m, a, o);
+}
+
 // Prefill attention on four engines (kernels_attention.cpp, sc_of / pv_of / early): both
 // sweeps' scores on engines 0 and 1, the P V on 2 and 3, so the accumulators the vector engine
 // streams score pages from are not the ones a P V accumulates into (one read port); and each
@@ -259,13 +272,7 @@ TEST(CompilerPrefillAttention, ScoresOnTwoEnginesPvOnTheOtherTwoFirstPagesAhead)
   ASSERT_EQ(a->core.matrix_engines, 4u);
   const hf::ModelConfig m = load_model("llama3-8b");
   const uint64_t hd = m.head_dim;
-  CompileOptions o;
-  o.phase = Phase::Prefill;
-  o.context = 1024;
-  o.chips = 1;
-  o.segment.kind = Segment::Layer;
-  o.segment.layer = 0;
-  const Compiled c = compile(m, *a, o);
+  const Compiled c = prefill_layer0(m, *a, 1024);
   for (const isa::TextSection& t : c.program.text) {
     // Per engine: sweep-1 scores, sweep-2 scores, P V matmuls.
     std::array<uint64_t, 4> s1{}, s2{}, pv{};
@@ -298,6 +305,42 @@ TEST(CompilerPrefillAttention, ScoresOnTwoEnginesPvOnTheOtherTwoFirstPagesAhead)
     EXPECT_GT(s1[2] + s1[3], 0u) << "core " << t.core;
     EXPECT_EQ(two_acc, 0u) << "core " << t.core;
     EXPECT_GT(page_copies, 0u) << "core " << t.core;
+  }
+}
+
+// Prefill norms (kernels_vector.cpp, emit_norm): x's rows of every chunk split over both DMA
+// engines and loaded one chunk ahead of the vector work, the normalised rows stored over both
+// engines too, in chunks of about a sixteenth of a core's rows. Llama-3-8B prefill, 1024
+// tokens: 64 rows a core, 8-row chunks.
+TEST(CompilerPrefillNorm, RowsOverBothEnginesAChunkAhead) {
+  const config::Arch a = config::load_arch("sohu-like");
+  ASSERT_EQ(a->core.dma_engines, 2u);
+  const hf::ModelConfig m = load_model("llama3-8b");
+  const uint64_t row = m.hidden_size * 4;
+  const Compiled c = prefill_layer0(m, *a, 1024);
+  for (const isa::TextSection& t : c.program.text) {
+    std::array<uint64_t, 2> loads{}, stores{};
+    uint64_t loads_before_vec = 0, vec = 0, max_rows = 0;
+    bool gain = true;  // the first load: the norm's gain, one row
+    for (const isa::Instr& in : t.code) {
+      if (in.op == isa::Opcode::barrier) break;  // the end of attn_norm
+      if (in.unit == uint8_t(isa::Unit::vec)) ++vec;
+      if (in.op == isa::Opcode::load && in.src_space != uint64_t(isa::Space::l1) && !std::exchange(gain, false)) {
+        ASSERT_LT(in.unit, 2u);
+        ++loads[in.unit];
+        max_rows = std::max<uint64_t>(max_rows, 2 * in.len * std::max<uint64_t>(in.n1, 1) / row);
+        if (!vec) ++loads_before_vec;
+      }
+      if (in.op == isa::Opcode::store) {
+        ASSERT_LT(in.unit, 2u);
+        ++stores[in.unit];
+      }
+    }
+    EXPECT_GT(loads[0], 0u) << "core " << t.core;
+    EXPECT_EQ(loads[0], loads[1]) << "core " << t.core;
+    EXPECT_EQ(stores[0], stores[1]) << "core " << t.core;
+    EXPECT_EQ(loads_before_vec, 4u) << "core " << t.core;  // chunks 0 and 1, two parts each
+    EXPECT_EQ(max_rows, 8u) << "core " << t.core;
   }
 }
 
