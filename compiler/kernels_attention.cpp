@@ -7,7 +7,7 @@
 //
 // Prefill (emit_attention_prefill, below): flash-style. The unit's query block stays in
 // L1 while its key pages stream through two sweeps, so no score row is ever held whole:
-//   sweep 1: S = Q K^T page by page into accumulator regions (a ring of three per engine),
+//   sweep 1: S = Q K^T page by page into accumulator regions (a ring per engine),
 //            causal mask on the block's own keys, and a running elementwise max over the
 //            pages (vmax), reduced to the row max m once (vrmax);
 //   sweep 2: S' = [Q | -m] [K^T ; 1] (the max subtracted by the array through one more
@@ -19,7 +19,9 @@
 // The max is final before any exp, so nothing is rescaled; the arrays compute Q K^T twice
 // (they are idle otherwise: the vector engine bounds attention on every preset). Units are
 // software-pipelined: the next unit's loads and first sweep are emitted before this unit's
-// second sweep. Fully masked key pages are never loaded or computed.
+// second sweep (with four engines: scores on two, P V on the other two, and a unit's first
+// two score pages a unit ahead on the idle P V engine). Fully masked key pages are never
+// loaded or computed.
 //
 // Decode (and prefill that does not fit the flash buffers) keeps the page-stationary
 // kernel: per unit,
@@ -163,13 +165,34 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
     fit = f;
   }
   if (!fit.tq) return false;
-  const uint64_t tq = fit.tq, mq_max = tq * G, kSets = fit.sets, ring = fit.ring, nS = fit.sregs;
+  const uint64_t tq = fit.tq, mq_max = tq * G, kSets = fit.sets;
+  // Four engines or more: scores on engines 0 and 1, P V on 2 and 3 (sc_of, pv_of below),
+  // so a score engine's accumulator holds no [O | sum] region and takes up to four score
+  // regions (the scores three pages ahead: a page's Q K^T takes about 3.5 vector passes'
+  // time from its start to its last row).
+  const bool split_engines = E >= 4;
+  const uint64_t nS = split_engines ? std::min<uint64_t>(4, hw.acc_bytes / (mq_max * hw.C * 4)) : fit.sregs;
+  // Early first pages: a unit's page loads and its first two score pages are issued one
+  // iteration ahead, the scores on the P V engine that is idle in that iteration (two regions
+  // beside its [O | sum]). Its sweep 1 then starts on finished scores instead of waiting for
+  // its loads and a Q K^T at the start of its iteration. Needs a third unit's pages in the
+  // ring.
+  const bool early = split_engines && kSets >= 2 && mq_max * (ob + 2) * hw.C * 4 <= hw.acc_bytes &&
+                     l1_need(tq, kSets, 3 * max_pages) <= scratch;
+  const uint64_t ring = early ? 3 * max_pages : fit.ring;
   using Unit = AttnUnit;
-  // Cost: the unit's key pages (each swept twice) x rows.
+  // Cost: the unit's key pages (each swept twice) x rows, and the columns of its last page:
+  // units that differ only there cost the same vector passes but not the same cycles (a full
+  // last page contends more for the SRAM ports), and with pages alone every core got units of
+  // one column offset (Llama-3-70B: the core with only full last pages ended 4,600 cycles,
+  // 4.4 %, after the one with only 32-column ones).
   // Named members, not a structured binding: clang 14 (the fuzzing and sanitizer toolchain) cannot
   // capture structured bindings in lambdas.
   const auto work = attention_units(
-      g, tq, hw.cores, [&](uint64_t t0, uint64_t n) { return ((pos0 + t0 + n - 1) / P + 1) * n * G + 64; });
+      g, tq, hw.cores, [&](uint64_t t0, uint64_t n) {
+        const uint64_t pages = (pos0 + t0 + n - 1) / P + 1, last = pos0 + t0 + n - (pages - 1) * P;
+        return 8 * n * G * pages + n * G * last / P;
+      });
   const auto& units = work.first;
   const auto& per_core = work.second;
 
@@ -251,13 +274,17 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
         fill(bw + (P + 1) * 2, 1, tq - 1, 2 * P * 2, DType::bf16, -big);
         fill(bw + (2 * P + P + 1) * 2, tq - 1, 1, (2 * P + 1) * 2, DType::bf16, big);
       }
-      // Accumulators: per engine, a ring of score regions and one [O | sum] region.
+      // Accumulators: per engine, a ring of score regions and one [O | sum] region; with
+      // split engines (below) score rings on the sweep engines, [O | sum] on the P V engines.
       std::vector<std::vector<uint64_t>> sreg(E);
       std::vector<uint64_t> oreg(E), snext(E, 0);
       for (uint32_t e = 0; e < E; ++e) {
         Arena& ac = cg.acc_of(chip, core, e);
-        for (uint64_t r = 0; r < nS; ++r) sreg[e].push_back(ac.take(mq_max * hw.C * 4, hw.C * 4, "attention scores"));
-        oreg[e] = ac.take(mq_max * ob * hw.C * 4, hw.C * 4, "attention output and row sums");
+        if (!split_engines || e < 2)
+          for (uint64_t r = 0; r < nS; ++r) sreg[e].push_back(ac.take(mq_max * hw.C * 4, hw.C * 4, "attention scores"));
+        if (!split_engines || e >= 2) oreg[e] = ac.take(mq_max * ob * hw.C * 4, hw.C * 4, "attention output and row sums");
+        if (early && e >= 2)
+          for (int r = 0; r < 2; ++r) sreg[e].push_back(ac.take(mq_max * hw.C * 4, hw.C * 4, "attention first scores"));
       }
       uint64_t page_i = 0, xi = 0, pi = 0;
       const size_t nu = per_core[core].size();
@@ -267,11 +294,17 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
       };
       auto unit = [&](size_t ui) -> const Unit& { return units[per_core[core][ui]]; };
       auto geo = [&](const Unit& u) { return Geo{u.n * G, pos0 + u.t0 + u.n, (pos0 + u.t0 + u.n - 1) / P}; };
-      // A unit's scores run on engine ui mod E and, with three engines or more, its P V two
-      // engines on, one that no unit in flight computes scores on: sweep 2's score chain then
-      // does not wait behind the P V of the page before (the vector engine waits on the score
-      // chains).
-      auto pv_of = [&](size_t ui) { return uint32_t((ui + (E >= 3 ? 2 : 0)) % E); };
+      // A unit's scores run on engine sc_of(ui) and its P V on pv_of(ui). With four engines
+      // or more the scores of both sweeps alternate between engines 0 and 1 and the P V
+      // between 2 and 3: the accumulator the vector engine reads is then never the one a
+      // P V accumulates into or the output copy reads (one read port: both slowed the
+      // vector passes), and a sweep engine's accumulator holds four score regions. With
+      // three, the P V two engines on, one that no unit in flight computes scores on:
+      // sweep 2's score chain then does not wait behind the P V of the page before.
+      auto sc_of = [&](size_t ui) { return uint32_t(split_engines ? ui % 2 : ui % E); };
+      auto pv_of = [&](size_t ui) {
+        return uint32_t(split_engines ? 2 + ui % 2 : (ui + (E >= 3 ? 2 : 0)) % E);
+      };
       auto matmul = [&](uint32_t engine, DType ta, DType tb, bool acc, uint64_t a_addr, uint64_t a_stride, uint64_t b_addr,
                         uint64_t b_stride, uint64_t c_addr, uint64_t c_stride, uint64_t mm_m, uint64_t mm_k,
                         uint64_t mm_n) {
@@ -295,12 +328,15 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
       };
       // Q K^T of page pg with the first `k` rows of [Q | -m] and [K^T ; 1] into the next
       // score region of the unit's engine; the causal mask added on the block's own page.
-      auto scores = [&](size_t ui, uint64_t pg, uint64_t k) {
+      struct Sc {
+        uint64_t sr = 0, n = 0;
+        uint32_t e = 0;
+      };
+      auto scores = [&](size_t ui, uint64_t pg, uint64_t k, uint32_t e) {
         const Unit& u = unit(ui);
         const auto [mq, k_hi, pg_hi] = geo(u);
-        const uint32_t e = uint32_t(ui % E);
         const uint64_t n = std::min(P, k_hi - pg * P);
-        const uint64_t sr = sreg[e][snext[e]++ % nS];
+        const uint64_t sr = sreg[e][snext[e]++ % sreg[e].size()];
         const uint64_t kt_addr = kring + ((first_pages[ui] + pg) % ring) * kslot;
         for (uint64_t k0 = 0; k0 < k; k0 += hw.R)
           matmul(e, qt, kt, k0 > 0, q2[ui % 4] + k0 * eq, qs, kt_addr + k0 * P * ek, P * ek, sr, hw.C * 4, mq,
@@ -311,7 +347,7 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
             matmul(e, DType::bf16, DType::bf16, true, sel + k0 * 2, tq * 2, bw + ((P - kc) + k0 * 2 * P) * 2,
                    2 * P * 2, sr, hw.C * 4, mq, std::min(hw.R, u.n - k0), n);
         }
-        return std::pair{sr, n};
+        return Sc{sr, n, e};
       };
       // Q rows: [token][query head][head_dim] of this (sequence, KV head), widened to BF16.
       // The Q load one unit before its widening: the DMA queues also carry page loads, and
@@ -346,11 +382,16 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
       // sweep 2's scores a third page ahead, before the P V that waits for the vector
       // engine, measured no better.
       const uint64_t ahead1 = nS - 1, ahead2 = nS - 1;
-      std::vector<std::vector<std::pair<uint64_t, uint64_t>>> sc(nu);
+      std::vector<std::vector<Sc>> sc(nu);
       std::vector<bool> pv_started(nu, false);
       // Sweep 1: the unit's pages into the rings (one DMA engine each, so a slot is
       // rewritten by the engine that wrote it) and its first scores.
-      auto sweep1_begin = [&](size_t ui) {
+      std::vector<char> loaded(nu, 0), copied0(nu, 0);
+      // The unit's pages into the rings, and with `early` its first two score pages on the
+      // P V engine idle in the iteration before its own (that of the unit before it).
+      auto sweep1_load = [&](size_t ui) {
+        if (ui >= nu || loaded[ui]) return;
+        loaded[ui] = 1;
         const Unit& u = unit(ui);
         const auto [mq, k_hi, pg_hi] = geo(u);
         first_pages[ui] = page_i;
@@ -375,21 +416,42 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
                                .src_stride1 = hd * ek}));
         }
         page_i += pg_hi + 1;
-        sc[ui].assign(pg_hi + 1, {0, 0});
-        for (uint64_t pg = 0; pg <= pg_hi && pg < ahead1; ++pg) sc[ui][pg] = scores(ui, pg, hd);
+        sc[ui].assign(pg_hi + 1, Sc{});
+        if (!early) return;
+        for (uint64_t pg = 0; pg <= pg_hi && pg < 2; ++pg) sc[ui][pg] = scores(ui, pg, hd, pv_of(ui + 1));
+        if (pg_hi == 0) return;
+        copied0[ui] = 1;
+        // Page 0 (whole: there is a page 1) into the running max by a DMA engine, an iteration
+        // before the vector engine needs it: the vmax of pages 0 and 1 then reads one page from
+        // the accumulator instead of two (two cycles a row).
+        s.emit(Codegen::dma({.load = false,
+                             .unit = 0,
+                             .dst = {Space::l1, bufs[ui % kSets].mxe},
+                             .src = {Space::acc, sc[ui][0].sr},
+                             .len = P * 4,
+                             .n1 = mq,
+                             .dst_stride1 = P * 4,
+                             .src_stride1 = hw.C * 4,
+                             .acc_engine = sc[ui][0].e}));
+      };
+      auto sweep1_begin = [&](size_t ui) {
+        sweep1_load(ui);
+        const uint64_t pg_hi = geo(unit(ui)).pg_hi;
+        for (uint64_t pg = early ? 2 : 0; pg <= pg_hi && pg < ahead1; ++pg) sc[ui][pg] = scores(ui, pg, hd, sc_of(ui));
       };
       // Page pg: the running elementwise max of S, and the next scores.
       auto sweep1_step = [&](size_t ui, uint64_t pg) {
         const Unit& u = unit(ui);
         const Bufs& b = bufs[ui % kSets];
-        const uint32_t e = uint32_t(ui % E);
         const auto [mq, k_hi, pg_hi] = geo(u);
-        const auto [sr, n] = sc[ui][pg];
+        const auto [sr, n, e] = sc[ui][pg];
         if (pg >= 1) {
           // Page 0 is whole when there is a page 1; a partial page 1 leaves page 0's last
           // columns as they are, so they are copied first.
-          const auto [prev, prev_n] = sc[ui][pg - 1];
-          const bool copy = pg == 1 && n < prev_n;
+          // Pages 0 and 1 share an engine (the vector instruction reads one accumulator).
+          const uint64_t prev = sc[ui][pg - 1].sr, prev_n = sc[ui][pg - 1].n;
+          const bool copied = pg == 1 && copied0[ui];  // by sweep1_load
+          const bool copy = pg == 1 && n < prev_n && !copied;
           if (copy) {
             Instr c = vec(Opcode::vcvt, mq, prev_n);
             Codegen::operand(c, 0, Space::l1, b.mxe, P * 4, DType::fp32);
@@ -399,14 +461,14 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
           }
           Instr v = vec(Opcode::vmax, mq, n);
           Codegen::operand(v, 0, Space::l1, b.mxe, P * 4, DType::fp32);
-          if (pg == 1 && !copy)
+          if (pg == 1 && !copy && !copied)
             Codegen::operand(v, 1, Space::acc, prev, hw.C * 4, DType::fp32, e);
           else
             Codegen::operand(v, 1, Space::l1, b.mxe, P * 4, DType::fp32);
           Codegen::operand(v, 2, Space::acc, sr, hw.C * 4, DType::fp32, e);
           s.emit(v);
         }
-        if (pg + ahead1 <= pg_hi) sc[ui][pg + ahead1] = scores(ui, pg + ahead1, hd);
+        if (pg + ahead1 <= pg_hi) sc[ui][pg + ahead1] = scores(ui, pg + ahead1, hd, sc_of(ui));
         if (pg < pg_hi) return;
         // The row max, and -m into Q'.
         Instr r = vec(Opcode::vrmax, mq, pg_hi ? P : n);
@@ -425,12 +487,11 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
       // Sweep 2: S' = S - m, P = exp(scale S') and [O | sum] += P [V | 1].
       auto sweep2_begin = [&](size_t ui) {
         const auto [mq, k_hi, pg_hi] = geo(unit(ui));
-        for (uint64_t pg = 0; pg <= pg_hi && pg < ahead2; ++pg) sc[ui][pg] = scores(ui, pg, hd + 1);
+        for (uint64_t pg = 0; pg <= pg_hi && pg < ahead2; ++pg) sc[ui][pg] = scores(ui, pg, hd + 1, sc_of(ui));
       };
       auto sweep2_step = [&](size_t ui, uint64_t pg) {
-        const uint32_t e = uint32_t(ui % E);
         const auto [mq, k_hi, pg_hi] = geo(unit(ui));
-        const auto [sr, n] = sc[ui][pg];
+        const auto [sr, n, e] = sc[ui][pg];
         const uint64_t x = xr[xi++ % 2], p = pr[pi++ % 3];
         // P = exp(scale S') in BF16. With FP8 activations Q' already holds scale x Q (one
         // BF16 rounding, 32 times finer than Q's own FP8 rounding), so exp reads the
@@ -465,7 +526,7 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
           Codegen::operand(lo, 2, Space::l1, p, P * ep, pt);
           s.emit(lo);
         }
-        if (pg + ahead2 <= pg_hi) sc[ui][pg + ahead2] = scores(ui, pg + ahead2, hd + 1);
+        if (pg + ahead2 <= pg_hi) sc[ui][pg + ahead2] = scores(ui, pg + ahead2, hd + 1, sc_of(ui));
         const uint64_t vt = vring + ((first_pages[ui] + pg) % ring) * vslot;
         for (uint64_t part : split ? std::vector<uint64_t>{p, plo} : std::vector<uint64_t>{p}) {
           for (uint64_t k0 = 0; k0 < n; k0 += hw.R) {
@@ -480,11 +541,10 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
       };
       // [O | sum] out of the accumulator, O / sum -> the attention output rows: (token t,
       // head h) -> row t0 + t, column (j G + h) hd.
-      auto finish = [&](size_t ui) {
-        const Unit& u = unit(ui);
+      auto finish_copy = [&](size_t ui) {
         const Bufs& b = bufs[ui % kSets];
         const uint32_t e = pv_of(ui);
-        const uint64_t mq = u.n * G;
+        const uint64_t mq = unit(ui).n * G;
         s.emit(Codegen::dma({.load = false,
                              .unit = 0,
                              .dst = {Space::l1, b.of},
@@ -494,6 +554,11 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
                              .dst_stride1 = ofs,
                              .src_stride1 = ob * hw.C * 4,
                              .acc_engine = e}));
+      };
+      auto finish_out = [&](size_t ui) {
+        const Unit& u = unit(ui);
+        const Bufs& b = bufs[ui % kSets];
+        const uint64_t mq = u.n * G;
         Instr r = vec(Opcode::vrecip, mq, 1);
         Codegen::operand(r, 0, Space::l1, b.rl, 4, DType::fp32);
         Codegen::operand(r, 1, Space::l1, b.of + hd * 4, ofs, DType::fp32);
@@ -540,27 +605,43 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
             for (uint64_t pg = 0; pg < pages(u1); ++pg) sweep1_step(u1, pg);
             sweep2_begin(u1);
             for (uint64_t pg = 0; pg < pages(u1); ++pg) sweep2_step(u1, pg);
-            finish(u1);
+            finish_copy(u1);
+            finish_out(u1);
           }
           continue;
         }
         // A sweep's first scores are issued as soon as what they need is in program
         // order: sweep 2 right after the unit's -m, the next sweep 1 once the page slots
         // it reuses (two units back) have been read.
+        // The output copy of the unit two back as soon as its last P V is in program
+        // order, its vector part at the end of the iteration: in the DMA queue behind the
+        // next unit's page loads, the copy would hold the vector engine (about 200 cycles
+        // per unit).
+        const bool done = it >= 2 && it - 2 < nu;
+        if (done) finish_copy(it - 2);
+        if (early && one) sweep1_load(u1 + 1);
         if (one) begin1(u1);
         if (two) begin2(u2);
         const uint64_t n1 = one ? pages(u1) : 0, n2 = two ? pages(u2) : 0;
-        for (uint64_t pg = 0; pg < std::max(n1, n2); ++pg) {
-          if (pg < n1) {
-            sweep1_step(u1, pg);
-            if (pg + 1 == n1) begin2(u1);
+        // Sweep 2 runs kLag2 pages behind sweep 1 in the interleave, so the unit in sweep 1
+        // has its -m (and the first scores of its sweep 2, which wait for it and take about
+        // 3.5 vector passes from start to last row) that many passes before the other chain
+        // ends: the next iteration's sweep 2 then starts on finished scores. Llama-3-70B
+        // prefill layer on sohu-like: 0 pages 650,444 cycles, 1: 642,102, 2: 640,619,
+        // 3: 642,806 (sweep 1 of the next unit then starts later).
+        constexpr int64_t kLag2 = 2;
+        for (int64_t k = 0; k < std::max<int64_t>(int64_t(n1), int64_t(n2) + kLag2); ++k) {
+          if (k < int64_t(n1)) {
+            sweep1_step(u1, uint64_t(k));
+            if (uint64_t(k) + 1 == n1) begin2(u1);
           }
-          if (pg < n2) {
-            sweep2_step(u2, pg);
-            if (pg + 1 == n2 && u1 + 1 < nu) begin1(u1 + 1);
+          const int64_t pg = k - kLag2;
+          if (pg >= 0 && pg < int64_t(n2)) {
+            sweep2_step(u2, uint64_t(pg));
+            if (uint64_t(pg) + 1 == n2 && u1 + 1 < nu) begin1(u1 + 1);
           }
         }
-        if (it >= 2 && it - 2 < nu) finish(it - 2);
+        if (done) finish_out(it - 2);
       }
     }
   }

@@ -222,7 +222,12 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
       const DType ot2 = out2 ? out2->dtype : DType::fp32;
       const uint64_t eo2 = out2 ? es(ot2) : 0;
       const uint64_t per_row = H * (4 + 4 + 4 + eo + eo2) + 64;
-      const uint64_t chunk = std::max<uint64_t>(1, std::min(n, (a.limit - a.top) / 2 / per_row));
+      const uint64_t fit = std::max<uint64_t>(1, (a.limit - a.top) / 2 / per_row);
+      // The first chunk's load and the last chunk's vector work and store overlap nothing:
+      // with about 16 chunks a core they are a sixteenth of the phase each (Llama-3-70B
+      // prefill: 26-row chunks, 1,100 cycles more a norm). At least 8 rows a chunk, so a
+      // decode step's few rows stay one chunk.
+      const uint64_t chunk = std::min({n, fit, std::max<uint64_t>(8, (n + 15) / 16)});
       uint64_t bufs[2][7];
       for (auto& b : bufs) {
         b[0] = a.take(chunk * H * 4, 64, "residual rows");
@@ -234,11 +239,13 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
         b[6] = out2 ? a.take(chunk * H * eo2, 64, "second norm output rows") : 0;
       }
       record_l1(chip, core, bufs[0][0], a.top - bufs[0][0], std::string(norm ? "norm" : "residual") + " rows (double-buffered)");
-      // With several chunks the rows come in on another DMA engine than the results leave
-      // by: in one in-order queue, chunk i + 1's load waited for chunk i's store, which
-      // waits for the vector engine (Llama-3-70B prefill norms 18,377 cycles).
-      const int ld = n > chunk && hw.dmas > 1 ? 0 : dma_act();
-      for (uint64_t c0 = 0, ci = 0; c0 < n; c0 += chunk, ++ci) {
+      // With several chunks a chunk's rows come in one chunk ahead of its vector work, split
+      // over every DMA engine, and the results leave on the last engine. One engine keeps too
+      // few bytes in flight for HBM's latency (Llama-3-70B prefill norms: x at 80 % of the
+      // HBM peak), and a load queued behind the previous chunk's store waits for the vector
+      // engine (18,377 cycles when rows and results shared one queue).
+      const bool ahead = n > chunk && hw.dmas > 1;
+      auto load_chunk = [&](uint64_t c0, uint64_t ci) {
         const uint64_t rows = std::min(chunk, n - c0);
         const uint64_t* b = bufs[ci % 2];
         const uint64_t first = r0 + c0;
@@ -252,8 +259,28 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
                       .dst_stride1 = H * 4,
                       .src_stride1 = T * row_pitch(x)}));
         } else {
-          s.emit(x_rows(true, ld, first, rows, b[0]));
+          const uint64_t parts = ahead ? std::min<uint64_t>(hw.dmas, rows) : 1;
+          for (uint64_t d = 0, i = 0; d < parts; ++d) {
+            const uint64_t cnt = rows * (d + 1) / parts - i;
+            s.emit(x_rows(true, ahead ? int(d) : dma_act(), first + i, cnt, b[0] + i * H * 4));
+            i += cnt;
+          }
         }
+        if (add_input >= 0) {
+          const Tensor& y = t(add_input);
+          s.emit(dma({.load = true,
+                      .unit = ahead ? 0 : dma_act(),
+                      .dst = {Space::l1, b[1]},
+                      .src = {y.tier, addr(y) + first * H * 4},
+                      .len = rows * H * 4}));
+        }
+      };
+      load_chunk(0, 0);
+      for (uint64_t c0 = 0, ci = 0; c0 < n; c0 += chunk, ++ci) {
+        const uint64_t rows = std::min(chunk, n - c0);
+        const uint64_t* b = bufs[ci % 2];
+        const uint64_t first = r0 + c0;
+        if (c0 + chunk < n) load_chunk(c0 + chunk, ci + 1);
         auto v2 = [&](Opcode o, uint64_t cols, uint64_t d, uint64_t ds, DType dt, uint64_t s1, uint64_t s1s, uint64_t s2,
                       uint64_t s2s, DType s2t = DType::fp32) {
           Instr v = vec(o, rows, cols);
@@ -272,12 +299,6 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
           s.emit(v);
         };
         if (add_input >= 0) {
-          const Tensor& y = t(add_input);
-          s.emit(dma({.load = true,
-                      .unit = ld,
-                      .dst = {Space::l1, b[1]},
-                      .src = {y.tier, addr(y) + first * H * 4},
-                      .len = rows * H * 4}));
           v2(Opcode::vadd, H, b[0], H * 4, DType::fp32, b[0], H * 4, b[1], H * 4);
           s.emit(x_rows(false, dma_act(), first, rows, b[0]));
         }
@@ -316,11 +337,17 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
                       .src = {Space::l1, b[4]},
                       .len = rows * 4}));
         }
-        s.emit(dma({.load = false,
-                    .unit = dma_act(),
-                    .dst = {outp->tier, addr(*outp) + first * H * eo},
-                    .src = {Space::l1, b[3]},
-                    .len = rows * H * eo}));
+        // Split like the loads: on one engine the store held that engine's next load back.
+        const uint64_t parts = ahead ? std::min<uint64_t>(hw.dmas, rows) : 1;
+        for (uint64_t d = 0, i = 0; d < parts; ++d) {
+          const uint64_t cnt = rows * (d + 1) / parts - i;
+          s.emit(dma({.load = false,
+                      .unit = ahead ? int(d) : dma_act(),
+                      .dst = {outp->tier, addr(*outp) + (first + i) * H * eo},
+                      .src = {Space::l1, b[3] + i * H * eo},
+                      .len = cnt * H * eo}));
+          i += cnt;
+        }
         if (out2)
           s.emit(dma({.load = false,
                       .unit = dma_act(),

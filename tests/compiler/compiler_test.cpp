@@ -2,9 +2,12 @@
 // the precision policy. Programs run on the model in tests/driver.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <array>
 #include <fstream>
 #include <string>
+#include <utility>
 
 #include "common/config/config.h"
 #include "common/util/error.h"
@@ -243,6 +246,101 @@ TEST(CompilerWeightStream, SteadyLayerPrefetchesTheNextLayerAndMovesTheSameBytes
     EXPECT_LT(s.own, c.own);  // layer 0's first chunks came from the layer before
     EXPECT_EQ(s.own + s.next, c.own) << chips << " chip(s)";
     EXPECT_EQ(s.total, c.total) << chips << " chip(s)";
+  }
+}
+
+// Layer 0 of a one-chip prefill of `context` tokens.
+Compiled prefill_layer0(const hf::ModelConfig& m, const config::ArchConfig& a, uint64_t context) {
+  CompileOptions o;
+  o.phase = Phase::Prefill;
+  o.context = context;
+  o.chips = 1;
+  o.segment.kind = Segment::Layer;
+  o.segment.layer = 0;
+  return compile(m, a, o);
+}
+
+// Prefill attention on four engines (kernels_attention.cpp, sc_of / pv_of / early): both
+// sweeps' scores on engines 0 and 1, the P V on 2 and 3, so the accumulators the vector engine
+// streams score pages from are not the ones a P V accumulates into (one read port); and each
+// unit's first two sweep-1 pages on the P V engine that is idle the iteration before, issued
+// a unit ahead, page 0 then copied into L1 by a DMA engine so that no vector instruction
+// reads two accumulator pages (two cycles a row). Llama-3-8B, FP8: a Q K^T has k = head_dim (sweep 1) or head_dim + 1 (sweep 2,
+// the -m row), a P V n = head_dim + 1 (the ones column); the causal mask's B is BF16.
+TEST(CompilerPrefillAttention, ScoresOnTwoEnginesPvOnTheOtherTwoFirstPagesAhead) {
+  const config::Arch a = config::load_arch("sohu-like");
+  ASSERT_EQ(a->core.matrix_engines, 4u);
+  const hf::ModelConfig m = load_model("llama3-8b");
+  const uint64_t hd = m.head_dim;
+  const Compiled c = prefill_layer0(m, *a, 1024);
+  for (const isa::TextSection& t : c.program.text) {
+    // Per engine: sweep-1 scores, sweep-2 scores, P V matmuls.
+    std::array<uint64_t, 4> s1{}, s2{}, pv{};
+    uint64_t two_acc = 0, page_copies = 0;
+    for (const isa::Instr& in : t.code) {
+      if (in.unit == uint8_t(isa::Unit::vec) && in.src1_space == uint64_t(isa::Space::acc) &&
+          in.src2_space == uint64_t(isa::Space::acc))
+        ++two_acc;
+      if (in.op == isa::Opcode::store && in.src_space == uint64_t(isa::Space::acc) &&
+          in.dst_space == uint64_t(isa::Space::l1) && in.len == uint64_t(a->matrix.cols) * 4)
+        ++page_copies;
+      if (in.op != isa::Opcode::matmul || in.b_type == uint64_t(isa::DType::bf16) ||
+          in.a_type != uint64_t(isa::DType::bf16))
+        continue;
+      const uint32_t e = in.unit - uint8_t(isa::Unit::mx0);
+      ASSERT_LT(e, 4u);
+      if (in.n == hd + 1)
+        ++pv[e];
+      else if (in.k == hd + 1)
+        ++s2[e];
+      else if (in.k == hd)
+        ++s1[e];
+    }
+    EXPECT_GT(pv[2] + pv[3], 0u) << "core " << t.core;
+    EXPECT_EQ(pv[0] + pv[1], 0u) << "core " << t.core;
+    EXPECT_GT(s2[0] + s2[1], 0u) << "core " << t.core;
+    EXPECT_EQ(s2[2] + s2[3], 0u) << "core " << t.core;
+    // Sweep 1: the pages after the second on 0 and 1, the first two on 2 and 3.
+    EXPECT_GT(s1[0] + s1[1], 0u) << "core " << t.core;
+    EXPECT_GT(s1[2] + s1[3], 0u) << "core " << t.core;
+    EXPECT_EQ(two_acc, 0u) << "core " << t.core;
+    EXPECT_GT(page_copies, 0u) << "core " << t.core;
+  }
+}
+
+// Prefill norms (kernels_vector.cpp, emit_norm): x's rows of every chunk split over both DMA
+// engines and loaded one chunk ahead of the vector work, the normalised rows stored over both
+// engines too, in chunks of about a sixteenth of a core's rows. Llama-3-8B prefill, 1024
+// tokens: 64 rows a core, 8-row chunks.
+TEST(CompilerPrefillNorm, RowsOverBothEnginesAChunkAhead) {
+  const config::Arch a = config::load_arch("sohu-like");
+  ASSERT_EQ(a->core.dma_engines, 2u);
+  const hf::ModelConfig m = load_model("llama3-8b");
+  const uint64_t row = m.hidden_size * 4;
+  const Compiled c = prefill_layer0(m, *a, 1024);
+  for (const isa::TextSection& t : c.program.text) {
+    std::array<uint64_t, 2> loads{}, stores{};
+    uint64_t loads_before_vec = 0, vec = 0, max_rows = 0;
+    bool gain = true;  // the first load: the norm's gain, one row
+    for (const isa::Instr& in : t.code) {
+      if (in.op == isa::Opcode::barrier) break;  // the end of attn_norm
+      if (in.unit == uint8_t(isa::Unit::vec)) ++vec;
+      if (in.op == isa::Opcode::load && in.src_space != uint64_t(isa::Space::l1) && !std::exchange(gain, false)) {
+        ASSERT_LT(in.unit, 2u);
+        ++loads[in.unit];
+        max_rows = std::max<uint64_t>(max_rows, 2 * in.len * std::max<uint64_t>(in.n1, 1) / row);
+        if (!vec) ++loads_before_vec;
+      }
+      if (in.op == isa::Opcode::store) {
+        ASSERT_LT(in.unit, 2u);
+        ++stores[in.unit];
+      }
+    }
+    EXPECT_GT(loads[0], 0u) << "core " << t.core;
+    EXPECT_EQ(loads[0], loads[1]) << "core " << t.core;
+    EXPECT_EQ(stores[0], stores[1]) << "core " << t.core;
+    EXPECT_EQ(loads_before_vec, 4u) << "core " << t.core;  // chunks 0 and 1, two parts each
+    EXPECT_EQ(max_rows, 8u) << "core " << t.core;
   }
 }
 

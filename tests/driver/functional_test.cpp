@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string>
 
 #include "common/config/config.h"
@@ -178,10 +179,11 @@ TEST(DriverFunctionalChips, TensorAndPipelineParallel) { check_plan({"tp2pp2", 2
 
 // Teacher-forced logits of 4 steps after a 120-token prompt (15 key pages of 8 tokens) against
 // the reference: prefill attention's units sweep many pages (kernels_attention.cpp).
-void check_long_prompt(const config::Arch& arch) {
+void check_long_prompt(const config::Arch& arch, std::optional<uint64_t> kv_heads = std::nullopt) {
   ref::TinyModelOptions o;
   o.dtype = hf::TensorDType::BF16;
-  const std::string dir = model_dir("llama_long", o);
+  o.kv_heads = kv_heads;
+  const std::string dir = model_dir(kv_heads ? "llama_long_kv" + std::to_string(*kv_heads) : "llama_long", o);
   std::vector<int64_t> prompt;
   for (int64_t i = 0; i < 120; ++i) prompt.push_back((i * 37) % 500 + 1);
   ref::GenerateOptions go;
@@ -225,9 +227,17 @@ TEST(DriverFunctional, LlamaLongPromptLogits) { check_long_prompt(config::load_a
 TEST(DriverFunctional, LlamaLongPromptTwoEnginesLogits) {
   check_long_prompt(config::load_arch("tiny", {"core.matrix_engines=2"}));
 }
-// With four engines a unit's P V runs two engines away from its scores (pv_of).
+// With four engines a unit's scores run on engines 0 and 1, its P V on 2 and 3 (sc_of, pv_of).
 TEST(DriverFunctional, LlamaLongPromptFourEnginesLogits) {
   check_long_prompt(config::load_arch("tiny", {"core.matrix_engines=4"}));
+}
+// With an L1 that holds three units' pages, each unit's first two score pages are computed a
+// unit ahead on the idle P V engine (`early`); grouped-query (2 KV heads) and multi-head.
+TEST(DriverFunctional, LlamaLongPromptFourEnginesEarlyPagesLogits) {
+  check_long_prompt(config::load_arch("tiny", {"core.matrix_engines=4", "l1.bytes=96KiB"}));
+}
+TEST(DriverFunctional, LlamaLongPromptFourEnginesEarlyPagesMhaLogits) {
+  check_long_prompt(config::load_arch("tiny", {"core.matrix_engines=4", "l1.bytes=96KiB"}), 4);
 }
 
 // Rows of x padded in HBM (placement.cpp, x_pitch): without L2, x lives in HBM, and with
