@@ -679,6 +679,9 @@ void Codegen::emit_linear(const Op& op) {
         record_l1(chip, core, a_slot[0], slots * (bytes + 63) / 64 * 64,
                   op.name + ": input tiles of " + a.name + (slots == 3 ? " (triple-buffered)" : " (double-buffered)"));
       }
+      // Behind the input rows the arrays wait for, ahead of the constants the epilogue
+      // reads a chunk later (decode: every slot its barrier left free).
+      if (deferred()) wsm.resume(s, hw);
       uint64_t identity = 0;
       if (op.epilogue == Epilogue::QKV && g.tokens > 1 && hw.os) {
         const Tensor& id = t("identity");

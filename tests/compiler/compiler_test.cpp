@@ -278,6 +278,38 @@ bool ring_chunk_load(const isa::Instr& in, uint64_t ring_bytes) {
          in.dst_space == uint64_t(isa::Space::l1) && in.dst_addr < ring_bytes;
 }
 
+// A decode step leaves ring slots free at every barrier, and each matmul phase loads them
+// before its first matmul (WeightStream::resume): with the ring full at a barrier HBM idled
+// until the phase's first chunk was computed, about 900 cycles per matmul phase of the
+// Llama-3-8B batch-1 layer on sohu-like (docs/validation.md, issue 13).
+TEST(CompilerWeightStream, DecodeMatmulPhasesStreamBeforeTheirFirstMatmul) {
+  const config::Arch a = config::load_arch("sohu-like");
+  const hf::ModelConfig m = load_model("llama3-8b");
+  for (Segment::Kind kind : {Segment::Layer, Segment::Head}) {
+    CompileOptions o;
+    o.context = 300;
+    o.chips = 1;
+    o.segment.kind = kind;
+    const Phases p = core0_phases(compile(m, *a, o));
+    int matmul_phases = 0;
+    for (size_t i = 0; i < p.phases.size(); ++i) {
+      bool weights = false, loaded = false, before = false;
+      for (const isa::Instr& in : p.phases[i]) {
+        if (in.op == isa::Opcode::matmul && in.b_addr < p.ring_bytes) {
+          if (!weights) before = loaded;
+          weights = true;
+        }
+        if (ring_chunk_load(in, p.ring_bytes)) loaded = true;
+      }
+      if (!weights) continue;
+      ++matmul_phases;
+      EXPECT_TRUE(before) << (kind == Segment::Layer ? "layer" : "head") << " phase " << i
+                        << ": no weight chunk loads ahead of its first matmul";
+    }
+    EXPECT_EQ(matmul_phases, kind == Segment::Layer ? 4 : 1);
+  }
+}
+
 // The per-column constants of a matmul (here lm_head's FP8 weight scales, one group of
 // columns in every 16 on each core of sohu-like) load in one strided transfer, not one per
 // group: in one in-order DMA queue 32 loads of 1 KiB each held the decode head's matmuls
