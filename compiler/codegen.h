@@ -58,6 +58,7 @@ class WeightStream {
     consumed_end_ = 0;
     warm_ = false;
     released_ = 0;
+    limit_ = SIZE_MAX;
   }
   // A chunk this segment reads.
   void add(WeightChunk c) {
@@ -74,7 +75,7 @@ class WeightStream {
     warm_ = true;
   }
   // Chunks the previous segment of a continuous stream leaves in the ring: all slots but
-  // the one its last chunk occupies (prefetch()) and the `held` ones it kept free.
+  // the one its last chunk occupies (prefetch()) and the `held` ones it kept free (bound()).
   size_t carried(uint32_t held) const {
     size_t n = std::min<size_t>(slots_ > held + 1 ? slots_ - 1 - held : 0, consumed_end_);
     for (size_t i = 0; i < n; ++i)
@@ -91,9 +92,16 @@ class WeightStream {
   // barrier, so the next phase's weights arrive while this one drains).
   void prefetch(CoreStream& cs, const Hw& hw);
   bool done() const { return next_ == consumed_end_; }
-  // Keeps n slots of the ring free from now on (0: fill it): a matmul phase followed by a
-  // phase without weights leaves that phase room to load into (Codegen::emit_layer_body).
-  void hold(uint32_t n) { hold_ = n; }
+  // For a phase that reads the next `chunks` chunks: loads stop where `keep` slots of the
+  // ring stay free at its barrier (Codegen::keep_after). A phase without weights that
+  // follows fills some of them while it computes; the rest are left to resume().
+  void bound(size_t chunks, uint32_t keep) {
+    limit_ = next_ + chunks + (slots_ ? slots_ - 1 - std::min(keep, slots_ - 1) : 0);
+  }
+  // Right after a barrier no matmul reads the ring: loads every slot the bound allows
+  // (the slot of the chunk read last included), so HBM streams while the phase's first
+  // chunk is computed.
+  void resume(CoreStream& cs, const Hw& hw);
 
  private:
   void load(CoreStream& cs, const Hw& hw, size_t i);
@@ -104,7 +112,7 @@ class WeightStream {
   uint32_t slots_ = 0;
   size_t loaded_ = 0, next_ = 0, consumed_end_ = 0;
   bool warm_ = false;  // a previous segment's last chunk holds the slot before chunk 0
-  uint32_t hold_ = 0;
+  size_t limit_ = SIZE_MAX;  // loads stop before this chunk (bound())
 };
 
 // One DMA instruction (load or store), written with designated initialisers at the call
@@ -171,6 +179,11 @@ class Codegen {
   uint64_t es(isa::DType d) const;
   // The DMA engine for activation traffic and for weight chunk i.
   int dma_act() const { return hw.dmas > 1 ? int(hw.dmas) - 1 : 0; }
+  // Ring slots every barrier of a decode step leaves free, loaded right after it by the
+  // next matmul phase (WeightStream::resume): with the ring full at a barrier HBM idled
+  // until the phase's first chunk was computed (~900 cycles on sohu-like). One slot
+  // measured best on Llama-3-8B batch 1 (40,409 cycles a layer; two 40,552, three 40,614).
+  uint32_t deferred() const;
 
   // Ends the current phase: every core of every chip of the group prefetches weights and
   // waits at a chip barrier; scratch is released.
@@ -207,10 +220,11 @@ class Codegen {
   void collect_weights(const std::vector<const Op*>& linears, bool tail);
   std::vector<const Op*> layer_linears() const;
   std::vector<const Op*> layer_ops() const { return ops_where(true, false); }
-  // Ring slots the matmul ops[i] of a layer leaves free when the op after it has no weights
-  // (a decode step's attention or norm), so that phase streams the next weights while it
-  // computes.
-  uint32_t hold_after(const std::vector<const Op*>& ops, size_t i) const;
+  // Ring slots the matmul ops[i] of a layer leaves free at its barrier (WeightStream::bound).
+  uint32_t keep_after(const std::vector<const Op*>& ops, size_t i) const;
+  // Bounds every core's weight loads for a phase that reads op's chunks (none: nullptr)
+  // so that `keep` ring slots are free at its barrier.
+  void bound_phase(const Op* op, uint32_t keep);
   void emit_layer_body();
   void emit_segment_layer(bool steady);
   void emit_segment_embed();
@@ -220,6 +234,9 @@ class Codegen {
   void end_segment();
   std::vector<const Op*> ops_where(bool per_layer, bool head) const;
 };
+
+// The weight chunks of a matmul op on one core, in stream order (kernels_matmul.cpp).
+std::vector<WeightChunk> linear_chunks(const Codegen& cg, const Op& op, uint32_t core);
 
 // Mixture-of-experts (kernels_moe.cpp): the predicate of the weight chunk of `op` covering
 // column group g and reduction rows [k0, k1); and, at the start of the experts' gate/up

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "common/config/config.h"
 #include "common/util/error.h"
@@ -342,6 +343,91 @@ TEST(CompilerPrefillNorm, RowsOverBothEnginesAChunkAhead) {
     EXPECT_EQ(loads_before_vec, 4u) << "core " << t.core;  // chunks 0 and 1, two parts each
     EXPECT_EQ(max_rows, 8u) << "core " << t.core;
   }
+}
+
+// Core 0's instructions of a compiled segment split at its barriers, and the bytes of the
+// weight ring at the bottom of L1 (from the IR's "weight ring: N slots x B B" line).
+struct Phases {
+  std::vector<std::vector<isa::Instr>> phases;
+  uint64_t ring_bytes = 0;
+};
+Phases core0_phases(const Compiled& c) {
+  Phases p;
+  const std::string& ir = c.ir_text;
+  const size_t at = ir.find("weight ring: ");
+  EXPECT_NE(at, std::string::npos);
+  if (at == std::string::npos) return p;
+  const uint64_t slots = std::stoull(ir.substr(at + 13));
+  const size_t x = ir.find(" slots x ", at);
+  p.ring_bytes = slots * std::stoull(ir.substr(x + 9));
+  p.phases.emplace_back();
+  for (const isa::Instr& in : c.program.text.at(0).code) {
+    if (in.op == isa::Opcode::barrier) {
+      p.phases.emplace_back();
+      continue;
+    }
+    p.phases.back().push_back(in);
+  }
+  return p;
+}
+bool ring_chunk_load(const isa::Instr& in, uint64_t ring_bytes) {
+  return in.op == isa::Opcode::load && in.src_space == uint64_t(isa::Space::hbm) &&
+         in.dst_space == uint64_t(isa::Space::l1) && in.dst_addr < ring_bytes;
+}
+
+// A decode step leaves ring slots free at every barrier, and each matmul phase loads them
+// before its first matmul (WeightStream::resume): with the ring full at a barrier HBM idled
+// until the phase's first chunk was computed, about 900 cycles per matmul phase of the
+// Llama-3-8B batch-1 layer on sohu-like (docs/validation.md, issue 13).
+TEST(CompilerWeightStream, DecodeMatmulPhasesStreamBeforeTheirFirstMatmul) {
+  const config::Arch a = config::load_arch("sohu-like");
+  const hf::ModelConfig m = load_model("llama3-8b");
+  for (Segment::Kind kind : {Segment::Layer, Segment::Head}) {
+    CompileOptions o;
+    o.context = 300;
+    o.chips = 1;
+    o.segment.kind = kind;
+    const Phases p = core0_phases(compile(m, *a, o));
+    int matmul_phases = 0;
+    for (size_t i = 0; i < p.phases.size(); ++i) {
+      bool weights = false, loaded = false, before = false;
+      for (const isa::Instr& in : p.phases[i]) {
+        if (in.op == isa::Opcode::matmul && in.b_addr < p.ring_bytes) {
+          if (!weights) before = loaded;
+          weights = true;
+        }
+        if (ring_chunk_load(in, p.ring_bytes)) loaded = true;
+      }
+      if (!weights) continue;
+      ++matmul_phases;
+      EXPECT_TRUE(before) << (kind == Segment::Layer ? "layer" : "head") << " phase " << i
+                        << ": no weight chunk loads ahead of its first matmul";
+    }
+    EXPECT_EQ(matmul_phases, kind == Segment::Layer ? 4 : 1);
+  }
+}
+
+// The per-column constants of a matmul (here lm_head's FP8 weight scales, one group of
+// columns in every 16 on each core of sohu-like) load in one strided transfer, not one per
+// group: in one in-order DMA queue 32 loads of 1 KiB each held the decode head's matmuls
+// back by about 3,500 cycles.
+TEST(CompilerWeightStream, ScalesOfACoresColumnGroupsAreOneTransfer) {
+  const config::Arch a = config::load_arch("sohu-like");
+  CompileOptions o;
+  o.context = 300;
+  o.chips = 1;
+  o.segment.kind = Segment::Head;
+  const Phases p = core0_phases(compile(load_model("llama3-8b"), *a, o));
+  ASSERT_GE(p.phases.size(), 2u);
+  const std::vector<isa::Instr>& lm_head = p.phases[1];
+  int small = 0;
+  for (const isa::Instr& in : lm_head) {
+    if (in.op == isa::Opcode::matmul) break;
+    if (in.op == isa::Opcode::load && in.src_space == uint64_t(isa::Space::hbm) &&
+        !ring_chunk_load(in, p.ring_bytes))
+      ++small;
+  }
+  EXPECT_EQ(small, 1);
 }
 
 }  // namespace
