@@ -7,7 +7,6 @@
 // is checked exactly on these timestamps: the value after cycle c is
 // #pushes(<= c) - #pops(<= c), and it exceeds D iff some push k happens before pop k - D.
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <vector>
 
@@ -15,14 +14,14 @@ namespace tessera::timing {
 
 class TokenCounter {
  public:
-  explicit TokenCounter(uint32_t depth = 15) : depth_(depth), pop_ring_(depth + 1, 0) {}
+  explicit TokenCounter(uint32_t depth = 15) : depth_(depth) {}
 
   uint64_t pushes() const { return pushes_; }
   uint64_t pops() const { return pops_; }
   // True when the next pop's push has been scheduled.
   bool next_available() const { return pops_ < pushes_; }
   // First cycle the next pop may happen (its push cycle + 1). Requires next_available().
-  uint64_t next_visible() const { return pending_.front() + 1; }
+  uint64_t next_visible() const { return pending_[head_] + 1; }
 
   // Records a push at cycle `e`. Returns the cycle at which the counter first exceeds the
   // depth because of it, if the pop that would have kept it in range is known to come later.
@@ -36,7 +35,11 @@ class TokenCounter {
  private:
   uint32_t depth_;
   uint64_t pushes_ = 0, pops_ = 0;
-  std::deque<uint64_t> pending_;    // push cycles of pushes not yet popped, in order
+  // Push cycles of pushes not yet popped, in order, from pending_[head_]. A vector and a head
+  // rather than a deque, and the pop ring sized at the first pop: a core has a counter for every
+  // pair of units, most never used, and a deque allocates when it is constructed.
+  std::vector<uint64_t> pending_;
+  size_t head_ = 0;
   std::vector<uint64_t> pop_ring_;  // cycles of the last depth + 1 pops, by pop index mod (depth + 1)
 };
 

@@ -20,12 +20,6 @@ Core::Core(sc_core::sc_module_name name, Chip& c, uint32_t idx, const isa::TextS
            const StandInFactory* stand_in_factory)
     : sc_module(name), chip(c), sys(c.sys), p(c.sys.p), index(idx), l1("l1", c.sys.p.l1, c.sys.p.l1_ports) {
   for (auto& row : tokens) row.fill(timing::TokenCounter(p.token_depth));
-  for (int u = 0; u < kQueueUnits; ++u) {
-    for (int v = 0; v < kQueueUnits; ++v) {
-      token_ev_owned.push_back(std::make_unique<sc_core::sc_event>());
-      token_ev[u][v] = token_ev_owned.back().get();
-    }
-  }
   if (text) code = std::span<const isa::Instr>(text->code);
   records.resize(code.size());
   auto add = [this](std::unique_ptr<Unit> u) {

@@ -76,8 +76,15 @@ class Core : public sc_core::sc_module {
   std::vector<std::unique_ptr<Unit>> owned;
   std::unique_ptr<Sequencer> seq;
   std::array<std::array<timing::TokenCounter, kQueueUnits>, kQueueUnits> tokens;  // [from][to]
-  std::array<std::array<sc_core::sc_event*, kQueueUnits>, kQueueUnits> token_ev{};
-  std::vector<std::unique_ptr<sc_core::sc_event>> token_ev_owned;
+  // The event a unit waiting on counter [from][to] waits for, made when first waited on: most of
+  // a core's 196 counters are never used, and making an sc_event costs a name in SystemC's
+  // object registry. A counter nobody waited on has no event, and its pushes notify nothing.
+  std::array<std::array<std::unique_ptr<sc_core::sc_event>, kQueueUnits>, kQueueUnits> token_ev;
+  sc_core::sc_event& token_event(int from, int to) {
+    auto& e = token_ev[size_t(from)][size_t(to)];
+    if (!e) e = std::make_unique<sc_core::sc_event>();
+    return *e;
+  }
   Sram l1;
   std::vector<InstrRecord> records;
   std::unique_ptr<StandIn> stand_in;  // null for a modelled core

@@ -54,7 +54,7 @@ bool Unit::tokens_ready(uint16_t mask, uint64_t& visible, int& latest) {
     if (!c.next_available()) {
       waiting_ = "waits for token " + std::string(unit_name(u)) + "->" + std::string(unit_name(id)) +
                  " (counter at 0; " + std::to_string(c.pops()) + " popped so far)";
-      next_trigger(*core.token_ev[u][id]);
+      next_trigger(core.token_event(u, id));
       return false;
     }
     const uint64_t v = c.next_visible();
@@ -85,7 +85,7 @@ void Unit::push_tokens(uint16_t mask, uint64_t e, uint32_t index) {
                     std::string(unit_name(v)) + " exceeds core.token_depth = " + std::to_string(core.p.token_depth) +
                     " at cycle " + std::to_string(*over));
     }
-    core.token_ev[id][v]->notify();
+    if (auto& e = core.token_ev[size_t(id)][size_t(v)]) e->notify();
   }
 }
 
