@@ -240,6 +240,8 @@ void Codegen::emit_layer_body() {
         // part of the ring empty, which attention fills while it computes.
         for (WeightStream& w : wstreams) w.hold(hold_after(ops, i));
         emit_linear(*op);
+        // One chip's sums with no all-reduce after them (fusion.cpp, row_parallel).
+        if (op->epilogue == Epilogue::Partial && g.tp == 1) pending_add = op->outputs[0];
         break;
       }
       case OpKind::Attention:

@@ -775,7 +775,8 @@ void Codegen::emit_linear(const Op& op) {
             epi.rope_rows = rope_rows;
             epi.all_dmas = !resident;
             if (by_group) epi.residual_dma = int(gi % hw.dmas);
-            if (op.epilogue == Epilogue::QKV && !resident) epi.store_dma = int(items % hw.dmas);
+            if ((op.epilogue == Epilogue::QKV || op.epilogue == Epilogue::Partial) && !resident)
+              epi.store_dma = int(items % hw.dmas);
             const uint64_t rows = blocks[sub].second;
             Sums sums{Space::acc, engine_for(p, E, gi, 0, sub), base + ri * region, c_stride, hw.C * 4,
                       at == DType::int8 ? DType::int32 : DType::fp32};

@@ -344,5 +344,28 @@ TEST(CompilerPrefillNorm, RowsOverBothEnginesAChunkAhead) {
   }
 }
 
+// One-chip prefill (passes/fusion.cpp): o writes its FP32 sums and mlp_norm, which reads x
+// anyway, adds them into x, so o's epilogue reads and writes no x rows; the sums live until
+// mlp_norm. Decode keeps the residual add in o's epilogue.
+TEST(CompilerPrefillNorm, OneChipPrefillAddsOsSumsInTheNorm) {
+  const config::Arch a = config::load_arch("sohu-like");
+  const hf::ModelConfig m = load_model("llama3-8b");
+  const std::string ir = prefill_layer0(m, *a, 1024).ir_text;
+  EXPECT_NE(ir.find("= linear o(%attn:fp8_e4m3[1024x4096], %layer.o.w"), std::string::npos) << ir;
+  EXPECT_NE(ir.find("= norm mlp_norm(%x:fp32[1024x4096], %layer.mlp_norm.w:fp32[4096], %attn_out:fp32[1024x4096])"),
+            std::string::npos)
+      << ir;
+  const size_t sums = ir.find("%attn_out : fp32[1024x4096] activation per-layer  @l2:");
+  ASSERT_NE(sums, std::string::npos) << ir;
+  EXPECT_NE(ir.substr(sums, ir.find('\n', sums) - sums).find("live ops 4..5"), std::string::npos) << ir;
+  CompileOptions o;
+  o.context = 1024;
+  o.chips = 1;
+  o.segment.kind = Segment::Layer;
+  o.segment.layer = 0;
+  const std::string dec = compile(m, *a, o).ir_text;
+  EXPECT_NE(dec.find("linear o(%attn:fp8_e4m3[1x4096], %x:fp32[1x4096]"), std::string::npos) << dec;
+}
+
 }  // namespace
 }  // namespace tessera::compiler
