@@ -222,12 +222,7 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
       const DType ot2 = out2 ? out2->dtype : DType::fp32;
       const uint64_t eo2 = out2 ? es(ot2) : 0;
       const uint64_t per_row = H * (4 + 4 + 4 + eo + eo2) + 64;
-      const uint64_t fit = std::max<uint64_t>(1, (a.limit - a.top) / 2 / per_row);
-      // The first chunk's load and the last chunk's vector work and store overlap nothing:
-      // with about 16 chunks a core they are a sixteenth of the phase each (Llama-3-70B
-      // prefill: 26-row chunks, 1,100 cycles more a norm). At least 8 rows a chunk, so a
-      // decode step's few rows stay one chunk.
-      const uint64_t chunk = std::min({n, fit, std::max<uint64_t>(8, (n + 15) / 16)});
+      const uint64_t chunk = std::max<uint64_t>(1, std::min(n, (a.limit - a.top) / 2 / per_row));
       uint64_t bufs[2][7];
       for (auto& b : bufs) {
         b[0] = a.take(chunk * H * 4, 64, "residual rows");

@@ -310,17 +310,15 @@ TEST(CompilerPrefillAttention, ScoresOnTwoEnginesPvOnTheOtherTwoFirstPagesAhead)
 
 // Prefill norms (kernels_vector.cpp, emit_norm): x's rows of every chunk split over both DMA
 // engines and loaded one chunk ahead of the vector work, the normalised rows stored over both
-// engines too, in chunks of about a sixteenth of a core's rows. Llama-3-8B prefill, 1024
-// tokens: 64 rows a core, 8-row chunks.
+// engines too. Llama-3-8B prefill, 1024 tokens: 64 rows a core, two chunks of L1.
 TEST(CompilerPrefillNorm, RowsOverBothEnginesAChunkAhead) {
   const config::Arch a = config::load_arch("sohu-like");
   ASSERT_EQ(a->core.dma_engines, 2u);
   const hf::ModelConfig m = load_model("llama3-8b");
-  const uint64_t row = m.hidden_size * 4;
   const Compiled c = prefill_layer0(m, *a, 1024);
   for (const isa::TextSection& t : c.program.text) {
     std::array<uint64_t, 2> loads{}, stores{};
-    uint64_t loads_before_vec = 0, vec = 0, max_rows = 0;
+    uint64_t loads_before_vec = 0, vec = 0;
     bool gain = true;  // the first load: the norm's gain, one row
     for (const isa::Instr& in : t.code) {
       if (in.op == isa::Opcode::barrier) break;  // the end of attn_norm
@@ -328,7 +326,6 @@ TEST(CompilerPrefillNorm, RowsOverBothEnginesAChunkAhead) {
       if (in.op == isa::Opcode::load && in.src_space != uint64_t(isa::Space::l1) && !std::exchange(gain, false)) {
         ASSERT_LT(in.unit, 2u);
         ++loads[in.unit];
-        max_rows = std::max<uint64_t>(max_rows, 2 * in.len * std::max<uint64_t>(in.n1, 1) / row);
         if (!vec) ++loads_before_vec;
       }
       if (in.op == isa::Opcode::store) {
@@ -340,7 +337,6 @@ TEST(CompilerPrefillNorm, RowsOverBothEnginesAChunkAhead) {
     EXPECT_EQ(loads[0], loads[1]) << "core " << t.core;
     EXPECT_EQ(stores[0], stores[1]) << "core " << t.core;
     EXPECT_EQ(loads_before_vec, 4u) << "core " << t.core;  // chunks 0 and 1, two parts each
-    EXPECT_EQ(max_rows, 8u) << "core " << t.core;
   }
 }
 
