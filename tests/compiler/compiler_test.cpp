@@ -8,6 +8,7 @@
 #include <fstream>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "common/config/config.h"
 #include "common/util/error.h"
@@ -361,6 +362,43 @@ TEST(CompilerPrefillNorm, OneChipPrefillAddsOsSumsInTheNorm) {
   o.segment.layer = 0;
   const std::string dec = compile(m, *a, o).ir_text;
   EXPECT_NE(dec.find("linear o(%attn:fp8_e4m3[1x4096], %x:fp32[1x4096]"), std::string::npos) << dec;
+}
+
+// Prefill down (kernels_matmul.cpp, emit_linear): the residual rows of the last pass's first
+// epilogue items are loaded halfway through that pass, before its last matmul, instead of
+// after it. Llama-3-70B, 2048 tokens: passes of 1024 rows, so those rows are x's rows 1024 on.
+TEST(CompilerPrefillResidual, LastPassRowsLoadedBeforeItsLastMatmul) {
+  const config::Arch a = config::load_arch("sohu-like");
+  const hf::ModelConfig m = load_model("llama3-70b");
+  const Compiled c = prefill_layer0(m, *a, 2048);
+  const std::string& ir = c.ir_text;
+  const size_t at = ir.find("%x : fp32[2048x8192] activation  @hbm:0x");
+  ASSERT_NE(at, std::string::npos) << ir;
+  const uint64_t x = std::stoull(ir.substr(at + 40), nullptr, 16);
+  const size_t pa = ir.find(", rows ", at);
+  ASSERT_NE(pa, std::string::npos);
+  const uint64_t pitch = std::stoull(ir.substr(pa + 7));
+  for (const isa::TextSection& t : c.program.text) {
+    // down is the layer's seventh phase: after six barriers.
+    std::vector<isa::Instr> down;
+    int barriers = 0;
+    for (const isa::Instr& in : t.code) {
+      if (in.op == isa::Opcode::barrier) ++barriers;
+      else if (barriers == 6) down.push_back(in);
+    }
+    size_t last_mm = 0;
+    for (size_t i = 0; i < down.size(); ++i)
+      if (down[i].op == isa::Opcode::matmul) last_mm = i;
+    ASSERT_GT(last_mm, 0u) << "core " << t.core;
+    uint64_t early = 0;
+    for (size_t i = 0; i < last_mm; ++i) {
+      const isa::Instr& in = down[i];
+      if (in.op == isa::Opcode::load && in.src_space == uint64_t(isa::Space::hbm) && in.src_addr >= x &&
+          in.src_addr < x + 2048 * pitch && (in.src_addr - x) / pitch >= 1024)
+        ++early;
+    }
+    EXPECT_GT(early, 0u) << "core " << t.core;
+  }
 }
 
 }  // namespace
