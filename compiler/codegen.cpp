@@ -255,6 +255,8 @@ void Codegen::emit_layer_body() {
       case OpKind::Linear:
         bound_phase(op, keep_after(ops, i));
         emit_linear(*op);
+        // One chip's sums with no all-reduce after them (fusion.cpp, row_parallel).
+        if (op->epilogue == Epilogue::Partial && g.tp == 1) pending_add = op->outputs[0];
         break;
       case OpKind::Attention:
         bound_phase(nullptr, deferred());

@@ -60,7 +60,7 @@ std::string_view epilogue_name(Epilogue e) {
     case Epilogue::MoEUp: return "silu(gate)*up*routing_weight";
     case Epilogue::Router: return "softmax+top_k+normalise";
     case Epilogue::Residual: return "bias+residual";
-    case Epilogue::Partial: return "fp32 partial (for all_reduce)";
+    case Epilogue::Partial: return "fp32 sums (added into x later)";
     case Epilogue::Logits: return "fp32 logits";
   }
   return "?";

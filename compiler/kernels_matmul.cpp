@@ -100,6 +100,7 @@ struct Epi {
   uint32_t transpose_engine = 0;
   bool all_dmas = false;       // residual rows over every DMA engine (A reloaded per pass)
   int residual_dma = -1;       // with all_dmas: this item's residual rows on one engine (>= 0)
+  uint64_t residual_rows = 0;  // L1 address of this item's residual rows loaded ahead, 0 = none
 
   // What an epilogue writes to its output: FP32 rows when a quantize op follows (INT8).
   DType out_type() const { return cg.t(op.outputs[0]).dtype; }
@@ -182,9 +183,41 @@ struct Epi {
   }
 
   void run(const Sums& sums, uint64_t row0, uint64_t rows, uint64_t g);
+  void x_rows(bool load, uint64_t xb, uint64_t row0, uint64_t rows, uint64_t g);
   void qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g);
   void router(const Sums& y, uint64_t row0, uint64_t rows);
 };
+
+// The residual rows [row0, row0 + rows) of column group g between x and L1 at xb.
+void Epi::x_rows(bool load, uint64_t xb, uint64_t row0, uint64_t rows, uint64_t g) {
+  const Tensor& x = cg.t("x");
+  const uint64_t gw = group_width(p, g);
+  const uint64_t pitch = row_pitch(x);
+  const uint64_t first = g * p.group_blocks * p.n_t;
+  // The residual rows in and out split by rows over every DMA engine: one engine keeps
+  // too few bytes in flight for HBM's latency, and the last pass's epilogues are not
+  // hidden behind matmuls (Llama-3-70B prefill o and down: 1,400 cycles per 256 KiB).
+  // When the pass has several column groups, each group's items go to one engine instead
+  // and consecutive items alternate groups. That was for rows of x a multiple of the DRAM
+  // map's period apart, one group's rows in a few pseudo-channels (Llama-3-70B prefill o:
+  // about 200 B/cycle per core for one group); with x's rows padded (placement.cpp) it is
+  // still the faster of the two (o 52,853 against 55,067 cycles split by rows).
+  const uint64_t parts = all_dmas && residual_dma < 0 ? std::min<uint64_t>(cg.hw.dmas, rows) : 1;
+  for (uint64_t d = 0, r0 = 0; d < parts; ++d) {
+    const uint64_t n = rows * (d + 1) / parts - r0;
+    const Dma::End hbm_end{x.tier, cg.addr(x) + (row0 + r0) * pitch + first * 4};
+    const Dma::End l1_end{Space::l1, xb + r0 * gw * 4};
+    s.emit(Codegen::dma({.load = load,
+                         .unit = !all_dmas ? dma() : residual_dma >= 0 ? residual_dma : int(d),
+                         .dst = load ? l1_end : hbm_end,
+                         .src = load ? hbm_end : l1_end,
+                         .len = gw * 4,
+                         .n1 = n,
+                         .dst_stride1 = load ? gw * 4 : pitch,
+                         .src_stride1 = load ? pitch : gw * 4}));
+    r0 += n;
+  }
+}
 
 void Epi::run(const Sums& sums, uint64_t row0, uint64_t rows, uint64_t g) {
   const uint64_t gw = group_width(p, g);
@@ -203,36 +236,8 @@ void Epi::run(const Sums& sums, uint64_t row0, uint64_t rows, uint64_t g) {
     }
     case Epilogue::Residual: {
       const Sums y = finish(sums, rows, row0, g, gw, true);
-      const Tensor& x = cg.t("x");
-      const uint64_t xb = l1.take(rows * gw * 4, 64, "residual rows");
-      const uint64_t pitch = row_pitch(x);
-      const uint64_t first = g * p.group_blocks * p.n_t;
-      // The residual rows in and out split by rows over every DMA engine: one engine keeps
-      // too few bytes in flight for HBM's latency, and the last pass's epilogues are not
-      // hidden behind matmuls (Llama-3-70B prefill o and down: 1,400 cycles per 256 KiB).
-      // When the pass has several column groups, each group's items go to one engine instead
-      // and consecutive items alternate groups. That was for rows of x a multiple of the DRAM
-      // map's period apart, one group's rows in a few pseudo-channels (Llama-3-70B prefill o:
-      // about 200 B/cycle per core for one group); with x's rows padded (placement.cpp) it is
-      // still the faster of the two (o 52,853 against 55,067 cycles split by rows).
-      const uint64_t parts = all_dmas && residual_dma < 0 ? std::min<uint64_t>(cg.hw.dmas, rows) : 1;
-      auto rows_dma = [&](bool load) {
-        for (uint64_t d = 0, r0 = 0; d < parts; ++d) {
-          const uint64_t n = rows * (d + 1) / parts - r0;
-          const Dma::End hbm_end{x.tier, cg.addr(x) + (row0 + r0) * pitch + first * 4};
-          const Dma::End l1_end{Space::l1, xb + r0 * gw * 4};
-          s.emit(Codegen::dma({.load = load,
-                               .unit = !all_dmas ? dma() : residual_dma >= 0 ? residual_dma : int(d),
-                               .dst = load ? l1_end : hbm_end,
-                               .src = load ? hbm_end : l1_end,
-                               .len = gw * 4,
-                               .n1 = n,
-                               .dst_stride1 = load ? gw * 4 : pitch,
-                               .src_stride1 = load ? pitch : gw * 4}));
-          r0 += n;
-        }
-      };
-      rows_dma(true);
+      const uint64_t xb = residual_rows ? residual_rows : l1.take(rows * gw * 4, 64, "residual rows");
+      if (!residual_rows) x_rows(true, xb, row0, rows, g);
       for (uint64_t b = 0; b < p.group_blocks; ++b) {
         const BlockCols bc = block_cols(p, g, b);
         if (!bc.width) continue;
@@ -242,7 +247,7 @@ void Epi::run(const Sums& sums, uint64_t row0, uint64_t rows, uint64_t g) {
         Codegen::operand(v, 2, y.space, y.addr + b * y.block_stride, y.row_stride, DType::fp32, y.engine);
         s.emit(v);
       }
-      rows_dma(false);
+      x_rows(false, xb, row0, rows, g);
       break;
     }
     case Epilogue::GeluUp: {
@@ -753,13 +758,31 @@ void Codegen::emit_linear(const Op& op) {
       const uint64_t scratch[2] = {l1a.take(scratch_bytes, 64, op.name + " epilogue scratch"),
                                    l1a.take(scratch_bytes, 64, op.name + " epilogue scratch")};
       record_l1(chip, core, scratch[0], 2 * scratch_bytes, op.name + ": epilogue scratch (double-buffered)");
-      const uint64_t end_mark = l1a.top;
       uint64_t items = 0;
       // Residual epilogues of passes with several column groups: one DMA engine per group,
       // items alternating groups (Epi::residual_dma).
       const bool by_group = !resident && op.epilogue == Epilogue::Residual && hw.dmas > 1 &&
                             std::all_of(work.passes.begin(), work.passes.end(),
                                         [&](const MatmulPass& ps) { return ps.groups.size() >= hw.dmas; });
+      // The last pass's residual epilogues follow its last matmul with nothing to hide them
+      // behind (HBM-bound: Llama-3-70B prefill down, 12,500 cycles after its last matmul).
+      // The residual rows of its first items are loaded halfway through that pass instead,
+      // into what L1 has left; item k of the pass (in `epilogue`'s order) uses ahead[k].
+      std::vector<uint64_t> ahead;
+      const size_t last_pass = work.passes.size() - 1;
+      auto item_of = [&](size_t pi, size_t k) {  // (column group index, row block) of item k
+        const size_t nb = row_blocks(p, work.passes[pi], E).size(), ng = work.passes[pi].groups.size();
+        return by_group ? std::pair{k % ng, k / ng} : std::pair{k / nb, k % nb};
+      };
+      if (op.epilogue == Epilogue::Residual && !resident && last_pass > 0) {
+        const MatmulPass& lp = work.passes[last_pass];
+        const uint64_t bytes = p.m_t * p.group_blocks * p.n_t * 4;
+        const uint64_t n = std::min<uint64_t>(lp.groups.size() * row_blocks(p, lp, E).size(),
+                                              (l1a.limit - l1a.top) / (bytes + 64));
+        for (uint64_t k = 0; k < n; ++k) ahead.push_back(l1a.take(bytes, 64, op.name + " residual rows ahead"));
+        if (n) record_l1(chip, core, ahead[0], l1a.top - ahead[0], op.name + ": last pass's first residual rows");
+      }
+      const uint64_t end_mark = l1a.top;
       uint64_t a_tiles = 0;  // A blocks consumed (non-resident A), over all passes
       // The A blocks in the order the matmuls consume them: (pass, first k-tile).
       std::vector<std::pair<size_t, uint64_t>> a_seq;
@@ -791,7 +814,11 @@ void Codegen::emit_linear(const Op& op) {
             epi.rope_rows = rope_rows;
             epi.all_dmas = !resident;
             if (by_group) epi.residual_dma = int(gi % hw.dmas);
-            if (op.epilogue == Epilogue::QKV && !resident) epi.store_dma = int(items % hw.dmas);
+            if (pi == last_pass)
+              for (size_t k = 0; k < ahead.size(); ++k)
+                if (item_of(pi, k) == std::pair{gi, sub}) epi.residual_rows = ahead[k];
+            if ((op.epilogue == Epilogue::QKV || op.epilogue == Epilogue::Partial) && !resident)
+              epi.store_dma = int(items % hw.dmas);
             const uint64_t rows = blocks[sub].second;
             Sums sums{Space::acc, engine_for(p, E, gi, 0, sub), base + ri * region, c_stride, hw.C * 4,
                       at == DType::int8 ? DType::int32 : DType::fp32};
@@ -926,6 +953,15 @@ void Codegen::emit_linear(const Op& op) {
             for (const Instr& in : after_first_a) s.emit(in);
             after_first_a.clear();
             a_base = a_slot[a_tiles++ % D];
+          }
+          if (pi == last_pass && q0 == Q / 2 / p.k_block * p.k_block) {
+            for (size_t k = 0; k < ahead.size(); ++k) {
+              const auto [gi, sub] = item_of(pi, k);
+              Epi epi{*this, op, chip, core, s, l1a, p};
+              epi.all_dmas = true;
+              if (by_group) epi.residual_dma = int(gi % hw.dmas);
+              epi.x_rows(true, ahead[k], blocks[sub].first, blocks[sub].second, pass.groups[gi]);
+            }
           }
           for (size_t gi = 0; gi < pass.groups.size(); ++gi) {
             const uint64_t g = pass.groups[gi];

@@ -222,12 +222,7 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
       const DType ot2 = out2 ? out2->dtype : DType::fp32;
       const uint64_t eo2 = out2 ? es(ot2) : 0;
       const uint64_t per_row = H * (4 + 4 + 4 + eo + eo2) + 64;
-      const uint64_t fit = std::max<uint64_t>(1, (a.limit - a.top) / 2 / per_row);
-      // The first chunk's load and the last chunk's vector work and store overlap nothing:
-      // with about 16 chunks a core they are a sixteenth of the phase each (Llama-3-70B
-      // prefill: 26-row chunks, 1,100 cycles more a norm). At least 8 rows a chunk, so a
-      // decode step's few rows stay one chunk.
-      const uint64_t chunk = std::min({n, fit, std::max<uint64_t>(8, (n + 15) / 16)});
+      const uint64_t chunk = std::max<uint64_t>(1, std::min(n, (a.limit - a.top) / 2 / per_row));
       uint64_t bufs[2][7];
       for (auto& b : bufs) {
         b[0] = a.take(chunk * H * 4, 64, "residual rows");
@@ -245,6 +240,16 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
       // HBM peak), and a load queued behind the previous chunk's store waits for the vector
       // engine (18,377 cycles when rows and results shared one queue).
       const bool ahead = n > chunk && hw.dmas > 1;
+      // f(engine, first row, rows) for each engine's share of `rows` (all on one engine
+      // without `ahead`).
+      auto per_engine = [&](uint64_t rows, auto&& f) {
+        const uint64_t parts = ahead ? std::min<uint64_t>(hw.dmas, rows) : 1;
+        for (uint64_t d = 0, i = 0; d < parts; ++d) {
+          const uint64_t cnt = rows * (d + 1) / parts - i;
+          f(ahead ? int(d) : dma_act(), i, cnt);
+          i += cnt;
+        }
+      };
       auto load_chunk = [&](uint64_t c0, uint64_t ci) {
         const uint64_t rows = std::min(chunk, n - c0);
         const uint64_t* b = bufs[ci % 2];
@@ -259,20 +264,19 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
                       .dst_stride1 = H * 4,
                       .src_stride1 = T * row_pitch(x)}));
         } else {
-          const uint64_t parts = ahead ? std::min<uint64_t>(hw.dmas, rows) : 1;
-          for (uint64_t d = 0, i = 0; d < parts; ++d) {
-            const uint64_t cnt = rows * (d + 1) / parts - i;
-            s.emit(x_rows(true, ahead ? int(d) : dma_act(), first + i, cnt, b[0] + i * H * 4));
-            i += cnt;
-          }
+          per_engine(rows, [&](int e, uint64_t i, uint64_t cnt) {
+            s.emit(x_rows(true, e, first + i, cnt, b[0] + i * H * 4));
+          });
         }
         if (add_input >= 0) {
           const Tensor& y = t(add_input);
-          s.emit(dma({.load = true,
-                      .unit = ahead ? 0 : dma_act(),
-                      .dst = {Space::l1, b[1]},
-                      .src = {y.tier, addr(y) + first * H * 4},
-                      .len = rows * H * 4}));
+          per_engine(rows, [&](int e, uint64_t i, uint64_t cnt) {
+            s.emit(dma({.load = true,
+                        .unit = e,
+                        .dst = {Space::l1, b[1] + i * H * 4},
+                        .src = {y.tier, addr(y) + (first + i) * H * 4},
+                        .len = cnt * H * 4}));
+          });
         }
       };
       load_chunk(0, 0);
@@ -300,7 +304,9 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
         };
         if (add_input >= 0) {
           v2(Opcode::vadd, H, b[0], H * 4, DType::fp32, b[0], H * 4, b[1], H * 4);
-          s.emit(x_rows(false, dma_act(), first, rows, b[0]));
+          per_engine(rows, [&](int e, uint64_t i, uint64_t cnt) {
+            s.emit(x_rows(false, e, first + i, cnt, b[0] + i * H * 4));
+          });
         }
         if (!norm) continue;
         if (ln) {
@@ -338,16 +344,13 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
                       .len = rows * 4}));
         }
         // Split like the loads: on one engine the store held that engine's next load back.
-        const uint64_t parts = ahead ? std::min<uint64_t>(hw.dmas, rows) : 1;
-        for (uint64_t d = 0, i = 0; d < parts; ++d) {
-          const uint64_t cnt = rows * (d + 1) / parts - i;
+        per_engine(rows, [&](int e, uint64_t i, uint64_t cnt) {
           s.emit(dma({.load = false,
-                      .unit = ahead ? int(d) : dma_act(),
+                      .unit = e,
                       .dst = {outp->tier, addr(*outp) + (first + i) * H * eo},
                       .src = {Space::l1, b[3] + i * H * eo},
                       .len = cnt * H * eo}));
-          i += cnt;
-        }
+        });
         if (out2)
           s.emit(dma({.load = false,
                       .unit = dma_act(),

@@ -311,17 +311,15 @@ TEST(CompilerPrefillAttention, ScoresOnTwoEnginesPvOnTheOtherTwoFirstPagesAhead)
 
 // Prefill norms (kernels_vector.cpp, emit_norm): x's rows of every chunk split over both DMA
 // engines and loaded one chunk ahead of the vector work, the normalised rows stored over both
-// engines too, in chunks of about a sixteenth of a core's rows. Llama-3-8B prefill, 1024
-// tokens: 64 rows a core, 8-row chunks.
+// engines too. Llama-3-8B prefill, 1024 tokens: 64 rows a core, two chunks of L1.
 TEST(CompilerPrefillNorm, RowsOverBothEnginesAChunkAhead) {
   const config::Arch a = config::load_arch("sohu-like");
   ASSERT_EQ(a->core.dma_engines, 2u);
   const hf::ModelConfig m = load_model("llama3-8b");
-  const uint64_t row = m.hidden_size * 4;
   const Compiled c = prefill_layer0(m, *a, 1024);
   for (const isa::TextSection& t : c.program.text) {
     std::array<uint64_t, 2> loads{}, stores{};
-    uint64_t loads_before_vec = 0, vec = 0, max_rows = 0;
+    uint64_t loads_before_vec = 0, vec = 0;
     bool gain = true;  // the first load: the norm's gain, one row
     for (const isa::Instr& in : t.code) {
       if (in.op == isa::Opcode::barrier) break;  // the end of attn_norm
@@ -329,7 +327,6 @@ TEST(CompilerPrefillNorm, RowsOverBothEnginesAChunkAhead) {
       if (in.op == isa::Opcode::load && in.src_space != uint64_t(isa::Space::l1) && !std::exchange(gain, false)) {
         ASSERT_LT(in.unit, 2u);
         ++loads[in.unit];
-        max_rows = std::max<uint64_t>(max_rows, 2 * in.len * std::max<uint64_t>(in.n1, 1) / row);
         if (!vec) ++loads_before_vec;
       }
       if (in.op == isa::Opcode::store) {
@@ -341,7 +338,66 @@ TEST(CompilerPrefillNorm, RowsOverBothEnginesAChunkAhead) {
     EXPECT_EQ(loads[0], loads[1]) << "core " << t.core;
     EXPECT_EQ(stores[0], stores[1]) << "core " << t.core;
     EXPECT_EQ(loads_before_vec, 4u) << "core " << t.core;  // chunks 0 and 1, two parts each
-    EXPECT_EQ(max_rows, 8u) << "core " << t.core;
+  }
+}
+
+// One-chip prefill (passes/fusion.cpp): o writes its FP32 sums and mlp_norm, which reads x
+// anyway, adds them into x, so o's epilogue reads and writes no x rows; the sums live until
+// mlp_norm. Decode keeps the residual add in o's epilogue.
+TEST(CompilerPrefillNorm, OneChipPrefillAddsOsSumsInTheNorm) {
+  const config::Arch a = config::load_arch("sohu-like");
+  const hf::ModelConfig m = load_model("llama3-8b");
+  const std::string ir = prefill_layer0(m, *a, 1024).ir_text;
+  EXPECT_NE(ir.find("= linear o(%attn:fp8_e4m3[1024x4096], %layer.o.w"), std::string::npos) << ir;
+  EXPECT_NE(ir.find("= norm mlp_norm(%x:fp32[1024x4096], %layer.mlp_norm.w:fp32[4096], %attn_out:fp32[1024x4096])"),
+            std::string::npos)
+      << ir;
+  const size_t sums = ir.find("%attn_out : fp32[1024x4096] activation per-layer  @l2:");
+  ASSERT_NE(sums, std::string::npos) << ir;
+  EXPECT_NE(ir.substr(sums, ir.find('\n', sums) - sums).find("live ops 4..5"), std::string::npos) << ir;
+  CompileOptions o;
+  o.context = 1024;
+  o.chips = 1;
+  o.segment.kind = Segment::Layer;
+  o.segment.layer = 0;
+  const std::string dec = compile(m, *a, o).ir_text;
+  EXPECT_NE(dec.find("linear o(%attn:fp8_e4m3[1x4096], %x:fp32[1x4096]"), std::string::npos) << dec;
+}
+
+// Prefill down (kernels_matmul.cpp, emit_linear): the residual rows of the last pass's first
+// epilogue items are loaded halfway through that pass, before its last matmul, instead of
+// after it. Llama-3-70B, 2048 tokens: passes of 1024 rows, so those rows are x's rows 1024 on.
+TEST(CompilerPrefillResidual, LastPassRowsLoadedBeforeItsLastMatmul) {
+  const config::Arch a = config::load_arch("sohu-like");
+  const hf::ModelConfig m = load_model("llama3-70b");
+  const Compiled c = prefill_layer0(m, *a, 2048);
+  const std::string& ir = c.ir_text;
+  const size_t at = ir.find("%x : fp32[2048x8192] activation  @hbm:0x");
+  ASSERT_NE(at, std::string::npos) << ir;
+  const uint64_t x = std::stoull(ir.substr(at + 40), nullptr, 16);
+  const size_t pa = ir.find(", rows ", at);
+  ASSERT_NE(pa, std::string::npos);
+  const uint64_t pitch = std::stoull(ir.substr(pa + 7));
+  for (const isa::TextSection& t : c.program.text) {
+    // down is the layer's seventh phase: after six barriers.
+    std::vector<isa::Instr> down;
+    int barriers = 0;
+    for (const isa::Instr& in : t.code) {
+      if (in.op == isa::Opcode::barrier) ++barriers;
+      else if (barriers == 6) down.push_back(in);
+    }
+    size_t last_mm = 0;
+    for (size_t i = 0; i < down.size(); ++i)
+      if (down[i].op == isa::Opcode::matmul) last_mm = i;
+    ASSERT_GT(last_mm, 0u) << "core " << t.core;
+    uint64_t early = 0;
+    for (size_t i = 0; i < last_mm; ++i) {
+      const isa::Instr& in = down[i];
+      if (in.op == isa::Opcode::load && in.src_space == uint64_t(isa::Space::hbm) && in.src_addr >= x &&
+          in.src_addr < x + 2048 * pitch && (in.src_addr - x) / pitch >= 1024)
+        ++early;
+    }
+    EXPECT_GT(early, 0u) << "core " << t.core;
   }
 }
 
