@@ -310,6 +310,32 @@ TEST(CompilerWeightStream, DecodeMatmulPhasesStreamBeforeTheirFirstMatmul) {
   }
 }
 
+// At decode batch 1 a norm is one row on one core while HBM idles at its barrier: the
+// matmul after it normalises its input row on every core instead, with the gain copied to
+// L2 by the phase before (one HBM read of it, not one per core). A steady layer folds both
+// norms (the previous layer staged the first); a cold one only the second (nothing before
+// it staged the first); batch 64 keeps its norm phases, as does the head.
+TEST(CompilerWeightStream, DecodeBatchOneNormsFoldIntoTheMatmulAfterThem) {
+  const config::Arch a = config::load_arch("sohu-like");
+  const hf::ModelConfig m = load_model("llama3-8b");
+  auto names = [&](uint64_t batch, bool steady, Segment::Kind kind) {
+    CompileOptions o;
+    o.context = 300;
+    o.chips = 1;
+    o.batch = batch;
+    o.segment.kind = kind;
+    o.segment.steady = steady;
+    std::string v;
+    for (const Compiled::PhaseInfo& p : compile(m, *a, o).phases) v += p.name + " ";
+    return v;
+  };
+  EXPECT_EQ(names(1, true, Segment::Layer), "qkv attention attention_combine o gate_up down ");
+  EXPECT_EQ(names(1, false, Segment::Layer), "attn_norm qkv attention attention_combine o gate_up down ");
+  EXPECT_EQ(names(64, true, Segment::Layer).find("attn_norm qkv"), 0u);
+  EXPECT_NE(names(64, true, Segment::Layer).find("mlp_norm gate_up"), std::string::npos);
+  EXPECT_EQ(names(1, true, Segment::Head).find("final_norm lm_head"), 0u);
+}
+
 // The per-column constants of a matmul (here lm_head's FP8 weight scales, one group of
 // columns in every 16 on each core of sohu-like) load in one strided transfer, not one per
 // group: in one in-order DMA queue 32 loads of 1 KiB each held the decode head's matmuls
