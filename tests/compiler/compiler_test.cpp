@@ -336,6 +336,30 @@ TEST(CompilerWeightStream, DecodeBatchOneNormsFoldIntoTheMatmulAfterThem) {
   EXPECT_EQ(names(1, true, Segment::Head).find("final_norm lm_head"), 0u);
 }
 
+// A decode attention that reads fewer KV bytes than the cores' rings hold (batch 1) leaves
+// HBM about half busy: it fills every free ring slot with o's chunks. A longer one (batch 64:
+// 64 sequences' pages) keeps the slots its barrier leaves free for o to load.
+TEST(CompilerWeightStream, ShortDecodeAttentionFillsTheRing) {
+  const config::Arch a = config::load_arch("sohu-like");
+  const hf::ModelConfig m = load_model("llama3-8b");
+  auto attention_loads = [&](uint64_t batch) {
+    CompileOptions o;
+    o.context = 2049;
+    o.chips = 1;
+    o.batch = batch;
+    o.segment.kind = Segment::Layer;
+    const Compiled c = compile(m, *a, o);
+    const Phases p = core0_phases(c);
+    int n = 0;
+    for (size_t i = 0; i < c.phases.size() && i < p.phases.size(); ++i)
+      if (c.phases[i].name.rfind("attention", 0) == 0)
+        for (const isa::Instr& in : p.phases[i]) n += ring_chunk_load(in, p.ring_bytes) ? 1 : 0;
+    return n;
+  };
+  EXPECT_EQ(attention_loads(1), 2);
+  EXPECT_EQ(attention_loads(64), 1);
+}
+
 // The per-column constants of a matmul (here lm_head's FP8 weight scales, one group of
 // columns in every 16 on each core of sohu-like) load in one strided transfer, not one per
 // group: in one in-order DMA queue 32 loads of 1 KiB each held the decode head's matmuls
