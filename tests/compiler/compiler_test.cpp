@@ -360,6 +360,26 @@ TEST(CompilerWeightStream, ShortDecodeAttentionFillsTheRing) {
   EXPECT_EQ(attention_loads(64), 1);
 }
 
+// The top-1 of the logits reads them in runs of 32,768 words from L2; each run's columns
+// come in over every DMA engine (on one, Llama-3-8B's four runs arrived one after the other
+// at one engine's rate: 1,211 cycles of a decode step with HBM idle).
+TEST(CompilerWeightStream, TopOneRunsLoadOverEveryDmaEngine) {
+  const config::Arch a = config::load_arch("sohu-like");
+  const hf::ModelConfig m = load_model("llama3-8b");
+  CompileOptions o;
+  o.context = 300;
+  o.chips = 1;
+  o.segment.kind = Segment::Head;
+  const Compiled c = compile(m, *a, o);
+  const Phases p = core0_phases(c);
+  ASSERT_EQ(c.phases.back().name, "top1");
+  std::vector<uint64_t> bytes(2, 0);
+  for (const isa::Instr& in : p.phases.at(c.phases.size() - 1))
+    if (in.op == isa::Opcode::load && in.unit < bytes.size()) bytes[in.unit] += in.len * in.n1;
+  EXPECT_EQ(bytes[0], bytes[1]);
+  EXPECT_EQ(bytes[0] + bytes[1], uint64_t(m.vocab_size) * 4);
+}
+
 // The per-column constants of a matmul (here lm_head's FP8 weight scales, one group of
 // columns in every 16 on each core of sohu-like) load in one strided transfer, not one per
 // group: in one in-order DMA queue 32 loads of 1 KiB each held the decode head's matmuls
