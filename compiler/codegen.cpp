@@ -315,9 +315,12 @@ void Codegen::emit_layer_body() {
         // about half busy (a chain of page-load latencies): it loads every free slot, with
         // chunks of o, whose input is ready at its barrier (Llama-3-8B batch 1 layer 40,135
         // -> 39,980 cycles, burst model 41,752 -> 41,358; Llama-3-70B 145,593 -> 145,504). A
-        // longer one keeps the slots free (Llama-3-70B batch 64: 207,877 against 208,131).
+        // longer one keeps the slots free (Llama-3-70B batch 64: 207,877 against 208,131). So
+        // does a tensor-parallel one: Llama-3-70B batch 1 over 8 chips measured 41,202 -> 40,850
+        // cycles under the bandwidth DRAM model but 41,867 -> 41,987 under the burst model.
         const uint64_t kv = g.batch * g.kv_heads * g.pages_per_seq * g.page_bytes;
-        bound_phase(nullptr, kv < uint64_t(hw.cores) * g.ring_slots * g.ring_slot ? 0 : deferred());
+        const bool fill = g.tp == 1 && kv < uint64_t(hw.cores) * g.ring_slots * g.ring_slot;
+        bound_phase(nullptr, fill ? 0 : deferred());
         emit_attention(*op);
         break;
       }
