@@ -143,6 +143,14 @@ Codegen::Codegen(const Graph& graph, const Hw& h, const CompileOptions& o, Compi
       acc.push_back(accs);
     }
   }
+  // Above the activations' L2, while it has room.
+  const uint64_t bytes = (g.model.norm == hf::NormKind::LayerNorm ? 2 : 1) * g.model.hidden_size * 4;
+  uint64_t top = (g.l2_used + 255) / 256 * 256;
+  for (const Op& op : g.ops)
+    if (op.per_layer && op.kind == OpKind::Norm && top + bytes <= hw.l2_bytes) {
+      norm_l2[&op] = top;
+      top += (bytes + 255) / 256 * 256;
+    }
 }
 
 const Tensor& Codegen::t(const std::string& name) const {
@@ -240,6 +248,43 @@ void Codegen::bound_phase(const Op* op, uint32_t keep) {
       ws_of(chip, core).bound(op ? linear_chunks(*this, *op, core).size() : 0, keep);
 }
 
+bool Codegen::folds_into(const Op& norm, const Op* next, int add_input) const {
+  // A decode norm is one row on one core while the other cores idle at its barrier, and so
+  // does HBM: the matmul phase after it had the ring's weights but not its input row
+  // (Llama-3-8B batch 1: ~305 cycles per norm). Every core of the matmul normalises the
+  // rows it reads instead; each loads the gain (16 KiB for Llama-3-8B) where one did.
+  // The one row of batch 1 is what was measured; with more rows every core would
+  // normalise all of them, where the phase divides them among the cores.
+  constexpr uint64_t kFoldRows = 1;
+  if (!deferred() || g.rows() > kFoldRows || add_input >= 0 || !norm_l2.count(&norm)) return false;
+  if (!next || next->kind != OpKind::Linear || norm.outputs.size() != 1 || norm.row_scale >= 0) return false;
+  const int out = norm.outputs[0];
+  if (next->inputs.empty() || next->inputs[0] != out || next->plan.dataflow == isa::Dataflow::os) return false;
+  for (const Op& o : g.ops)
+    if (&o != next && std::find(o.inputs.begin(), o.inputs.end(), out) != o.inputs.end()) return false;
+  // Every core must hold its input rows whole (emit_linear's resident A): the norm writes them.
+  const Arena& a = l1[0];
+  const uint64_t ea = es(t(out).dtype);
+  for (uint32_t core = 0; core < hw.cores; ++core) {
+    const CoreMatmulWork w = core_work(next->plan, core, hw.engines);
+    if (w.active && (w.passes.front().rows != w.rows || w.rows * next->plan.K * ea > (a.limit - a.base) / 3))
+      return false;
+  }
+  return true;
+}
+
+const Op* Codegen::norm_to_stage(const std::vector<const Op*>& ops, size_t i) {
+  const bool last = i + 1 == ops.size();
+  const size_t j = last ? 0 : i + 1;
+  const uint64_t l = last ? layer + 1 : layer;
+  // The next layer's norm only on this stage's chips (Graph::local_layer).
+  if (ops[j]->kind != OpKind::Norm || l >= g.model.num_layers || (last && (g.local_layer(l) == 0 || cold)))
+    return nullptr;
+  if (!folds_into(*ops[j], j + 1 < ops.size() ? ops[j + 1] : nullptr, -1)) return nullptr;
+  staging_layer = l;
+  return ops[j];
+}
+
 void Codegen::emit_layer_body() {
   int pending_add = -1;  // all-reduced partial sums to add into x before the next norm
   const std::vector<const Op*> ops = ops_where(true, false);
@@ -248,20 +293,39 @@ void Codegen::emit_layer_body() {
     phase_name = op->name;
     switch (op->kind) {
       case OpKind::Norm:
+        if (staged == op) {
+          staged = nullptr;
+          folded_norm = op;
+          break;
+        }
         bound_phase(nullptr, deferred());
         emit_norm(*op, pending_add, true);
         pending_add = -1;
         break;
       case OpKind::Linear:
         bound_phase(op, keep_after(ops, i));
+        staging = norm_to_stage(ops, i);
         emit_linear(*op);
         // One chip's sums with no all-reduce after them (fusion.cpp, row_parallel).
         if (op->epilogue == Epilogue::Partial && g.tp == 1) pending_add = op->outputs[0];
+        staged = staging;
+        staging = nullptr;
+        folded_norm = nullptr;
         break;
-      case OpKind::Attention:
-        bound_phase(nullptr, deferred());
+      case OpKind::Attention: {
+        // A decode attention that reads fewer KV bytes than the cores' rings hold keeps HBM
+        // about half busy (a chain of page-load latencies): it loads every free slot, with
+        // chunks of o, whose input is ready at its barrier (Llama-3-8B batch 1 layer 40,135
+        // -> 39,980 cycles, burst model 41,752 -> 41,358; Llama-3-70B 145,593 -> 145,504). A
+        // longer one keeps the slots free (Llama-3-70B batch 64: 207,877 against 208,131). So
+        // does a tensor-parallel one: Llama-3-70B batch 1 over 8 chips measured 41,202 -> 40,850
+        // cycles under the bandwidth DRAM model but 41,867 -> 41,987 under the burst model.
+        const uint64_t kv = g.batch * g.kv_heads * g.pages_per_seq * g.page_bytes;
+        const bool fill = g.tp == 1 && kv < uint64_t(hw.cores) * g.ring_slots * g.ring_slot;
+        bound_phase(nullptr, fill ? 0 : deferred());
         emit_attention(*op);
         break;
+      }
       case OpKind::AllReduce:
         emit_all_reduce(*op);
         pending_add = op->inputs[0];
@@ -285,6 +349,7 @@ void Codegen::emit_layer_body() {
 void Codegen::emit_segment_layer(bool steady) {
   const std::vector<const Op*> linears = layer_linears();
   begin_segment(linears);
+  cold = !steady;
   if (steady) {
     // The steady-state layer of a continuous weight stream (docs/compiler.md, "Weight
     // stream"): its first chunks are in the ring already, loaded by the previous layer (or
@@ -296,6 +361,10 @@ void Codegen::emit_segment_layer(bool steady) {
       if (ops[i]->kind == OpKind::Linear) last = i;
     const uint32_t held = keep_after(ops, last);
     for (WeightStream& w : wstreams) w.preloaded(w.carried(held));
+    // ... and staged the gain of this layer's first norm (when it folds).
+    if (last + 1 == ops.size() && ops.front()->kind == OpKind::Norm &&
+        folds_into(*ops.front(), ops.size() > 1 ? ops[1] : nullptr, -1))
+      staged = ops.front();
     if (layer + 1 < g.model.num_layers) {
       ++layer;
       collect_weights(linears, true);

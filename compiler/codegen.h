@@ -161,6 +161,21 @@ class Codegen {
   uint32_t next_tag = 1;
   std::string phase_name;
   uint64_t phase_macs = 0;
+  // A decode norm the next matmul computes itself (Codegen::folds_into): nullptr, or that norm
+  // while its matmul is emitted.
+  const Op* folded_norm = nullptr;
+  // A folded norm's gain (and bias) is read by every core: from HBM, 16 copies of the same
+  // bytes queue on the few pseudo-channels that hold them (~96 cycles per core on
+  // Llama-3-8B). The matmul phase before it copies them to L2, a slice per core
+  // (stage_norm): the L2 address of each layer norm's copy, the norm the current matmul
+  // phase stages (for layer staging_layer) and the norm a previous phase staged.
+  std::map<const Op*, uint64_t> norm_l2;
+  const Op* staging = nullptr;
+  uint64_t staging_layer = 0;
+  const Op* staged = nullptr;
+  // A layer segment without the layers around it (CompileOptions' steady false): as it
+  // prefetches none of the next layer's weights, it stages none of its norms.
+  bool cold = false;
 
   // By rank in the current stage's group (chip stage_base + chip).
   size_t at(uint32_t chip, uint32_t core) const { return size_t(stage_base + chip) * hw.cores + core; }
@@ -203,6 +218,12 @@ class Codegen {
   // ---- kernels (kernels_*.cpp) ----
   void emit_embed(const Op& op);
   void emit_norm(const Op& op, int add_input, bool norm);
+  // Rows [first, first + rows) of norm op, normalised on one core into L1 at dst in the type
+  // of its output, with no phase of their own (a folded norm: Codegen::folds_into).
+  void emit_folded_norm(const Op& op, uint32_t chip, uint32_t core, uint64_t first, uint64_t rows, uint64_t dst);
+  // This core's slice of the gain (and bias) of `staging` to its L2 copy, in the phase of
+  // matmul op (the slices are dealt to the cores op keeps busy).
+  void stage_norm(const Op& op, uint32_t chip, uint32_t core);
   void emit_quantize(const Op& op);
   void emit_linear(const Op& op);
   void emit_attention(const Op& op);
@@ -225,6 +246,12 @@ class Codegen {
   // Bounds every core's weight loads for a phase that reads op's chunks (none: nullptr)
   // so that `keep` ring slots are free at its barrier.
   void bound_phase(const Op* op, uint32_t keep);
+  // Whether norm (adding add_input into x first when >= 0) can be computed by every core of
+  // `next`, the matmul after it, on its own input rows instead of in a phase of its own.
+  bool folds_into(const Op& norm, const Op* next, int add_input) const;
+  // The norm the phase of matmul ops[i] stages in L2 for its fold (folds_into), the next
+  // layer's first when ops[i] is the last op, or nullptr; sets staging_layer.
+  const Op* norm_to_stage(const std::vector<const Op*>& ops, size_t i);
   void emit_layer_body();
   void emit_segment_layer(bool steady);
   void emit_segment_embed();

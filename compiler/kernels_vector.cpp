@@ -9,6 +9,7 @@
 
 #include "common/numerics/fp.h"
 #include "compiler/codegen.h"
+#include "compiler/schedule.h"
 
 namespace tessera::compiler {
 
@@ -24,6 +25,84 @@ void core_rows(uint64_t total, uint32_t cores, uint32_t c, uint64_t& first, uint
   const uint64_t base = total / cores, extra = total % cores;
   first = c * base + std::min<uint64_t>(c, extra);
   count = base + (c < extra ? 1 : 0);
+}
+
+// The rows of a norm in L1: x (FP32, rows H x 4 bytes apart) normalised into out (rows H x
+// es(type) apart) and, when out2 is set, into out2 in type2; tmp holds rows x H FP32 (it may
+// be out when type is FP32), st and st2 one FP32 per row.
+struct NormRows {
+  uint64_t x = 0, tmp = 0, st = 0, st2 = 0, gain = 0, bias = 0;
+  uint64_t out = 0;
+  DType type = DType::fp32;
+  uint64_t out2 = 0;
+  DType type2 = DType::fp32;
+};
+
+void normalise_rows(CoreStream& s, const hf::ModelConfig& m, uint64_t rows, const NormRows& r) {
+  const uint64_t H = m.hidden_size;
+  const float eps = float(m.norm_eps), inv_h = 1.0f / float(H);
+  // Whole rows: d[i, j] = o(s1[i, j], s2), s2 one value per row (stride 4) or per column (0).
+  auto rows_op = [&](Opcode o, uint64_t d, DType dt, uint64_t s1, uint64_t s2, uint64_t s2s) {
+    Instr in = Codegen::vec(o, rows, H);
+    Codegen::operand(in, 0, Space::l1, d, H * num::dtype_bytes(num::DType(dt)), dt);
+    Codegen::operand(in, 1, Space::l1, s1, H * 4, DType::fp32);
+    Codegen::operand(in, 2, Space::l1, s2, s2s, DType::fp32);
+    s.emit(in);
+  };
+  // One FP32 per row: a row reduction of s1 (cols H), or in place (cols 1).
+  auto per_row = [&](Opcode o, uint64_t cols, uint64_t d, uint64_t s1, float imm = 0, float imm2 = 0) {
+    Instr in = Codegen::vec(o, rows, cols);
+    Codegen::operand(in, 0, Space::l1, d, 4, DType::fp32);
+    Codegen::operand(in, 1, Space::l1, s1, cols == 1 ? 4 : H * 4, DType::fp32);
+    in.imm = imm;
+    in.imm2 = imm2;
+    s.emit(in);
+  };
+  const DType f32 = DType::fp32;
+  if (m.norm == hf::NormKind::LayerNorm) {
+    // ((x - mean) * 1/sqrt(var + eps)) * w + b
+    per_row(Opcode::vrsum, H, r.st, r.x);
+    per_row(Opcode::vscale, 1, r.st, r.st, inv_h, 0.0f);
+    rows_op(Opcode::vsub_row, r.tmp, f32, r.x, r.st, 4);
+    per_row(Opcode::vrsumsq, H, r.st2, r.tmp);
+    per_row(Opcode::vscale, 1, r.st2, r.st2, inv_h, eps);
+    per_row(Opcode::vrsqrt, 1, r.st2, r.st2);
+    rows_op(Opcode::vmul_row, r.tmp, f32, r.tmp, r.st2, 4);
+    rows_op(Opcode::vmul_col, r.tmp, f32, r.tmp, r.gain, 0);
+    // INT8: the FP32 rows first (type FP32, out = tmp), then per-token quantisation.
+    rows_op(Opcode::vadd_col, r.out, r.type, r.tmp, r.bias, 0);
+    if (r.out2) rows_op(Opcode::vadd_col, r.out2, r.type2, r.tmp, r.bias, 0);
+  } else {
+    // (x * 1/sqrt(mean(x^2) + eps)) * w
+    per_row(Opcode::vrsumsq, H, r.st, r.x);
+    per_row(Opcode::vscale, 1, r.st, r.st, inv_h, eps);
+    per_row(Opcode::vrsqrt, 1, r.st, r.st);
+    rows_op(Opcode::vmul_row, r.tmp, f32, r.x, r.st, 4);
+    rows_op(Opcode::vmul_col, r.out, r.type, r.tmp, r.gain, 0);
+    if (r.out2) rows_op(Opcode::vmul_col, r.out2, r.type2, r.tmp, r.gain, 0);
+  }
+}
+
+// A norm's gain (and LayerNorm's bias) in L1.
+struct NormConstants {
+  uint64_t gain = 0, bias = 0;
+};
+
+// From the tensors, or (a folded norm) from their copy in L2 at `staged`, the bias H x 4
+// bytes after the gain.
+NormConstants norm_constants(Codegen& cg, const Op& op, CoreStream& s, Arena& a, uint64_t staged = 0) {
+  const uint64_t H = cg.g.model.hidden_size;
+  NormConstants k;
+  auto load = [&](int part, const char* what) {
+    const Tensor& w = cg.t(op.inputs[size_t(1 + part)]);
+    const Dma::End src = staged ? Dma::End{Space::l2, staged + uint64_t(part) * H * 4} : Dma::End{w.tier, cg.addr(w)};
+    const uint64_t at = a.take(H * 4, 64, what);
+    s.emit(Codegen::dma({.load = true, .unit = cg.dma_act(), .dst = {Space::l1, at}, .src = src, .len = H * 4}));
+    return at;
+  };
+  k.gain = load(0, "norm gain");
+  if (cg.g.model.norm == hf::NormKind::LayerNorm) k.bias = load(1, "norm bias");
+  return k;
 }
 
 }  // namespace
@@ -189,8 +268,6 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
   const bool head = op.name == "final_norm";  // the last row of each sequence only
   const uint64_t M = head ? g.batch : g.rows();
   const Tensor& x = t("x");
-  const bool ln = m.norm == hf::NormKind::LayerNorm;
-  const float eps = float(m.norm_eps), inv_h = 1.0f / float(H);
   for (uint32_t chip = 0; chip < group_chips; ++chip) {
     for (uint32_t core = 0; core < hw.cores; ++core) {
       uint64_t r0, n;
@@ -198,19 +275,7 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
       if (!n) continue;
       CoreStream& s = cs(chip, core);
       Arena& a = l1_of(chip, core);
-      uint64_t gain = 0, bias = 0;
-      if (norm) {
-        const Tensor& w = t(op.inputs[1]);
-        gain = a.take(H * 4, 64, "norm gain");
-        s.emit(
-            dma({.load = true, .unit = dma_act(), .dst = {Space::l1, gain}, .src = {w.tier, addr(w)}, .len = H * 4}));
-        if (ln) {
-          const Tensor& b = t(op.inputs[2]);
-          bias = a.take(H * 4, 64, "norm bias");
-          s.emit(
-              dma({.load = true, .unit = dma_act(), .dst = {Space::l1, bias}, .src = {b.tier, addr(b)}, .len = H * 4}));
-        }
-      }
+      const NormConstants k = norm ? norm_constants(*this, op, s, a) : NormConstants{};
       const Tensor* outp = norm ? &t(op.outputs[0]) : nullptr;
       const DType ot = outp ? outp->dtype : DType::fp32;
       const uint64_t eo = es(ot);
@@ -285,54 +350,28 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
         const uint64_t* b = bufs[ci % 2];
         const uint64_t first = r0 + c0;
         if (c0 + chunk < n) load_chunk(c0 + chunk, ci + 1);
-        auto v2 = [&](Opcode o, uint64_t cols, uint64_t d, uint64_t ds, DType dt, uint64_t s1, uint64_t s1s, uint64_t s2,
-                      uint64_t s2s, DType s2t = DType::fp32) {
-          Instr v = vec(o, rows, cols);
-          operand(v, 0, Space::l1, d, ds, dt);
-          operand(v, 1, Space::l1, s1, s1s, DType::fp32);
-          operand(v, 2, Space::l1, s2, s2s, s2t);
-          s.emit(v);
-        };
-        auto v1 = [&](Opcode o, uint64_t cols, uint64_t d, uint64_t ds, uint64_t s1, uint64_t s1s, float imm = 0,
-                      float imm2 = 0) {
-          Instr v = vec(o, rows, cols);
-          operand(v, 0, Space::l1, d, ds, DType::fp32);
-          operand(v, 1, Space::l1, s1, s1s, DType::fp32);
-          v.imm = imm;
-          v.imm2 = imm2;
-          s.emit(v);
-        };
         if (add_input >= 0) {
-          v2(Opcode::vadd, H, b[0], H * 4, DType::fp32, b[0], H * 4, b[1], H * 4);
+          Instr v = vec(Opcode::vadd, rows, H);
+          operand(v, 0, Space::l1, b[0], H * 4, DType::fp32);
+          operand(v, 1, Space::l1, b[0], H * 4, DType::fp32);
+          operand(v, 2, Space::l1, b[1], H * 4, DType::fp32);
+          s.emit(v);
           per_engine(rows, [&](int e, uint64_t i, uint64_t cnt) {
             s.emit(x_rows(false, e, first + i, cnt, b[0] + i * H * 4));
           });
         }
         if (!norm) continue;
-        if (ln) {
-          // ((x - mean) * 1/sqrt(var + eps)) * w + b
-          v1(Opcode::vrsum, H, b[4], 4, b[0], H * 4);
-          v1(Opcode::vscale, 1, b[4], 4, b[4], 4, inv_h, 0.0f);
-          v2(Opcode::vsub_row, H, b[2], H * 4, DType::fp32, b[0], H * 4, b[4], 4);
-          v1(Opcode::vrsumsq, H, b[5], 4, b[2], H * 4);
-          v1(Opcode::vscale, 1, b[5], 4, b[5], 4, inv_h, eps);
-          v1(Opcode::vrsqrt, 1, b[5], 4, b[5], 4);
-          v2(Opcode::vmul_row, H, b[2], H * 4, DType::fp32, b[2], H * 4, b[5], 4);
-          v2(Opcode::vmul_col, H, b[2], H * 4, DType::fp32, b[2], H * 4, gain, 0);
-          // INT8: the FP32 rows first, then per-token quantisation.
-          v2(Opcode::vadd_col, H, int8 ? b[2] : b[3], int8 ? H * 4 : H * eo, int8 ? DType::fp32 : ot, b[2], H * 4,
-             bias, 0);
-          if (out2) v2(Opcode::vadd_col, H, b[6], H * eo2, ot2, b[2], H * 4, bias, 0);
-        } else {
-          // (x * 1/sqrt(mean(x^2) + eps)) * w
-          v1(Opcode::vrsumsq, H, b[4], 4, b[0], H * 4);
-          v1(Opcode::vscale, 1, b[4], 4, b[4], 4, inv_h, eps);
-          v1(Opcode::vrsqrt, 1, b[4], 4, b[4], 4);
-          v2(Opcode::vmul_row, H, b[2], H * 4, DType::fp32, b[0], H * 4, b[4], 4);
-          v2(Opcode::vmul_col, H, int8 ? b[2] : b[3], int8 ? H * 4 : H * eo, int8 ? DType::fp32 : ot, b[2], H * 4,
-             gain, 0);
-          if (out2) v2(Opcode::vmul_col, H, b[6], H * eo2, ot2, b[2], H * 4, gain, 0);
-        }
+        normalise_rows(s, m, rows,
+                       {.x = b[0],
+                        .tmp = b[2],
+                        .st = b[4],
+                        .st2 = b[5],
+                        .gain = k.gain,
+                        .bias = k.bias,
+                        .out = int8 ? b[2] : b[3],
+                        .type = int8 ? DType::fp32 : ot,
+                        .out2 = out2 ? b[6] : 0,
+                        .type2 = ot2});
         if (int8) {
           // b[1] (the partial sums, added above) is free; b[4], b[5] hold the row scales.
           quantise_rows(s, rows, H, b[2], H * 4, b[1], b[3], H, b[4], b[5]);
@@ -363,6 +402,46 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
   end_phase(op.name);
 }
 
+void Codegen::emit_folded_norm(const Op& op, uint32_t chip, uint32_t core, uint64_t first, uint64_t rows,
+                               uint64_t dst) {
+  const uint64_t H = g.model.hidden_size;
+  CoreStream& s = cs(chip, core);
+  Arena& a = l1_of(chip, core);
+  const NormConstants k = norm_constants(*this, op, s, a, norm_l2.at(&op));
+  const uint64_t xr = a.take(rows * H * 4, 64, op.name + " residual rows");
+  const uint64_t tmp = a.take(rows * H * 4, 64, op.name + " normalised rows");
+  const uint64_t st = a.take(rows * 8, 64, op.name + " row statistics");
+  record_l1(chip, core, k.gain, a.top - k.gain, op.name + " (folded): gain, residual and normalised rows");
+  // On the other engine than the gain's, so the two latencies overlap (L2 and HBM).
+  s.emit(x_rows(true, hw.dmas > 1 ? 0 : dma_act(), first, rows, xr));
+  normalise_rows(s, g.model, rows,
+                 {.x = xr, .tmp = tmp, .st = st, .st2 = st + rows * 4, .gain = k.gain, .bias = k.bias, .out = dst,
+                  .type = t(op.outputs[0]).dtype});
+}
+
+void Codegen::stage_norm(const Op& op, uint32_t chip, uint32_t core) {
+  std::vector<uint32_t> busy;
+  for (uint32_t c = 0; c < hw.cores; ++c)
+    if (core_work(op.plan, c, hw.engines).active) busy.push_back(c);
+  const uint64_t rank = uint64_t(std::find(busy.begin(), busy.end(), core) - busy.begin());
+  const uint64_t bytes = g.model.hidden_size * 4, slice = (bytes + busy.size() * 64 - 1) / (busy.size() * 64) * 64;
+  const uint64_t lo = std::min(bytes, rank * slice), n = std::min(bytes, lo + slice) - lo;
+  if (!n) return;
+  const uint64_t here = layer;
+  layer = staging_layer;
+  // Not on the engine of the epilogue's loads and stores.
+  const int unit = hw.dmas > 1 ? 0 : dma_act();
+  for (size_t part = 0; part < (g.model.norm == hf::NormKind::LayerNorm ? 2u : 1u); ++part) {
+    const Tensor& w = t(staging->inputs[1 + part]);
+    cs(chip, core).emit(dma({.load = true,
+                             .unit = unit,
+                             .dst = {Space::l2, norm_l2.at(staging) + part * bytes + lo},
+                             .src = {w.tier, addr(w) + lo},
+                             .len = n}));
+  }
+  layer = here;
+}
+
 void Codegen::emit_top1(const Op& op) {
   const Tensor& lg = t(op.inputs[0]);
   const Tensor& top = t(op.outputs[0]);
@@ -387,14 +466,22 @@ void Codegen::emit_top1(const Op& op) {
         for (uint64_t k = 0; k < runs; ++k) {
           const uint64_t cols = std::min(run, V - k * run);
           const uint64_t buf = a.take(rows * cols * 4, 64, "logit rows");
-          s.emit(dma({.load = true,
-                      .unit = dma_act(),
-                      .dst = {Space::l1, buf},
-                      .src = {lg.tier, addr(lg) + ((r0 + c0) * V + k * run) * 4},
-                      .len = cols * 4,
-                      .n1 = rows,
-                      .dst_stride1 = cols * 4,
-                      .src_stride1 = V * 4}));
+          // A run's columns split over the DMA engines: on one, the four 128-KiB runs of a
+          // 128,256-word vocabulary came in one after the other at one engine's rate
+          // (Llama-3-8B decode top1: 1,211 cycles, HBM idle).
+          const uint64_t parts = std::min<uint64_t>(hw.dmas, cols);
+          for (uint64_t d = 0, j0 = 0; d < parts; ++d) {
+            const uint64_t j1 = cols * (d + 1) / parts;
+            s.emit(dma({.load = true,
+                        .unit = int(d),
+                        .dst = {Space::l1, buf + j0 * 4},
+                        .src = {lg.tier, addr(lg) + ((r0 + c0) * V + k * run + j0) * 4},
+                        .len = (j1 - j0) * 4,
+                        .n1 = rows,
+                        .dst_stride1 = cols * 4,
+                        .src_stride1 = V * 4}));
+            j0 = j1;
+          }
           Instr v = vec(Opcode::vtopk, rows, cols);
           operand(v, 0, Space::l1, res + k * 8, runs * 8, DType::fp32);
           operand(v, 1, Space::l1, buf, cols * 4, DType::fp32);

@@ -463,6 +463,76 @@ TEST(CompilerWeightStream, DecodeMatmulPhasesStreamBeforeTheirFirstMatmul) {
   }
 }
 
+// At decode batch 1 a norm is one row on one core while HBM idles at its barrier: the
+// matmul after it normalises its input row on every core instead, with the gain copied to
+// L2 by the phase before (one HBM read of it, not one per core). A steady layer folds both
+// norms (the previous layer staged the first); a cold one only the second (nothing before
+// it staged the first); batch 64 keeps its norm phases, as does the head.
+TEST(CompilerWeightStream, DecodeBatchOneNormsFoldIntoTheMatmulAfterThem) {
+  const config::Arch a = config::load_arch("sohu-like");
+  const hf::ModelConfig m = load_model("llama3-8b");
+  auto names = [&](uint64_t batch, bool steady, Segment::Kind kind) {
+    CompileOptions o;
+    o.context = 300;
+    o.chips = 1;
+    o.batch = batch;
+    o.segment.kind = kind;
+    o.segment.steady = steady;
+    std::string v;
+    for (const Compiled::PhaseInfo& p : compile(m, *a, o).phases) v += p.name + " ";
+    return v;
+  };
+  EXPECT_EQ(names(1, true, Segment::Layer), "qkv attention attention_combine o gate_up down ");
+  EXPECT_EQ(names(1, false, Segment::Layer), "attn_norm qkv attention attention_combine o gate_up down ");
+  EXPECT_EQ(names(64, true, Segment::Layer).find("attn_norm qkv"), 0u);
+  EXPECT_NE(names(64, true, Segment::Layer).find("mlp_norm gate_up"), std::string::npos);
+  EXPECT_EQ(names(1, true, Segment::Head).find("final_norm lm_head"), 0u);
+}
+
+// A decode attention that reads fewer KV bytes than the cores' rings hold (batch 1) leaves
+// HBM about half busy: it fills every free ring slot with o's chunks. A longer one (batch 64:
+// 64 sequences' pages) keeps the slots its barrier leaves free for o to load.
+TEST(CompilerWeightStream, ShortDecodeAttentionFillsTheRing) {
+  const config::Arch a = config::load_arch("sohu-like");
+  const hf::ModelConfig m = load_model("llama3-8b");
+  auto attention_loads = [&](uint64_t batch) {
+    CompileOptions o;
+    o.context = 2049;
+    o.chips = 1;
+    o.batch = batch;
+    o.segment.kind = Segment::Layer;
+    const Compiled c = compile(m, *a, o);
+    const Phases p = core0_phases(c);
+    int n = 0;
+    for (size_t i = 0; i < c.phases.size() && i < p.phases.size(); ++i)
+      if (c.phases[i].name.rfind("attention", 0) == 0)
+        for (const isa::Instr& in : p.phases[i]) n += ring_chunk_load(in, p.ring_bytes) ? 1 : 0;
+    return n;
+  };
+  EXPECT_EQ(attention_loads(1), 2);
+  EXPECT_EQ(attention_loads(64), 1);
+}
+
+// The top-1 of the logits reads them in runs of 32,768 words from L2; each run's columns
+// come in over every DMA engine (on one, Llama-3-8B's four runs arrived one after the other
+// at one engine's rate: 1,211 cycles of a decode step with HBM idle).
+TEST(CompilerWeightStream, TopOneRunsLoadOverEveryDmaEngine) {
+  const config::Arch a = config::load_arch("sohu-like");
+  const hf::ModelConfig m = load_model("llama3-8b");
+  CompileOptions o;
+  o.context = 300;
+  o.chips = 1;
+  o.segment.kind = Segment::Head;
+  const Compiled c = compile(m, *a, o);
+  const Phases p = core0_phases(c);
+  ASSERT_EQ(c.phases.back().name, "top1");
+  std::vector<uint64_t> bytes(2, 0);
+  for (const isa::Instr& in : p.phases.at(c.phases.size() - 1))
+    if (in.op == isa::Opcode::load && in.unit < bytes.size()) bytes[in.unit] += in.len * in.n1;
+  EXPECT_EQ(bytes[0], bytes[1]);
+  EXPECT_EQ(bytes[0] + bytes[1], uint64_t(m.vocab_size) * 4);
+}
+
 // The per-column constants of a matmul (here lm_head's FP8 weight scales, one group of
 // columns in every 16 on each core of sohu-like) load in one strided transfer, not one per
 // group: in one in-order DMA queue 32 loads of 1 KiB each held the decode head's matmuls
