@@ -60,10 +60,10 @@ TEST(DramFidelity, TinyLayerCyclesAgreeWithTheBurstModel) {
 // chips; batch 64: 8 replicas of one chip, 8 sequences each). The bandwidth model serves a
 // transfer in window chunks that interleave with concurrent transfers' (docs/dram.md,
 // "Serving"): batch 1 is within 2 %, the issue's bound (41,202 against 41,867 cycles, -1.59 %),
-// batch 64 within 3 % (154,263 against 158,301, -2.55 %; -2.09 % on the program before the decode
-// weight ring kept a slot free at each barrier, 5.63 % before the chunks): a regression guard for
-// the segment whose error the bandwidth model has not closed. docs/validation.md ("DRAM fidelity
-// on compiled programs") has the other six segments. The burst runs take about 50 s of CPU.
+// batch 64 within 2.5 % (153,955 against 157,630, -2.33 %; the compiler's decode programs moved it
+// between -2.09 % and -2.55 % this round, 5.63 % before the chunks): a regression guard for the
+// segment whose error the bandwidth model has not closed. docs/validation.md ("DRAM fidelity on
+// compiled programs") has the other six segments. The burst runs take about 50 s of CPU.
 struct SohuSegment {
   uint64_t batch;
   double tolerance;
@@ -71,7 +71,7 @@ struct SohuSegment {
 
 TEST(DramFidelity, SohuLikeDecodeLayersAgreeWithTheBurstModel) {
   const config::Arch cfg = config::load_arch("sohu-like");
-  for (const SohuSegment seg : {SohuSegment{1, 0.02}, SohuSegment{64, 0.03}}) {
+  for (const SohuSegment seg : {SohuSegment{1, 0.02}, SohuSegment{64, 0.025}}) {
     compiler::CompileOptions o;
     o.phase = compiler::Phase::Decode;
     o.batch = seg.batch;
