@@ -222,8 +222,8 @@ class Codegen {
   // of its output, with no phase of their own (a folded norm: Codegen::folds_into).
   void emit_folded_norm(const Op& op, uint32_t chip, uint32_t core, uint64_t first, uint64_t rows, uint64_t dst);
   // This core's slice of the gain (and bias) of `staging` to its L2 copy, in the phase of
-  // matmul op (the slices are dealt to the cores op keeps busy).
-  void stage_norm(const Op& op, uint32_t chip, uint32_t core);
+  // matmul op (the slices are dealt to the cores op keeps busy), through a slice of l1a.
+  void stage_norm(const Op& op, uint32_t chip, uint32_t core, Arena& l1a);
   void emit_quantize(const Op& op);
   void emit_linear(const Op& op);
   void emit_attention(const Op& op);

@@ -754,7 +754,7 @@ void Codegen::emit_linear(const Op& op) {
       const uint64_t biases = hoist_groups(op.bias, op.name + " biases");
       // Behind the constants: at the end of the phase its HBM reads met the next phase's
       // weight stream in the burst DRAM model (Llama-3-8B down +249 cycles).
-      if (staging) stage_norm(op, chip, core);
+      if (staging) stage_norm(op, chip, core, l1a);
       uint64_t rope_rows = 0;
       if (op.epilogue == Epilogue::QKV && g.model.position == hf::PositionKind::Rope)
         rope_rows = hoist(g.find_tensor("rope.table"), g.position * g.model.head_dim * 4,

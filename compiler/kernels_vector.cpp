@@ -419,7 +419,7 @@ void Codegen::emit_folded_norm(const Op& op, uint32_t chip, uint32_t core, uint6
                   .type = t(op.outputs[0]).dtype});
 }
 
-void Codegen::stage_norm(const Op& op, uint32_t chip, uint32_t core) {
+void Codegen::stage_norm(const Op& op, uint32_t chip, uint32_t core, Arena& l1a) {
   std::vector<uint32_t> busy;
   for (uint32_t c = 0; c < hw.cores; ++c)
     if (core_work(op.plan, c, hw.engines).active) busy.push_back(c);
@@ -431,12 +431,22 @@ void Codegen::stage_norm(const Op& op, uint32_t chip, uint32_t core) {
   layer = staging_layer;
   // Not on the engine of the epilogue's loads and stores.
   const int unit = hw.dmas > 1 ? 0 : dma_act();
-  for (size_t part = 0; part < (g.model.norm == hf::NormKind::LayerNorm ? 2u : 1u); ++part) {
+  // Through the core's L1 (a load, then a store on the same in-order engine) rather than one
+  // HBM-to-L2 copy: the RTL core's DMA engine moves between L1 and L2/HBM only (docs/rtl.md),
+  // and compiled tiny programs must co-simulate.
+  const size_t parts = g.model.norm == hf::NormKind::LayerNorm ? 2u : 1u;
+  const uint64_t bounce = l1a.take(parts * n, 64, staging->name + " gain slice (to L2)");
+  for (size_t part = 0; part < parts; ++part) {
     const Tensor& w = t(staging->inputs[1 + part]);
     cs(chip, core).emit(dma({.load = true,
                              .unit = unit,
-                             .dst = {Space::l2, norm_l2.at(staging) + part * bytes + lo},
+                             .dst = {Space::l1, bounce + part * n},
                              .src = {w.tier, addr(w) + lo},
+                             .len = n}));
+    cs(chip, core).emit(dma({.load = false,
+                             .unit = unit,
+                             .dst = {Space::l2, norm_l2.at(staging) + part * bytes + lo},
+                             .src = {Space::l1, bounce + part * n},
                              .len = n}));
   }
   layer = here;
