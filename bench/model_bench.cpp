@@ -4,7 +4,11 @@
 // several runs. Not a test: host time varies.
 //
 //   model_bench [--arch sohu-like] [--model llama3-70b] [--batch 64] [--context 2048] [--runs 5]
-//               [--dram burst|bandwidth] [--stats FILE]
+//               [--dram burst|bandwidth] [--stats FILE] [--threads 1,2]
+//
+// With several --threads counts it runs each (RunOptions::threads: host worker processes) and
+// reports simulated cycles per wall-clock second for each, their ratio to the first count, and
+// whether every count gave byte-identical statistics (exit code 3 if not).
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -12,6 +16,8 @@
 #include <fstream>
 #include <cstdio>
 #include <iostream>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "common/config/config.h"
@@ -48,10 +54,15 @@ int main(int argc, char** argv) {
   app.add_option("--runs", runs, "runs to take the median of")->check(CLI::Range(1, 100));
   app.add_option("--dram", dram, "DRAM fidelity: burst (exact) or bandwidth (fast)");
   app.add_option("--stats", stats, "write the statistics of the last run (JSON)");
+  std::vector<uint32_t> threads{1};
+  app.add_option("--threads", threads, "host worker counts to run, e.g. 1,2 (the first is the baseline)")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 256));
   CLI11_PARSE(app, argc, argv);
   try {
     const tessera::config::Arch a = tessera::config::load_arch(arch);
-    const tessera::model::RunOptions opt{false, tessera::model::parse_dram_model(dram)};
+    tessera::model::RunOptions opt{false, tessera::model::parse_dram_model(dram)};
+    opt.threads = threads.front();
     tessera::compiler::CompileOptions co;
     co.phase = tessera::compiler::Phase::Decode;
     co.batch = batch;
@@ -113,6 +124,41 @@ int main(int argc, char** argv) {
                 100.0 * median(dram_share), median(bps));
     std::printf("cycles per host second outside the DRAM model: %.3g\n", median(non_dram_cps));
     std::printf("building the system (not in the figures above): median %.3f s host CPU\n", median(build_secs));
+    // Host workers: wall-clock speed per count, and whether the statistics are the same.
+    std::string first_stats;
+    double base = 0;
+    bool identical = true;
+    for (size_t i = 0; i < threads.size(); ++i) {
+      opt.threads = threads[i];
+      std::vector<double> walls;
+      std::string text;
+      uint32_t workers = 1;
+      uint64_t c = 0;
+      for (int r = 0; r < runs; ++r) {
+        tessera::model::Simulation sim(*a, prog, opt);
+        const auto w0 = std::chrono::steady_clock::now();
+        sim.run();
+        walls.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count());
+        workers = sim.workers();
+        c = sim.cycles();
+        if (r + 1 == runs) {
+          std::ostringstream os;
+          sim.write_stats_json(os);
+          text = os.str();
+        }
+      }
+      const double speed = double(c) / median(walls);
+      if (i == 0) {
+        first_stats = text;
+        base = speed;
+      }
+      const bool same = text == first_stats;
+      identical = identical && same;
+      std::printf("threads %u (%u worker%s): median %.3f s wall, %.3g simulated cycles per wall second (x%.2f), %llu cycles, statistics %s\n",
+                  threads[i], workers, workers == 1 ? "" : "s", median(walls), speed, speed / base,
+                  (unsigned long long)c, same ? "identical to the first count's" : "DIFFERENT from the first count's");
+    }
+    if (!identical) return 3;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 2;

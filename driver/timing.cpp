@@ -158,6 +158,7 @@ Sim simulate(const hf::ModelConfig& m, const config::ArchConfig& arch, const Com
   }
   ro.dram = opt.dram_burst ? model::DramModel::Burst : model::DramModel::Bandwidth;
   ro.max_cycles = opt.max_cycles;
+  ro.threads = opt.threads;
   dram = model::dram_model_name(ro.dram);
   model::Simulation sim(arch, c.program, ro);
   sim.run();

@@ -51,6 +51,7 @@ struct TimingOptions {
   bool cost = true;
   std::string tech;
   uint64_t max_cycles = 0;     // model::RunOptions::max_cycles of every simulation (--max-cycles)
+  uint32_t threads = 1;        // model::RunOptions::threads of every simulation (--threads)
   // Simulate whole-model programs (every layer) for the prefill and for every decode step
   // instead of multiplying one layer and interpolating between decode_points: the measure of
   // both extrapolations (docs/validation.md). Pipeline plans are refused (their stage times

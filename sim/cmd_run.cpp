@@ -95,6 +95,8 @@ int run_main(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbose, "progress and host times on stderr");
   uint64_t max_cycles = 0;
   cli::add_max_cycles_option(app, max_cycles);
+  uint32_t threads = 1;
+  cli::add_threads_option(app, threads);
   if (auto status = cli::parse_args(app, argc, argv)) return *status;
   if (dram != "bandwidth" && dram != "burst")
     throw InputError("--dram '" + dram + "': expected bandwidth or burst");
@@ -118,6 +120,8 @@ int run_main(int argc, char** argv) {
   if (exact && app.count("--decode-points"))
     throw InputError("--decode-points: --exact simulates every decode step; give one of the two");
   if (!rtl_cores.empty() && !functional) throw InputError("--rtl-cores goes with --functional");
+  if (functional && app.count("--threads"))
+    throw InputError("--threads: a timing option (the functional model runs in one process)");
   if (functional) {
     if (!app.count("--model")) throw InputError("--functional needs --model DIR (config.json and model.safetensors)");
     if (prompt.empty()) throw InputError("--functional needs --prompt with token ids, e.g. 1,10,20,30");
@@ -201,6 +205,7 @@ int run_main(int argc, char** argv) {
   to.verbose = verbose;
   to.tech = tech;
   to.max_cycles = max_cycles;
+  to.threads = threads;
   to.routing = routing;
   driver::TimingReport r = driver::run_timing(m, *a, to);
   if (choice) driver::attach_plan(r, *choice, plan_source);

@@ -22,11 +22,14 @@ int sim_main(int argc, char** argv) {
   app.add_option("--stats", stats, "write the statistics (JSON)");
   uint64_t max_cycles = 0;
   tessera::cli::add_max_cycles_option(app, max_cycles);
+  uint32_t threads = 1;
+  tessera::cli::add_threads_option(app, threads);
   if (auto status = tessera::cli::parse_args(app, argc, argv)) return *status;
   const tessera::config::Arch a = arch.load();
   const tessera::isa::Program prog = tessera::isa::read_tbin(tessera::isa::read_program_file(program, "--program"), program);
   tessera::isa::check_arch(prog, *a, program);
-  const tessera::model::RunOptions opt{mode == "functional", tessera::model::parse_dram_model(dram), max_cycles};
+  tessera::model::RunOptions opt{mode == "functional", tessera::model::parse_dram_model(dram), max_cycles};
+  opt.threads = threads;
   tessera::model::Simulation sim(*a, prog, opt);
   sim.run();
   const tessera::timing::ArchParams& p = sim.params();

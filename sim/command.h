@@ -76,6 +76,16 @@ inline void add_max_cycles_option(CLI::App& app, uint64_t& max_cycles) {
                  "that stops making progress is reported either way)");
 }
 
+// --threads N of the commands that simulate in timing mode (sim, run): the chips of a multi-chip
+// system are simulated by N host processes in parallel, with the same results for every N
+// (model::RunOptions::threads; docs/model.md, "Host parallelism").
+inline void add_threads_option(CLI::App& app, uint32_t& threads) {
+  app.add_option("--threads", threads,
+                 "host workers that simulate the chips of a multi-chip system in parallel (timing mode; same "
+                 "results for every count; default 1)")
+      ->check(CLI::Range(1, 256));
+}
+
 struct CommandRegistrar {
   CommandRegistrar(const char* name, const char* summary, CommandFn fn) {
     command_registry()[name] = CommandInfo{summary, fn};

@@ -210,10 +210,34 @@ void LinkFabric::enqueue(Op op) {
                            std::to_string(op.t_fs / p_.period_fs) + " at " + std::to_string(now) +
                            " fs, after the fabric acted on that instant (" + std::to_string(op.at_fs) + " fs)");
   }
+  push(std::move(op));
+}
+
+void LinkFabric::push(Op op) {
+  const uint64_t now = uint64_t(sc_core::sc_time_stamp().value());
   const uint64_t at = op.at_fs;
   pending_.push_back(std::move(op));
   std::push_heap(pending_.begin(), pending_.end(), OpLater{});
   kick_.notify(sc_core::sc_time::from_value(at - now));
+}
+
+void LinkFabric::deliver_remote(RemoteMessage m) {
+  const uint64_t now = uint64_t(sc_core::sc_time_stamp().value());
+  if (m.at_fs <= now)
+    throw std::logic_error("LinkFabric: a message from chip " + std::to_string(m.src) + " to chip " +
+                           std::to_string(m.dst) + " reaches its worker after its delivery time");
+  Op op{m.at_fs, m.at_fs, m.key, seq_++, false, m.src, m.dst, m.tag, m.bytes, {}, {}, {}, {}};
+  op.is_delivery = true;
+  op.arrivals = std::move(m.arrivals_fs);
+  push(std::move(op));
+}
+
+std::pair<int, uint32_t> LinkFabric::route(uint32_t src, uint32_t dst, uint32_t P, uint32_t link_count) {
+  if (src == dst) return {0, 0};
+  const uint32_t fwd_dist = (dst + P - src) % P, bwd_dist = P - fwd_dist;
+  const uint64_t nb = P == 2 ? 0 : link_count / 2;
+  const int dir = (nb == 0 || fwd_dist <= bwd_dist) ? 0 : 1;
+  return {dir, dir == 0 ? fwd_dist : bwd_dist};
 }
 
 void LinkFabric::send(uint64_t start_cycle, uint32_t src, uint32_t dst, uint16_t tag, uint64_t bytes, uint64_t key,
@@ -256,6 +280,12 @@ void LinkFabric::process() {
     pending_.pop_back();
     const uint64_t key = mailbox_key(op.src, op.dst, op.tag);
     Mailbox& mb = boxes_[key];
+    if (op.is_delivery) {
+      mb.messages.push_back(Message{std::move(op.arrivals), op.bytes, std::move(op.payload)});
+      match(key, mb);
+      if (sys_.failed()) return;
+      continue;
+    }
     if (!op.is_send) {
       mb.claims.emplace_back(std::move(op.recv), std::make_pair(op.bytes, op.who));
       match(key, mb);
@@ -274,14 +304,14 @@ void LinkFabric::process() {
       }
       // Bidirectional ring (docs/timing.md, "Collectives and links"): half the links (rounded
       // up) go to the next chip, the rest to the previous; two chips share all links.
-      const uint32_t fwd_dist = (op.dst + P - op.src) % P, bwd_dist = P - fwd_dist;
       uint64_t nf = (p_.link_count + 1) / 2, nb = p_.link_count / 2;
       if (P == 2) {
         nf = p_.link_count;
         nb = 0;
       }
-      const int dir = (nb == 0 || fwd_dist <= bwd_dist) ? 0 : 1;
-      const uint32_t hops = dir == 0 ? fwd_dist : bwd_dist;
+      const std::pair<int, uint32_t> rt = route(op.src, op.dst, P, p_.link_count);
+      const int dir = rt.first;
+      const uint32_t hops = rt.second;
       const uint64_t n = dir == 0 ? nf : nb;
       const uint64_t credits = n * p_.link_credits;
       const uint64_t lambda = p_.link_latency_fs, back = p_.link_latency_fs + p_.link_credit_return_fs;
@@ -339,11 +369,34 @@ void LinkFabric::process() {
         }
       }
     }
-    mb.messages.push_back(Message{std::move(arrivals), op.bytes, std::move(op.payload)});
     SentCallback sent = std::move(op.sent);
     sent(depart_end, credit_wait);
-    match(key, mb);
-    if (sys_.failed()) return;
+    if (op.src == op.dst) {
+      mb.messages.push_back(Message{std::move(arrivals), op.bytes, std::move(op.payload)});
+      match(key, mb);
+      if (sys_.failed()) return;
+      continue;
+    }
+    // The receiver learns of the message when its first packet arrives (at the instant a
+    // claim of that cycle is taken), never earlier: this is what lets host workers simulate
+    // chips apart, a link latency at a time (model/core/parallel.h), and it gives one worker
+    // the same results as many.
+    const uint64_t deliver = sys_.clock.cycle_at_or_after(arrivals.front()) * p_.period_fs +
+                             link_claim_offset_fs(p_.period_fs);
+    if (deliver <= now) {  // a link latency below one cycle
+      mb.messages.push_back(Message{std::move(arrivals), op.bytes, std::move(op.payload)});
+      match(key, mb);
+      if (sys_.failed()) return;
+      continue;
+    }
+    if (sys_.exchange && !sys_.exchange->local(op.dst)) {
+      sys_.exchange->post(RemoteMessage{deliver, op.key, op.bytes, op.src, op.dst, op.tag, std::move(arrivals)});
+      continue;
+    }
+    Op d{deliver, deliver, op.key, seq_++, false, op.src, op.dst, op.tag, op.bytes, std::move(op.payload), {}, {}, {}};
+    d.is_delivery = true;
+    d.arrivals = std::move(arrivals);
+    push(std::move(d));
   }
   if (!pending_.empty()) {
     const uint64_t at = pending_.front().at_fs;

@@ -8,9 +8,11 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/timing/params.h"
+#include "model/core/parallel.h"
 #include "model/core/unit.h"
 
 namespace tessera::model {
@@ -57,6 +59,12 @@ class LinkFabric : public sc_core::sc_module {
     uint64_t credit_stall_fs = 0;  // time packets ready to go waited for a receive-buffer credit
   };
   const std::vector<std::array<LinkStats, 2>>& link_stats() const { return stats_; }
+  // Parallel runs: the statistics of a chip another worker simulated.
+  void set_link_stats(uint32_t chip, const std::array<LinkStats, 2>& s) { stats_[chip] = s; }
+  // Parallel runs: a message another worker's chip sent to one of this worker's chips.
+  void deliver_remote(RemoteMessage m);
+  // Direction (0 forward, 1 backward) and hop count of the route from chip src to chip dst.
+  static std::pair<int, uint32_t> route(uint32_t src, uint32_t dst, uint32_t chips, uint32_t link_count);
   // Claims still waiting for a message, for the deadlock report.
   std::vector<std::string> unmatched() const;
 
@@ -71,6 +79,8 @@ class LinkFabric : public sc_core::sc_module {
     SentCallback sent;
     RecvCallback recv;
     std::string who;
+    bool is_delivery = false;  // a sent message reaching its receiver (arrivals in `arrivals`)
+    std::vector<uint64_t> arrivals = {};
   };
   struct Message {
     std::vector<uint64_t> packet_arrivals_fs;
@@ -84,6 +94,7 @@ class LinkFabric : public sc_core::sc_module {
     size_t claim_head = 0;
   };
   void enqueue(Op op);
+  void push(Op op);  // op.at_fs set
   void process();
   void match(uint64_t key, Mailbox& mb);
   System& sys_;

@@ -40,9 +40,17 @@ class DramPort : public sc_core::sc_module {
   void request(const dram::Pattern3D& pat, bool write, uint32_t max_outstanding_bursts, uint64_t core_cycle,
                uint64_t key, Callback done);
   const dram::Device& dram() const { return *dram_; }
+  // The DRAM's statistics: its device's, or what adopt() was given.
+  const dram::Stats& stats() const { return adopted_ ? *adopted_ : dram_->stats(); }
   uint64_t requests() const { return requests_; }
   // Host time spent inside the DRAM model (for the speed benchmark; not deterministic).
   uint64_t host_ns() const { return host_ns_; }
+  // Parallel runs: the chip was simulated by another worker, which sent these (model/core/parallel.h).
+  void adopt(dram::Stats s, uint64_t requests, uint64_t host_ns) {
+    adopted_ = std::make_unique<dram::Stats>(std::move(s));
+    requests_ = requests;
+    host_ns_ = host_ns;
+  }
 
  private:
   struct Pending {
@@ -64,6 +72,7 @@ class DramPort : public sc_core::sc_module {
   std::vector<std::pair<uint64_t, Callback>> inflight_;  // (transfer id, callback), ids ascending
   size_t inflight_head_ = 0;
   uint64_t seq_ = 0, requests_ = 0, host_ns_ = 0;
+  std::unique_ptr<dram::Stats> adopted_;
   sc_core::sc_event kick_;
 };
 

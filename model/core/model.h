@@ -63,6 +63,12 @@ struct RunOptions {
   // Largest cycle count the run may reach (`--max-cycles`); 0: no limit. Without a limit a
   // run still ends: one that stops making progress is reported (Simulation::run).
   uint64_t max_cycles = 0;
+  // Host workers (`--threads`): in timing mode the chips of a multi-chip system are split over
+  // this many processes that run in parallel (docs/model.md, "Host parallelism"); the results
+  // are the same for every count. Runs that cannot be split (one chip, functional mode,
+  // co-simulation, a link latency under one cycle, a message routed over more than one hop)
+  // use one; Simulation::workers() says how many ran.
+  uint32_t threads = 1;
   // Timing mode has no data, so a predicated DMA (pred_words > 0, spec/isa.yaml load) asks
   // this whether its predicate holds: (chip, core, pred_addr, pred_words) -> moves its data.
   // Unset: every predicated DMA moves its data (the dense worst case). The driver answers
@@ -119,6 +125,8 @@ class Simulation {
   // Cycles of the run: the latest cycle at which a core's halt completed.
   uint64_t cycles() const;
   uint64_t instructions() const;
+  // Host workers the run used (RunOptions::threads, or 1 where the run cannot be split).
+  uint32_t workers() const;
   const timing::ArchParams& params() const;
   // Timelines of one core's instructions, in program order.
   const std::vector<InstrRecord>& records(uint32_t chip, uint32_t core) const;

@@ -32,7 +32,8 @@ bool Sequencer::drained(uint64_t& e_max, int& busy_unit) const {
 
 void Sequencer::run() {
   // A stand-in core runs its own instructions; this object only keeps its halt and release.
-  if (core_.sys.failed() || core_.stand_in) return;
+  // In a parallel run another worker simulates the cores of a chip that is not local.
+  if (core_.sys.failed() || core_.stand_in || !core_.sys.local(core_.chip.index)) return;
   const uint64_t f = core_.p.fetch_cycles();
   const uint64_t depth = core_.p.queue_depth;
   while (pc_ < core_.code.size()) {

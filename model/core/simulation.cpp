@@ -4,6 +4,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <csignal>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <map>
 #include <tuple>
 #include <ostream>
@@ -16,6 +20,7 @@
 #include "common/util/error.h"
 #include "common/util/units.h"
 #include "model/core/model.h"
+#include "model/core/parallel.h"
 #include "model/core/system.h"
 
 // libsystemc references sc_main; tessera never enters SystemC through it.
@@ -41,7 +46,36 @@ class Simulation::Impl {
   sc_core::sc_simcontext* ctx = nullptr;
   std::unique_ptr<System> sys;
   uint64_t max_cycles = 0;
+  uint32_t workers = 1;
   bool ran = false;
+  // Parallel runs (model/core/parallel.h): this process's end of the exchange and, in the
+  // first worker, the process ids of the others.
+  std::unique_ptr<Exchange> ex;
+  struct {
+    std::vector<pid_t> pids;
+  } worker;
+  void build(const config::ArchConfig& cfg, const isa::Program& prog, const RunOptions& opt);
+  void start_workers(const config::ArchConfig& cfg, const isa::Program& prog, const RunOptions& opt, uint32_t nw);
+  void stop_workers();
+  // The first worker's part of a parallel run; throws what run() would.
+  void run_parallel();
+  // Another worker's part: runs its chips and sends the first its results.
+  void serve_as_worker();
+  enum class Stop { Done, Failed, MaxCycles, Livelock };
+  struct Outcome {
+    Stop stop = Stop::Done;
+    std::string error;  // Failed: the message; Livelock: the cycle since which nothing moved
+    uint64_t at = 0;    // the cycle the run stopped at
+  };
+  Outcome run_windows();
+  void check_max_cycles() const {
+    uint64_t c = 0;
+    for (const auto& chip : sys->chips)
+      for (const auto& core : chip->cores)
+        if (core->has_program()) c = std::max(c, core->seq->halt_cycle);
+    if (max_cycles && c > max_cycles)
+      throw InputError("--max-cycles " + std::to_string(max_cycles) + ": the run took " + std::to_string(c) + " cycles");
+  }
 };
 
 namespace {
@@ -51,6 +85,7 @@ namespace {
 std::string still_running(const System& sys) {
   std::ostringstream report;
   for (const auto& chip : sys.chips) {
+    if (!sys.local(chip->index)) continue;  // another worker's (parallel runs)
     for (const auto& core : chip->cores) {
       if (!core->has_program() || core->seq->halted) continue;
       report << "\n  chip " << chip->index << " core " << core->index << ":";
@@ -142,13 +177,132 @@ void check_functional_memory(const isa::Program& prog) {
 uint64_t dram_bytes(const System& sys) {
   uint64_t b = 0;
   for (const auto& chip : sys.chips) {
-    const dram::Stats& s = chip->dram->dram().stats();
+    const dram::Stats& s = chip->dram->stats();
     b += s.bytes_read + s.bytes_written;
   }
   return b;
 }
 
 }  // namespace
+
+namespace {
+
+// The token counters of a chip's cores past core.token_depth: the first such error, or "".
+std::string token_overflow(const Chip& chip, const timing::ArchParams& p) {
+  for (const auto& core : chip.cores) {
+    for (int u = 0; u < kQueueUnits; ++u) {
+      for (int v = 0; v < kQueueUnits; ++v) {
+        if (auto over = core->tokens[u][v].final_check()) {
+          return "chip " + std::to_string(chip.index) + " core " + std::to_string(core->index) + ": token counter " +
+                 std::string(unit_name(u)) + "->" + std::string(unit_name(v)) + " exceeds core.token_depth = " +
+                 std::to_string(p.token_depth) + " at cycle " + std::to_string(*over) +
+                 " (tokens pushed and never popped)";
+        }
+      }
+    }
+  }
+  return "";
+}
+
+// How many host workers can share the chips of this run (docs/model.md, "Host parallelism"):
+// from the program and the options alone, so that the workers can be started before the system
+// is built.
+uint32_t parallel_workers(const isa::Program& prog, const timing::ArchParams& p, const RunOptions& opt) {
+  if (opt.threads <= 1 || p.chips <= 1 || opt.functional || !opt.stand_in_cores.empty()) return 1;
+  if (p.link_latency_fs < p.period_fs) return 1;  // no lookahead
+  for (const isa::TextSection& t : prog.text) {
+    for (const isa::Instr& in : t.code) {
+      if (in.op != isa::Opcode::csend && in.op != isa::Opcode::creduce) continue;
+      const uint32_t dst = uint32_t((t.chip + in.peer_send) % p.chips);
+      // A message through another chip books that chip's links too.
+      if (LinkFabric::route(t.chip, dst, p.chips, p.link_count).second > 1) return 1;
+    }
+  }
+  return std::min(opt.threads, p.chips);
+}
+
+}  // namespace
+
+void Simulation::Impl::build(const config::ArchConfig& cfg, const isa::Program& prog, const RunOptions& opt) {
+  // SystemC prints a banner on stdout when its first context starts; our outputs are ours.
+  ::setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "DISABLE", 1);
+  ctx = new sc_core::sc_simcontext();
+  sc_core::sc_curr_simcontext = ctx;
+  sc_core::sc_default_global_context = ctx;
+  try {
+    sc_core::sc_set_time_resolution(1, sc_core::SC_FS);
+    // Errors are reported by Simulation::run; SystemC's own "stopped by user" note is noise.
+    sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
+    sys = std::make_unique<System>("system", cfg, p, prog, opt.functional ? Mode::Functional : Mode::Timing, opt);
+    sys->predicate = opt.predicate;
+  } catch (...) {
+    sys.reset();
+    delete ctx;
+    ctx = nullptr;
+    sc_core::sc_curr_simcontext = nullptr;
+    sc_core::sc_default_global_context = nullptr;
+    throw;
+  }
+}
+
+// Starts the other workers, each a copy of this process that builds its own system (so that no
+// page of it is shared, and copied, between workers) and waits for run() (one byte 'g') or the
+// end of the Simulation (its socket closed).
+void Simulation::Impl::start_workers(const config::ArchConfig& cfg, const isa::Program& prog, const RunOptions& opt,
+                                     uint32_t nw) {
+  const uint32_t chips = p.chips;
+  std::vector<uint32_t> owner(chips);
+  for (uint32_t c = 0; c < chips; ++c) owner[c] = uint32_t(uint64_t(c) * nw / chips);
+  std::vector<std::vector<int>> fd(nw, std::vector<int>(nw, -1));
+  auto close_all = [&](uint32_t except) {
+    for (uint32_t i = 0; i < nw; ++i)
+      for (uint32_t j = 0; j < nw; ++j)
+        if (i != except && fd[i][j] >= 0) {
+          ::close(fd[i][j]);
+          fd[i][j] = -1;
+        }
+  };
+  for (uint32_t i = 0; i < nw; ++i) {
+    for (uint32_t j = i + 1; j < nw; ++j) {
+      int sv[2];
+      if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        close_all(nw);
+        throw std::runtime_error("parallel simulation: socketpair failed");
+      }
+      fd[i][j] = sv[0];
+      fd[j][i] = sv[1];
+    }
+  }
+  std::fflush(nullptr);  // a worker must not write what this process had buffered
+  for (uint32_t w = 1; w < nw; ++w) {
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+      close_all(nw);
+      throw std::runtime_error("parallel simulation: fork failed");
+    }
+    if (pid == 0) {
+      // The worker never returns to the caller's code.
+      int code = 1;
+      try {
+        worker.pids.clear();
+        close_all(w);
+        ex = std::make_unique<Exchange>(nw, w, owner, fd[w]);
+        build(cfg, prog, opt);
+        sys->exchange = ex.get();
+        char go = 0;
+        if (ex->wait_for_start(go) && go == 'g') serve_as_worker();
+        code = 0;
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "tessera: parallel simulation worker %u: %s\n", w, e.what());
+      } catch (...) {
+      }
+      std::_Exit(code);
+    }
+    worker.pids.push_back(pid);
+  }
+  close_all(0);
+  ex = std::make_unique<Exchange>(nw, 0, owner, fd[0]);
+}
 
 Simulation::Simulation(const config::ArchConfig& cfg, const isa::Program& prog, RunOptions opt)
     : impl_(std::make_unique<Impl>()) {
@@ -159,29 +313,19 @@ Simulation::Simulation(const config::ArchConfig& cfg, const isa::Program& prog, 
   if (g_active.exchange(true)) throw std::logic_error("tessera::model::Simulation: another simulation is alive");
   impl_->p = timing::arch_params(cfg);
   impl_->max_cycles = opt.max_cycles;
-  // SystemC prints a banner on stdout when its first context starts; our outputs are ours.
-  ::setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "DISABLE", 1);
-  impl_->ctx = new sc_core::sc_simcontext();
-  sc_core::sc_curr_simcontext = impl_->ctx;
-  sc_core::sc_default_global_context = impl_->ctx;
   try {
-    sc_core::sc_set_time_resolution(1, sc_core::SC_FS);
-    // Errors are reported by Simulation::run; SystemC's own "stopped by user" note is noise.
-    sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
-    impl_->sys = std::make_unique<System>("system", cfg, impl_->p, prog,
-                                          opt.functional ? Mode::Functional : Mode::Timing, opt);
-    impl_->sys->predicate = opt.predicate;
+    const uint32_t nw = parallel_workers(prog, impl_->p, opt);
+    if (nw > 1) impl_->start_workers(cfg, prog, opt, nw);
+    impl_->build(cfg, prog, opt);
   } catch (...) {
-    impl_->sys.reset();
-    delete impl_->ctx;
-    sc_core::sc_curr_simcontext = nullptr;
-    sc_core::sc_default_global_context = nullptr;
+    impl_->stop_workers();
     g_active = false;
     throw;
   }
 }
 
 Simulation::~Simulation() {
+  impl_->stop_workers();
   impl_->sys.reset();
   delete impl_->ctx;
   sc_core::sc_curr_simcontext = nullptr;
@@ -189,12 +333,31 @@ Simulation::~Simulation() {
   g_active = false;
 }
 
+void Simulation::Impl::stop_workers() {
+  ex.reset();  // closes the sockets: a waiting worker ends
+  for (pid_t pid : worker.pids) ::kill(pid, SIGKILL);
+  for (pid_t pid : worker.pids) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  worker.pids.clear();
+}
+
 const timing::ArchParams& Simulation::params() const { return impl_->p; }
+
+uint32_t Simulation::workers() const { return impl_->workers; }
 
 void Simulation::run() {
   if (impl_->ran) throw std::logic_error("Simulation::run called twice");
   impl_->ran = true;
   System& sys = *impl_->sys;
+  if (impl_->ex && !sys.observer) {
+    impl_->workers = impl_->ex->workers;
+    impl_->run_parallel();
+    return;
+  }
+  impl_->stop_workers();  // co-simulation observes every unit: one process
   // The run proceeds in slices of SystemC time so that it can be watched: the event queue
   // carries over from slice to slice, so slicing changes no result. A slice ends early when no
   // event is left (the normal end, or a deadlock, reported below).
@@ -246,24 +409,167 @@ void Simulation::run() {
     throw InputError("deadlock: no unit can make progress (SystemC time " + sc_core::sc_time_stamp().to_string() +
                      "); blocked queues and the instructions at their heads:" + report);
   }
-  if (impl_->max_cycles && cycles() > impl_->max_cycles) {
-    throw InputError("--max-cycles " + std::to_string(impl_->max_cycles) + ": the run took " +
-                     std::to_string(cycles()) + " cycles");
-  }
+  impl_->check_max_cycles();
   for (const auto& chip : sys.chips) {
-    for (const auto& core : chip->cores) {
-      for (int u = 0; u < kQueueUnits; ++u) {
-        for (int v = 0; v < kQueueUnits; ++v) {
-          if (auto over = core->tokens[u][v].final_check()) {
-            throw InputError("chip " + std::to_string(chip->index) + " core " + std::to_string(core->index) +
-                             ": token counter " + std::string(unit_name(u)) + "->" + std::string(unit_name(v)) +
-                             " exceeds core.token_depth = " + std::to_string(impl_->p.token_depth) + " at cycle " +
-                             std::to_string(*over) + " (tokens pushed and never popped)");
-          }
-        }
-      }
-    }
+    const std::string over = token_overflow(*chip, impl_->p);
+    if (!over.empty()) throw InputError(over);
   }
+}
+
+Simulation::Impl::Outcome Simulation::Impl::run_windows() {
+  const uint64_t P = p.period_fs;
+  System& s = *sys;
+  Exchange& x = *ex;
+  Outcome out;
+  // Windows of whole cycles no longer than the link latency: what a chip sends in one reaches
+  // another no sooner than the next (LinkFabric delivers at the first packet's arrival; a
+  // system-barrier arrival is applied a link latency after its cycle).
+  const uint64_t window = p.link_latency_fs / P;
+  uint64_t start = 0, last_progress = 0, seen_completions = ~uint64_t(0), seen_bytes = 0;
+  for (;;) {
+    const uint64_t end_fs = (start + window) * P;
+    const uint64_t now_fs = uint64_t(sc_core::sc_time_stamp().value());
+    if (end_fs > now_fs && !s.failed()) sc_core::sc_start(sc_core::sc_time::from_value(end_fs - now_fs));
+    Exchange::Status st;
+    if (!s.failed() && sc_core::sc_pending_activity())
+      st.next_fs = uint64_t(sc_core::sc_time_stamp().value()) + uint64_t(sc_core::sc_time_to_pending_activity().value());
+    st.completions = s.completions;
+    st.horizon = s.horizon;
+    st.dram_bytes = dram_bytes(s);
+    st.failed = s.failed();
+    st.error = s.error;
+    for (const auto& chip : s.chips)
+      if (s.local(chip->index))
+        for (const auto& core : chip->cores) st.running = st.running || (core->has_program() && !core->seq->halted);
+    const auto all = x.meet(
+        st, [&](RemoteMessage m) { s.links->deliver_remote(std::move(m)); },
+        [&](const RemoteArrival& a) { s.arrival_remote(a); });
+    // Every worker reaches the same decisions from the same statuses.
+    uint64_t next = ~uint64_t(0), completions = 0, bytes = 0, horizon = 0;
+    bool running = false, failed = false;
+    for (const auto& w : all) {
+      if (w.failed && !failed) {
+        failed = true;
+        out.error = w.error;
+      }
+      next = std::min(next, w.next_fs);
+      completions += w.completions;
+      bytes += w.dram_bytes;
+      horizon = std::max(horizon, w.horizon);
+      running = running || w.running;
+    }
+    out.at = start + window;
+    if (failed) {
+      out.stop = Stop::Failed;
+      return out;
+    }
+    if (next == ~uint64_t(0)) return out;
+    if (running && max_cycles && out.at > max_cycles + 1) {
+      out.stop = Stop::MaxCycles;
+      return out;
+    }
+    if (completions != seen_completions || bytes != seen_bytes) {
+      seen_completions = completions;
+      seen_bytes = bytes;
+      last_progress = out.at;
+    } else if (running && out.at > std::max(last_progress, horizon) + kStallCycles) {
+      out.stop = Stop::Livelock;
+      out.error = std::to_string(std::max(last_progress, horizon));
+      return out;
+    }
+    start = std::max(start + window, next / P);
+  }
+}
+
+namespace {
+
+// What a worker reports at the end besides its chips' results: the cores still running, the
+// receives never matched, the barriers still waiting (chip barriers: its chips'; the system
+// barrier: the first worker's, as every worker has the same) and a token-counter overflow.
+struct Leftovers {
+  std::string running, unmatched, waiters, tokens;
+};
+
+Leftovers leftovers(const System& sys, const timing::ArchParams& p, bool first) {
+  Leftovers l;
+  l.running = still_running(sys);
+  for (const std::string& u : sys.links->unmatched()) l.unmatched += "\n  " + u;
+  for (const std::string& w : sys.barrier_waiters())
+    if (first || w.rfind("system", 0) != 0) l.waiters += "\n  " + w;
+  for (const auto& chip : sys.chips)
+    if (sys.local(chip->index) && l.tokens.empty()) l.tokens = token_overflow(*chip, p);
+  return l;
+}
+
+}  // namespace
+
+void Simulation::Impl::serve_as_worker() {
+  Outcome o;
+  try {
+    o = run_windows();
+  } catch (const sc_core::sc_report& r) {
+    throw std::runtime_error(std::string("SystemC: ") + r.what());
+  }
+  const Leftovers l = leftovers(*sys, p, false);
+  Frame f;
+  f.put_str(l.running);
+  f.put_str(l.unmatched);
+  f.put_str(l.waiters);
+  f.put_str(l.tokens);
+  const bool results = o.stop == Stop::Done;
+  f.put<uint8_t>(results);
+  if (results)
+    for (const auto& chip : sys->chips)
+      if (sys->local(chip->index)) write_chip_results(f, *chip, *sys->links);
+  ex->send_final(f);
+}
+
+void Simulation::Impl::run_parallel() {
+  System& s = *sys;
+  Exchange& x = *ex;
+  s.exchange = ex.get();
+  x.start();
+  Outcome o;
+  try {
+    o = run_windows();
+  } catch (const sc_core::sc_report& r) {
+    throw std::runtime_error(std::string("SystemC: ") + r.what());
+  }
+  Leftovers l = leftovers(s, p, true);
+  std::vector<Frame> finals = x.receive_finals();
+  for (uint32_t w = 1; w < x.workers; ++w) {
+    Frame& f = finals[w];
+    l.running += f.get_str();
+    l.unmatched += f.get_str();
+    l.waiters += f.get_str();
+    const std::string t = f.get_str();
+    if (l.tokens.empty()) l.tokens = t;
+    if (f.get<uint8_t>())
+      for (const auto& chip : s.chips)
+        if (x.owner[chip->index] == w) read_chip_results(f, *chip, *s.links);
+  }
+  // Every chip's results are here now: the outputs read them as after a one-process run.
+  s.exchange = nullptr;
+  // The other workers end by themselves now; the Simulation's end reaps them.
+  switch (o.stop) {
+    case Stop::Failed:
+      throw InputError(o.error);
+    case Stop::MaxCycles:
+      throw InputError("--max-cycles " + std::to_string(max_cycles) + ": the run reached cycle " +
+                       std::to_string(o.at) + " before every core halted; still running:" + l.running);
+    case Stop::Livelock:
+      throw InputError("livelock: from cycle " + o.error + " to cycle " + std::to_string(o.at) +
+                       " no instruction completed and no DRAM data moved, while events kept coming (e.g. a "
+                       "DRAM that does nothing but refresh: see dram.timing.trefi); still running:" + l.running);
+    case Stop::Done:
+      break;
+  }
+  if (!l.running.empty()) {
+    throw InputError("deadlock: no unit can make progress (SystemC time " + sc_core::sc_time_stamp().to_string() +
+                     "); blocked queues and the instructions at their heads:" + l.running + l.unmatched + l.waiters);
+  }
+  if (!l.tokens.empty()) throw InputError(l.tokens);
+  check_max_cycles();
 }
 
 uint64_t Simulation::cycles() const {
@@ -420,7 +726,7 @@ Totals Simulation::totals() const {
       t.numeric.add(core->numeric);
     }
     t.l2.add(chip->l2.traffic);
-    const auto& st = chip->dram->dram().stats();
+    const auto& st = chip->dram->stats();
     t.hbm_read += st.bytes_read;
     t.hbm_written += st.bytes_written;
     t.dram_activates += st.count(dram::Cmd::ACT);
@@ -505,10 +811,10 @@ void Simulation::write_stats_json(std::ostream& os) const {
     cj["l2"] = traffic_json(chip->l2.traffic);
     l2_all.add(chip->l2.traffic);
     std::ostringstream ds;
-    chip->dram->dram().stats().write_json(ds);
+    chip->dram->stats().write_json(ds);
     cj["hbm"] = Json::parse(ds.str());
     cj["hbm"]["transfers"] = chip->dram->requests();
-    const auto& st = chip->dram->dram().stats();
+    const auto& st = chip->dram->stats();
     hbm_read += st.bytes_read;
     hbm_written += st.bytes_written;
     using dram::Cmd;

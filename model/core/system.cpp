@@ -200,6 +200,9 @@ System::System(sc_core::sc_module_name name, const config::ArchConfig& cfg, cons
     for (const auto& core : chips.back()->cores) cores_with_code_[c] += core->has_program() ? 1 : 0;
   }
   links = std::make_unique<LinkFabric>("links", *this, p);
+  SC_METHOD(take_arrivals);
+  sensitive << arrival_ev_;
+  dont_initialize();
   chip_groups_.resize(p.chips);
   if (functional()) {
     for (const isa::DataSection& d : prog.data) {
@@ -229,8 +232,60 @@ System::Group& System::group_for(uint32_t chip, isa::Scope scope) {
   return scope == isa::Scope::chip ? chip_groups_[chip] : system_group_;
 }
 
+namespace {
+struct ArrivalLater {
+  bool operator()(const RemoteArrival& a, const RemoteArrival& b) const {
+    if (a.at_fs != b.at_fs) return a.at_fs > b.at_fs;
+    if (a.chip != b.chip) return a.chip > b.chip;
+    return a.core > b.core;
+  }
+};
+}  // namespace
+
 void System::barrier_arrive(uint32_t chip, uint32_t core, isa::Scope scope, uint32_t id, uint64_t x,
                             const std::string& where) {
+  if (scope != isa::Scope::system || p.chips == 1) {
+    apply_arrival(chip, core, scope, id, x, where);
+    return;
+  }
+  // Applied by every worker at the claim instant of the cycle a link latency after the one
+  // the arrival is made in, in (time, chip, core) order.
+  const uint64_t now_cycle = uint64_t(sc_core::sc_time_stamp().value()) / p.period_fs;
+  const RemoteArrival a{(now_cycle + clock.cycle_at_or_after(p.link_latency_fs)) * p.period_fs +
+                            link_claim_offset_fs(p.period_fs),
+                        x, chip, core, id, where};
+  if (exchange) exchange->post(a);
+  push_arrival(a);
+}
+
+void System::arrival_remote(const RemoteArrival& a) {
+  if (a.at_fs <= uint64_t(sc_core::sc_time_stamp().value()))
+    throw std::logic_error("System: a barrier arrival of chip " + std::to_string(a.chip) +
+                           " reaches its worker after the time it is applied");
+  push_arrival(a);
+}
+
+void System::push_arrival(const RemoteArrival& a) {
+  const uint64_t now = uint64_t(sc_core::sc_time_stamp().value());
+  arrivals_.push_back(a);
+  std::push_heap(arrivals_.begin(), arrivals_.end(), ArrivalLater{});
+  arrival_ev_.notify(sc_core::sc_time::from_value(a.at_fs - now));
+}
+
+void System::take_arrivals() {
+  const uint64_t now = uint64_t(sc_core::sc_time_stamp().value());
+  while (!arrivals_.empty() && arrivals_.front().at_fs <= now) {
+    std::pop_heap(arrivals_.begin(), arrivals_.end(), ArrivalLater{});
+    const RemoteArrival a = std::move(arrivals_.back());
+    arrivals_.pop_back();
+    apply_arrival(a.chip, a.core, isa::Scope::system, a.id, a.x, a.where);
+    if (failed()) return;
+  }
+  if (!arrivals_.empty()) arrival_ev_.notify(sc_core::sc_time::from_value(arrivals_.front().at_fs - now));
+}
+
+void System::apply_arrival(uint32_t chip, uint32_t core, isa::Scope scope, uint32_t id, uint64_t x,
+                           const std::string& where) {
   Group& g = group_for(chip, scope);
   if (!g.open) {
     g.open = true;
@@ -248,9 +303,15 @@ void System::barrier_arrive(uint32_t chip, uint32_t core, isa::Scope scope, uint
   if (g.members.size() < participants(chip, scope)) return;
   // A system barrier's release crosses the links once (docs/timing.md, "Barrier").
   uint64_t r = g.max_x;
-  if (scope == isa::Scope::system && p.chips > 1) r += clock.cycle_at_or_after(p.link_latency_fs);
+  if (scope == isa::Scope::system && p.chips > 1) {
+    // No sooner than the last arrival is known everywhere (now, for an arrival made late in
+    // the cycle of its drain).
+    r = std::max(r + clock.cycle_at_or_after(p.link_latency_fs),
+                 uint64_t(sc_core::sc_time_stamp().value()) / p.period_fs);
+  }
   g.open = false;
   for (const auto& [ch, co] : g.members) {
+    if (!local(ch)) continue;
     Sequencer& s = *chips[ch]->cores[co]->seq;
     s.release = r;
     s.release_ev.notify();

@@ -37,6 +37,7 @@
 #include "model/core/matrix_engine.h"
 #include "model/core/memory.h"
 #include "model/core/model.h"
+#include "model/core/parallel.h"
 #include "model/core/sequencer.h"
 #include "model/core/sram.h"
 #include "model/core/stats.h"
@@ -128,6 +129,7 @@ class Chip : public sc_core::sc_module {
 
 class System : public sc_core::sc_module {
  public:
+  SC_HAS_PROCESS(System);
   System(sc_core::sc_module_name name, const config::ArchConfig& cfg, const timing::ArchParams& p, const isa::Program& prog,
          Mode mode, const RunOptions& opt = {});
   // Timing mode: the outcome of predicated DMAs (RunOptions::predicate); empty = they move.
@@ -158,11 +160,25 @@ class System : public sc_core::sc_module {
   bool failed() const { return !error.empty(); }
   std::string error;
 
-  // Barrier rendezvous: `done` runs with the release cycle.
+  // Parallel runs (model/core/parallel.h): this worker's end of the exchange; null when one
+  // process simulates every chip.
+  Exchange* exchange = nullptr;
+  bool local(uint32_t chip) const { return !exchange || exchange->local(chip); }
+
+  // Barrier rendezvous: the cores of the group wake with the release cycle (Sequencer::release).
+  // A core's arrival at a system barrier of several chips crosses the links: every chip learns
+  // of it a link latency after the cycle it was made in (docs/timing.md, "Barrier").
   void barrier_arrive(uint32_t chip, uint32_t core, isa::Scope scope, uint32_t id, uint64_t x, const std::string& where);
+  // Parallel runs: an arrival made on another worker's chip.
+  void arrival_remote(const RemoteArrival& a);
   std::vector<std::string> barrier_waiters() const;
 
  private:
+  void take_arrivals();
+  void apply_arrival(uint32_t chip, uint32_t core, isa::Scope scope, uint32_t id, uint64_t x, const std::string& where);
+  void push_arrival(const RemoteArrival& a);
+  std::vector<RemoteArrival> arrivals_;  // system-barrier arrivals in flight: min-heap on (at_fs, chip, core)
+  sc_core::sc_event arrival_ev_;
   struct Group {
     bool open = false;
     uint32_t id = 0;

@@ -91,6 +91,12 @@ TEST(Cli, SimRejectsBadInputWithStatus2) {
   EXPECT_EQ(r.status, 2) << r.out;
   EXPECT_NE(r.out.find("deadlock"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("instruction #0 (matmul)"), std::string::npos) << r.out;
+  // Host workers: at least one; the same output with one or two on a one-chip program.
+  r = run("sim --arch tiny --program " + (d / "p.tbin").string() + " --threads 0");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("--threads"), std::string::npos) << r.out;
+  EXPECT_EQ(run("sim --arch tiny --program " + (d / "p.tbin").string() + " --threads 2").out,
+            run("sim --arch tiny --program " + (d / "p.tbin").string()).out);
   std::filesystem::remove_all(d);
 }
 

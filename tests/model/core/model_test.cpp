@@ -19,6 +19,7 @@
 #include "common/config/config.h"
 #include "common/numerics/fp.h"
 #include "common/util/error.h"
+#include "compiler/compiler.h"
 #include "compiler/gemm.h"
 #include "model/core/model.h"
 #include "tests/model/core/layer_shapes.h"
@@ -993,6 +994,165 @@ TEST(Model, CreduceAddsTheChunksOfBothChips) {
       EXPECT_EQ(std::bit_cast<uint32_t>(v), std::bit_cast<uint32_t>(num::add_f32(x[c][i], x[1 - c][i]))) << c << " " << i;
     }
   }
+}
+
+
+// ---- Host parallelism (docs/model.md, "Host parallelism") ----------------------------------------
+
+// Statistics and trace of a run with `threads` host workers, and the workers it used.
+struct ParallelRun {
+  std::string out;
+  uint32_t workers = 0;
+  uint64_t cycles = 0;
+};
+
+ParallelRun run_with_threads(const config::ArchConfig& cfg, const isa::Program& prog, uint32_t threads,
+                             DramModel dram = DramModel::Bandwidth) {
+  RunOptions opt{false, dram};
+  opt.threads = threads;
+  Simulation sim(cfg, prog, opt);
+  sim.run();
+  std::ostringstream os;
+  sim.write_stats_json(os);
+  sim.write_trace_json(os);
+  for (uint32_t c = 0; c < sim.params().chips; ++c) {
+    for (const InstrRecord& r : sim.records(c, 0)) os << r.index << ' ' << r.start << ' ' << r.E << '\n';
+  }
+  return {os.str(), sim.workers(), sim.cycles()};
+}
+
+void expect_same_for_worker_counts(const config::ArchConfig& cfg, const isa::Program& prog,
+                                   std::initializer_list<uint32_t> counts, DramModel dram = DramModel::Bandwidth) {
+  const ParallelRun one = run_with_threads(cfg, prog, 1, dram);
+  EXPECT_EQ(one.workers, 1u);
+  for (uint32_t t : counts) {
+    const ParallelRun r = run_with_threads(cfg, prog, t, dram);
+    EXPECT_EQ(r.workers, std::min<uint32_t>(t, uint32_t(cfg.system.chips))) << t << " threads";
+    EXPECT_EQ(r.cycles, one.cycles) << t << " threads";
+    EXPECT_TRUE(r.out == one.out) << t << " threads: statistics, trace or records differ";
+  }
+}
+
+isa::Program compiled(const config::ArchConfig& cfg, const std::string& model, compiler::Phase phase, uint64_t batch,
+                      uint64_t context, uint32_t tp) {
+  compiler::CompileOptions o;
+  o.phase = phase;
+  o.batch = batch;
+  o.context = context;
+  o.tp = tp;
+  o.segment.kind = compiler::Segment::Layer;
+  return compiler::compile(compiler::load_model(model), cfg, o).program;
+}
+
+// The speed benchmark's program (bench/model_bench.cpp): Llama-3-70B decode, 8 chips in one
+// tensor-parallel group, all-reduces after o and down. Two to eight workers, an uneven split
+// included, give the one-process run's statistics, trace and records byte for byte.
+TEST(ModelParallel, TensorParallelDecodeLayerIsTheSameForEveryWorkerCount) {
+  const config::Arch cfg = config::load_arch("sohu-like");
+  const isa::Program prog = compiled(*cfg, "llama3-70b", compiler::Phase::Decode, 64, 2048, 8);
+  expect_same_for_worker_counts(*cfg, prog, {2, 3, 8});
+}
+
+// A prefill layer over four chips (other messages, other phases), and a decode layer with the
+// exact DRAM model.
+TEST(ModelParallel, TensorParallelPrefillAndBurstDramOnFourChips) {
+  const config::Arch cfg = config::load_arch("sohu-like", {"system.chips=4"});
+  expect_same_for_worker_counts(*cfg, compiled(*cfg, "llama3-8b", compiler::Phase::Prefill, 1, 128, 4), {2, 4});
+  expect_same_for_worker_counts(*cfg, compiled(*cfg, "llama3-8b", compiler::Phase::Decode, 1, 256, 4), {2},
+                                DramModel::Burst);
+}
+
+// A ring of four chips whose cores reach their sends, receives, reduces and system barriers at
+// very different times (HBM loads of different sizes first), with a second core on every chip
+// that meets the barriers only.
+TEST(ModelParallel, RingWithSystemBarriersAtUnevenTimes) {
+  config::Arch cfg = tiny_variant("system: {chips: 4}\nchip: {cores: 2}\n"
+                                  "link: {count: 2, gbytes_per_s: 100.0, latency_ns: 500.0}\n");
+  isa::Program prog;
+  prog.arch_name = cfg->name;
+  prog.arch_fingerprint = config::fingerprint(*cfg);
+  auto barrier = [](isa::Scope scope, uint32_t id) {
+    Instr b;
+    b.op = Opcode::barrier;
+    b.unit = 14;
+    b.scope = uint64_t(scope);
+    b.id = id;
+    return b;
+  };
+  for (uint32_t c = 0; c < 4; ++c) {
+    const uint64_t len = 1024u << (2 * c);  // 1 KiB .. 64 KiB
+    Instr send = coll(Opcode::csend, 0, 2048 * (c + 1), uint16_t(10 + c));
+    Instr recv = coll(Opcode::crecv, 8192, 2048 * ((c + 3) % 4 + 1), uint16_t(10 + (c + 3) % 4));
+    recv.peer_recv = 3;
+    Instr red = coll(Opcode::creduce, 65536, 4096, 20);
+    red.peer_recv = 3;
+    Instr load = dma(Opcode::load, 0, Space::l1, 0, Space::hbm, 0x10000, len);
+    load.signal = bit(13);
+    send.wait = bit(0);
+    std::vector<Instr> code = {load, send, recv, barrier(isa::Scope::system, 1), red,
+                               barrier(isa::Scope::chip, 2), barrier(isa::Scope::system, 3)};
+    isa::Program one = program_of(*cfg, code);
+    one.text[0].chip = c;
+    prog.text.push_back(one.text[0]);
+    isa::Program other = program_of(*cfg, {dma(Opcode::load, 1, Space::l1, 0, Space::hbm, 0x80000, 8192 * (c + 1)),
+                                           barrier(isa::Scope::system, 1), barrier(isa::Scope::chip, 2),
+                                           barrier(isa::Scope::system, 3)});
+    other.text[0].chip = c;
+    other.text[0].core = 1;
+    prog.text.push_back(other.text[0]);
+  }
+  expect_same_for_worker_counts(*cfg, prog, {2, 3, 4});
+}
+
+// The errors of a parallel run are the one-process run's: a receive whose message never comes (a
+// deadlock naming it) and a size mismatch; a message routed through another chip, functional
+// mode and one chip run in one process.
+TEST(ModelParallel, ErrorsAndRunsThatStayInOneProcess) {
+  config::Arch cfg = two_chips();
+  auto error_of = [&](const isa::Program& prog, uint32_t threads) {
+    RunOptions opt;
+    opt.threads = threads;
+    Simulation sim(*cfg, prog, opt);
+    try {
+      sim.run();
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const Instr never = coll(Opcode::crecv, 0, 1024, 9);
+  const isa::Program deadlock = two_chip_program(*cfg, {coll(Opcode::csend, 0, 1024, 8)}, {never});
+  const std::string d1 = error_of(deadlock, 1), d2 = error_of(deadlock, 2);
+  EXPECT_NE(d2.find("deadlock"), std::string::npos) << d2;
+  EXPECT_NE(d2.find("chip 1 core 0 instruction #0 (crecv) waits for a message from chip 0 with tag 9"),
+            std::string::npos)
+      << d2;
+  EXPECT_NE(d1.find("deadlock"), std::string::npos) << d1;
+  const isa::Program mismatch =
+      two_chip_program(*cfg, {coll(Opcode::csend, 0, 1024, 8)}, {coll(Opcode::crecv, 0, 512, 8)});
+  EXPECT_EQ(error_of(mismatch, 2), error_of(mismatch, 1));
+  EXPECT_NE(error_of(mismatch, 2).find("receives 512 bytes"), std::string::npos);
+
+  config::Arch four = tiny_variant("system: {chips: 4}\nlink: {count: 2, gbytes_per_s: 100.0, latency_ns: 500.0}\n");
+  Instr far = coll(Opcode::csend, 0, 1024, 4), from_far = coll(Opcode::crecv, 0, 1024, 4);
+  far.peer_send = 2;  // two hops either way round the ring
+  from_far.peer_recv = 2;
+  isa::Program ring = program_of(*four, {far});
+  isa::Program r2 = program_of(*four, {from_far});
+  r2.text[0].chip = 2;
+  ring.text.push_back(r2.text[0]);
+  RunOptions opt;
+  opt.threads = 4;
+  {
+    Simulation hops(*four, ring, opt);
+    hops.run();
+    EXPECT_EQ(hops.workers(), 1u);
+  }
+  opt.functional = true;
+  const isa::Program pair = two_chip_program(*cfg, {coll(Opcode::csend, 0, 64, 1)}, {coll(Opcode::crecv, 0, 64, 1)});
+  Simulation functional(*cfg, pair, opt);
+  functional.run();
+  EXPECT_EQ(functional.workers(), 1u);
 }
 
 }  // namespace

@@ -1,0 +1,321 @@
+#include "model/core/parallel.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "model/core/collective.h"
+#include "model/core/system.h"
+
+namespace tessera::model {
+
+namespace {
+
+[[noreturn]] void io_error(const char* what) {
+  throw std::runtime_error(std::string("parallel simulation: ") + what + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+void Frame::put_str(const std::string& s) {
+  put<uint64_t>(s.size());
+  bytes.insert(bytes.end(), s.begin(), s.end());
+}
+
+std::string Frame::get_str() {
+  std::string s(get<uint64_t>(), '\0');
+  take(s.data(), s.size());
+  return s;
+}
+
+void Frame::take(void* dst, size_t n) {
+  if (n > bytes.size() - at) throw std::runtime_error("parallel simulation: a worker's frame is truncated");
+  if (n) std::memcpy(dst, bytes.data() + at, n);
+  at += n;
+}
+
+Exchange::Exchange(uint32_t w, uint32_t m, std::vector<uint32_t> own, std::vector<int> fds)
+    : workers(w), me(m), owner(std::move(own)), fds_(std::move(fds)), messages_(w) {}
+
+Exchange::~Exchange() {
+  for (int fd : fds_)
+    if (fd >= 0) ::close(fd);
+}
+
+void Exchange::start() {
+  for (uint32_t w = 1; w < workers; ++w) {
+    const char go = 'g';
+    while (::write(fds_[w], &go, 1) != 1) {
+      if (errno != EINTR) io_error("start a worker");
+    }
+  }
+}
+
+bool Exchange::wait_for_start(char& go) {
+  for (;;) {
+    const ssize_t k = ::read(fds_[0], &go, 1);
+    if (k == 1) return true;
+    if (k == 0) return false;
+    if (errno != EINTR) io_error("wait for the first worker");
+  }
+}
+
+void Exchange::post(RemoteMessage m) {
+  Frame& f = messages_[owner[m.dst]];
+  f.put(m.at_fs);
+  f.put(m.key);
+  f.put(m.bytes);
+  f.put(m.src);
+  f.put(m.dst);
+  f.put(m.tag);
+  f.put_vec(m.arrivals_fs);
+  min_posted_fs_ = std::min(min_posted_fs_, m.at_fs);
+}
+
+void Exchange::post(const RemoteArrival& a) {
+  arrivals_.push_back(a);
+  min_posted_fs_ = std::min(min_posted_fs_, a.at_fs);
+}
+
+
+// Every worker writes to and reads from every other at once: poll keeps a large frame from
+// blocking both ends of a socket whose buffers are full.
+std::vector<Frame> Exchange::swap_frames(std::vector<Frame> out) {
+  struct Side {
+    std::vector<uint8_t> send;  // length-prefixed
+    size_t sent = 0;
+    std::vector<uint8_t> recv;
+    size_t need = 8;  // the length prefix first
+    bool have_len = false;
+  };
+  std::vector<Side> side(workers);
+  for (uint32_t w = 0; w < workers; ++w) {
+    if (w == me) continue;
+    Frame framed;
+    framed.put<uint64_t>(out[w].bytes.size());
+    framed.bytes.insert(framed.bytes.end(), out[w].bytes.begin(), out[w].bytes.end());
+    side[w].send = std::move(framed.bytes);
+  }
+  for (;;) {
+    std::vector<pollfd> fds;
+    std::vector<uint32_t> who;
+    for (uint32_t w = 0; w < workers; ++w) {
+      if (w == me) continue;
+      short ev = 0;
+      if (side[w].sent < side[w].send.size()) ev |= POLLOUT;
+      if (side[w].recv.size() < side[w].need) ev |= POLLIN;
+      if (!ev) continue;
+      fds.push_back(pollfd{fds_[w], ev, 0});
+      who.push_back(w);
+    }
+    if (fds.empty()) break;
+    if (::poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      io_error("poll");
+    }
+    for (size_t i = 0; i < fds.size(); ++i) {
+      Side& s = side[who[i]];
+      if (fds[i].revents & POLLOUT) {
+        const ssize_t k = ::write(fds[i].fd, s.send.data() + s.sent, s.send.size() - s.sent);
+        if (k < 0 && errno != EAGAIN && errno != EINTR) io_error("write to a worker");
+        if (k > 0) s.sent += size_t(k);
+      }
+      if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+        uint8_t buf[1 << 16];
+        const size_t want = std::min(sizeof buf, s.need - s.recv.size());
+        const ssize_t k = ::read(fds[i].fd, buf, want);
+        if (k == 0) throw std::runtime_error("parallel simulation: a worker ended before the run did");
+        if (k < 0 && errno != EAGAIN && errno != EINTR) io_error("read from a worker");
+        if (k > 0) s.recv.insert(s.recv.end(), buf, buf + k);
+        if (!s.have_len && s.recv.size() == 8) {
+          uint64_t n;
+          std::memcpy(&n, s.recv.data(), 8);
+          s.have_len = true;
+          s.recv.clear();
+          s.need = size_t(n);
+        }
+      }
+    }
+  }
+  std::vector<Frame> in(workers);
+  for (uint32_t w = 0; w < workers; ++w)
+    if (w != me) in[w].bytes = std::move(side[w].recv);
+  return in;
+}
+
+void Exchange::send_final(const Frame& f) {
+  Frame buf;
+  buf.put<uint64_t>(f.bytes.size());
+  buf.bytes.insert(buf.bytes.end(), f.bytes.begin(), f.bytes.end());
+  size_t sent = 0;
+  while (sent < buf.bytes.size()) {
+    const ssize_t k = ::write(fds_[0], buf.bytes.data() + sent, buf.bytes.size() - sent);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      io_error("write to the first worker");
+    }
+    sent += size_t(k);
+  }
+}
+
+std::vector<Frame> Exchange::receive_finals() {
+  std::vector<Frame> in(workers);
+  for (uint32_t w = 1; w < workers; ++w) {
+    auto read_all = [&](void* dst, size_t n) {
+      size_t got = 0;
+      while (got < n) {
+        const ssize_t k = ::read(fds_[w], static_cast<uint8_t*>(dst) + got, n - got);
+        if (k == 0) throw std::runtime_error("parallel simulation: worker " + std::to_string(w) + " ended without its results");
+        if (k < 0) {
+          if (errno == EINTR) continue;
+          io_error("read from a worker");
+        }
+        got += size_t(k);
+      }
+    };
+    uint64_t n = 0;
+    read_all(&n, 8);
+    in[w].bytes.resize(n);
+    read_all(in[w].bytes.data(), n);
+  }
+  return in;
+}
+
+// ---- chip results ---------------------------------------------------------------------------
+
+namespace {
+
+void put_traffic(Frame& f, const SramTraffic& t) {
+  f.put(t.read_bytes);
+  f.put(t.write_bytes);
+  f.put(t.read_accesses);
+  f.put(t.write_accesses);
+  for (const auto* m : {&t.read_widths, &t.write_widths}) {
+    f.put<uint64_t>(m->size());
+    for (const auto& [w, c] : *m) {
+      f.put(w);
+      f.put(c);
+    }
+  }
+}
+
+SramTraffic get_traffic(Frame& f) {
+  SramTraffic t;
+  t.read_bytes = f.get<uint64_t>();
+  t.write_bytes = f.get<uint64_t>();
+  t.read_accesses = f.get<uint64_t>();
+  t.write_accesses = f.get<uint64_t>();
+  for (auto* m : {&t.read_widths, &t.write_widths}) {
+    const uint64_t n = f.get<uint64_t>();
+    for (uint64_t i = 0; i < n; ++i) {
+      const uint64_t w = f.get<uint64_t>();
+      (*m)[w] = f.get<uint64_t>();
+    }
+  }
+  return t;
+}
+
+void put_dram_stats(Frame& f, const dram::Stats& s) {
+  f.put<uint8_t>(s.dram_model == "bandwidth" ? 1 : 0);
+  f.put(s.cycles);
+  f.put(s.tck_fs);
+  f.put(s.tburst);
+  f.put(s.burst_bytes);
+  f.put(s.pcs);
+  f.put(s.peak_bytes_per_s);
+  f.put(s.bytes_read);
+  f.put(s.bytes_written);
+  f.put(s.commands);
+  f.put(s.row_hits);
+  f.put(s.row_misses);
+  f.put(s.row_conflicts);
+  f.put(s.read_latency.bin_tck);
+  f.put_vec(s.read_latency.bins);
+  f.put(s.read_latency.count);
+  f.put(s.read_latency.min);
+  f.put(s.read_latency.max);
+  f.put(s.read_latency.sum);
+  f.put_vec(s.channel_utilisation);
+  f.put(s.busy_cycles);
+  f.put(s.idle_cycles);
+}
+
+dram::Stats get_dram_stats(Frame& f) {
+  dram::Stats s;
+  s.dram_model = f.get<uint8_t>() ? "bandwidth" : "burst";
+  s.cycles = f.get<uint64_t>();
+  s.tck_fs = f.get<int64_t>();
+  s.tburst = f.get<uint32_t>();
+  s.burst_bytes = f.get<uint32_t>();
+  s.pcs = f.get<uint32_t>();
+  s.peak_bytes_per_s = f.get<double>();
+  s.bytes_read = f.get<uint64_t>();
+  s.bytes_written = f.get<uint64_t>();
+  s.commands = f.get<decltype(s.commands)>();
+  s.row_hits = f.get<uint64_t>();
+  s.row_misses = f.get<uint64_t>();
+  s.row_conflicts = f.get<uint64_t>();
+  s.read_latency.bin_tck = f.get<uint32_t>();
+  s.read_latency.bins = f.get_vec<uint64_t>();
+  s.read_latency.count = f.get<uint64_t>();
+  s.read_latency.min = f.get<uint64_t>();
+  s.read_latency.max = f.get<uint64_t>();
+  s.read_latency.sum = f.get<long double>();
+  s.channel_utilisation = f.get_vec<double>();
+  s.busy_cycles = f.get<uint64_t>();
+  s.idle_cycles = f.get<decltype(s.idle_cycles)>();
+  return s;
+}
+
+}  // namespace
+
+void write_chip_results(Frame& f, const Chip& chip, const LinkFabric& links) {
+  for (const auto& core : chip.cores) {
+    f.put_vec(core->records);
+    f.put(core->seq->st);
+    f.put<uint8_t>(core->seq->halted);
+    f.put(core->seq->halt_cycle);
+    for (const Unit* u : core->units)
+      if (u) f.put(u->st);
+    put_traffic(f, core->l1.traffic);
+    for (uint32_t e = 0; e < core->p.engines; ++e)
+      if (const Unit* u = core->units[isa::kUnitsMx.first + e])
+        put_traffic(f, static_cast<const MatrixEngine*>(u)->acc.traffic);
+    f.put(core->numeric);
+    f.put(core->macs_by_type);
+    f.put(core->vector_elements);
+  }
+  put_traffic(f, chip.l2.traffic);
+  put_dram_stats(f, chip.dram->stats());
+  f.put(chip.dram->requests());
+  f.put(chip.dram->host_ns());
+  f.put(links.link_stats()[chip.index]);
+}
+
+void read_chip_results(Frame& f, Chip& chip, LinkFabric& links) {
+  for (const auto& core : chip.cores) {
+    core->records = f.get_vec<InstrRecord>();
+    core->seq->st = f.get<SeqStats>();
+    core->seq->halted = f.get<uint8_t>() != 0;
+    core->seq->halt_cycle = f.get<uint64_t>();
+    for (Unit* u : core->units)
+      if (u) u->st = f.get<UnitStats>();
+    core->l1.traffic = get_traffic(f);
+    for (uint32_t e = 0; e < core->p.engines; ++e)
+      if (Unit* u = core->units[isa::kUnitsMx.first + e]) static_cast<MatrixEngine*>(u)->acc.traffic = get_traffic(f);
+    core->numeric = f.get<num::NumericEvents>();
+    f.take(core->macs_by_type, sizeof core->macs_by_type);
+    core->vector_elements = f.get<decltype(core->vector_elements)>();
+  }
+  chip.l2.traffic = get_traffic(f);
+  dram::Stats s = get_dram_stats(f);
+  const uint64_t requests = f.get<uint64_t>();
+  const uint64_t host_ns = f.get<uint64_t>();
+  chip.dram->adopt(std::move(s), requests, host_ns);
+  links.set_link_stats(chip.index, f.get<std::array<LinkFabric::LinkStats, 2>>());
+}
+
+}  // namespace tessera::model
