@@ -81,7 +81,7 @@ bool CollectiveUnit::step(const isa::Instr& in, uint32_t index, uint64_t arrival
                                 });
       }
       ++recv_waits_;
-      sys.links->claim(T_, src, self, uint16_t(in.tag), in.bytes, core.key(id), core.where(index),
+      sys.links->claim(T_, src, self, uint16_t(in.tag), in.bytes, core.key(id), core, index,
                        [this](const std::vector<uint64_t>& arrivals, const std::vector<uint8_t>& payload) {
                          packet_arrivals_fs_ = arrivals;
                          payload_ = payload;
@@ -247,22 +247,22 @@ void LinkFabric::send(uint64_t start_cycle, uint32_t src, uint32_t dst, uint16_t
 }
 
 void LinkFabric::claim(uint64_t cycle, uint32_t src, uint32_t dst, uint16_t tag, uint64_t bytes, uint64_t key,
-                       std::string who, RecvCallback recv) {
-  Op op{0, cycle * p_.period_fs, key, seq_++, false, src, dst, tag, bytes, {}, {}, std::move(recv), std::move(who)};
+                       const Core& who, uint32_t index, RecvCallback recv) {
+  Op op{0, cycle * p_.period_fs, key, seq_++, false, src, dst, tag, bytes, {}, {}, std::move(recv), &who, index};
   enqueue(std::move(op));
 }
 
 void LinkFabric::match(uint64_t key, Mailbox& mb) {
   while (mb.msg_head < mb.messages.size() && mb.claim_head < mb.claims.size()) {
     Message& m = mb.messages[mb.msg_head++];
-    auto& [cb, info] = mb.claims[mb.claim_head++];
-    if (info.first != m.bytes) {
-      sys_.fail(info.second + ": receives " + std::to_string(info.first) + " bytes but the matching send (chip " +
+    auto& claim = mb.claims[mb.claim_head++];
+    if (claim.bytes != m.bytes) {
+      sys_.fail(claim.who->where(claim.index) + ": receives " + std::to_string(claim.bytes) + " bytes but the matching send (chip " +
                 std::to_string(key >> 32) + " -> chip " + std::to_string((key >> 16) & 0xffff) + ", tag " +
                 std::to_string(key & 0xffff) + ") carries " + std::to_string(m.bytes));
       return;
     }
-    RecvCallback f = std::move(cb);
+    RecvCallback f = std::move(claim.cb);
     f(m.packet_arrivals_fs, m.payload);
     m.payload.clear();
     m.payload.shrink_to_fit();
@@ -287,7 +287,7 @@ void LinkFabric::process() {
       continue;
     }
     if (!op.is_send) {
-      mb.claims.emplace_back(std::move(op.recv), std::make_pair(op.bytes, op.who));
+      mb.claims.push_back(Mailbox::Claim{std::move(op.recv), op.bytes, op.who, op.index});
       match(key, mb);
       if (sys_.failed()) return;
       continue;
@@ -331,16 +331,12 @@ void LinkFabric::process() {
         for (uint32_t h = 0; h < hops; ++h) {
           const uint64_t ready = std::max(t, free_fs_[chip][dir]);
           // Bundle starts are nondecreasing, so credits returned by `ready` are free for good.
-          std::vector<uint64_t>& used = credits_in_use_[chip][dir];
-          while (!used.empty() && used.front() <= ready) {
-            std::pop_heap(used.begin(), used.end(), std::greater<>{});
-            used.pop_back();
-          }
+          std::deque<uint64_t>& used = credits_in_use_[chip][dir];
+          while (!used.empty() && used.front() <= ready) used.pop_front();
           uint64_t st = ready;
           if (used.size() >= credits) {
             st = used.front();
-            std::pop_heap(used.begin(), used.end(), std::greater<>{});
-            used.pop_back();
+            used.pop_front();
           }
           start[h] = st;
           free_fs_[chip][dir] = st + sigma;
@@ -362,9 +358,15 @@ void LinkFabric::process() {
         chip = op.src;
         for (uint32_t h = 0; h < hops; ++h) {
           const uint64_t leaves = h + 1 < hops ? start[h + 1] : arrival;
-          std::vector<uint64_t>& used = credits_in_use_[chip][dir];
-          used.push_back(leaves + back);
-          std::push_heap(used.begin(), used.end(), std::greater<>{});
+          // Kept sorted: a single hop returns its credits in order (a bundle's packets start
+          // no sooner than the previous one ends), so this is almost always an append.
+          std::deque<uint64_t>& used = credits_in_use_[chip][dir];
+          const uint64_t ret = leaves + back;
+          if (used.empty() || used.back() <= ret) {
+            used.push_back(ret);
+          } else {
+            used.insert(std::upper_bound(used.begin(), used.end(), ret), ret);
+          }
           chip = next(chip);
         }
       }
@@ -408,7 +410,7 @@ std::vector<std::string> LinkFabric::unmatched() const {
   std::vector<std::string> out;
   for (const auto& [key, mb] : boxes_) {
     for (size_t i = mb.claim_head; i < mb.claims.size(); ++i) {
-      out.push_back(mb.claims[i].second.second + " waits for a message from chip " + std::to_string(key >> 32) +
+      out.push_back(mb.claims[i].who->where(mb.claims[i].index) + " waits for a message from chip " + std::to_string(key >> 32) +
                     " with tag " + std::to_string(key & 0xffff) + " that was never sent");
     }
   }

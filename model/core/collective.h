@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <string>
@@ -52,7 +53,7 @@ class LinkFabric : public sc_core::sc_module {
   void send(uint64_t start_cycle, uint32_t src, uint32_t dst, uint16_t tag, uint64_t bytes, uint64_t key,
             std::vector<uint8_t> payload, SentCallback sent);
   void claim(uint64_t cycle, uint32_t src, uint32_t dst, uint16_t tag, uint64_t bytes, uint64_t key,
-             std::string who, RecvCallback recv);
+             const Core& who, uint32_t index, RecvCallback recv);
 
   struct LinkStats {
     uint64_t bytes_out = 0, messages = 0, packets = 0, busy_fs = 0;
@@ -78,7 +79,8 @@ class LinkFabric : public sc_core::sc_module {
     std::vector<uint8_t> payload;
     SentCallback sent;
     RecvCallback recv;
-    std::string who;
+    const Core* who = nullptr;  // a claim's core and instruction, named in reports
+    uint32_t index = 0;
     bool is_delivery = false;  // a sent message reaching its receiver (arrivals in `arrivals`)
     std::vector<uint64_t> arrivals = {};
   };
@@ -90,7 +92,13 @@ class LinkFabric : public sc_core::sc_module {
   struct Mailbox {
     std::vector<Message> messages;
     size_t msg_head = 0;
-    std::vector<std::pair<RecvCallback, std::pair<uint64_t, std::string>>> claims;  // (cb, (bytes, who))
+    struct Claim {
+      RecvCallback cb;
+      uint64_t bytes;
+      const Core* who;
+      uint32_t index;
+    };
+    std::vector<Claim> claims;
     size_t claim_head = 0;
   };
   void enqueue(Op op);
@@ -102,9 +110,9 @@ class LinkFabric : public sc_core::sc_module {
   std::vector<Op> pending_;  // min-heap on (at_fs, key, seq)
   uint64_t seq_ = 0;
   // Per chip, per direction (0 forward, 1 backward): when the bundle is free, and the
-  // return times of its credits in use (a min-heap; at most credits per bundle entries).
+  // return times of its credits in use (ascending; at most credits per bundle entries).
   std::vector<std::array<uint64_t, 2>> free_fs_;
-  std::vector<std::array<std::vector<uint64_t>, 2>> credits_in_use_;
+  std::vector<std::array<std::deque<uint64_t>, 2>> credits_in_use_;
   std::vector<std::array<LinkStats, 2>> stats_;
   std::map<uint64_t, Mailbox> boxes_;
   sc_core::sc_event kick_;

@@ -31,6 +31,49 @@ std::string Frame::get_str() {
   return s;
 }
 
+// Format: the byte count, then repeated (uint32 literal words, the words, uint32 zero words)
+// over the bytes padded to whole 8-byte words.
+Frame Frame::packed() const {
+  const size_t n = bytes.size(), words = (n + 7) / 8;
+  std::vector<uint64_t> w(words, 0);
+  if (n) std::memcpy(w.data(), bytes.data(), n);
+  Frame out;
+  out.bytes.reserve(n / 2 + 16);
+  out.put<uint64_t>(n);
+  size_t i = 0;
+  while (i < words) {
+    size_t z = i;
+    while (z < words && w[z] != 0) ++z;
+    size_t e = z;
+    while (e < words && w[e] == 0) ++e;
+    out.put<uint32_t>(uint32_t(z - i));
+    const auto* p = reinterpret_cast<const uint8_t*>(w.data() + i);
+    out.bytes.insert(out.bytes.end(), p, p + (z - i) * 8);
+    out.put<uint32_t>(uint32_t(e - z));
+    i = e;
+  }
+  return out;
+}
+
+Frame Frame::unpacked() const {
+  Frame in = *this;
+  const uint64_t n = in.get<uint64_t>();
+  std::vector<uint64_t> w;
+  w.reserve((n + 7) / 8);
+  while (in.at < in.bytes.size()) {
+    const uint32_t lit = in.get<uint32_t>();
+    const size_t k = w.size();
+    w.resize(k + lit);
+    in.take(w.data() + k, size_t(lit) * 8);
+    w.resize(w.size() + in.get<uint32_t>(), 0);
+  }
+  if (w.size() * 8 < n) throw std::runtime_error("parallel simulation: a worker's frame is truncated");
+  Frame out;
+  out.bytes.resize(n);
+  if (n) std::memcpy(out.bytes.data(), w.data(), n);
+  return out;
+}
+
 void Frame::take(void* dst, size_t n) {
   if (n > bytes.size() - at) throw std::runtime_error("parallel simulation: a worker's frame is truncated");
   if (n) std::memcpy(dst, bytes.data() + at, n);

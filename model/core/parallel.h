@@ -49,6 +49,10 @@ class Frame {
     return v;
   }
   void take(void* dst, size_t n);
+  // Runs of zero bytes (most of a unit's opcode counts, a record's unused times) as lengths:
+  // the final frames shrink several times and cost less to move than to encode.
+  Frame packed() const;
+  Frame unpacked() const;
 };
 
 // A link message for a chip of another worker: the sender's fabric booked its links; the

@@ -44,8 +44,8 @@ void Sequencer::run() {
       uint64_t e_max;
       int busy = 0;
       if (!drained(e_max, busy)) {
-        waiting_ = "drains the core before " + std::string(isa::name(in.op)) + " " + core_.where(uint32_t(pc_)) +
-                   " (" + std::string(unit_name(busy)) + " still busy)";
+        wait_ = Wait::Drain;
+        wait_unit_ = busy;
         next_trigger(core_.units[busy]->progress_ev);
         return;
       }
@@ -59,7 +59,7 @@ void Sequencer::run() {
         halted = true;
         halt_cycle = x;
         st.halt_cycle = x;
-        waiting_.clear();
+        wait_ = Wait::None;
         ++pc_;
         return;
       }
@@ -76,7 +76,7 @@ void Sequencer::run() {
           if (core_.sys.failed()) return;
         }
         if (!release) {
-          waiting_ = "waits at barrier " + core_.where(uint32_t(pc_)) + " id " + std::to_string(in.id);
+          wait_ = Wait::Barrier;
           next_trigger(release_ev);
           return;
         }
@@ -91,7 +91,7 @@ void Sequencer::run() {
       rec.done = true;
       floor_ = r + 1;
       d_prev_ = base;
-      waiting_.clear();
+      wait_ = Wait::None;
       ++pc_;
       continue;
     }
@@ -100,8 +100,8 @@ void Sequencer::run() {
     uint64_t d = base;
     if (k >= depth) {
       if (u->leave.size() <= k - depth) {
-        waiting_ = "dispatch of " + core_.where(uint32_t(pc_)) + " waits: queue of " +
-                   std::string(unit_name(in.unit)) + " is full (" + std::to_string(depth) + " entries)";
+        wait_ = Wait::QueueFull;
+        wait_unit_ = in.unit;
         next_trigger(u->progress_ev);
         return;
       }
@@ -116,14 +116,27 @@ void Sequencer::run() {
     rec.dispatch = d;
     ++st.dispatched;
     d_prev_ = d;
-    waiting_.clear();
+    wait_ = Wait::None;
     ++pc_;
   }
 }
 
 std::string Sequencer::blocked_on() const {
   if (halted) return "";
-  return "seq: " + (waiting_.empty() ? std::string("running") : waiting_);
+  const std::string at = pc_ < core_.code.size() ? core_.where(uint32_t(pc_)) : std::string();
+  switch (wait_) {
+    case Wait::None:
+      return "seq: running";
+    case Wait::Drain:
+      return "seq: drains the core before " + std::string(isa::name(core_.code[pc_].op)) + " " + at + " (" +
+             std::string(unit_name(wait_unit_)) + " still busy)";
+    case Wait::Barrier:
+      return "seq: waits at barrier " + at + " id " + std::to_string(core_.code[pc_].id);
+    case Wait::QueueFull:
+      return "seq: dispatch of " + at + " waits: queue of " + std::string(unit_name(wait_unit_)) + " is full (" +
+             std::to_string(core_.p.queue_depth) + " entries)";
+  }
+  return "seq: running";
 }
 
 }  // namespace tessera::model

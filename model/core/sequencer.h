@@ -33,7 +33,12 @@ class Sequencer : public sc_core::sc_module {
   uint64_t floor_ = 0;      // earliest next dispatch after a barrier
   bool barrier_arrived_ = false;
   uint64_t barrier_x_ = 0;
-  std::string waiting_;
+  // What the sequencer waits for, for the deadlock report (rendered only when reported): to
+  // drain the core before the halt or barrier at pc_ (unit wait_unit_ still busy), the barrier's
+  // release, or room in unit wait_unit_'s queue.
+  enum class Wait : uint8_t { None, Drain, Barrier, QueueFull };
+  Wait wait_ = Wait::None;
+  int wait_unit_ = 0;
 };
 
 }  // namespace tessera::model

@@ -521,7 +521,7 @@ void Simulation::Impl::serve_as_worker() {
   if (results)
     for (const auto& chip : sys->chips)
       if (sys->local(chip->index)) write_chip_results(f, *chip, *sys->links);
-  ex->send_final(f);
+  ex->send_final(f.packed());
 }
 
 void Simulation::Impl::run_parallel() {
@@ -538,7 +538,7 @@ void Simulation::Impl::run_parallel() {
   Leftovers l = leftovers(s, p, true);
   std::vector<Frame> finals = x.receive_finals();
   for (uint32_t w = 1; w < x.workers; ++w) {
-    Frame& f = finals[w];
+    Frame f = finals[w].unpacked();
     l.running += f.get_str();
     l.unmatched += f.get_str();
     l.waiters += f.get_str();

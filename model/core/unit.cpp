@@ -32,7 +32,8 @@ void Unit::run() {
     if (core.sys.failed()) return;
     ++head_;
     phase_ = 0;
-    waiting_.clear();
+    waiting_ = nullptr;
+    waiting_token_ = kNoUnit;
   }
 }
 
@@ -41,7 +42,12 @@ std::string Unit::blocked_on() const {
   const uint32_t idx = instrs[head_];
   std::string s = std::string(unit_name(id)) + ": head " + core.where(idx) + " [" +
                   isa::format_instr(core.code[idx]) + "]";
-  if (!waiting_.empty()) s += " " + waiting_;
+  if (waiting_token_ != kNoUnit) {
+    s += " waits for token " + std::string(unit_name(waiting_token_)) + "->" + std::string(unit_name(id)) +
+         " (counter at 0; " + std::to_string(core.tokens[waiting_token_][id].pops()) + " popped so far)";
+  } else if (waiting_) {
+    s += std::string(" ") + waiting_;
+  }
   return s;
 }
 
@@ -52,8 +58,7 @@ bool Unit::tokens_ready(uint16_t mask, uint64_t& visible, int& latest) {
     if (!((mask >> u) & 1)) continue;
     timing::TokenCounter& c = core.tokens[u][id];
     if (!c.next_available()) {
-      waiting_ = "waits for token " + std::string(unit_name(u)) + "->" + std::string(unit_name(id)) +
-                 " (counter at 0; " + std::to_string(c.pops()) + " popped so far)";
+      waiting_token_ = u;
       next_trigger(core.token_event(u, id));
       return false;
     }

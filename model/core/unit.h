@@ -81,7 +81,10 @@ class Unit : public sc_core::sc_module {
 
   size_t head_ = 0;
   int phase_ = 0;
-  std::string waiting_;  // description of the current block, for the deadlock report
+  // What the current block is, for the deadlock report: a description, or a token counter
+  // (from unit waiting_token_) that has nothing to pop; rendered only when reported.
+  const char* waiting_ = nullptr;
+  int waiting_token_ = kNoUnit;
 };
 
 }  // namespace tessera::model

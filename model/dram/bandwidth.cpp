@@ -1,6 +1,7 @@
 #include "model/dram/bandwidth.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <queue>
@@ -106,6 +107,7 @@ class BandwidthDram::Impl {
     count.assign(npcs, 0);
     acts.assign(npcs, 0);
     group_count.assign(size_t(npcs) * p.bank_groups, 0);
+    group_mask.assign(npcs, 0);
     group_free_fp.assign(size_t(npcs) * p.bank_groups, 0);
     ccd_l_fp = uint64_t(std::max(p.tccd_l, p.tburst)) * kScale;
     open_row.assign(size_t(npcs) * p.banks(), std::numeric_limits<uint32_t>::max());
@@ -136,6 +138,13 @@ class BandwidthDram::Impl {
     // Runs of `run` consecutive bursts share a pseudo-channel (the pieces below the lowest
     // PC piece); every `period` bursts each pseudo-channel has had period / npcs of them.
     const auto& pieces = map.pieces();
+    for (const auto& piece : pieces) {
+      Location probe;
+      uint32_t* f = &field_ref(probe, piece.field);
+      for (uint32_t Location::*m : {&Location::stack, &Location::channel, &Location::pc, &Location::bg, &Location::bank,
+                                    &Location::row, &Location::col})
+        if (&(probe.*m) == f) piece_member.push_back(m);
+    }
     size_t hi = 0;
     lo = pieces.size();
     for (size_t i = 0; i < pieces.size(); ++i) {
@@ -161,11 +170,11 @@ class BandwidthDram::Impl {
   void next_run(AddressMap::Cursor& c) {
     const auto& pieces = map.pieces();
     for (size_t i = 0; i < lo; ++i) {
-      field_ref(c.loc, pieces[i].field) -= uint32_t(c.digit[i] * pieces[i].field_mul);
+      c.loc.*piece_member[i] -= uint32_t(c.digit[i] * pieces[i].field_mul);
       c.digit[i] = 0;
     }
     for (size_t i = lo; i < pieces.size(); ++i) {
-      uint32_t& f = field_ref(c.loc, pieces[i].field);
+      uint32_t& f = c.loc.*piece_member[i];
       if (++c.digit[i] < pieces[i].size) {
         f += uint32_t(pieces[i].field_mul);
         break;
@@ -173,8 +182,10 @@ class BandwidthDram::Impl {
       f -= uint32_t((pieces[i].size - 1) * pieces[i].field_mul);
       c.digit[i] = 0;
     }
-    c.burst = (c.burst / run + 1) * run;
+    c.burst = c.burst - c.burst % run + run;
   }
+  // The Location member of each piece's field (field_ref without its switch, for the hot loops).
+  std::vector<uint32_t Location::*> piece_member;
 
   // c += the burst count whose digits `d` holds (AddressMap::seek of it): mixed-radix
   // addition with carry, so the rows of a strided pattern cost no division.
@@ -187,7 +198,7 @@ class BandwidthDram::Impl {
       carry = v >= pieces[i].size ? 1 : 0;
       if (carry) v -= pieces[i].size;
       c.digit[i] = v;
-      field_ref(c.loc, pieces[i].field) += uint32_t(v * pieces[i].field_mul);
+      c.loc.*piece_member[i] += uint32_t(v * pieces[i].field_mul);
     }
     c.burst += d.burst;
   }
@@ -196,6 +207,7 @@ class BandwidthDram::Impl {
   // `hint`, when not null, is a cursor at burst b0 or b0 - 1.
   void add_range(uint64_t b0, uint64_t b1, const AddressMap::Cursor* hint) {
     bool placed = false;  // cur holds b0
+    cur_holds_last_run = false;
     while (b0 <= b1) {
       if (b0 % period == 0 && b1 - b0 + 1 >= period) {
         const uint64_t k = (b1 - b0 + 1) / period;
@@ -223,6 +235,7 @@ class BandwidthDram::Impl {
       if (count[pc] == 0) touched.push_back(pc);
       count[pc] += end - b0 + 1;
       group_count[size_t(pc) * p.bank_groups + l.bg] += end - b0 + 1;
+      group_mask[pc] |= uint64_t(1) << l.bg;
       // Rows opened: one if the run's row is not the one its bank has open (open page),
       // plus one per further row a run longer than a row reaches.
       const uint32_t bank = l.bg * p.banks_per_group + l.bank;
@@ -232,8 +245,10 @@ class BandwidthDram::Impl {
       row = l.row;
       b0 = end + 1;
       if (b0 <= b1) next_run(cur);
+      cur_holds_last_run = b0 > b1;
     }
   }
+  bool cur_holds_last_run = false;  // after add_range: cur is at the run holding its last burst
 
   // Moves t out of a refresh blackout.
   uint64_t skip_blackout(uint64_t t) const {
@@ -264,6 +279,7 @@ class BandwidthDram::Impl {
   // Per PC and bank group: bursts of the current transfer (runs only), and the first time the
   // group can take another column command (bursts of one group are tCCD_L apart).
   std::vector<uint64_t> group_count, group_free_fp;
+  std::vector<uint64_t> group_mask;  // per PC: the bank groups with a count (bit g; the schema allows 16 groups)
   uint64_t ccd_l_fp = 0;
   std::vector<uint32_t> touched, open_row;
   // The runs of the chunk being split, in split order (whether each opens a row in its bank),
@@ -321,6 +337,8 @@ class BandwidthDram::Impl {
     uint64_t last = kNever;        // last burst of the previous row
     uint64_t done = 0;             // latest chunk completion
     AddressMap::Cursor delta, row;  // stepped: the row step, and the current row's first burst
+    bool has_cont = false;
+    AddressMap::Cursor cont;  // the next chunk's first burst, when the last one ended a run
   };
   std::vector<Transfer> transfers;
   std::vector<uint32_t> free_slots;
@@ -368,10 +386,21 @@ class BandwidthDram::Impl {
         continue;
       }
       const uint64_t b1 = std::min(x.end, x.next + budget - 1);
-      // The row cursor is a hint only at the row's first burst (or the one before it, when
-      // that burst was the previous row's); the rest of a row split over chunks seeks.
-      const bool hint = x.stepped && (x.row.burst == x.next || x.row.burst + 1 == x.next);
-      add_range(x.next, b1, hint ? &x.row : nullptr);
+      // The row cursor is a hint at the row's first burst (or the one before it, when that
+      // burst was the previous row's); the rest of a row split over chunks goes on from where
+      // the previous chunk ended when that was a run's end, and seeks otherwise.
+      const AddressMap::Cursor* hint = nullptr;
+      if (x.stepped && (x.row.burst == x.next || x.row.burst + 1 == x.next)) {
+        hint = &x.row;
+      } else if (x.has_cont && x.cont.burst == x.next) {
+        hint = &x.cont;
+      }
+      add_range(x.next, b1, hint);
+      x.has_cont = cur_holds_last_run && (b1 + 1) % run == 0 && b1 < x.end;
+      if (x.has_cont) {
+        x.cont = cur;
+        next_run(x.cont);
+      }
       moved += b1 - x.next + 1;
       budget -= b1 - x.next + 1;
       x.next = b1 + 1;
@@ -400,15 +429,16 @@ class BandwidthDram::Impl {
       // groups, still busy with earlier shares' bursts, allow. The bus itself stays work
       // conserving: FR-FCFS fills those gaps with other groups' bursts from its queue.
       uint64_t group_end = 0;
-      for (uint32_t g = 0; g < p.bank_groups; ++g) {
+      for (uint64_t m = group_mask[pc]; m; m &= m - 1) {
+        const uint32_t g = uint32_t(std::countr_zero(m));
         uint64_t& c = group_count[size_t(pc) * p.bank_groups + g];
-        if (!c) continue;
         uint64_t& f = group_free_fp[size_t(pc) * p.bank_groups + g];
         const uint64_t sg = std::max(start, f);
         group_end = std::max(group_end, sg + (c - 1) * ccd_l_fp + uint64_t(p.tburst) * kScale);
         f = sg + c * ccd_l_fp;
         c = 0;
       }
+      group_mask[pc] = 0;
       // A run that opens a row in a bank waits for that bank: its ACT no sooner than tRC
       // after the bank's previous ACT and tRTP + tRP after its previous row's last column
       // command. FR-FCFS issues ACTs for queued requests while the bus serves others, so the
@@ -514,7 +544,19 @@ uint64_t BandwidthDram::submit(const Pattern3D& pat, bool write, uint32_t max_ou
   Impl::Transfer& x = m.transfers[slot];
   x = Impl::Transfer{};
   x.id = id;
+  // Rows that follow each other without a gap are one row: the same bursts in the same order,
+  // split a run at a time instead of a row at a time (a KV page of 128 rows of 256 bytes).
   x.pat = pat;
+  if (x.pat.n1 > 1 && x.pat.stride1 == x.pat.len) {
+    x.pat.len *= x.pat.n1;
+    x.pat.n1 = 1;
+    x.pat.stride1 = 0;
+  }
+  if (x.pat.n1 == 1 && x.pat.n2 > 1 && x.pat.stride2 == x.pat.len) {
+    x.pat.len *= x.pat.n2;
+    x.pat.n2 = 1;
+    x.pat.stride2 = 0;
+  }
   x.write = write;
   // A window of max_outstanding bursts in kChunksPerWindow chunks; with fewer bursts than
   // chunks, one burst per chunk, so that one burst in flight still waits a whole latency.
@@ -522,8 +564,8 @@ uint64_t BandwidthDram::submit(const Pattern3D& pat, bool write, uint32_t max_ou
   x.window = uint32_t(std::max<uint64_t>(1, max_outstanding / x.chunk));
   // With a whole-burst stride1, each row's first burst is the previous row's plus a constant,
   // added digit by digit (AddressMap::Cursor) instead of decoded.
-  x.stepped = pat.stride1 % p.burst_bytes == 0 && pat.n1 > 1;
-  if (x.stepped) m.map.seek(pat.stride1 / p.burst_bytes, x.delta);
+  x.stepped = x.pat.stride1 % p.burst_bytes == 0 && x.pat.n1 > 1;
+  if (x.stepped) m.map.seek(x.pat.stride1 / p.burst_bytes, x.delta);
   ++m.active;
   m.push(at, slot, empty ? Impl::Ev::Finish : Impl::Ev::Inject);
   return id;

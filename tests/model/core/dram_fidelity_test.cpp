@@ -60,8 +60,9 @@ TEST(DramFidelity, TinyLayerCyclesAgreeWithTheBurstModel) {
 // chips; batch 64: 8 replicas of one chip, 8 sequences each). The bandwidth model serves a
 // transfer in window chunks that interleave with concurrent transfers' (docs/dram.md,
 // "Serving"): batch 1 is within 2 %, the issue's bound (41,202 against 41,867 cycles, -1.59 %),
-// batch 64 within 2.5 % (153,955 against 157,630, -2.33 %; the compiler's decode programs moved it
-// between -2.09 % and -2.55 % this round, 5.63 % before the chunks): a regression guard for the
+// batch 64 within 2.5 % (153,734 against 157,630, -2.47 %; -2.33 % before contiguous pattern rows were
+// served as one row, docs/dram.md; the compiler's decode programs moved it between -2.09 % and -2.55 %
+// last round, 5.63 % before the chunks): a regression guard for the
 // segment whose error the bandwidth model has not closed. docs/validation.md ("DRAM fidelity on
 // compiled programs") has the other six segments. The burst runs take about 50 s of CPU.
 struct SohuSegment {

@@ -106,6 +106,11 @@ TEST(BandwidthDram, PatternSplitEqualsBurstByBurstDecode) {
       // Half the patterns have whole-burst row strides (the stepped path of submit).
       if (t % 2) pat.stride1 = (pat.stride1 / v.burst_bytes + 1) * v.burst_bytes;
       pat.stride2 = pat.stride1 * pat.n1 + rng() % 100000;
+      // Some contiguous rows and planes (served as one row, docs/dram.md "Splitting a transfer").
+      if (t % 7 == 3) {
+        pat.stride1 = pat.len;
+        pat.stride2 = pat.len * pat.n1;
+      }
       pat.base = rng() % (v.capacity_bytes() / 2);
       bw.submit(pat, t % 5 == 0, 64, 0);
       uint64_t last = UINT64_MAX;
@@ -213,6 +218,26 @@ void expect_concurrent_tiles_as_burst_model(uint32_t read_queue) {
 TEST(BandwidthDram, ConcurrentTransfersFinishTogetherAsInTheBurstModel) {
   expect_concurrent_tiles_as_burst_model(256);
   expect_concurrent_tiles_as_burst_model(64);
+}
+
+// A block described as contiguous rows (a KV page: 128 rows of 256 bytes) or as planes of them is
+// the same bursts in the same order as the block in one row, so it is served the same.
+TEST(BandwidthDram, ContiguousRowsAreServedAsOneRow) {
+  auto serve = [](const Pattern3D& pat) {
+    BandwidthDram m(params_from_config(*config::load_arch("sohu-like")));
+    Pattern3D other{1 << 20, 1 << 16, 1, 1, 0, 0};  // a concurrent transfer to interleave with
+    m.submit(pat, false, 256, 0);
+    m.submit(other, true, 256, 3);
+    m.run_until_idle();
+    std::ostringstream os;
+    for (const Completion& c : m.take_completed()) os << c.id << '@' << c.tck << ' ';
+    m.stats().write_json(os);
+    return os.str();
+  };
+  const std::string one = serve(Pattern3D{4096, 32768, 1, 1, 0, 0});
+  EXPECT_EQ(serve(Pattern3D{4096, 256, 128, 1, 256, 0}), one);
+  EXPECT_EQ(serve(Pattern3D{4096, 256, 16, 8, 256, 4096}), one);
+  EXPECT_NE(serve(Pattern3D{4096, 256, 128, 1, 512, 0}), one);  // a gap between rows is another transfer
 }
 
 TEST(BandwidthDram, SameRunTwiceGivesIdenticalStats) {
