@@ -106,6 +106,15 @@ bool Exchange::wait_for_start(char& go) {
   }
 }
 
+std::vector<Frame> Exchange::ask(char what) {
+  for (uint32_t w = 1; w < workers; ++w) {
+    while (::write(fds_[w], &what, 1) != 1) {
+      if (errno != EINTR) io_error("ask a worker");
+    }
+  }
+  return receive_finals();
+}
+
 void Exchange::post(RemoteMessage m) {
   Frame& f = messages_[owner[m.dst]];
   f.put(m.at_fs);
@@ -317,7 +326,6 @@ dram::Stats get_dram_stats(Frame& f) {
 
 void write_chip_results(Frame& f, const Chip& chip, const LinkFabric& links) {
   for (const auto& core : chip.cores) {
-    f.put_vec(core->records);
     f.put(core->seq->st);
     f.put<uint8_t>(core->seq->halted);
     f.put(core->seq->halt_cycle);
@@ -340,7 +348,6 @@ void write_chip_results(Frame& f, const Chip& chip, const LinkFabric& links) {
 
 void read_chip_results(Frame& f, Chip& chip, LinkFabric& links) {
   for (const auto& core : chip.cores) {
-    core->records = f.get_vec<InstrRecord>();
     core->seq->st = f.get<SeqStats>();
     core->seq->halted = f.get<uint8_t>() != 0;
     core->seq->halt_cycle = f.get<uint64_t>();
@@ -359,6 +366,14 @@ void read_chip_results(Frame& f, Chip& chip, LinkFabric& links) {
   const uint64_t host_ns = f.get<uint64_t>();
   chip.dram->adopt(std::move(s), requests, host_ns);
   links.set_link_stats(chip.index, f.get<std::array<LinkFabric::LinkStats, 2>>());
+}
+
+void write_chip_records(Frame& f, const Chip& chip) {
+  for (const auto& core : chip.cores) f.put_vec(core->records);
+}
+
+void read_chip_records(Frame& f, Chip& chip) {
+  for (const auto& core : chip.cores) core->records = f.get_vec<InstrRecord>();
 }
 
 }  // namespace tessera::model

@@ -110,6 +110,10 @@ class Exchange {
   // the first receives one frame from each other worker (in worker order).
   void send_final(const Frame& f);
   std::vector<Frame> receive_finals();
+  // After the end: the first worker asks the others for more (one byte each) and receives one
+  // frame from each; another worker waits for a request (false: the first closed its socket).
+  std::vector<Frame> ask(char what);
+  bool wait_for_request(char& what) { return wait_for_start(what); }
 
  private:
   std::vector<Frame> swap_frames(std::vector<Frame> out);
@@ -119,10 +123,13 @@ class Exchange {
   uint64_t min_posted_fs_ = ~uint64_t(0);
 };
 
-// The results of a chip that a worker simulated: records, statistics and traffic of its
-// cores, its L2 traffic, its DRAM statistics and transfer count, and its links' statistics.
+// The results of a chip that a worker simulated: statistics and traffic of its cores, its L2
+// traffic, its DRAM statistics and transfer count, and its links' statistics. The cores'
+// instruction records (most of the bytes) come separately, when first asked for.
 void write_chip_results(Frame& f, const Chip& chip, const LinkFabric& links);
 void read_chip_results(Frame& f, Chip& chip, LinkFabric& links);
+void write_chip_records(Frame& f, const Chip& chip);
+void read_chip_records(Frame& f, Chip& chip);
 
 template <class OnMessage, class OnArrival>
 std::vector<Exchange::Status> Exchange::meet(const Status& mine, OnMessage on_message, OnArrival on_arrival) {

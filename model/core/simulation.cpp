@@ -59,8 +59,12 @@ class Simulation::Impl {
   void stop_workers();
   // The first worker's part of a parallel run; throws what run() would.
   void run_parallel();
-  // Another worker's part: runs its chips and sends the first its results.
+  // Another worker's part: runs its chips and sends the first its results, then its records
+  // when asked.
   void serve_as_worker();
+  // The first worker: the records of the other workers' chips, on first use.
+  bool records_elsewhere = false;
+  void fetch_records();
   enum class Stop { Done, Failed, MaxCycles, Livelock };
   struct Outcome {
     Stop stop = Stop::Done;
@@ -522,6 +526,26 @@ void Simulation::Impl::serve_as_worker() {
     for (const auto& chip : sys->chips)
       if (sys->local(chip->index)) write_chip_results(f, *chip, *sys->links);
   ex->send_final(f.packed());
+  // Then the records, if the first worker asks for them (records(), the trace).
+  char what = 0;
+  while (ex->wait_for_request(what)) {
+    if (what != 'r') continue;
+    Frame r;
+    for (const auto& chip : sys->chips)
+      if (sys->local(chip->index)) write_chip_records(r, *chip);
+    ex->send_final(r.packed());
+  }
+}
+
+void Simulation::Impl::fetch_records() {
+  if (!records_elsewhere) return;
+  records_elsewhere = false;
+  std::vector<Frame> frames = ex->ask('r');
+  for (uint32_t w = 1; w < ex->workers; ++w) {
+    Frame f = frames[w].unpacked();
+    for (const auto& chip : sys->chips)
+      if (ex->owner[chip->index] == w) read_chip_records(f, *chip);
+  }
 }
 
 void Simulation::Impl::run_parallel() {
@@ -548,9 +572,10 @@ void Simulation::Impl::run_parallel() {
       for (const auto& chip : s.chips)
         if (x.owner[chip->index] == w) read_chip_results(f, *chip, *s.links);
   }
+  records_elsewhere = o.stop == Stop::Done;
   // Every chip's results are here now: the outputs read them as after a one-process run.
   s.exchange = nullptr;
-  // The other workers end by themselves now; the Simulation's end reaps them.
+  // The other workers keep their chips' records until asked (fetch_records) or the Simulation ends.
   switch (o.stop) {
     case Stop::Failed:
       throw InputError(o.error);
@@ -588,6 +613,7 @@ uint64_t Simulation::instructions() const {
 }
 
 const std::vector<InstrRecord>& Simulation::records(uint32_t chip, uint32_t core) const {
+  impl_->fetch_records();
   return impl_->sys->chips.at(chip)->cores.at(core)->records;
 }
 
@@ -884,6 +910,7 @@ void put_us(std::ostream& os, uint64_t fs) {
 }  // namespace
 
 void Simulation::write_trace_json(std::ostream& os) const {
+  impl_->fetch_records();
   const System& sys = *impl_->sys;
   const uint64_t P = impl_->p.period_fs;
   os << "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
