@@ -24,6 +24,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/isa/isa.h"
@@ -159,6 +160,17 @@ class System : public sc_core::sc_module {
   void fail(const std::string& msg);
   bool failed() const { return !error.empty(); }
   std::string error;
+
+  // Vector instruction timings by shape: the cores of a tensor-parallel system run the same
+  // instructions on the same addresses, so most shapes repeat (VectorEngine::step).
+  struct VecKeyHash {
+    size_t operator()(const std::array<uint64_t, 18>& k) const {
+      uint64_t h = 1469598103934665603ull;
+      for (uint64_t w : k) h = (h ^ w) * 1099511628211ull;
+      return size_t(h);
+    }
+  };
+  std::unordered_map<std::array<uint64_t, 18>, timing::VecTiming, VecKeyHash> vec_timings;
 
   // Parallel runs (model/core/parallel.h): this worker's end of the exchange; null when one
   // process simulates every chip.

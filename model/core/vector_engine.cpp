@@ -1,6 +1,7 @@
 #include "model/core/vector_engine.h"
 
 #include <algorithm>
+#include <array>
 
 #include "model/core/functional.h"
 #include "model/core/system.h"
@@ -136,7 +137,18 @@ bool VectorEngine::step(const isa::Instr& in, uint32_t index, uint64_t arrival) 
       next_trigger(dram_ev_);
       return false;
     }
-    const timing::VecTiming vt = timing::vector_timing(shape, core.p.lanes, core.p.special_cycles);
+    std::array<uint64_t, 18> key{uint64_t(shape.cls), uint64_t(shape.src2_shape), shape.has_src1, shape.rows,
+                                 shape.cols, shape.iarg};
+    size_t k = 6;
+    for (const timing::VecOperand* o : {&shape.src1, &shape.src2, &shape.dst}) {
+      key[k++] = reinterpret_cast<uintptr_t>(o->tier);  // the architecture's tiers, shared by every core
+      key[k++] = o->addr;
+      key[k++] = o->stride;
+      key[k++] = o->elem_bytes;
+    }
+    auto [it, fresh] = core.sys.vec_timings.try_emplace(key);
+    if (fresh) it->second = timing::vector_timing(shape, core.p.lanes, core.p.special_cycles);
+    const timing::VecTiming vt = it->second;
     const uint64_t first = read_done_;  // = T when no operand is in DRAM
     st.stall_dram += first - T_;
     st.bank_conflict += vt.conflicts;
