@@ -114,4 +114,10 @@ void DramPort::pump() {
   }
 }
 
+void DramPort::share_splits(const DramPort& with) {
+  auto* mine = dynamic_cast<dram::BandwidthDram*>(dram_.get());
+  const auto* theirs = dynamic_cast<const dram::BandwidthDram*>(with.dram_.get());
+  if (mine && theirs) mine->share_splits(*theirs);
+}
+
 }  // namespace tessera::model

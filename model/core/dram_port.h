@@ -40,6 +40,9 @@ class DramPort : public sc_core::sc_module {
   void request(const dram::Pattern3D& pat, bool write, uint32_t max_outstanding_bursts, uint64_t core_cycle,
                uint64_t key, Callback done);
   const dram::Device& dram() const { return *dram_; }
+  // The bandwidth model: use `with`'s transfer splits (the chips of one system move the same
+  // patterns; BandwidthDram::share_splits). Nothing for the burst model.
+  void share_splits(const DramPort& with);
   // The DRAM's statistics: its device's, or what adopt() was given.
   const dram::Stats& stats() const { return adopted_ ? *adopted_ : dram_->stats(); }
   uint64_t requests() const { return requests_; }

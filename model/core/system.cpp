@@ -199,6 +199,7 @@ System::System(sc_core::sc_module_name name, const config::ArchConfig& cfg, cons
     chips.push_back(std::make_unique<Chip>(("chip" + std::to_string(c)).c_str(), *this, c, cfg, texts[c], opt));
     for (const auto& core : chips.back()->cores) cores_with_code_[c] += core->has_program() ? 1 : 0;
   }
+  for (uint32_t c = 1; c < p.chips; ++c) chips[c]->dram->share_splits(*chips[0]->dram);
   links = std::make_unique<LinkFabric>("links", *this, p);
   SC_METHOD(take_arrivals);
   sensitive << arrival_ev_;

@@ -1,10 +1,13 @@
 #include "model/dram/bandwidth.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <queue>
+#include <unordered_map>
 
 #include "common/util/error.h"
 
@@ -211,8 +214,11 @@ class BandwidthDram::Impl {
     while (b0 <= b1) {
       if (b0 % period == 0 && b1 - b0 + 1 >= period) {
         const uint64_t k = (b1 - b0 + 1) / period;
-        uniform += k * (period / npcs);
-        uniform_acts += k * (period / npcs) / p.cols();
+        if (apply) {
+          uniform += k * (period / npcs);
+          uniform_acts += k * (period / npcs) / p.cols();
+        }
+        if (recording) recording->chunks.back().periods += k;
         b0 += k * period;
         placed = false;
         continue;
@@ -231,24 +237,64 @@ class BandwidthDram::Impl {
         placed = true;
       }
       const Location& l = cur.loc;
-      const uint32_t pc = pc_of(p, l);
-      if (count[pc] == 0) touched.push_back(pc);
-      count[pc] += end - b0 + 1;
-      group_count[size_t(pc) * p.bank_groups + l.bg] += end - b0 + 1;
-      group_mask[pc] |= uint64_t(1) << l.bg;
-      // Rows opened: one if the run's row is not the one its bank has open (open page),
-      // plus one per further row a run longer than a row reaches.
-      const uint32_t bank = l.bg * p.banks_per_group + l.bank;
-      uint32_t& row = open_row[size_t(pc) * p.banks() + bank];
-      acts[pc] += (row != l.row ? 1 : 0) + (end - b0 >= cols ? (end - b0) / cols : 0);
-      push_run(BankRun{pc, bank, end - b0 + 1, row != l.row});
-      row = l.row;
+      const RunRec r{pc_of(p, l), l.bg, l.bg * p.banks_per_group + l.bank, l.row, end - b0 + 1};
+      if (recording) recording->runs.push_back(r);
+      if (apply) count_run(r);
       b0 = end + 1;
       if (b0 <= b1) next_run(cur);
       cur_holds_last_run = b0 > b1;
     }
   }
   bool cur_holds_last_run = false;  // after add_range: cur is at the run holding its last burst
+
+  // One run of bursts on one bank, as add_range found it from the address map.
+  struct RunRec {
+    uint32_t pc, bg, bank;  // bank: bg * banks_per_group + bank in the group
+    uint32_t row;
+    uint64_t n;
+  };
+  void count_run(const RunRec& r) {
+    if (count[r.pc] == 0) touched.push_back(r.pc);
+    count[r.pc] += r.n;
+    group_count[size_t(r.pc) * p.bank_groups + r.bg] += r.n;
+    group_mask[r.pc] |= uint64_t(1) << r.bg;
+    // Rows opened: one if the run's row is not the one its bank has open (open page),
+    // plus one per further row a run longer than a row reaches.
+    uint32_t& row = open_row[size_t(r.pc) * p.banks() + r.bank];
+    acts[r.pc] += (row != r.row ? 1 : 0) + (r.n - 1 >= cols ? (r.n - 1) / cols : 0);
+    push_run(BankRun{r.pc, r.bank, r.n, row != r.row});
+    row = r.row;
+  }
+
+  // How a transfer's pattern splits into chunks and runs depends on the pattern, the chunk size
+  // and the address map only, not on the DRAM's state: the chips of a tensor-parallel system
+  // move the same patterns, so a split is worked out once and replayed (count_run applies the
+  // state: open rows, counts). Shared by the chips of a system (BandwidthDram::share_splits).
+  struct ChunkRec {
+    uint64_t bursts = 0, periods = 0;  // periods: whole address-map periods counted at once
+    size_t runs_end = 0;               // its runs: [previous chunk's runs_end, runs_end)
+    bool last = false;                 // the split ended with this chunk
+  };
+  struct SplitRec {
+    std::vector<ChunkRec> chunks;
+    std::vector<RunRec> runs;
+  };
+  SplitRec* recording = nullptr;  // add_range also notes its runs here
+  bool apply = true;              // add_range counts its runs (false: it only notes them)
+  using SplitKey = std::array<uint64_t, 7>;  // the pattern (base, len, n1, n2, stride1, stride2) and the chunk
+  struct SplitKeyHash {
+    size_t operator()(const SplitKey& k) const {
+      uint64_t h = 1469598103934665603ull;
+      for (uint64_t w : k) h = (h ^ w) * 1099511628211ull;
+      return size_t(h);
+    }
+  };
+  struct Splits {
+    std::unordered_map<SplitKey, std::shared_ptr<const SplitRec>, SplitKeyHash> map;
+    uint64_t runs = 0;  // held by the map; new splits are not kept past kMaxSplitRuns
+  };
+  static constexpr uint64_t kMaxSplitRuns = uint64_t(1) << 22;  // about 100 MB
+  std::shared_ptr<Splits> splits = std::make_shared<Splits>();
 
   // Moves t out of a refresh blackout.
   uint64_t skip_blackout(uint64_t t) const {
@@ -339,6 +385,9 @@ class BandwidthDram::Impl {
     AddressMap::Cursor delta, row;  // stepped: the row step, and the current row's first burst
     bool has_cont = false;
     AddressMap::Cursor cont;  // the next chunk's first burst, when the last one ended a run
+    std::shared_ptr<const SplitRec> replay;  // its split, worked out at submit, and the next chunk of it
+    size_t replay_chunk = 0;
+    SplitKey key{};
   };
   std::vector<Transfer> transfers;
   std::vector<uint32_t> free_slots;
@@ -358,6 +407,50 @@ class BandwidthDram::Impl {
 
   // Counts the next chunk of `x` into count/acts/group_count; returns its bursts.
   uint64_t split_chunk(Transfer& x) {
+    if (x.replay) {
+      const SplitRec& r = *x.replay;
+      if (x.replay_chunk == r.chunks.size()) {
+        x.split_all = true;
+        return 0;
+      }
+      const ChunkRec& c = r.chunks[x.replay_chunk];
+      const size_t from = x.replay_chunk ? r.chunks[x.replay_chunk - 1].runs_end : 0;
+      ++x.replay_chunk;
+      if (c.periods) {
+        uniform += c.periods * (period / npcs);
+        uniform_acts += c.periods * (period / npcs) / p.cols();
+      }
+      for (size_t i = from; i < c.runs_end; ++i) count_run(r.runs[i]);
+      x.split_all = c.last;
+      return c.bursts;
+    }
+    return split_walk(x);
+  }
+
+  // Works out the whole split of a new transfer (a copy of it walks its chunks without counting
+  // them), keeps it for the chips that move the same pattern, and returns it.
+  std::shared_ptr<const SplitRec> record_split(const Transfer& x) {
+    auto rec = std::make_shared<SplitRec>();
+    Transfer walk = x;
+    recording = rec.get();
+    apply = false;
+    while (!walk.split_all) {
+      rec->chunks.emplace_back();
+      const uint64_t moved = split_walk(walk);
+      ChunkRec& c = rec->chunks.back();
+      c.bursts = moved;
+      c.runs_end = rec->runs.size();
+      c.last = walk.split_all;
+      if (!moved) break;
+    }
+    recording = nullptr;
+    apply = true;
+    splits->runs += rec->runs.size();
+    splits->map[x.key] = rec;
+    return rec;
+  }
+
+  uint64_t split_walk(Transfer& x) {
     uint64_t budget = x.chunk, moved = 0;
     while (budget && !x.split_all) {
       if (!x.in_row) {
@@ -566,6 +659,14 @@ uint64_t BandwidthDram::submit(const Pattern3D& pat, bool write, uint32_t max_ou
   // added digit by digit (AddressMap::Cursor) instead of decoded.
   x.stepped = x.pat.stride1 % p.burst_bytes == 0 && x.pat.n1 > 1;
   if (x.stepped) m.map.seek(x.pat.stride1 / p.burst_bytes, x.delta);
+  x.key = {x.pat.base, x.pat.len, x.pat.n1, x.pat.n2, x.pat.stride1, x.pat.stride2, x.chunk};
+  if (!empty) {
+    if (auto it = m.splits->map.find(x.key); it != m.splits->map.end()) {
+      x.replay = it->second;
+    } else if (m.splits->runs < Impl::kMaxSplitRuns) {
+      x.replay = m.record_split(x);
+    }
+  }
   ++m.active;
   m.push(at, slot, empty ? Impl::Ev::Finish : Impl::Ev::Inject);
   return id;
@@ -641,6 +742,7 @@ const Stats& BandwidthDram::stats() const {
 
 const DramParams& BandwidthDram::params() const { return impl_->p; }
 const StreamCalibration& BandwidthDram::calibration() const { return impl_->cal; }
+void BandwidthDram::share_splits(const BandwidthDram& with) { impl_->splits = with.impl_->splits; }
 const AddressMap& BandwidthDram::address_map() const { return impl_->map; }
 const std::vector<uint64_t>& BandwidthDram::bursts_per_pc() const { return impl_->bursts_pc; }
 

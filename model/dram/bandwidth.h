@@ -66,6 +66,9 @@ class BandwidthDram : public Device {
   const DramParams& params() const override;
 
   const StreamCalibration& calibration() const;
+  // Devices with the same parameters may share the transfer splits they work out (the chips of
+  // one system): `with` keeps its own, this one uses them from now on.
+  void share_splits(const BandwidthDram& with);
   // Bursts served by each pseudo-channel so far (index as Location's pc_index).
   const std::vector<uint64_t>& bursts_per_pc() const;
   const AddressMap& address_map() const;
