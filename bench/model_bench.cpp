@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
   try {
     const tessera::config::Arch a = tessera::config::load_arch(arch);
     tessera::model::RunOptions opt{false, tessera::model::parse_dram_model(dram)};
-    opt.threads = threads.front();
+    opt.time_dram = true;  // for the breakdown below; the runs per --threads count do not time it
     tessera::compiler::CompileOptions co;
     co.phase = tessera::compiler::Phase::Decode;
     co.batch = batch;
@@ -128,6 +128,7 @@ int main(int argc, char** argv) {
     std::string first_stats;
     double base = 0;
     bool identical = true;
+    opt.time_dram = false;
     for (size_t i = 0; i < threads.size(); ++i) {
       opt.threads = threads[i];
       std::vector<double> walls;

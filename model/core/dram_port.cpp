@@ -85,7 +85,7 @@ void DramPort::collect() {
 }
 
 void DramPort::pump() {
-  const auto host_start = std::chrono::steady_clock::now();
+  const auto host_start = time_host ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   const uint64_t now = uint64_t(sc_core::sc_time_stamp().value());
   // Every DRAM cycle t with t * tCK + offset <= now can be processed: no request can still
   // arrive for it.
@@ -105,7 +105,9 @@ void DramPort::pump() {
   }
   dram_->advance(until);
   collect();
-  host_ns_ += uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - host_start).count());
+  if (time_host)
+    host_ns_ += uint64_t(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - host_start).count());
   uint64_t next = dram_->next_event_tck();
   if (!pending_.empty()) next = std::min(next, pending_.front().x);
   if (next != UINT64_MAX) {

@@ -46,8 +46,10 @@ class DramPort : public sc_core::sc_module {
   // The DRAM's statistics: its device's, or what adopt() was given.
   const dram::Stats& stats() const { return adopted_ ? *adopted_ : dram_->stats(); }
   uint64_t requests() const { return requests_; }
-  // Host time spent inside the DRAM model (for the speed benchmark; not deterministic).
+  // Host time spent inside the DRAM model (for the speed benchmark; not deterministic), measured
+  // when time_host is set (RunOptions::time_dram; reading the clock costs about 1 % of a run).
   uint64_t host_ns() const { return host_ns_; }
+  bool time_host = false;
   // Parallel runs: the chip was simulated by another worker, which sent these (model/core/parallel.h).
   void adopt(dram::Stats s, uint64_t requests, uint64_t host_ns) {
     adopted_ = std::make_unique<dram::Stats>(std::move(s));

@@ -69,6 +69,8 @@ struct RunOptions {
   // co-simulation, a link latency under one cycle, a message routed over more than one hop)
   // use one; Simulation::workers() says how many ran.
   uint32_t threads = 1;
+  // Measure the host time spent in the DRAM model (Simulation::dram_host_ns; model_bench).
+  bool time_dram = false;
   // Timing mode has no data, so a predicated DMA (pred_words > 0, spec/isa.yaml load) asks
   // this whether its predicate holds: (chip, core, pred_addr, pred_words) -> moves its data.
   // Unset: every predicated DMA moves its data (the dense worst case). The driver answers
@@ -136,7 +138,8 @@ class Simulation {
                                    uint64_t n) const;
 
   Totals totals() const;
-  // Host nanoseconds the run spent in the DRAM model (benchmark breakdown; varies run to run).
+  // Host nanoseconds the run spent in the DRAM model (benchmark breakdown; varies run to run;
+  // 0 unless RunOptions::time_dram).
   uint64_t dram_host_ns() const;
   // Transfers handed to the DRAM model, over all chips.
   uint64_t dram_transfers() const;

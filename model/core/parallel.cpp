@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <stdexcept>
 
@@ -322,6 +323,36 @@ dram::Stats get_dram_stats(Frame& f) {
   return s;
 }
 
+// A unit's counters, its per-opcode counts as (opcode, count) pairs: most of the 256 are zero.
+constexpr size_t kOpcodesAt = offsetof(UnitStats, opcodes), kOpcodesEnd = kOpcodesAt + sizeof(UnitStats::opcodes);
+
+void put_unit_stats(Frame& f, const UnitStats& st) {
+  const auto* b = reinterpret_cast<const uint8_t*>(&st);
+  f.bytes.insert(f.bytes.end(), b, b + kOpcodesAt);
+  f.bytes.insert(f.bytes.end(), b + kOpcodesEnd, b + sizeof(UnitStats));
+  uint16_t n = 0;
+  for (uint64_t c : st.opcodes) n = uint16_t(n + (c != 0));
+  f.put(n);
+  for (size_t i = 0; i < st.opcodes.size(); ++i) {
+    if (!st.opcodes[i]) continue;
+    f.put(uint8_t(i));
+    f.put(st.opcodes[i]);
+  }
+}
+
+UnitStats get_unit_stats(Frame& f) {
+  UnitStats st;
+  auto* b = reinterpret_cast<uint8_t*>(&st);
+  f.take(b, kOpcodesAt);
+  f.take(b + kOpcodesEnd, sizeof(UnitStats) - kOpcodesEnd);
+  const uint16_t n = f.get<uint16_t>();
+  for (uint16_t i = 0; i < n; ++i) {
+    const uint8_t op = f.get<uint8_t>();
+    st.opcodes[op] = f.get<uint64_t>();
+  }
+  return st;
+}
+
 }  // namespace
 
 void write_chip_results(Frame& f, const Chip& chip, const LinkFabric& links) {
@@ -330,7 +361,7 @@ void write_chip_results(Frame& f, const Chip& chip, const LinkFabric& links) {
     f.put<uint8_t>(core->seq->halted);
     f.put(core->seq->halt_cycle);
     for (const Unit* u : core->units)
-      if (u) f.put(u->st);
+      if (u) put_unit_stats(f, u->st);
     put_traffic(f, core->l1.traffic);
     for (uint32_t e = 0; e < core->p.engines; ++e)
       if (const Unit* u = core->units[isa::kUnitsMx.first + e])
@@ -352,7 +383,7 @@ void read_chip_results(Frame& f, Chip& chip, LinkFabric& links) {
     core->seq->halted = f.get<uint8_t>() != 0;
     core->seq->halt_cycle = f.get<uint64_t>();
     for (Unit* u : core->units)
-      if (u) u->st = f.get<UnitStats>();
+      if (u) u->st = get_unit_stats(f);
     core->l1.traffic = get_traffic(f);
     for (uint32_t e = 0; e < core->p.engines; ++e)
       if (Unit* u = core->units[isa::kUnitsMx.first + e]) static_cast<MatrixEngine*>(u)->acc.traffic = get_traffic(f);

@@ -181,6 +181,7 @@ void check_functional_memory(const isa::Program& prog) {
 uint64_t dram_bytes(const System& sys) {
   uint64_t b = 0;
   for (const auto& chip : sys.chips) {
+    if (!sys.local(chip->index)) continue;  // another worker's (parallel runs)
     const dram::Stats& s = chip->dram->stats();
     b += s.bytes_read + s.bytes_written;
   }
@@ -429,7 +430,7 @@ Simulation::Impl::Outcome Simulation::Impl::run_windows() {
   // another no sooner than the next (LinkFabric delivers at the first packet's arrival; a
   // system-barrier arrival is applied a link latency after its cycle).
   const uint64_t window = p.link_latency_fs / P;
-  uint64_t start = 0, last_progress = 0, seen_completions = ~uint64_t(0), seen_bytes = 0;
+  uint64_t start = 0, last_progress = 0, seen_completions = ~uint64_t(0), seen_bytes = 0, my_completions = 0;
   for (;;) {
     const uint64_t end_fs = (start + window) * P;
     const uint64_t now_fs = uint64_t(sc_core::sc_time_stamp().value());
@@ -439,7 +440,10 @@ Simulation::Impl::Outcome Simulation::Impl::run_windows() {
       st.next_fs = uint64_t(sc_core::sc_time_stamp().value()) + uint64_t(sc_core::sc_time_to_pending_activity().value());
     st.completions = s.completions;
     st.horizon = s.horizon;
-    st.dram_bytes = dram_bytes(s);
+    // DRAM progress matters only when no instruction completed anywhere; a worker whose own
+    // instructions completed need not read its DRAMs' statistics (~0: not read).
+    st.dram_bytes = s.completions != my_completions ? ~uint64_t(0) : dram_bytes(s);
+    my_completions = s.completions;
     st.failed = s.failed();
     st.error = s.error;
     for (const auto& chip : s.chips)
@@ -458,7 +462,7 @@ Simulation::Impl::Outcome Simulation::Impl::run_windows() {
       }
       next = std::min(next, w.next_fs);
       completions += w.completions;
-      bytes += w.dram_bytes;
+      bytes = bytes == ~uint64_t(0) || w.dram_bytes == ~uint64_t(0) ? ~uint64_t(0) : bytes + w.dram_bytes;
       horizon = std::max(horizon, w.horizon);
       running = running || w.running;
     }

@@ -153,6 +153,7 @@ Chip::Chip(sc_core::sc_module_name name, System& s, uint32_t idx, const config::
            const std::vector<const isa::TextSection*>& texts, const RunOptions& opt)
     : sc_module(name), sys(s), index(idx), l2("l2", s.p.l2, s.p.l2_ports), l2_fabric(s.p, l2.ports) {
   dram = std::make_unique<DramPort>("hbm", cfg, s.p, s.dram_model);
+  dram->time_host = opt.time_dram;
   for (uint32_t c = 0; c < s.p.cores; ++c) {
     const bool stand_in = std::find(opt.stand_in_cores.begin(), opt.stand_in_cores.end(), std::pair(idx, c)) !=
                           opt.stand_in_cores.end();
