@@ -55,7 +55,7 @@ std::vector<WeightChunk> linear_chunks(const Codegen& cg, const Op& op, uint32_t
   const Tensor& wt = cg.g.tensors[size_t(op.weight)];
   const uint64_t es = cg.es(wt.dtype), base = cg.addr(wt), Q = k_tiles(p);
   for (const MatmulPass& pass : w.passes) {
-    for (uint64_t q0 = 0; q0 < Q; q0 += p.k_block) {
+    for (uint64_t q0 : k_block_starts(p, pass)) {
       const uint64_t q1 = std::min(Q, q0 + p.k_block);
       for (uint64_t g : pass.groups) {
         v.push_back(WeightChunk{base + packed_tile_offset(p, g, q0, 0, es), packed_run_bytes(p, g, q0, q1, es)});
@@ -843,12 +843,44 @@ void Codegen::emit_linear(const Op& op) {
         return (pi % 2) * half + region_index(p, E, gi) * region;
       };
       uint64_t a_tiles = 0;  // A blocks consumed (non-resident A), over all passes
-      // The A blocks in the order the matmuls consume them: (pass, first k-tile).
-      std::vector<std::pair<size_t, uint64_t>> a_seq;
-      if (!resident)
+      // The A blocks in the order the matmuls consume them, each in a slot: loaded there, or
+      // still there from the pass before (a reversed pass starts with the block its
+      // predecessor ended with: Llama-3-70B prefill gate_up, 12 of its 224 A blocks a core).
+      // A load goes into the slot used longest ago, issued slots - 1 blocks ahead of its use
+      // but not before that slot's last reader.
+      struct ABlock {
+        size_t pass = 0;
+        uint64_t q0 = 0, slot = 0, issue = 0;
+        bool load = true, issued = false;
+      };
+      std::vector<ABlock> a_seq;
+      if (!resident) {
+        const size_t D = a_slot.size();
+        std::vector<int64_t> last_use(D, -1);
+        std::vector<std::array<uint64_t, 3>> held(D, {UINT64_MAX, 0, 0});
         for (size_t pi = 0; pi < work.passes.size(); ++pi)
-          for (uint64_t q0 = 0; q0 < Q; q0 += p.k_block) a_seq.emplace_back(pi, q0);
-      size_t a_issued = 0;
+          for (uint64_t q0 : k_block_starts(p, work.passes[pi])) {
+            const int64_t j = int64_t(a_seq.size());
+            const std::array<uint64_t, 3> key{work.passes[pi].row0, work.passes[pi].rows, q0};
+            ABlock b{pi, q0};
+            const auto hit = std::find(held.begin(), held.end(), key);
+            // Only a pass's first block: reusing the two or three its predecessor ended with
+            // measured slower (Llama-3-70B prefill gate_up 239,697 cycles without reuse,
+            // 235,758 with one block, 246,677 and 245,547 with two and three).
+            const bool first_of_pass = j == 0 || a_seq.back().pass != pi;
+            if (hit != held.end() && first_of_pass) {
+              b.slot = uint64_t(hit - held.begin());
+              b.load = false;
+            } else {
+              b.slot = uint64_t(std::min_element(last_use.begin(), last_use.end()) - last_use.begin());
+              b.issue = uint64_t(std::max<int64_t>({0, last_use[b.slot] + 1, j - int64_t(D) + 1}));
+              held[b.slot] = key;
+            }
+            last_use[b.slot] = j;
+            a_seq.push_back(b);
+          }
+      }
+      size_t a_issued = 0;  // every load before this entry is issued
       // The epilogue of pass i is emitted after the first k-block of pass i + 1: its stores
       // then sit in the DMA queues behind the loads the next pass needs, not in front of them
       // (a queue runs in order, and the stores wait for the vector engine).
@@ -958,14 +990,16 @@ void Codegen::emit_linear(const Op& op) {
         // Per engine and (region, block): has a tile written it in this pass? The first
         // overwrites, later tiles add.
         std::vector<std::vector<char>> started(E, std::vector<char>(pass.groups.size() * p.group_blocks, 0));
-        for (uint64_t q0 = 0; q0 < Q; q0 += p.k_block) {
-          if (q0 == p.k_block && pending != SIZE_MAX) {
+        const std::vector<uint64_t> starts = k_block_starts(p, pass);
+        for (size_t step = 0; step < starts.size(); ++step) {
+          const uint64_t q0 = starts[step];
+          if (step == 1 && pending != SIZE_MAX) {
             epilogue(pending);
             pending = SIZE_MAX;
           }
-          if (q0 >= p.k_block) {
+          if (step >= 1) {
             // Resident A (decode) has no A blocks to make room for: all items at once.
-            const uint64_t left = resident ? 1 : (Q - q0 + p.k_block - 1) / p.k_block;
+            const uint64_t left = resident ? 1 : starts.size() - step;
             emit_items((todo.size() - todo_next + left - 1) / left);
           }
           const uint64_t q1 = std::min(Q, q0 + p.k_block);
@@ -1015,15 +1049,21 @@ void Codegen::emit_linear(const Op& op) {
             };
             // Software pipelining: the loads of the next slots - 1 blocks (across pass
             // boundaries, so a pass does not start by waiting for its input) go ahead of this
-            // block's matmuls; each refills the slot of the block consumed before.
+            // block's matmuls, each once its slot's last reader is behind it (a_seq).
             const size_t D = a_slot.size();
-            for (; a_issued < a_seq.size() && a_issued < a_tiles + D; ++a_issued)
-              load_a(work.passes[a_seq[a_issued].first], a_seq[a_issued].second, a_slot[a_issued % D]);
+            for (size_t j = a_issued; j < a_seq.size() && j < a_tiles + D; ++j) {
+              ABlock& b = a_seq[j];
+              if (b.load && !b.issued && b.issue <= a_tiles) {
+                load_a(work.passes[b.pass], b.q0, a_slot[b.slot]);
+                b.issued = true;
+              }
+            }
+            while (a_issued < a_seq.size() && (!a_seq[a_issued].load || a_seq[a_issued].issued)) ++a_issued;
             for (const Instr& in : after_first_a) s.emit(in);
             after_first_a.clear();
-            a_base = a_slot[a_tiles++ % D];
+            a_base = a_slot[a_seq[a_tiles++].slot];
           }
-          if (pi == last_pass && q0 == Q / 2 / p.k_block * p.k_block) {
+          if (pi == last_pass && step == Q / 2 / p.k_block) {
             for (size_t k = 0; k < ahead.size(); ++k) {
               const auto [gi, sub] = item_of(pi, k);
               Epi epi{*this, op, chip, core, s, l1a, p};
@@ -1035,7 +1075,7 @@ void Codegen::emit_linear(const Op& op) {
           for (size_t gi = 0; gi < pass.groups.size(); ++gi) {
             const uint64_t g = pass.groups[gi];
             const uint64_t chunk = wsm.next(s, hw);
-            if (ring && q0 == 0) drain(slot_of[pi][gi]);
+            if (ring && step == 0) drain(slot_of[pi][gi]);
             const uint64_t chunk_first = packed_tile_offset(p, g, q0, 0, ew);
             for (uint64_t q = q0; q < q1; ++q) {
               for (uint64_t b = 0; b < p.group_blocks; ++b) {
