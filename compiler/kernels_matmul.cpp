@@ -768,15 +768,16 @@ void Codegen::emit_linear(const Op& op) {
       const uint64_t scratch[2] = {l1a.take(scratch_bytes, 64, op.name + " epilogue scratch"),
                                    l1a.take(scratch_bytes, 64, op.name + " epilogue scratch")};
       record_l1(chip, core, scratch[0], 2 * scratch_bytes, op.name + ": epilogue scratch (double-buffered)");
-      // Up to four smaller areas when an item fits one, for a ring's QKV epilogue (FP32 sums,
-      // the heads' rows, K^T rows) and FP32 sums stored with A reloaded per pass (prefill o):
-      // an item's stores wait in DMA queues behind loads that wait for the matmuls, and with
-      // two areas the item after next waited for them (qkv: holding the accumulator regions
-      // the next pass reuses, 54,763 -> 54,416 cycles; o: 40,306 -> 37,138).
+      // Up to four smaller areas when an item fits one, with A reloaded per pass, for the QKV
+      // epilogue (FP32 sums, the heads' rows, K^T rows) and FP32 sums stored (prefill o): an
+      // item's stores wait in DMA queues behind loads that wait for the matmuls, and with two
+      // areas the item after next waited for them (Llama-3-70B qkv: holding the accumulator
+      // regions the next pass reuses, 54,763 -> 54,416 cycles; o: 40,306 -> 37,138; Llama-3-8B
+      // at 2,048 rows, qkv: 22,624 -> 21,600).
       const uint64_t split_sum = p.split == EngineSplit::K ? p.m_t * p.group_blocks * hw.C * 4 : 0;
       const uint64_t gw_max = p.group_blocks * p.n_t;
       uint64_t need = 0;  // bytes of one item, 0: two areas
-      if (ring && op.epilogue == Epilogue::QKV && op.row_scale < 0 && at != DType::int8 &&
+      if (!resident && op.epilogue == Epilogue::QKV && op.row_scale < 0 && at != DType::int8 &&
           t("q").dtype != DType::int8 && g.precision.kv != DType::int8)
         need = split_sum + p.m_t * gw_max * (4 + 2 * std::max(es(t("q").dtype), es(g.precision.kv)));
       else if (!resident && op.epilogue == Epilogue::Partial && op.row_scale < 0)
