@@ -57,6 +57,10 @@ uint64_t plan_acc_bytes(const Hw& hw, const MatmulPlan& p);
 // Bytes of one half of an engine's accumulator the passes alternate between (below the
 // reserve, a multiple of 4 x matrix.cols).
 uint64_t acc_half(const Hw& hw, const MatmulPlan& p);
+// Accumulator regions (one column group of m_t rows) per engine when the plan's passes take
+// them in a ring over the whole accumulator: a pass holds more groups than half of it
+// (splits M and K only). 0: passes alternate halves.
+uint64_t acc_ring_slots(const Hw& hw, const MatmulPlan& p);
 // Largest reduction of one matmul tile: matrix.rows (ws) or matrix.max_stream (os).
 uint64_t max_k_tile(const Hw& hw, isa::Dataflow dataflow);
 

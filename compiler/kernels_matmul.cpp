@@ -55,7 +55,7 @@ std::vector<WeightChunk> linear_chunks(const Codegen& cg, const Op& op, uint32_t
   const Tensor& wt = cg.g.tensors[size_t(op.weight)];
   const uint64_t es = cg.es(wt.dtype), base = cg.addr(wt), Q = k_tiles(p);
   for (const MatmulPass& pass : w.passes) {
-    for (uint64_t q0 = 0; q0 < Q; q0 += p.k_block) {
+    for (uint64_t q0 : k_block_starts(p, pass)) {
       const uint64_t q1 = std::min(Q, q0 + p.k_block);
       for (uint64_t g : pass.groups) {
         v.push_back(WeightChunk{base + packed_tile_offset(p, g, q0, 0, es), packed_run_bytes(p, g, q0, q1, es)});
@@ -343,7 +343,9 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
   }
   // Rope rows of the step's positions were loaded once for the phase (row t: position + t).
   for (Seg& sg : segs) sg.table = rope_rows + (T == 1 ? 0 : sg.t0 * hd * 4);
-  const uint64_t head_rows = l1.take(rows * hd * std::max(ea, ek), 64, "q/k/v head rows");
+  // Prefill: every head its own rows, so the next head's rope does not wait for this
+  // head's store (Llama-3-70B prefill qkv: the last pass's epilogue, two q heads an item).
+  const uint64_t head_rows = T == 1 ? l1.take(rows * hd * std::max(ea, ek), 64, "q/k/v head rows") : 0;
   // Prefill K^T: the transposes of the item's K heads run back to back, each into its own
   // rows of the transpose area, and their conversions and stores follow once the area is
   // full or the item ends. One at a time, the vector engine waited for each transpose's
@@ -385,8 +387,8 @@ void Epi::qkv(const Sums& y, uint64_t row0, uint64_t rows, uint64_t g) {
   for (uint64_t c = 0; c < gw; c += hd) {
     const uint64_t head = (first + c) / hd;  // packed = logical for QKV
     const bool is_q = head < gr.heads, is_k = !is_q && head < gr.heads + kvh;
-    // A K head's rows stay in L1 until its transposes have read them.
-    const uint64_t out = is_k && identity && T > 1 ? l1.take(rows * hd * ek, 64, "K head rows") : head_rows;
+    // A K head's rows stay in L1 until its transposes have read them (their own rows).
+    const uint64_t out = T > 1 ? l1.take(rows * hd * std::max(ea, ek), 64, "q/k/v head rows") : head_rows;
     const DType dt = is_q ? qt : kvt;
     const uint64_t e = es_of(dt);
     const bool q8 = dt == DType::int8;
@@ -627,6 +629,7 @@ void Codegen::emit_linear(const Op& op) {
   const DType at = a.dtype, wt = w.dtype;
   const uint64_t ea = es(at), ew = es(wt), Q = k_tiles(p);
   const uint64_t half = acc_half(hw, p);
+  const uint64_t ring = acc_ring_slots(hw, p);
   // Output-stationary (GEMM graphs): A is stored transposed, K rows of M, in HBM and in L1,
   // so a block's rows are columns of its L1 image.
   const bool os = p.dataflow == isa::Dataflow::os;
@@ -765,6 +768,22 @@ void Codegen::emit_linear(const Op& op) {
       const uint64_t scratch[2] = {l1a.take(scratch_bytes, 64, op.name + " epilogue scratch"),
                                    l1a.take(scratch_bytes, 64, op.name + " epilogue scratch")};
       record_l1(chip, core, scratch[0], 2 * scratch_bytes, op.name + ": epilogue scratch (double-buffered)");
+      // Up to four smaller areas when an item fits one, with A reloaded per pass, for the QKV
+      // epilogue (FP32 sums, the heads' rows, K^T rows) and FP32 sums stored (prefill o): an
+      // item's stores wait in DMA queues behind loads that wait for the matmuls, and with two
+      // areas the item after next waited for them (Llama-3-70B qkv: holding the accumulator
+      // regions the next pass reuses, 54,763 -> 54,416 cycles; o: 40,306 -> 37,138; Llama-3-8B
+      // at 2,048 rows, qkv: 22,624 -> 21,600).
+      const uint64_t split_sum = p.split == EngineSplit::K ? p.m_t * p.group_blocks * hw.C * 4 : 0;
+      const uint64_t gw_max = p.group_blocks * p.n_t;
+      uint64_t need = 0;  // bytes of one item, 0: two areas
+      if (!resident && op.epilogue == Epilogue::QKV && op.row_scale < 0 && at != DType::int8 &&
+          t("q").dtype != DType::int8 && g.precision.kv != DType::int8)
+        need = split_sum + p.m_t * gw_max * (4 + 2 * std::max(es(t("q").dtype), es(g.precision.kv)));
+      else if (!resident && op.epilogue == Epilogue::Partial && op.row_scale < 0)
+        need = split_sum + p.m_t * gw_max * 4;
+      const uint64_t areas = need ? std::clamp<uint64_t>(2 * scratch_bytes / 64 * 64 / (need + 64 * 64), 2, 4) : 2;
+      const uint64_t area_bytes = areas == 2 ? scratch_bytes : (scratch[1] + scratch_bytes - scratch[0]) / areas / 64 * 64;
       uint64_t items = 0;
       // Residual epilogues of passes with several column groups: one DMA engine per group,
       // items alternating groups (Epi::residual_dma).
@@ -773,8 +792,11 @@ void Codegen::emit_linear(const Op& op) {
                                         [&](const MatmulPass& ps) { return ps.groups.size() >= hw.dmas; });
       // The last pass's residual epilogues follow its last matmul with nothing to hide them
       // behind (HBM-bound: Llama-3-70B prefill down, 12,500 cycles after its last matmul).
-      // The residual rows of its first items are loaded halfway through that pass instead,
-      // into what L1 has left; item k of the pass (in `epilogue`'s order) uses ahead[k].
+      // The residual rows of its first items are loaded seven eighths through that pass
+      // instead, into what L1 has left; item k of the pass (in `epilogue`'s order) uses
+      // ahead[k]. With the previous pass's epilogue spread over the whole pass, halfway met
+      // its residual rows in the DMA queues (down 135,418 cycles; 3/4: 134,993; 13/16:
+      // 135,268; 7/8: 134,820; 15/16: 134,961).
       std::vector<uint64_t> ahead;
       const size_t last_pass = work.passes.size() - 1;
       auto item_of = [&](size_t pi, size_t k) {  // (column group index, row block) of item k
@@ -790,13 +812,80 @@ void Codegen::emit_linear(const Op& op) {
         if (n) record_l1(chip, core, ahead[0], l1a.top - ahead[0], op.name + ": last pass's first residual rows");
       }
       const uint64_t end_mark = l1a.top;
+      // Ring: a pass's epilogue items run its light groups first (no K^T transposes, which
+      // hold the region and the engine), and the next pass takes the regions no group of
+      // this pass holds, then this pass's in the order its epilogue frees them, so its
+      // matmuls wait as little as they can for the vector engine (Llama-3-70B prefill qkv:
+      // a K group's region reused first held one engine about 4,000 cycles).
+      const auto heavy = [&](uint64_t g) {
+        if (op.epilogue != Epilogue::QKV || !identity) return false;
+        const uint64_t hd = this->g.model.head_dim, gw = p.group_blocks * p.n_t;
+        const uint64_t k0 = this->g.heads * hd, k1 = k0 + this->g.kv_heads * hd;
+        return g * gw < k1 && (g + 1) * gw > k0;
+      };
+      std::vector<std::vector<size_t>> order(work.passes.size());
+      std::vector<std::vector<uint64_t>> slot_of(work.passes.size());
+      for (size_t pi = 0; pi < work.passes.size(); ++pi) {
+        const std::vector<uint64_t>& gs = work.passes[pi].groups;
+        for (int pass_heavy = 0; pass_heavy < (ring ? 2 : 1); ++pass_heavy)
+          for (size_t gi = 0; gi < gs.size(); ++gi)
+            if (!ring || heavy(gs[gi]) == bool(pass_heavy)) order[pi].push_back(gi);
+        if (!ring) continue;
+        std::vector<uint64_t> free_first;
+        std::vector<char> held(ring, 0);
+        if (pi) {
+          for (size_t gi : order[pi - 1]) held[slot_of[pi - 1][gi]] = 1;
+          for (uint64_t r = 0; r < ring; ++r)
+            if (!held[r]) free_first.push_back(r);
+          for (size_t gi : order[pi - 1]) free_first.push_back(slot_of[pi - 1][gi]);
+        } else {
+          for (uint64_t r = 0; r < ring; ++r) free_first.push_back(r);
+        }
+        slot_of[pi].assign(free_first.begin(), free_first.begin() + gs.size());
+      }
+      auto region_addr = [&](size_t pi, size_t gi) {
+        if (ring) return slot_of[pi][gi] * region;
+        return (pi % 2) * half + region_index(p, E, gi) * region;
+      };
       uint64_t a_tiles = 0;  // A blocks consumed (non-resident A), over all passes
-      // The A blocks in the order the matmuls consume them: (pass, first k-tile).
-      std::vector<std::pair<size_t, uint64_t>> a_seq;
-      if (!resident)
+      // The A blocks in the order the matmuls consume them, each in a slot: loaded there, or
+      // still there from the pass before (a reversed pass starts with the block its
+      // predecessor ended with: Llama-3-70B prefill gate_up, 12 of its 224 A blocks a core).
+      // A load goes into the slot used longest ago, issued slots - 1 blocks ahead of its use
+      // but not before that slot's last reader.
+      struct ABlock {
+        size_t pass = 0;
+        uint64_t q0 = 0, slot = 0, issue = 0;
+        bool load = true, issued = false;
+      };
+      std::vector<ABlock> a_seq;
+      if (!resident) {
+        const size_t D = a_slot.size();
+        std::vector<int64_t> last_use(D, -1);
+        std::vector<std::array<uint64_t, 3>> held(D, {UINT64_MAX, 0, 0});
         for (size_t pi = 0; pi < work.passes.size(); ++pi)
-          for (uint64_t q0 = 0; q0 < Q; q0 += p.k_block) a_seq.emplace_back(pi, q0);
-      size_t a_issued = 0;
+          for (uint64_t q0 : k_block_starts(p, work.passes[pi])) {
+            const int64_t j = int64_t(a_seq.size());
+            const std::array<uint64_t, 3> key{work.passes[pi].row0, work.passes[pi].rows, q0};
+            ABlock b{pi, q0};
+            const auto hit = std::find(held.begin(), held.end(), key);
+            // Only a pass's first block: reusing the two or three its predecessor ended with
+            // measured slower (Llama-3-70B prefill gate_up 239,697 cycles without reuse,
+            // 235,758 with one block, 246,677 and 245,547 with two and three).
+            const bool first_of_pass = j == 0 || a_seq.back().pass != pi;
+            if (hit != held.end() && first_of_pass) {
+              b.slot = uint64_t(hit - held.begin());
+              b.load = false;
+            } else {
+              b.slot = uint64_t(std::min_element(last_use.begin(), last_use.end()) - last_use.begin());
+              b.issue = uint64_t(std::max<int64_t>({0, last_use[b.slot] + 1, j - int64_t(D) + 1}));
+              held[b.slot] = key;
+            }
+            last_use[b.slot] = j;
+            a_seq.push_back(b);
+          }
+      }
+      size_t a_issued = 0;  // every load before this entry is issued
       // The epilogue of pass i is emitted after the first k-block of pass i + 1: its stores
       // then sit in the DMA queues behind the loads the next pass needs, not in front of them
       // (a queue runs in order, and the stores wait for the vector engine).
@@ -804,14 +893,13 @@ void Codegen::emit_linear(const Op& op) {
       auto epilogue_item = [&](size_t pi, size_t gi, size_t sub) {
         const MatmulPass& pass = work.passes[pi];
         const auto blocks = row_blocks(p, pass, E);
-        const uint64_t base = (pi % 2) * half;
         {
           const uint64_t g = pass.groups[gi];
-          const uint64_t ri = region_index(p, E, gi);
           {
             Arena area = l1a;
-            area.base = area.top = scratch[items++ % 2];
-            area.limit = area.base + scratch_bytes;
+            area.base = area.top = areas == 2 ? scratch[items % 2] : scratch[0] + items % areas * area_bytes;
+            ++items;
+            area.limit = area.base + area_bytes;
             Epi epi{*this, op, chip, core, s, area, p};
             epi.identity = identity;
             epi.scales = scales;
@@ -827,7 +915,7 @@ void Codegen::emit_linear(const Op& op) {
             if ((op.epilogue == Epilogue::QKV || op.epilogue == Epilogue::Partial) && !resident)
               epi.store_dma = int(items % hw.dmas);
             const uint64_t rows = blocks[sub].second;
-            Sums sums{Space::acc, engine_for(p, E, gi, 0, sub), base + ri * region, c_stride, hw.C * 4,
+            Sums sums{Space::acc, engine_for(p, E, gi, 0, sub), region_addr(pi, gi), c_stride, hw.C * 4,
                       at == DType::int8 ? DType::int32 : DType::fp32};
             if (p.acc_reserve) {
               epi.transpose_acc = hw.acc_bytes - p.acc_reserve;
@@ -848,7 +936,7 @@ void Codegen::emit_linear(const Op& op) {
                 for (uint64_t b = 0; b < p.group_blocks; ++b) {
                   const BlockCols bc = block_cols(p, g, b);
                   if (!bc.width) continue;
-                  const uint64_t blk = base + ri * region + b * hw.C * 4;
+                  const uint64_t blk = region_addr(pi, gi) + b * hw.C * 4;
                   Instr v = vec(e ? Opcode::vadd : Opcode::vcvt, rows, bc.width);
                   operand(v, 0, Space::l1, sum + b * hw.C * 4, c_stride, DType::fp32);
                   if (e) {
@@ -881,7 +969,7 @@ void Codegen::emit_linear(const Op& op) {
             for (size_t gi = 0; gi < pass.groups.size(); ++gi) todo.push_back({pi, gi, sub});
           return;
         }
-        for (size_t gi = 0; gi < pass.groups.size(); ++gi)
+        for (size_t gi : order[pi])
           for (size_t sub = 0; sub < nb; ++sub) todo.push_back({pi, gi, sub});
       };
       auto emit_items = [&](size_t n) {
@@ -889,22 +977,44 @@ void Codegen::emit_linear(const Op& op) {
           epilogue_item(todo[todo_next][0], todo[todo_next][1], todo[todo_next][2]);
       };
       size_t pending = SIZE_MAX;
+      size_t spread_from = 0;  // the first item of the previous pass not yet emitted
+      // Ring: the epilogue items of the previous pass that read a region go ahead of the
+      // first matmul that overwrites it (the dependency tokens follow program order).
+      auto drain = [&](uint64_t slot) {
+        if (pending != SIZE_MAX) {
+          epilogue(pending);
+          pending = SIZE_MAX;
+        }
+        size_t last = 0;
+        for (size_t j = todo_next; j < todo.size(); ++j)
+          if (slot_of[todo[j][0]][todo[j][1]] == slot) last = j + 1;
+        if (last > todo_next) emit_items(last - todo_next);
+      };
       for (size_t pi = 0; pi < work.passes.size(); ++pi) {
         const MatmulPass& pass = work.passes[pi];
         const auto blocks = row_blocks(p, pass, E);
-        const uint64_t base = (pi % 2) * half;
         // Per engine and (region, block): has a tile written it in this pass? The first
         // overwrites, later tiles add.
         std::vector<std::vector<char>> started(E, std::vector<char>(pass.groups.size() * p.group_blocks, 0));
-        for (uint64_t q0 = 0; q0 < Q; q0 += p.k_block) {
-          if (q0 == p.k_block && pending != SIZE_MAX) {
+        const std::vector<uint64_t> starts = k_block_starts(p, pass);
+        for (size_t step = 0; step < starts.size(); ++step) {
+          const uint64_t q0 = starts[step];
+          if (step == 1 && pending != SIZE_MAX) {
             epilogue(pending);
             pending = SIZE_MAX;
           }
-          if (q0 >= p.k_block) {
+          if (step == 1) spread_from = todo_next;
+          if (step >= 1 && resident) {
             // Resident A (decode) has no A blocks to make room for: all items at once.
-            const uint64_t left = resident ? 1 : (Q - q0 + p.k_block - 1) / p.k_block;
-            emit_items((todo.size() - todo_next + left - 1) / left);
+            emit_items(todo.size() - todo_next);
+          } else if (step >= 1) {
+            // Evenly over the pass's k-blocks: one item a k-block from its start put the
+            // residual rows' HBM traffic of o and down, or the stores of gate_up, beside the
+            // A blocks in its first k-blocks (Llama-3-70B prefill gate_up 235,758 -> 234,357
+            // cycles, down 136,489 -> 135,418).
+            const size_t n = todo.size() - spread_from, last = starts.size() - 1;
+            const size_t due = spread_from + (n * step + last - 1) / last;
+            if (due > todo_next) emit_items(due - todo_next);
           }
           const uint64_t q1 = std::min(Q, q0 + p.k_block);
           // L1 offset of (row r of the block, reduction column c): ws row-major, os transposed.
@@ -953,15 +1063,21 @@ void Codegen::emit_linear(const Op& op) {
             };
             // Software pipelining: the loads of the next slots - 1 blocks (across pass
             // boundaries, so a pass does not start by waiting for its input) go ahead of this
-            // block's matmuls; each refills the slot of the block consumed before.
+            // block's matmuls, each once its slot's last reader is behind it (a_seq).
             const size_t D = a_slot.size();
-            for (; a_issued < a_seq.size() && a_issued < a_tiles + D; ++a_issued)
-              load_a(work.passes[a_seq[a_issued].first], a_seq[a_issued].second, a_slot[a_issued % D]);
+            for (size_t j = a_issued; j < a_seq.size() && j < a_tiles + D; ++j) {
+              ABlock& b = a_seq[j];
+              if (b.load && !b.issued && b.issue <= a_tiles) {
+                load_a(work.passes[b.pass], b.q0, a_slot[b.slot]);
+                b.issued = true;
+              }
+            }
+            while (a_issued < a_seq.size() && (!a_seq[a_issued].load || a_seq[a_issued].issued)) ++a_issued;
             for (const Instr& in : after_first_a) s.emit(in);
             after_first_a.clear();
-            a_base = a_slot[a_tiles++ % D];
+            a_base = a_slot[a_seq[a_tiles++].slot];
           }
-          if (pi == last_pass && q0 == Q / 2 / p.k_block * p.k_block) {
+          if (pi == last_pass && step == starts.size() * 7 / 8) {
             for (size_t k = 0; k < ahead.size(); ++k) {
               const auto [gi, sub] = item_of(pi, k);
               Epi epi{*this, op, chip, core, s, l1a, p};
@@ -973,6 +1089,7 @@ void Codegen::emit_linear(const Op& op) {
           for (size_t gi = 0; gi < pass.groups.size(); ++gi) {
             const uint64_t g = pass.groups[gi];
             const uint64_t chunk = wsm.next(s, hw);
+            if (ring && step == 0) drain(slot_of[pi][gi]);
             const uint64_t chunk_first = packed_tile_offset(p, g, q0, 0, ew);
             for (uint64_t q = q0; q < q1; ++q) {
               for (uint64_t b = 0; b < p.group_blocks; ++b) {
@@ -995,7 +1112,7 @@ void Codegen::emit_linear(const Op& op) {
                   mm.a_stride = a_stride;
                   mm.b_addr = tile;
                   mm.b_stride = bc.width * ew;
-                  mm.c_addr = base + ri * region + b * hw.C * 4;
+                  mm.c_addr = region_addr(pi, gi) + b * hw.C * 4;
                   mm.c_stride = c_stride;
                   mm.m = blocks[sub].second;
                   mm.k = k_rows(p, q);

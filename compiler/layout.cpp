@@ -34,8 +34,9 @@ std::vector<uint64_t> stream_layout(const MatmulPlan& p, uint64_t es, uint64_t w
     const CoreMatmulWork w = core_work(p, uint32_t(c), cores);
     uint64_t j = 0;
     for (const MatmulPass& pass : w.passes) {
-      for (uint64_t kb = 0; kb < KB; ++kb)
+      for (uint64_t q0 : k_block_starts(p, pass))
         for (uint64_t g : pass.groups) {
+          const uint64_t kb = q0 / p.k_block;
           if (placed[g * KB + kb]) continue;
           placed[g * KB + kb] = true;
           off[g * KB + kb] = (j++ * n + c) * slot;

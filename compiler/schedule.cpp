@@ -10,6 +10,13 @@ uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
 uint64_t k_tiles(const MatmulPlan& p) { return ceil_div(p.K, p.k_t); }
 
+std::vector<uint64_t> k_block_starts(const MatmulPlan& p, const MatmulPass& pass) {
+  std::vector<uint64_t> v;
+  for (uint64_t q0 = 0; q0 < k_tiles(p); q0 += p.k_block) v.push_back(q0);
+  if (pass.reversed) std::reverse(v.begin(), v.end());
+  return v;
+}
+
 uint64_t k_rows(const MatmulPlan& p, uint64_t q) { return std::min(p.k_t, p.K - q * p.k_t); }
 
 uint64_t group_width(const MatmulPlan& p, uint64_t g) {
@@ -56,6 +63,9 @@ CoreMatmulWork core_work(const MatmulPlan& p, uint32_t core, uint32_t engines) {
       w.passes.push_back(std::move(pass));
     }
   }
+  if (p.split == EngineSplit::M)
+    for (size_t i = 1; i < w.passes.size(); ++i)
+      w.passes[i].reversed = w.passes[i].row0 == w.passes[i - 1].row0 && !w.passes[i - 1].reversed;
   return w;
 }
 

@@ -23,6 +23,10 @@ namespace tessera::compiler {
 struct MatmulPass {
   uint64_t row0 = 0, rows = 0;      // rows of the pass (chip-relative)
   std::vector<uint64_t> groups;     // column groups of the pass
+  // The pass takes its k-blocks last first. Of passes over the same rows (split M: a
+  // prefill), every second one does, so the A block the previous pass loaded last is
+  // still in L1 when this one starts with it (kernels_matmul.cpp).
+  bool reversed = false;
 };
 
 struct CoreMatmulWork {
@@ -40,6 +44,8 @@ struct BlockCols {
   uint64_t first = 0, width = 0;
 };
 
+// First k-tile of every k-block of a pass, in the order the pass takes them.
+std::vector<uint64_t> k_block_starts(const MatmulPlan& p, const MatmulPass& pass);
 // Number of k-tiles of the reduction.
 uint64_t k_tiles(const MatmulPlan& p);
 // Rows of reduction tile q (k_t, or less for the last one).

@@ -401,6 +401,43 @@ TEST(CompilerPrefillResidual, LastPassRowsLoadedBeforeItsLastMatmul) {
   }
 }
 
+// Bytes a core loads from L2 (a prefill matmul's input rows) in phase `phase` of a segment.
+uint64_t l2_load_bytes(const isa::TextSection& t, int phase) {
+  int barriers = 0;
+  uint64_t bytes = 0;
+  for (const isa::Instr& in : t.code) {
+    if (in.op == isa::Opcode::barrier) ++barriers;
+    else if (barriers == phase && in.op == isa::Opcode::load && in.src_space == uint64_t(isa::Space::l2))
+      bytes += in.len * in.n1 * in.n2;
+  }
+  return bytes;
+}
+
+// Llama-3-70B prefill qkv: 5 column groups of 1,024 rows a core. Passes in halves of the
+// accumulator hold 2 groups, so A (8 MiB a core, from L2) was loaded 3 times; with the
+// accumulator regions in a ring a pass holds 3 (acc_ring_slots) and A is loaded at most twice.
+TEST(CompilerPrefillQkv, RingOfAccumulatorRegionsLoadsTheInputAtMostTwice) {
+  const config::Arch a = config::load_arch("sohu-like");
+  const Compiled c = prefill_layer0(load_model("llama3-70b"), *a, 2048);
+  EXPECT_NE(c.ir_text.find("3 group(s) per pass"), std::string::npos) << c.ir_text.substr(0, 6000);
+  for (const isa::TextSection& t : c.program.text) {
+    const uint64_t a_bytes = l2_load_bytes(t, 1);
+    EXPECT_GT(a_bytes, 0u) << "core " << t.core;
+    EXPECT_LE(a_bytes, 2u * 1024 * 8192) << "core " << t.core;
+  }
+}
+
+// Llama-3-70B prefill gate_up: a core's 2,048 rows in 2 row chunks of 7 passes (one column
+// group each) over 16 A blocks of 512 KiB. Every second pass over the same rows takes its
+// k-blocks last first and starts with the block the pass before ended with, still in its
+// slot: 12 of the 224 blocks are not loaded again.
+TEST(CompilerPrefillMatmul, ReversedPassesStartWithTheBlockTheirPredecessorLoadedLast) {
+  const config::Arch a = config::load_arch("sohu-like");
+  const Compiled c = prefill_layer0(load_model("llama3-70b"), *a, 2048);
+  for (const isa::TextSection& t : c.program.text)
+    EXPECT_EQ(l2_load_bytes(t, 5), (14u * 16 - 12) * 512 * 1024) << "core " << t.core;
+}
+
 // Core 0's instructions of a compiled segment split at its barriers, and the bytes of the
 // weight ring at the bottom of L1 (from the IR's "weight ring: N slots x B B" line).
 struct Phases {
