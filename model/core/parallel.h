@@ -121,6 +121,7 @@ class Exchange {
   std::vector<Frame> messages_;        // per destination worker
   std::vector<RemoteArrival> arrivals_;
   uint64_t min_posted_fs_ = ~uint64_t(0);
+  int spin_polls_ = 0;  // non-sleeping looks before a meeting sleeps in poll
 };
 
 // The results of a chip that a worker simulated: statistics and traffic of its cores, its L2
