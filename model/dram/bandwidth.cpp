@@ -111,8 +111,6 @@ class BandwidthDram::Impl {
     acts.assign(npcs, 0);
     group_count.assign(size_t(npcs) * p.bank_groups, 0);
     group_mask.assign(npcs, 0);
-    banks = p.banks();
-    local_groups.assign(p.bank_groups, 0);
     group_free_fp.assign(size_t(npcs) * p.bank_groups, 0);
     ccd_l_fp = uint64_t(std::max(p.tccd_l, p.tburst)) * kScale;
     open_row.assign(size_t(npcs) * p.banks(), std::numeric_limits<uint32_t>::max());
@@ -276,20 +274,12 @@ class BandwidthDram::Impl {
     uint64_t bursts = 0, periods = 0;  // periods: whole address-map periods counted at once
     size_t runs_end = 0;               // its runs: [previous chunk's runs_end, runs_end)
     bool last = false;                 // the split ended with this chunk
-    // Without periods: its runs grouped by pseudo-channel, the groups in SplitRec::pcs.
-    size_t pcs_begin = 0, pcs_end = 0;
-  };
-  struct PcRuns {
-    uint32_t pc;
-    size_t runs_begin, runs_end;
   };
   struct SplitRec {
     std::vector<ChunkRec> chunks;
     std::vector<RunRec> runs;
-    std::vector<PcRuns> pcs;
   };
   SplitRec* recording = nullptr;  // add_range also notes its runs here
-  const ChunkRec* replayed = nullptr;  // split_chunk's chunk, for serve_replayed
   bool apply = true;              // add_range counts its runs (false: it only notes them)
   using SplitKey = std::array<uint64_t, 7>;  // the pattern (base, len, n1, n2, stride1, stride2) and the chunk
   struct SplitKeyHash {
@@ -426,37 +416,15 @@ class BandwidthDram::Impl {
       const ChunkRec& c = r.chunks[x.replay_chunk];
       const size_t from = x.replay_chunk ? r.chunks[x.replay_chunk - 1].runs_end : 0;
       ++x.replay_chunk;
-      x.split_all = c.last;
-      if (c.periods == 0) {
-        replayed = &c;  // counted and served together by serve_replayed
-        return c.bursts;
+      if (c.periods) {
+        uniform += c.periods * (period / npcs);
+        uniform_acts += c.periods * (period / npcs) / p.cols();
       }
-      uniform += c.periods * (period / npcs);
-      uniform_acts += c.periods * (period / npcs) / p.cols();
       for (size_t i = from; i < c.runs_end; ++i) count_run(r.runs[i]);
+      x.split_all = c.last;
       return c.bursts;
     }
     return split_walk(x);
-  }
-
-  // Orders a chunk's runs by pseudo-channel, the channels in the order they were first touched
-  // and each channel's runs in their order, and notes the groups (serve_replayed).
-  void group_runs(SplitRec& rec, ChunkRec& c, size_t from) {
-    std::vector<RunRec> grouped;
-    grouped.reserve(c.runs_end - from);
-    c.pcs_begin = rec.pcs.size();
-    for (size_t i = from; i < c.runs_end; ++i) {
-      const uint32_t pc = rec.runs[i].pc;
-      if (pc_first_run[pc] != kNoRun) continue;  // a channel already grouped in this chunk
-      pc_first_run[pc] = 0;
-      const size_t begin = from + grouped.size();
-      for (size_t j = i; j < c.runs_end; ++j)
-        if (rec.runs[j].pc == pc) grouped.push_back(rec.runs[j]);
-      rec.pcs.push_back(PcRuns{pc, begin, from + grouped.size()});
-    }
-    for (size_t k = c.pcs_begin; k < rec.pcs.size(); ++k) pc_first_run[rec.pcs[k].pc] = kNoRun;
-    std::copy(grouped.begin(), grouped.end(), rec.runs.begin() + long(from));
-    c.pcs_end = rec.pcs.size();
   }
 
   // Works out the whole split of a new transfer (a copy of it walks its chunks without counting
@@ -473,8 +441,6 @@ class BandwidthDram::Impl {
       c.bursts = moved;
       c.runs_end = rec->runs.size();
       c.last = walk.split_all;
-      const size_t from = rec->chunks.size() > 1 ? rec->chunks[rec->chunks.size() - 2].runs_end : 0;
-      if (c.periods == 0) group_runs(*rec, c, from);
       if (!moved) break;
     }
     recording = nullptr;
@@ -536,89 +502,61 @@ class BandwidthDram::Impl {
     return moved;
   }
 
-  // What serving a chunk sums over its shares (one share per pseudo-channel).
-  struct ChunkServe {
-    uint64_t ready_fp = 0, at = 0;
-    bool write = false;
+  // Serves what split_chunk counted, entering at `at`. Returns the tck its last burst's data
+  // ends and the mean tck at which its bursts' data end: a burst returns its credit to the
+  // transfer's window when it completes, so the window holds a chunk, on average, until then.
+  std::pair<uint64_t, uint64_t> serve_counted(uint64_t at, bool write) {
+    const uint64_t ready_fp = at * kScale + front_fp[write ? 1 : 0];
     uint64_t done = 0;
     // Sum over shares of n * (first + last burst end) / 2, in tCK (doubles are exact enough
     // and the sum is formed in a fixed order, so runs stay deterministic).
     double credit_sum = 0;
     uint64_t credit_n = 0;
-    // The tck its last burst's data ends and the mean tck at which its bursts' data end: a
-    // burst returns its credit to the transfer's window when it completes, so the window holds
-    // a chunk, on average, until then.
-    std::pair<uint64_t, uint64_t> result() const {
-      const uint64_t credit = credit_n ? uint64_t(std::ceil(credit_sum / double(credit_n))) : done;
-      return {done, std::min(done, std::max(credit, at + 1))};
-    }
-  };
-
-  // Serves one pseudo-channel's share of a chunk: n bursts opening nacts rows, `gcount[g]`
-  // bursts of bank group g for the groups in `gmask` (cleared here), and the runs for_runs
-  // hands to its callback (bank, bursts, opens a row).
-  template <class ForRuns>
-  void serve_share(ChunkServe& cs, uint32_t pc, uint64_t n, uint64_t nacts, uint64_t* gcount, uint64_t gmask,
-                   ForRuns for_runs) {
-    const uint64_t tb_fp = uint64_t(p.tburst) * kScale;
-    // A piece that opens more rows than a stream would is held to the activation rate:
-    // its last burst comes no sooner than its last ACT, and the server's next ACT one
-    // spacing after that.
-    const uint64_t last = std::max((n - 1) * cost_fp, (nacts ? nacts - 1 : 0) * act_fp);
-    const uint64_t start = skip_blackout(std::max(cs.ready_fp, free_fp[pc]));
-    // Bursts of one bank group are tCCD_L apart, so a share ends no sooner than its bank
-    // groups, still busy with earlier shares' bursts, allow. The bus itself stays work
-    // conserving: FR-FCFS fills those gaps with other groups' bursts from its queue.
-    uint64_t group_end = 0;
-    for (uint64_t m = gmask; m; m &= m - 1) {
-      const uint32_t g = uint32_t(std::countr_zero(m));
-      uint64_t& c = gcount[g];
-      uint64_t& f = group_free_fp[size_t(pc) * p.bank_groups + g];
-      const uint64_t sg = std::max(start, f);
-      group_end = std::max(group_end, sg + (c - 1) * ccd_l_fp + tb_fp);
-      f = sg + c * ccd_l_fp;
-      c = 0;
-    }
-    // A run that opens a row in a bank waits for that bank: its ACT no sooner than tRC
-    // after the bank's previous ACT and tRTP + tRP after its previous row's last column
-    // command. FR-FCFS issues ACTs for queued requests while the bus serves others, so the
-    // wait is latency, not server time, like the bank-group spacing above.
-    const uint64_t front = front_fp[cs.write ? 1 : 0], pre = pre_after_data_fp[cs.write ? 1 : 0];
-    uint64_t* bank_ready = &bank_ready_fp[size_t(pc) * banks];
-    for_runs([&](uint32_t bank, uint64_t rn, bool opens) {
-      uint64_t& ready = bank_ready[bank];
-      uint64_t run_start = start;
-      if (opens) {
-        const uint64_t act = std::max(cs.at * kScale, ready);
-        run_start = std::max(start, act + front);
-        ready = act + trc_fp;
-      }
-      const uint64_t run_end = run_start + (rn - 1) * ccd_l_fp + tb_fp;
-      group_end = std::max(group_end, run_end);
-      // The row closes tRTP after its last column command (CL + tBURST before its data
-      // ends) and the bank takes the next ACT tRP later.
-      ready = std::max(ready, run_end + pre);
-    });
-    const uint64_t end_fp = std::max(add_work(start, last) + tb_fp, group_end);
-    free_fp[pc] = add_work(start, std::max(n * cost_fp, nacts * act_fp));
-    bursts_pc[pc] += n;
-    cs.done = std::max(cs.done, (end_fp + kScale - 1) / kScale);
-    cs.credit_sum += double(n) * (double(start + tb_fp) + double(end_fp)) / (2.0 * kScale);
-    cs.credit_n += n;
-  }
-
-  // Serves what split_chunk counted, entering at `at`; returns ChunkServe::result().
-  std::pair<uint64_t, uint64_t> serve_counted(uint64_t at, bool write) {
-    ChunkServe cs{at * kScale + front_fp[write ? 1 : 0], at, write};
     auto serve = [&](uint32_t pc, uint64_t n, uint64_t nacts) {
-      const uint64_t gmask = group_mask[pc];
+      // A piece that opens more rows than a stream would is held to the activation rate:
+      // its last burst comes no sooner than its last ACT, and the server's next ACT one
+      // spacing after that.
+      const uint64_t last = std::max((n - 1) * cost_fp, (nacts ? nacts - 1 : 0) * act_fp);
+      const uint64_t start = skip_blackout(std::max(ready_fp, free_fp[pc]));
+      // Bursts of one bank group are tCCD_L apart, so a share ends no sooner than its bank
+      // groups, still busy with earlier shares' bursts, allow. The bus itself stays work
+      // conserving: FR-FCFS fills those gaps with other groups' bursts from its queue.
+      uint64_t group_end = 0;
+      for (uint64_t m = group_mask[pc]; m; m &= m - 1) {
+        const uint32_t g = uint32_t(std::countr_zero(m));
+        uint64_t& c = group_count[size_t(pc) * p.bank_groups + g];
+        uint64_t& f = group_free_fp[size_t(pc) * p.bank_groups + g];
+        const uint64_t sg = std::max(start, f);
+        group_end = std::max(group_end, sg + (c - 1) * ccd_l_fp + uint64_t(p.tburst) * kScale);
+        f = sg + c * ccd_l_fp;
+        c = 0;
+      }
       group_mask[pc] = 0;
-      serve_share(cs, pc, n, nacts, &group_count[size_t(pc) * p.bank_groups], gmask, [&](auto&& run) {
-        for (uint32_t i = pc_first_run[pc]; i != kNoRun; i = run_next[i]) {
-          const BankRun& o = bank_runs[i];
-          run(o.bank, o.n, o.act);
+      // A run that opens a row in a bank waits for that bank: its ACT no sooner than tRC
+      // after the bank's previous ACT and tRTP + tRP after its previous row's last column
+      // command. FR-FCFS issues ACTs for queued requests while the bus serves others, so the
+      // wait is latency, not server time, like the bank-group spacing above.
+      for (uint32_t i = pc_first_run[pc]; i != kNoRun; i = run_next[i]) {
+        const BankRun& o = bank_runs[i];
+        uint64_t& ready = bank_ready_fp[size_t(pc) * p.banks() + o.bank];
+        uint64_t run_start = start;
+        if (o.act) {
+          const uint64_t act = std::max(at * kScale, ready);
+          run_start = std::max(start, act + front_fp[write ? 1 : 0]);
+          ready = act + trc_fp;
         }
-      });
+        const uint64_t run_end = run_start + (o.n - 1) * ccd_l_fp + uint64_t(p.tburst) * kScale;
+        group_end = std::max(group_end, run_end);
+        // The row closes tRTP after its last column command (CL + tBURST before its data
+        // ends) and the bank takes the next ACT tRP later.
+        ready = std::max(ready, run_end + pre_after_data_fp[write ? 1 : 0]);
+      }
+      const uint64_t end_fp = std::max(add_work(start, last) + uint64_t(p.tburst) * kScale, group_end);
+      free_fp[pc] = add_work(start, std::max(n * cost_fp, nacts * act_fp));
+      bursts_pc[pc] += n;
+      done = std::max(done, (end_fp + kScale - 1) / kScale);
+      credit_sum += double(n) * (double(start + uint64_t(p.tburst) * kScale) + double(end_fp)) / (2.0 * kScale);
+      credit_n += n;
     };
     if (uniform) {
       for (uint32_t pc = 0; pc < npcs; ++pc) serve(pc, count[pc] + uniform, acts[pc] + uniform_acts);
@@ -633,42 +571,9 @@ class BandwidthDram::Impl {
     uniform = uniform_acts = 0;
     bank_runs.clear();
     run_next.clear();
-    return cs.result();
+    const uint64_t credit = credit_n ? uint64_t(std::ceil(credit_sum / double(credit_n))) : done;
+    return {done, std::min(done, std::max(credit, at + 1))};
   }
-
-  // Serves a replayed chunk whose runs the split grouped by pseudo-channel (in the order the
-  // channels were first touched, each channel's runs in order): counting and serving each
-  // channel's share in one pass gives what count_run over the runs and serve_counted give, as
-  // channels share nothing but the order of the sums.
-  std::pair<uint64_t, uint64_t> serve_replayed(uint64_t at, bool write, const SplitRec& r, const ChunkRec& c) {
-    ChunkServe cs{at * kScale + front_fp[write ? 1 : 0], at, write};
-    for (size_t k = c.pcs_begin; k < c.pcs_end; ++k) {
-      const PcRuns& g = r.pcs[k];
-      const uint32_t pc = g.pc;
-      uint64_t n = 0, nacts = 0, gmask = 0;
-      uint32_t* open = &open_row[size_t(pc) * banks];
-      if (run_opens.size() < g.runs_end - g.runs_begin) run_opens.resize(g.runs_end - g.runs_begin);
-      for (size_t i = g.runs_begin; i < g.runs_end; ++i) {
-        const RunRec& run = r.runs[i];
-        n += run.n;
-        local_groups[run.bg] += run.n;
-        gmask |= uint64_t(1) << run.bg;
-        // Rows opened: as count_run.
-        const bool opens = open[run.bank] != run.row;
-        nacts += (opens ? 1 : 0) + (run.n - 1 >= cols ? (run.n - 1) / cols : 0);
-        run_opens[i - g.runs_begin] = opens;
-        open[run.bank] = run.row;
-      }
-      serve_share(cs, pc, n, nacts, local_groups.data(), gmask, [&](auto&& serve_run) {
-        for (size_t i = g.runs_begin; i < g.runs_end; ++i)
-          serve_run(r.runs[i].bank, r.runs[i].n, bool(run_opens[i - g.runs_begin]));
-      });
-    }
-    return cs.result();
-  }
-  std::vector<uint64_t> local_groups;  // serve_replayed: one share's bursts per bank group
-  std::vector<uint8_t> run_opens;      // serve_replayed: whether each run of a share opens a row
-  uint32_t banks = 1;                  // p.banks()
 
   // Lets `slot` put chunks into the servers at `t` while its window has room.
   void inject(uint32_t slot, uint64_t t) {
@@ -678,9 +583,7 @@ class BandwidthDram::Impl {
       if (!n) break;
       bursts_rw[x.write ? 1 : 0] += n;
       ++x.inflight;
-      const auto [end, credit] =
-          replayed ? serve_replayed(t, x.write, *x.replay, *replayed) : serve_counted(t, x.write);
-      replayed = nullptr;
+      const auto [end, credit] = serve_counted(t, x.write);
       x.done = std::max(x.done, end);
       push(credit, slot, Ev::ChunkDone);
     }
