@@ -297,6 +297,8 @@ void Simulation::Impl::start_workers(const config::ArchConfig& cfg, const isa::P
         char go = 0;
         if (ex->wait_for_start(go) && go == 'g') serve_as_worker();
         code = 0;
+      } catch (const InputError&) {
+        // The first worker builds the same system and reports the same error.
       } catch (const std::exception& e) {
         std::fprintf(stderr, "tessera: parallel simulation worker %u: %s\n", w, e.what());
       } catch (...) {
