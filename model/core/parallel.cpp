@@ -122,15 +122,49 @@ std::vector<Frame> Exchange::ask(char what) {
 }
 
 void Exchange::post(RemoteMessage m) {
-  Frame& f = messages_[owner[m.dst]];
-  f.put(m.at_fs);
-  f.put(m.key);
-  f.put(m.bytes);
-  f.put(m.src);
-  f.put(m.dst);
-  f.put(m.tag);
-  f.put_vec(m.arrivals_fs);
+  m.io(messages_[owner[m.dst]]);
   min_posted_fs_ = std::min(min_posted_fs_, m.at_fs);
+}
+
+// A meeting's frame to worker w: the sender's status (next event folded with its posts), the
+// system-barrier arrivals (to everyone), then the messages for w's chips.
+std::vector<Exchange::Status> Exchange::meet(const Status& mine,
+                                             const std::function<void(RemoteMessage)>& on_message,
+                                             const std::function<void(const RemoteArrival&)>& on_arrival) {
+  std::vector<Status> all(workers);
+  all[me] = mine;
+  all[me].next_fs = std::min(mine.next_fs, min_posted_fs_);
+  std::vector<Frame> out(workers);
+  for (uint32_t w = 0; w < workers; ++w) {
+    if (w == me) continue;
+    Frame& f = out[w];
+    all[me].io(f);
+    f.put<uint64_t>(arrivals_.size());
+    for (RemoteArrival& a : arrivals_) a.io(f);
+    f.bytes.insert(f.bytes.end(), messages_[w].bytes.begin(), messages_[w].bytes.end());
+  }
+  std::vector<Frame> in = swap_frames(std::move(out));
+  for (auto& m : messages_) m = Frame{};
+  arrivals_.clear();
+  min_posted_fs_ = ~uint64_t(0);
+  for (uint32_t w = 0; w < workers; ++w) {
+    if (w == me) continue;
+    Frame& f = in[w];
+    f.reading = true;
+    all[w].io(f);
+    const uint64_t na = f.get<uint64_t>();
+    for (uint64_t i = 0; i < na; ++i) {
+      RemoteArrival a;
+      a.io(f);
+      on_arrival(a);
+    }
+    while (f.at < f.bytes.size()) {
+      RemoteMessage m;
+      m.io(f);
+      on_message(std::move(m));
+    }
+  }
+  return all;
 }
 
 void Exchange::post(const RemoteArrival& a) {
@@ -281,56 +315,32 @@ SramTraffic get_traffic(Frame& f) {
   return t;
 }
 
-void put_dram_stats(Frame& f, const dram::Stats& s) {
-  f.put<uint8_t>(s.dram_model == "bandwidth" ? 1 : 0);
-  f.put(s.cycles);
-  f.put(s.tck_fs);
-  f.put(s.tburst);
-  f.put(s.burst_bytes);
-  f.put(s.pcs);
-  f.put(s.peak_bytes_per_s);
-  f.put(s.bytes_read);
-  f.put(s.bytes_written);
-  f.put(s.commands);
-  f.put(s.row_hits);
-  f.put(s.row_misses);
-  f.put(s.row_conflicts);
-  f.put(s.read_latency.bin_tck);
-  f.put_vec(s.read_latency.bins);
-  f.put(s.read_latency.count);
-  f.put(s.read_latency.min);
-  f.put(s.read_latency.max);
-  f.put(s.read_latency.sum);
-  f.put_vec(s.channel_utilisation);
-  f.put(s.busy_cycles);
-  f.put(s.idle_cycles);
-}
-
-dram::Stats get_dram_stats(Frame& f) {
-  dram::Stats s;
-  s.dram_model = f.get<uint8_t>() ? "bandwidth" : "burst";
-  s.cycles = f.get<uint64_t>();
-  s.tck_fs = f.get<int64_t>();
-  s.tburst = f.get<uint32_t>();
-  s.burst_bytes = f.get<uint32_t>();
-  s.pcs = f.get<uint32_t>();
-  s.peak_bytes_per_s = f.get<double>();
-  s.bytes_read = f.get<uint64_t>();
-  s.bytes_written = f.get<uint64_t>();
-  s.commands = f.get<decltype(s.commands)>();
-  s.row_hits = f.get<uint64_t>();
-  s.row_misses = f.get<uint64_t>();
-  s.row_conflicts = f.get<uint64_t>();
-  s.read_latency.bin_tck = f.get<uint32_t>();
-  s.read_latency.bins = f.get_vec<uint64_t>();
-  s.read_latency.count = f.get<uint64_t>();
-  s.read_latency.min = f.get<uint64_t>();
-  s.read_latency.max = f.get<uint64_t>();
-  s.read_latency.sum = f.get<long double>();
-  s.channel_utilisation = f.get_vec<double>();
-  s.busy_cycles = f.get<uint64_t>();
-  s.idle_cycles = f.get<decltype(s.idle_cycles)>();
-  return s;
+// Stats::dram_model points at one of two literals: sent as which.
+void io_dram_stats(Frame& f, dram::Stats& s) {
+  uint8_t bandwidth = s.dram_model == "bandwidth";
+  f.io(bandwidth);
+  s.dram_model = bandwidth ? "bandwidth" : "burst";
+  f.io(s.cycles);
+  f.io(s.tck_fs);
+  f.io(s.tburst);
+  f.io(s.burst_bytes);
+  f.io(s.pcs);
+  f.io(s.peak_bytes_per_s);
+  f.io(s.bytes_read);
+  f.io(s.bytes_written);
+  f.io(s.commands);
+  f.io(s.row_hits);
+  f.io(s.row_misses);
+  f.io(s.row_conflicts);
+  f.io(s.read_latency.bin_tck);
+  f.io(s.read_latency.bins);
+  f.io(s.read_latency.count);
+  f.io(s.read_latency.min);
+  f.io(s.read_latency.max);
+  f.io(s.read_latency.sum);
+  f.io(s.channel_utilisation);
+  f.io(s.busy_cycles);
+  f.io(s.idle_cycles);
 }
 
 // A unit's counters, its per-opcode counts as (opcode, count) pairs: most of the 256 are zero.
@@ -381,7 +391,8 @@ void write_chip_results(Frame& f, const Chip& chip, const LinkFabric& links) {
     f.put(core->vector_elements);
   }
   put_traffic(f, chip.l2.traffic);
-  put_dram_stats(f, chip.dram->stats());
+  dram::Stats ds = chip.dram->stats();
+  io_dram_stats(f, ds);
   f.put(chip.dram->requests());
   f.put(chip.dram->host_ns());
   f.put(links.link_stats()[chip.index]);
@@ -402,7 +413,9 @@ void read_chip_results(Frame& f, Chip& chip, LinkFabric& links) {
     core->vector_elements = f.get<decltype(core->vector_elements)>();
   }
   chip.l2.traffic = get_traffic(f);
-  dram::Stats s = get_dram_stats(f);
+  dram::Stats s;
+  f.reading = true;
+  io_dram_stats(f, s);
   const uint64_t requests = f.get<uint64_t>();
   const uint64_t host_ns = f.get<uint64_t>();
   chip.dram->adopt(std::move(s), requests, host_ns);

@@ -10,6 +10,7 @@
 // puts them into its own chip objects, so every output reads as after a one-process run.
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,32 @@ class Frame {
     return v;
   }
   void take(void* dst, size_t n);
+  // One field list serves both directions: io() writes a value, or reads it back when the
+  // frame is `reading` (the record's fields are listed once, so the two cannot drift apart).
+  bool reading = false;
+  template <class T>
+  void io(T& v) {
+    if (reading) {
+      take(&v, sizeof(T));
+    } else {
+      put(v);
+    }
+  }
+  void io(std::string& s) {
+    if (reading) {
+      s = get_str();
+    } else {
+      put_str(s);
+    }
+  }
+  template <class T>
+  void io(std::vector<T>& v) {
+    if (reading) {
+      v = get_vec<T>();
+    } else {
+      put_vec(v);
+    }
+  }
   // Runs of zero bytes (most of a unit's opcode counts, a record's unused times) as lengths:
   // the final frames shrink several times and cost less to move than to encode.
   Frame packed() const;
@@ -62,6 +89,15 @@ struct RemoteMessage {
   uint32_t src = 0, dst = 0;
   uint16_t tag = 0;
   std::vector<uint64_t> arrivals_fs;
+  void io(Frame& f) {
+    f.io(at_fs);
+    f.io(key);
+    f.io(bytes);
+    f.io(src);
+    f.io(dst);
+    f.io(tag);
+    f.io(arrivals_fs);
+  }
 };
 
 // A core's arrival at a system barrier, which every worker applies at `at_fs`.
@@ -69,6 +105,14 @@ struct RemoteArrival {
   uint64_t at_fs = 0, x = 0;
   uint32_t chip = 0, core = 0, id = 0;
   std::string where;
+  void io(Frame& f) {
+    f.io(at_fs);
+    f.io(x);
+    f.io(chip);
+    f.io(core);
+    f.io(id);
+    f.io(where);
+  }
 };
 
 // One worker's end of the exchange: which chips it simulates, the sockets to the other
@@ -98,13 +142,22 @@ class Exchange {
     uint64_t completions = 0, horizon = 0, dram_bytes = 0;
     bool failed = false, running = false;
     std::string error;
+    void io(Frame& f) {
+      f.io(next_fs);
+      f.io(completions);
+      f.io(horizon);
+      f.io(dram_bytes);
+      f.io(failed);
+      f.io(running);
+      f.io(error);
+    }
   };
   // Sends this worker's status and posts to every other worker and receives theirs: returns the
   // statuses by worker (this one's included) and hands the messages and arrivals addressed to
   // this worker to the callbacks, in worker order. Also folds the earliest posted time of every
   // worker into the statuses' next_fs, so that all workers agree on when something happens next.
-  template <class OnMessage, class OnArrival>
-  std::vector<Status> meet(const Status& mine, OnMessage on_message, OnArrival on_arrival);
+  std::vector<Status> meet(const Status& mine, const std::function<void(RemoteMessage)>& on_message,
+                           const std::function<void(const RemoteArrival&)>& on_arrival);
 
   // End of the run: a worker other than the first sends one frame to the first and returns;
   // the first receives one frame from each other worker (in worker order).
@@ -131,73 +184,5 @@ void write_chip_results(Frame& f, const Chip& chip, const LinkFabric& links);
 void read_chip_results(Frame& f, Chip& chip, LinkFabric& links);
 void write_chip_records(Frame& f, const Chip& chip);
 void read_chip_records(Frame& f, Chip& chip);
-
-template <class OnMessage, class OnArrival>
-std::vector<Exchange::Status> Exchange::meet(const Status& mine, OnMessage on_message, OnArrival on_arrival) {
-  std::vector<Frame> out(workers);
-  for (uint32_t w = 0; w < workers; ++w) {
-    if (w == me) continue;
-    Frame& f = out[w];
-    f.put<uint64_t>(std::min(mine.next_fs, min_posted_fs_));
-    f.put<uint64_t>(mine.completions);
-    f.put<uint64_t>(mine.horizon);
-    f.put<uint64_t>(mine.dram_bytes);
-    f.put<uint8_t>(mine.failed);
-    f.put<uint8_t>(mine.running);
-    f.put_str(mine.error);
-    f.put<uint64_t>(arrivals_.size());
-    for (const RemoteArrival& a : arrivals_) {
-      f.put(a.at_fs);
-      f.put(a.x);
-      f.put(a.chip);
-      f.put(a.core);
-      f.put(a.id);
-      f.put_str(a.where);
-    }
-    f.bytes.insert(f.bytes.end(), messages_[w].bytes.begin(), messages_[w].bytes.end());
-  }
-  std::vector<Status> all(workers);
-  all[me] = mine;
-  all[me].next_fs = std::min(mine.next_fs, min_posted_fs_);
-  std::vector<Frame> in = swap_frames(std::move(out));
-  for (auto& m : messages_) m = Frame{};
-  arrivals_.clear();
-  min_posted_fs_ = ~uint64_t(0);
-  for (uint32_t w = 0; w < workers; ++w) {
-    if (w == me) continue;
-    Frame& f = in[w];
-    Status& s = all[w];
-    s.next_fs = f.get<uint64_t>();
-    s.completions = f.get<uint64_t>();
-    s.horizon = f.get<uint64_t>();
-    s.dram_bytes = f.get<uint64_t>();
-    s.failed = f.get<uint8_t>() != 0;
-    s.running = f.get<uint8_t>() != 0;
-    s.error = f.get_str();
-    const uint64_t na = f.get<uint64_t>();
-    for (uint64_t i = 0; i < na; ++i) {
-      RemoteArrival a;
-      a.at_fs = f.get<uint64_t>();
-      a.x = f.get<uint64_t>();
-      a.chip = f.get<uint32_t>();
-      a.core = f.get<uint32_t>();
-      a.id = f.get<uint32_t>();
-      a.where = f.get_str();
-      on_arrival(std::move(a));
-    }
-    while (f.at < f.bytes.size()) {
-      RemoteMessage m;
-      m.at_fs = f.get<uint64_t>();
-      m.key = f.get<uint64_t>();
-      m.bytes = f.get<uint64_t>();
-      m.src = f.get<uint32_t>();
-      m.dst = f.get<uint32_t>();
-      m.tag = f.get<uint16_t>();
-      m.arrivals_fs = f.get_vec<uint64_t>();
-      on_message(std::move(m));
-    }
-  }
-  return all;
-}
 
 }  // namespace tessera::model

@@ -31,6 +31,7 @@
 #include "common/numerics/fp.h"
 #include "common/timing/params.h"
 #include "common/timing/tokens.h"
+#include "common/util/hash.h"
 #include "model/core/clock.h"
 #include "model/core/collective.h"
 #include "model/core/dma_engine.h"
@@ -163,14 +164,7 @@ class System : public sc_core::sc_module {
 
   // Vector instruction timings by shape: the cores of a tensor-parallel system run the same
   // instructions on the same addresses, so most shapes repeat (VectorEngine::step).
-  struct VecKeyHash {
-    size_t operator()(const std::array<uint64_t, 18>& k) const {
-      uint64_t h = 1469598103934665603ull;
-      for (uint64_t w : k) h = (h ^ w) * 1099511628211ull;
-      return size_t(h);
-    }
-  };
-  std::unordered_map<std::array<uint64_t, 18>, timing::VecTiming, VecKeyHash> vec_timings;
+  std::unordered_map<std::array<uint64_t, 18>, timing::VecTiming, WordsHash> vec_timings;
 
   // Parallel runs (model/core/parallel.h): this worker's end of the exchange; null when one
   // process simulates every chip.

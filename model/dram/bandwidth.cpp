@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "common/util/error.h"
+#include "common/util/hash.h"
 
 namespace tessera::model::dram {
 
@@ -282,15 +283,8 @@ class BandwidthDram::Impl {
   SplitRec* recording = nullptr;  // add_range also notes its runs here
   bool apply = true;              // add_range counts its runs (false: it only notes them)
   using SplitKey = std::array<uint64_t, 7>;  // the pattern (base, len, n1, n2, stride1, stride2) and the chunk
-  struct SplitKeyHash {
-    size_t operator()(const SplitKey& k) const {
-      uint64_t h = 1469598103934665603ull;
-      for (uint64_t w : k) h = (h ^ w) * 1099511628211ull;
-      return size_t(h);
-    }
-  };
   struct Splits {
-    std::unordered_map<SplitKey, std::shared_ptr<const SplitRec>, SplitKeyHash> map;
+    std::unordered_map<SplitKey, std::shared_ptr<const SplitRec>, WordsHash> map;
     uint64_t runs = 0;  // held by the map; new splits are not kept past kMaxSplitRuns
   };
   static constexpr uint64_t kMaxSplitRuns = uint64_t(1) << 22;  // about 100 MB
