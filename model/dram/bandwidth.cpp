@@ -108,15 +108,10 @@ class BandwidthDram::Impl {
     npcs = p.pcs_total();
     free_fp.assign(npcs, 0);
     bursts_pc.assign(npcs, 0);
-    count.assign(npcs, 0);
-    acts.assign(npcs, 0);
-    group_count.assign(size_t(npcs) * p.bank_groups, 0);
-    group_mask.assign(npcs, 0);
     group_free_fp.assign(size_t(npcs) * p.bank_groups, 0);
     ccd_l_fp = uint64_t(std::max(p.tccd_l, p.tburst)) * kScale;
     open_row.assign(size_t(npcs) * p.banks(), std::numeric_limits<uint32_t>::max());
-    pc_first_run.assign(npcs, kNoRun);
-    pc_last_run.assign(npcs, kNoRun);
+    share_of_pc.assign(npcs, kNoShare);
     cols = p.cols();
     bank_ready_fp.assign(size_t(npcs) * p.banks(), 0);
     trc_fp = uint64_t(p.trc) * kScale;
@@ -215,11 +210,7 @@ class BandwidthDram::Impl {
     while (b0 <= b1) {
       if (b0 % period == 0 && b1 - b0 + 1 >= period) {
         const uint64_t k = (b1 - b0 + 1) / period;
-        if (apply) {
-          uniform += k * (period / npcs);
-          uniform_acts += k * (period / npcs) / p.cols();
-        }
-        if (recording) recording->chunks.back().periods += k;
+        raw_periods += k;
         b0 += k * period;
         placed = false;
         continue;
@@ -238,9 +229,7 @@ class BandwidthDram::Impl {
         placed = true;
       }
       const Location& l = cur.loc;
-      const RunRec r{pc_of(p, l), l.bg, l.bg * p.banks_per_group + l.bank, l.row, end - b0 + 1};
-      if (recording) recording->runs.push_back(r);
-      if (apply) count_run(r);
+      raw.push_back(RawRun{pc_of(p, l), l.bg * p.banks_per_group + l.bank, l.row, end - b0 + 1});
       b0 = end + 1;
       if (b0 <= b1) next_run(cur);
       cur_holds_last_run = b0 > b1;
@@ -248,40 +237,97 @@ class BandwidthDram::Impl {
   }
   bool cur_holds_last_run = false;  // after add_range: cur is at the run holding its last burst
 
-  // One run of bursts on one bank, as add_range found it from the address map.
-  struct RunRec {
-    uint32_t pc, bg, bank;  // bank: bg * banks_per_group + bank in the group
+  // One run of bursts on one bank, as add_range finds it from the address map, in split order.
+  struct RawRun {
+    uint32_t pc, bank;  // bank: bg * banks_per_group + bank in the group
     uint32_t row;
     uint64_t n;
   };
-  void count_run(const RunRec& r) {
-    if (count[r.pc] == 0) touched.push_back(r.pc);
-    count[r.pc] += r.n;
-    group_count[size_t(r.pc) * p.bank_groups + r.bg] += r.n;
-    group_mask[r.pc] |= uint64_t(1) << r.bg;
-    // Rows opened: one if the run's row is not the one its bank has open (open page),
-    // plus one per further row a run longer than a row reaches.
-    uint32_t& row = open_row[size_t(r.pc) * p.banks() + r.bank];
-    acts[r.pc] += (row != r.row ? 1 : 0) + (r.n - 1 >= cols ? (r.n - 1) / cols : 0);
-    push_run(BankRun{r.pc, r.bank, r.n, row != r.row});
-    row = r.row;
-  }
+  std::vector<RawRun> raw;   // the runs of the chunk being split
+  uint64_t raw_periods = 0;  // and its whole address-map periods
 
   // How a transfer's pattern splits into chunks and runs depends on the pattern, the chunk size
   // and the address map only, not on the DRAM's state: the chips of a tensor-parallel system
-  // move the same patterns, so a split is worked out once and replayed (count_run applies the
-  // state: open rows, counts). Shared by the chips of a system (BandwidthDram::share_splits).
+  // move the same patterns, so a split is worked out once and replayed (serve_chunk applies the
+  // state: open rows, server and bank times). Shared by the chips of a system
+  // (BandwidthDram::share_splits). A chunk is kept as its pseudo-channels' shares, in the order
+  // the split first reaches each (the order they are served in, which fixes the credit's
+  // floating-point sum), each with its runs in split order and its bursts per bank group.
+  struct ShareRun {
+    uint32_t bank, row;
+    uint64_t n;
+  };
+  struct GroupBursts {
+    uint32_t bg;
+    uint64_t n;
+  };
+  struct Share {
+    uint32_t pc = 0;
+    size_t runs_end = 0, groups_end = 0;  // its runs and groups end there (they begin where the previous share's end)
+    uint64_t n = 0;                       // bursts of its runs
+    uint64_t long_acts = 0;               // rows opened beyond a run's first: (n - 1) / cols per run
+  };
   struct ChunkRec {
-    uint64_t bursts = 0, periods = 0;  // periods: whole address-map periods counted at once
-    size_t runs_end = 0;               // its runs: [previous chunk's runs_end, runs_end)
+    uint64_t bursts = 0, periods = 0;  // periods: whole address-map periods (every PC's share of them)
+    size_t shares_end = 0;             // its shares: [previous chunk's shares_end, shares_end)
     bool last = false;                 // the split ended with this chunk
   };
   struct SplitRec {
     std::vector<ChunkRec> chunks;
-    std::vector<RunRec> runs;
+    std::vector<Share> shares;
+    std::vector<ShareRun> runs;
+    std::vector<GroupBursts> groups;
   };
-  SplitRec* recording = nullptr;  // add_range also notes its runs here
-  bool apply = true;              // add_range counts its runs (false: it only notes them)
+  static constexpr uint32_t kNoShare = std::numeric_limits<uint32_t>::max();
+  std::vector<uint32_t> share_of_pc;  // per PC, while a chunk is grouped or served: its share, or kNoShare
+  SplitRec scratch;                   // the one chunk of a transfer whose split is not kept
+
+  // Appends the chunk add_range has just split (raw, raw_periods) to `rec` as shares.
+  void append_chunk(SplitRec& rec, uint64_t bursts, bool last) {
+    const size_t s0 = rec.shares.size();
+    // Stable grouping by PC: shares in first-reached order, then each share's runs in split order.
+    for (const RawRun& r : raw) {
+      uint32_t& si = share_of_pc[r.pc];
+      if (si == kNoShare) {
+        si = uint32_t(rec.shares.size() - s0);
+        rec.shares.push_back(Share{r.pc});
+      }
+      Share& sh = rec.shares[s0 + si];
+      ++sh.runs_end;  // a count until the ends are placed below
+      sh.n += r.n;
+      if (r.n - 1 >= cols) sh.long_acts += (r.n - 1) / cols;
+    }
+    size_t at = rec.runs.size();
+    for (size_t i = s0; i < rec.shares.size(); ++i) {
+      const size_t k = rec.shares[i].runs_end;
+      rec.shares[i].runs_end = at;  // for now: where its next run goes
+      at += k;
+    }
+    rec.runs.resize(at);
+    for (const RawRun& r : raw) rec.runs[rec.shares[s0 + share_of_pc[r.pc]].runs_end++] = ShareRun{r.bank, r.row, r.n};
+    uint64_t group_n[64] = {};
+    for (size_t i = s0; i < rec.shares.size(); ++i) {
+      Share& sh = rec.shares[i];
+      share_of_pc[sh.pc] = kNoShare;
+      uint64_t mask = 0;
+      const size_t r0 = i == 0 ? 0 : rec.shares[i - 1].runs_end;
+      for (size_t j = r0; j < sh.runs_end; ++j) {
+        const uint32_t g = rec.runs[j].bank / p.banks_per_group;
+        group_n[g] += rec.runs[j].n;
+        mask |= uint64_t(1) << g;
+      }
+      for (; mask; mask &= mask - 1) {
+        const uint32_t g = uint32_t(std::countr_zero(mask));
+        rec.groups.push_back(GroupBursts{g, group_n[g]});
+        group_n[g] = 0;
+      }
+      sh.groups_end = rec.groups.size();
+    }
+    rec.chunks.push_back(ChunkRec{bursts, raw_periods, rec.shares.size(), last});
+    raw.clear();
+    raw_periods = 0;
+  }
+
   using SplitKey = std::array<uint64_t, 7>;  // the pattern (base, len, n1, n2, stride1, stride2) and the chunk
   struct Splits {
     std::unordered_map<SplitKey, std::shared_ptr<const SplitRec>, WordsHash> map;
@@ -315,39 +361,15 @@ class BandwidthDram::Impl {
   uint64_t cost_fp = 0, run = 1, period = 1, cols = 1;
   size_t lo = 0;  // least significant piece of a PC field
   AddressMap::Cursor cur;
-  std::vector<uint64_t> free_fp, bursts_pc, count, acts;
-  // Per PC and bank group: bursts of the current transfer (runs only), and the first time the
-  // group can take another column command (bursts of one group are tCCD_L apart).
-  std::vector<uint64_t> group_count, group_free_fp;
-  std::vector<uint64_t> group_mask;  // per PC: the bank groups with a count (bit g; the schema allows 16 groups)
+  std::vector<uint64_t> free_fp, bursts_pc;
+  // Per PC and bank group: the first time the group can take another column command (bursts
+  // of one group are tCCD_L apart).
+  std::vector<uint64_t> group_free_fp;
   uint64_t ccd_l_fp = 0;
-  std::vector<uint32_t> touched, open_row;
-  // The runs of the chunk being split, in split order (whether each opens a row in its bank),
-  // and the first time each bank (per PC) can take another ACT.
-  struct BankRun {
-    uint32_t pc, bank;
-    uint64_t n;
-    bool act;
-  };
-  std::vector<BankRun> bank_runs;
-  // The runs of each PC in split order, as linked lists through bank_runs (run_next), so that
-  // serving a PC visits its runs without sorting the chunk's runs.
-  static constexpr uint32_t kNoRun = std::numeric_limits<uint32_t>::max();
-  std::vector<uint32_t> run_next, pc_first_run, pc_last_run;
-  void push_run(const BankRun& r) {
-    const uint32_t i = uint32_t(bank_runs.size());
-    bank_runs.push_back(r);
-    run_next.push_back(kNoRun);
-    if (pc_first_run[r.pc] == kNoRun) {
-      pc_first_run[r.pc] = i;
-    } else {
-      run_next[pc_last_run[r.pc]] = i;
-    }
-    pc_last_run[r.pc] = i;
-  }
+  // Per PC and bank: its open row, and the first time it can take another ACT.
+  std::vector<uint32_t> open_row;
   std::vector<uint64_t> bank_ready_fp;
   uint64_t trc_fp = 0, front_fp[2] = {0, 0}, pre_after_data_fp[2] = {0, 0};
-  uint64_t uniform = 0, uniform_acts = 0;
   uint64_t act_fp = 0;  // per-PC spacing of ACTs: max(tRRD, tFAW / 4)
   uint64_t bursts_rw[2] = {0, 0};
   uint64_t now = 0, next_id = 0;
@@ -399,46 +421,34 @@ class BandwidthDram::Impl {
 
   void push(uint64_t t, uint32_t slot, Ev kind) { events.push(Event{t, event_seq++, slot, kind}); }
 
-  // Counts the next chunk of `x` into count/acts/group_count; returns its bursts.
-  uint64_t split_chunk(Transfer& x) {
+  // The next chunk of `x`: its split and the chunk's index in it (x.split_all set when it is
+  // the split's last).
+  std::pair<const SplitRec*, size_t> next_chunk(Transfer& x) {
     if (x.replay) {
       const SplitRec& r = *x.replay;
-      if (x.replay_chunk == r.chunks.size()) {
-        x.split_all = true;
-        return 0;
-      }
-      const ChunkRec& c = r.chunks[x.replay_chunk];
-      const size_t from = x.replay_chunk ? r.chunks[x.replay_chunk - 1].runs_end : 0;
-      ++x.replay_chunk;
-      if (c.periods) {
-        uniform += c.periods * (period / npcs);
-        uniform_acts += c.periods * (period / npcs) / p.cols();
-      }
-      for (size_t i = from; i < c.runs_end; ++i) count_run(r.runs[i]);
-      x.split_all = c.last;
-      return c.bursts;
+      const size_t c = x.replay_chunk++;
+      x.split_all = r.chunks[c].last;
+      return {&r, c};
     }
-    return split_walk(x);
+    scratch.chunks.clear();
+    scratch.shares.clear();
+    scratch.runs.clear();
+    scratch.groups.clear();
+    const uint64_t moved = split_walk(x);
+    append_chunk(scratch, moved, x.split_all);
+    return {&scratch, 0};
   }
 
-  // Works out the whole split of a new transfer (a copy of it walks its chunks without counting
-  // them), keeps it for the chips that move the same pattern, and returns it.
+  // Works out the whole split of a new transfer (a copy of it walks its chunks), keeps it for
+  // the chips that move the same pattern, and returns it.
   std::shared_ptr<const SplitRec> record_split(const Transfer& x) {
     auto rec = std::make_shared<SplitRec>();
     Transfer walk = x;
-    recording = rec.get();
-    apply = false;
-    while (!walk.split_all) {
-      rec->chunks.emplace_back();
+    for (;;) {
       const uint64_t moved = split_walk(walk);
-      ChunkRec& c = rec->chunks.back();
-      c.bursts = moved;
-      c.runs_end = rec->runs.size();
-      c.last = walk.split_all;
-      if (!moved) break;
+      append_chunk(*rec, moved, walk.split_all || !moved);
+      if (walk.split_all || !moved) break;
     }
-    recording = nullptr;
-    apply = true;
     splits->runs += rec->runs.size();
     splits->map[x.key] = rec;
     return rec;
@@ -496,75 +506,92 @@ class BandwidthDram::Impl {
     return moved;
   }
 
-  // Serves what split_chunk counted, entering at `at`. Returns the tck its last burst's data
-  // ends and the mean tck at which its bursts' data end: a burst returns its credit to the
+  // Serves chunk `ci` of `rec`, entering at `at`. Returns the tck its last burst's data ends
+  // and the mean tck at which its bursts' data end: a burst returns its credit to the
   // transfer's window when it completes, so the window holds a chunk, on average, until then.
-  std::pair<uint64_t, uint64_t> serve_counted(uint64_t at, bool write) {
+  std::pair<uint64_t, uint64_t> serve_chunk(const SplitRec& rec, size_t ci, uint64_t at, bool write) {
+    const ChunkRec& chunk = rec.chunks[ci];
+    const size_t s0 = ci ? rec.chunks[ci - 1].shares_end : 0;
     const uint64_t ready_fp = at * kScale + front_fp[write ? 1 : 0];
+    const uint64_t tburst_fp = uint64_t(p.tburst) * kScale;
     uint64_t done = 0;
     // Sum over shares of n * (first + last burst end) / 2, in tCK (doubles are exact enough
     // and the sum is formed in a fixed order, so runs stay deterministic).
     double credit_sum = 0;
     uint64_t credit_n = 0;
-    auto serve = [&](uint32_t pc, uint64_t n, uint64_t nacts) {
+    // One PC's share: `sh` its runs (null: none), `n` and `nacts` its bursts and the rows it
+    // opens besides those its runs open in banks with another row open.
+    auto serve = [&](uint32_t pc, const Share* sh, size_t si, uint64_t n, uint64_t nacts) {
+      const uint64_t start = skip_blackout(std::max(ready_fp, free_fp[pc]));
+      uint64_t group_end = 0;
+      if (sh) {
+        // Bursts of one bank group are tCCD_L apart, so a share ends no sooner than its bank
+        // groups, still busy with earlier shares' bursts, allow. The bus itself stays work
+        // conserving: FR-FCFS fills those gaps with other groups' bursts from its queue.
+        uint64_t* gfree = &group_free_fp[size_t(pc) * p.bank_groups];
+        for (size_t j = si ? rec.shares[si - 1].groups_end : 0; j < sh->groups_end; ++j) {
+          const GroupBursts& g = rec.groups[j];
+          uint64_t& f = gfree[g.bg];
+          const uint64_t sg = std::max(start, f);
+          group_end = std::max(group_end, sg + (g.n - 1) * ccd_l_fp + tburst_fp);
+          f = sg + g.n * ccd_l_fp;
+        }
+        // A run that opens a row in a bank waits for that bank: its ACT no sooner than tRC
+        // after the bank's previous ACT and tRTP + tRP after its previous row's last column
+        // command. FR-FCFS issues ACTs for queued requests while the bus serves others, so the
+        // wait is latency, not server time, like the bank-group spacing above.
+        uint32_t* rows = &open_row[size_t(pc) * p.banks()];
+        uint64_t* ready_of = &bank_ready_fp[size_t(pc) * p.banks()];
+        for (size_t j = si ? rec.shares[si - 1].runs_end : 0; j < sh->runs_end; ++j) {
+          const ShareRun& o = rec.runs[j];
+          uint64_t& ready = ready_of[o.bank];
+          uint64_t run_start = start;
+          if (rows[o.bank] != o.row) {  // open page: a row other than the bank's open one
+            rows[o.bank] = o.row;
+            ++nacts;
+            const uint64_t act = std::max(at * kScale, ready);
+            run_start = std::max(start, act + front_fp[write ? 1 : 0]);
+            ready = act + trc_fp;
+          }
+          const uint64_t run_end = run_start + (o.n - 1) * ccd_l_fp + tburst_fp;
+          group_end = std::max(group_end, run_end);
+          // The row closes tRTP after its last column command (CL + tBURST before its data
+          // ends) and the bank takes the next ACT tRP later.
+          ready = std::max(ready, run_end + pre_after_data_fp[write ? 1 : 0]);
+        }
+      }
       // A piece that opens more rows than a stream would is held to the activation rate:
       // its last burst comes no sooner than its last ACT, and the server's next ACT one
       // spacing after that.
       const uint64_t last = std::max((n - 1) * cost_fp, (nacts ? nacts - 1 : 0) * act_fp);
-      const uint64_t start = skip_blackout(std::max(ready_fp, free_fp[pc]));
-      // Bursts of one bank group are tCCD_L apart, so a share ends no sooner than its bank
-      // groups, still busy with earlier shares' bursts, allow. The bus itself stays work
-      // conserving: FR-FCFS fills those gaps with other groups' bursts from its queue.
-      uint64_t group_end = 0;
-      for (uint64_t m = group_mask[pc]; m; m &= m - 1) {
-        const uint32_t g = uint32_t(std::countr_zero(m));
-        uint64_t& c = group_count[size_t(pc) * p.bank_groups + g];
-        uint64_t& f = group_free_fp[size_t(pc) * p.bank_groups + g];
-        const uint64_t sg = std::max(start, f);
-        group_end = std::max(group_end, sg + (c - 1) * ccd_l_fp + uint64_t(p.tburst) * kScale);
-        f = sg + c * ccd_l_fp;
-        c = 0;
-      }
-      group_mask[pc] = 0;
-      // A run that opens a row in a bank waits for that bank: its ACT no sooner than tRC
-      // after the bank's previous ACT and tRTP + tRP after its previous row's last column
-      // command. FR-FCFS issues ACTs for queued requests while the bus serves others, so the
-      // wait is latency, not server time, like the bank-group spacing above.
-      for (uint32_t i = pc_first_run[pc]; i != kNoRun; i = run_next[i]) {
-        const BankRun& o = bank_runs[i];
-        uint64_t& ready = bank_ready_fp[size_t(pc) * p.banks() + o.bank];
-        uint64_t run_start = start;
-        if (o.act) {
-          const uint64_t act = std::max(at * kScale, ready);
-          run_start = std::max(start, act + front_fp[write ? 1 : 0]);
-          ready = act + trc_fp;
-        }
-        const uint64_t run_end = run_start + (o.n - 1) * ccd_l_fp + uint64_t(p.tburst) * kScale;
-        group_end = std::max(group_end, run_end);
-        // The row closes tRTP after its last column command (CL + tBURST before its data
-        // ends) and the bank takes the next ACT tRP later.
-        ready = std::max(ready, run_end + pre_after_data_fp[write ? 1 : 0]);
-      }
-      const uint64_t end_fp = std::max(add_work(start, last) + uint64_t(p.tburst) * kScale, group_end);
+      const uint64_t end_fp = std::max(add_work(start, last) + tburst_fp, group_end);
       free_fp[pc] = add_work(start, std::max(n * cost_fp, nacts * act_fp));
       bursts_pc[pc] += n;
       done = std::max(done, (end_fp + kScale - 1) / kScale);
-      credit_sum += double(n) * (double(start + uint64_t(p.tburst) * kScale) + double(end_fp)) / (2.0 * kScale);
+      credit_sum += double(n) * (double(start + tburst_fp) + double(end_fp)) / (2.0 * kScale);
       credit_n += n;
     };
-    if (uniform) {
-      for (uint32_t pc = 0; pc < npcs; ++pc) serve(pc, count[pc] + uniform, acts[pc] + uniform_acts);
+    if (chunk.periods) {
+      // Whole map periods reach every PC alike (period / npcs bursts each, a stream's rows).
+      const uint64_t uniform = chunk.periods * (period / npcs);
+      const uint64_t uniform_acts = uniform / p.cols();
+      for (size_t i = s0; i < chunk.shares_end; ++i) share_of_pc[rec.shares[i].pc] = uint32_t(i);
+      for (uint32_t pc = 0; pc < npcs; ++pc) {
+        const uint32_t i = share_of_pc[pc];
+        if (i == kNoShare) {
+          serve(pc, nullptr, 0, uniform, uniform_acts);
+        } else {
+          share_of_pc[pc] = kNoShare;
+          const Share& sh = rec.shares[i];
+          serve(pc, &sh, i, sh.n + uniform, sh.long_acts + uniform_acts);
+        }
+      }
     } else {
-      for (uint32_t pc : touched) serve(pc, count[pc], acts[pc]);
+      for (size_t i = s0; i < chunk.shares_end; ++i) {
+        const Share& sh = rec.shares[i];
+        serve(sh.pc, &sh, i, sh.n, sh.long_acts);
+      }
     }
-    for (uint32_t pc : touched) {
-      count[pc] = acts[pc] = 0;
-      pc_first_run[pc] = pc_last_run[pc] = kNoRun;
-    }
-    touched.clear();
-    uniform = uniform_acts = 0;
-    bank_runs.clear();
-    run_next.clear();
     const uint64_t credit = credit_n ? uint64_t(std::ceil(credit_sum / double(credit_n))) : done;
     return {done, std::min(done, std::max(credit, at + 1))};
   }
@@ -573,11 +600,12 @@ class BandwidthDram::Impl {
   void inject(uint32_t slot, uint64_t t) {
     Transfer& x = transfers[slot];
     while (x.inflight < x.window && !x.split_all) {
-      const uint64_t n = split_chunk(x);
+      const auto [rec, ci] = next_chunk(x);
+      const uint64_t n = rec->chunks[ci].bursts;
       if (!n) break;
       bursts_rw[x.write ? 1 : 0] += n;
       ++x.inflight;
-      const auto [end, credit] = serve_counted(t, x.write);
+      const auto [end, credit] = serve_chunk(*rec, ci, t, x.write);
       x.done = std::max(x.done, end);
       push(credit, slot, Ev::ChunkDone);
     }
