@@ -263,7 +263,7 @@ class BandwidthDram::Impl {
   };
   struct Share {
     uint32_t pc = 0;
-    size_t runs_end = 0, groups_end = 0;  // its runs and groups end there (they begin where the previous share's end)
+    uint32_t runs_begin = 0, runs_end = 0, groups_begin = 0, groups_end = 0;  // into the split's runs and groups
     uint64_t n = 0;                       // bursts of its runs
     uint64_t long_acts = 0;               // rows opened beyond a run's first: (n - 1) / cols per run
   };
@@ -281,48 +281,65 @@ class BandwidthDram::Impl {
   static constexpr uint32_t kNoShare = std::numeric_limits<uint32_t>::max();
   std::vector<uint32_t> share_of_pc;  // per PC, while a chunk is grouped or served: its share, or kNoShare
   SplitRec scratch;                   // the one chunk of a transfer whose split is not kept
+  SplitRec building;                  // the split record_split is working out
+  static void clear(SplitRec& r) {
+    r.chunks.clear();
+    r.shares.clear();
+    r.runs.clear();
+    r.groups.clear();
+  }
 
   // Appends the chunk add_range has just split (raw, raw_periods) to `rec` as shares.
   void append_chunk(SplitRec& rec, uint64_t bursts, bool last) {
-    const size_t s0 = rec.shares.size();
+    // At most one share and one group per run: sized once, written through pointers, trimmed.
+    const size_t s0 = rec.shares.size(), r0 = rec.runs.size(), g0 = rec.groups.size();
+    rec.shares.resize(s0 + raw.size());
+    rec.runs.resize(r0 + raw.size());
+    rec.groups.resize(g0 + raw.size());
+    Share* const shares = rec.shares.data() + s0;
+    size_t ns = 0;
     // Stable grouping by PC: shares in first-reached order, then each share's runs in split order.
     for (const RawRun& r : raw) {
       uint32_t& si = share_of_pc[r.pc];
       if (si == kNoShare) {
-        si = uint32_t(rec.shares.size() - s0);
-        rec.shares.push_back(Share{r.pc});
+        si = uint32_t(ns);
+        shares[ns++] = Share{r.pc};
       }
-      Share& sh = rec.shares[s0 + si];
-      ++sh.runs_end;  // a count until the ends are placed below
+      Share& sh = shares[si];
+      ++sh.runs_end;  // a count until the runs are placed below
       sh.n += r.n;
       if (r.n - 1 >= cols) sh.long_acts += (r.n - 1) / cols;
     }
-    size_t at = rec.runs.size();
-    for (size_t i = s0; i < rec.shares.size(); ++i) {
-      const size_t k = rec.shares[i].runs_end;
-      rec.shares[i].runs_end = at;  // for now: where its next run goes
+    uint32_t at = uint32_t(r0);
+    for (size_t i = 0; i < ns; ++i) {
+      const uint32_t k = shares[i].runs_end;
+      shares[i].runs_begin = shares[i].runs_end = at;  // runs_end: where its next run goes, for now
       at += k;
     }
-    rec.runs.resize(at);
-    for (const RawRun& r : raw) rec.runs[rec.shares[s0 + share_of_pc[r.pc]].runs_end++] = ShareRun{r.bank, r.row, r.n};
+    ShareRun* const runs = rec.runs.data();
+    for (const RawRun& r : raw) runs[shares[share_of_pc[r.pc]].runs_end++] = ShareRun{r.bank, r.row, r.n};
+    GroupBursts* const groups = rec.groups.data();
+    size_t ng = g0;
     uint64_t group_n[64] = {};
-    for (size_t i = s0; i < rec.shares.size(); ++i) {
-      Share& sh = rec.shares[i];
+    for (size_t i = 0; i < ns; ++i) {
+      Share& sh = shares[i];
       share_of_pc[sh.pc] = kNoShare;
       uint64_t mask = 0;
-      const size_t r0 = i == 0 ? 0 : rec.shares[i - 1].runs_end;
-      for (size_t j = r0; j < sh.runs_end; ++j) {
-        const uint32_t g = rec.runs[j].bank / p.banks_per_group;
-        group_n[g] += rec.runs[j].n;
+      sh.groups_begin = uint32_t(ng);
+      for (size_t j = sh.runs_begin; j < sh.runs_end; ++j) {
+        const uint32_t g = runs[j].bank / p.banks_per_group;
+        group_n[g] += runs[j].n;
         mask |= uint64_t(1) << g;
       }
       for (; mask; mask &= mask - 1) {
         const uint32_t g = uint32_t(std::countr_zero(mask));
-        rec.groups.push_back(GroupBursts{g, group_n[g]});
+        groups[ng++] = GroupBursts{g, group_n[g]};
         group_n[g] = 0;
       }
-      sh.groups_end = rec.groups.size();
+      sh.groups_end = uint32_t(ng);
     }
+    rec.shares.resize(s0 + ns);
+    rec.groups.resize(ng);
     rec.chunks.push_back(ChunkRec{bursts, raw_periods, rec.shares.size(), last});
     raw.clear();
     raw_periods = 0;
@@ -430,10 +447,7 @@ class BandwidthDram::Impl {
       x.split_all = r.chunks[c].last;
       return {&r, c};
     }
-    scratch.chunks.clear();
-    scratch.shares.clear();
-    scratch.runs.clear();
-    scratch.groups.clear();
+    clear(scratch);
     const uint64_t moved = split_walk(x);
     append_chunk(scratch, moved, x.split_all);
     return {&scratch, 0};
@@ -442,13 +456,16 @@ class BandwidthDram::Impl {
   // Works out the whole split of a new transfer (a copy of it walks its chunks), keeps it for
   // the chips that move the same pattern, and returns it.
   std::shared_ptr<const SplitRec> record_split(const Transfer& x) {
-    auto rec = std::make_shared<SplitRec>();
+    // Built in `building`, whose vectors keep their capacity, then copied at its size: a kept
+    // split costs four allocations, not a growing vector's dozens.
+    clear(building);
     Transfer walk = x;
     for (;;) {
       const uint64_t moved = split_walk(walk);
-      append_chunk(*rec, moved, walk.split_all || !moved);
+      append_chunk(building, moved, walk.split_all || !moved);
       if (walk.split_all || !moved) break;
     }
+    auto rec = std::make_shared<const SplitRec>(building);
     splits->runs += rec->runs.size();
     splits->map[x.key] = rec;
     return rec;
@@ -512,8 +529,12 @@ class BandwidthDram::Impl {
   std::pair<uint64_t, uint64_t> serve_chunk(const SplitRec& rec, size_t ci, uint64_t at, bool write) {
     const ChunkRec& chunk = rec.chunks[ci];
     const size_t s0 = ci ? rec.chunks[ci - 1].shares_end : 0;
-    const uint64_t ready_fp = at * kScale + front_fp[write ? 1 : 0];
+    const uint64_t at_fp = at * kScale, front = front_fp[write ? 1 : 0], pre = pre_after_data_fp[write ? 1 : 0];
+    const uint64_t ready_fp = at_fp + front;
     const uint64_t tburst_fp = uint64_t(p.tburst) * kScale;
+    const uint32_t banks = p.banks(), groups = p.bank_groups;
+    const ShareRun* const runs = rec.runs.data();
+    const GroupBursts* const group_bursts = rec.groups.data();
     uint64_t done = 0;
     // Sum over shares of n * (first + last burst end) / 2, in tCK (doubles are exact enough
     // and the sum is formed in a fixed order, so runs stay deterministic).
@@ -521,16 +542,16 @@ class BandwidthDram::Impl {
     uint64_t credit_n = 0;
     // One PC's share: `sh` its runs (null: none), `n` and `nacts` its bursts and the rows it
     // opens besides those its runs open in banks with another row open.
-    auto serve = [&](uint32_t pc, const Share* sh, size_t si, uint64_t n, uint64_t nacts) {
+    auto serve = [&](uint32_t pc, const Share* sh, uint64_t n, uint64_t nacts) __attribute__((always_inline)) {
       const uint64_t start = skip_blackout(std::max(ready_fp, free_fp[pc]));
       uint64_t group_end = 0;
       if (sh) {
         // Bursts of one bank group are tCCD_L apart, so a share ends no sooner than its bank
         // groups, still busy with earlier shares' bursts, allow. The bus itself stays work
         // conserving: FR-FCFS fills those gaps with other groups' bursts from its queue.
-        uint64_t* gfree = &group_free_fp[size_t(pc) * p.bank_groups];
-        for (size_t j = si ? rec.shares[si - 1].groups_end : 0; j < sh->groups_end; ++j) {
-          const GroupBursts& g = rec.groups[j];
+        uint64_t* gfree = &group_free_fp[size_t(pc) * groups];
+        for (uint32_t j = sh->groups_begin; j < sh->groups_end; ++j) {
+          const GroupBursts& g = group_bursts[j];
           uint64_t& f = gfree[g.bg];
           const uint64_t sg = std::max(start, f);
           group_end = std::max(group_end, sg + (g.n - 1) * ccd_l_fp + tburst_fp);
@@ -540,24 +561,24 @@ class BandwidthDram::Impl {
         // after the bank's previous ACT and tRTP + tRP after its previous row's last column
         // command. FR-FCFS issues ACTs for queued requests while the bus serves others, so the
         // wait is latency, not server time, like the bank-group spacing above.
-        uint32_t* rows = &open_row[size_t(pc) * p.banks()];
-        uint64_t* ready_of = &bank_ready_fp[size_t(pc) * p.banks()];
-        for (size_t j = si ? rec.shares[si - 1].runs_end : 0; j < sh->runs_end; ++j) {
-          const ShareRun& o = rec.runs[j];
+        uint32_t* rows = &open_row[size_t(pc) * banks];
+        uint64_t* ready_of = &bank_ready_fp[size_t(pc) * banks];
+        for (uint32_t j = sh->runs_begin; j < sh->runs_end; ++j) {
+          const ShareRun& o = runs[j];
           uint64_t& ready = ready_of[o.bank];
           uint64_t run_start = start;
           if (rows[o.bank] != o.row) {  // open page: a row other than the bank's open one
             rows[o.bank] = o.row;
             ++nacts;
-            const uint64_t act = std::max(at * kScale, ready);
-            run_start = std::max(start, act + front_fp[write ? 1 : 0]);
+            const uint64_t act = std::max(at_fp, ready);
+            run_start = std::max(start, act + front);
             ready = act + trc_fp;
           }
           const uint64_t run_end = run_start + (o.n - 1) * ccd_l_fp + tburst_fp;
           group_end = std::max(group_end, run_end);
           // The row closes tRTP after its last column command (CL + tBURST before its data
           // ends) and the bank takes the next ACT tRP later.
-          ready = std::max(ready, run_end + pre_after_data_fp[write ? 1 : 0]);
+          ready = std::max(ready, run_end + pre);
         }
       }
       // A piece that opens more rows than a stream would is held to the activation rate:
@@ -568,7 +589,8 @@ class BandwidthDram::Impl {
       free_fp[pc] = add_work(start, std::max(n * cost_fp, nacts * act_fp));
       bursts_pc[pc] += n;
       done = std::max(done, (end_fp + kScale - 1) / kScale);
-      credit_sum += double(n) * (double(start + tburst_fp) + double(end_fp)) / (2.0 * kScale);
+      // Through int64_t: one conversion instruction, the same double (the values are below 2^63).
+      credit_sum += double(int64_t(n)) * (double(int64_t(start + tburst_fp)) + double(int64_t(end_fp))) / (2.0 * kScale);
       credit_n += n;
     };
     if (chunk.periods) {
@@ -579,17 +601,17 @@ class BandwidthDram::Impl {
       for (uint32_t pc = 0; pc < npcs; ++pc) {
         const uint32_t i = share_of_pc[pc];
         if (i == kNoShare) {
-          serve(pc, nullptr, 0, uniform, uniform_acts);
+          serve(pc, nullptr, uniform, uniform_acts);
         } else {
           share_of_pc[pc] = kNoShare;
           const Share& sh = rec.shares[i];
-          serve(pc, &sh, i, sh.n + uniform, sh.long_acts + uniform_acts);
+          serve(pc, &sh, sh.n + uniform, sh.long_acts + uniform_acts);
         }
       }
     } else {
       for (size_t i = s0; i < chunk.shares_end; ++i) {
         const Share& sh = rec.shares[i];
-        serve(sh.pc, &sh, i, sh.n, sh.long_acts);
+        serve(sh.pc, &sh, sh.n, sh.long_acts);
       }
     }
     const uint64_t credit = credit_n ? uint64_t(std::ceil(credit_sum / double(credit_n))) : done;
