@@ -30,21 +30,12 @@ const uint64_t* BandwidthCalendar::page(uint64_t p) const {
   return last_;
 }
 
-uint64_t BandwidthCalendar::left(uint64_t w) const {
-  const uint64_t* pg = page(w / kPage);
-  const uint64_t used = pg ? pg[w % kPage] : 0;
-  const uint64_t room = cap_ * kPortWindow;
-  return used >= room ? 0 : room - used;
-}
-
-void BandwidthCalendar::take(uint64_t w, uint64_t bytes) {
-  if (!page(w / kPage)) {
-    auto& slot = pages_[w / kPage];
-    slot = std::make_unique<uint64_t[]>(kPage);  // value-initialised: nothing booked
-    last_page_ = w / kPage;
-    last_ = slot.get();
-  }
-  last_[w % kPage] += bytes;
+void BandwidthCalendar::make_current(uint64_t p) {
+  if (page(p)) return;
+  auto& slot = pages_[p];
+  slot = std::make_unique<uint64_t[]>(kPage);  // value-initialised: nothing booked
+  last_page_ = p;
+  last_ = slot.get();
 }
 
 uint64_t book(std::initializer_list<BandwidthCalendar*> path, uint64_t start, uint64_t bytes, uint64_t rate) {

@@ -41,14 +41,23 @@ class BandwidthCalendar {
   bool limited() const { return cap_ != 0; }
   uint64_t cap() const { return cap_; }
   // Bytes still free in window `w`.
-  uint64_t left(uint64_t w) const;
-  void take(uint64_t w, uint64_t bytes);
+  uint64_t left(uint64_t w) const {
+    const uint64_t* pg = w / kPage == last_page_ ? last_ : page(w / kPage);
+    const uint64_t used = pg ? pg[w % kPage] : 0;
+    const uint64_t room = cap_ * kPortWindow;
+    return used >= room ? 0 : room - used;
+  }
+  void take(uint64_t w, uint64_t bytes) {
+    if (w / kPage != last_page_) make_current(w / kPage);
+    last_[w % kPage] += bytes;
+  }
 
  private:
   // Bookings come in runs of consecutive windows, so they are kept in pages of windows with the last
   // page used at hand (a hash lookup per window cost model_bench a third of its speed); only the
   // pages some booking touched exist.
   const uint64_t* page(uint64_t p) const;
+  void make_current(uint64_t p);  // page p, created if no booking touched it yet, becomes the one at hand
   uint64_t cap_;
   std::unordered_map<uint64_t, std::unique_ptr<uint64_t[]>> pages_;  // page -> bytes booked per window
   mutable uint64_t last_page_ = UINT64_MAX;
