@@ -1,6 +1,8 @@
 #include "common/timing/ports.h"
 
 #include <algorithm>
+#include <array>
+#include <stdexcept>
 
 namespace tessera::timing {
 
@@ -38,22 +40,36 @@ void BandwidthCalendar::make_current(uint64_t p) {
   last_ = slot.get();
 }
 
+namespace {
+
+// The limited calendars of a path, in order (paths are a few calendars long).
+struct Limited {
+  std::array<BandwidthCalendar*, 8> c{};
+  size_t n = 0;
+  explicit Limited(std::initializer_list<BandwidthCalendar*> path) {
+    for (BandwidthCalendar* x : path) {
+      if (!x || !x->limited()) continue;
+      if (n == c.size()) throw std::logic_error("timing::book: a path of more than 8 limited calendars");
+      c[n++] = x;
+    }
+  }
+};
+
+}  // namespace
+
 uint64_t book(std::initializer_list<BandwidthCalendar*> path, uint64_t start, uint64_t bytes, uint64_t rate) {
   rate = std::max<uint64_t>(rate, 1);
   const uint64_t free_end = start + (bytes + rate - 1) / rate;
-  bool limited = false;
-  for (const BandwidthCalendar* c : path) limited |= c && c->limited();
-  if (!limited || bytes == 0) return 0;
+  const Limited l(path);
+  if (!l.n || bytes == 0) return 0;
   uint64_t t = start, rest = bytes;
   for (;;) {
     const uint64_t w = t / kPortWindow, w_end = (w + 1) * kPortWindow;
     uint64_t can = rate * (w_end - t);
-    for (const BandwidthCalendar* c : path)
-      if (c && c->limited()) can = std::min(can, c->left(w));
+    for (size_t i = 0; i < l.n; ++i) can = std::min(can, l.c[i]->left(w));
     const uint64_t n = std::min(rest, can);
     if (n) {
-      for (BandwidthCalendar* c : path)
-        if (c && c->limited()) c->take(w, n);
+      for (size_t i = 0; i < l.n; ++i) l.c[i]->take(w, n);
       rest -= n;
     }
     if (rest == 0) {
@@ -66,13 +82,11 @@ uint64_t book(std::initializer_list<BandwidthCalendar*> path, uint64_t start, ui
 
 void claim(std::initializer_list<BandwidthCalendar*> path, uint64_t start, uint64_t bytes, uint64_t rate) {
   rate = std::max<uint64_t>(rate, 1);
-  bool limited = false;
-  for (const BandwidthCalendar* c : path) limited |= c && c->limited();
-  for (uint64_t t = start, rest = limited ? bytes : 0; rest > 0;) {
+  const Limited l(path);
+  for (uint64_t t = start, rest = l.n ? bytes : 0; rest > 0;) {
     const uint64_t w = t / kPortWindow, w_end = (w + 1) * kPortWindow;
     const uint64_t n = std::min(rest, rate * (w_end - t));
-    for (BandwidthCalendar* c : path)
-      if (c && c->limited()) c->take(w, n);
+    for (size_t i = 0; i < l.n; ++i) l.c[i]->take(w, n);
     rest -= n;
     t = w_end;
   }

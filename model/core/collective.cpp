@@ -324,9 +324,11 @@ void LinkFabric::process() {
       // the bundle's receive buffer when it starts, and gives it back when it leaves that
       // buffer (forwarded on the next bundle, or at its arrival at the destination), the
       // credit returning over the link after lambda + credit_return_ns.
+      // Every packet but the last is full: its serialisation time is worked out once.
+      const uint64_t sigma_full = timing::link_serialize_fs(pk, n, p_.link_mbytes_per_s);
       for (uint64_t j = 0; j < packets; ++j) {
         const uint64_t b = std::min(pk, op.bytes - std::min(op.bytes, j * pk));
-        const uint64_t sigma = timing::link_serialize_fs(b, n, p_.link_mbytes_per_s);
+        const uint64_t sigma = b == pk ? sigma_full : timing::link_serialize_fs(b, n, p_.link_mbytes_per_s);
         uint64_t t = op.t_fs, chip = op.src;
         for (uint32_t h = 0; h < hops; ++h) {
           const uint64_t ready = std::max(t, free_fs_[chip][dir]);
