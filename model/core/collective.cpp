@@ -216,7 +216,17 @@ void LinkFabric::enqueue(Op op) {
 void LinkFabric::push(Op op) {
   const uint64_t now = uint64_t(sc_core::sc_time_stamp().value());
   const uint64_t at = op.at_fs;
-  pending_.push_back(std::move(op));
+  uint32_t slot;
+  if (free_ops_.empty()) {
+    slot = uint32_t(ops_.size());
+    ops_.push_back(std::move(op));
+  } else {
+    slot = free_ops_.back();
+    free_ops_.pop_back();
+    ops_[slot] = std::move(op);
+  }
+  const Op& o = ops_[slot];
+  pending_.push_back(Pending{o.at_fs, o.key, o.seq, slot});
   std::push_heap(pending_.begin(), pending_.end(), OpLater{});
   kick_.notify(sc_core::sc_time::from_value(at - now));
 }
@@ -276,8 +286,10 @@ void LinkFabric::process() {
   const uint32_t P = p_.chips;
   while (!pending_.empty() && pending_.front().at_fs <= now) {
     std::pop_heap(pending_.begin(), pending_.end(), OpLater{});
-    Op op = std::move(pending_.back());
+    const uint32_t slot = pending_.back().op;
     pending_.pop_back();
+    Op op = std::move(ops_[slot]);
+    free_ops_.push_back(slot);
     const uint64_t key = mailbox_key(op.src, op.dst, op.tag);
     Mailbox& mb = boxes_[key];
     if (op.is_delivery) {

@@ -107,7 +107,15 @@ class LinkFabric : public sc_core::sc_module {
   void match(uint64_t key, Mailbox& mb);
   System& sys_;
   const timing::ArchParams& p_;
-  std::vector<Op> pending_;  // min-heap on (at_fs, key, seq)
+  // Ops waiting for their instant: a min-heap on (at_fs, key, seq) of small entries naming
+  // their Op in ops_ (an Op, with its callbacks and payload, is costly to move in a heap).
+  struct Pending {
+    uint64_t at_fs, key, seq;
+    uint32_t op;
+  };
+  std::vector<Pending> pending_;
+  std::vector<Op> ops_;
+  std::vector<uint32_t> free_ops_;
   uint64_t seq_ = 0;
   // Per chip, per direction (0 forward, 1 backward): when the bundle is free, and the
   // return times of its credits in use (ascending; at most credits per bundle entries).
