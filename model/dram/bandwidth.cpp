@@ -280,6 +280,7 @@ class BandwidthDram::Impl {
   };
   static constexpr uint32_t kNoShare = std::numeric_limits<uint32_t>::max();
   std::vector<uint32_t> share_of_pc;  // per PC, while a chunk is grouped or served: its share, or kNoShare
+  std::array<uint64_t, 64> group_n{};  // per bank group, while a share's runs are summed (zero between)
   SplitRec scratch;                   // the one chunk of a transfer whose split is not kept
   SplitRec building;                  // the split record_split is working out
   static void clear(SplitRec& r) {
@@ -291,41 +292,35 @@ class BandwidthDram::Impl {
 
   // Appends the chunk add_range has just split (raw, raw_periods) to `rec` as shares.
   void append_chunk(SplitRec& rec, uint64_t bursts, bool last) {
-    // At most one share and one group per run: sized once, written through pointers, trimmed.
-    const size_t s0 = rec.shares.size(), r0 = rec.runs.size(), g0 = rec.groups.size();
-    rec.shares.resize(s0 + raw.size());
-    rec.runs.resize(r0 + raw.size());
-    rec.groups.resize(g0 + raw.size());
-    Share* const shares = rec.shares.data() + s0;
-    size_t ns = 0;
+    const size_t s0 = rec.shares.size(), r0 = rec.runs.size();
     // Stable grouping by PC: shares in first-reached order, then each share's runs in split order.
     for (const RawRun& r : raw) {
       uint32_t& si = share_of_pc[r.pc];
       if (si == kNoShare) {
-        si = uint32_t(ns);
-        shares[ns++] = Share{r.pc};
+        si = uint32_t(rec.shares.size() - s0);
+        rec.shares.push_back(Share{r.pc});
       }
-      Share& sh = shares[si];
+      Share& sh = rec.shares[s0 + si];
       ++sh.runs_end;  // a count until the runs are placed below
       sh.n += r.n;
       if (r.n - 1 >= cols) sh.long_acts += (r.n - 1) / cols;
     }
+    Share* const shares = rec.shares.data() + s0;
+    const size_t ns = rec.shares.size() - s0;
     uint32_t at = uint32_t(r0);
     for (size_t i = 0; i < ns; ++i) {
       const uint32_t k = shares[i].runs_end;
       shares[i].runs_begin = shares[i].runs_end = at;  // runs_end: where its next run goes, for now
       at += k;
     }
+    rec.runs.resize(at);
     ShareRun* const runs = rec.runs.data();
     for (const RawRun& r : raw) runs[shares[share_of_pc[r.pc]].runs_end++] = ShareRun{r.bank, r.row, r.n};
-    GroupBursts* const groups = rec.groups.data();
-    size_t ng = g0;
-    uint64_t group_n[64] = {};
     for (size_t i = 0; i < ns; ++i) {
       Share& sh = shares[i];
       share_of_pc[sh.pc] = kNoShare;
       uint64_t mask = 0;
-      sh.groups_begin = uint32_t(ng);
+      sh.groups_begin = uint32_t(rec.groups.size());
       for (size_t j = sh.runs_begin; j < sh.runs_end; ++j) {
         const uint32_t g = runs[j].bank / p.banks_per_group;
         group_n[g] += runs[j].n;
@@ -333,13 +328,11 @@ class BandwidthDram::Impl {
       }
       for (; mask; mask &= mask - 1) {
         const uint32_t g = uint32_t(std::countr_zero(mask));
-        groups[ng++] = GroupBursts{g, group_n[g]};
+        rec.groups.push_back(GroupBursts{g, group_n[g]});
         group_n[g] = 0;
       }
-      sh.groups_end = uint32_t(ng);
+      sh.groups_end = uint32_t(rec.groups.size());
     }
-    rec.shares.resize(s0 + ns);
-    rec.groups.resize(ng);
     rec.chunks.push_back(ChunkRec{bursts, raw_periods, rec.shares.size(), last});
     raw.clear();
     raw_periods = 0;
