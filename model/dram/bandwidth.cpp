@@ -290,9 +290,34 @@ class BandwidthDram::Impl {
     r.groups.clear();
   }
 
+  // The common chunk, whose runs are on distinct PCs: each run is a share with one bank group,
+  // appended in split order. False (and nothing appended) when a PC has two runs.
+  bool append_distinct(SplitRec& rec) {
+    bool distinct = true;
+    for (const RawRun& r : raw) {
+      if (share_of_pc[r.pc] != kNoShare) distinct = false;
+      share_of_pc[r.pc] = 0;
+    }
+    for (const RawRun& r : raw) share_of_pc[r.pc] = kNoShare;
+    if (!distinct) return false;
+    for (const RawRun& r : raw) {
+      const uint32_t ri = uint32_t(rec.runs.size()), gi = uint32_t(rec.groups.size());
+      rec.shares.push_back(Share{r.pc, ri, ri + 1, gi, gi + 1, r.n, r.n - 1 >= cols ? (r.n - 1) / cols : 0});
+      rec.runs.push_back(ShareRun{r.bank, r.row, r.n});
+      rec.groups.push_back(GroupBursts{r.bank / p.banks_per_group, r.n});
+    }
+    return true;
+  }
+
   // Appends the chunk add_range has just split (raw, raw_periods) to `rec` as shares.
   void append_chunk(SplitRec& rec, uint64_t bursts, bool last) {
     const size_t s0 = rec.shares.size(), r0 = rec.runs.size();
+    if (append_distinct(rec)) {
+      rec.chunks.push_back(ChunkRec{bursts, raw_periods, rec.shares.size(), last});
+      raw.clear();
+      raw_periods = 0;
+      return;
+    }
     // Stable grouping by PC: shares in first-reached order, then each share's runs in split order.
     for (const RawRun& r : raw) {
       uint32_t& si = share_of_pc[r.pc];
