@@ -370,6 +370,7 @@ class BandwidthDram::Impl {
   };
   static constexpr uint64_t kMaxSplitRuns = uint64_t(1) << 22;  // about 100 MB
   std::shared_ptr<Splits> splits = std::make_shared<Splits>();
+  bool keep = true;  // new splits are kept (BandwidthDram::keep_splits)
 
   // Moves t out of a refresh blackout.
   uint64_t skip_blackout(uint64_t t) const {
@@ -472,7 +473,8 @@ class BandwidthDram::Impl {
   }
 
   // Works out the whole split of a new transfer (a copy of it walks its chunks), keeps it for
-  // the chips that move the same pattern, and returns it.
+  // the chips that move the same pattern, and returns it (null for a transfer of more than
+  // kMaxSplitRuns runs).
   std::shared_ptr<const SplitRec> record_split(const Transfer& x) {
     // Built in `building`, whose vectors keep their capacity, then copied at its size: a kept
     // split costs four allocations, not a growing vector's dozens.
@@ -482,6 +484,8 @@ class BandwidthDram::Impl {
       const uint64_t moved = split_walk(walk);
       append_chunk(building, moved, walk.split_all || !moved);
       if (walk.split_all || !moved) break;
+      // A transfer too large to keep is split as it is served (its indices stay 32-bit).
+      if (building.runs.size() > kMaxSplitRuns) return nullptr;
     }
     auto rec = std::make_shared<const SplitRec>(building);
     splits->runs += rec->runs.size();
@@ -725,7 +729,7 @@ uint64_t BandwidthDram::submit(const Pattern3D& pat, bool write, uint32_t max_ou
   if (!empty) {
     if (auto it = m.splits->map.find(x.key); it != m.splits->map.end()) {
       x.replay = it->second;
-    } else if (m.splits->runs < Impl::kMaxSplitRuns) {
+    } else if (m.keep && m.splits->runs < Impl::kMaxSplitRuns) {
       x.replay = m.record_split(x);
     }
   }
@@ -805,6 +809,7 @@ const Stats& BandwidthDram::stats() const {
 const DramParams& BandwidthDram::params() const { return impl_->p; }
 const StreamCalibration& BandwidthDram::calibration() const { return impl_->cal; }
 void BandwidthDram::share_splits(const BandwidthDram& with) { impl_->splits = with.impl_->splits; }
+void BandwidthDram::keep_splits(bool keep) { impl_->keep = keep; }
 const AddressMap& BandwidthDram::address_map() const { return impl_->map; }
 const std::vector<uint64_t>& BandwidthDram::bursts_per_pc() const { return impl_->bursts_pc; }
 

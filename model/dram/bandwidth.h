@@ -69,6 +69,9 @@ class BandwidthDram : public Device {
   // Devices with the same parameters may share the transfer splits they work out (the chips of
   // one system): `with` keeps its own, this one uses them from now on.
   void share_splits(const BandwidthDram& with);
+  // false: no split is kept, every transfer is split as it is served (what happens past the
+  // kept splits' memory bound); the results are the same either way.
+  void keep_splits(bool keep);
   // Bursts served by each pseudo-channel so far (index as Location's pc_index).
   const std::vector<uint64_t>& bursts_per_pc() const;
   const AddressMap& address_map() const;
