@@ -190,9 +190,7 @@ struct Epi {
 
 // The residual rows [row0, row0 + rows) of column group g between x and L1 at xb.
 void Epi::x_rows(bool load, uint64_t xb, uint64_t row0, uint64_t rows, uint64_t g) {
-  const Tensor& x = cg.t("x");
   const uint64_t gw = group_width(p, g);
-  const uint64_t pitch = row_pitch(x);
   const uint64_t first = g * p.group_blocks * p.n_t;
   // The residual rows in and out split by rows over every DMA engine: one engine keeps
   // too few bytes in flight for HBM's latency, and the last pass's epilogues are not
@@ -205,16 +203,8 @@ void Epi::x_rows(bool load, uint64_t xb, uint64_t row0, uint64_t rows, uint64_t 
   const uint64_t parts = all_dmas && residual_dma < 0 ? std::min<uint64_t>(cg.hw.dmas, rows) : 1;
   for (uint64_t d = 0, r0 = 0; d < parts; ++d) {
     const uint64_t n = rows * (d + 1) / parts - r0;
-    const Dma::End hbm_end{x.tier, cg.addr(x) + (row0 + r0) * pitch + first * 4};
-    const Dma::End l1_end{Space::l1, xb + r0 * gw * 4};
-    s.emit(Codegen::dma({.load = load,
-                         .unit = !all_dmas ? dma() : residual_dma >= 0 ? residual_dma : int(d),
-                         .dst = load ? l1_end : hbm_end,
-                         .src = load ? hbm_end : l1_end,
-                         .len = gw * 4,
-                         .n1 = n,
-                         .dst_stride1 = load ? gw * 4 : pitch,
-                         .src_stride1 = load ? pitch : gw * 4}));
+    cg.x_slice(s, load, !all_dmas ? dma() : residual_dma >= 0 ? residual_dma : int(d), row0 + r0, n, first * 4, gw * 4,
+               xb + r0 * gw * 4, gw * 4);
     r0 += n;
   }
 }
