@@ -365,9 +365,11 @@ TEST(CompilerPrefillNorm, OneChipPrefillAddsOsSumsInTheNorm) {
 }
 
 // Prefill down (kernels_matmul.cpp, emit_linear): the residual rows of the last pass's first
-// epilogue items are loaded halfway through that pass, before its last matmul, instead of
-// after it. Llama-3-70B, 2048 tokens: passes of 1024 rows, so those rows are x's rows 1024 on,
-// which live in L2 (x's last 1,536 rows, placement.cpp).
+// epilogue items are loaded seven eighths through that pass, before its last matmul, instead
+// of after it, and those of the other items into the A slots its last k-block does not read:
+// every residual row of the last pass is in L1 before its last matmul. Llama-3-70B, 2048
+// tokens: passes of 1024 rows, so those rows are x's rows 1024 on, which live in L2 (x's last
+// 1,536 rows, placement.cpp); a core has two column groups of 1 KiB.
 TEST(CompilerPrefillResidual, LastPassRowsLoadedBeforeItsLastMatmul) {
   const config::Arch a = config::load_arch("sohu-like");
   const hf::ModelConfig m = load_model("llama3-70b");
@@ -396,9 +398,9 @@ TEST(CompilerPrefillResidual, LastPassRowsLoadedBeforeItsLastMatmul) {
       const isa::Instr& in = down[i];
       if (in.op == isa::Opcode::load && in.src_space == uint64_t(isa::Space::l2) && in.src_addr >= x_l2 &&
           in.src_addr < x_l2 + 1536 * row && 512 + (in.src_addr - x_l2) / row >= 1024)
-        ++early;
+        early += in.len * in.n1 * in.n2;
     }
-    EXPECT_GT(early, 0u) << "core " << t.core;
+    EXPECT_EQ(early, 1024u * 2048) << "core " << t.core;
   }
 }
 
