@@ -209,8 +209,14 @@ class Codegen {
   static isa::Instr dma(const Dma& d);
   static isa::Instr vec(isa::Opcode op, uint64_t rows, uint64_t cols);
   // Whole rows [first, first + rows) of x to or from a dense block of them in L1: one transfer,
-  // or rows a pitch apart when placement padded x's rows in HBM.
-  isa::Instr x_rows(bool load, int unit, uint64_t first, uint64_t rows, uint64_t l1) const;
+  // or rows a pitch apart when placement padded x's rows in HBM; two when the rows cross from
+  // x's rows in HBM to its last rows in L2 (placement).
+  void x_rows(CoreStream& s, bool load, int unit, uint64_t first, uint64_t rows, uint64_t l1) const;
+  // Bytes [col, col + width) of rows [first, first + rows) of x to or from L1 at l1, its rows
+  // l1_stride apart: one strided transfer per part of x the rows lie in (one run of bytes
+  // instead when `runs` and the rows are contiguous at both ends).
+  void x_slice(CoreStream& s, bool load, int unit, uint64_t first, uint64_t rows, uint64_t col, uint64_t width,
+               uint64_t l1, uint64_t l1_stride, bool runs = false) const;
   // Sets an operand of a vector instruction: which = 0 dst, 1 src1, 2 src2.
   static void operand(isa::Instr& in, int which, isa::Space space, uint64_t addr, uint64_t stride, isa::DType type,
                       uint32_t acc_engine = 0);

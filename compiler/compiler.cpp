@@ -216,7 +216,9 @@ Compiled compile(const hf::ModelConfig& model, const config::ArchConfig& arch, c
   out.batch_per_replica = par.batch;
   out.pp = par.pp;
   out.stage_layers = g.layers_on_chip();
-  out.stage_activation_bytes = footprint(g.tensor("x"));  // with any padding of its rows: what the stages send
+  // With any padding of its rows (and the rows in L2 of a split x): what the stages send.
+  const Tensor& x = g.tensor("x");
+  out.stage_activation_bytes = footprint(x) + x.l2_rows * (x.bytes / x.shape[0]);
   out.precision = prec;
   for (const Tensor& t : g.tensors) {
     const uint64_t copies = t.per_layer ? g.layers_on_chip() : 1;

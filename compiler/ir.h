@@ -35,13 +35,23 @@ struct Tensor {
   uint64_t addr = 0;            // of layer 0 for per-layer tensors
   uint64_t bytes = 0;           // of one copy
   uint64_t pitch = 0;           // bytes from one row to the next when padded (placement), else 0
+  // The residual stream x when L2 holds only part of it over its live range (placement): its
+  // last l2_rows rows live in L2 at l2_addr, one row after another; the rows before them at
+  // addr in `tier` (HBM, `pitch` apart). 0 when the tensor lives in one place.
+  uint64_t l2_rows = 0, l2_addr = 0;
   int first_op = -1, last_op = -1;  // live range: indices into Graph::ops
   std::string note;             // e.g. "paged: 16 pages of 256 tokens per sequence"
 };
 
 // Bytes from one row of a 2-D tensor to the next in memory, and the bytes it occupies there.
 inline uint64_t row_pitch(const Tensor& t) { return t.pitch ? t.pitch : t.bytes / t.shape[0]; }
-inline uint64_t footprint(const Tensor& t) { return t.pitch ? t.pitch * t.shape[0] : t.bytes; }
+// Rows of a 2-D tensor at addr in its tier (all of them unless L2 holds its last rows).
+inline uint64_t home_rows(const Tensor& t) { return t.l2_rows ? t.shape[0] - t.l2_rows : t.shape.empty() ? 0 : t.shape[0]; }
+// Bytes at addr in its tier (the rows in L2 of a split x not included).
+inline uint64_t footprint(const Tensor& t) {
+  if (t.l2_rows) return row_pitch(t) * home_rows(t);
+  return t.pitch ? t.pitch * t.shape[0] : t.bytes;
+}
 
 enum class OpKind {
   Embed,      // token (+ position) embedding -> residual stream x

@@ -187,18 +187,31 @@ void Codegen::emit_quantize(const Op& op) {
   end_phase(op.name);
 }
 
-isa::Instr Codegen::x_rows(bool load, int unit, uint64_t first, uint64_t rows, uint64_t l1) const {
+void Codegen::x_rows(CoreStream& s, bool load, int unit, uint64_t first, uint64_t rows, uint64_t l1) const {
   const Tensor& x = t("x");
-  const uint64_t row = x.bytes / x.shape[0], pitch = row_pitch(x);
-  const Dma::End hbm_end{x.tier, addr(x) + first * pitch}, l1_end{Space::l1, l1};
-  Dma d{.load = load, .unit = unit, .dst = load ? l1_end : hbm_end, .src = load ? hbm_end : l1_end, .len = rows * row};
-  if (pitch != row) {
-    d.len = row;
-    d.n1 = rows;
-    d.dst_stride1 = load ? row : pitch;
-    d.src_stride1 = load ? pitch : row;
-  }
-  return dma(d);
+  const uint64_t row = x.bytes / x.shape[0];
+  x_slice(s, load, unit, first, rows, 0, row, l1, row, true);
+}
+
+void Codegen::x_slice(CoreStream& s, bool load, int unit, uint64_t first, uint64_t rows, uint64_t col, uint64_t width,
+                      uint64_t l1, uint64_t l1_stride, bool runs) const {
+  const Tensor& x = t("x");
+  const uint64_t row = x.bytes / x.shape[0], home = home_rows(x);
+  auto part = [&](Dma::End mem, uint64_t pitch, uint64_t n, uint64_t at) {
+    const Dma::End l1_end{Space::l1, at};
+    Dma d{.load = load, .unit = unit, .dst = load ? l1_end : mem, .src = load ? mem : l1_end, .len = n * width};
+    if (!runs || pitch != width || l1_stride != width) {
+      d.len = width;
+      d.n1 = n;
+      d.dst_stride1 = load ? l1_stride : pitch;
+      d.src_stride1 = load ? pitch : l1_stride;
+    }
+    s.emit(dma(d));
+  };
+  const uint64_t in_home = first < home ? std::min(rows, home - first) : 0;
+  if (in_home) part({x.tier, addr(x) + first * row_pitch(x) + col}, row_pitch(x), in_home, l1);
+  if (rows > in_home)
+    part({Space::l2, x.l2_addr + (first + in_home - home) * row + col}, row, rows - in_home, l1 + in_home * l1_stride);
 }
 
 void Codegen::emit_embed(const Op& op) {
@@ -255,7 +268,7 @@ void Codegen::emit_embed(const Op& op) {
           v.imm = 1.0f;
         }
         s.emit(v);
-        s.emit(x_rows(false, dma_act(), r0 + c0, rows, b[2]));
+        x_rows(s, false, dma_act(), r0 + c0, rows, b[2]);
       }
     }
   }
@@ -319,7 +332,9 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
         const uint64_t rows = std::min(chunk, n - c0);
         const uint64_t* b = bufs[ci % 2];
         const uint64_t first = r0 + c0;
-        if (head) {  // row s of the chunk is the last token of sequence s
+        if (head && x.l2_rows) {  // one row a transfer: the rows may lie in both parts of x
+          for (uint64_t i = 0; i < rows; ++i) x_rows(s, true, dma_act(), (first + i + 1) * T - 1, 1, b[0] + i * H * 4);
+        } else if (head) {  // row s of the chunk is the last token of sequence s
           s.emit(dma({.load = true,
                       .unit = dma_act(),
                       .dst = {Space::l1, b[0]},
@@ -330,7 +345,7 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
                       .src_stride1 = T * row_pitch(x)}));
         } else {
           per_engine(rows, [&](int e, uint64_t i, uint64_t cnt) {
-            s.emit(x_rows(true, e, first + i, cnt, b[0] + i * H * 4));
+            x_rows(s, true, e, first + i, cnt, b[0] + i * H * 4);
           });
         }
         if (add_input >= 0) {
@@ -357,7 +372,7 @@ void Codegen::emit_norm(const Op& op, int add_input, bool norm) {
           operand(v, 2, Space::l1, b[1], H * 4, DType::fp32);
           s.emit(v);
           per_engine(rows, [&](int e, uint64_t i, uint64_t cnt) {
-            s.emit(x_rows(false, e, first + i, cnt, b[0] + i * H * 4));
+            x_rows(s, false, e, first + i, cnt, b[0] + i * H * 4);
           });
         }
         if (!norm) continue;
@@ -413,7 +428,7 @@ void Codegen::emit_folded_norm(const Op& op, uint32_t chip, uint32_t core, uint6
   const uint64_t st = a.take(rows * 8, 64, op.name + " row statistics");
   record_l1(chip, core, k.gain, a.top - k.gain, op.name + " (folded): gain, residual and normalised rows");
   // On the other engine than the gain's, so the two latencies overlap (L2 and HBM).
-  s.emit(x_rows(true, hw.dmas > 1 ? 0 : dma_act(), first, rows, xr));
+  x_rows(s, true, hw.dmas > 1 ? 0 : dma_act(), first, rows, xr);
   normalise_rows(s, g.model, rows,
                  {.x = xr, .tmp = tmp, .st = st, .st2 = st + rows * 4, .gain = k.gain, .bias = k.bias, .out = dst,
                   .type = t(op.outputs[0]).dtype});

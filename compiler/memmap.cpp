@@ -29,6 +29,13 @@ std::vector<MemoryRegion> tensor_regions(const Graph& g) {
                g.ops[size_t(t.first_op)].name + " .. " + g.ops[size_t(t.last_op)].name + ")";
     }
     out.push_back(r);
+    if (t.l2_rows) {  // x's last rows (placement)
+      r.space = isa::Space::l2;
+      r.addr = t.l2_addr;
+      r.bytes = t.l2_rows * (t.bytes / t.shape[0]);
+      r.what = t.name + ": last " + std::to_string(t.l2_rows) + " rows";
+      out.push_back(r);
+    }
   }
   MemoryRegion ring;
   ring.core = 0;

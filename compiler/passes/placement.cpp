@@ -26,6 +26,11 @@ namespace {
 
 uint64_t align_up(uint64_t a, uint64_t b) { return (a + b - 1) / b * b; }
 uint64_t es(isa::DType t) { return num::dtype_bytes(num::DType(t)); }
+std::string hex(uint64_t a) {
+  char b[32];
+  std::snprintf(b, sizeof b, "0x%llx", (unsigned long long)a);
+  return b;
+}
 
 // Bytes of the DRAM address-map period (every field below the row).
 uint64_t dram_period(const Hw& hw) {
@@ -163,6 +168,7 @@ void run_placement(Graph& g, const Hw& hw) {
     int first, last;
   };
   std::vector<Placed> l2;
+  std::vector<int> spilled;
   g.l2_used = 0;
   for (int ti : acts) {
     Tensor& t = g.tensors[size_t(ti)];
@@ -194,14 +200,57 @@ void run_placement(Graph& g, const Hw& hw) {
         }
       }
     }
-    if (!done) {
-      if (t.name == "x" && t.shape.size() == 2) {
-        const uint64_t pitch = x_pitch(hw, t.bytes / t.shape[0]);
-        t.pitch = pitch == t.bytes / t.shape[0] ? 0 : pitch;
+    if (!done) spilled.push_back(ti);
+  }
+  // Spilled activations, in HBM in the order above; x's rows in L2 (below) only once the
+  // others have their L2 blocks.
+  for (int ti : spilled) {
+    Tensor& t = g.tensors[size_t(ti)];
+    if (t.name == "x" && t.shape.size() == 2) {
+      const uint64_t row = t.bytes / t.shape[0];
+      // The residual stream crosses every layer, so it spills whole when any op's other
+      // activations leave L2 too little room, though most ops leave room for most of it
+      // (Llama-3-70B prefill at 2,048 rows: x 64 MiB, the others at most 80 MiB of 128).
+      // Its last rows then live in the largest block of L2 free over its live range and
+      // only the rows before them in HBM: the norms and the residual epilogues are bound by
+      // HBM when x is, and the last pass of down (the last rows) ended on them. Only on one
+      // chip without pipeline stages: the all-reduce and the stage handover address x as
+      // one region.
+      if (hw.l2_bytes && g.tp == 1 && g.pp == 1 && t.shape[0] > 1) {
+        uint64_t best_a = 0, best_rows = 0;
+        std::vector<uint64_t> cands = {0};
+        for (const Placed& p : l2) cands.push_back(align_up(p.hi, 256));
+        for (uint64_t a : cands) {
+          uint64_t end = hw.l2_bytes;
+          bool inside = false;
+          for (const Placed& p : l2) {
+            if (p.last < t.first_op || t.last_op < p.first) continue;
+            if (p.lo <= a && a < p.hi) inside = true;
+            if (p.lo >= a) end = std::min(end, p.lo);
+          }
+          if (inside || end <= a) continue;
+          const uint64_t rows = std::min<uint64_t>((end - a) / row, t.shape[0] - 1);
+          if (rows > best_rows) best_a = a, best_rows = rows;
+        }
+        if (best_rows) {
+          t.l2_rows = best_rows;
+          t.l2_addr = best_a;
+          const uint64_t hi = best_a + align_up(best_rows * row, 256);
+          l2.push_back({best_a, hi, t.first_op, t.last_op});
+          g.l2_used = std::max(g.l2_used, hi);
+        }
       }
-      place_hbm(t);
-      t.note = t.note.empty() ? "spilled: L2 full over its live range" : t.note;
+      const uint64_t pitch = x_pitch(hw, row);
+      t.pitch = pitch == row ? 0 : pitch;
     }
+  }
+  for (int ti : spilled) {
+    Tensor& t = g.tensors[size_t(ti)];
+    place_hbm(t);
+    if (t.note.empty())
+      t.note = t.l2_rows ? "last " + std::to_string(t.l2_rows) + " rows in L2 at " + hex(t.l2_addr) +
+                               ": L2 too full over its live range for all of them"
+                         : "spilled: L2 full over its live range";
   }
   // Vector operands reach the first 4 GiB; kernels only touch HBM by DMA, so no limit here.
   // Layers: each region aligned to the DRAM address-map period.

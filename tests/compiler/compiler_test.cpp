@@ -365,8 +365,11 @@ TEST(CompilerPrefillNorm, OneChipPrefillAddsOsSumsInTheNorm) {
 }
 
 // Prefill down (kernels_matmul.cpp, emit_linear): the residual rows of the last pass's first
-// epilogue items are loaded halfway through that pass, before its last matmul, instead of
-// after it. Llama-3-70B, 2048 tokens: passes of 1024 rows, so those rows are x's rows 1024 on.
+// epilogue items are loaded seven eighths through that pass, before its last matmul, instead
+// of after it, and those of the other items into the A slots its last k-block does not read:
+// every residual row of the last pass is in L1 before its last matmul. Llama-3-70B, 2048
+// tokens: passes of 1024 rows, so those rows are x's rows 1024 on, which live in L2 (x's last
+// 1,536 rows, placement.cpp); a core has two column groups of 1 KiB.
 TEST(CompilerPrefillResidual, LastPassRowsLoadedBeforeItsLastMatmul) {
   const config::Arch a = config::load_arch("sohu-like");
   const hf::ModelConfig m = load_model("llama3-70b");
@@ -374,10 +377,10 @@ TEST(CompilerPrefillResidual, LastPassRowsLoadedBeforeItsLastMatmul) {
   const std::string& ir = c.ir_text;
   const size_t at = ir.find("%x : fp32[2048x8192] activation  @hbm:0x");
   ASSERT_NE(at, std::string::npos) << ir;
-  const uint64_t x = std::stoull(ir.substr(at + 40), nullptr, 16);
-  const size_t pa = ir.find(", rows ", at);
-  ASSERT_NE(pa, std::string::npos);
-  const uint64_t pitch = std::stoull(ir.substr(pa + 7));
+  const size_t l2 = ir.find("last 1536 rows in L2 at 0x", at);
+  ASSERT_NE(l2, std::string::npos) << ir.substr(at, 400);
+  const uint64_t x_l2 = std::stoull(ir.substr(l2 + 24), nullptr, 16);
+  const uint64_t row = 8192 * 4;
   for (const isa::TextSection& t : c.program.text) {
     // down is the layer's seventh phase: after six barriers.
     std::vector<isa::Instr> down;
@@ -393,11 +396,59 @@ TEST(CompilerPrefillResidual, LastPassRowsLoadedBeforeItsLastMatmul) {
     uint64_t early = 0;
     for (size_t i = 0; i < last_mm; ++i) {
       const isa::Instr& in = down[i];
-      if (in.op == isa::Opcode::load && in.src_space == uint64_t(isa::Space::hbm) && in.src_addr >= x &&
-          in.src_addr < x + 2048 * pitch && (in.src_addr - x) / pitch >= 1024)
-        ++early;
+      if (in.op == isa::Opcode::load && in.src_space == uint64_t(isa::Space::l2) && in.src_addr >= x_l2 &&
+          in.src_addr < x_l2 + 1536 * row && 512 + (in.src_addr - x_l2) / row >= 1024)
+        early += in.len * in.n1 * in.n2;
     }
-    EXPECT_GT(early, 0u) << "core " << t.core;
+    EXPECT_EQ(early, 1024u * 2048) << "core " << t.core;
+  }
+}
+
+// Llama-3-70B prefill at 2,048 rows: x (64 MiB) does not fit L2 beside o's input and FP32
+// sums (80 MiB of 128), so it spilled whole to HBM and the norms and the residual epilogues
+// were bound by HBM (mlp_norm 25,106 cycles). Its last 1,536 rows now live in the 48 MiB of
+// L2 free over the whole step (placement.cpp), the first 512 in HBM, and every access to x
+// splits at row 512: attn_norm reads x's rows from both tiers, down's epilogue reads and
+// writes them where they live.
+TEST(CompilerPlacement, ResidualStreamLastRowsLiveInL2) {
+  const config::Arch a = config::load_arch("sohu-like");
+  const Compiled c = prefill_layer0(load_model("llama3-70b"), *a, 2048);
+  const std::string& ir = c.ir_text;
+  const size_t at = ir.find("%x : fp32[2048x8192] activation  @hbm:0x");
+  ASSERT_NE(at, std::string::npos) << ir;
+  const uint64_t x = std::stoull(ir.substr(at + 40), nullptr, 16);
+  const size_t l2 = ir.find("last 1536 rows in L2 at 0x", at);
+  ASSERT_NE(l2, std::string::npos) << ir.substr(at, 400);
+  const uint64_t x_l2 = std::stoull(ir.substr(l2 + 24), nullptr, 16);
+  EXPECT_EQ(x_l2 + 48ull * 1024 * 1024, uint64_t(a->l2.bytes));
+  bool listed = false;
+  for (const MemoryRegion& r : c.memory)
+    if (r.space == isa::Space::l2 && r.addr == x_l2 && r.bytes == 1536u * 8192 * 4) listed = true;
+  EXPECT_TRUE(listed);
+  const uint64_t row = 8192 * 4, pitch = 32896;
+  for (const isa::TextSection& t : c.program.text) {
+    // Bytes of x moved from and to each tier in attn_norm (phase 0) and down (phase 6).
+    uint64_t hbm[7][2] = {}, in_l2[7][2] = {};
+    int phase = 0;
+    for (const isa::Instr& in : t.code) {
+      if (in.op == isa::Opcode::barrier) {
+        ++phase;
+        continue;
+      }
+      if (phase > 6 || (in.op != isa::Opcode::load && in.op != isa::Opcode::store)) continue;
+      const bool load = in.op == isa::Opcode::load;
+      const uint64_t sp = load ? in.src_space : in.dst_space, ad = load ? in.src_addr : in.dst_addr;
+      const uint64_t bytes = in.len * in.n1 * in.n2;
+      if (sp == uint64_t(isa::Space::hbm) && ad >= x && ad < x + 512 * pitch) hbm[phase][load] += bytes;
+      if (sp == uint64_t(isa::Space::l2) && ad >= x_l2 && ad < x_l2 + 1536 * row) in_l2[phase][load] += bytes;
+    }
+    // attn_norm: 128 rows a core; cores 0-3 read rows 0-511 from HBM, the others from L2.
+    EXPECT_EQ(hbm[0][1] + in_l2[0][1], 128u * row) << "core " << t.core;
+    EXPECT_EQ(in_l2[0][1], t.core < 4 ? 0u : 128u * row) << "core " << t.core;
+    // down: two column groups of 1 KiB of every row, in and out; three quarters in L2.
+    EXPECT_EQ(in_l2[6][1], 1536u * 2048) << "core " << t.core;
+    EXPECT_EQ(in_l2[6][0], 1536u * 2048) << "core " << t.core;
+    EXPECT_EQ(hbm[6][1], 512u * 2048) << "core " << t.core;
   }
 }
 

@@ -244,16 +244,37 @@ TEST(DriverFunctional, LlamaLongPromptFourEnginesEarlyPagesMhaLogits) {
 // DRAM rows of 128 B on one channel of two pseudo-channels every 256-byte row of x would
 // start on the same pseudo-channel, so placement puts them 320 B apart; the embedding,
 // the norms, the residual epilogues and the head address x by that pitch.
-TEST(DriverFunctional, LlamaPaddedResidualRowsLogits) {
-  const config::Arch arch = config::load_arch(
-      "tiny", {"l2.bytes=0", "dram.channels=1", "dram.row_bytes=128", "dram.stack_bytes=0"});
+// The IR line of x in the 120-token prefill of check_long_prompt's model on `arch`.
+std::string long_prefill_x(const config::Arch& arch) {
   compiler::CompileOptions o;
   o.phase = compiler::Phase::Prefill;
   o.context = 120;
   ref::TinyModelOptions mo;
   mo.dtype = hf::TensorDType::BF16;
   const compiler::Compiled c = compiler::compile(compiler::load_model(model_dir("llama_x", mo)), *arch, o);
-  EXPECT_NE(c.ir_text.find("rows 320 B apart"), std::string::npos) << c.ir_text.substr(0, 4000);
+  const size_t at = c.ir_text.find("%x : fp32[120x64]");
+  EXPECT_NE(at, std::string::npos) << c.ir_text.substr(0, 4000);
+  return at == std::string::npos ? "" : c.ir_text.substr(at, c.ir_text.find('\n', at) - at);
+}
+
+TEST(DriverFunctional, LlamaPaddedResidualRowsLogits) {
+  const config::Arch arch = config::load_arch(
+      "tiny", {"l2.bytes=0", "dram.channels=1", "dram.row_bytes=128", "dram.stack_bytes=0"});
+  const std::string x = long_prefill_x(arch);
+  EXPECT_NE(x.find("rows 320 B apart"), std::string::npos) << x;
+  check_long_prompt(arch);
+}
+
+// x split between HBM and L2 (placement.cpp): with an L2 too small for the 120-token prefill's
+// x beside its other activations, x's last rows live in the L2 they leave free and the rows
+// before them in HBM; the embedding, the norms, the residual epilogues and the head address
+// each row where it lives (Codegen::x_slice), and a transfer whose rows cross the boundary
+// splits in two.
+TEST(DriverFunctional, LlamaResidualRowsSplitOverHbmAndL2Logits) {
+  const config::Arch arch = config::load_arch("tiny", {"l2.bytes=48KiB"});
+  // 78 rows in HBM, 42 in L2: the boundary falls inside core 2's rows 60-89.
+  const std::string x = long_prefill_x(arch);
+  EXPECT_NE(x.find("last 42 rows in L2 at "), std::string::npos) << x;
   check_long_prompt(arch);
 }
 
