@@ -9,8 +9,9 @@
 // L1 while its key pages stream through two sweeps, so no score row is ever held whole:
 //   sweep 1: S = Q K^T page by page into accumulator regions (a ring per engine),
 //            causal mask on the block's own keys, and a running elementwise max over the
-//            pages (vmax), reduced to the row max m once (vrmax);
-//   sweep 2: S' = [Q | -m] [K^T ; 1] (the max subtracted by the array through one more
+//            pages (vmax), reduced to the row max m once (vrmax, written straight into
+//            Q''s extra column);
+//   sweep 2: S' = [Q | m] [K^T ; -1] (the max subtracted by the array through one more
 //            reduction row), P = exp(scale S') (one vector pass reading the accumulator
 //            when Q was widened already scaled, FP8 activations), and O = P [V | 1]
 //            accumulated over the pages: the extra ones column of V makes the array sum
@@ -108,7 +109,7 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
   const uint64_t P = g.page_tokens, pos0 = g.position;
   const DType at = g.precision.activations, kt = g.precision.kv;
   auto floating = [](DType d) { return d == DType::fp8_e4m3 || d == DType::fp8_e5m2 || d == DType::bf16; };
-  // Q and P are BF16 on the arrays (Q widened exactly from FP8; -m needs more than FP8's
+  // Q and P are BF16 on the arrays (Q widened exactly from FP8; m needs more than FP8's
   // three mantissa bits to be a useful constant).
   if (T < 2 || !hw.supports(DType::bf16) || !floating(at) || !floating(kt)) return false;
   const DType qt = DType::bf16, pt = DType::bf16;
@@ -119,7 +120,7 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
   const float scale = gpt2 ? 1.0f / float(std::sqrt(double(hd))) : float(std::pow(double(hd), -0.5));
   const uint64_t keys_max = pos0 + T;
   const uint64_t max_pages = (keys_max + P - 1) / P;
-  // Row strides: Q' = [Q | -m] (hd + 1 BF16), a K^T slot [hd + 1 x P] (last row ones), a
+  // Row strides: Q' = [Q | m] (hd + 1 BF16), a K^T slot [hd + 1 x P] (last row -1), a
   // V slot [P x hd + 1] (last column ones).
   const uint64_t qs = round_up((hd + 1) * eq, 64), vs = round_up((hd + 1) * ek, 16);
   const uint64_t kslot = round_up((hd + 1) * P * ek, 64), vslot = round_up(P * vs, 64);
@@ -245,10 +246,10 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
                    "attention Q (x4), running max and output (x" + std::to_string(kSets) +
                        "), scores, probabilities, causal mask, [K^T ; 1] / [V | 1] page rings of " +
                        std::to_string(ring));
-      // The ones row of every K^T slot and the ones column of every V slot, once: the page
-      // loads never write them.
+      // The -1 row of every K^T slot (Q''s extra column holds the row max m) and the ones
+      // column of every V slot, once: the page loads never write them.
       for (uint64_t i = 0; i < ring; ++i) {
-        fill(kring + i * kslot + hd * P * ek, 1, P, P * ek, kt, 1.0f);
+        fill(kring + i * kslot + hd * P * ek, 1, P, P * ek, kt, -1.0f);
         fill(vring + i * vslot + hd * ek, P, 1, vs, kt, 1.0f);
       }
       // The causal mask as one accumulating matmul on the arrays (a vector pass over
@@ -326,7 +327,7 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
         mm.n = mm_n;
         s.emit(mm);
       };
-      // Q K^T of page pg with the first `k` rows of [Q | -m] and [K^T ; 1] into the next
+      // Q K^T of page pg with the first `k` rows of [Q | m] and [K^T ; -1] into the next
       // score region of the unit's engine; the causal mask added on the block's own page.
       struct Sc {
         uint64_t sr = 0, n = 0;
@@ -470,19 +471,17 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
         }
         if (pg + ahead1 <= pg_hi) sc[ui][pg + ahead1] = scores(ui, pg + ahead1, hd, sc_of(ui));
         if (pg < pg_hi) return;
-        // The row max, and -m into Q'.
+        // The row max m, straight into Q''s extra column: the K^T slots' extra row holds -1,
+        // so the array subtracts it (a separate vector instruction negating m cost the
+        // vector engine, which bounds this kernel, about 160 cycles per unit). The rounding
+        // is the same: BF16 rounds to nearest, symmetric in sign.
         Instr r = vec(Opcode::vrmax, mq, pg_hi ? P : n);
-        Codegen::operand(r, 0, Space::l1, b.mx, 4, DType::fp32);
+        Codegen::operand(r, 0, Space::l1, q2[ui % 4] + hd * eq, qs, qt);
         if (pg_hi)
           Codegen::operand(r, 1, Space::l1, b.mxe, P * 4, DType::fp32);
         else
           Codegen::operand(r, 1, Space::acc, sr, hw.C * 4, DType::fp32, e);
         s.emit(r);
-        Instr c = vec(Opcode::vscale, mq, 1);
-        Codegen::operand(c, 0, Space::l1, q2[ui % 4] + hd * eq, qs, qt);
-        Codegen::operand(c, 1, Space::l1, b.mx, 4, DType::fp32);
-        c.imm = -1.0f;
-        s.emit(c);
       };
       // Sweep 2: S' = S - m, P = exp(scale S') and [O | sum] += P [V | 1].
       auto sweep2_begin = [&](size_t ui) {
@@ -611,7 +610,7 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
           continue;
         }
         // A sweep's first scores are issued as soon as what they need is in program
-        // order: sweep 2 right after the unit's -m, the next sweep 1 once the page slots
+        // order: sweep 2 right after the unit's m, the next sweep 1 once the page slots
         // it reuses (two units back) have been read.
         // The output copy of the unit two back as soon as its last P V is in program
         // order, its vector part at the end of the iteration: in the DMA queue behind the
@@ -624,7 +623,7 @@ bool emit_attention_prefill(Codegen& cg, const Op& op) {
         if (two) begin2(u2);
         const uint64_t n1 = one ? pages(u1) : 0, n2 = two ? pages(u2) : 0;
         // Sweep 2 runs kLag2 pages behind sweep 1 in the interleave, so the unit in sweep 1
-        // has its -m (and the first scores of its sweep 2, which wait for it and take about
+        // has its m (and the first scores of its sweep 2, which wait for it and take about
         // 3.5 vector passes from start to last row) that many passes before the other chain
         // ends: the next iteration's sweep 2 then starts on finished scores. Llama-3-70B
         // prefill layer on sohu-like: 0 pages 650,444 cycles, 1: 642,102, 2: 640,619,

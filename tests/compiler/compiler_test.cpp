@@ -309,6 +309,30 @@ TEST(CompilerPrefillAttention, ScoresOnTwoEnginesPvOnTheOtherTwoFirstPagesAhead)
   }
 }
 
+// Prefill attention's row max (kernels_attention.cpp, sweep1_step): vrmax writes m straight
+// into Q''s extra BF16 column and the K^T slots' extra row holds -1, so sweep 2's scores are
+// S - m without a vector instruction negating m (the vector engine bounds this kernel).
+TEST(CompilerPrefillAttention, RowMaxWrittenIntoQWithoutNegating) {
+  const config::Arch a = config::load_arch("sohu-like");
+  const Compiled c = prefill_layer0(load_model("llama3-8b"), *a, 1024);
+  for (const isa::TextSection& t : c.program.text) {
+    uint64_t rmax = 0, minus_ones = 0;
+    for (const isa::Instr& in : t.code) {
+      if (in.unit != uint8_t(isa::Unit::vec)) continue;
+      if (in.op == isa::Opcode::vrmax) {
+        ++rmax;
+        EXPECT_EQ(in.dst_space, uint64_t(isa::Space::l1)) << "core " << t.core;
+        EXPECT_EQ(in.dst_type, uint64_t(isa::DType::bf16)) << "core " << t.core;
+      }
+      if (in.op == isa::Opcode::vfill && in.imm == -1.0f) ++minus_ones;
+      // The negation it replaces: a one-column vscale by -1.
+      EXPECT_FALSE(in.op == isa::Opcode::vscale && in.imm == -1.0f) << "core " << t.core;
+    }
+    EXPECT_GT(rmax, 0u) << "core " << t.core;
+    EXPECT_GT(minus_ones, 0u) << "core " << t.core;
+  }
+}
+
 // Prefill norms (kernels_vector.cpp, emit_norm): x's rows of every chunk split over both DMA
 // engines and loaded one chunk ahead of the vector work, the normalised rows stored over both
 // engines too. Llama-3-8B prefill, 1024 tokens: 64 rows a core, two chunks of L1.
